@@ -1,0 +1,75 @@
+/// One GGUF metadata value.
+///
+/// Arrays are homogeneous in the file; `array` keeps the element type so that a value read and
+/// written back is byte-identical (an empty array still knows what it is an array of).
+public indirect enum GGUFValue: Sendable, Equatable {
+    case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16)
+    case uint32(UInt32), int32(Int32), uint64(UInt64), int64(Int64)
+    case float32(Float), float64(Double), bool(Bool), string(String)
+    case array(GGUFValueType, [GGUFValue])
+
+    /// The value's type tag.
+    public var type: GGUFValueType {
+        switch self {
+        case .uint8: .uint8
+        case .int8: .int8
+        case .uint16: .uint16
+        case .int16: .int16
+        case .uint32: .uint32
+        case .int32: .int32
+        case .uint64: .uint64
+        case .int64: .int64
+        case .float32: .float32
+        case .float64: .float64
+        case .bool: .bool
+        case .string: .string
+        case .array: .array
+        }
+    }
+
+    /// The value as an integer, if it is any integer type (or a bool).
+    public var int: Int? {
+        switch self {
+        case .uint8(let v): Int(v)
+        case .int8(let v): Int(v)
+        case .uint16(let v): Int(v)
+        case .int16(let v): Int(v)
+        case .uint32(let v): Int(v)
+        case .int32(let v): Int(v)
+        case .uint64(let v): Int(exactly: v)
+        case .int64(let v): Int(v)
+        case .bool(let v): v ? 1 : 0
+        default: nil
+        }
+    }
+
+    /// The value as a Double, if it is numeric.
+    public var double: Double? {
+        switch self {
+        case .float32(let v): Double(v)
+        case .float64(let v): v
+        default: int.map(Double.init)
+        }
+    }
+
+    /// The string, if the value is one.
+    public var string: String? {
+        if case .string(let s) = self { s } else { nil }
+    }
+
+    /// The bool, if the value is one.
+    public var bool: Bool? {
+        if case .bool(let b) = self { b } else { nil }
+    }
+
+    /// The elements, if the value is an array.
+    public var array: [GGUFValue]? {
+        if case .array(_, let elements) = self { elements } else { nil }
+    }
+}
+
+/// GGUF metadata value type tags, with their numeric ids in the file format.
+public enum GGUFValueType: UInt32, Sendable {
+    case uint8 = 0, int8 = 1, uint16 = 2, int16 = 3, uint32 = 4, int32 = 5
+    case float32 = 6, bool = 7, string = 8, array = 9, uint64 = 10, int64 = 11, float64 = 12
+}

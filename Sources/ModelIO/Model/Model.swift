@@ -1,0 +1,81 @@
+import Tokenization
+
+/// A LLaMA-family model held in memory as dense Float32 tensors, with its tokenizer.
+///
+/// Whatever file it came from, a `Model` uses one convention: GGUF tensor names, row-major
+/// `[out, in]` matrices, and `attn_q`/`attn_k` rows in llama.cpp's order (RoPE rotates adjacent
+/// pairs). Readers convert into this convention and writers out of it, so the forward pass and
+/// the pruning methods see a single layout.
+public final class Model: @unchecked Sendable {
+    // @unchecked Sendable: tensors are replaced only through `replace(_:)`, which the pruning
+    // engine calls from one thread; readers never mutate.
+
+    /// Architecture hyper-parameters.
+    public let config: LlamaConfig
+    /// GGUF metadata describing the model (for safetensors input, synthesised from config.json
+    /// and tokenizer.json); writers carry it over.
+    public var metadata: GGUFMetadata
+    /// The tokenizer.
+    public let tokenizer: Tokenizer
+    /// Where the model was read from.
+    public let sourcePath: String
+    /// Tensor names in file order.
+    public private(set) var tensorNames: [String]
+    private var tensorsByName: [String: Tensor]
+
+    /// Creates a model after checking that every tensor the architecture needs is present with
+    /// the right shape and that no tensor holds NaN or infinity.
+    ///
+    /// - Throws: `ModelIOError` naming `sourcePath` and the tensor at fault.
+    public init(
+        config: LlamaConfig, tensors: [Tensor], metadata: GGUFMetadata, tokenizer: Tokenizer, sourcePath: String
+    ) throws(ModelIOError) {
+        try config.validate(path: sourcePath)
+        var byName: [String: Tensor] = [:]
+        for tensor in tensors {
+            if byName.updateValue(tensor, forKey: tensor.name) != nil {
+                throw ModelIOError(path: sourcePath, item: tensor.name, "tensor appears twice")
+            }
+        }
+        for (name, shape) in LlamaTensorNames.expected(config) {
+            guard let tensor = byName[name] else {
+                throw ModelIOError(path: sourcePath, item: name, "tensor is missing")
+            }
+            if tensor.shape != shape {
+                throw ModelIOError(path: sourcePath, item: name,
+                                   "shape \(tensor.shape) does not match the architecture's \(shape)")
+            }
+        }
+        if tokenizer.vocabularySize > config.vocabSize {
+            throw ModelIOError(path: sourcePath, item: "tokenizer",
+                               "tokenizer has \(tokenizer.vocabularySize) tokens but the embedding only \(config.vocabSize) rows")
+        }
+        self.config = config
+        self.metadata = metadata
+        self.tokenizer = tokenizer
+        self.sourcePath = sourcePath
+        self.tensorNames = tensors.map(\.name)
+        self.tensorsByName = byName
+    }
+
+    /// The tensor called `name`, if there is one.
+    public func tensor(_ name: String) -> Tensor? { tensorsByName[name] }
+
+    /// All tensors in file order.
+    public var tensors: [Tensor] { tensorNames.compactMap { tensorsByName[$0] } }
+
+    /// The output projection: `output.weight`, or the token embedding when tied.
+    public var outputProjection: Tensor {
+        tensorsByName[LlamaTensorNames.output] ?? tensorsByName[LlamaTensorNames.tokenEmbedding]!
+    }
+
+    /// Replaces an existing tensor by one of the same name and shape.
+    public func replace(_ tensor: Tensor) {
+        guard let old = tensorsByName[tensor.name] else { preconditionFailure("no tensor \(tensor.name)") }
+        precondition(old.shape == tensor.shape, "shape change for \(tensor.name)")
+        tensorsByName[tensor.name] = tensor
+    }
+
+    /// Number of parameters in all tensors.
+    public var parameterCount: Int { tensorsByName.values.reduce(0) { $0 + $1.count } }
+}

@@ -1,0 +1,7 @@
+#include "shears_plugin.h"
+
+static const shears_version abi_version = {
+    SHEARS_PLUGIN_ABI_MAJOR, SHEARS_PLUGIN_ABI_MINOR, SHEARS_PLUGIN_ABI_PATCH
+};
+
+const shears_version *shears_plugin_abi_version(void) { return &abi_version; }

@@ -1,0 +1,101 @@
+import ModelIO
+import Tokenization
+
+/// Small random LLaMA models for fast tests: any shape, deterministic for a seed.
+public enum TinyModel {
+    /// A small configuration with GQA (4 query heads, 2 KV heads) and untied output.
+    public static let config = LlamaConfig(
+        layerCount: 2, hiddenSize: 32, headCount: 4, kvHeadCount: 2, ffnSize: 48, vocabSize: 300,
+        contextLength: 256, ropeTheta: 10000, rmsNormEpsilon: 1e-5, tiedEmbedding: false
+    )
+
+    /// A byte-level vocabulary: the 256 byte tokens, a few merges, `<|endoftext|>` last.
+    public static func vocabulary(size: Int) -> BPEVocabulary {
+        precondition(size >= 257, "a byte-level vocabulary needs at least 257 tokens")
+        var tokens = ByteLevelAlphabet.scalars.map { String($0) }
+        var merges: [String] = []
+        let pairs = ["t h", "th e", "Ġ t", "Ġt he", "i n", "a n", "e r", "o n", "Ġ a", "r e"]
+        for pair in pairs where tokens.count < size - 1 {
+            merges.append(pair)
+            tokens.append(pair.replacingOccurrences(of: " ", with: ""))
+        }
+        while tokens.count < size - 1 { tokens.append("<|extra_\(tokens.count)|>") }
+        tokens.append("<|endoftext|>")
+        var types = [Int32](repeating: 1, count: tokens.count)
+        types[types.count - 1] = 3
+        return BPEVocabulary(tokens: tokens, merges: merges, tokenTypes: types, preTokenizer: "gpt2",
+                             bosID: Int32(size - 1), eosID: Int32(size - 1), addBOS: false)
+    }
+
+    /// GGUF metadata for `config` and `vocabulary`, as llama.cpp would write it.
+    public static func metadata(_ config: LlamaConfig, _ vocabulary: BPEVocabulary) -> GGUFMetadata {
+        GGUFMetadata([
+            ("general.architecture", .string("llama")),
+            ("general.name", .string("tiny-test-model")),
+            ("llama.block_count", .uint32(UInt32(config.layerCount))),
+            ("llama.context_length", .uint32(UInt32(config.contextLength))),
+            ("llama.embedding_length", .uint32(UInt32(config.hiddenSize))),
+            ("llama.feed_forward_length", .uint32(UInt32(config.ffnSize))),
+            ("llama.attention.head_count", .uint32(UInt32(config.headCount))),
+            ("llama.attention.head_count_kv", .uint32(UInt32(config.kvHeadCount))),
+            ("llama.rope.freq_base", .float32(config.ropeTheta)),
+            ("llama.rope.dimension_count", .uint32(UInt32(config.headDim))),
+            ("llama.attention.layer_norm_rms_epsilon", .float32(config.rmsNormEpsilon)),
+            ("llama.vocab_size", .uint32(UInt32(config.vocabSize))),
+            ("tokenizer.ggml.model", .string("gpt2")),
+            ("tokenizer.ggml.pre", .string(vocabulary.preTokenizer)),
+            ("tokenizer.ggml.tokens", .array(.string, vocabulary.tokens.map { .string($0) })),
+            ("tokenizer.ggml.token_type", .array(.int32, vocabulary.tokenTypes.map { .int32($0) })),
+            ("tokenizer.ggml.merges", .array(.string, vocabulary.merges.map { .string($0) })),
+            ("tokenizer.ggml.bos_token_id", .uint32(UInt32(vocabulary.bosID ?? 0))),
+            ("tokenizer.ggml.eos_token_id", .uint32(UInt32(vocabulary.eosID ?? 0))),
+            ("tokenizer.ggml.add_bos_token", .bool(vocabulary.addBOS)),
+        ])
+    }
+
+    /// Random tensors for `config`: linear weights uniform in ±1/sqrt(fan-in), norms near 1.
+    public static func tensors(_ config: LlamaConfig, seed: UInt64) -> [Tensor] {
+        var rng = SplitMix64(seed: seed)
+        return LlamaTensorNames.expected(config).map { name, shape in
+            let count = shape.reduce(1, *)
+            let isNorm = shape.count == 1
+            let scale = isNorm ? 0.2 : 1 / Float(shape.last!).squareRoot()
+            let storage = TensorStorage(count: count) { buffer in
+                for i in 0..<count {
+                    let u = rng.nextUnitFloat() * 2 - 1
+                    buffer[i] = isNorm ? 1 + scale * u : scale * u
+                }
+            }
+            return Tensor(name: name, shape: shape, storage: storage)
+        }
+    }
+
+    /// A complete random model.
+    public static func make(_ config: LlamaConfig = config, seed: UInt64 = 1) throws -> Model {
+        let vocabulary = vocabulary(size: config.vocabSize)
+        return try Model(
+            config: config, tensors: tensors(config, seed: seed), metadata: metadata(config, vocabulary),
+            tokenizer: try Tokenizer(vocabulary: vocabulary), sourcePath: "<tiny model seed \(seed)>"
+        )
+    }
+}
+
+/// A small, fast, seedable random number generator (SplitMix64) for reproducible fixtures.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    /// Creates a generator from a seed.
+    public init(seed: UInt64) { state = seed }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A uniform Float in [0, 1).
+    public mutating func nextUnitFloat() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}
