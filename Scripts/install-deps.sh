@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what Shears needs to build and test on Debian 12: Lua 5.4, OpenBLAS, pkg-config
+# (apt), and the PyPI packages the cross-check tests use. Skips what is already installed.
+set -euo pipefail
+
+apt_packages=(liblua5.4-dev libopenblas-dev pkgconf)
+missing=()
+for package in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-deps: apt-get install ${missing[*]}" >&2
+    sudo_cmd=""
+    [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}" >&2
+fi
+
+if [ "${1:-}" = "--test" ]; then
+    python_packages=(gguf safetensors tokenizers)
+    for package in "${python_packages[@]}"; do
+        python3 -c "import $package" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check "$package" >&2
+    done
+fi

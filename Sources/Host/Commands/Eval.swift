@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Inference
+import ModelIO
+
+/// `shears eval MODEL --text FILE`: perplexity with the Wanda/SparseGPT protocol.
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure a model's perplexity on a text.",
+        discussion: """
+            The protocol of the Wanda and SparseGPT reference code: the whole text is tokenized (no \
+            BOS), cut into non-overlapping chunks of SEQLEN tokens (the remainder is dropped), each \
+            chunk is one independent sequence, and the perplexity is exp of the mean over chunks of \
+            each chunk's mean next-token loss.
+            """)
+
+    @OptionGroup var source: ModelArgument
+
+    @Option(name: [.long, .customShort("f"), .customLong("file")],
+            help: "The UTF-8 text to evaluate on.", completion: .file())
+    var text: String?
+
+    @Option(help: "Token ids (int32 little-endian) to evaluate on, instead of --text.", completion: .file())
+    var ids: String?
+
+    @Option(name: [.long, .customShort("c"), .customLong("ctx-size")], help: "Tokens per chunk.")
+    var seqlen = 2048
+
+    @Option(help: "Evaluate only the first K chunks.")
+    var chunks: Int?
+
+    @Flag(help: "Print one JSON object (ppl, chunks, seqlen, tokens, seconds, ...).")
+    var json = false
+
+    func validate() throws {
+        guard (text == nil) != (ids == nil) else { throw ValidationError("give exactly one of --text and --ids") }
+        guard seqlen >= 2 else { throw ValidationError("--seqlen must be at least 2 (got \(seqlen))") }
+        if let chunks, chunks < 1 { throw ValidationError("--chunks must be at least 1 (got \(chunks))") }
+    }
+
+    func run() throws {
+        let model = try source.load()
+        let tokens: [Int32]
+        if let text {
+            tokens = model.tokenizer.encode(try InputFiles.readText(text))
+        } else {
+            tokens = try InputFiles.readIDs(ids!)
+            if let bad = tokens.first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
+                throw CommandFailure.badInput("\(ids!): token id \(bad) is outside the vocabulary (0..<\(model.config.vocabSize))")
+            }
+        }
+        let available = tokens.count / seqlen
+        guard available >= 1 else {
+            throw CommandFailure.badInput(
+                "\(text ?? ids!): \(tokens.count) tokens is less than one chunk of \(seqlen); use a smaller --seqlen")
+        }
+        let chunkCount = min(chunks ?? available, available)
+        if let chunks, chunks > available {
+            Terminal.printError("shears: note: the text has only \(available) chunks of \(seqlen) tokens; evaluating \(available)")
+        }
+        let bar = ProgressBar("eval", total: chunkCount, unit: "tok")
+        let evaluator = try PerplexityEvaluator(model: model)
+        let result = try evaluator.evaluate(tokens: tokens, seqlen: seqlen, maxChunks: chunkCount) { done, _ in
+            bar.update(done: done, work: Double(done * seqlen))
+        }
+        bar.finish()
+        if json {
+            try JSONOutput.print(EvalReport(model: source.model, text: text ?? ids!, result: result, blas: BLASRuntime.summary))
+        } else {
+            print(String(format: "chunks %d x %d tokens = %d tokens in %.1f s (%.0f tokens/s)",
+                         result.chunks, result.seqlen, result.tokens, result.seconds,
+                         Double(result.tokens) / result.seconds))
+            print(String(format: "Final estimate: PPL = %.4f +/- %.4f", result.perplexity,
+                         result.perplexity * Self.standardError(result.chunkMeanNLL)))
+        }
+    }
+}
+
+extension Eval {
+    /// Standard error of the mean of the chunk losses (0 for one chunk): exp(mean) times this is
+    /// the first-order uncertainty of the perplexity, as llama.cpp reports it.
+    static func standardError(_ values: [Double]) -> Double {
+        guard values.count > 1 else { return 0 }
+        let mean = values.reduce(0, +) / Double(values.count)
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
+        return (variance / Double(values.count)).squareRoot()
+    }
+}
+
+/// The JSON object `eval --json` prints.
+private struct EvalReport: Encodable {
+    let model: String
+    let text: String
+    let ppl: Double
+    let chunks: Int
+    let seqlen: Int
+    let tokens: Int
+    let seconds: Double
+    let tokensPerSecond: Double
+    let pplStderr: Double
+    let meanNll: Double
+    let chunkNll: [Double]
+    let blas: String
+
+    init(model: String, text: String, result: PerplexityResult, blas: String) {
+        self.model = model
+        self.text = text
+        ppl = result.perplexity
+        chunks = result.chunks
+        seqlen = result.seqlen
+        tokens = result.tokens
+        seconds = result.seconds
+        tokensPerSecond = Double(result.tokens) / max(result.seconds, 1e-9)
+        chunkNll = result.chunkMeanNLL
+        meanNll = chunkNll.reduce(0, +) / Double(max(chunkNll.count, 1))
+        pplStderr = result.perplexity * Eval.standardError(chunkNll)
+        self.blas = blas
+    }
+}

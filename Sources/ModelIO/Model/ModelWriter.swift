@@ -1,0 +1,91 @@
+import Foundation
+
+/// Element types a model can be written with.
+public enum OutputType: String, Sendable, CaseIterable, CustomStringConvertible {
+    case f32, f16, bf16, q8_0
+
+    /// The name used on the command line and in recipes.
+    public var description: String { rawValue }
+
+    /// The GGML type of the linear matrices and embeddings.
+    public var ggmlType: GGMLType {
+        switch self {
+        case .f32: .f32
+        case .f16: .f16
+        case .bf16: .bf16
+        case .q8_0: .q8_0
+        }
+    }
+
+    /// llama.cpp's `general.file_type` value (`LLAMA_FTYPE_ALL_F32`, `MOSTLY_F16`, ...).
+    var llamaFileType: UInt32 {
+        switch self {
+        case .f32: 0
+        case .f16: 1
+        case .q8_0: 7
+        case .bf16: 32
+        }
+    }
+}
+
+/// Writes a `Model` as GGUF or as a Hugging Face safetensors directory.
+public enum ModelWriter {
+    /// Writes `model` to `path`: a `.gguf` path gives a GGUF file, any other a Hugging Face
+    /// directory. `annotations` are stored as `shears.<key>` metadata (GGUF) or in the
+    /// safetensors `__metadata__`.
+    ///
+    /// Vectors (norm weights) are always written as F32, as llama.cpp does. In GGUF with `q8_0`,
+    /// a matrix whose rows are not a multiple of 32 elements is written as F16.
+    ///
+    /// - Throws: `ModelIOError` when `path` is the model's own source, the type does not exist in
+    ///   the format, or writing fails. Nothing is left behind on failure.
+    public static func write(
+        _ model: Model, to path: String, type: OutputType, annotations: [String: String] = [:]
+    ) throws(ModelIOError) {
+        if sameFile(path, model.sourcePath) {
+            throw ModelIOError(path: path, "refusing to overwrite the input model; choose another output path")
+        }
+        switch ModelFormat.forOutput(path: path) {
+        case .gguf:
+            try writeGGUF(model, to: path, type: type, annotations: annotations)
+        case .safetensors:
+            let dtype: SafetensorsDType
+            switch type {
+            case .f32: dtype = .f32
+            case .f16: dtype = .f16
+            case .bf16: dtype = .bf16
+            case .q8_0:
+                throw ModelIOError(path: path, "safetensors has no Q8_0 type; use f32, f16 or bf16, or a .gguf output")
+            }
+            try HuggingFaceModelWriter.write(model, to: path, type: dtype, metadata: annotations)
+        }
+    }
+
+    private static func writeGGUF(
+        _ model: Model, to path: String, type: OutputType, annotations: [String: String]
+    ) throws(ModelIOError) {
+        var metadata = model.metadata
+        metadata["general.file_type"] = .uint32(type.llamaFileType)
+        for (key, value) in annotations.sorted(by: { $0.key < $1.key }) {
+            metadata["shears.\(key)"] = .string(value)
+        }
+        let entries = model.tensors.map { tensor in
+            GGUFWriter.Entry(tensor: tensor, type: storedType(of: tensor, requested: type.ggmlType))
+        }
+        try GGUFWriter.write(metadata: metadata, tensors: entries, to: path)
+    }
+
+    /// The type a tensor is stored as when `requested` is asked for.
+    static func storedType(of tensor: Tensor, requested: GGMLType) -> GGMLType {
+        if tensor.shape.count < 2 { return .f32 }
+        if tensor.columns % requested.blockSize != 0 { return .f16 }
+        return requested
+    }
+
+    /// Whether two paths name the same existing file (following links).
+    private static func sameFile(_ a: String, _ b: String) -> Bool {
+        let resolvedA = URL(fileURLWithPath: a).resolvingSymlinksInPath().standardizedFileURL.path
+        let resolvedB = URL(fileURLWithPath: b).resolvingSymlinksInPath().standardizedFileURL.path
+        return resolvedA == resolvedB
+    }
+}

@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholderHostTests() { #expect(1 + 1 == 2) }
