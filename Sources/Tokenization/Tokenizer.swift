@@ -41,14 +41,10 @@ public final class Tokenizer: Sendable {
         for (id, token) in tokens.enumerated() { idsByToken[token] = Int32(id) }
         self.idsByToken = idsByToken
 
-        var byteTokens: [Int32] = []
-        for (byte, scalar) in ByteLevelAlphabet.scalars.enumerated() {
-            guard let id = idsByToken[String(scalar)] else {
-                throw TokenizerError("the vocabulary has no token for byte \(byte) ('\(scalar)'), so it is not byte-level")
-            }
-            byteTokens.append(id)
+        byteTokens = ByteLevelAlphabet.scalars.map { idsByToken[String($0)] ?? -1 }
+        guard byteTokens.contains(where: { $0 >= 0 }) else {
+            throw TokenizerError("the vocabulary has no single-byte tokens, so it is not a byte-level BPE vocabulary")
         }
-        self.byteTokens = byteTokens
         merges = try MergeTable(merges: vocabulary.merges, ids: idsByToken)
 
         var userDefined: [(text: String, id: Int32)] = [], control: [(text: String, id: Int32)] = []
@@ -98,7 +94,8 @@ public final class Tokenizer: Sendable {
         if vocabulary.addBOS, let bos = vocabulary.bosID { output.append(bos) }
         var text = text
         text.withUTF8 { bytes in
-            var encoder = WordEncoder(merges: merges, byteTokens: byteTokens)
+            var encoder = WordEncoder(merges: merges, byteTokens: byteTokens,
+                                      wholeWords: preTokenizer.ignoresMerges ? idsByToken : nil)
             var scalars = ScalarText()
             let matcher = parseSpecialTokens ? parsedOnRequest : alwaysParsed
             let fragments: [SpecialTokenMatcher.Fragment] =
