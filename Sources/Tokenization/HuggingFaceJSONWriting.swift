@@ -3,7 +3,9 @@ extension BPEVocabulary {
     /// `transformers` load and that encodes exactly as `Tokenizer` does. Control tokens become
     /// special added tokens, user-defined ones plain added tokens; BOS, when added, becomes a
     /// `TemplateProcessing` post-processor. The pre-tokenizer must be a supported one (else the
-    /// section is written as null, which `Tokenizer` would have refused anyway).
+    /// section is written as null, which `Tokenizer` would have refused anyway). Merge rules that
+    /// can never apply (naming or making a token the vocabulary lacks) are left out, since
+    /// `tokenizers` refuses them; malformed ones too.
     public func huggingFaceJSON() -> [UInt8] {
         var out = "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": ["
         var first = true
@@ -28,8 +30,13 @@ extension BPEVocabulary {
             out += (id == 0 ? "\n      " : ",\n      ") + JSONText.quoted(token) + ": \(id)"
         }
         out += "\n    },\n    \"merges\": ["
-        for (index, merge) in merges.enumerated() {
-            out += (index == 0 ? "\n      " : ",\n      ") + JSONText.quoted(merge)
+        let known = Set(tokens)
+        var firstMerge = true
+        for (rank, merge) in merges.enumerated() {
+            guard let (left, right) = try? MergeTable.split(merge, rank: rank),
+                  known.contains(left), known.contains(right), known.contains(left + right) else { continue }
+            out += (firstMerge ? "\n      " : ",\n      ") + JSONText.quoted(merge)
+            firstMerge = false
         }
         out += "\n    ]\n  }\n}\n"
         return Array(out.utf8)
