@@ -29,10 +29,11 @@ enum JSONValue: Equatable, Sendable {
     /// A number holding `value` in its shortest round-trip form (`null` if it is not finite).
     static func float(_ value: Float) -> JSONValue { value.isFinite ? .number("\(value)") : .null }
 
-    /// The value of member `key` if this is an object that has it.
+    /// The value of member `key` if this is an object that has it (the last one if the key
+    /// repeats, as Python's `json` module decides).
     subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
-        return members.first { $0.key == key }?.value
+        return members.last { $0.key == key }?.value
     }
 
     /// The integer, if this is a number written without fraction or exponent that fits an `Int`.
