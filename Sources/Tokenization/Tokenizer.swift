@@ -1,75 +1,141 @@
 /// A byte-level BPE tokenizer (GPT-2 style), built from GGUF metadata or a Hugging Face
-/// `tokenizer.json`.
+/// `tokenizer.json`; encodes exactly as llama.cpp and Hugging Face `tokenizers` do.
 ///
-/// SKELETON: the tokenizer helper replaces this file.
+/// Immutable after construction, so one instance can be shared between threads.
 public final class Tokenizer: Sendable {
     /// The vocabulary it was built from.
     public let vocabulary: BPEVocabulary
+    /// The pre-tokenizer named by the vocabulary.
+    public let preTokenizer: PreTokenizer
 
-    /// Builds a tokenizer from a vocabulary.
+    private let idsByToken: [String: Int32]
+    private let merges: MergeTable
+    private let byteTokens: [Int32]
+    private let alwaysParsed: SpecialTokenMatcher
+    private let parsedOnRequest: SpecialTokenMatcher
+    private let pieces: TokenPieces
+
+    /// Builds a tokenizer from a vocabulary, checking that it is consistent.
     public init(vocabulary: BPEVocabulary) throws(TokenizerError) {
+        let tokens = vocabulary.tokens
+        guard !tokens.isEmpty, tokens.count <= Int(Int32.max) else {
+            throw TokenizerError("the vocabulary has \(tokens.count) tokens")
+        }
+        guard vocabulary.tokenTypes.isEmpty || vocabulary.tokenTypes.count == tokens.count else {
+            throw TokenizerError("the vocabulary has \(tokens.count) tokens but \(vocabulary.tokenTypes.count) token types")
+        }
+        for (name, id) in [("BOS", vocabulary.bosID), ("EOS", vocabulary.eosID), ("unknown", vocabulary.unknownID),
+                           ("padding", vocabulary.paddingID)] {
+            if let id, !(0..<Int32(tokens.count)).contains(id) {
+                throw TokenizerError("the \(name) token id \(id) is outside the vocabulary of \(tokens.count) tokens")
+            }
+        }
+        if vocabulary.addBOS && vocabulary.bosID == nil {
+            throw TokenizerError("the vocabulary asks for a BOS token but has no BOS token id")
+        }
         self.vocabulary = vocabulary
+        preTokenizer = try PreTokenizer(name: vocabulary.preTokenizer)
+
+        var idsByToken: [String: Int32] = [:]
+        idsByToken.reserveCapacity(tokens.count)
+        for (id, token) in tokens.enumerated() { idsByToken[token] = Int32(id) }
+        self.idsByToken = idsByToken
+
+        byteTokens = ByteLevelAlphabet.scalars.map { idsByToken[String($0)] ?? -1 }
+        guard byteTokens.contains(where: { $0 >= 0 }) else {
+            throw TokenizerError("the vocabulary has no single-byte tokens, so it is not a byte-level BPE vocabulary")
+        }
+        merges = try MergeTable(merges: vocabulary.merges, ids: idsByToken)
+
+        var userDefined: [(text: String, id: Int32)] = [], control: [(text: String, id: Int32)] = []
+        for (id, token) in tokens.enumerated() {
+            switch vocabulary.type(of: id) {
+            case .userDefined: userDefined.append((token, Int32(id)))
+            case .control: control.append((token, Int32(id)))
+            default: break
+            }
+        }
+        alwaysParsed = SpecialTokenMatcher(userDefined)
+        parsedOnRequest = SpecialTokenMatcher(userDefined + control)
+        pieces = TokenPieces(vocabulary)
     }
 
     /// Number of tokens.
     public var vocabularySize: Int { vocabulary.tokens.count }
 
-    /// Encodes text to token ids (no BOS/EOS added unless the vocabulary says so).
-    public func encode(_ text: String) -> [Int32] { [] }
+    /// The beginning-of-sequence token id, if any.
+    public var bosID: Int32? { vocabulary.bosID }
 
-    /// Decodes token ids to text.
-    public func decode(_ ids: [Int32]) -> String { "" }
-}
+    /// The end-of-sequence token id, if any.
+    public var eosID: Int32? { vocabulary.eosID }
 
-/// The data a byte-level BPE tokenizer is made of.
-public struct BPEVocabulary: Sendable, Equatable {
-    /// Token strings in id order, in GPT-2's byte-to-unicode alphabet.
-    public var tokens: [String]
-    /// Merge rules in priority order, each `"left right"`.
-    public var merges: [String]
-    /// GGUF token types (1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte), if known.
-    public var tokenTypes: [Int32]
-    /// The pre-tokenizer, by its llama.cpp name (`smollm`, `gpt2`, `llama-bpe`, `qwen2`, ...).
-    public var preTokenizer: String
-    /// Special token ids.
-    public var bosID: Int32?, eosID: Int32?, unknownID: Int32?, paddingID: Int32?
-    /// Whether `encode` prepends BOS.
-    public var addBOS: Bool
-
-    /// Creates a vocabulary.
-    public init(tokens: [String], merges: [String], tokenTypes: [Int32] = [], preTokenizer: String,
-                bosID: Int32? = nil, eosID: Int32? = nil, unknownID: Int32? = nil, paddingID: Int32? = nil,
-                addBOS: Bool = false) {
-        self.tokens = tokens
-        self.merges = merges
-        self.tokenTypes = tokenTypes
-        self.preTokenizer = preTokenizer
-        self.bosID = bosID
-        self.eosID = eosID
-        self.unknownID = unknownID
-        self.paddingID = paddingID
-        self.addBOS = addBOS
-    }
-}
-
-/// An error building a tokenizer or reading tokenizer data.
-public struct TokenizerError: Error, CustomStringConvertible, Sendable {
-    /// What is wrong.
-    public var message: String
-    /// Creates an error.
-    public init(_ message: String) { self.message = message }
-    /// The message.
-    public var description: String { message }
-}
-
-extension BPEVocabulary {
-    /// Reads the vocabulary of a Hugging Face `tokenizer.json` (model type BPE, byte-level).
-    /// SKELETON: the tokenizer helper implements this.
-    public init(huggingFaceJSON data: [UInt8]) throws(TokenizerError) {
-        throw TokenizerError("not implemented")
+    /// Whether `id` is a control token (type 3, e.g. `<|endoftext|>`).
+    public func isControl(_ id: Int32) -> Bool {
+        id >= 0 && Int(id) < vocabularySize && vocabulary.type(of: Int(id)) == .control
     }
 
-    /// Renders this vocabulary as a Hugging Face `tokenizer.json` that `transformers` loads.
-    /// SKELETON: the tokenizer helper implements this.
-    public func huggingFaceJSON() -> [UInt8] { [] }
+    /// The token string of `id` (in the byte-level alphabet), or nil when out of range.
+    public func token(for id: Int32) -> String? {
+        id >= 0 && Int(id) < vocabularySize ? vocabulary.tokens[Int(id)] : nil
+    }
+
+    /// The id of a token string (in the byte-level alphabet), if it is in the vocabulary.
+    public func id(for token: String) -> Int32? { idsByToken[token] }
+
+    /// Encodes text to token ids, treating control tokens in it as plain text; prepends BOS only
+    /// when the vocabulary says so.
+    public func encode(_ text: String) -> [Int32] { encode(text, parseSpecialTokens: false) }
+
+    /// Encodes text to token ids; with `parseSpecialTokens`, control tokens written in the text
+    /// (`<|im_start|>`) become their ids. User-defined tokens are always recognised.
+    public func encode(_ text: String, parseSpecialTokens: Bool) -> [Int32] {
+        var output: [Int32] = []
+        output.reserveCapacity(text.utf8.count / 3)
+        if vocabulary.addBOS, let bos = vocabulary.bosID { output.append(bos) }
+        var text = text
+        text.withUTF8 { bytes in
+            var encoder = WordEncoder(merges: merges, byteTokens: byteTokens,
+                                      wholeWords: preTokenizer.ignoresMerges ? idsByToken : nil)
+            var scalars = ScalarText()
+            let matcher = parseSpecialTokens ? parsedOnRequest : alwaysParsed
+            let fragments: [SpecialTokenMatcher.Fragment] =
+                matcher.isEmpty ? [.text(0..<bytes.count)] : matcher.fragments(of: bytes)
+            for fragment in fragments {
+                switch fragment {
+                case .token(let id):
+                    output.append(id)
+                case .text(let range):
+                    preTokenizer.split(bytes, range, scalars: &scalars) { word in
+                        encoder.encode(UnsafeBufferPointer(rebasing: bytes[word]), into: &output)
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// Decodes token ids to text; control tokens are left out. Invalid UTF-8 (a sequence cut
+    /// between tokens) and out-of-range ids become U+FFFD.
+    public func decode(_ ids: [Int32]) -> String { decode(ids, renderSpecialTokens: false) }
+
+    /// Decodes token ids to text, writing control tokens as their text when `renderSpecialTokens`.
+    public func decode(_ ids: [Int32], renderSpecialTokens: Bool) -> String {
+        String(decoding: decodeBytes(ids, renderSpecialTokens: renderSpecialTokens), as: UTF8.self)
+    }
+
+    /// The raw bytes token ids stand for (for streaming output, where a UTF-8 sequence can span
+    /// tokens); control tokens only when `renderSpecialTokens`, out-of-range ids as U+FFFD.
+    public func decodeBytes(_ ids: [Int32], renderSpecialTokens: Bool = false) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(ids.count * 4)
+        for id in ids {
+            guard id >= 0 && Int(id) < vocabularySize else {
+                bytes.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                continue
+            }
+            if !renderSpecialTokens && vocabulary.type(of: Int(id)) == .control { continue }
+            pieces.append(id, to: &bytes)
+        }
+        return bytes
+    }
 }

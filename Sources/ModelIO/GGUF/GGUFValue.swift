@@ -73,3 +73,16 @@ public enum GGUFValueType: UInt32, Sendable {
     case uint8 = 0, int8 = 1, uint16 = 2, int16 = 3, uint32 = 4, int32 = 5
     case float32 = 6, bool = 7, string = 8, array = 9, uint64 = 10, int64 = 11, float64 = 12
 }
+
+extension GGUFValueType {
+    /// The fewest bytes a value of this type takes in a file (used to reject impossible counts).
+    public var minimumEncodedSize: Int {
+        switch self {
+        case .uint8, .int8, .bool: 1
+        case .uint16, .int16: 2
+        case .uint32, .int32, .float32: 4
+        case .uint64, .int64, .float64, .string: 8
+        case .array: 12
+        }
+    }
+}

@@ -1,0 +1,186 @@
+/// The `config.json` of a Hugging Face LLaMA-family model: the architecture hyper-parameters plus
+/// the few fields outside `LlamaConfig` that a round trip must keep (dtype, special token ids).
+///
+/// Reading accepts `LlamaForCausalLM` and `MistralForCausalLM` (same layout) and refuses what the
+/// forward pass does not implement: RoPE scaling, attention or MLP biases, activations other than
+/// SiLU. Both the transformers 4 spelling (`rope_theta`, `rope_scaling`, `torch_dtype`) and the
+/// transformers 5 one (`rope_parameters`, `dtype`) are read; the 4.x spelling is written.
+public struct HuggingFaceConfig: Sendable, Equatable {
+    /// The architecture names accepted in `architectures`.
+    public static let supportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM"]
+
+    /// The hyper-parameters.
+    public var llama: LlamaConfig
+    /// The first supported entry of `architectures`.
+    public var architecture: String
+    /// `torch_dtype` (`bfloat16`, `float32`, ...), if given.
+    public var torchDType: String?
+    /// `bos_token_id`, if given.
+    public var bosTokenID: Int?
+    /// `eos_token_id` (one or several ids; empty if absent).
+    public var eosTokenIDs: [Int]
+    /// `pad_token_id`, if given.
+    public var padTokenID: Int?
+
+    /// Creates a configuration.
+    public init(llama: LlamaConfig, architecture: String = "LlamaForCausalLM", torchDType: String? = nil,
+                bosTokenID: Int? = nil, eosTokenIDs: [Int] = [], padTokenID: Int? = nil) {
+        self.llama = llama
+        self.architecture = architecture
+        self.torchDType = torchDType
+        self.bosTokenID = bosTokenID
+        self.eosTokenIDs = eosTokenIDs
+        self.padTokenID = padTokenID
+    }
+
+    /// Parses and validates the bytes of a `config.json` read from `path`.
+    ///
+    /// - Throws: `ModelIOError` naming `path` and the key at fault.
+    public init(json bytes: [UInt8], path: String) throws(ModelIOError) {
+        let json = try HuggingFaceJSONFile.parse(bytes, path: path)
+        func fail(_ key: String, _ message: String) -> ModelIOError { ModelIOError(path: path, item: key, message) }
+        func present(_ key: String) -> JSONValue? {
+            guard let value = json[key], !value.isNull else { return nil }
+            return value
+        }
+        func integer(_ key: String) throws(ModelIOError) -> Int? {
+            guard let value = present(key) else { return nil }
+            guard let number = value.int else { throw fail(key, "is \(value.kindName), not an integer") }
+            return number
+        }
+        func required(_ key: String) throws(ModelIOError) -> Int {
+            guard let number = try integer(key) else { throw fail(key, "is missing") }
+            return number
+        }
+        func float(_ key: String, in object: JSONValue = json) throws(ModelIOError) -> Float? {
+            guard let value = object[key], !value.isNull else { return nil }
+            guard let number = value.double else { throw fail(key, "is \(value.kindName), not a number") }
+            return Float(number)
+        }
+        func flag(_ key: String) throws(ModelIOError) -> Bool? {
+            guard let value = present(key) else { return nil }
+            guard let bool = value.bool else { throw fail(key, "is \(value.kindName), not a bool") }
+            return bool
+        }
+
+        if let architectures = present("architectures") {
+            let names = architectures.array?.compactMap(\.string) ?? []
+            guard let match = names.first(where: Self.supportedArchitectures.contains) else {
+                throw fail("architectures", "\(names) is not supported (expected one of \(Self.supportedArchitectures))")
+            }
+            architecture = match
+        } else {
+            switch present("model_type")?.string {
+            case "llama": architecture = "LlamaForCausalLM"
+            case "mistral": architecture = "MistralForCausalLM"
+            default: throw fail("architectures", "is missing and model_type is not llama or mistral")
+            }
+        }
+        if let activation = present("hidden_act") {
+            guard activation.string == "silu" else { throw fail("hidden_act", "activation \(JSONWriter.compact(activation).text) is not supported (only silu)") }
+        }
+        for key in ["attention_bias", "mlp_bias"] where try flag(key) == true {
+            throw fail(key, "biases are not supported")
+        }
+        var ropeTheta = try float("rope_theta") ?? 10000
+        for key in ["rope_scaling", "rope_parameters"] {
+            guard let rope = present(key) else { continue }
+            guard rope.members != nil else { throw fail(key, "is \(rope.kindName), not an object") }
+            let type = rope["rope_type"]?.string ?? rope["type"]?.string ?? "default"
+            guard type == "default" else { throw fail(key, "RoPE type \"\(type)\" is not supported (only the default unscaled RoPE)") }
+            if let theta = try float("rope_theta", in: rope) { ropeTheta = theta }
+        }
+
+        let hiddenSize = try required("hidden_size")
+        let headCount = try required("num_attention_heads")
+        var contextLength = try integer("max_position_embeddings") ?? 2048
+        if let window = try integer("sliding_window"), window < contextLength {
+            // Full attention equals sliding-window attention only within the window.
+            contextLength = window
+        }
+        llama = LlamaConfig(
+            layerCount: try required("num_hidden_layers"), hiddenSize: hiddenSize, headCount: headCount,
+            kvHeadCount: try integer("num_key_value_heads") ?? headCount, headDim: try integer("head_dim"),
+            ffnSize: try required("intermediate_size"), vocabSize: try required("vocab_size"),
+            contextLength: contextLength, ropeTheta: ropeTheta, rmsNormEpsilon: try float("rms_norm_eps") ?? 1e-6,
+            tiedEmbedding: try flag("tie_word_embeddings") ?? false
+        )
+        try llama.validate(path: path)
+
+        if let dtype = present("torch_dtype") ?? present("dtype") {
+            guard let name = dtype.string else { throw fail("torch_dtype", "is \(dtype.kindName), not a string") }
+            torchDType = name
+        }
+        bosTokenID = try integer("bos_token_id")
+        padTokenID = try integer("pad_token_id")
+        switch present("eos_token_id") {
+        case nil: eosTokenIDs = []
+        case .array(let ids)?:
+            eosTokenIDs = []
+            for id in ids {
+                guard let number = id.int else { throw fail("eos_token_id", "contains \(id.kindName), not an integer") }
+                eosTokenIDs.append(number)
+            }
+        case let value?:
+            guard let number = value.int else { throw fail("eos_token_id", "is \(value.kindName), not an integer") }
+            eosTokenIDs = [number]
+        }
+    }
+
+    /// The `config.json` text `transformers` writes for this configuration (sorted keys,
+    /// two-space indent).
+    public func json() -> [UInt8] {
+        func id(_ value: Int?) -> JSONValue { value.map { .integer($0) } ?? .null }
+        let eos: JSONValue = eosTokenIDs.count == 1 ? .integer(eosTokenIDs[0])
+            : eosTokenIDs.isEmpty ? .null : .array(eosTokenIDs.map { .integer($0) })
+        var members: [(key: String, value: JSONValue)] = [
+            ("architectures", .array([.string(architecture)])),
+            ("attention_bias", .bool(false)),
+            ("attention_dropout", .number("0.0")),
+            ("bos_token_id", id(bosTokenID)),
+            ("eos_token_id", eos),
+            ("head_dim", .integer(llama.headDim)),
+            ("hidden_act", .string("silu")),
+            ("hidden_size", .integer(llama.hiddenSize)),
+            ("initializer_range", .number("0.02")),
+            ("intermediate_size", .integer(llama.ffnSize)),
+            ("max_position_embeddings", .integer(llama.contextLength)),
+            ("mlp_bias", .bool(false)),
+            ("model_type", .string(architecture == "MistralForCausalLM" ? "mistral" : "llama")),
+            ("num_attention_heads", .integer(llama.headCount)),
+            ("num_hidden_layers", .integer(llama.layerCount)),
+            ("num_key_value_heads", .integer(llama.kvHeadCount)),
+            ("pretraining_tp", .integer(1)),
+            ("rms_norm_eps", .float(llama.rmsNormEpsilon)),
+            ("rope_scaling", .null),
+            ("rope_theta", .float(llama.ropeTheta)),
+            ("tie_word_embeddings", .bool(llama.tiedEmbedding)),
+            ("use_cache", .bool(true)),
+            ("vocab_size", .integer(llama.vocabSize)),
+        ]
+        if let padTokenID { members.append(("pad_token_id", .integer(padTokenID))) }
+        if architecture == "MistralForCausalLM" { members.append(("sliding_window", .null)) }
+        if let torchDType { members.append(("torch_dtype", .string(torchDType))) }
+        members.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        return JSONWriter.pretty(.object(members))
+    }
+}
+
+extension LlamaConfig {
+    /// Reads the hyper-parameters from the bytes of a Hugging Face `config.json` at `path`.
+    ///
+    /// - Throws: `ModelIOError` for an unsupported architecture or a missing/invalid field.
+    public init(huggingFaceConfig bytes: [UInt8], path: String) throws(ModelIOError) {
+        self = try HuggingFaceConfig(json: bytes, path: path).llama
+    }
+
+    /// This configuration as a Hugging Face `config.json` (LlamaForCausalLM).
+    public func huggingFaceConfig(torchDType: String? = nil, bosTokenID: Int? = nil, eosTokenIDs: [Int] = []) -> [UInt8] {
+        HuggingFaceConfig(llama: self, torchDType: torchDType, bosTokenID: bosTokenID, eosTokenIDs: eosTokenIDs).json()
+    }
+}
+
+extension [UInt8] {
+    /// The bytes as UTF-8 text (for messages).
+    fileprivate var text: String { String(decoding: self, as: UTF8.self) }
+}

@@ -1,0 +1,80 @@
+import Tokenization
+
+/// Loads a Hugging Face LLaMA-family model directory (`config.json`, `model.safetensors` or
+/// sharded weights, `tokenizer.json`, optional `tokenizer_config.json`) into a `Model`.
+///
+/// Tensors are renamed to GGUF convention, `q_proj`/`k_proj` rows are permuted into llama.cpp's
+/// order, and GGUF metadata is synthesised as llama.cpp's converter would write it.
+public enum HuggingFaceModelReader {
+    /// Loads the model in `directory`.
+    ///
+    /// - Throws: `ModelIOError` naming the file and tensor or key at fault.
+    public static func load(directory: String) throws(ModelIOError) -> Model {
+        let configPath = directory + "/" + HuggingFaceModelFiles.config
+        let hfConfig = try HuggingFaceConfig(json: HuggingFaceJSONFile.bytes(configPath), path: configPath)
+        let tensors = try loadTensors(directory: directory, config: hfConfig.llama)
+
+        let tokenizerPath = directory + "/" + HuggingFaceModelFiles.tokenizer
+        let tokenizerBytes = try HuggingFaceJSONFile.bytes(tokenizerPath)
+        var vocabulary: BPEVocabulary
+        do {
+            vocabulary = try BPEVocabulary(huggingFaceJSON: tokenizerBytes)
+        } catch {
+            throw ModelIOError(path: tokenizerPath, error.message)
+        }
+        let settings = try HuggingFaceTokenizerSettings(directory: directory)
+        try settings.apply(to: &vocabulary, config: hfConfig, path: directory + "/" + HuggingFaceModelFiles.tokenizerConfig)
+        let tokenizer: Tokenizer
+        do {
+            tokenizer = try Tokenizer(vocabulary: vocabulary)
+        } catch {
+            throw ModelIOError(path: tokenizerPath, error.message)
+        }
+        let name = directory.split(separator: "/").last.map(String.init) ?? directory
+        let metadata = HuggingFaceMetadata.gguf(config: hfConfig.llama, vocabulary: vocabulary, name: name,
+                                                chatTemplate: settings.chatTemplate)
+        return try Model(config: hfConfig.llama, tensors: tensors, metadata: metadata, tokenizer: tokenizer, sourcePath: directory)
+    }
+
+    /// Reads the weights in `directory` for `config` as GGUF-named tensors in llama.cpp's row
+    /// order, in `LlamaTensorNames.expected` order.
+    ///
+    /// Skips `rotary_emb.inv_freq` buffers and, for a tied model, a stored `lm_head.weight`
+    /// (transformers ignores it too).
+    /// - Throws: `ModelIOError` for a missing, unexpected or mis-shaped tensor (Hugging Face name).
+    public static func loadTensors(directory: String, config: LlamaConfig) throws(ModelIOError) -> [Tensor] {
+        let checkpoint = try SafetensorsCheckpoint(directory: directory)
+        let expected = LlamaTensorNames.expected(config)
+        let shapes = Dictionary(uniqueKeysWithValues: expected.map { ($0.name, $0.shape) })
+        var hfNameByGGUF: [String: String] = [:]
+        for hfName in checkpoint.tensorNames {
+            if HuggingFaceTensorNames.isIgnoredBuffer(hfName) { continue }
+            if hfName == HuggingFaceTensorNames.output && config.tiedEmbedding { continue }
+            guard let ggufName = HuggingFaceTensorNames.ggufName(huggingFace: hfName), let shape = shapes[ggufName] else {
+                throw ModelIOError(path: directory, item: hfName, "tensor is not part of this LLaMA architecture (\(config.layerCount) layers)")
+            }
+            let info = checkpoint.info(hfName)!
+            guard info.shape == shape else {
+                throw ModelIOError(path: directory, item: hfName, "shape \(info.shape) does not match config.json's \(shape)")
+            }
+            hfNameByGGUF[ggufName] = hfName
+        }
+        var tensors: [Tensor] = []
+        tensors.reserveCapacity(expected.count)
+        for (ggufName, _) in expected {
+            guard let hfName = hfNameByGGUF[ggufName] else {
+                throw ModelIOError(path: directory, item: HuggingFaceTensorNames.huggingFaceName(gguf: ggufName) ?? ggufName,
+                                   "tensor is missing")
+            }
+            var tensor = try checkpoint.tensor(hfName)
+            tensor.name = ggufName
+            if ggufName.hasSuffix(".attn_q.weight") {
+                tensor = HuggingFaceRotaryPermutation.toGGUF(tensor, heads: config.headCount)
+            } else if ggufName.hasSuffix(".attn_k.weight") {
+                tensor = HuggingFaceRotaryPermutation.toGGUF(tensor, heads: config.kvHeadCount)
+            }
+            tensors.append(tensor)
+        }
+        return tensors
+    }
+}

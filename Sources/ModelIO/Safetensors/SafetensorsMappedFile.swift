@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A read-only memory mapping of a whole file, unmapped when the last reference goes away.
+final class SafetensorsMappedFile: @unchecked Sendable {
+    // @unchecked Sendable: the mapping is read-only and immutable after init.
+
+    /// The mapped bytes (empty for an empty file).
+    let bytes: UnsafeRawBufferPointer
+
+    /// Maps the file at `path`.
+    ///
+    /// - Throws: `ModelIOError` if it cannot be opened, is not a regular file, or cannot be mapped.
+    init(path: String) throws(ModelIOError) {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw ModelIOError(path: path, "cannot open: \(Self.lastError())") }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw ModelIOError(path: path, "cannot stat: \(Self.lastError())") }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw ModelIOError(path: path, "not a regular file") }
+        let size = Int(status.st_size)
+        guard size > 0 else {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), address != MAP_FAILED else {
+            throw ModelIOError(path: path, "cannot map \(size) bytes: \(Self.lastError())")
+        }
+        bytes = UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    deinit {
+        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+    }
+
+    private static func lastError() -> String { String(cString: strerror(errno)) }
+}

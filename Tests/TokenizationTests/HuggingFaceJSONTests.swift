@@ -1,0 +1,105 @@
+import Testing
+import TestSupport
+import Tokenization
+
+/// Reading and writing Hugging Face `tokenizer.json`.
+@Suite struct HuggingFaceJSONTests {
+    static let preTokenizers = ["gpt2", "smollm", "llama-bpe", "qwen2"]
+
+    /// Text that exercises every branch of the pre-tokenizers.
+    static let trickyText = """
+        I'm sure they'll say it's fine; WE'LL SEE, you'Re right. Don't they'd've? 'tis \t tabs\t\there
+        Numbers: 1234567 3.14159 ½ ٣ 2024-11-23   trailing spaces   \n\n\n  indented
+        CJK 日本語のテキスト 中文 한국어, emoji 😀👍🏽 café naïve Ω≈ç √ ∑ — “quotes” «guillemets» \r\n end  
+        """
+
+    @Test(arguments: preTokenizers) func roundTrip(preTokenizer: String) throws {
+        var vocabulary = TinyModel.vocabulary(size: 300)
+        vocabulary.preTokenizer = preTokenizer
+        let read = try BPEVocabulary(huggingFaceJSON: vocabulary.huggingFaceJSON())
+        #expect(read.tokens == vocabulary.tokens)
+        #expect(read.tokenTypes == vocabulary.tokenTypes)
+        #expect(read.preTokenizer == preTokenizer)
+        // "Ġt he" cannot apply ("he" is no token), so it is not written.
+        #expect(read.merges == vocabulary.merges.filter { $0 != "Ġt he" })
+        #expect(read.bosID == nil && !read.addBOS)
+        let text = Self.trickyText
+        #expect(try Tokenizer(vocabulary: read).encode(text) == Tokenizer(vocabulary: vocabulary).encode(text))
+    }
+
+    @Test func roundTripKeepsBOSAndUnknown() throws {
+        var vocabulary = TinyModel.vocabulary(size: 300)
+        vocabulary.addBOS = true
+        vocabulary.bosID = 299
+        vocabulary.unknownID = 5
+        let read = try BPEVocabulary(huggingFaceJSON: vocabulary.huggingFaceJSON())
+        #expect(read.addBOS && read.bosID == 299 && read.unknownID == 5)
+        #expect(try Tokenizer(vocabulary: read).encode("x").first == 299)
+    }
+
+    @Test func readsPairMergesAndAddedTokensBeyondTheModelVocabulary() throws {
+        let json = #"""
+            {"added_tokens": [{"id": 4, "content": "<|end|>", "special": true}, {"id": 5, "content": "my word", "special": false}],
+             "normalizer": null, "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true},
+             "post_processor": null, "decoder": {"type": "ByteLevel"},
+             "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": "",
+                       "vocab": {"a": 0, "b": 1, "ab": 2, "\u0120": 3}, "merges": [["a", "b"], "\u0120 a"]}}
+            """#
+        let vocabulary = try BPEVocabulary(huggingFaceJSON: Array(json.utf8))
+        #expect(vocabulary.tokens == ["a", "b", "ab", "Ġ", "<|end|>", "my word"])
+        #expect(vocabulary.merges == ["a b", "Ġ a"])
+        #expect(vocabulary.tokenTypes == [1, 1, 1, 1, 3, 4])
+        #expect(vocabulary.preTokenizer == "gpt2")
+        let tokenizer = try Tokenizer(vocabulary: vocabulary)
+        #expect(tokenizer.encode("ab<|end|>my word", parseSpecialTokens: true) == [2, 4, 5])
+        // Unparsed, "<|end|>" is plain text whose bytes have no tokens here, so nothing is left of it.
+        #expect(tokenizer.encode("ab<|end|>", parseSpecialTokens: false) == [2])
+    }
+
+    @Test func refusesWhatItCannotReproduce() {
+        let byteLevel = #"{"type": "ByteLevel", "add_prefix_space": false, "use_regex": true}"#
+        func document(model: String = #"{"type": "BPE", "vocab": {"a": 0}, "merges": []}"#,
+                      pre: String = byteLevel, normalizer: String = "null", extra: String = "") -> [UInt8] {
+            Array(#"{"normalizer": \#(normalizer), "pre_tokenizer": \#(pre), "model": \#(model)\#(extra)}"#.utf8)
+        }
+        let cases: [([UInt8], String)] = [
+            (Array("{\"model\": ".utf8), "not valid JSON: unexpected end"),
+            (Array("[1, 2,]".utf8), "not valid JSON"),
+            (document(model: #"{"type": "WordPiece", "vocab": {}}"#), #"model.type is "WordPiece", expected "BPE""#),
+            (document(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [], "byte_fallback": true}"#), "model.byte_fallback = true is not supported"),
+            (document(normalizer: #"{"type": "NFC"}"#), #"normalizer {type: "NFC"} is not supported"#),
+            (document(pre: #"{"type": "Metaspace", "replacement": "▁"}"#), "is not one we can reproduce"),
+            (document(pre: #"{"type": "ByteLevel", "add_prefix_space": true}"#), "is not one we can reproduce"),
+            (document(pre: #"{"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\s+"}, "behavior": "Isolated"}, {"type": "ByteLevel", "use_regex": false}]}"#), "is not one we can reproduce"),
+            (document(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [], "ignore_merges": true}"#), "ignore_merges = true does not match the gpt2 pre-tokenizer"),
+            (document(model: #"{"type": "BPE", "vocab": {"a": 0, "b": 2}, "merges": []}"#), "no token has id 1"),
+            (document(model: #"{"type": "BPE", "vocab": {"a": 0, "b": 0}, "merges": []}"#), "gives id 0 to both"),
+            (document(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [1]}"#), "merge 1.0 is neither"),
+            (document(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [], "unk_token": "<unk>"}"#), #"unk_token "<unk>" is not in the vocabulary"#),
+            (document(extra: #", "post_processor": {"type": "RobertaProcessing"}"#), "post_processor {type: \"RobertaProcessing\"} is not supported"),
+            (document(extra: #", "decoder": {"type": "Metaspace"}"#), "decoder {type: \"Metaspace\"} is not supported"),
+        ]
+        for (json, expected) in cases {
+            do {
+                _ = try BPEVocabulary(huggingFaceJSON: json)
+                Issue.record("no error for \(String(decoding: json, as: UTF8.self))")
+            } catch {
+                #expect(error.message.contains(expected), "\(error.message) should contain \(expected)")
+            }
+        }
+    }
+
+    @Test(.enabled(if: PythonTokenizers.available, "needs python3 with tokenizers (pip install tokenizers)"),
+          arguments: preTokenizers)
+    func pythonTokenizersEncodeTheSame(preTokenizer: String) throws {
+        var vocabulary = TinyModel.vocabulary(size: 300)
+        vocabulary.preTokenizer = preTokenizer
+        let tokenizer = try Tokenizer(vocabulary: vocabulary)
+        let texts = [Self.trickyText, "the thin anther", "", "<|endoftext|> the"]
+        let reference = try PythonTokenizers.encode(tokenizerJSON: vocabulary.huggingFaceJSON(), texts: texts.map { Array($0.utf8) })
+        for (text, expected) in zip(texts, reference) {
+            // Hugging Face always parses added tokens, so compare with parsing on.
+            #expect(tokenizer.encode(text, parseSpecialTokens: true) == expected, "\(preTokenizer): \(text)")
+        }
+    }
+}

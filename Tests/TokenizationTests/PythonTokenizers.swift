@@ -1,0 +1,64 @@
+import Foundation
+import TestSupport
+
+/// Hugging Face `tokenizers` (PyPI) run through `python3`, as an independent reference encoder.
+enum PythonTokenizers {
+    /// Whether `python3 -c "import tokenizers"` works (or the reference is required, so tests run and fail loudly).
+    static let available: Bool = ReferenceData.required || (try? run(["-c", "import tokenizers"])) != nil
+
+    /// Encodes each text with the `tokenizer.json` given (no special tokens added).
+    static func encode(tokenizerJSON: [UInt8], texts: [[UInt8]]) throws -> [[Int32]] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shears-tokenizers-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let json = directory.appendingPathComponent("tokenizer.json")
+        try Data(tokenizerJSON).write(to: json)
+        var arguments = ["-c", script, json.path]
+        for (index, text) in texts.enumerated() {
+            let file = directory.appendingPathComponent("text\(index).txt")
+            try Data(text).write(to: file)
+            arguments.append(file.path)
+        }
+        try run(arguments)
+        return try texts.indices.map { index in
+            let data = try Data(contentsOf: directory.appendingPathComponent("text\(index).txt.ids"))
+            return data.withUnsafeBytes { raw in (0..<data.count / 4).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self) } }
+        }
+    }
+
+    /// Loads the tokenizer, then writes `<text>.ids` (int32 little-endian) for each text file.
+    private static let script = """
+        import struct, sys
+        from tokenizers import Tokenizer
+        tokenizer = Tokenizer.from_file(sys.argv[1])
+        for path in sys.argv[2:]:
+            text = open(path, "rb").read().decode("utf-8")
+            ids = tokenizer.encode(text, add_special_tokens=False).ids
+            open(path + ".ids", "wb").write(struct.pack("<%di" % len(ids), *ids))
+        """
+
+    /// Runs `python3` with arguments; throws with its stderr when it fails.
+    @discardableResult
+    private static func run(_ arguments: [String]) throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3"] + arguments
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let stdout = output.fileHandleForReading.readDataToEndOfFile()
+        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw PythonError(message: String(decoding: stderr, as: UTF8.self))
+        }
+        return stdout
+    }
+
+    /// A failed `python3` run.
+    struct PythonError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { "python3 failed: \(message)" }
+    }
+}
