@@ -1,92 +1,127 @@
 import CBLAS
 import Dispatch
 import Kernels
+import ModelIO
 
-/// A raw pointer that may cross into `concurrentPerform` workers, each touching disjoint parts.
-struct SharedPointer: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Float>
+/// Any value (a raw pointer) handed to `concurrentPerform` workers that use it without races.
+struct UnsafeSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 /// Causal grouped-query attention over the rows just appended to a key/value cache.
 ///
-/// Query rows are processed in blocks; a block whose last absolute position is `p` multiplies
-/// against keys `0...p` only, so the masked upper triangle is skipped up to one block's worth.
-/// Query head `h` reads key/value head `h / (headCount / kvHeadCount)` in place (no copies).
-struct CausalAttention {
+/// The query heads sharing one key/value head are stacked (position-major) into one matrix, so a
+/// block of `block` positions is one `block·group × width` score product against that head's keys,
+/// read in place from the cache. A block whose last position is `p` multiplies against keys
+/// `0...p` only, so the masked upper triangle is skipped up to one block's worth. The
+/// (key head, block) work items are shared among `workers` threads, each running
+/// single-threaded BLAS on its own scratch.
+final class CausalAttention: @unchecked Sendable {
+    // @unchecked Sendable: immutable apart from the scratch buffers, which each worker only
+    // touches in its own slab.
     let headCount: Int
     let kvHeadCount: Int
     let headDim: Int
-    /// Query rows per score block.
+    /// Query positions per score block.
     let block: Int
+    /// Threads sharing the work items.
+    let workers: Int
+    private let group: Int
+    private let capacity: Int
+    /// Per worker: scores `block·group × capacity`, stacked queries and outputs `block·group × headDim`.
+    private let scores: TensorStorage
+    private let stacked: TensorStorage
+
+    init(config: LlamaConfig, capacity: Int, block: Int, workers: Int) {
+        headCount = config.headCount
+        kvHeadCount = config.kvHeadCount
+        headDim = config.headDim
+        group = config.headCount / config.kvHeadCount
+        self.block = min(block, capacity)
+        self.workers = max(1, workers)
+        self.capacity = capacity
+        scores = TensorStorage(zeros: self.workers * self.block * group * capacity)
+        stacked = TensorStorage(zeros: self.workers * 2 * self.block * group * config.headDim)
+    }
 
     /// Computes `output[r, h·D..<(h+1)·D]` for rows `0..<rows` at absolute positions
     /// `firstPosition + r`, attending to cache rows `0...firstPosition + r`.
-    ///
-    /// - Parameters:
-    ///   - scores: `workers` slabs of `block × scoreStride` floats; `scoreStride` ≥ the number of
-    ///     cached positions.
-    ///   - workers: heads are split over this many threads (each running single-threaded BLAS)
-    ///     when greater than 1; with 1, heads run in turn and BLAS threads each product.
     func run(
         queries: UnsafePointer<Float>, rows: Int, firstPosition: Int,
-        keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-        scores: UnsafeMutablePointer<Float>, scoreStride: Int, workers: Int,
-        output: UnsafeMutablePointer<Float>
+        keys: UnsafePointer<Float>, values: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
     ) {
-        let shared = (queries: SharedPointer(base: UnsafeMutablePointer(mutating: queries)),
-                      keys: SharedPointer(base: UnsafeMutablePointer(mutating: keys)),
-                      values: SharedPointer(base: UnsafeMutablePointer(mutating: values)),
-                      scores: SharedPointer(base: scores), output: SharedPointer(base: output))
-        if workers <= 1 {
-            for head in 0..<headCount {
-                runHead(head, shared.queries.base, rows, firstPosition, shared.keys.base, shared.values.base,
-                        shared.scores.base, scoreStride, shared.output.base)
+        if rows == 1 {
+            for head in 0..<headCount { decodeHead(head, queries, firstPosition, keys, values, output) }
+            return
+        }
+        let blocks = (rows + block - 1) / block
+        let items = blocks * kvHeadCount  // block-major: neighbouring items cost about the same
+        let shared = (queries: UnsafeSendable(queries), keys: UnsafeSendable(keys), values: UnsafeSendable(values),
+                      output: UnsafeSendable(output))
+        let work: @Sendable (Int) -> Void = { worker in
+            for item in stride(from: worker, to: items, by: self.workers) {
+                self.runItem(kvHead: item % self.kvHeadCount, start: (item / self.kvHeadCount) * self.block,
+                             rows: rows, firstPosition: firstPosition, worker: worker,
+                             shared.queries.value, shared.keys.value, shared.values.value, shared.output.value)
             }
+        }
+        if workers == 1 || items == 1 {
+            work(0)
             return
         }
         let blasThreads = openblas_get_num_threads()
         openblas_set_num_threads(1)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let slab = shared.scores.base + worker * block * scoreStride
-            for head in stride(from: worker, to: headCount, by: workers) {
-                runHead(head, shared.queries.base, rows, firstPosition, shared.keys.base, shared.values.base,
-                        slab, scoreStride, shared.output.base)
-            }
-        }
+        DispatchQueue.concurrentPerform(iterations: workers, execute: work)
         openblas_set_num_threads(blasThreads)
     }
 
-    private func runHead(
-        _ head: Int, _ queries: UnsafePointer<Float>, _ rows: Int, _ firstPosition: Int,
-        _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>,
-        _ scores: UnsafeMutablePointer<Float>, _ scoreStride: Int, _ output: UnsafeMutablePointer<Float>
+    /// One block of positions for the query heads of one key/value head.
+    private func runItem(
+        kvHead: Int, start: Int, rows: Int, firstPosition: Int, worker: Int,
+        _ queries: UnsafePointer<Float>, _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>,
+        _ output: UnsafeMutablePointer<Float>
     ) {
         let queryWidth = headCount * headDim
         let kvWidth = kvHeadCount * headDim
-        let kvHead = head / (headCount / kvHeadCount)
-        let headKeys = keys + kvHead * headDim
-        let headValues = values + kvHead * headDim
-        let scale = 1 / Float(headDim).squareRoot()
-        var start = 0
-        while start < rows {
-            let count = min(block, rows - start)
-            let width = firstPosition + start + count
-            let query = queries + start * queryWidth + head * headDim
-            let out = output + start * queryWidth + head * headDim
-            if count == 1 {
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(width), Int32(headDim), scale, headKeys,
-                            Int32(kvWidth), query, 1, 0, scores, 1)
-                shears_softmax_causal(scores, 1, scoreStride, width, width)
-                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(width), Int32(headDim), 1, headValues,
-                            Int32(kvWidth), scores, 1, 0, out, 1)
-            } else {
-                LinearAlgebra.product(m: count, n: width, k: headDim, alpha: scale, query, lda: queryWidth,
-                                      headKeys, ldb: kvWidth, transposeB: true, into: scores, ldc: scoreStride)
-                shears_softmax_causal(scores, count, scoreStride, firstPosition + start + 1, width)
-                LinearAlgebra.product(m: count, n: headDim, k: width, alpha: 1, scores, lda: scoreStride,
-                                      headValues, ldb: kvWidth, transposeB: false, into: out, ldc: queryWidth)
-            }
-            start += count
+        let count = min(block, rows - start)
+        let stackedRows = count * group
+        let width = firstPosition + start + count
+        let slab = scores.buffer.baseAddress! + worker * block * group * capacity
+        let stackedQueries = stacked.buffer.baseAddress! + worker * 2 * block * group * headDim
+        let stackedOutput = stackedQueries + block * group * headDim
+        // The group's heads are adjacent in a query row, so each position's stacked rows are one copy.
+        let groupWidth = group * headDim
+        for r in 0..<count {
+            (stackedQueries + r * groupWidth).update(from: queries + (start + r) * queryWidth + kvHead * groupWidth,
+                                                     count: groupWidth)
         }
+        LinearAlgebra.product(m: stackedRows, n: width, k: headDim, alpha: 1 / Float(headDim).squareRoot(),
+                              stackedQueries, lda: headDim, keys + kvHead * headDim, ldb: kvWidth, transposeB: true,
+                              into: slab, ldc: capacity)
+        shears_softmax_causal(slab, stackedRows, capacity, firstPosition + start + 1, width, group)
+        LinearAlgebra.product(m: stackedRows, n: headDim, k: width, alpha: 1, slab, lda: capacity,
+                              values + kvHead * headDim, ldb: kvWidth, transposeB: false,
+                              into: stackedOutput, ldc: headDim)
+        for r in 0..<count {
+            (output + (start + r) * queryWidth + kvHead * groupWidth).update(from: stackedOutput + r * groupWidth,
+                                                                            count: groupWidth)
+        }
+    }
+
+    /// One query row of one head against the whole cache, with matrix-vector products.
+    private func decodeHead(
+        _ head: Int, _ queries: UnsafePointer<Float>, _ firstPosition: Int,
+        _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>
+    ) {
+        let kvWidth = kvHeadCount * headDim
+        let kvHead = head / group
+        let width = firstPosition + 1
+        let slab = scores.buffer.baseAddress!
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(width), Int32(headDim), 1 / Float(headDim).squareRoot(),
+                    keys + kvHead * headDim, Int32(kvWidth), queries + head * headDim, 1, 0, slab, 1)
+        shears_softmax_causal(slab, 1, width, width, width, 1)
+        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(width), Int32(headDim), 1, values + kvHead * headDim,
+                    Int32(kvWidth), slab, 1, 0, output + head * headDim, 1)
     }
 }

@@ -16,14 +16,14 @@ public final class ForwardPass {
     public private(set) var position = 0
     /// Time spent per phase since creation (or since the caller last reset it).
     public var phaseTimes = ForwardPhaseTimes()
-    /// Threads that share attention heads (each running single-threaded BLAS); 1 lets OpenBLAS
-    /// thread each product instead.
-    public var attentionWorkers: Int
+    /// Threads that share the attention work (each running single-threaded BLAS); 1 lets
+    /// OpenBLAS thread each product instead.
+    public var attentionWorkers: Int { attention.workers }
 
     /// Query rows per attention score block.
     public static let attentionBlock = 128
     /// Rows per block of logits in the loss.
-    public static let headBlock = 128
+    public static let headBlock = 256
 
     private let workspace: ForwardWorkspace
     private let rotary: RotaryTable
@@ -37,13 +37,10 @@ public final class ForwardPass {
         let config = model.config
         self.model = model
         self.capacity = capacity
-        self.attentionWorkers = max(1, attentionWorkers)
-        let workerSlabs = max(1, attentionWorkers)
-        workspace = ForwardWorkspace(config: config, capacity: capacity, attentionBlock: Self.attentionBlock,
-                                     headBlock: min(Self.headBlock, capacity), workers: workerSlabs)
+        workspace = ForwardWorkspace(config: config, capacity: capacity, headBlock: min(Self.headBlock, capacity))
         rotary = RotaryTable(positions: capacity, headDim: config.headDim, base: config.ropeTheta)
-        attention = CausalAttention(headCount: config.headCount, kvHeadCount: config.kvHeadCount,
-                                    headDim: config.headDim, block: Self.attentionBlock)
+        attention = CausalAttention(config: config, capacity: capacity, block: Self.attentionBlock,
+                                    workers: attentionWorkers)
     }
 
     /// Forgets the cached positions; the next call starts a new sequence at position 0.
@@ -102,16 +99,26 @@ public final class ForwardPass {
         let block = min(Self.headBlock, capacity)
         let logits = workspace.logits.buffer.baseAddress!
         let normed = workspace.normed.buffer.baseAddress!
+        let workers = attention.workers
         tokens.withUnsafeBufferPointer { ids in
             nll.withUnsafeMutableBufferPointer { out in
+                let shared = (logits: UnsafeSendable(logits), nll: UnsafeSendable(out.baseAddress!),
+                              ids: UnsafeSendable(ids.baseAddress!))
                 var start = 0
                 while start < predictions {
                     let rows = min(block, predictions - start)
                     LinearAlgebra.linear(normed + start * config.hiddenSize, rows: rows, inputs: config.hiddenSize,
                                          xStride: config.hiddenSize, weight: weights.output,
                                          outputs: config.vocabSize, into: logits, yStride: config.vocabSize)
-                    shears_cross_entropy(logits, rows, config.vocabSize, config.vocabSize,
-                                         ids.baseAddress! + start + 1, out.baseAddress! + start)
+                    let first = start
+                    let share = (rows + workers - 1) / workers
+                    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                        let begin = worker * share, end = min(rows, begin + share)
+                        guard begin < end else { return }
+                        shears_cross_entropy(shared.logits.value + begin * config.vocabSize, end - begin,
+                                             config.vocabSize, config.vocabSize, shared.ids.value + first + begin + 1,
+                                             shared.nll.value + first + begin)
+                    }
                     start += rows
                 }
             }
@@ -172,8 +179,7 @@ public final class ForwardPass {
             phaseTimes.normsAndRope += clock.lap()
 
             attention.run(queries: queries, rows: rows, firstPosition: first, keys: keys, values: values,
-                          scores: workspace.scores.buffer.baseAddress!, scoreStride: capacity,
-                          workers: rows == 1 ? 1 : attentionWorkers, output: attended)
+                          output: attended)
             phaseTimes.attention += clock.lap()
 
             LinearAlgebra.linear(attended, rows: rows, inputs: queryWidth, xStride: queryWidth,

@@ -15,8 +15,6 @@ struct ForwardWorkspace {
     let gate: TensorStorage
     /// Up activations, `capacity × ffn`.
     let up: TensorStorage
-    /// Attention scores, one `attentionBlock × capacity` slab per worker.
-    let scores: TensorStorage
     /// Logits of one block of rows, `headBlock × vocab`.
     let logits: TensorStorage
     /// Keys per layer, `capacity × kvWidth` each (RoPE applied).
@@ -24,14 +22,13 @@ struct ForwardWorkspace {
     /// Values per layer, `capacity × kvWidth` each.
     let values: [TensorStorage]
 
-    init(config: LlamaConfig, capacity: Int, attentionBlock: Int, headBlock: Int, workers: Int) {
+    init(config: LlamaConfig, capacity: Int, headBlock: Int) {
         residual = TensorStorage(zeros: capacity * config.hiddenSize)
         normed = TensorStorage(zeros: capacity * config.hiddenSize)
         queries = TensorStorage(zeros: capacity * config.queryWidth)
         attended = TensorStorage(zeros: capacity * config.queryWidth)
         gate = TensorStorage(zeros: capacity * config.ffnSize)
         up = TensorStorage(zeros: capacity * config.ffnSize)
-        scores = TensorStorage(zeros: workers * attentionBlock * capacity)
         logits = TensorStorage(zeros: headBlock * config.vocabSize)
         keys = (0..<config.layerCount).map { _ in TensorStorage(zeros: capacity * config.kvWidth) }
         values = (0..<config.layerCount).map { _ in TensorStorage(zeros: capacity * config.kvWidth) }

@@ -5,15 +5,35 @@
 #include "kernels_forward.h"
 #include "forward_variants.h"
 
+/* The ISA the kernels use: the CPU's widest unless a test narrowed it (-1: not yet chosen). */
+static _Atomic int selected_isa = -1;
+
+static shears_isa forward_isa(void) {
+    int isa = selected_isa;
+    if (isa < 0) {
+        isa = (int)shears_cpu_isa();
+        selected_isa = isa;
+    }
+    return (shears_isa)isa;
+}
+
+int shears_forward_select_isa(shears_isa isa) {
+    if (isa > shears_cpu_isa()) return 0;
+    selected_isa = (int)isa;
+    return 1;
+}
+
+shears_isa shears_forward_isa(void) { return forward_isa(); }
+
 #define SHEARS_DISPATCH(call_avx512, call_avx2, call_baseline)          \
-    switch (shears_cpu_isa()) {                                         \
+    switch (forward_isa()) {                                         \
     case SHEARS_ISA_AVX512: call_avx512; break;                         \
     case SHEARS_ISA_AVX2: call_avx2; break;                             \
     default: call_baseline; break;                                      \
     }
 
 #define SHEARS_DISPATCH_RETURN(call_avx512, call_avx2, call_baseline)   \
-    switch (shears_cpu_isa()) {                                         \
+    switch (forward_isa()) {                                         \
     case SHEARS_ISA_AVX512: return call_avx512;                         \
     case SHEARS_ISA_AVX2: return call_avx2;                             \
     default: return call_baseline;                                      \
@@ -40,10 +60,11 @@ void shears_rope(float *x, size_t rows, size_t row_stride, size_t heads, size_t 
         shears_rope_baseline(x, rows, row_stride, heads, head_dim, cos_table, sin_table, first_position))
 }
 
-void shears_softmax_causal(float *scores, size_t rows, size_t ld, size_t first_length, size_t width) {
-    SHEARS_DISPATCH(shears_softmax_causal_avx512(scores, rows, ld, first_length, width),
-                    shears_softmax_causal_avx2(scores, rows, ld, first_length, width),
-                    shears_softmax_causal_baseline(scores, rows, ld, first_length, width))
+void shears_softmax_causal(float *scores, size_t rows, size_t ld, size_t first_length, size_t width,
+                           size_t group) {
+    SHEARS_DISPATCH(shears_softmax_causal_avx512(scores, rows, ld, first_length, width, group),
+                    shears_softmax_causal_avx2(scores, rows, ld, first_length, width, group),
+                    shears_softmax_causal_baseline(scores, rows, ld, first_length, width, group))
 }
 
 void shears_silu_mul(float *gate, const float *up, size_t n) {

@@ -133,10 +133,11 @@ void SHEARS_VARIANT(shears_rope)(float *x, size_t rows, size_t row_stride, size_
     }
 }
 
-void SHEARS_VARIANT(shears_softmax_causal)(float *scores, size_t rows, size_t ld, size_t first_length, size_t width) {
+void SHEARS_VARIANT(shears_softmax_causal)(float *scores, size_t rows, size_t ld, size_t first_length, size_t width,
+                                           size_t group) {
     for (size_t r = 0; r < rows; r++) {
         float *row = scores + r * ld;
-        size_t length = first_length + r;
+        size_t length = first_length + r / (group ? group : 1);
         if (length > width) length = width;
         if (length > 0) {
             float m = SHEARS_VARIANT(max_of)(row, length);

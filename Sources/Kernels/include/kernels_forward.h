@@ -4,6 +4,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "kernels_cpu.h"
+
+/** The ISA the forward kernels dispatch to (the CPU's widest unless narrowed). */
+shears_isa shears_forward_isa(void);
+
+/** Makes the forward kernels use `isa` (for tests of every variant); returns 0 and changes
+ *  nothing if the CPU lacks it. */
+int shears_forward_select_isa(shears_isa isa);
 
 /** y[i] = exp(x[i]) for n elements (vectorised; about 1 ulp; 0 below -87, clamped above 88). */
 void shears_exp(const float *x, float *y, size_t n);
@@ -22,9 +30,11 @@ void shears_rmsnorm(const float *x, const float *w, float *y, size_t rows, size_
 void shears_rope(float *x, size_t rows, size_t row_stride, size_t heads, size_t head_dim,
                  const float *cos_table, const float *sin_table, size_t first_position);
 
-/** Causal softmax over a block of attention scores, in place: row r (stride ld) is softmaxed
- *  over its first (first_length + r) entries and zeroed from there up to `width`. */
-void shears_softmax_causal(float *scores, size_t rows, size_t ld, size_t first_length, size_t width);
+/** Causal softmax over a block of attention scores, in place: row r (stride ld) belongs to
+ *  position r / group of the block (group > 0 query heads sharing one key head are stacked) and
+ *  is softmaxed over its first (first_length + r / group) entries, then zeroed up to `width`. */
+void shears_softmax_causal(float *scores, size_t rows, size_t ld, size_t first_length, size_t width,
+                           size_t group);
 
 /** gate[i] = silu(gate[i]) * up[i] for n elements (silu(x) = x / (1 + exp(-x))). */
 void shears_silu_mul(float *gate, const float *up, size_t n);
