@@ -70,10 +70,7 @@ final class CausalAttention: @unchecked Sendable {
             work(0)
             return
         }
-        let blasThreads = openblas_get_num_threads()
-        openblas_set_num_threads(1)
-        DispatchQueue.concurrentPerform(iterations: workers, execute: work)
-        openblas_set_num_threads(blasThreads)
+        BLASThreads.singleThreaded { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
     }
 
     /// One block of positions for the query heads of one key/value head.

@@ -29,10 +29,11 @@ public final class ForwardPass {
     private let rotary: RotaryTable
     private let attention: CausalAttention
 
-    /// Prepares buffers for sequences of up to `capacity` positions.
+    /// Prepares buffers for sequences of up to `capacity` positions; `attentionWorkers` defaults
+    /// to OpenBLAS's thread count.
     ///
     /// - Throws: `InferenceError` if `capacity` is not positive.
-    public init(model: Model, capacity: Int, attentionWorkers: Int = 2) throws(InferenceError) {
+    public init(model: Model, capacity: Int, attentionWorkers: Int? = nil) throws(InferenceError) {
         guard capacity >= 1 else { throw InferenceError("forward pass capacity \(capacity) must be at least 1") }
         let config = model.config
         self.model = model
@@ -40,7 +41,7 @@ public final class ForwardPass {
         workspace = ForwardWorkspace(config: config, capacity: capacity, headBlock: min(Self.headBlock, capacity))
         rotary = RotaryTable(positions: capacity, headDim: config.headDim, base: config.ropeTheta)
         attention = CausalAttention(config: config, capacity: capacity, block: Self.attentionBlock,
-                                    workers: attentionWorkers)
+                                    workers: attentionWorkers ?? blasThreadCount())
     }
 
     /// Forgets the cached positions; the next call starts a new sequence at position 0.

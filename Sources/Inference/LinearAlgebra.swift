@@ -29,12 +29,3 @@ enum LinearAlgebra {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
     }
 }
-
-/// The name of the OpenBLAS kernel in use (e.g. "SkylakeX", "Haswell"), for benchmark reports.
-public func blasCoreName() -> String {
-    guard let name = openblas_get_corename() else { return "unknown" }
-    return String(cString: name)
-}
-
-/// The number of threads OpenBLAS uses.
-public func blasThreadCount() -> Int { Int(openblas_get_num_threads()) }

@@ -51,4 +51,18 @@ struct SmolLM2Tests {
         #expect(output == [7042, 30, 198, 198, 504, 2988, 314, 42, 216, 34, 32, 33])
         #expect(streamed == output)
     }
+
+    /// The whole WikiText-2 test perplexity at seqlen 2048 (148 chunks, minutes of CPU); run with
+    /// `SHEARS_FULL_PERPLEXITY=1`.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["SHEARS_FULL_PERPLEXITY"] == "1"))
+    func wholeTestPerplexity() throws {
+        let model = try SmolLM2Loader.shared.get()
+        let tokens = try ReferenceData.int32s("wikitext2-test.smollm2-ids.i32")
+        let result = try PerplexityEvaluator(model: model).evaluate(tokens: tokens, seqlen: 2048) { done, total in
+            if done % 10 == 0 || done == total { print("chunk \(done)/\(total)") }
+        }
+        print("perplexity \(result.perplexity) over \(result.chunks) chunks in \(result.seconds) s")
+        #expect(result.chunks == 148)
+        #expect(abs(result.perplexity / 21.6084 - 1) <= 5e-4, "perplexity \(result.perplexity)")
+    }
 }
