@@ -1,0 +1,124 @@
+import CBLAS
+import Dispatch
+import Kernels
+import ModelIO
+
+/// Any value (a raw pointer) handed to `concurrentPerform` workers that use it without races.
+struct UnsafeSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// Causal grouped-query attention over the rows just appended to a key/value cache.
+///
+/// The query heads sharing one key/value head are stacked (position-major) into one matrix, so a
+/// block of `block` positions is one `block·group × width` score product against that head's keys,
+/// read in place from the cache. A block whose last position is `p` multiplies against keys
+/// `0...p` only, so the masked upper triangle is skipped up to one block's worth. The
+/// (key head, block) work items are shared among `workers` threads, each running
+/// single-threaded BLAS on its own scratch.
+final class CausalAttention: @unchecked Sendable {
+    // @unchecked Sendable: immutable apart from the scratch buffers, which each worker only
+    // touches in its own slab.
+    let headCount: Int
+    let kvHeadCount: Int
+    let headDim: Int
+    /// Query positions per score block.
+    let block: Int
+    /// Threads sharing the work items.
+    let workers: Int
+    private let group: Int
+    private let capacity: Int
+    /// Per worker: scores `block·group × capacity`, stacked queries and outputs `block·group × headDim`.
+    private let scores: TensorStorage
+    private let stacked: TensorStorage
+
+    init(config: LlamaConfig, capacity: Int, block: Int, workers: Int) {
+        headCount = config.headCount
+        kvHeadCount = config.kvHeadCount
+        headDim = config.headDim
+        group = config.headCount / config.kvHeadCount
+        self.block = min(block, capacity)
+        self.workers = max(1, workers)
+        self.capacity = capacity
+        scores = TensorStorage(zeros: self.workers * self.block * group * capacity)
+        stacked = TensorStorage(zeros: self.workers * 2 * self.block * group * config.headDim)
+    }
+
+    /// Computes `output[r, h·D..<(h+1)·D]` for rows `0..<rows` at absolute positions
+    /// `firstPosition + r`, attending to cache rows `0...firstPosition + r`.
+    func run(
+        queries: UnsafePointer<Float>, rows: Int, firstPosition: Int,
+        keys: UnsafePointer<Float>, values: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+    ) {
+        if rows == 1 {
+            for head in 0..<headCount { decodeHead(head, queries, firstPosition, keys, values, output) }
+            return
+        }
+        let blocks = (rows + block - 1) / block
+        let items = blocks * kvHeadCount  // block-major: neighbouring items cost about the same
+        let shared = (queries: UnsafeSendable(queries), keys: UnsafeSendable(keys), values: UnsafeSendable(values),
+                      output: UnsafeSendable(output))
+        let work: @Sendable (Int) -> Void = { worker in
+            for item in stride(from: worker, to: items, by: self.workers) {
+                self.runItem(kvHead: item % self.kvHeadCount, start: (item / self.kvHeadCount) * self.block,
+                             rows: rows, firstPosition: firstPosition, worker: worker,
+                             shared.queries.value, shared.keys.value, shared.values.value, shared.output.value)
+            }
+        }
+        if workers == 1 || items == 1 {
+            work(0)
+            return
+        }
+        BLASThreads.singleThreaded { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+    }
+
+    /// One block of positions for the query heads of one key/value head.
+    private func runItem(
+        kvHead: Int, start: Int, rows: Int, firstPosition: Int, worker: Int,
+        _ queries: UnsafePointer<Float>, _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>,
+        _ output: UnsafeMutablePointer<Float>
+    ) {
+        let queryWidth = headCount * headDim
+        let kvWidth = kvHeadCount * headDim
+        let count = min(block, rows - start)
+        let stackedRows = count * group
+        let width = firstPosition + start + count
+        let slab = scores.buffer.baseAddress! + worker * block * group * capacity
+        let stackedQueries = stacked.buffer.baseAddress! + worker * 2 * block * group * headDim
+        let stackedOutput = stackedQueries + block * group * headDim
+        // The group's heads are adjacent in a query row, so each position's stacked rows are one copy.
+        let groupWidth = group * headDim
+        for r in 0..<count {
+            (stackedQueries + r * groupWidth).update(from: queries + (start + r) * queryWidth + kvHead * groupWidth,
+                                                     count: groupWidth)
+        }
+        LinearAlgebra.product(m: stackedRows, n: width, k: headDim, alpha: 1 / Float(headDim).squareRoot(),
+                              stackedQueries, lda: headDim, keys + kvHead * headDim, ldb: kvWidth, transposeB: true,
+                              into: slab, ldc: capacity)
+        shears_softmax_causal(slab, stackedRows, capacity, firstPosition + start + 1, width, group)
+        LinearAlgebra.product(m: stackedRows, n: headDim, k: width, alpha: 1, slab, lda: capacity,
+                              values + kvHead * headDim, ldb: kvWidth, transposeB: false,
+                              into: stackedOutput, ldc: headDim)
+        for r in 0..<count {
+            (output + (start + r) * queryWidth + kvHead * groupWidth).update(from: stackedOutput + r * groupWidth,
+                                                                            count: groupWidth)
+        }
+    }
+
+    /// One query row of one head against the whole cache, with matrix-vector products.
+    private func decodeHead(
+        _ head: Int, _ queries: UnsafePointer<Float>, _ firstPosition: Int,
+        _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>
+    ) {
+        let kvWidth = kvHeadCount * headDim
+        let kvHead = head / group
+        let width = firstPosition + 1
+        let slab = scores.buffer.baseAddress!
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(width), Int32(headDim), 1 / Float(headDim).squareRoot(),
+                    keys + kvHead * headDim, Int32(kvWidth), queries + head * headDim, 1, 0, slab, 1)
+        shears_softmax_causal(slab, 1, width, width, width, 1)
+        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(width), Int32(headDim), 1, values + kvHead * headDim,
+                    Int32(kvWidth), slab, 1, 0, output + head * headDim, 1)
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Wall-clock seconds spent in each phase of the forward pass, accumulated over calls.
+public struct ForwardPhaseTimes: Sendable, Equatable {
+    /// Token embedding lookup.
+    public var embedding: Double = 0
+    /// RMSNorms and RoPE.
+    public var normsAndRope: Double = 0
+    /// The q, k, v and output projections (output includes the residual add).
+    public var projections: Double = 0
+    /// Scores, causal softmax and the weighted sum of values.
+    public var attention: Double = 0
+    /// Gate and up projections, SiLU·mul, down projection (with the residual add).
+    public var mlp: Double = 0
+    /// The output projection and the loss (or the logits).
+    public var head: Double = 0
+
+    /// Creates zero times.
+    public init() {}
+
+    /// Sum of all phases.
+    public var total: Double { embedding + normsAndRope + projections + attention + mlp + head }
+
+    /// The phases with their names, in pipeline order.
+    public var named: [(name: String, seconds: Double)] {
+        [("embedding", embedding), ("norms+rope", normsAndRope), ("projections", projections),
+         ("attention", attention), ("mlp", mlp), ("head", head)]
+    }
+}
+
+/// Measures consecutive intervals with a monotonic clock.
+struct PhaseClock {
+    private var last = DispatchTime.now().uptimeNanoseconds
+
+    /// Seconds since the previous lap (or creation), restarting the interval.
+    mutating func lap() -> Double {
+        let now = DispatchTime.now().uptimeNanoseconds
+        defer { last = now }
+        return Double(now - last) * 1e-9
+    }
+}

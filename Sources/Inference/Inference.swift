@@ -1,2 +1,0 @@
-/// SKELETON: the forward-pass helper replaces this file.
-public enum InferenceSkeleton {}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// How the next token is chosen from the logits.
+public struct SamplingOptions: Sendable, Equatable {
+    /// 0 picks the argmax (greedy); otherwise logits are divided by it before sampling.
+    public var temperature: Float
+    /// Keep only the `topK` most likely tokens (0: no limit).
+    public var topK: Int
+    /// Keep the smallest set of most likely tokens whose probability reaches `topP` (1: no limit).
+    public var topP: Float
+    /// Seed of the random generator (same seed, same choices).
+    public var seed: UInt64
+
+    /// Creates options; the default is greedy decoding.
+    public init(temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0) {
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.seed = seed
+    }
+
+    /// Checks the numbers.
+    ///
+    /// - Throws: `InferenceError` naming the bad option.
+    public func validate() throws(InferenceError) {
+        guard temperature.isFinite && temperature >= 0 else {
+            throw InferenceError("temperature \(temperature) must be a non-negative number")
+        }
+        guard topK >= 0 else { throw InferenceError("top-k \(topK) must not be negative") }
+        guard topP > 0 && topP <= 1 else { throw InferenceError("top-p \(topP) must be in (0, 1]") }
+    }
+}
+
+/// Picks tokens from logits: argmax when greedy, else temperature, top-k and top-p sampling
+/// with a seeded SplitMix64 generator.
+struct Sampler {
+    let options: SamplingOptions
+    private var state: UInt64
+
+    init(options: SamplingOptions) {
+        self.options = options
+        state = options.seed
+    }
+
+    /// The index of the largest logit (the lowest index on ties).
+    static func argmax(_ logits: [Float]) -> Int {
+        var best = 0
+        for i in logits.indices where logits[i] > logits[best] { best = i }
+        return best
+    }
+
+    mutating func next(_ logits: [Float]) -> Int {
+        if options.temperature == 0 { return Self.argmax(logits) }
+        var order = Array(logits.indices)
+        order.sort { logits[$0] > logits[$1] }
+        if options.topK > 0 { order.removeLast(max(0, order.count - options.topK)) }
+        let top = Double(logits[order[0]])
+        var weights = order.map { exp((Double(logits[$0]) - top) / Double(options.temperature)) }
+        let total = weights.reduce(0, +)
+        var cumulative = 0.0
+        var kept = weights.count
+        for (i, w) in weights.enumerated() {
+            cumulative += w / total
+            if cumulative >= Double(options.topP) { kept = i + 1; break }
+        }
+        weights.removeLast(weights.count - kept)
+        let pick = uniform() * weights.reduce(0, +)
+        var running = 0.0
+        for (i, w) in weights.enumerated() {
+            running += w
+            if pick < running { return order[i] }
+        }
+        return order[kept - 1]
+    }
+
+    /// A uniform Double in [0, 1) from SplitMix64.
+    private mutating func uniform() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
+    }
+}

@@ -1,0 +1,3 @@
+/* The forward kernels compiled for the target's baseline ISA (SSE2 on x86-64). */
+#define SHEARS_VARIANT(name) name##_baseline
+#include "forward_body.h"
