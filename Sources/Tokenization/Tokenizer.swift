@@ -139,3 +139,15 @@ public final class Tokenizer: Sendable {
         return bytes
     }
 }
+
+extension Tokenizer {
+    /// The same vocabulary with another pre-tokenizer, e.g. `gpt2` to reproduce pipelines (such as
+    /// transformers' GGUF loader) that ignore the model's own `tokenizer.ggml.pre`.
+    ///
+    /// - Throws: `TokenizerError` for an unknown pre-tokenizer name.
+    public func replacingPreTokenizer(with name: String) throws(TokenizerError) -> Tokenizer {
+        var changed = vocabulary
+        changed.preTokenizer = name
+        return try Tokenizer(vocabulary: changed)
+    }
+}

@@ -23,6 +23,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Token ids (int32 little-endian) to evaluate on, instead of --text.", completion: .file())
     var ids: String?
 
+    @OptionGroup var textOptions: TextOptions
+
     @Option(name: [.long, .customShort("c"), .customLong("ctx-size")], help: "Tokens per chunk.")
     var seqlen = 2048
 
@@ -42,7 +44,7 @@ struct Eval: ParsableCommand {
         let model = try source.load()
         let tokens: [Int32]
         if let text {
-            tokens = model.tokenizer.encode(try InputFiles.readText(text))
+            tokens = try textOptions.encode(text, for: model)
         } else {
             tokens = try InputFiles.readIDs(ids!)
             if let bad = tokens.first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
@@ -59,11 +61,14 @@ struct Eval: ParsableCommand {
             Terminal.printError("shears: note: the text has only \(available) chunks of \(seqlen) tokens; evaluating \(available)")
         }
         let bar = ProgressBar("eval", total: chunkCount, unit: "tok")
-        let evaluator = try PerplexityEvaluator(model: model)
+        let evaluator = PerplexityEvaluator(model: model)
         let result = try evaluator.evaluate(tokens: tokens, seqlen: seqlen, maxChunks: chunkCount) { done, _ in
             bar.update(done: done, work: Double(done * seqlen))
         }
         bar.finish()
+        if result.exceedsContextLength {
+            Terminal.printError("shears: note: seqlen \(seqlen) exceeds the model's context length \(model.config.contextLength)")
+        }
         if json {
             try JSONOutput.print(EvalReport(model: source.model, text: text ?? ids!, result: result, blas: BLASRuntime.summary))
         } else {
@@ -71,7 +76,7 @@ struct Eval: ParsableCommand {
                          result.chunks, result.seqlen, result.tokens, result.seconds,
                          Double(result.tokens) / result.seconds))
             print(String(format: "Final estimate: PPL = %.4f +/- %.4f", result.perplexity,
-                         result.perplexity * Self.standardError(result.chunkMeanNLL)))
+                         result.perplexity * Self.standardError(result.chunkMeanNLLs)))
         }
     }
 }
@@ -111,7 +116,7 @@ private struct EvalReport: Encodable {
         tokens = result.tokens
         seconds = result.seconds
         tokensPerSecond = Double(result.tokens) / max(result.seconds, 1e-9)
-        chunkNll = result.chunkMeanNLL
+        chunkNll = result.chunkMeanNLLs
         meanNll = chunkNll.reduce(0, +) / Double(max(chunkNll.count, 1))
         pplStderr = result.perplexity * Eval.standardError(chunkNll)
         self.blas = blas

@@ -42,12 +42,12 @@ struct Generate: ParsableCommand {
         let promptIDs = model.tokenizer.encode(prompt)
         guard !promptIDs.isEmpty else { throw CommandFailure.badInput("the prompt is empty") }
         let sampling = SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed)
-        let generator = try Generator(model: model)
+        let generator = Generator(model: model)
         var generated: [Int32] = []
         var printed = ""
         Terminal.write(prompt)
         let start = ContinuousClock.now
-        try generator.generate(prompt: promptIDs, maxTokens: maxTokens, sampling: sampling) { id in
+        _ = try generator.generate(prompt: promptIDs, maxTokens: maxTokens, sampling: sampling) { id in
             generated.append(id)
             // Print only whole characters: a token may end in the middle of a UTF-8 sequence.
             let text = model.tokenizer.decode(generated)
@@ -55,6 +55,7 @@ struct Generate: ParsableCommand {
                 Terminal.write(String(text.dropFirst(printed.count)))
                 printed = text
             }
+            return true
         }
         let seconds = Format.seconds(ContinuousClock.now - start)
         let text = model.tokenizer.decode(generated)

@@ -105,11 +105,15 @@ struct ModelDescription: Encodable {
         row("rope", "base \(config.ropeTheta), context \(config.contextLength), RMSNorm eps \(config.rmsNormEpsilon)")
         row("output", config.tiedEmbedding ? "tied to the token embedding" : "separate output.weight")
         row("parameters", Format.count(parameters))
-        row("tokenizer", "\(tokenizer) byte-level BPE, pre-tokenizer '\(preTokenizer)', \(vocabularySize) tokens, \(mergeCount) merges"
-            + (bosId.map { ", bos \($0)" } ?? "") + (eosId.map { ", eos \($0)" } ?? ""))
-        let typeCounts = Dictionary(grouping: tensors, by: \.type).map { ($0.key, $0.value.count) }
-            .sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
-        row("tensor types", typeCounts.map { "\($0.0) x\($0.1)" }.joined(separator: ", "))
+        var tokenizerLine = "\(tokenizer) byte-level BPE, pre-tokenizer '\(preTokenizer)', "
+        tokenizerLine += "\(vocabularySize) tokens, \(mergeCount) merges"
+        if let bosId { tokenizerLine += ", bos \(bosId)" }
+        if let eosId { tokenizerLine += ", eos \(eosId)" }
+        row("tokenizer", tokenizerLine)
+        var typeCounts: [(type: String, count: Int)] = []
+        for (type, group) in Dictionary(grouping: tensors, by: \.type) { typeCounts.append((type, group.count)) }
+        typeCounts.sort { $0.count != $1.count ? $0.count > $1.count : $0.type < $1.type }
+        row("tensor types", typeCounts.map { "\($0.type) x\($0.count)" }.joined(separator: ", "))
         if listMetadata {
             lines.append("metadata:")
             for (key, value) in metadata.sorted(by: { $0.key < $1.key }) { lines.append("  \(key) = \(value)") }

@@ -15,14 +15,17 @@ struct Tokenize: ParsableCommand {
     @Option(help: "Where to write the ids (int32 little-endian).", completion: .file())
     var out: String
 
+    @OptionGroup var textOptions: TextOptions
+
     @Flag(help: "Recognise special tokens such as <|im_start|> written in the text.")
     var parseSpecial = false
 
     func run() throws {
         let model = try source.load()
-        let content = try InputFiles.readText(text)
+        let content = try textOptions.read(text)
+        let tokenizer = try textOptions.tokenizer(for: model)
         let start = ContinuousClock.now
-        let ids = model.tokenizer.encode(content, parseSpecialTokens: parseSpecial)
+        let ids = tokenizer.encode(content, parseSpecialTokens: parseSpecial)
         let seconds = Format.seconds(ContinuousClock.now - start)
         var data = Data(capacity: ids.count * 4)
         for id in ids { withUnsafeBytes(of: id.littleEndian) { data.append(contentsOf: $0) } }

@@ -90,7 +90,8 @@ public enum GGUFModelReader {
     /// Dequantizes all tensors, several at a time, in file order.
     private static func loadTensors(_ file: GGUFFile) throws(ModelIOError) -> [Tensor] {
         let infos = file.tensors
-        let results = UnsafeMutableBufferPointer<Result<Tensor, ModelIOError>?>.allocate(capacity: infos.count)
+        // nonisolated(unsafe): each iteration writes only its own slot.
+        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<Result<Tensor, ModelIOError>?>.allocate(capacity: infos.count)
         results.initialize(repeating: nil)
         defer { results.deinitialize().deallocate() }
         DispatchQueue.concurrentPerform(iterations: infos.count) { index in

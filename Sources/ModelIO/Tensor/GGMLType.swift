@@ -52,6 +52,6 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 
-    /// The lower-case name ggml and llama.cpp use (`q4_K`, `bf16`, ...).
-    public var description: String { "\(self)" }
+    /// The lower-case name ggml and llama.cpp use (`q4_K`, `bf16`, ...); see `name`.
+    public var description: String { name }
 }
