@@ -106,6 +106,7 @@ private struct EvalReport: Encodable {
     let meanNll: Double
     let chunkNll: [Double]
     let blas: String
+    let peakRssBytes: Int
 
     init(model: String, text: String, result: PerplexityResult, blas: String) {
         self.model = model
@@ -120,5 +121,6 @@ private struct EvalReport: Encodable {
         meanNll = chunkNll.reduce(0, +) / Double(max(chunkNll.count, 1))
         pplStderr = result.perplexity * Eval.standardError(chunkNll)
         self.blas = blas
+        peakRssBytes = ResourceUsage.peakResidentBytes
     }
 }
