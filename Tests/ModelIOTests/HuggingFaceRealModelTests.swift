@@ -66,5 +66,9 @@ struct HuggingFaceRealModelTests {
         #expect(read.tokenizer.vocabulary.tokens == model.tokenizer.vocabulary.tokens)
         #expect(read.tokenizer.vocabulary.merges == model.tokenizer.vocabulary.merges)
         #expect(read.tokenizer.encode(text) == model.tokenizer.encode(text))
+        #expect(model.metadata["tokenizer.chat_template"] != nil)
+        #expect(read.metadata["tokenizer.chat_template"] == model.metadata["tokenizer.chat_template"])
+        #expect(read.tokenizer.vocabulary.bosID == model.tokenizer.vocabulary.bosID)
+        #expect(read.tokenizer.vocabulary.eosID == model.tokenizer.vocabulary.eosID)
     }
 }
