@@ -15,10 +15,12 @@ enum HuggingFaceCrossCheck {
         (try? run(["-c", code])) != nil
     }
 
-    /// The script's summary of `directory`, with a forward pass over `logitIDs` if given.
-    static func summary(of directory: String, logitIDs: [Int32] = []) throws -> [String: Any] {
+    /// The script's summary of `directory`, with a forward pass over `logitIDs` if given, and a
+    /// copy saved by transformers into `resaveDirectory` if given.
+    static func summary(of directory: String, logitIDs: [Int32] = [], resaveDirectory: String? = nil) throws -> [String: Any] {
         var arguments = [ReferenceData.packageRoot.appendingPathComponent("Scripts/hf_crosscheck.py").path, directory]
         if !logitIDs.isEmpty { arguments += ["--logits", logitIDs.map(String.init).joined(separator: ",")] }
+        if let resaveDirectory { arguments += ["--resave", resaveDirectory] }
         let output = try run(arguments)
         guard let json = try JSONSerialization.jsonObject(with: output) as? [String: Any] else {
             throw PythonError(message: "hf_crosscheck.py printed no JSON object")

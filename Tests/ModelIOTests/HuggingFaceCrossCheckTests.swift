@@ -65,4 +65,29 @@ struct HuggingFaceCrossCheckTests {
         let logits = try #require(forward["logits"] as? [[Double]])
         #expect(logits.count == 3 && logits.allSatisfy { $0.count == 4 && $0.allSatisfy(\.isFinite) })
     }
+
+    @Test("a directory saved by transformers itself (save_pretrained) loads back to the same model",
+          .enabled(if: HuggingFaceCrossCheck.hasTorch))
+    func transformersWritten() throws {
+        let parent = try SafetensorsTestFiles.makeDirectory()
+        defer { SafetensorsTestFiles.remove(parent) }
+        var config = TinyModel.config
+        config.tiedEmbedding = true
+        let model = try TinyModel.make(config, seed: 21)
+        try HuggingFaceModelWriter.write(model, to: parent + "/ours", type: .f32, metadata: [:])
+        let summary = try HuggingFaceCrossCheck.summary(of: parent + "/ours", resaveDirectory: parent + "/theirs")
+        let resaved = try #require(summary["resaved"] as? [String: Any])
+        #expect(resaved["error"] == nil, "\(resaved["error"] ?? "")")
+
+        let read = try HuggingFaceModelReader.load(directory: parent + "/theirs")
+        #expect(read.config == model.config)
+        for tensor in model.tensors {
+            let same = read.tensor(tensor.name)?.storage.array.map(\.bitPattern) == tensor.storage.array.map(\.bitPattern)
+            #expect(same, "\(tensor.name)")
+        }
+        let (vocabulary, reference) = (read.tokenizer.vocabulary, model.tokenizer.vocabulary)
+        #expect(vocabulary.tokens == reference.tokens)
+        #expect(vocabulary.bosID == reference.bosID && vocabulary.eosID == reference.eosID && vocabulary.addBOS == reference.addBOS)
+        #expect(read.tokenizer.encode("the theory of other things") == model.tokenizer.encode("the theory of other things"))
+    }
 }
