@@ -8,8 +8,14 @@ enum HuggingFaceCrossCheck {
     /// tests run and fail loudly).
     static let available: Bool = ReferenceData.required || pythonSucceeds("import safetensors, numpy")
 
-    /// Whether transformers and torch import too (needed for the forward-pass comparison).
-    static let hasTorch: Bool = ReferenceData.required || pythonSucceeds("import torch, transformers")
+    /// Whether `SHEARS_REQUIRE_TRANSFORMERS=1` demands the transformers and torch checks, so that
+    /// their absence fails instead of skipping (they need ~3 GB of PyPI packages, which CI
+    /// installs only when it sets this).
+    static var transformersRequired: Bool { ProcessInfo.processInfo.environment["SHEARS_REQUIRE_TRANSFORMERS"] == "1" }
+
+    /// Whether transformers and torch import too (needed for loading with transformers and for
+    /// the forward-pass comparison), or are required.
+    static let hasTorch: Bool = transformersRequired || pythonSucceeds("import torch, transformers")
 
     private static func pythonSucceeds(_ code: String) -> Bool {
         (try? run(["-c", code])) != nil

@@ -36,7 +36,7 @@ struct HuggingFaceCrossCheckTests {
         }
 
         guard let config = summary["config"] as? [String: Any] else {
-            if ReferenceData.required { Issue.record("transformers is not importable") }
+            if HuggingFaceCrossCheck.transformersRequired { Issue.record("transformers is not importable") }
             return
         }
         #expect(config["error"] == nil, "\(config["error"] ?? "")")
@@ -58,7 +58,7 @@ struct HuggingFaceCrossCheckTests {
         #expect((tokenizer["ids"] as? [Int])?.map(Int32.init) == model.tokenizer.encode(text))
 
         guard let forward = summary["model"] as? [String: Any] else {
-            if ReferenceData.required { Issue.record("torch is not importable") }
+            if HuggingFaceCrossCheck.transformersRequired { Issue.record("torch is not importable") }
             return
         }
         #expect(forward["error"] == nil, "\(forward["error"] ?? "")")

@@ -54,6 +54,25 @@ struct HuggingFaceRealModelTests {
         let text = try #require(tokenizer["sample_text"] as? String)
         #expect((tokenizer["ids"] as? [Int])?.map(Int32.init) == model.tokenizer.encode(text))
 
+        // Negative control: the same weights with q/k rows left in GGUF order must not match.
+        let control = parent + "/unpermuted"
+        try FileManager.default.createDirectory(atPath: control, withIntermediateDirectories: false)
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name != "model.safetensors" {
+            try FileManager.default.copyItem(atPath: directory + "/" + name, toPath: control + "/" + name)
+        }
+        let unpermuted = try SafetensorsFile(path: directory + "/model.safetensors").tensors().map { tensor in
+            guard let ggufName = HuggingFaceTensorNames.ggufName(huggingFace: tensor.name),
+                  ggufName.hasSuffix("attn_q.weight") || ggufName.hasSuffix("attn_k.weight") else { return tensor }
+            let heads = ggufName.hasSuffix("attn_q.weight") ? model.config.headCount : model.config.kvHeadCount
+            return HuggingFaceRotaryPermutation.toGGUF(tensor, heads: heads)
+        }
+        try SafetensorsWriter.write(unpermuted, type: .f32, metadata: ["format": "pt"], to: control + "/model.safetensors")
+        let wrong = try #require(try HuggingFaceCrossCheck.summary(of: control, logitIDs: ids)["model"] as? [String: Any])
+        let wrongLogits = try #require(wrong["logits"] as? [[Double]])
+        let largestDifference = zip(wrongLogits.joined(), logits.joined()).map { abs($0 - $1) }.max() ?? 0
+        print("logit difference with q/k rows left in GGUF order: \(largestDifference)")
+        #expect(largestDifference > 0.1)
+
         let readStart = Date()
         let read = try HuggingFaceModelReader.load(directory: directory)
         let readSeconds = Date().timeIntervalSince(readStart)
