@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent check of a Hugging Face model directory written by Shears.
 
-Usage: hf_crosscheck.py DIR [--logits ID,ID,...]
+Usage: hf_crosscheck.py DIR [--logits ID,ID,...] [--resave OUT]
 
 Reads DIR with the reference `safetensors` library (which validates every header) and numpy and,
 when importable, with `transformers` (AutoConfig, AutoTokenizer and, if torch is installed too,
@@ -12,6 +12,10 @@ LlamaForCausalLM with an fp32 forward pass over the given token ids). Prints one
   config:      AutoConfig fields, or {"error": ...} / null when transformers is missing
   tokenizer:   {class, vocab_size, bos_token, eos_token, ids of a sample text}, or as above
   model:       {logits: first 4 logits at each position, argmax per position}, or as above
+
+  resaved:     with --resave OUT, transformers' own save_pretrained of the loaded model and tokenizer
+               into OUT (fp32 safetensors), so that Shears can be tested on a directory written by
+               transformers itself: {directory, files} or {"error": ...}
 
 Exit status 0 when the safetensors part succeeded (the optional parts report errors inside the
 JSON), 1 otherwise.
@@ -130,10 +134,21 @@ def run_model(directory, ids):
     }
 
 
+def resave(directory, out):
+    import torch
+    from transformers import AutoTokenizer, LlamaForCausalLM
+
+    model = LlamaForCausalLM.from_pretrained(directory, dtype=torch.float32)
+    model.save_pretrained(out, safe_serialization=True)
+    AutoTokenizer.from_pretrained(directory).save_pretrained(out)
+    return {"directory": out, "files": sorted(os.listdir(out))}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory")
     parser.add_argument("--logits", help="comma-separated token ids for a forward pass")
+    parser.add_argument("--resave", metavar="OUT", help="write the model again with transformers into OUT")
     args = parser.parse_args()
     try:
         summary = {"safetensors": read_safetensors(args.directory)}
@@ -146,6 +161,8 @@ def main():
     if args.logits:
         ids = [int(x) for x in args.logits.split(",")]
         summary["model"] = guarded(lambda: run_model(args.directory, ids))
+    if args.resave:
+        summary["resaved"] = guarded(lambda: resave(args.directory, args.resave))
     print(json.dumps(summary))
     return 0
 

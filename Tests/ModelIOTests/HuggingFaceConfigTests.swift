@@ -74,6 +74,32 @@ struct HuggingFaceConfigTests {
         #expect(error?.message.contains(fragment) == true, "\(error?.description ?? "")")
     }
 
+    @Test("seeded mutations of config.json either parse or throw ModelIOError, never trap")
+    func mutationFuzz() {
+        var rng = SplitMix64(seed: 77)
+        let original = Array(Self.smolLM2.utf8)
+        let alphabet = Array("{}[]\",:-.0123456789eEtrufalsn \\u".utf8)
+        var parsed = 0
+        for _ in 0..<3000 {
+            var bytes = original
+            for _ in 0..<(1 + Int(rng.next() % 3)) {
+                let position = Int(rng.next() % UInt64(bytes.count))
+                switch rng.next() % 3 {
+                case 0: bytes[position] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                case 1: bytes.remove(at: position)
+                default: bytes.insert(alphabet[Int(rng.next() % UInt64(alphabet.count))], at: position)
+                }
+            }
+            do {
+                _ = try HuggingFaceConfig(json: bytes, path: "config.json")
+                parsed += 1
+            } catch {
+                #expect(error.path == "config.json")
+            }
+        }
+        #expect(parsed > 0 && parsed < 3000)
+    }
+
     @Test("a missing required key is named")
     func missingKey() {
         let json = Self.smolLM2.replacingOccurrences(of: "\"intermediate_size\": 1536,", with: "")

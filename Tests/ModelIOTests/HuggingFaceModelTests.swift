@@ -39,6 +39,7 @@ struct HuggingFaceModelTests {
         let parent = try SafetensorsTestFiles.makeDirectory()
         defer { SafetensorsTestFiles.remove(parent) }
         let model = try Self.tinyModel(tied: tied)
+        model.metadata["tokenizer.chat_template"] = .string("{% for m in messages %}{{ m['content'] }}\n{% endfor %}")
         let directory = parent + "/tiny"
         try HuggingFaceModelWriter.write(model, to: directory, type: .f32, metadata: ["shears.source": "tiny"])
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: parent)) == ["tiny"])

@@ -51,6 +51,8 @@ struct SafetensorsBadInputTests {
         Case(label: "metadata not strings", bytes: file(#"{"__metadata__":{"n":1},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#),
              expected: "not a string", item: "__metadata__.n"),
         Case(label: "trailing garbage after JSON", bytes: file(valid + "x"), expected: "not valid JSON"),
+        Case(label: "deeply nested JSON", bytes: file(String(repeating: "[", count: 100_000)), expected: "nesting deeper"),
+        Case(label: "lone surrogate escape", bytes: file(#"{"\ud800":1}"#), expected: "surrogate"),
     ]
 
     @Test("malformed files throw a ModelIOError naming the file and tensor", arguments: cases)

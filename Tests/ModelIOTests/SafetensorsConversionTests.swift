@@ -8,7 +8,7 @@ struct SafetensorsConversionTests {
     func halfRoundTrip() {
         for bits in 0...UInt16.max {
             let value = SafetensorsConversion.float(fromHalf: bits)
-            #if arch(x86_64) || arch(arm64)
+            #if !(os(macOS) && arch(x86_64))  // Float16 does not exist on Intel Macs
             let reference = Float(Float16(bitPattern: bits))
             #expect(value.bitPattern == reference.bitPattern || (value.isNaN && reference.isNaN), "half \(bits)")
             #endif
@@ -27,7 +27,7 @@ struct SafetensorsConversionTests {
         for _ in 0..<200_000 { samples.append(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))) }
         for value in samples where !value.isNaN {
             let bits = SafetensorsConversion.half(from: value)
-            #if arch(x86_64) || arch(arm64)
+            #if !(os(macOS) && arch(x86_64))  // Float16 does not exist on Intel Macs
             #expect(bits == Float16(value).bitPattern, "value \(value)")
             #endif
             let back = SafetensorsConversion.half(from: -value)

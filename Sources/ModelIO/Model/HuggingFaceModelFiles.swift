@@ -28,9 +28,20 @@ enum HuggingFaceModelFiles {
         return path
     }
 
-    /// Removes `directory` after deleting the files named `files` in it (a failed write's leftovers).
-    static func removeTemporary(_ directory: String, files: [String]) {
-        for file in files { unlink(directory + "/" + file) }
+    /// Removes the temporary `directory` of a failed write together with the files in it (it
+    /// holds only files the writer created, so nothing is searched recursively).
+    static func removeTemporary(_ directory: String) {
+        if let stream = opendir(directory) {
+            var names: [String] = []
+            while let entry = readdir(stream) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            closedir(stream)
+            for name in names { unlink(directory + "/" + name) }
+        }
         rmdir(directory)
     }
 

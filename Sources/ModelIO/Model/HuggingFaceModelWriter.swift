@@ -50,9 +50,8 @@ public enum HuggingFaceModelWriter {
         headerMetadata["format"] = "pt"
 
         let temporary = try HuggingFaceModelFiles.makeTemporarySibling(of: directory)
-        var written: [String] = []
         do throws(ModelIOError) {
-            written += try SafetensorsWriter.writeCheckpoint(hfTensors, type: type, metadata: headerMetadata,
+            try SafetensorsWriter.writeCheckpoint(hfTensors, type: type, metadata: headerMetadata,
                                                              directory: temporary, maxShardSize: maxShardSize)
             let files: [(String, [UInt8])] = [
                 (HuggingFaceModelFiles.config, config.json()),
@@ -63,11 +62,10 @@ public enum HuggingFaceModelWriter {
             ]
             for (name, bytes) in files {
                 try SafetensorsOutputFile.write(bytes, to: temporary + "/" + name)
-                written.append(name)
             }
             try HuggingFaceModelFiles.moveIntoPlace(temporary, directory)
         } catch {
-            HuggingFaceModelFiles.removeTemporary(temporary, files: written)
+            HuggingFaceModelFiles.removeTemporary(temporary)
             throw error
         }
     }

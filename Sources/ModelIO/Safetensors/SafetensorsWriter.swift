@@ -4,7 +4,8 @@
 /// the reference sorts by descending dtype alignment, then name), data packed back to back, a
 /// compact JSON header with `__metadata__` first, padded with spaces to a multiple of 8 bytes.
 public enum SafetensorsWriter {
-    /// Hugging Face's default `max_shard_size` ("5GB" = 5·10⁹ bytes).
+    /// The default shard size limit: 5·10⁹ bytes, `huggingface_hub`'s and transformers 4.x's
+    /// "5GB" (transformers 5 raised its default to 50GB; smaller shards load everywhere).
     public static let defaultMaxShardSize = 5_000_000_000
 
     /// The file name of one shard, as `transformers` names them (`model-00001-of-00003.safetensors`).
