@@ -38,6 +38,7 @@ struct GGUFCorruptFileTests {
         Case("wrong magic", item: nil, "not a GGUF file") { $0.magic = Array("GGML".utf8) },
         Case("version 1", item: nil, "GGUF version 1 is not supported") { $0.version = 1 },
         Case("unknown version", item: nil, "unknown GGUF version 4") { $0.version = 4 },
+        Case("big-endian file", item: nil, "big-endian GGUF files are not supported") { $0.version = UInt32(3).byteSwapped },
         Case("unknown value type", item: "weird", "unknown metadata value type 13") {
             $0.entries.append(RawGGUF.entry("weird", type: 13) { $0.integer(UInt32(0)) })
         },

@@ -114,6 +114,20 @@ struct GGUFRoundTripTests {
         #expect(FileManager.default.contents(atPath: kept) == FileManager.default.contents(atPath: wide))
     }
 
+    @Test("metadata values compare as their encoded bytes: NaN equals itself, 0.0 differs from -0.0")
+    func encodedEquality() throws {
+        #expect(GGUFValue.float32(.nan) == .float32(.nan))
+        #expect(GGUFValue.float64(0) != .float64(-0.0))
+        #expect(GGUFValue.string("\u{E9}") != .string("e\u{301}"))
+        #expect(GGUFValue.array(.uint8, []) != .array(.int8, []))
+        #expect(GGUFValue.uint32(1) != .int32(1))
+        let directory = GGUFTemporaryDirectory()
+        let metadata = GGUFMetadata([("nan", .float32(.nan)), ("negative.zero", .float64(-0.0)), ("nfd", .string("e\u{301}"))])
+        let path = directory.path("odd-values.gguf")
+        try GGUFWriter.write(metadata: metadata, tensors: [], to: path)
+        #expect(try GGUFFile(path: path).metadata == metadata)
+    }
+
     @Test("the writer rejects bad entries with the tensor or key named, and leaves no file behind")
     func writerErrors() throws {
         let directory = GGUFTemporaryDirectory()
@@ -129,6 +143,8 @@ struct GGUFRoundTripTests {
             (GGUFMetadata(), [.init(tensor: Tensor(name: "five", shape: [1, 1, 1, 1, 2], storage: TensorStorage(zeros: 2)), type: .f32)], nil,
              "five", "1 to 4 positive dimensions"),
             (GGUFMetadata(), [.init(tensor: bad, type: .q8_0)], nil, "bad", "q8_0 needs finite values"),
+            (GGUFMetadata(), [.init(tensor: Tensor(name: String(repeating: "n", count: 64), shape: [1], storage: TensorStorage([0])), type: .f32)],
+             nil, String(repeating: "n", count: 64), "tensor name must be 1 to 63 bytes long"),
             (GGUFMetadata(), [], 48, "general.alignment", "power of two"),
             (GGUFMetadata([("general.alignment", .string("x"))]), [], nil, "general.alignment", "must be an integer"),
             (GGUFMetadata([("mixed", .array(.int32, [.int32(1), .uint8(2)]))]), [], nil, "mixed", "array of int32 holds an element of type uint8"),

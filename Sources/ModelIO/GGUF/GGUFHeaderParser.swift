@@ -28,6 +28,9 @@ enum GGUFHeaderParser {
         _ = try cursor.integer(UInt32.self, "magic", item: nil)
         let version = try cursor.integer(UInt32.self, "the version", item: nil)
         guard GGUFFormat.supportedVersions.contains(version) else {
+            if GGUFFormat.supportedVersions.contains(version.byteSwapped) {
+                throw ModelIOError(path: path, "big-endian GGUF files are not supported")
+            }
             if version == 1 {
                 throw ModelIOError(path: path, "GGUF version 1 is not supported (only versions 2 and 3 are)")
             }
