@@ -34,7 +34,7 @@ public enum GGUFWriter {
         let infos = try layout(tensors, alignment: alignment, path: path)
 
         var encoder = GGUFEncoder(path: path)
-        encoder.integer(UInt32(littleEndian: 0x4655_4747))
+        encoder.raw(GGUFFormat.magic)
         encoder.integer(GGUFFormat.writtenVersion)
         encoder.integer(UInt64(infos.count))
         encoder.integer(UInt64(metadata.count))
