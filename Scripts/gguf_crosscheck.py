@@ -35,9 +35,12 @@ def field_value(field):
     """The field's value as plain Python (list for arrays), its type name and element type name."""
     main = field.types[0]
     if main == GGUFValueType.ARRAY:
-        if len(field.types) > 2:
+        # parts: key length, key, value type, element type, count, elements... The element type is
+        # read from its part because `types` omits it for an empty array.
+        element_type = GGUFValueType(int(field.parts[3][0]))
+        if element_type == GGUFValueType.ARRAY:
             raise ValueError(f"{field.name}: nested arrays are not supported by the gguf package")
-        return field.contents(), "array", field.types[-1].name.lower()
+        return field.contents(), "array", element_type.name.lower()
     return field.contents(), main.name.lower(), None
 
 

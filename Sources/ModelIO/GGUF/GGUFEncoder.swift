@@ -13,6 +13,11 @@ struct GGUFEncoder {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
+    /// Appends bytes as they are.
+    mutating func raw(_ data: [UInt8]) {
+        bytes.append(contentsOf: data)
+    }
+
     /// Appends a GGUF string (uint64 length, UTF-8 bytes).
     mutating func string(_ text: String) {
         let utf8 = Array(text.utf8)

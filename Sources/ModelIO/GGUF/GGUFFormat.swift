@@ -10,6 +10,8 @@ public enum GGUFFormat {
     public static let defaultAlignment = 32
     /// The metadata key that sets the data alignment.
     public static let alignmentKey = "general.alignment"
+    /// Longest tensor name, in UTF-8 bytes, that llama.cpp accepts (GGML_MAX_NAME − 1).
+    public static let maxTensorNameBytes = 63
     /// Most dimensions a ggml tensor can have.
     public static let maxDimensions = 4
     /// Deepest nesting of arrays inside arrays the reader accepts (guards the stack against hostile files).

@@ -28,6 +28,9 @@ enum GGUFHeaderParser {
         _ = try cursor.integer(UInt32.self, "magic", item: nil)
         let version = try cursor.integer(UInt32.self, "the version", item: nil)
         guard GGUFFormat.supportedVersions.contains(version) else {
+            if GGUFFormat.supportedVersions.contains(version.byteSwapped) {
+                throw ModelIOError(path: path, "big-endian GGUF files are not supported")
+            }
             if version == 1 {
                 throw ModelIOError(path: path, "GGUF version 1 is not supported (only versions 2 and 3 are)")
             }
@@ -51,6 +54,7 @@ enum GGUFHeaderParser {
         var metadata = GGUFMetadata()
         for entry in 0..<count {
             let key = try cursor.string("key of metadata entry #\(entry)", item: "metadata entry #\(entry)")
+            guard !key.isEmpty else { throw ModelIOError(path: cursor.path, item: "metadata entry #\(entry)", "key is empty") }
             if metadata[key] != nil {
                 throw ModelIOError(path: cursor.path, item: key, "metadata key appears twice")
             }
@@ -80,6 +84,7 @@ enum GGUFHeaderParser {
         tensors.reserveCapacity(count)
         for number in 0..<count {
             let name = try cursor.string("name of tensor #\(number)", item: "tensor #\(number)")
+            guard !name.isEmpty else { throw ModelIOError(path: path, item: "tensor #\(number)", "tensor name is empty") }
             if index[name] != nil { throw ModelIOError(path: path, item: name, "tensor name appears twice") }
             let dimensionCount = try cursor.integer(UInt32.self, "dimension count", item: name)
             guard (1...UInt32(GGUFFormat.maxDimensions)).contains(dimensionCount) else {

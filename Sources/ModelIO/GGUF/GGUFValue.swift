@@ -68,6 +68,29 @@ public indirect enum GGUFValue: Sendable, Equatable {
     }
 }
 
+extension GGUFValue {
+    /// Equality of the encoded values: floats compare by bit pattern (a NaN equals the same NaN,
+    /// 0.0 differs from −0.0) and strings by their UTF-8 bytes, as the bytes in a file do.
+    public static func == (lhs: GGUFValue, rhs: GGUFValue) -> Bool {
+        switch (lhs, rhs) {
+        case let (.uint8(a), .uint8(b)): a == b
+        case let (.int8(a), .int8(b)): a == b
+        case let (.uint16(a), .uint16(b)): a == b
+        case let (.int16(a), .int16(b)): a == b
+        case let (.uint32(a), .uint32(b)): a == b
+        case let (.int32(a), .int32(b)): a == b
+        case let (.uint64(a), .uint64(b)): a == b
+        case let (.int64(a), .int64(b)): a == b
+        case let (.float32(a), .float32(b)): a.bitPattern == b.bitPattern
+        case let (.float64(a), .float64(b)): a.bitPattern == b.bitPattern
+        case let (.bool(a), .bool(b)): a == b
+        case let (.string(a), .string(b)): a.utf8.elementsEqual(b.utf8)
+        case let (.array(typeA, a), .array(typeB, b)): typeA == typeB && a == b
+        default: false
+        }
+    }
+}
+
 /// GGUF metadata value type tags, with their numeric ids in the file format.
 public enum GGUFValueType: UInt32, Sendable {
     case uint8 = 0, int8 = 1, uint16 = 2, int16 = 3, uint32 = 4, int32 = 5

@@ -27,14 +27,14 @@ public enum GGUFWriter {
     /// present or when the alignment is not the default 32, and left absent otherwise.
     ///
     /// - Throws: `ModelIOError` naming `path` and the key or tensor at fault (unsupported type,
-    ///   bad shape, non-finite values for Q8_0, mistyped array element, bad alignment, I/O error).
+    ///   bad shape or name, non-finite values for Q8_0, mistyped array element, bad alignment, I/O error).
     public static func write(metadata: GGUFMetadata, tensors: [Entry], to path: String, alignment: Int? = nil) throws(ModelIOError) {
         var metadata = metadata
         let alignment = try resolveAlignment(alignment, metadata: &metadata, path: path)
         let infos = try layout(tensors, alignment: alignment, path: path)
 
         var encoder = GGUFEncoder(path: path)
-        encoder.integer(UInt32(littleEndian: 0x4655_4747))
+        encoder.raw(GGUFFormat.magic)
         encoder.integer(GGUFFormat.writtenVersion)
         encoder.integer(UInt64(infos.count))
         encoder.integer(UInt64(metadata.count))
@@ -86,6 +86,10 @@ public enum GGUFWriter {
             let tensor = entry.tensor, type = entry.type
             guard names.insert(tensor.name).inserted else {
                 throw ModelIOError(path: path, item: tensor.name, "tensor name appears twice")
+            }
+            guard !tensor.name.isEmpty, tensor.name.utf8.count <= GGUFFormat.maxTensorNameBytes else {
+                throw ModelIOError(path: path, item: tensor.name,
+                                   "tensor name must be 1 to \(GGUFFormat.maxTensorNameBytes) bytes long (llama.cpp's limit)")
             }
             guard Quantization.isSupported(type) else {
                 throw ModelIOError(path: path, item: tensor.name,

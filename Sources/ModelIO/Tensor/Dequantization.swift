@@ -196,17 +196,17 @@ enum BlockDecoders {
             let qh = block + 128 + 32 * half
             let sc = block + 192 + 8 * half
             let out = y + 128 * half
-            for l in 0..<32 {
-                let s = l / 16
-                let low0 = byte(ql, l), low1 = byte(ql, l + 32), high = byte(qh, l)
-                let q1 = Int32((low0 & 0x0F) | ((high & 3) << 4)) - 32
-                let q2 = Int32((low1 & 0x0F) | (((high >> 2) & 3) << 4)) - 32
-                let q3 = Int32((low0 >> 4) | (((high >> 4) & 3) << 4)) - 32
-                let q4 = Int32((low1 >> 4) | (((high >> 6) & 3) << 4)) - 32
-                out[l] = d * Float(sc.load(fromByteOffset: s, as: Int8.self)) * Float(q1)
-                out[l + 32] = d * Float(sc.load(fromByteOffset: s + 2, as: Int8.self)) * Float(q2)
-                out[l + 64] = d * Float(sc.load(fromByteOffset: s + 4, as: Int8.self)) * Float(q3)
-                out[l + 96] = d * Float(sc.load(fromByteOffset: s + 6, as: Int8.self)) * Float(q4)
+            for s in 0..<2 {
+                // d·sc first, then ·q: the same association as ggml's `d * sc[is] * q`.
+                let scale = { (k: Int) in d * Float(sc.load(fromByteOffset: s + 2 * k, as: Int8.self)) }
+                let scale0 = scale(0), scale1 = scale(1), scale2 = scale(2), scale3 = scale(3)
+                for l in (16 * s)..<(16 * s + 16) {
+                    let low0 = byte(ql, l), low1 = byte(ql, l + 32), high = byte(qh, l)
+                    out[l] = scale0 * Float(Int32((low0 & 0x0F) | ((high & 3) << 4)) - 32)
+                    out[l + 32] = scale1 * Float(Int32((low1 & 0x0F) | (((high >> 2) & 3) << 4)) - 32)
+                    out[l + 64] = scale2 * Float(Int32((low0 >> 4) | (((high >> 4) & 3) << 4)) - 32)
+                    out[l + 96] = scale3 * Float(Int32((low1 >> 4) | (((high >> 6) & 3) << 4)) - 32)
+                }
             }
         }
     }
