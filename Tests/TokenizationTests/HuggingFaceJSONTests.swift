@@ -65,6 +65,8 @@ import Tokenization
         let cases: [([UInt8], String)] = [
             (Array("{\"model\": ".utf8), "not valid JSON: unexpected end"),
             (Array("[1, 2,]".utf8), "not valid JSON"),
+            (Array(String(repeating: "[", count: 100_000).utf8), "nesting deeper than 256 levels"),
+            (Array("{\"a\": \"\\uZZZZ\"}".utf8), "bad \\u escape"),
             (document(model: #"{"type": "WordPiece", "vocab": {}}"#), #"model.type is "WordPiece", expected "BPE""#),
             (document(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [], "byte_fallback": true}"#), "model.byte_fallback = true is not supported"),
             (document(normalizer: #"{"type": "NFC"}"#), #"normalizer {type: "NFC"} is not supported"#),
@@ -101,5 +103,18 @@ import Tokenization
             // Hugging Face always parses added tokens, so compare with parsing on.
             #expect(tokenizer.encode(text, parseSpecialTokens: true) == expected, "\(preTokenizer): \(text)")
         }
+    }
+
+    @Test(.enabled(if: PythonTokenizers.available, "needs python3 with tokenizers (pip install tokenizers)"),
+          arguments: preTokenizers)
+    func readsWhatTokenizersWrites(preTokenizer: String) throws {
+        var vocabulary = TinyModel.vocabulary(size: 300)
+        vocabulary.preTokenizer = preTokenizer
+        vocabulary.addBOS = true
+        let resaved = try PythonTokenizers.resave(tokenizerJSON: vocabulary.huggingFaceJSON())
+        let read = try BPEVocabulary(huggingFaceJSON: resaved)
+        #expect(read.tokens == vocabulary.tokens && read.tokenTypes == vocabulary.tokenTypes)
+        #expect(read.merges == vocabulary.merges.filter { $0 != "Ġt he" })
+        #expect(read.preTokenizer == preTokenizer && read.addBOS && read.bosID == vocabulary.bosID)
     }
 }

@@ -26,6 +26,18 @@ enum PythonTokenizers {
         }
     }
 
+    /// Loads a `tokenizer.json` and saves it again the way `tokenizers` itself writes it.
+    static func resave(tokenizerJSON: [UInt8]) throws -> [UInt8] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shears-tokenizers-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("in.json"), output = directory.appendingPathComponent("out.json")
+        try Data(tokenizerJSON).write(to: input)
+        try run(["-c", "import sys; from tokenizers import Tokenizer; Tokenizer.from_file(sys.argv[1]).save(sys.argv[2])",
+                 input.path, output.path])
+        return try [UInt8](Data(contentsOf: output))
+    }
+
     /// Loads the tokenizer, then writes `<text>.ids` (int32 little-endian) for each text file.
     private static let script = """
         import struct, sys
