@@ -7,9 +7,12 @@ import Tokenization
 /// The real SmolLM2-135M vocabulary against the reference id streams and Hugging Face `tokenizers`.
 @Suite(.enabled(if: ReferenceData.hasModel && ReferenceData.hasData, "needs the SmolLM2 GGUF and ../shared/data"))
 struct SmolLM2TokenizerTests {
-    static func vocabulary() throws -> BPEVocabulary {
+    /// The vocabulary read once from the GGUF.
+    static let loaded = Result<BPEVocabulary, any Error> {
         try BPEVocabulary(gguf: GGUFFile(path: ReferenceData.modelPath).metadata, path: ReferenceData.modelPath)
     }
+
+    static func vocabulary() throws -> BPEVocabulary { try loaded.get() }
 
     /// A WikiText file exactly as stored (the test split has CRLF line ends).
     static func text(_ name: String) throws -> [UInt8] {
