@@ -3,6 +3,9 @@
 struct JSONParser {
     private let bytes: [UInt8]
     private var position = 0
+    private var depth = 0
+    /// Deeper nesting is refused rather than risking the stack.
+    private static let maximumDepth = 256
 
     /// Parses a whole document.
     static func parse(_ bytes: [UInt8]) throws(TokenizerError) -> JSONValue {
@@ -33,6 +36,9 @@ struct JSONParser {
     private mutating func value() throws(TokenizerError) -> JSONValue {
         skipWhitespace()
         guard position < bytes.count else { throw failure("unexpected end") }
+        guard depth < Self.maximumDepth else { throw failure("nesting deeper than \(Self.maximumDepth) levels") }
+        depth += 1
+        defer { depth -= 1 }
         switch bytes[position] {
         case UInt8(ascii: "{"): return try object()
         case UInt8(ascii: "["): return try array()

@@ -27,7 +27,7 @@ struct ScalarText {
             default: value = UInt32(lead & 0x07); length = 4
             }
             length = min(length, range.upperBound - offset)
-            for index in 1..<max(length, 1) { value = value << 6 | UInt32(bytes[offset + index] & 0x3F) }
+            for index in 1..<length { value = value << 6 | UInt32(bytes[offset + index] & 0x3F) }
             values.append(value)
             classes.append(ScalarClass.of(value))
             byteOffsets.append(offset)

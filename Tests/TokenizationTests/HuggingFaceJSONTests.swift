@@ -11,6 +11,9 @@ import Tokenization
         I'm sure they'll say it's fine; WE'LL SEE, you'Re right. Don't they'd've? 'tis \t tabs\t\there
         Numbers: 1234567 3.14159 ½ ٣ 2024-11-23   trailing spaces   \n\n\n  indented
         CJK 日本語のテキスト 中文 한국어, emoji 😀👍🏽 café naïve Ω≈ç √ ∑ — “quotes” «guillemets» \r\n end  
+        Unicode spaces: a \u{A0}b \u{3000}\u{2009}c\u{A0} \u{85}\u{A0}
+        nbsp\u{A0}x thin\u{2009}x ideographic\u{3000}x nel\u{85}x vt\u{0B}ff\u{0C}x zwsp\u{200B}x bom\u{FEFF}x
+        marks e\u{301}\u{301} \u{301}x private\u{E000}use unassigned\u{378}\u{378} zwj \u{1F600}\u{200D}\u{1F600} ⅷ Ⅻ ²³ ０１ x'\u{2019}s
         """
 
     @Test(arguments: preTokenizers) func roundTrip(preTokenizer: String) throws {
@@ -65,6 +68,8 @@ import Tokenization
         let cases: [([UInt8], String)] = [
             (Array("{\"model\": ".utf8), "not valid JSON: unexpected end"),
             (Array("[1, 2,]".utf8), "not valid JSON"),
+            (Array(String(repeating: "[", count: 100_000).utf8), "nesting deeper than 256 levels"),
+            (Array("{\"a\": \"\\uZZZZ\"}".utf8), "bad \\u escape"),
             (document(model: #"{"type": "WordPiece", "vocab": {}}"#), #"model.type is "WordPiece", expected "BPE""#),
             (document(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [], "byte_fallback": true}"#), "model.byte_fallback = true is not supported"),
             (document(normalizer: #"{"type": "NFC"}"#), #"normalizer {type: "NFC"} is not supported"#),
@@ -101,5 +106,28 @@ import Tokenization
             // Hugging Face always parses added tokens, so compare with parsing on.
             #expect(tokenizer.encode(text, parseSpecialTokens: true) == expected, "\(preTokenizer): \(text)")
         }
+    }
+
+    @Test(.enabled(if: PythonTokenizers.available, "needs python3 with tokenizers (pip install tokenizers)"),
+          arguments: preTokenizers)
+    func readsWhatTokenizersWrites(preTokenizer: String) throws {
+        var vocabulary = TinyModel.vocabulary(size: 300)
+        vocabulary.preTokenizer = preTokenizer
+        vocabulary.addBOS = true
+        let resaved = try PythonTokenizers.resave(tokenizerJSON: vocabulary.huggingFaceJSON())
+        let read = try BPEVocabulary(huggingFaceJSON: resaved)
+        #expect(read.tokens == vocabulary.tokens && read.tokenTypes == vocabulary.tokenTypes)
+        #expect(read.merges == vocabulary.merges.filter { $0 != "Ġt he" })
+        #expect(read.preTokenizer == preTokenizer && read.addBOS && read.bosID == vocabulary.bosID)
+    }
+
+    @Test(.enabled(if: PythonTokenizers.available, "needs python3 with tokenizers (pip install tokenizers)"),
+          arguments: preTokenizers)
+    func pythonTokenizersSplitTheSame(preTokenizer: String) throws {
+        var vocabulary = TinyModel.vocabulary(size: 300)
+        vocabulary.preTokenizer = preTokenizer
+        let ours = try PreTokenizer(name: preTokenizer).split(Self.trickyText).map { ByteLevelAlphabet.string(for: $0.utf8) }
+        let reference = try PythonTokenizers.preTokenize(tokenizerJSON: vocabulary.huggingFaceJSON(), text: Self.trickyText)
+        #expect(ours == reference)
     }
 }

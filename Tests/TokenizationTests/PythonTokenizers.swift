@@ -26,6 +26,36 @@ enum PythonTokenizers {
         }
     }
 
+    /// The words the `pre_tokenizer` of a `tokenizer.json` splits `text` into, in the byte-level alphabet.
+    static func preTokenize(tokenizerJSON: [UInt8], text: String) throws -> [String] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shears-tokenizers-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let json = directory.appendingPathComponent("tokenizer.json"), input = directory.appendingPathComponent("text.txt")
+        try Data(tokenizerJSON).write(to: json)
+        try Data(text.utf8).write(to: input)
+        let output = try run(["-c", """
+            import json, sys
+            from tokenizers import Tokenizer
+            text = open(sys.argv[2], "rb").read().decode("utf-8")
+            words = Tokenizer.from_file(sys.argv[1]).pre_tokenizer.pre_tokenize_str(text)
+            print(json.dumps([word for word, _ in words]))
+            """, json.path, input.path])
+        return try JSONDecoder().decode([String].self, from: output)
+    }
+
+    /// Loads a `tokenizer.json` and saves it again the way `tokenizers` itself writes it.
+    static func resave(tokenizerJSON: [UInt8]) throws -> [UInt8] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shears-tokenizers-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("in.json"), output = directory.appendingPathComponent("out.json")
+        try Data(tokenizerJSON).write(to: input)
+        try run(["-c", "import sys; from tokenizers import Tokenizer; Tokenizer.from_file(sys.argv[1]).save(sys.argv[2])",
+                 input.path, output.path])
+        return try [UInt8](Data(contentsOf: output))
+    }
+
     /// Loads the tokenizer, then writes `<text>.ids` (int32 little-endian) for each text file.
     private static let script = """
         import struct, sys
