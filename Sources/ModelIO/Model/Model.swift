@@ -46,6 +46,12 @@ public final class Model: @unchecked Sendable {
                                    "shape \(tensor.shape) does not match the architecture's \(shape)")
             }
         }
+        for tensor in tensors {
+            if let index = tensor.storage.firstNonFiniteIndex() {
+                throw ModelIOError(path: sourcePath, item: tensor.name,
+                                   "element \(index) is \(tensor.storage.buffer[index]); the weights must be finite")
+            }
+        }
         if tokenizer.vocabularySize > config.vocabSize {
             throw ModelIOError(path: sourcePath, item: "tokenizer",
                                "tokenizer has \(tokenizer.vocabularySize) tokens but the embedding only \(config.vocabSize) rows")
