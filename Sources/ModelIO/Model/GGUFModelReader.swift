@@ -1,4 +1,3 @@
-import Dispatch
 import Tokenization
 
 /// Builds a `Model` from a GGUF file written by llama.cpp's converters (architecture `llama`).
@@ -23,7 +22,7 @@ public enum GGUFModelReader {
         } catch {
             throw ModelIOError(path: file.path, item: "tokenizer", error.message)
         }
-        let tensors = try loadTensors(file)
+        let tensors = try file.loadAllTensors()
         return try Model(config: config, tensors: tensors, metadata: file.metadata, tokenizer: tokenizer,
                          sourcePath: file.path)
     }
@@ -85,26 +84,5 @@ public enum GGUFModelReader {
         )
         try config.validate(path: path)
         return config
-    }
-
-    /// Dequantizes all tensors, several at a time, in file order.
-    private static func loadTensors(_ file: GGUFFile) throws(ModelIOError) -> [Tensor] {
-        let infos = file.tensors
-        // nonisolated(unsafe): each iteration writes only its own slot.
-        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<Result<Tensor, ModelIOError>?>.allocate(capacity: infos.count)
-        results.initialize(repeating: nil)
-        defer { results.deinitialize().deallocate() }
-        DispatchQueue.concurrentPerform(iterations: infos.count) { index in
-            results[index] = Result { () throws(ModelIOError) -> Tensor in try file.loadTensor(infos[index]) }
-        }
-        var tensors: [Tensor] = []
-        tensors.reserveCapacity(infos.count)
-        for result in results {
-            switch result! {
-            case .success(let tensor): tensors.append(tensor)
-            case .failure(let error): throw error
-            }
-        }
-        return tensors
     }
 }
