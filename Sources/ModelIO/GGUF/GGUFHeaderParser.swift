@@ -22,7 +22,7 @@ enum GGUFHeaderParser {
         try cursor.require(4, for: "the magic bytes", item: nil)
         let magic = Array(bytes[0..<4])
         guard magic == GGUFFormat.magic else {
-            let shown = magic.map { String($0, radix: 16, uppercase: false) }.joined(separator: " ")
+            let shown = magic.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
             throw ModelIOError(path: path, "not a GGUF file: magic bytes are \(shown), expected 47 47 55 46 (\"GGUF\")")
         }
         _ = try cursor.integer(UInt32.self, "magic", item: nil)
