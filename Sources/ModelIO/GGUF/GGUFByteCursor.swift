@@ -48,10 +48,10 @@ struct GGUFByteCursor {
 
     /// Reads a GGUF string (uint64 byte length, then UTF-8 bytes without terminator).
     mutating func string(_ what: @autoclosure () -> String, item: @autoclosure () -> String?) throws(ModelIOError) -> String {
-        let length = try count("\(what()) length", item: item(), minimumElementSize: 1)
+        let length = try count("length of the \(what())", item: item(), minimumElementSize: 1)
         let slice = UnsafeRawBufferPointer(rebasing: bytes[position..<(position + length)])
         guard let text = String(validating: slice, as: UTF8.self) else {
-            throw ModelIOError(path: path, item: item(), "\(what()) at offset \(position) is not valid UTF-8")
+            throw ModelIOError(path: path, item: item(), "the \(what()) at offset \(position) is not valid UTF-8")
         }
         position += length
         return text

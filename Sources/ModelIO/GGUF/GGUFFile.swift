@@ -67,6 +67,14 @@ public final class GGUFFile: @unchecked Sendable {
         return Tensor(name: info.name, shape: info.shape, storage: storage, sourceType: info.type)
     }
 
+    /// Reads the tensor called `name` (see `loadTensor(_:)`).
+    ///
+    /// - Throws: `ModelIOError` if the file has no such tensor or its type cannot be dequantized.
+    public func loadTensor(named name: String) throws(ModelIOError) -> Tensor {
+        guard let info = tensorInfo(named: name) else { throw ModelIOError(path: path, item: name, "tensor is missing") }
+        return try loadTensor(info)
+    }
+
     /// Reads every tensor in file order (see `loadTensor(_:)`).
     public func loadAllTensors() throws(ModelIOError) -> [Tensor] {
         var result: [Tensor] = []
