@@ -142,6 +142,11 @@ struct GGUFCorruptFileTests {
         #expect(try file.loadAllTensors().map(\.count) == [8, 64])
         #expect(try file.loadTensor(named: "a").storage.array == (0..<8).map(Float.init))
         #expect(throws: ModelIOError(path: file.path, item: "c", "tensor is missing")) { _ = try file.loadTensor(named: "c") }
+        var foreign = file.tensors[0]
+        foreign.dimensions = [4096]
+        #expect(throws: ModelIOError(path: file.path, item: "a", "tensor info does not describe a tensor of this file")) {
+            _ = try file.loadTensor(foreign)
+        }
     }
 
     @Test("a tensor of a type without a dequantizer opens but cannot be loaded, naming tensor and type")
