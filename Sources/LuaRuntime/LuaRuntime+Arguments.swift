@@ -1,0 +1,96 @@
+internal import CLua
+internal import CLuaShims
+
+/// Registry key of the metatable of `shears.args` (its `__index` holds the helpers).
+private let argumentsMetatableKey = "shears.runtime.argumentsMetatable"
+
+extension LuaRuntime {
+    /// Sets `shears.args` for the next run.
+    func setArguments(_ arguments: RecipeArguments) {
+        let state = self.state
+        let L = state.pointer
+        lua_createtable(L, Int32(clamping: arguments.positional.count), Int32(clamping: arguments.named.count))
+        for (key, value) in arguments.named {
+            state.push(value)
+            state.setRawField(key, of: -2)
+        }
+        for (index, value) in arguments.positional.enumerated() {
+            state.push(value)
+            lua_rawseti(L, -2, lua_Integer(index + 1))
+        }
+        state.registryValue(argumentsMetatableKey)
+        lua_setmetatable(L, -2)
+        state.pushGlobals()
+        state.rawField(configuration.moduleName, of: -1)
+        lua_rotate(L, -3, -1)                        // globals module args
+        state.setRawField("args", of: -2)
+        state.pop(2)
+    }
+
+    /// Builds the metatable of `shears.args` with the `number`, `integer`, `boolean` and `string` helpers.
+    func installArgumentHelpers() {
+        let state = self.state
+        let L = state.pointer
+        lua_createtable(L, 0, 1)                     // meta
+        lua_createtable(L, 0, 4)                     // meta helpers
+        let helpers: [(String, LuaFunction)] = [
+            ("string", { call in try Self.argument(call) { text, _ in .string(text) } fallback: { .string(try call.string(3)) } }),
+            ("number", { call in
+                try Self.argument(call) { text, call in
+                    guard let number = Self.parseNumber(text, call.state) else { throw Self.invalid(call, "a number", text) }
+                    return .number(number.value)
+                } fallback: { .number(try call.number(3)) }
+            }),
+            ("integer", { call in
+                try Self.argument(call) { text, call in
+                    guard let integer = Self.parseNumber(text, call.state)?.integer else { throw Self.invalid(call, "an integer", text) }
+                    return .integer(integer)
+                } fallback: { .integer(try call.integer(3)) }
+            }),
+            ("boolean", { call in
+                try Self.argument(call) { text, call in
+                    switch text.lowercased() {
+                    case "true", "yes", "on", "1": return .boolean(true)
+                    case "false", "no", "off", "0": return .boolean(false)
+                    default: throw Self.invalid(call, "true or false", text)
+                    }
+                } fallback: { .boolean(try call.boolean(3)) }
+            }),
+        ]
+        for (name, helper) in helpers {
+            CLuaShims_pushFunction(L, bindings.add(helper))
+            state.setRawField(name, of: -2)
+        }
+        state.setRawField("__index", of: -2)        // meta
+        state.setRawField(argumentsMetatableKey, of: LuaState.registryIndex)
+    }
+
+    /// `args:helper(name [, default])`: converts `args[name]` with `convert`; if it is absent,
+    /// returns the default (checked by `fallback`), or raises if no default was given.
+    private static func argument(
+        _ call: LuaCall,
+        convert: (String, LuaCall) throws -> LuaValue,
+        fallback: () throws -> LuaValue
+    ) throws -> [LuaValue] {
+        let arguments = try call.table(1)
+        let name = try call.string(2)
+        if let text = try arguments.optionalString(name) { return [try convert(text, call)] }
+        guard !call.isNil(3) else { throw LuaScriptError("missing argument '\(name)' (pass \(name)=VALUE)") }
+        return [try fallback()]
+    }
+
+    private static func invalid(_ call: LuaCall, _ expected: String, _ text: String) -> LuaScriptError {
+        let name = (try? call.string(2)) ?? "?"
+        return LuaScriptError("argument '\(name)' must be \(expected), got '\(text)'")
+    }
+
+    /// Parses `text` with Lua's own number syntax; `integer` is set when the value is integral.
+    private static func parseNumber(_ text: String, _ state: LuaState) -> (value: Double, integer: Int?)? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard state.reserve(1), trimmed.withCString({ lua_stringtonumber(state.pointer, $0) }) != 0 else { return nil }
+        defer { state.pop() }
+        var isInteger: Int32 = 0
+        let integer = lua_tointegerx(state.pointer, -1, &isInteger)
+        return (lua_tonumberx(state.pointer, -1, nil), isInteger != 0 ? Int(integer) : nil)
+    }
+}
