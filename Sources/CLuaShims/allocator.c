@@ -12,13 +12,18 @@ void *CLuaShims_allocate(void *ud, void *block, size_t oldSize, size_t newSize) 
         return NULL;
     }
     if (newSize > previous && context->enforceLimits && context->memoryLimit > 0) {
-        // Once the cap is hit every further growth fails, so a script cannot catch the memory
-        // error with pcall and carry on.
         if (context->limitHit == CLuaShims_limitMemory
             || context->memoryInUse - previous + newSize > context->memoryLimit) {
-            if (context->limitHit == CLuaShims_limitNone) context->limitHit = CLuaShims_limitMemory;
+            // Lua answers a failure with an emergency collection and one retry; only a failed
+            // retry (or a single request larger than the whole cap) means the script really
+            // exceeds the cap. From then on every growth fails (and the limit hook raises), so a
+            // script cannot catch the error and carry on.
+            context->refusedAllocations += 1;
+            int hopeless = newSize - previous > context->memoryLimit || context->refusedAllocations >= 2;
+            if (hopeless && context->limitHit == CLuaShims_limitNone) context->limitHit = CLuaShims_limitMemory;
             return NULL;  // Lua raises a memory error inside the protected call
         }
+        context->refusedAllocations = 0;
     }
     void *resized = realloc(block, newSize);
     if (resized == NULL) {

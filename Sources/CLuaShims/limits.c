@@ -1,4 +1,5 @@
-// The instruction-count hook that enforces the time and instruction budgets.
+// The instruction-count hook that enforces the time and instruction budgets and makes every
+// exceeded limit (memory included) stop the script for good.
 #include <string.h>
 #include <time.h>
 #include "internal.h"
@@ -23,13 +24,13 @@ static void limitHook(lua_State *L, lua_Debug *event) {
             context->limitHit = CLuaShims_limitTime;
         else
             return;
-        // From now on raise at every instruction, so that pcall cannot swallow the stop.
-        lua_sethook(L, limitHook, LUA_MASKCOUNT, 1);
     }
+    // From now on raise at every instruction, so that pcall cannot swallow the stop.
+    lua_sethook(L, limitHook, LUA_MASKCOUNT, 1);
     switch (context->limitHit) {
     case CLuaShims_limitTime: lua_pushstring(L, context->timeLimitMessage); break;
     case CLuaShims_limitInstructions: lua_pushstring(L, context->instructionLimitMessage); break;
-    default: return;  // the memory cap is enforced by the allocator
+    default: lua_pushstring(L, context->memoryLimitMessage); break;  // fails as a memory error: fine too
     }
     lua_error(L);
 }
@@ -39,17 +40,20 @@ static void copyMessage(char *destination, size_t capacity, const char *message)
     destination[capacity - 1] = '\0';
 }
 
-void CLuaShims_startRun(lua_State *L, const char *timeLimitMessage, const char *instructionLimitMessage) {
+void CLuaShims_startRun(lua_State *L, const char *timeLimitMessage, const char *instructionLimitMessage,
+                        const char *memoryLimitMessage) {
     CLuaShims_Context *context = CLuaShims_context(L);
     copyMessage(context->timeLimitMessage, sizeof context->timeLimitMessage, timeLimitMessage);
     copyMessage(context->instructionLimitMessage, sizeof context->instructionLimitMessage, instructionLimitMessage);
+    copyMessage(context->memoryLimitMessage, sizeof context->memoryLimitMessage, memoryLimitMessage);
     context->limitHit = CLuaShims_limitNone;
+    context->refusedAllocations = 0;
     context->instructionsCounted = 0;
     context->deadline = context->timeLimit > 0 ? CLuaShims_monotonicSeconds() + context->timeLimit : 0;
     context->hookInterval = defaultHookInterval;
     if (context->instructionLimit > 0 && context->instructionLimit < defaultHookInterval)
         context->hookInterval = (int)context->instructionLimit;
-    if (context->timeLimit > 0 || context->instructionLimit > 0)
+    if (context->timeLimit > 0 || context->instructionLimit > 0 || context->memoryLimit > 0)
         lua_sethook(L, limitHook, LUA_MASKCOUNT, context->hookInterval);
     else
         lua_sethook(L, NULL, 0, 0);

@@ -48,6 +48,7 @@ static int textLoad(lua_State *L) {
     }
     luaL_optstring(L, 2, NULL);
     luaL_optstring(L, 3, NULL);                     // accepted for compatibility; text is enforced
+    lua_settop(L, 4);                               // chunk chunkname mode env
     lua_pushvalue(L, lua_upvalueindex(1));          // load
     lua_pushvalue(L, 1);                            // load chunk
     lua_pushvalue(L, 2);                            // load chunk chunkname

@@ -38,7 +38,7 @@ extension LuaRuntime {
             ("number", { call in
                 try Self.argument(call) { text, call in
                     guard let number = Self.parseNumber(text, call.state) else { throw Self.invalid(call, "a number", text) }
-                    return .number(number.value)
+                    return number.value
                 } fallback: { .number(try call.number(3)) }
             }),
             ("integer", { call in
@@ -84,13 +84,14 @@ extension LuaRuntime {
         return LuaScriptError("argument '\(name)' must be \(expected), got '\(text)'")
     }
 
-    /// Parses `text` with Lua's own number syntax; `integer` is set when the value is integral.
-    private static func parseNumber(_ text: String, _ state: LuaState) -> (value: Double, integer: Int?)? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard state.reserve(1), trimmed.withCString({ lua_stringtonumber(state.pointer, $0) }) != 0 else { return nil }
+    /// Parses `text` with Lua's own number syntax (as `tonumber` does, keeping the integer or
+    /// float subtype); `integer` is set when the value is integral ("1e3" gives 1000).
+    private static func parseNumber(_ text: String, _ state: LuaState) -> (value: LuaValue, integer: Int?)? {
+        guard state.reserve(1), text.withCString({ lua_stringtonumber(state.pointer, $0) }) != 0 else { return nil }
         defer { state.pop() }
         var isInteger: Int32 = 0
         let integer = lua_tointegerx(state.pointer, -1, &isInteger)
-        return (lua_tonumberx(state.pointer, -1, nil), isInteger != 0 ? Int(integer) : nil)
+        let value: LuaValue = lua_isinteger(state.pointer, -1) != 0 ? .integer(Int(integer)) : .number(lua_tonumberx(state.pointer, -1, nil))
+        return (value, isInteger != 0 ? Int(integer) : nil)
     }
 }

@@ -135,12 +135,12 @@ public final class LuaRuntime {
         let L = state.pointer
         setSearchPath(searchPath)
         setArguments(arguments)
-        let status = source.withUnsafeBufferPointer { bytes in
+        let loadStatus = source.withUnsafeBufferPointer { bytes in
             bytes.withMemoryRebound(to: CChar.self) { text in
                 luaL_loadbufferx(L, text.baseAddress, text.count, "@" + chunkName, "t")
             }
         }
-        guard status == LUA_OK else {
+        guard loadStatus == LUA_OK else {
             let message = state.string(at: -1) ?? "cannot load the chunk"
             state.pop()
             throw RecipeLoadError(file: chunkName, luaMessage: message)
@@ -148,22 +148,24 @@ public final class LuaRuntime {
         state.registryValue(CLuaShims_environmentKey)
         lua_setupvalue(L, -2, 1)                     // the chunk's _ENV is the strict proxy
         let limits = configuration.limits
-        CLuaShims_startRun(L, limits.timeMessage, limits.instructionMessage)
-        guard CLuaShims_callProtected(L, 0, 0) != LUA_OK else { return }
-        let error = runtimeError()
+        CLuaShims_startRun(L, limits.timeMessage, limits.instructionMessage, limits.memoryMessage)
+        let status = CLuaShims_callProtected(L, 0, 0)
+        guard status != LUA_OK else { return }
+        let error = runtimeError(status: status)
         state.pop()
         throw error
     }
 
-    /// The error on top of the stack after a failed protected call (not popped).
-    private func runtimeError() -> RecipeRuntimeError {
+    /// The error on top of the stack after a protected call failed with `status` (not popped).
+    private func runtimeError(status: Int32) -> RecipeRuntimeError {
         let state = self.state
         let limits = configuration.limits
         let limit: RecipeLimit? = switch context.pointee.limitHit {
         case CLuaShims_limitMemory: .memory
         case CLuaShims_limitTime: .time
         case CLuaShims_limitInstructions: .instructions
-        default: nil
+        // A memory error raised where Lua could not retry after collecting (during a GC step).
+        default: status == LUA_ERRMEM && limits.memory != nil ? .memory : nil
         }
         var message = state.string(at: -1) ?? "(error object is not a string)"
         var frames: [LuaStackFrame] = []

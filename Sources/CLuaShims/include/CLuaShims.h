@@ -57,6 +57,8 @@ typedef struct CLuaShims_Context {
     int enforceLimits;
     /// One of the `CLuaShims_limit...` values; sticky until the next `CLuaShims_startRun`.
     int limitHit;
+    /// Consecutive allocations refused because of the cap.
+    int refusedAllocations;
 
     /// Wall-clock budget of one run in seconds, or 0 for none.
     double timeLimit;
@@ -72,6 +74,8 @@ typedef struct CLuaShims_Context {
     char timeLimitMessage[128];
     /// Error raised when the instruction limit is exceeded.
     char instructionLimitMessage[128];
+    /// Error raised by the hook once the memory cap has been exceeded.
+    char memoryLimitMessage[128];
 
     /// Argument index for `CLuaShims_raiseArgumentError`.
     int argumentIndex;
@@ -94,7 +98,8 @@ CLuaShims_Context *CLuaShims_context(lua_State *L);
 int CLuaShims_openSandbox(lua_State *L, const char *moduleName);
 
 /// Copies the limit messages, resets the per-run counters and installs (or removes) the count hook.
-void CLuaShims_startRun(lua_State *L, const char *timeLimitMessage, const char *instructionLimitMessage);
+void CLuaShims_startRun(lua_State *L, const char *timeLimitMessage, const char *instructionLimitMessage,
+                        const char *memoryLimitMessage);
 
 /// `lua_pcall` with a message handler that returns `{message = ..., traceback = {frames}}`, run
 /// with the limits enforced. Each frame is `{source = ..., line = ..., context = ...}`.
