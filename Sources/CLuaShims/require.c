@@ -1,5 +1,6 @@
-// `require(name)`: loads `name.lua` (dots become '/') from the host's ordered search path, as text,
-// with the strict environment; results are cached in a private table. Nothing else is loadable.
+// `require(name)`: loads `name.lua` (dots become '/') from the host's ordered search path (an empty
+// directory means the current one), as text, with the strict environment; results are cached in a
+// private table. Nothing else is loadable.
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,7 +62,8 @@ static int requireModule(lua_State *L) {
     for (lua_Integer index = 1; index <= directories && size < 0; index++) {
         lua_rawgeti(L, 3, index);                   // ... buffer? directory
         const char *directory = lua_tostring(L, -1);
-        path = lua_pushfstring(L, "%s/%s.lua", directory != NULL ? directory : ".", relative);
+        if (directory == NULL || *directory == '\0') path = lua_pushfstring(L, "%s.lua", relative);
+        else path = lua_pushfstring(L, "%s/%s.lua", directory, relative);
         lua_remove(L, -2);                          // ... path
         size = pushFileContents(L, path);           // ... path [contents]
         if (size < 0) {

@@ -56,21 +56,21 @@ final class LuaBindings {
     func push(_ value: LuaValue, call: LuaCall) throws {
         let state = call.state
         guard state.reserve(4) else { throw LuaScriptError("result too deeply nested") }
-        let L = state.pointer
+        let lua = state.pointer
         switch value {
-        case .nil: lua_pushnil(L)
-        case .boolean(let flag): lua_pushboolean(L, flag ? 1 : 0)
-        case .integer(let number): lua_pushinteger(L, lua_Integer(number))
-        case .number(let number): lua_pushnumber(L, number)
+        case .nil: lua_pushnil(lua)
+        case .boolean(let flag): lua_pushboolean(lua, flag ? 1 : 0)
+        case .integer(let number): lua_pushinteger(lua, lua_Integer(number))
+        case .number(let number): lua_pushnumber(lua, number)
         case .string(let text): state.push(text)
         case .array(let elements):
-            lua_createtable(L, Int32(clamping: elements.count), 0)
+            lua_createtable(lua, Int32(clamping: elements.count), 0)
             for (offset, element) in elements.enumerated() {
                 try push(element, call: call)
-                lua_rawseti(L, -2, lua_Integer(offset + 1))
+                lua_rawseti(lua, -2, lua_Integer(offset + 1))
             }
         case .table(let fields):
-            lua_createtable(L, 0, Int32(clamping: fields.count))
+            lua_createtable(lua, 0, Int32(clamping: fields.count))
             for (key, element) in fields {
                 try push(element, call: call)
                 state.setRawField(key, of: -2)
@@ -83,7 +83,7 @@ final class LuaBindings {
     /// Creates the userdata for a new handle: an id block plus the owner userdata as user value.
     private func pushHandle(_ handle: LuaNewHandle, call: LuaCall) throws {
         let state = call.state
-        let L = state.pointer
+        let lua = state.pointer
         precondition(handleTypeNames.contains(handle.typeName), "handle type \(handle.typeName) is not registered")
         var owner: Int64?
         if let argument = handle.ownerArgument {
@@ -93,30 +93,30 @@ final class LuaBindings {
             owner = id
         }
         let id = handles.insert(handle.object, typeName: handle.typeName, owner: owner)
-        guard let block = lua_newuserdatauv(L, MemoryLayout<Int64>.size, 1) else {
+        guard let block = lua_newuserdatauv(lua, MemoryLayout<Int64>.size, 1) else {
             handles.remove(id)
             throw LuaScriptError("cannot allocate a handle")
         }
         block.storeBytes(of: id, as: Int64.self)
         if let argument = handle.ownerArgument {
-            lua_pushvalue(L, Int32(argument))
-            lua_setiuservalue(L, -2, 1)              // the owner lives as long as this handle
+            lua_pushvalue(lua, Int32(argument))
+            lua_setiuservalue(lua, -2, 1)  // the owner lives as long as this handle
         }
         state.registryValue(handle.typeName)
-        lua_setmetatable(L, -2)
+        lua_setmetatable(lua, -2)
     }
 
     /// The id of the handle at `index` if its metatable is `typeName`'s (or any handle type's when nil).
     func handleID(at index: Int32, typeName: String? = nil, state: LuaState) -> Int64? {
-        let L = state.pointer
-        guard state.type(at: index) == LUA_TUSERDATA, lua_getmetatable(L, index) != 0 else { return nil }
+        let lua = state.pointer
+        guard state.type(at: index) == LUA_TUSERDATA, lua_getmetatable(lua, index) != 0 else { return nil }
         defer { state.pop() }
         let names = typeName.map { [$0] } ?? Array(handleTypeNames)
         for name in names {
             state.registryValue(name)
-            let matches = lua_rawequal(L, -1, -2) != 0
+            let matches = lua_rawequal(lua, -1, -2) != 0
             state.pop()
-            if matches, let block = lua_touserdata(L, index) {
+            if matches, let block = lua_touserdata(lua, index) {
                 return block.load(as: Int64.self)
             }
         }

@@ -8,21 +8,21 @@ extension LuaRuntime {
     /// Sets `shears.args` for the next run.
     func setArguments(_ arguments: RecipeArguments) {
         let state = self.state
-        let L = state.pointer
-        lua_createtable(L, Int32(clamping: arguments.positional.count), Int32(clamping: arguments.named.count))
+        let lua = state.pointer
+        lua_createtable(lua, Int32(clamping: arguments.positional.count), Int32(clamping: arguments.named.count))
         for (key, value) in arguments.named {
             state.push(value)
             state.setRawField(key, of: -2)
         }
         for (index, value) in arguments.positional.enumerated() {
             state.push(value)
-            lua_rawseti(L, -2, lua_Integer(index + 1))
+            lua_rawseti(lua, -2, lua_Integer(index + 1))
         }
         state.registryValue(argumentsMetatableKey)
-        lua_setmetatable(L, -2)
+        lua_setmetatable(lua, -2)
         state.pushGlobals()
         state.rawField(configuration.moduleName, of: -1)
-        lua_rotate(L, -3, -1)                        // globals module args
+        lua_rotate(lua, -3, -1)  // globals module args
         state.setRawField("args", of: -2)
         state.pop(2)
     }
@@ -30,51 +30,77 @@ extension LuaRuntime {
     /// Builds the metatable of `shears.args` with the `number`, `integer`, `boolean` and `string` helpers.
     func installArgumentHelpers() {
         let state = self.state
-        let L = state.pointer
-        lua_createtable(L, 0, 1)                     // meta
-        lua_createtable(L, 0, 4)                     // meta helpers
+        let lua = state.pointer
+        lua_createtable(lua, 0, 1)  // meta
+        lua_createtable(lua, 0, 4)  // meta helpers
         let helpers: [(String, LuaFunction)] = [
-            ("string", { call in try Self.argument(call) { text, _ in .string(text) } fallback: { .string(try call.string(3)) } }),
-            ("number", { call in
-                try Self.argument(call) { text, call in
-                    guard let number = Self.parseNumber(text, call.state) else { throw Self.invalid(call, "a number", text) }
-                    return number.value
-                } fallback: { .number(try call.number(3)) }
-            }),
-            ("integer", { call in
-                try Self.argument(call) { text, call in
-                    guard let integer = Self.parseNumber(text, call.state)?.integer else { throw Self.invalid(call, "an integer", text) }
-                    return .integer(integer)
-                } fallback: { .integer(try call.integer(3)) }
-            }),
-            ("boolean", { call in
-                try Self.argument(call) { text, call in
-                    switch text.lowercased() {
-                    case "true", "yes", "on", "1": return .boolean(true)
-                    case "false", "no", "off", "0": return .boolean(false)
-                    default: throw Self.invalid(call, "true or false", text)
-                    }
-                } fallback: { .boolean(try call.boolean(3)) }
-            }),
+            ("string", Self.stringArgument),
+            ("number", Self.numberArgument),
+            ("integer", Self.integerArgument),
+            ("boolean", Self.booleanArgument),
         ]
         for (name, helper) in helpers {
-            CLuaShims_pushFunction(L, bindings.add(helper))
+            CLuaShims_pushFunction(lua, bindings.add(helper))
             state.setRawField(name, of: -2)
         }
-        state.setRawField("__index", of: -2)        // meta
+        state.setRawField("__index", of: -2)  // meta
         state.setRawField(argumentsMetatableKey, of: LuaState.registryIndex)
+    }
+
+    /// `args:string(name [, default])`.
+    private static func stringArgument(_ call: LuaCall) throws -> [LuaValue] {
+        try argument(call, convert: { text in .string(text) }, fallback: { .string(try call.string(3)) })
+    }
+
+    /// `args:number(name [, default])`: Lua's number syntax, keeping the integer or float subtype.
+    private static func numberArgument(_ call: LuaCall) throws -> [LuaValue] {
+        try argument(
+            call,
+            convert: { text in
+                guard let number = parseNumber(text, call.state) else { throw invalid(call, "a number", text) }
+                return number.value
+            },
+            fallback: { .number(try call.number(3)) }
+        )
+    }
+
+    /// `args:integer(name [, default])`: accepts any number with an integral value ("1e3").
+    private static func integerArgument(_ call: LuaCall) throws -> [LuaValue] {
+        try argument(
+            call,
+            convert: { text in
+                guard let integer = parseNumber(text, call.state)?.integer else { throw invalid(call, "an integer", text) }
+                return .integer(integer)
+            },
+            fallback: { .integer(try call.integer(3)) }
+        )
+    }
+
+    /// `args:boolean(name [, default])`: true/false, yes/no, on/off, 1/0, in any case.
+    private static func booleanArgument(_ call: LuaCall) throws -> [LuaValue] {
+        try argument(
+            call,
+            convert: { text in
+                switch text.lowercased() {
+                case "true", "yes", "on", "1": return .boolean(true)
+                case "false", "no", "off", "0": return .boolean(false)
+                default: throw invalid(call, "true or false", text)
+                }
+            },
+            fallback: { .boolean(try call.boolean(3)) }
+        )
     }
 
     /// `args:helper(name [, default])`: converts `args[name]` with `convert`; if it is absent,
     /// returns the default (checked by `fallback`), or raises if no default was given.
     private static func argument(
         _ call: LuaCall,
-        convert: (String, LuaCall) throws -> LuaValue,
+        convert: (String) throws -> LuaValue,
         fallback: () throws -> LuaValue
     ) throws -> [LuaValue] {
         let arguments = try call.table(1)
         let name = try call.string(2)
-        if let text = try arguments.optionalString(name) { return [try convert(text, call)] }
+        if let text = try arguments.optionalString(name) { return [try convert(text)] }
         guard !call.isNil(3) else { throw LuaScriptError("missing argument '\(name)' (pass \(name)=VALUE)") }
         return [try fallback()]
     }
@@ -91,7 +117,8 @@ extension LuaRuntime {
         defer { state.pop() }
         var isInteger: Int32 = 0
         let integer = lua_tointegerx(state.pointer, -1, &isInteger)
-        let value: LuaValue = lua_isinteger(state.pointer, -1) != 0 ? .integer(Int(integer)) : .number(lua_tonumberx(state.pointer, -1, nil))
+        let value: LuaValue =
+            lua_isinteger(state.pointer, -1) != 0 ? .integer(Int(integer)) : .number(lua_tonumberx(state.pointer, -1, nil))
         return (value, isInteger != 0 ? Int(integer) : nil)
     }
 }

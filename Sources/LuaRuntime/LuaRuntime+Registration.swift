@@ -54,14 +54,14 @@ extension LuaRuntime {
         describe: ((Object) -> String)? = nil
     ) {
         let state = self.state
-        let L = state.pointer
+        let lua = state.pointer
         let bindings = self.bindings
         let name = type.name
         precondition(state.registryValue(name) == LUA_TNIL, "handle type \(name) is already registered")
         state.pop()
         bindings.handleTypeNames.insert(name)
 
-        func function(_ body: @escaping LuaFunction) { CLuaShims_pushFunction(L, bindings.add(body)) }
+        func function(_ body: @escaping LuaFunction) { CLuaShims_pushFunction(lua, bindings.add(body)) }
         /// `close()`, `__close` and `__gc` accept only handles of this type; closing twice is fine.
         func release(remove: Bool) -> LuaFunction {
             { call in
@@ -73,19 +73,19 @@ extension LuaRuntime {
             }
         }
 
-        lua_createtable(L, 0, 8)                     // meta
+        lua_createtable(lua, 0, 8)  // meta
         state.push(name)
         state.setRawField("__name", of: -2)
         state.push(name)
         state.setRawField("__metatable", of: -2)
-        lua_createtable(L, 0, Int32(clamping: methods.count + 1))  // meta methods
+        lua_createtable(lua, 0, Int32(clamping: methods.count + 1))  // meta methods
         for (methodName, method) in methods {
             function { call in try method(call.handle(1, as: type), call) }
             state.setRawField(methodName, of: -2)
         }
         function(release(remove: false))
         state.setRawField("close", of: -2)
-        state.setRawField("__index", of: -2)        // meta
+        state.setRawField("__index", of: -2)  // meta
         function(release(remove: false))
         state.setRawField("__close", of: -2)
         function(release(remove: true))
@@ -117,7 +117,7 @@ extension LuaRuntime {
                 lua_pushvalue(state.pointer, -1)
                 state.setRawField(String(component), of: -3)
             }
-            lua_rotate(state.pointer, -2, -1)        // drop the parent
+            lua_rotate(state.pointer, -2, -1)  // drop the parent
             state.pop()
         }
     }

@@ -1,6 +1,6 @@
-import Foundation
 internal import CLua
 internal import CLuaShims
+import Foundation
 
 /// A sandboxed Lua 5.4 state that runs recipes.
 ///
@@ -27,6 +27,8 @@ public final class LuaRuntime {
     /// The configuration the runtime was created with.
     public let configuration: Configuration
     private var pointer: OpaquePointer?
+    /// True while a chunk runs (runs cannot nest).
+    private var isRunning = false
     private let context: UnsafeMutablePointer<CLuaShims_Context>
     let bindings: LuaBindings
 
@@ -47,11 +49,12 @@ public final class LuaRuntime {
         context.pointee.write = { host, channel, text, length in
             let bindings = Unmanaged<LuaBindings>.fromOpaque(host!).takeUnretainedValue()
             let line = String(decoding: UnsafeRawBufferPointer(start: text, count: length), as: UTF8.self)
-            let kind: LuaOutputChannel = switch channel {
-            case CLuaShims_channelPrint: .print
-            case CLuaShims_channelLog: .log
-            default: .warning
-            }
+            let kind: LuaOutputChannel =
+                switch channel {
+                case CLuaShims_channelPrint: .print
+                case CLuaShims_channelLog: .log
+                default: .warning
+                }
             bindings.output(kind, line)
         }
         let limits = configuration.limits
@@ -119,8 +122,8 @@ public final class LuaRuntime {
         if source.first == UInt8(ascii: "#") {
             source.removeSubrange(0..<(source.firstIndex(of: UInt8(ascii: "\n")) ?? source.count))
         }
-        let directory = (path as NSString).deletingLastPathComponent
-        try execute(source, chunkName: path, searchPath: [directory.isEmpty ? "." : directory] + configuration.libraryDirectories, arguments: arguments)
+        let directory = (path as NSString).deletingLastPathComponent  // "" for a recipe in the current directory
+        try execute(source, chunkName: path, searchPath: [directory] + configuration.libraryDirectories, arguments: arguments)
     }
 
     /// Runs `source` as a chunk named `name`; `require` searches ``Configuration/libraryDirectories`` only.
@@ -131,13 +134,16 @@ public final class LuaRuntime {
     }
 
     private func execute(_ source: [UInt8], chunkName: String, searchPath: [String], arguments: RecipeArguments) throws {
+        precondition(!isRunning, "a Swift function cannot run a recipe while one is running")
+        isRunning = true
+        defer { isRunning = false }
         let state = self.state
-        let L = state.pointer
+        let lua = state.pointer
         setSearchPath(searchPath)
         setArguments(arguments)
         let loadStatus = source.withUnsafeBufferPointer { bytes in
             bytes.withMemoryRebound(to: CChar.self) { text in
-                luaL_loadbufferx(L, text.baseAddress, text.count, "@" + chunkName, "t")
+                luaL_loadbufferx(lua, text.baseAddress, text.count, "@" + chunkName, "t")
             }
         }
         guard loadStatus == LUA_OK else {
@@ -146,10 +152,10 @@ public final class LuaRuntime {
             throw RecipeLoadError(file: chunkName, luaMessage: message)
         }
         state.registryValue(CLuaShims_environmentKey)
-        lua_setupvalue(L, -2, 1)                     // the chunk's _ENV is the strict proxy
+        lua_setupvalue(lua, -2, 1)  // the chunk's _ENV is the strict proxy
         let limits = configuration.limits
-        CLuaShims_startRun(L, limits.timeMessage, limits.instructionMessage, limits.memoryMessage)
-        let status = CLuaShims_callProtected(L, 0, 0)
+        CLuaShims_startRun(lua, limits.timeMessage, limits.instructionMessage, limits.memoryMessage)
+        let status = CLuaShims_callProtected(lua, 0, 0)
         guard status != LUA_OK else { return }
         let error = runtimeError(status: status)
         state.pop()
@@ -160,13 +166,14 @@ public final class LuaRuntime {
     private func runtimeError(status: Int32) -> RecipeRuntimeError {
         let state = self.state
         let limits = configuration.limits
-        let limit: RecipeLimit? = switch context.pointee.limitHit {
-        case CLuaShims_limitMemory: .memory
-        case CLuaShims_limitTime: .time
-        case CLuaShims_limitInstructions: .instructions
-        // A memory error raised where Lua could not retry after collecting (during a GC step).
-        default: status == LUA_ERRMEM && limits.memory != nil ? .memory : nil
-        }
+        let limit: RecipeLimit? =
+            switch context.pointee.limitHit {
+            case CLuaShims_limitMemory: .memory
+            case CLuaShims_limitTime: .time
+            case CLuaShims_limitInstructions: .instructions
+            // A memory error raised where Lua could not retry after collecting (during a GC step).
+            default: status == LUA_ERRMEM && limits.memory != nil ? .memory : nil
+            }
         var message = state.string(at: -1) ?? "(error object is not a string)"
         var frames: [LuaStackFrame] = []
         if state.type(at: -1) == LUA_TTABLE {
@@ -187,21 +194,21 @@ public final class LuaRuntime {
     /// The frames of the report table on top of the stack.
     private func tracebackFrames() -> [LuaStackFrame] {
         let state = self.state
-        let L = state.pointer
+        let lua = state.pointer
         guard state.reserve(4), state.rawField("traceback", of: -1) == LUA_TTABLE else {
             state.pop()
             return []
         }
         var frames: [LuaStackFrame] = []
-        for index in stride(from: 1, through: Int(lua_rawlen(L, -1)), by: 1) {
-            guard lua_rawgeti(L, -1, lua_Integer(index)) == LUA_TTABLE else {
+        for index in stride(from: 1, through: Int(lua_rawlen(lua, -1)), by: 1) {
+            guard lua_rawgeti(lua, -1, lua_Integer(index)) == LUA_TTABLE else {
                 state.pop()
                 continue
             }
             state.rawField("source", of: -1)
             let source = state.string(at: -1) ?? "?"
             state.pop()
-            let line = state.rawField("line", of: -1) == LUA_TNUMBER ? Int(lua_tointegerx(L, -1, nil)) : nil
+            let line = state.rawField("line", of: -1) == LUA_TNUMBER ? Int(lua_tointegerx(lua, -1, nil)) : nil
             state.pop()
             state.rawField("context", of: -1)
             let context = state.string(at: -1) ?? "?"

@@ -61,7 +61,9 @@ public struct RecipeArguments: Sendable, Equatable {
     }
 
     private static func validate(key: String) throws(RecipeArgumentError) {
-        let allowed = key.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0) }
+        let allowed = key.unicodeScalars.allSatisfy {
+            $0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0)
+        }
         guard !key.isEmpty, allowed else {
             throw RecipeArgumentError("invalid argument name '\(key)' (use letters, digits, '_', '-' and '.')")
         }

@@ -16,9 +16,11 @@ struct ErrorReportingTests {
         }
     }
 
-    @Test("Syntax errors report the line where Lua detects them", arguments: [
-        ("x = ", 1), ("local t = {\n1,\n2\n", 4), ("\n\n\nif true then\n", 5), ("local s = 'unfinished\n", 1),
-    ])
+    @Test(
+        "Syntax errors report the line where Lua detects them",
+        arguments: [
+            ("x = ", 1), ("local t = {\n1,\n2\n", 4), ("\n\n\nif true then\n", 5), ("local s = 'unfinished\n", 1),
+        ])
     func syntaxErrorLines(source: String, line: Int) throws {
         let runtime = try RecipeFixture().runtime()
         #expect {
@@ -64,13 +66,16 @@ struct ErrorReportingTests {
         let runtime = try RecipeFixture().runtime()
         let error = try #require(try runtimeError(source, in: runtime))
         #expect(error.message == "recipe.lua:2: attempt to index a nil value (local 'x')")
-        #expect(error.traceback.map(\.description) == [
-            "recipe.lua:2: in upvalue 'inner'",
-            "recipe.lua:6: in local 'outer'",
-            "recipe.lua:9: in main chunk",
-        ])
+        #expect(
+            error.traceback.map(\.description) == [
+                "recipe.lua:2: in upvalue 'inner'",
+                "recipe.lua:6: in local 'outer'",
+                "recipe.lua:9: in main chunk",
+            ])
         #expect(error.limit == nil)
-        #expect(error.description.hasPrefix("recipe.lua:2: attempt to index a nil value (local 'x')\nstack traceback:\n\trecipe.lua:2: in upvalue 'inner'"))
+        #expect(
+            error.description.hasPrefix(
+                "recipe.lua:2: attempt to index a nil value (local 'x')\nstack traceback:\n\trecipe.lua:2: in upvalue 'inner'"))
     }
 
     @Test("error() frames include the C function and the caller's line")
@@ -91,7 +96,8 @@ struct ErrorReportingTests {
     @Test("A very deep stack is abbreviated")
     func deepStack() throws {
         let runtime = try RecipeFixture().runtime()
-        let error = try #require(try runtimeError("local function f(n) if n == 0 then error('deep') end return 1 + f(n - 1) end\nf(500)", in: runtime))
+        let error = try #require(
+            try runtimeError("local function f(n) if n == 0 then error('deep') end return 1 + f(n - 1) end\nf(500)", in: runtime))
         #expect(error.message == "recipe.lua:1: deep")
         #expect(error.traceback.count == 22)  // 10 innermost, the elision, 11 outermost of 503 levels
         #expect(error.traceback[10].description == "...\t(skipping 482 levels)")

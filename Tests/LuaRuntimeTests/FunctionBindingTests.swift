@@ -35,12 +35,13 @@ struct FunctionBindingTests {
     func results() throws {
         let fixture = try RecipeFixture()
         let runtime = try makeRuntime(fixture)
-        try runtime.run(source: """
-            print(shears.load('m.gguf'), shears.add(2, 3), shears.add(2), shears.add('4', 1.0), shears.half(3), shears.flag(false))
-            print(shears.options{seqlen = 64, name = 'x', verbose = true, ratio = 0.25, layers = {1, 2}})
-            local r = shears.util.custom()
-            print(#r.list, r.list[2], r.list[3], r.list[4], r.nested.k)
-            """, name: "recipe.lua")
+        try runtime.run(
+            source: """
+                print(shears.load('m.gguf'), shears.add(2, 3), shears.add(2), shears.add('4', 1.0), shears.half(3), shears.flag(false))
+                print(shears.options{seqlen = 64, name = 'x', verbose = true, ratio = 0.25, layers = {1, 2}})
+                local r = shears.util.custom()
+                print(#r.list, r.list[2], r.list[3], r.list[4], r.nested.k)
+                """, name: "recipe.lua")
         let lines = fixture.output.texts(.print)
         #expect(lines.count == 3)
         #expect(lines.first == "loaded m.gguf\t5\t12\t5\t1.5\ttrue")
@@ -48,32 +49,45 @@ struct FunctionBindingTests {
         #expect(lines.last == "4\t2.5\tthree\ttrue\tv")
     }
 
-    @Test("Argument errors read like Lua's own", arguments: [
-        ("shears.load(nil)", "recipe.lua:1: bad argument #1 to 'load' (string expected, got nil)"),
-        ("shears.load()", "recipe.lua:1: bad argument #1 to 'load' (string expected, got no value)"),
-        ("shears.load({})", "recipe.lua:1: bad argument #1 to 'load' (string expected, got table)"),
-        ("shears.add(1, 'x')", "recipe.lua:1: bad argument #2 to 'add' (number expected, got string)"),
-        ("shears.add(1.5)", "recipe.lua:1: bad argument #1 to 'add' (number has no integer representation)"),
-        ("shears.half(true)", "recipe.lua:1: bad argument #1 to 'half' (number expected, got boolean)"),
-        ("shears.flag(1)", "recipe.lua:1: bad argument #1 to 'flag' (boolean expected, got number)"),
-        ("local f = shears.load\nf(1 > 2)", "recipe.lua:2: bad argument #1 to 'f' (string expected, got boolean)"),
-        ("shears.options('x')", "recipe.lua:1: bad argument #1 to 'options' (table expected, got string)"),
-    ])
+    @Test(
+        "Argument errors read like Lua's own",
+        arguments: [
+            ("shears.load(nil)", "recipe.lua:1: bad argument #1 to 'load' (string expected, got nil)"),
+            ("shears.load()", "recipe.lua:1: bad argument #1 to 'load' (string expected, got no value)"),
+            ("shears.load({})", "recipe.lua:1: bad argument #1 to 'load' (string expected, got table)"),
+            ("shears.add(1, 'x')", "recipe.lua:1: bad argument #2 to 'add' (number expected, got string)"),
+            ("shears.add(1.5)", "recipe.lua:1: bad argument #1 to 'add' (number has no integer representation)"),
+            ("shears.half(true)", "recipe.lua:1: bad argument #1 to 'half' (number expected, got boolean)"),
+            ("shears.flag(1)", "recipe.lua:1: bad argument #1 to 'flag' (boolean expected, got number)"),
+            ("local f = shears.load\nf(1 > 2)", "recipe.lua:2: bad argument #1 to 'f' (string expected, got boolean)"),
+            ("shears.options('x')", "recipe.lua:1: bad argument #1 to 'options' (table expected, got string)"),
+        ])
     func argumentErrors(source: String, expected: String) throws {
         #expect(try message(source) == expected)
     }
 
-    @Test("Table field errors name the field", arguments: [
-        ("shears.options{seqlen = 'long'}", "recipe.lua:1: bad argument #1 to 'options' (field 'seqlen' must be an integer, got string)"),
-        ("shears.options{seqlen = 1.5}", "recipe.lua:1: bad argument #1 to 'options' (field 'seqlen' must be an integer, got 1.5)"),
-        ("shears.options{name = {}}", "recipe.lua:1: bad argument #1 to 'options' (field 'name' must be a string, got table)"),
-        ("shears.options{verbose = 'yes'}", "recipe.lua:1: bad argument #1 to 'options' (field 'verbose' must be a boolean, got string)"),
-        ("shears.options{ratio = '0.5'}", "recipe.lua:1: bad argument #1 to 'options' (field 'ratio' must be a number, got string)"),
-        ("shears.options{layers = 3}", "recipe.lua:1: bad argument #1 to 'options' (field 'layers' must be a table, got number)"),
-        ("shears.options{layers = {1, 'two'}}", "recipe.lua:1: bad argument #1 to 'options' (field 'layers[2]' must be an integer, got string)"),
-        ("shears.options{sparsty = 0.5}", "recipe.lua:1: bad argument #1 to 'options' (unknown field 'sparsty')"),
-        ("shears.options{1}", "recipe.lua:1: bad argument #1 to 'options' (unexpected key of type number)"),
-    ])
+    @Test(
+        "Table field errors name the field",
+        arguments: [
+            (
+                "shears.options{seqlen = 'long'}",
+                "recipe.lua:1: bad argument #1 to 'options' (field 'seqlen' must be an integer, got string)"
+            ),
+            ("shears.options{seqlen = 1.5}", "recipe.lua:1: bad argument #1 to 'options' (field 'seqlen' must be an integer, got 1.5)"),
+            ("shears.options{name = {}}", "recipe.lua:1: bad argument #1 to 'options' (field 'name' must be a string, got table)"),
+            (
+                "shears.options{verbose = 'yes'}",
+                "recipe.lua:1: bad argument #1 to 'options' (field 'verbose' must be a boolean, got string)"
+            ),
+            ("shears.options{ratio = '0.5'}", "recipe.lua:1: bad argument #1 to 'options' (field 'ratio' must be a number, got string)"),
+            ("shears.options{layers = 3}", "recipe.lua:1: bad argument #1 to 'options' (field 'layers' must be a table, got number)"),
+            (
+                "shears.options{layers = {1, 'two'}}",
+                "recipe.lua:1: bad argument #1 to 'options' (field 'layers[2]' must be an integer, got string)"
+            ),
+            ("shears.options{sparsty = 0.5}", "recipe.lua:1: bad argument #1 to 'options' (unknown field 'sparsty')"),
+            ("shears.options{1}", "recipe.lua:1: bad argument #1 to 'options' (unexpected key of type number)"),
+        ])
     func fieldErrors(source: String, expected: String) throws {
         #expect(try message(source) == expected)
     }

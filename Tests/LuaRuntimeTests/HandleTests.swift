@@ -39,14 +39,16 @@ struct HandleTests {
         runtime = try fixture.runtime()
         let tracker = self.tracker
         let runtime = self.runtime
-        runtime.register(modelType, methods: [
-            "name": { model, _ in [.string(model.name)] },
-            "perplexity": { _, call in
-                let options = try call.table(2)
-                return [.integer(try options.integer("seqlen"))]
-            },
-            "tensor": { _, _ in [.handle(FakeTensor(tracker: tracker), as: tensorType, dependingOn: 1)] },
-        ], describe: { "'\($0.name)'" })
+        runtime.register(
+            modelType,
+            methods: [
+                "name": { model, _ in [.string(model.name)] },
+                "perplexity": { _, call in
+                    let options = try call.table(2)
+                    return [.integer(try options.integer("seqlen"))]
+                },
+                "tensor": { _, _ in [.handle(FakeTensor(tracker: tracker), as: tensorType, dependingOn: 1)] },
+            ], describe: { "'\($0.name)'" })
         runtime.register(tensorType, methods: ["size": { _, _ in [4] }])
         runtime.register("load") { call in [.handle(FakeModel(try call.string(1), tracker: tracker), as: modelType)] }
         runtime.register("live") { _ in [.integer(runtime.liveHandleCount), .integer(tracker.live)] }
@@ -62,38 +64,51 @@ struct HandleTests {
 
     @Test("Methods, tostring, type checks and the hidden metatable")
     func basics() throws {
-        let lines = try run("""
+        let lines = try run(
+            """
             local m = shears.load('tiny')
             print(m:name(), tostring(m), type(m), getmetatable(m), shears.name_of(m))
             """)
         #expect(lines == ["tiny\ttest.Model: 'tiny'\tuserdata\ttest.Model\ttiny"])
         #expect(try failure("shears.name_of('x')") == "recipe.lua:1: bad argument #1 to 'name_of' (test.Model expected, got string)")
-        #expect(try failure("local m = shears.load('a'); local t = m:tensor(); shears.name_of(t)")
-            == "recipe.lua:1: bad argument #1 to 'name_of' (test.Model expected, got test.Tensor)")
-        #expect(try failure("local m = shears.load('a'); m.name(42)") == "recipe.lua:1: bad argument #1 to 'name' (test.Model expected, got number)")
-        #expect(try failure("local m = shears.load('a'); local t = m:tensor(); t.name = 1")
-            == "recipe.lua:1: attempt to index a test.Tensor value (local 't')")
-        #expect(try failure("local m = shears.load('a'); setmetatable(m, {})")
-            == "recipe.lua:1: bad argument #1 to 'setmetatable' (table expected, got test.Model)")
+        #expect(
+            try failure("local m = shears.load('a'); local t = m:tensor(); shears.name_of(t)")
+                == "recipe.lua:1: bad argument #1 to 'name_of' (test.Model expected, got test.Tensor)")
+        #expect(
+            try failure("local m = shears.load('a'); m.name(42)")
+                == "recipe.lua:1: bad argument #1 to 'name' (test.Model expected, got number)")
+        #expect(
+            try failure("local m = shears.load('a'); local t = m:tensor(); t.name = 1")
+                == "recipe.lua:1: attempt to index a test.Tensor value (local 't')")
+        #expect(
+            try failure("local m = shears.load('a'); setmetatable(m, {})")
+                == "recipe.lua:1: bad argument #1 to 'setmetatable' (table expected, got test.Model)")
     }
 
     @Test("Method argument errors are numbered as Lua numbers them")
     func methodArguments() throws {
-        #expect(try failure("local m = shears.load('a')\nm:perplexity(nil)") == "recipe.lua:2: bad argument #1 to 'perplexity' (table expected, got nil)")
-        #expect(try failure("local m = shears.load('a')\nm:perplexity({seqlen = 'x'})")
-            == "recipe.lua:2: bad argument #1 to 'perplexity' (field 'seqlen' must be an integer, got string)")
-        #expect(try failure("local m = shears.load('a')\nm.perplexity(m, {}, {seqlen = 'x'})")
-            == "recipe.lua:2: bad argument #2 to 'perplexity' (field 'seqlen' must be an integer, got nil)")
-        #expect(try failure("local m = shears.load('a')\nm.perplexity({})")
-            == "recipe.lua:2: bad argument #1 to 'perplexity' (test.Model expected, got table)")
-        #expect(try failure("local m = shears.load('a')\nlocal p = m.perplexity\np({})")
-            == "recipe.lua:3: bad argument #1 to 'p' (test.Model expected, got table)")
+        #expect(
+            try failure("local m = shears.load('a')\nm:perplexity(nil)")
+                == "recipe.lua:2: bad argument #1 to 'perplexity' (table expected, got nil)")
+        #expect(
+            try failure("local m = shears.load('a')\nm:perplexity({seqlen = 'x'})")
+                == "recipe.lua:2: bad argument #1 to 'perplexity' (field 'seqlen' must be an integer, got string)")
+        #expect(
+            try failure("local m = shears.load('a')\nm.perplexity(m, {}, {seqlen = 'x'})")
+                == "recipe.lua:2: bad argument #2 to 'perplexity' (field 'seqlen' must be an integer, got nil)")
+        #expect(
+            try failure("local m = shears.load('a')\nm.perplexity({})")
+                == "recipe.lua:2: bad argument #1 to 'perplexity' (test.Model expected, got table)")
+        #expect(
+            try failure("local m = shears.load('a')\nlocal p = m.perplexity\np({})")
+                == "recipe.lua:3: bad argument #1 to 'p' (test.Model expected, got table)")
         #expect(try failure("local m = shears.load('a')\nm.name:x()") == "recipe.lua:2: attempt to index a function value (field 'name')")
     }
 
     @Test("close() releases the object; later use errors; closing twice is fine")
     func explicitClose() throws {
-        let lines = try run("""
+        let lines = try run(
+            """
             local m = shears.load('a')
             print(shears.live())
             m:close()
@@ -103,12 +118,14 @@ struct HandleTests {
             """)
         #expect(lines == ["1\t1", "0\ttest.Model (closed)", "false\tattempt to use a closed test.Model"])
         #expect(try failure("local m = shears.load('a')\nm:close()\nm:name()") == "recipe.lua:3: attempt to use a closed test.Model")
-        #expect(try failure("local m = shears.load('a')\nm:close()\nshears.name_of(m)") == "recipe.lua:3: attempt to use a closed test.Model")
+        #expect(
+            try failure("local m = shears.load('a')\nm:close()\nshears.name_of(m)") == "recipe.lua:3: attempt to use a closed test.Model")
     }
 
     @Test("<close> variables close the handle when they go out of scope")
     func closeVariables() throws {
-        let lines = try run("""
+        let lines = try run(
+            """
             do
               local m <close> = shears.load('scoped')
               print(shears.live())
@@ -125,7 +142,8 @@ struct HandleTests {
 
     @Test("Collected handles release their objects")
     func collection() throws {
-        let lines = try run("""
+        let lines = try run(
+            """
             for i = 1, 50 do shears.load('temp' .. i) end
             collectgarbage()
             collectgarbage()
@@ -136,7 +154,8 @@ struct HandleTests {
 
     @Test("Closing the owner expires dependent handles")
     func expiry() throws {
-        let lines = try run("""
+        let lines = try run(
+            """
             local m = shears.load('a')
             local t = m:tensor()
             print(t:size(), shears.live())
@@ -144,12 +163,14 @@ struct HandleTests {
             print(tostring(t), shears.live())
             print(pcall(t.size, t))
             """)
-        #expect(lines == ["4\t2\t2", "test.Tensor (expired)\t0\t0", "false\tattempt to use an expired test.Tensor (its test.Model was closed)"])
+        #expect(
+            lines == ["4\t2\t2", "test.Tensor (expired)\t0\t0", "false\tattempt to use an expired test.Tensor (its test.Model was closed)"])
     }
 
     @Test("A dependent handle keeps its owner alive while reachable")
     func ownerKeptAlive() throws {
-        let lines = try run("""
+        let lines = try run(
+            """
             local t = shears.load('a'):tensor()
             collectgarbage()
             collectgarbage()
@@ -164,12 +185,13 @@ struct HandleTests {
 
     @Test("Closing the state releases every handle")
     func closeState() throws {
-        try runtime.run(source: """
-            local keep = {}
-            for i = 1, 10 do keep[i] = shears.load('m' .. i) end
-            keep.tensor = keep[1]:tensor()
-            shears.keep = keep
-            """, name: "recipe.lua")
+        try runtime.run(
+            source: """
+                local keep = {}
+                for i = 1, 10 do keep[i] = shears.load('m' .. i) end
+                keep.tensor = keep[1]:tensor()
+                shears.keep = keep
+                """, name: "recipe.lua")
         #expect(runtime.liveHandleCount == 11)
         #expect(tracker.live == 11)
         runtime.close()

@@ -26,14 +26,16 @@ struct LimitTests {
         #expect(error.message == "recipe exceeded the time limit of 1 s")
     }
 
-    @Test("pcall, error handlers and coroutines cannot swallow the stop", arguments: [
-        "while true do pcall(function() while true do end end) end",
-        "while true do xpcall(function() while true do end end, function(e) return e end) end",
-        "while true do local co = coroutine.wrap(function() while true do end end); pcall(co) end",
-        "local co = coroutine.create(function() while true do end end)\nwhile true do coroutine.resume(co) end",
-        "local t = setmetatable({}, {__index = function() while true do end end})\nwhile true do pcall(function() return t.x end) end",
-        "while true do pcall(string.gsub, 'aaaa', 'a', function() while true do end end) end",
-    ])
+    @Test(
+        "pcall, error handlers and coroutines cannot swallow the stop",
+        arguments: [
+            "while true do pcall(function() while true do end end) end",
+            "while true do xpcall(function() while true do end end, function(e) return e end) end",
+            "while true do local co = coroutine.wrap(function() while true do end end); pcall(co) end",
+            "local co = coroutine.create(function() while true do end end)\nwhile true do coroutine.resume(co) end",
+            "local t = setmetatable({}, {__index = function() while true do end end})\nwhile true do pcall(function() return t.x end) end",
+            "while true do pcall(string.gsub, 'aaaa', 'a', function() while true do end end) end",
+        ])
     func cannotSwallowTimeout(source: String) throws {
         let error = try #require(try failure(source, limits: RecipeLimits(time: 0.2)))
         #expect(error.limit == .time)
@@ -55,11 +57,13 @@ struct LimitTests {
         #expect(error.message == "recipe exceeded the memory limit of 8 MB")
     }
 
-    @Test("Growing tables and doubling strings are stopped by the memory cap", arguments: [
-        "local t = {} for i = 1, 1e9 do t[i] = {i} end",
-        "local s = 'x' while true do s = s .. s end",
-        "local parts = {} for i = 1, 1e9 do parts[#parts + 1] = tostring(i) .. string.rep('y', 100) end",
-    ])
+    @Test(
+        "Growing tables and doubling strings are stopped by the memory cap",
+        arguments: [
+            "local t = {} for i = 1, 1e9 do t[i] = {i} end",
+            "local s = 'x' while true do s = s .. s end",
+            "local parts = {} for i = 1, 1e9 do parts[#parts + 1] = tostring(i) .. string.rep('y', 100) end",
+        ])
     func growthBombs(source: String) throws {
         let error = try #require(try failure(source, limits: RecipeLimits(memory: 16 << 20)))
         #expect(error.limit == .memory)
@@ -109,9 +113,11 @@ struct LimitTests {
         #expect(runtime.memoryInUse > 0 && runtime.memoryInUse < 64 << 20)
     }
 
-    @Test("Byte counts parse with binary suffixes", arguments: [
-        ("64M", 64 << 20), ("512k", 512 << 10), ("2G", 2 << 30), ("1048576", 1 << 20), ("64MB", 64 << 20),
-    ])
+    @Test(
+        "Byte counts parse with binary suffixes",
+        arguments: [
+            ("64M", 64 << 20), ("512k", 512 << 10), ("2G", 2 << 30), ("1048576", 1 << 20), ("64MB", 64 << 20),
+        ])
     func byteCounts(text: String, bytes: Int) {
         #expect(RecipeLimits.byteCount(parsing: text) == bytes)
     }

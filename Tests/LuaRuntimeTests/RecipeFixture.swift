@@ -36,11 +36,12 @@ final class RecipeFixture {
     /// A runtime whose output goes to `output`.
     func runtime(limits: RecipeLimits = .none, libraryDirectories: [String] = []) throws -> LuaRuntime {
         let output = self.output
-        return try LuaRuntime(configuration: .init(
-            libraryDirectories: libraryDirectories,
-            limits: limits,
-            output: { output.record($0, $1) }
-        ))
+        return try LuaRuntime(
+            configuration: .init(
+                libraryDirectories: libraryDirectories,
+                limits: limits,
+                output: { output.record($0, $1) }
+            ))
     }
 }
 

@@ -10,7 +10,9 @@ struct RequireTests {
         try fixture.write("lib/shared.lua", "return 'lib dir'")
         try fixture.write("lib/only.lua", "return {name = 'only in lib'}")
         try fixture.write("lib/nested/deep.lua", "local name = ... return name")
-        let recipe = try fixture.write("recipes/recipe.lua", """
+        let recipe = try fixture.write(
+            "recipes/recipe.lua",
+            """
             print(require('shared'), require('only').name, require('nested.deep'))
             print(require('only') == require('only'))
             """)
@@ -28,16 +30,22 @@ struct RequireTests {
         #expect {
             try runtime.run(file: recipe)
         } throws: { error in
-            (error as? RecipeRuntimeError)?.message == "\(fixture.directory)/bad.lua:1: assignment to undeclared global 'leak' (declare it with 'local')"
+            (error as? RecipeRuntimeError)?.message
+                == "\(fixture.directory)/bad.lua:1: assignment to undeclared global 'leak' (declare it with 'local')"
         }
     }
 
-    @Test("Paths, parent directories and odd names are refused", arguments: [
-        "../secret", "/etc/passwd", "a/b", "..", "lib..x", ".hidden", "x.", "", "name with space",
-    ])
+    @Test(
+        "Paths, parent directories and odd names are refused",
+        arguments: [
+            "../secret", "/etc/passwd", "a/b", "..", "lib..x", ".hidden", "x.", "", "name with space",
+        ])
     func refusedNames(name: String) throws {
         let message = try errorMessage("require('\(name)')")
-        #expect(message == "recipe.lua:1: bad argument #1 to 'require' (invalid module name '\(name)': use names such as 'util' or 'lib.util', not paths)")
+        #expect(
+            message
+                == "recipe.lua:1: bad argument #1 to 'require' (invalid module name '\(name)': use names such as 'util' or 'lib.util', not paths)"
+        )
     }
 
     @Test("A missing module lists the files tried")
@@ -63,11 +71,12 @@ struct RequireTests {
         let error = try #require(try catchRuntimeError { try runtime.run(file: recipe) })
         #expect(error.message == "\(fixture.directory)/inner.lua:3: inner failed")
         let frames = error.traceback.compactMap { frame in frame.line.map { "\(frame.source):\($0)" } }
-        #expect(frames == [
-            "\(fixture.directory)/inner.lua:3",
-            "\(fixture.directory)/outer.lua:2",
-            "\(recipe):2",
-        ])
+        #expect(
+            frames == [
+                "\(fixture.directory)/inner.lua:3",
+                "\(fixture.directory)/outer.lua:2",
+                "\(recipe):2",
+            ])
     }
 
     @Test("A syntax error in a module is reported with the module's file and line")
