@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "Inference", dependencies: ["ModelIO", "Kernels", "CBLAS"]),
         /// Pruning methods (magnitude, Wanda, SparseGPT, ...).
         .target(name: "BuiltinMethods", dependencies: ["ModelIO", "Kernels"]),
+        /// The sandboxed Lua 5.4 runtime for recipes: limits, strict globals, Swift functions and handles.
+        .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShims"]),
 
         // MARK: - C
 
@@ -54,6 +56,8 @@ let package = Package(
             pkgConfig: "lua5.4",
             providers: [.apt(["liblua5.4-dev"])]
         ),
+        /// C side of the Lua runtime: error-raising trampolines, protected helpers, allocator, limit hook.
+        .target(name: "CLuaShims", dependencies: ["CLua"]),
 
         // MARK: - Tests
 
@@ -63,5 +67,6 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "ModelIO", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelIO", "Kernels", "TestSupport"]),
         .testTarget(name: "HostTests", dependencies: ["ModelIO", "TestSupport"]),
+        .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime", "CLua"]),
     ]
 )

@@ -15,4 +15,10 @@
 /// The Lua version string, e.g. "Lua 5.4" (the `LUA_VERSION` macro).
 static inline const char *shears_lua_version(void) { return LUA_RELEASE; }
 
+/// The pseudo-index of the registry (the `LUA_REGISTRYINDEX` macro).
+static inline int shears_lua_registryindex(void) { return LUA_REGISTRYINDEX; }
+
+/// Pops `n` values (the `lua_pop` macro).
+static inline void shears_lua_pop(lua_State *L, int n) { lua_settop(L, -(n) - 1); }
+
 #endif
