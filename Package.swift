@@ -19,7 +19,7 @@ let package = Package(
         .executableTarget(
             name: "Host",
             dependencies: [
-                "ModelIO", "Tokenization", "Inference", "Kernels", "CBLAS", "CLua",
+                "ModelIO", "Tokenization", "Inference", "LuaRuntime", "Kernels", "CBLAS", "CLua",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Host"

@@ -77,6 +77,8 @@ final class LuaBindings {
             }
         case .newHandle(let handle):
             try pushHandle(handle, call: call)
+        case .registeredFunction(let reference):
+            CLuaShims_pushFunction(lua, reference.id)
         }
     }
 

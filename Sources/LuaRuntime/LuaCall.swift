@@ -117,4 +117,20 @@ public struct LuaCall {
     func typeError(_ index: Int, expected: String) -> LuaArgumentError {
         LuaArgumentError(argument: index, "\(expected) expected, got \(typeName(index))")
     }
+
+    /// Calls the Lua function at stack `index` with `arguments` in protected mode, ignoring its
+    /// results (for callbacks such as `on_layer`).
+    ///
+    /// - Throws: ``LuaScriptError`` with the callback's error message if it raises.
+    public func callFunction(at index: Int32, _ arguments: [LuaValue]) throws {
+        guard state.reserve(arguments.count + 4) else { throw LuaScriptError("stack overflow") }
+        lua_pushvalue(state.pointer, index)
+        for argument in arguments { try bindings.push(argument, call: self) }
+        // lua_pcallk catches the callback's errors: nothing unwinds through this Swift frame.
+        if lua_pcallk(state.pointer, Int32(arguments.count), 0, 0, 0, nil) != LUA_OK {
+            let message = state.string(at: -1) ?? "error in callback"
+            state.pop()
+            throw LuaScriptError(message)
+        }
+    }
 }

@@ -47,10 +47,16 @@ extension LuaRuntime {
     /// `m.perplexity(nil)` raises "calling 'perplexity' on bad self" and a closed handle raises
     /// "attempt to use a closed shears.Model".
     ///
+    /// `properties` are read-only fields (`m.layers`): with any, `__index` looks a key up among
+    /// the methods, then the properties, and raises "unknown field 'x' of shears.Model" otherwise.
+    /// `length` gives the handle a `__len` (`#calibration`).
+    ///
     /// - Precondition: `type.name` is not registered yet.
     public func register<Object: AnyObject>(
         _ type: LuaHandleType<Object>,
         methods: [String: (Object, LuaCall) throws -> [LuaValue]] = [:],
+        properties: [String: (Object) throws -> LuaValue] = [:],
+        length: ((Object) -> Int)? = nil,
         describe: ((Object) -> String)? = nil
     ) {
         let state = self.state
@@ -78,14 +84,31 @@ extension LuaRuntime {
         state.setRawField("__name", of: -2)
         state.push(name)
         state.setRawField("__metatable", of: -2)
-        lua_createtable(lua, 0, Int32(clamping: methods.count + 1))  // meta methods
+        var methodIDs: [String: Int64] = [:]
         for (methodName, method) in methods {
-            function { call in try method(call.handle(1, as: type), call) }
-            state.setRawField(methodName, of: -2)
+            methodIDs[methodName] = bindings.add { call in try method(call.handle(1, as: type), call) }
         }
-        function(release(remove: false))
-        state.setRawField("close", of: -2)
+        methodIDs["close"] = bindings.add(release(remove: false))
+        if properties.isEmpty {
+            lua_createtable(lua, 0, Int32(clamping: methodIDs.count))  // meta methods
+            for (methodName, id) in methodIDs {
+                CLuaShims_pushFunction(lua, id)
+                state.setRawField(methodName, of: -2)
+            }
+        } else {
+            function { call in
+                let object = try call.handle(1, as: type)
+                let key = try call.string(2)
+                if let id = methodIDs[key] { return [.registeredFunction(LuaFunctionReference(id: id))] }
+                if let property = properties[key] { return [try property(object)] }
+                throw LuaScriptError("unknown field '\(key)' of \(name)")
+            }
+        }
         state.setRawField("__index", of: -2)  // meta
+        if let length {
+            function { call in [.integer(length(try call.handle(1, as: type)))] }
+            state.setRawField("__len", of: -2)
+        }
         function(release(remove: false))
         state.setRawField("__close", of: -2)
         function(release(remove: true))

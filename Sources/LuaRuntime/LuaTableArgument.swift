@@ -113,6 +113,52 @@ public struct LuaTableArgument {
         try elements(expected: "a number", convert: Self.numberOnTop(call.state))
     }
 
+    /// Element `index` as a nested table; throws if it is not a table. Valid until the call returns.
+    public func table(at index: Int) throws -> LuaTableArgument {
+        let key = Key.element(index)
+        guard call.state.reserve(2) else { throw LuaScriptError("stack overflow") }
+        guard fetch(key) == LUA_TTABLE else { throw mismatch(key, expected: "a table") }
+        return LuaTableArgument(call: call, argument: argument, stackIndex: -1, path: describe(key, quoted: false))
+    }
+
+    /// Whether field `name` is a function (for callbacks such as `on_layer`).
+    public func isFunction(_ name: String) -> Bool {
+        defer { call.state.pop() }
+        return fetch(.field(name)) == LUA_TFUNCTION
+    }
+
+    /// The stack index of field `name` when it is a function, left on the stack until the call
+    /// returns so that ``LuaCall/callFunction(at:_:)`` can call it; nil if the field is nil.
+    public func function(_ name: String) throws -> Int32? {
+        let key = Key.field(name)
+        guard call.state.reserve(2) else { throw LuaScriptError("stack overflow") }
+        switch fetch(key) {
+        case LUA_TNIL:
+            call.state.pop()
+            return nil
+        case LUA_TFUNCTION:
+            return call.state.top
+        default:
+            throw mismatch(key, expected: "a function")
+        }
+    }
+
+    /// The stack index of field `name` when it is a userdata (a handle), left on the stack until
+    /// the call returns so that ``LuaCall/handle(_:as:)`` can check it; nil if the field is nil.
+    public func handleIndex(_ name: String) throws -> Int32? {
+        let key = Key.field(name)
+        guard call.state.reserve(2) else { throw LuaScriptError("stack overflow") }
+        switch fetch(key) {
+        case LUA_TNIL:
+            call.state.pop()
+            return nil
+        case LUA_TUSERDATA:
+            return call.state.top
+        default:
+            throw mismatch(key, expected: "a handle")
+        }
+    }
+
     // MARK: Reading
 
     private enum Key {

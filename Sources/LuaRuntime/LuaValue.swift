@@ -23,6 +23,8 @@ public enum LuaValue {
     case table([String: LuaValue])
     /// A new handle (userdata) for a Swift object; see ``handle(_:as:dependingOn:)``.
     case newHandle(LuaNewHandle)
+    /// A function the runtime already knows (a handle type's method, returned by `__index`).
+    case registeredFunction(LuaFunctionReference)
 
     /// A new handle of `type` for `object`.
     ///
@@ -37,6 +39,12 @@ public enum LuaValue {
     {
         .newHandle(LuaNewHandle(object: object, typeName: type.name, ownerArgument: owner))
     }
+}
+
+/// A function registered with the runtime, by id (see ``LuaValue/registeredFunction(_:)``).
+public struct LuaFunctionReference: Sendable {
+    /// The id the C trampoline dispatches on.
+    let id: Int64
 }
 
 /// The payload of ``LuaValue/newHandle(_:)``: build it with ``LuaValue/handle(_:as:dependingOn:)``.

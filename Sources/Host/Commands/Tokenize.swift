@@ -22,8 +22,8 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         let model = try source.load()
-        let content = try textOptions.read(text)
-        let tokenizer = try textOptions.tokenizer(for: model)
+        let content = try textOptions.reading.read(text)
+        let tokenizer = try textOptions.reading.tokenizer(for: model)
         let start = ContinuousClock.now
         let ids = tokenizer.encode(content, parseSpecialTokens: parseSpecial)
         let seconds = Format.seconds(ContinuousClock.now - start)

@@ -1,0 +1,46 @@
+import ModelIO
+
+/// Sparsity and norms of tensors, as recipes and reports show them.
+enum ModelStatistics {
+    /// Fraction of elements that are exactly zero.
+    static func sparsity(_ tensor: Tensor) -> Double {
+        Double(zeroCount(tensor)) / Double(max(tensor.count, 1))
+    }
+
+    /// Number of elements that are exactly zero.
+    static func zeroCount(_ tensor: Tensor) -> Int {
+        var zeros = 0
+        for value in tensor.storage.buffer where value == 0 { zeros &+= 1 }
+        return zeros
+    }
+
+    /// Frobenius (L2) norm of all elements.
+    static func norm(_ tensor: Tensor) -> Double {
+        var sum = 0.0
+        for value in tensor.storage.buffer { sum += Double(value) * Double(value) }
+        return sum.squareRoot()
+    }
+
+    /// Sparsity over the seven linear matrices of every layer (the figure pruning papers report),
+    /// and per tensor for every tensor.
+    static func modelSparsity(_ model: Model) -> (linear: Double, perTensor: [(String, Double)]) {
+        var zeros = 0, total = 0
+        var perTensor: [(String, Double)] = []
+        for tensor in model.tensors {
+            let z = zeroCount(tensor)
+            perTensor.append((tensor.name, Double(z) / Double(max(tensor.count, 1))))
+            if isLinear(tensor.name) {
+                zeros += z
+                total += tensor.count
+            }
+        }
+        return (Double(zeros) / Double(max(total, 1)), perTensor)
+    }
+
+    /// Whether `name` is one of a layer's seven linear matrices.
+    static func isLinear(_ name: String) -> Bool {
+        LlamaTensorNames.Layer.allCases.contains { part in
+            part.isLinear && name.hasPrefix("blk.") && name.hasSuffix(".\(part.rawValue).weight")
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Inference
+import LuaRuntime
+import ModelIO
+
+/// The handle types recipes see, and the Swift objects behind them.
+enum RecipeHandles {
+    /// `shears.Model`: a model loaded by `shears.load`.
+    static let model = LuaHandleType<ModelBox>("shears.Model")
+    /// `shears.Tensor`: one tensor of a model (reads the model's current weights on each use).
+    static let tensor = LuaHandleType<TensorReference>("shears.Tensor")
+    /// `shears.Calibration`: token windows for pruning.
+    static let calibration = LuaHandleType<CalibrationBox>("shears.Calibration")
+}
+
+/// A loaded model as a handle's object.
+final class ModelBox {
+    /// The model.
+    let model: Model
+    init(_ model: Model) { self.model = model }
+}
+
+/// A tensor of a model, by name: always reads the model's current weights, so a pruned tensor
+/// shows its new sparsity through a handle taken before pruning.
+final class TensorReference {
+    /// The owning model.
+    let model: Model
+    /// The tensor's name.
+    let name: String
+    init(model: Model, name: String) {
+        self.model = model
+        self.name = name
+    }
+
+    /// The tensor's current value.
+    var tensor: Tensor { model.tensor(name)! }
+}
+
+/// A calibration set as a handle's object.
+final class CalibrationBox {
+    /// The set.
+    let set: CalibrationSet
+    init(_ set: CalibrationSet) { self.set = set }
+}

@@ -1,0 +1,281 @@
+import Foundation
+import Inference
+import LuaRuntime
+import ModelIO
+import Tokenization
+
+/// Installs the `shears` API into a recipe runtime: models, tensors, calibration sets,
+/// evaluation, generation, saving, tokenization and progress.
+///
+/// The reference with an example per function is docs/lua-api.md; editor annotations are in
+/// Scripts/meta/shears.lua.
+final class ShearsModule {
+    /// The most recently loaded model still open: the default model of `shears.calibration`.
+    private weak var lastModel: ModelBox?
+    /// The recipe being run, recorded in saved files.
+    let recipe: RecipeProvenance
+    private let progressBar = RecipeProgress()
+
+    init(recipe: RecipeProvenance) { self.recipe = recipe }
+
+    /// Registers every function and handle type.
+    func install(into runtime: LuaRuntime) {
+        registerModel(runtime)
+        registerTensor(runtime)
+        registerCalibration(runtime)
+
+        runtime.register("load") { [self] call in
+            let path = try call.string(1)
+            let box = ModelBox(try ModelLoader.load(path: path))
+            lastModel = box
+            return [.handle(box, as: RecipeHandles.model)]
+        }
+        runtime.register("calibration") { [self] call in
+            let options = try call.table(1)
+            return [.handle(CalibrationBox(try makeCalibration(options, call: call)), as: RecipeHandles.calibration)]
+        }
+        runtime.register("tokenize") { call in
+            let model = try call.handle(1, as: RecipeHandles.model).model
+            return [.array(model.tokenizer.encode(try call.string(2)).map { .integer(Int($0)) })]
+        }
+        runtime.register("detokenize") { call in
+            let model = try call.handle(1, as: RecipeHandles.model).model
+            let ids = try call.table(2).integers()
+            if let bad = ids.first(where: { $0 < 0 || $0 >= model.config.vocabSize }) {
+                throw LuaArgumentError(argument: 2, "token id \(bad) is outside the vocabulary (0..<\(model.config.vocabSize))")
+            }
+            return [.string(model.tokenizer.decode(ids.map { Int32($0) }))]
+        }
+        runtime.register("progress") { [self] call in
+            let done = try call.integer(1), total = try call.integer(2)
+            guard total >= 1, (0...total).contains(done) else {
+                throw LuaArgumentError(argument: 1, "progress \(done) of \(total) is out of range")
+            }
+            progressBar.update(label: try call.string(3, default: "recipe"), done: done, total: total)
+            return []
+        }
+    }
+
+    // MARK: Model
+
+    private func registerModel(_ runtime: LuaRuntime) {
+        runtime.register(
+            RecipeHandles.model,
+            methods: [
+                "tensors": { box, _ in [.array(box.model.tensorNames.map { .string($0) })] },
+                "tensor": { box, call in
+                    let name = try call.string(2)
+                    guard box.model.tensor(name) != nil else {
+                        throw LuaArgumentError(argument: 1, "no tensor '\(name)' in the model (see m:tensors())")
+                    }
+                    return [.handle(TensorReference(model: box.model, name: name), as: RecipeHandles.tensor, dependingOn: 1)]
+                },
+                "perplexity": { [self] box, call in try perplexity(box.model, call) },
+                "generate": { box, call in try Self.generate(box.model, call) },
+                "save": { [self] box, call in try save(box.model, call) },
+                "sparsity": { box, _ in
+                    let sparsity = ModelStatistics.modelSparsity(box.model)
+                    var table: [String: LuaValue] = [:]
+                    for (name, value) in sparsity.perTensor { table[name] = .number(value) }
+                    return [.number(sparsity.linear), .table(table)]
+                },
+            ],
+            properties: [
+                "arch": { _ in "llama" },
+                "layers": { .integer($0.model.config.layerCount) },
+                "hidden": { .integer($0.model.config.hiddenSize) },
+                "heads": { .integer($0.model.config.headCount) },
+                "kv_heads": { .integer($0.model.config.kvHeadCount) },
+                "head_dim": { .integer($0.model.config.headDim) },
+                "ffn": { .integer($0.model.config.ffnSize) },
+                "vocab": { .integer($0.model.config.vocabSize) },
+                "context": { .integer($0.model.config.contextLength) },
+                "tied": { .boolean($0.model.config.tiedEmbedding) },
+                "parameters": { .integer($0.model.parameterCount) },
+                "path": { .string($0.model.sourcePath) },
+                "name": { box in box.model.metadata["general.name"]?.string.map { .string($0) } ?? .nil },
+            ],
+            describe: { box in
+                let c = box.model.config
+                return "\(URL(fileURLWithPath: box.model.sourcePath).lastPathComponent) (\(c.layerCount) layers, hidden \(c.hiddenSize))"
+            }
+        )
+    }
+
+    private func perplexity(_ model: Model, _ call: LuaCall) throws -> [LuaValue] {
+        let options = try call.table(2)
+        try options.checkFields(allowed: ["text", "ids", "seqlen", "chunks", "pre_tokenizer", "keep_crlf"])
+        let tokens = try tokenStream(options, model: model)
+        let seqlen = try options.integer("seqlen", default: 2048)
+        let chunks = try options.optionalInteger("chunks")
+        let result: PerplexityResult
+        do {
+            result = try PerplexityEvaluator(model: model).evaluate(tokens: tokens, seqlen: seqlen, maxChunks: chunks) {
+                [progressBar] done, total in progressBar.update(label: "perplexity", done: done, total: total)
+            }
+        } catch {
+            throw LuaArgumentError(argument: 1, error.message)
+        }
+        progressBar.finish()
+        let details: LuaValue = [
+            "chunks": .integer(result.chunks), "seqlen": .integer(result.seqlen), "tokens": .integer(result.tokens),
+            "seconds": .number(result.seconds), "chunk_nll": .array(result.chunkMeanNLLs.map { .number($0) }),
+        ]
+        return [.number(result.perplexity), details]
+    }
+
+    private static func generate(_ model: Model, _ call: LuaCall) throws -> [LuaValue] {
+        let prompt = try call.string(2)
+        let options = try call.optionalTable(3)
+        try options?.checkFields(allowed: ["max_tokens", "seed", "temperature", "top_k", "top_p"])
+        let sampling = SamplingOptions(
+            temperature: Float(try options?.number("temperature", default: 0) ?? 0),
+            topK: try options?.integer("top_k", default: 40) ?? 40,
+            topP: Float(try options?.number("top_p", default: 0.95) ?? 0.95),
+            seed: UInt64(truncatingIfNeeded: try options?.integer("seed", default: 0) ?? 0))
+        let maxTokens = try options?.integer("max_tokens", default: 32) ?? 32
+        let ids: [Int32]
+        do {
+            ids = try Generator(model: model).generate(prompt: model.tokenizer.encode(prompt), maxTokens: maxTokens, sampling: sampling)
+        } catch {
+            throw LuaArgumentError(argument: 2, error.message)
+        }
+        return [.string(model.tokenizer.decode(ids)), .array(ids.map { .integer(Int($0)) })]
+    }
+
+    private func save(_ model: Model, _ call: LuaCall) throws -> [LuaValue] {
+        let path = try call.string(2)
+        let options = try call.optionalTable(3)
+        try options?.checkFields(allowed: ["type"])
+        let typeName = try options?.string("type", default: "f16") ?? "f16"
+        guard let type = OutputType(rawValue: typeName) else {
+            throw LuaArgumentError(argument: 2, "field 'type' must be one of \(OutputType.allCases.map(\.rawValue).joined(separator: ", ")), got '\(typeName)'")
+        }
+        try ModelWriter.write(model, to: path, type: type, annotations: recipe.annotations)
+        return []
+    }
+
+    // MARK: Tensor
+
+    private func registerTensor(_ runtime: LuaRuntime) {
+        runtime.register(
+            RecipeHandles.tensor,
+            methods: [
+                "sparsity": { reference, _ in [.number(ModelStatistics.sparsity(reference.tensor))] },
+                "norm": { reference, _ in [.number(ModelStatistics.norm(reference.tensor))] },
+            ],
+            properties: [
+                "name": { .string($0.name) },
+                "shape": { .array($0.tensor.shape.map { .integer($0) }) },
+                "dtype": { .string($0.tensor.sourceType.name) },
+                "rows": { .integer($0.tensor.rows) },
+                "columns": { .integer($0.tensor.columns) },
+                "numel": { .integer($0.tensor.count) },
+            ],
+            describe: { reference in "\(reference.name) \(reference.tensor.shape.map(String.init).joined(separator: "x"))" }
+        )
+    }
+
+    // MARK: Calibration
+
+    private func registerCalibration(_ runtime: LuaRuntime) {
+        runtime.register(
+            RecipeHandles.calibration,
+            methods: [
+                "window": { box, call in
+                    let index = try call.integer(2)
+                    guard (1...box.set.windows.count).contains(index) else {
+                        throw LuaArgumentError(argument: 1, "window \(index) is out of range 1..\(box.set.windows.count)")
+                    }
+                    return [.array(box.set.windows[index - 1].map { .integer(Int($0)) })]
+                },
+            ],
+            properties: [
+                "seqlen": { .integer($0.set.seqlen) },
+                "samples": { .integer($0.set.windows.count) },
+                "tokens": { .integer($0.set.tokenCount) },
+                "source": { .string($0.set.source) },
+            ],
+            length: { $0.set.windows.count },
+            describe: { $0.set.source }
+        )
+    }
+
+    private func makeCalibration(_ options: LuaTableArgument, call: LuaCall) throws -> CalibrationSet {
+        try options.checkFields(allowed: ["model", "text", "ids", "samples", "seqlen", "seed", "offsets", "generate",
+                                          "temperature", "pre_tokenizer", "keep_crlf"])
+        guard let box = try modelField(options, call) ?? lastModel else {
+            throw LuaArgumentError(argument: 1, "field 'model' is required when no model is loaded")
+        }
+        let model = box.model
+        let seqlen = try options.integer("seqlen", default: 512)
+        let seed = UInt64(truncatingIfNeeded: try options.integer("seed", default: 0))
+        do {
+            if try options.boolean("generate", default: false) {
+                let samples = try options.integer("samples", default: 32)
+                let temperature = Float(try options.number("temperature", default: 1))
+                let set = try CalibrationSet.generated(by: model, samples: samples, seqlen: seqlen, seed: seed,
+                                                       temperature: temperature) { [progressBar] done, total in
+                    progressBar.update(label: "self-calibration", done: done, total: total)
+                }
+                progressBar.finish()
+                return set
+            }
+            let tokens = try tokenStream(options, model: model)
+            let source = try options.optionalString("text") ?? options.string("ids")
+            if let offsets = try offsetList(options) {
+                return try CalibrationSet.windows(from: tokens, offsets: offsets, seqlen: seqlen,
+                                                  source: "\(source), \(offsets.count) windows of \(seqlen) at given offsets")
+            }
+            return try CalibrationSet.random(from: tokens, samples: try options.integer("samples", default: 128),
+                                             seqlen: seqlen, seed: seed, source: source)
+        } catch let error as InferenceError {
+            throw LuaArgumentError(argument: 1, error.message)
+        }
+    }
+
+    /// The `model` field as a model handle, if given.
+    private func modelField(_ options: LuaTableArgument, _ call: LuaCall) throws -> ModelBox? {
+        guard let index = try options.handleIndex("model") else { return nil }
+        return try call.handle(Int(index), as: RecipeHandles.model)
+    }
+
+    /// `offsets`: a list of integers, or the path of a file with one offset per line.
+    private func offsetList(_ options: LuaTableArgument) throws -> [Int]? {
+        if let list = try options.optionalTable("offsets") { return try list.integers() }
+        guard let path = try options.optionalString("offsets") else { return nil }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw LuaArgumentError(argument: 1, "field 'offsets': cannot read the offsets file '\(path)'")
+        }
+        var offsets: [Int] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            guard let offset = Int(trimmed) else {
+                throw LuaArgumentError(argument: 1, "field 'offsets': \(path):\(number + 1): '\(trimmed)' is not an integer")
+            }
+            offsets.append(offset)
+        }
+        return offsets
+    }
+
+    /// The token stream named by `text` (read and tokenized) or `ids` (an int32 file).
+    private func tokenStream(_ options: LuaTableArgument, model: Model) throws -> [Int32] {
+        let text = try options.optionalString("text"), ids = try options.optionalString("ids")
+        guard (text == nil) != (ids == nil) else {
+            throw LuaArgumentError(argument: 1, "give exactly one of the fields 'text' and 'ids'")
+        }
+        let reading = TextReading(keepCRLF: try options.boolean("keep_crlf", default: false),
+                                  preTokenizer: try options.optionalString("pre_tokenizer"))
+        do {
+            if let text { return try reading.encode(text, for: model) }
+            let tokens = try InputFiles.readIDs(ids!)
+            if let bad = tokens.first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
+                throw CommandFailure.badInput("\(ids!): token id \(bad) is outside the vocabulary")
+            }
+            return tokens
+        } catch let failure as CommandFailure {
+            throw LuaArgumentError(argument: 1, failure.message)
+        }
+    }
+}

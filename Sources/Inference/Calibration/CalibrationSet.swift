@@ -1,0 +1,112 @@
+import ModelIO
+
+/// Token windows that pruning methods run the model on to gather activation statistics.
+///
+/// Each window is an independent sequence (positions from 0, no BOS added). Three ways to build
+/// one: random windows of a token stream drawn exactly as the Wanda/SparseGPT reference code draws
+/// them (`random.seed(seed)` then `randint(0, n - seqlen - 1)` per sample), explicit start
+/// offsets, or text sampled from the model itself (data-free, "self-generated" calibration).
+public struct CalibrationSet: Sendable, Equatable {
+    /// The windows, all `seqlen` tokens long.
+    public let windows: [[Int32]]
+    /// Tokens per window.
+    public let seqlen: Int
+    /// Where the windows came from, for reports and provenance.
+    public let source: String
+
+    /// Creates a set from windows of equal length.
+    ///
+    /// - Throws: `InferenceError` when there are no windows or their lengths differ.
+    public init(windows: [[Int32]], source: String) throws(InferenceError) {
+        guard let first = windows.first, !first.isEmpty else { throw InferenceError("a calibration set needs at least one window") }
+        guard windows.allSatisfy({ $0.count == first.count }) else {
+            throw InferenceError("calibration windows must all have the same length")
+        }
+        self.windows = windows
+        self.seqlen = first.count
+        self.source = source
+    }
+
+    /// Total number of tokens.
+    public var tokenCount: Int { windows.count * seqlen }
+
+    /// `samples` windows of `seqlen` tokens at random offsets of `tokens`, drawn like the reference
+    /// code with CPython's generator seeded by `seed`.
+    ///
+    /// - Throws: `InferenceError` if the stream is not longer than `seqlen` or counts are not positive.
+    public static func random(
+        from tokens: [Int32], samples: Int, seqlen: Int, seed: UInt64, source: String
+    ) throws(InferenceError) -> CalibrationSet {
+        guard samples >= 1, seqlen >= 1 else { throw InferenceError("calibration samples and seqlen must be positive") }
+        guard tokens.count > seqlen + 1 else {
+            throw InferenceError("the calibration text has \(tokens.count) tokens; windows of \(seqlen) need more than \(seqlen + 1)")
+        }
+        var random = PythonRandom(seed: seed)
+        let offsets = (0..<samples).map { _ in random.integer(in: 0...(tokens.count - seqlen - 1)) }
+        return try windows(from: tokens, offsets: offsets, seqlen: seqlen,
+                           source: "\(source), \(samples) random windows of \(seqlen), seed \(seed)")
+    }
+
+    /// Windows of `seqlen` tokens starting at `offsets` into `tokens`.
+    ///
+    /// - Throws: `InferenceError` naming the first offset whose window does not fit.
+    public static func windows(
+        from tokens: [Int32], offsets: [Int], seqlen: Int, source: String
+    ) throws(InferenceError) -> CalibrationSet {
+        guard seqlen >= 1 else { throw InferenceError("calibration seqlen must be positive") }
+        var windows: [[Int32]] = []
+        for (index, offset) in offsets.enumerated() {
+            guard offset >= 0, offset + seqlen <= tokens.count else {
+                throw InferenceError("calibration offset #\(index + 1) = \(offset): the window [\(offset), \(offset + seqlen)) is outside the \(tokens.count) tokens")
+            }
+            windows.append(Array(tokens[offset..<offset + seqlen]))
+        }
+        return try CalibrationSet(windows: windows, source: source)
+    }
+
+    /// `samples` sequences of `seqlen` tokens sampled from `model` itself, each started from the
+    /// BOS token (or a token drawn uniformly when the model has none), with `temperature`.
+    ///
+    /// The start token is not part of the window, so windows are pure model text; when the model
+    /// ends a text (EOS) before `seqlen` tokens, the window goes on with a new text.
+    ///
+    /// - Throws: `InferenceError` for bad counts or sampling options.
+    public static func generated(
+        by model: Model, samples: Int, seqlen: Int, seed: UInt64, temperature: Float,
+        progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws(InferenceError) -> CalibrationSet {
+        guard samples >= 1, seqlen >= 1 else { throw InferenceError("calibration samples and seqlen must be positive") }
+        let generator = Generator(model: model)
+        var seeds = SplitMixSeeds(seed: seed)
+        var windows: [[Int32]] = []
+        for sample in 0..<samples {
+            let sampleSeed = seeds.next()
+            var window: [Int32] = []
+            var segmentSeed = sampleSeed
+            while window.count < seqlen {
+                let start = model.tokenizer.bosID ?? Int32(truncatingIfNeeded: segmentSeed % UInt64(model.config.vocabSize))
+                let options = SamplingOptions(temperature: temperature, topK: 0, topP: 1, seed: segmentSeed)
+                window += try generator.generate(prompt: [start], maxTokens: seqlen - window.count, sampling: options)
+                segmentSeed = segmentSeed &* 6_364_136_223_846_793_005 &+ 1
+            }
+            windows.append(window)
+            progress?(sample + 1, samples)
+        }
+        return try CalibrationSet(
+            windows: windows,
+            source: "self-generated: \(samples) samples of \(seqlen) tokens, temperature \(temperature), seed \(seed)")
+    }
+}
+
+/// Derives independent per-sample seeds from one seed (SplitMix64).
+private struct SplitMixSeeds {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
