@@ -121,10 +121,12 @@ public struct LuaTableArgument {
         return LuaTableArgument(call: call, argument: argument, stackIndex: -1, path: describe(key, quoted: false))
     }
 
-    /// Whether field `name` is a function (for callbacks such as `on_layer`).
-    public func isFunction(_ name: String) -> Bool {
+    /// The Lua type name of field `name` (`"nil"`, `"table"`, `"string"`, ...).
+    public func typeName(of name: String) -> String {
+        guard call.state.reserve(2) else { return "nil" }
+        _ = fetch(.field(name))
         defer { call.state.pop() }
-        return fetch(.field(name)) == LUA_TFUNCTION
+        return call.state.typeName(at: -1)
     }
 
     /// The stack index of field `name` when it is a function, left on the stack until the call

@@ -18,7 +18,7 @@ struct Run: ParsableCommand {
     @Argument(help: "The recipe file.", completion: .file(extensions: ["lua"]))
     var recipe: String
 
-    @Argument(parsing: .captureForPassthrough, help: "key=value pairs, then -- and extra arguments.")
+    @Argument(parsing: .allUnrecognized, help: "key=value pairs, then -- and extra arguments.")
     var arguments: [String] = []
 
     @Option(help: "Stop the recipe after this many seconds.")

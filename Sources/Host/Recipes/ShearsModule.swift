@@ -104,7 +104,7 @@ final class ShearsModule {
 
     private func perplexity(_ model: Model, _ call: LuaCall) throws -> [LuaValue] {
         let options = try call.table(2)
-        try options.checkFields(allowed: ["text", "ids", "seqlen", "chunks", "pre_tokenizer", "keep_crlf"])
+        try options.checkFields(allowed: ["text", "ids", "tokens", "seqlen", "chunks", "pre_tokenizer", "keep_crlf"])
         let tokens = try tokenStream(options, model: model)
         let seqlen = try options.integer("seqlen", default: 2048)
         let chunks = try options.optionalInteger("chunks")
@@ -202,7 +202,7 @@ final class ShearsModule {
     }
 
     private func makeCalibration(_ options: LuaTableArgument, call: LuaCall) throws -> CalibrationSet {
-        try options.checkFields(allowed: ["model", "text", "ids", "samples", "seqlen", "seed", "offsets", "generate",
+        try options.checkFields(allowed: ["model", "text", "ids", "tokens", "samples", "seqlen", "seed", "offsets", "generate",
                                           "temperature", "pre_tokenizer", "keep_crlf"])
         guard let box = try modelField(options, call) ?? lastModel else {
             throw LuaArgumentError(argument: 1, "field 'model' is required when no model is loaded")
@@ -222,7 +222,7 @@ final class ShearsModule {
                 return set
             }
             let tokens = try tokenStream(options, model: model)
-            let source = try options.optionalString("text") ?? options.string("ids")
+            let source = try options.optionalString("text") ?? options.optionalString("ids") ?? "token list"
             if let offsets = try offsetList(options) {
                 return try CalibrationSet.windows(from: tokens, offsets: offsets, seqlen: seqlen,
                                                   source: "\(source), \(offsets.count) windows of \(seqlen) at given offsets")
@@ -242,7 +242,9 @@ final class ShearsModule {
 
     /// `offsets`: a list of integers, or the path of a file with one offset per line.
     private func offsetList(_ options: LuaTableArgument) throws -> [Int]? {
-        if let list = try options.optionalTable("offsets") { return try list.integers() }
+        if options.typeName(of: "offsets") == "table", let list = try options.optionalTable("offsets") {
+            return try list.integers()
+        }
         guard let path = try options.optionalString("offsets") else { return nil }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw LuaArgumentError(argument: 1, "field 'offsets': cannot read the offsets file '\(path)'")
@@ -259,11 +261,19 @@ final class ShearsModule {
         return offsets
     }
 
-    /// The token stream named by `text` (read and tokenized) or `ids` (an int32 file).
+    /// The token stream named by `text` (read and tokenized), `ids` (an int32 file) or `tokens`
+    /// (a list of ids).
     private func tokenStream(_ options: LuaTableArgument, model: Model) throws -> [Int32] {
         let text = try options.optionalString("text"), ids = try options.optionalString("ids")
-        guard (text == nil) != (ids == nil) else {
-            throw LuaArgumentError(argument: 1, "give exactly one of the fields 'text' and 'ids'")
+        let list = try options.optionalTable("tokens")?.integers()
+        guard [text != nil, ids != nil, list != nil].filter({ $0 }).count == 1 else {
+            throw LuaArgumentError(argument: 1, "give exactly one of the fields 'text', 'ids' and 'tokens'")
+        }
+        if let list {
+            if let bad = list.first(where: { $0 < 0 || $0 >= model.config.vocabSize }) {
+                throw LuaArgumentError(argument: 1, "field 'tokens': id \(bad) is outside the vocabulary")
+            }
+            return list.map { Int32($0) }
         }
         let reading = TextReading(keepCRLF: try options.boolean("keep_crlf", default: false),
                                   preTokenizer: try options.optionalString("pre_tokenizer"))
