@@ -1,0 +1,142 @@
+---@meta
+-- LuaLS annotations for the `shears` recipe API: point your editor's Lua language server at this
+-- folder (e.g. "workspace.library": ["Scripts/meta"]) to get completion and type checks.
+-- Reference with examples: docs/lua-api.md.
+
+---@class shears
+---@field version string            The Shears version, e.g. "0.1.0".
+---@field args shears.Args          key=value pairs from the command line; extras after -- in its sequence part.
+shears = {}
+
+---@class shears.Args: { [string]: string, [integer]: string }
+local Args = {}
+---Reads `key` as a number (error if missing and no default, or not a number).
+---@param key string
+---@param default? number
+---@return number
+function Args:number(key, default) end
+---Reads `key` as an integer.
+---@param key string
+---@param default? integer
+---@return integer
+function Args:integer(key, default) end
+---Reads `key` as a boolean (true/false, yes/no, on/off, 1/0).
+---@param key string
+---@param default? boolean
+---@return boolean
+function Args:boolean(key, default) end
+---Reads `key` as a string.
+---@param key string
+---@param default? string
+---@return string
+function Args:string(key, default) end
+
+---@class shears.Model
+---@field arch string        Architecture ("llama").
+---@field layers integer     Decoder layers.
+---@field hidden integer     Residual width.
+---@field heads integer      Query heads.
+---@field kv_heads integer   Key/value heads (GQA).
+---@field head_dim integer   Width of one head.
+---@field ffn integer        MLP inner width.
+---@field vocab integer      Vocabulary size.
+---@field context integer    Trained context length.
+---@field tied boolean       Output projection tied to the embedding.
+---@field parameters integer Number of parameters.
+---@field path string        Where the model was loaded from.
+---@field name string|nil    general.name, if any.
+local Model = {}
+---Names of all tensors, in file order.
+---@return string[]
+function Model:tensors() end
+---A handle to one tensor (it expires when the model is closed).
+---@param name string e.g. "blk.0.ffn_up.weight"
+---@return shears.Tensor
+function Model:tensor(name) end
+---Perplexity with the reference protocol: non-overlapping chunks of `seqlen`, mean of chunk losses.
+---@param options { text?: string, ids?: string, tokens?: integer[], seqlen?: integer, chunks?: integer, pre_tokenizer?: string, keep_crlf?: boolean }
+---@return number ppl
+---@return { chunks: integer, seqlen: integer, tokens: integer, seconds: number, chunk_nll: number[] } details
+function Model:perplexity(options) end
+---Continues `prompt`; greedy when temperature is 0.
+---@param prompt string
+---@param options? { max_tokens?: integer, seed?: integer, temperature?: number, top_k?: integer, top_p?: number }
+---@return string text
+---@return integer[] ids
+function Model:generate(prompt, options) end
+---Writes the model: a path ending in .gguf gives GGUF, any other a Hugging Face directory.
+---@param path string
+---@param options? { type?: "f32"|"f16"|"bf16"|"q8_0" }
+function Model:save(path, options) end
+---Sparsity over the seven linear matrices of every layer, and per tensor.
+---@return number linear
+---@return table<string, number> per_tensor
+function Model:sparsity() end
+---Releases the model; its tensor handles expire.
+function Model:close() end
+
+---@class shears.Tensor
+---@field name string
+---@field shape integer[]  Dimensions, outermost first ({out, in} for a linear weight).
+---@field dtype string     Element type in the source file ("q4_1", "f32", ...).
+---@field rows integer
+---@field columns integer
+---@field numel integer
+local Tensor = {}
+---Fraction of elements that are exactly zero.
+---@return number
+function Tensor:sparsity() end
+---Frobenius norm.
+---@return number
+function Tensor:norm() end
+function Tensor:close() end
+
+---@class shears.Calibration
+---@field seqlen integer  Tokens per window.
+---@field samples integer Number of windows (also `#c`).
+---@field tokens integer  Total tokens.
+---@field source string   Where the windows came from.
+local Calibration = {}
+---The token ids of window `i` (1-based).
+---@param i integer
+---@return integer[]
+function Calibration:window(i) end
+function Calibration:close() end
+
+---Loads a GGUF file or a Hugging Face safetensors directory.
+---@param path string
+---@return shears.Model
+function shears.load(path) end
+
+---Builds calibration windows: random windows of a text (drawn exactly like the reference code for
+---a seed), windows at explicit offsets (a list or a file with one per line), or text the model
+---generates itself (`generate = true`).
+---@param options { model?: shears.Model, text?: string, ids?: string, tokens?: integer[], samples?: integer, seqlen?: integer, seed?: integer, offsets?: integer[]|string, generate?: boolean, temperature?: number, pre_tokenizer?: string, keep_crlf?: boolean }
+---@return shears.Calibration
+function shears.calibration(options) end
+
+---Token ids of `text` with the model's tokenizer.
+---@param model shears.Model
+---@param text string
+---@return integer[]
+function shears.tokenize(model, text) end
+
+---Text of token ids.
+---@param model shears.Model
+---@param ids integer[]
+---@return string
+function shears.detokenize(model, ids) end
+
+---Writes its arguments to stderr, prefixed with the recipe's file:line.
+---@param ... any
+function shears.log(...) end
+
+---Shows a progress bar on stderr (only when stderr is a terminal).
+---@param done integer
+---@param total integer
+---@param label? string
+function shears.progress(done, total, label) end
+
+---Monotonic time in seconds.
+---@return number
+function shears.clock() end
