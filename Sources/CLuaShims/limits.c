@@ -30,7 +30,7 @@ static void limitHook(lua_State *L, lua_Debug *event) {
     switch (context->limitHit) {
     case CLuaShims_limitTime: lua_pushstring(L, context->timeLimitMessage); break;
     case CLuaShims_limitInstructions: lua_pushstring(L, context->instructionLimitMessage); break;
-    default: lua_pushstring(L, context->memoryLimitMessage); break;  // fails as a memory error: fine too
+    default: lua_pushstring(L, context->memoryLimitMessage); break;  // may fail as a memory error: fine too
     }
     lua_error(L);
 }

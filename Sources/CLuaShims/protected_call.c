@@ -52,15 +52,17 @@ static void appendFrame(lua_State *L, int level, int index) {
 }
 
 static int messageHandler(lua_State *L) {
-    // Host code: building the report must not fail because of the cap (restored by the caller).
-    CLuaShims_context(L)->enforceLimits = 0;
     const char *message = lua_tostring(L, 1);
     if (message == NULL) {
+        // Script code (a __tostring metamethod) runs here, still under the limits.
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
             message = lua_tostring(L, -1);
         else
             message = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
+    // Host code from here: building the report must not fail because of the cap (the caller
+    // restores the flag).
+    CLuaShims_context(L)->enforceLimits = 0;
     lua_createtable(L, 0, 2);                       // report
     lua_pushstring(L, message);
     lua_setfield(L, -2, "message");
@@ -91,8 +93,11 @@ int CLuaShims_callProtected(lua_State *L, int nargs, int nresults) {
     lua_pushcfunction(L, messageHandler);           // a light C function: no allocation
     lua_insert(L, base);                            // handler function args
     int enforced = context->enforceLimits;
+    int collecting = lua_gc(L, LUA_GCISRUNNING) == 1;
     context->enforceLimits = 1;
+    if (!collecting) lua_gc(L, LUA_GCRESTART);     // the collector runs only while scripts run
     int status = lua_pcall(L, nargs, nresults, base);
+    if (!collecting) lua_gc(L, LUA_GCSTOP);
     context->enforceLimits = enforced;
     lua_remove(L, base);
     return status;

@@ -59,6 +59,23 @@ static int textLoad(lua_State *L) {
     return 2;
 }
 
+/// `setmetatable(t, mt)` as in the base library, but refusing a metatable with `__gc`.
+/// Lua runs finalizers with hooks disabled, so the time limit could not stop one, and a `__gc`
+/// added to the metatable later is ignored by Lua; this check therefore rules out script finalizers.
+static int guardedSetMetatable(lua_State *L) {
+    int metatableType = lua_type(L, 2);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_argexpected(L, metatableType == LUA_TNIL || metatableType == LUA_TTABLE, 2, "nil or table");
+    lua_pushliteral(L, "__gc");
+    if (metatableType == LUA_TTABLE && lua_rawget(L, 2) != LUA_TNIL)
+        return luaL_argerror(L, 2, "__gc metamethods are not allowed in recipes (use a <close> variable)");
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+        return luaL_error(L, "cannot change a protected metatable");
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
 /// `collectgarbage([opt])` limited to "collect" and "count": recipes may free handles early and
 /// measure memory, but may not stop or retune the collector the host relies on for `__gc`.
 static int limitedCollectGarbage(lua_State *L) {
@@ -178,6 +195,7 @@ static int openSandbox(lua_State *L) {
     removeDisallowedGlobals(L, globals);
     hardenStrings(L, globals);
 
+    setGlobalFunction(L, globals, "setmetatable", guardedSetMetatable, 0);
     lua_pushinteger(L, CLuaShims_channelPrint);
     setGlobalFunction(L, globals, "print", emit, 1);
     setGlobalFunction(L, globals, "collectgarbage", limitedCollectGarbage, 0);

@@ -32,6 +32,7 @@ lua_State *CLuaShims_newState(CLuaShims_Context *context) {
     *(CLuaShims_Context **)lua_getextraspace(L) = context;
     lua_atpanic(L, panic);
     lua_setwarnf(L, warn, context);
+    lua_gc(L, LUA_GCSTOP);  // collection runs only inside CLuaShims_callProtected
     return L;
 }
 

@@ -5,9 +5,14 @@
 static int trampoline(lua_State *L) {
     CLuaShims_Context *context = CLuaShims_context(L);
     int64_t functionID = (int64_t)lua_tointeger(L, lua_upvalueindex(1));
+    // While Swift runs, it allocates freely (the cap applies again once it returns) and the
+    // collector is stopped, so that no script finalizer runs outside the limits.
     int enforced = context->enforceLimits;
-    context->enforceLimits = 0;  // Swift allocates freely; the cap applies again once it returns
+    int collecting = lua_gc(L, LUA_GCISRUNNING) == 1;
+    context->enforceLimits = 0;
+    if (collecting) lua_gc(L, LUA_GCSTOP);
     int result = context->dispatch(L, context->host, functionID);
+    if (collecting) lua_gc(L, LUA_GCRESTART);
     context->enforceLimits = enforced;
     if (result >= 0) return result;
     if (result == CLuaShims_raiseArgumentError)

@@ -6,7 +6,9 @@ import Foundation
 ///
 /// The state opens only `base`, `table`, `string`, `math`, `utf8` and `coroutine`, without
 /// `dofile`, `loadfile`, `warn` and `string.dump`; `load` accepts text only; `collectgarbage`
-/// offers only "collect" and "count"; `require` loads `NAME.lua` from the recipe's directory and
+/// offers only "collect" and "count"; `setmetatable` refuses `__gc` (Lua runs finalizers with
+/// hooks disabled, so no time limit could stop one; `<close>` variables serve for cleanup);
+/// `require` loads `NAME.lua` from the recipe's directory and
 /// then ``Configuration/libraryDirectories``. There is no `io`, `os`, `debug` or `package`.
 ///
 /// Globals are strict: every chunk's `_ENV` is a proxy that reads the shared globals, raises
@@ -156,7 +158,9 @@ public final class LuaRuntime {
         let limits = configuration.limits
         CLuaShims_startRun(lua, limits.timeMessage, limits.instructionMessage, limits.memoryMessage)
         let status = CLuaShims_callProtected(lua, 0, 0)
-        guard status != LUA_OK else { return }
+        // A limit exceeded where the script could not see it (a memory error it caught) still fails the run.
+        guard status != LUA_OK || context.pointee.limitHit != CLuaShims_limitNone else { return }
+        if status == LUA_OK { lua_pushnil(lua) }
         let error = runtimeError(status: status)
         state.pop()
         throw error

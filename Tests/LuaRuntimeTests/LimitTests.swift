@@ -104,6 +104,32 @@ struct LimitTests {
         #expect(fixture.output.texts(.print) == ["done"])
     }
 
+    @Test("Script code run while reporting an error (__tostring) stays under the cap and the time limit")
+    func errorObjectMetamethods() throws {
+        let runtime = try RecipeFixture().runtime(limits: RecipeLimits(memory: 8 << 20, time: 0.2))
+        let memoryBomb = "error(setmetatable({}, {__tostring = function() return string.rep('x', 1 << 30) end}))"
+        #expect(try runtimeError(memoryBomb, in: runtime)?.limit == .memory)
+        let endless = "error(setmetatable({}, {__tostring = function() while true do end end}))"
+        #expect(try runtimeError(endless, in: runtime)?.limit == .time)
+        runtime.close()
+        #expect(runtime.memoryInUse == 0)
+    }
+
+    @Test("Swift functions run with the collector stopped; the cap holds around them")
+    func churnThroughSwift() throws {
+        let fixture = try RecipeFixture()
+        let runtime = try fixture.runtime(limits: RecipeLimits(memory: 8 << 20))
+        runtime.register("churn") { _ in [.array((0..<1000).map { .string("item \($0)") })] }
+        try runtime.run(source: "for i = 1, 200 do shears.churn() end\nprint(collectgarbage('count') < 8 * 1024)", name: "recipe.lua")
+        #expect(fixture.output.texts(.print) == ["true"])
+    }
+
+    @Test("A loop in a __close handler is stopped by the time limit")
+    func loopingClose() throws {
+        let source = "do local x <close> = setmetatable({}, {__close = function() while true do end end}) end"
+        #expect(try failure(source, limits: RecipeLimits(time: 0.2))?.limit == .time)
+    }
+
     @Test("A recipe within its limits runs normally; memory use is reported")
     func withinLimits() throws {
         let fixture = try RecipeFixture()

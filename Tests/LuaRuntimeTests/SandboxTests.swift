@@ -122,14 +122,19 @@ struct SandboxTests {
         #expect(fixture.output.texts(.log) == ["recipe.lua:2: step\t2"])
     }
 
-    @Test("Errors in __gc metamethods become warnings, not crashes")
-    func gcErrors() throws {
-        let fixture = try RecipeFixture()
-        let runtime = try fixture.runtime()
-        try runtime.run(
-            source: "setmetatable({}, {__gc = function() error('in gc') end})\ncollectgarbage()\nprint('after')", name: "recipe.lua")
-        #expect(fixture.output.texts(.print) == ["after"])
-        #expect(fixture.output.texts(.warning) == ["error in __gc (recipe.lua:1: in gc)"])
+    @Test("Script finalizers are refused: Lua runs them with hooks off, beyond any time limit")
+    func noFinalizers() throws {
+        #expect(try errorMessage("setmetatable({}, {__gc = function() while true do end end})")
+            == "recipe.lua:1: bad argument #2 to 'setmetatable' (__gc metamethods are not allowed in recipes (use a <close> variable))")
+        let lateGC = """
+            local mt = {}
+            local t = setmetatable({}, mt)
+            mt.__gc = function() print('finalized') end
+            t = nil
+            collectgarbage()
+            print(getmetatable(setmetatable({}, {__index = {}})) ~= nil)
+            """
+        #expect(try printed(lateGC) == ["true"])
     }
 
     @Test("shears.version and shears.clock")

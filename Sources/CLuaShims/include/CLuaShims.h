@@ -85,7 +85,8 @@ typedef struct CLuaShims_Context {
     size_t warningLength;
 } CLuaShims_Context;
 
-/// Creates a state whose allocator, panic and warning functions use `context`; NULL if out of memory.
+/// Creates a state whose allocator, panic and warning functions use `context`, with the collector
+/// stopped (it runs only inside `CLuaShims_callProtected`); NULL if out of memory.
 lua_State *CLuaShims_newState(CLuaShims_Context *context);
 
 /// The context of a state created by `CLuaShims_newState`.
@@ -93,7 +94,8 @@ CLuaShims_Context *CLuaShims_context(lua_State *L);
 
 /// Builds the sandbox in a protected call: opens base, table, string, math, utf8 and coroutine,
 /// keeps only the allowed globals, installs text-only `load`, restricted `collectgarbage`,
-/// `print`, `require`, the strict `_ENV` proxy, and the module table `moduleName` with `log`.
+/// `setmetatable` without `__gc`, `print`, `require`, the strict `_ENV` proxy, and the module
+/// table `moduleName` with `log`.
 /// Returns a Lua status; on failure the error message is left on the stack.
 int CLuaShims_openSandbox(lua_State *L, const char *moduleName);
 
@@ -102,7 +104,8 @@ void CLuaShims_startRun(lua_State *L, const char *timeLimitMessage, const char *
                         const char *memoryLimitMessage);
 
 /// `lua_pcall` with a message handler that returns `{message = ..., traceback = {frames}}`, run
-/// with the limits enforced. Each frame is `{source = ..., line = ..., context = ...}`.
+/// with the limits enforced and the collector running. Each frame is
+/// `{source = ..., line = ..., context = ...}`.
 int CLuaShims_callProtected(lua_State *L, int nargs, int nresults);
 
 /// Pushes a Lua function that calls the registered Swift function `functionID` through the trampoline.
