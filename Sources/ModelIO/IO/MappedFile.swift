@@ -36,6 +36,3 @@ final class MappedFile: @unchecked Sendable {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }
 }
-
-/// The text of the current `errno`, for error messages.
-func lastErrorText() -> String { String(cString: strerror(errno)) }
