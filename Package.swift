@@ -28,9 +28,11 @@ let package = Package(
         // MARK: - Libraries
 
         /// Tensors, GGUF and safetensors reading/writing, LLaMA-family model description.
-        .target(name: "ModelIO", dependencies: ["Kernels", "Tokenization"]),
+        .target(name: "ModelIO", dependencies: ["Kernels", "Tokenization", "JSON"]),
         /// Byte-level BPE tokenizer (GGUF metadata or Hugging Face tokenizer.json).
-        .target(name: "Tokenization"),
+        .target(name: "Tokenization", dependencies: ["JSON"]),
+        /// Strict JSON parser and writer shared by the model and tokenizer readers (package access).
+        .target(name: "JSON"),
         /// LLaMA forward pass, KV-cache generation, perplexity.
         .target(name: "Inference", dependencies: ["ModelIO", "Kernels", "CBLAS"]),
         /// Pruning methods (magnitude, Wanda, SparseGPT, ...).

@@ -1,8 +1,15 @@
+import JSON
+
 extension BPEVocabulary {
     /// Reads the vocabulary of a Hugging Face `tokenizer.json` (model type BPE, byte-level);
     /// throws when it uses a feature we cannot reproduce exactly.
     public init(huggingFaceJSON data: [UInt8]) throws(TokenizerError) {
-        let document = try JSONParser.parse(data)
+        let document: JSONValue
+        do throws(JSONParseError) {
+            document = try JSONParser.parse(data)
+        } catch {
+            throw TokenizerError("tokenizer.json is not valid JSON: \(error.message)")
+        }
         guard let model = document["model"], model["type"]?.string == "BPE" else {
             throw TokenizerError("tokenizer.json: model.type is \(document["model"]?["type"]?.summary ?? "missing"), expected \"BPE\"")
         }
@@ -26,13 +33,17 @@ extension BPEVocabulary {
 
         var tokensByID: [Int: String] = [:]
         var types: [Int: TokenType] = [:]
-        guard let vocab = model["vocab"]?.object else { throw TokenizerError("tokenizer.json: model.vocab is missing") }
+        guard let vocab = model["vocab"]?.members else { throw TokenizerError("tokenizer.json: model.vocab is missing") }
+        var vocabTokens = Set<String>(minimumCapacity: vocab.count)
         for (token, value) in vocab {
+            guard vocabTokens.insert(token).inserted else {
+                throw TokenizerError("tokenizer.json: model.vocab lists \(JSONWriter.quoted(token)) twice")
+            }
             guard let id = value.int, id >= 0 else {
-                throw TokenizerError("tokenizer.json: model.vocab[\(JSONText.quoted(token))] = \(value.summary) is not a token id")
+                throw TokenizerError("tokenizer.json: model.vocab[\(JSONWriter.quoted(token))] = \(value.summary) is not a token id")
             }
             if let other = tokensByID[id] {
-                throw TokenizerError("tokenizer.json: model.vocab gives id \(id) to both \(JSONText.quoted(other)) and \(JSONText.quoted(token))")
+                throw TokenizerError("tokenizer.json: model.vocab gives id \(id) to both \(JSONWriter.quoted(other)) and \(JSONWriter.quoted(token))")
             }
             tokensByID[id] = token
         }
@@ -65,7 +76,7 @@ extension BPEVocabulary {
         let ids = Dictionary(tokens.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { first, _ in first })
         var unknownID: Int32?
         if let unknown = model["unk_token"]?.string {
-            guard let id = ids[unknown] else { throw TokenizerError("tokenizer.json: unk_token \(JSONText.quoted(unknown)) is not in the vocabulary") }
+            guard let id = ids[unknown] else { throw TokenizerError("tokenizer.json: unk_token \(JSONWriter.quoted(unknown)) is not in the vocabulary") }
             unknownID = id
         }
         let bosID = try Self.prependedToken(document["post_processor"] ?? .null, ids: ids)
@@ -91,7 +102,7 @@ extension BPEVocabulary {
                 if let name = specials.first {
                     let tokenIDs = step["special_tokens"]?[name]?["ids"]?.array?.compactMap(\.int)
                     guard let tokenIDs, tokenIDs.count == 1, ids.values.contains(Int32(tokenIDs[0])) else {
-                        throw TokenizerError("tokenizer.json: post_processor special token \(JSONText.quoted(name)) has no single id in the vocabulary")
+                        throw TokenizerError("tokenizer.json: post_processor special token \(JSONWriter.quoted(name)) has no single id in the vocabulary")
                     }
                     bosID = Int32(tokenIDs[0])
                 }

@@ -1,3 +1,5 @@
+import JSON
+
 extension BPEVocabulary {
     /// Renders this vocabulary as a Hugging Face `tokenizer.json` that `tokenizers` /
     /// `transformers` load and that encodes exactly as `Tokenizer` does. Control tokens become
@@ -12,7 +14,7 @@ extension BPEVocabulary {
         for (id, token) in tokens.enumerated() {
             let type = type(of: id)
             guard type == .control || type == .userDefined else { continue }
-            out += (first ? "\n" : ",\n") + "    {\"id\": \(id), \"content\": \(JSONText.quoted(token)), \"single_word\": false, "
+            out += (first ? "\n" : ",\n") + "    {\"id\": \(id), \"content\": \(JSONWriter.quoted(token)), \"single_word\": false, "
                 + "\"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": \(type == .control)}"
             first = false
         }
@@ -23,11 +25,11 @@ extension BPEVocabulary {
         out += "  \"post_processor\": \(postProcessorJSON),\n"
         out += "  \"decoder\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": true},\n"
         out += "  \"model\": {\n    \"type\": \"BPE\",\n    \"dropout\": null,\n"
-        out += "    \"unk_token\": \(unknownID.map { JSONText.quoted(tokens[Int($0)]) } ?? "null"),\n"
+        out += "    \"unk_token\": \(unknownID.map { JSONWriter.quoted(tokens[Int($0)]) } ?? "null"),\n"
         out += "    \"continuing_subword_prefix\": null,\n    \"end_of_word_suffix\": null,\n    \"fuse_unk\": false,\n"
         out += "    \"byte_fallback\": false,\n    \"ignore_merges\": \(preTokenizer?.ignoresMerges ?? false),\n    \"vocab\": {"
         for (id, token) in tokens.enumerated() {
-            out += (id == 0 ? "\n      " : ",\n      ") + JSONText.quoted(token) + ": \(id)"
+            out += (id == 0 ? "\n      " : ",\n      ") + JSONWriter.quoted(token) + ": \(id)"
         }
         out += "\n    },\n    \"merges\": ["
         let known = Set(tokens)
@@ -35,7 +37,7 @@ extension BPEVocabulary {
         for (rank, merge) in merges.enumerated() {
             guard let (left, right) = try? MergeTable.split(merge, rank: rank),
                   known.contains(left), known.contains(right), known.contains(left + right) else { continue }
-            out += (firstMerge ? "\n      " : ",\n      ") + JSONText.quoted(merge)
+            out += (firstMerge ? "\n      " : ",\n      ") + JSONWriter.quoted(merge)
             firstMerge = false
         }
         out += "\n    ]\n  }\n}\n"
@@ -47,7 +49,7 @@ extension BPEVocabulary {
         guard addBOS, let bosID, Int(bosID) < tokens.count else {
             return #"{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": true}"#
         }
-        let name = JSONText.quoted(tokens[Int(bosID)])
+        let name = JSONWriter.quoted(tokens[Int(bosID)])
         let bos = #"{"SpecialToken": {"id": \#(name), "type_id": 0}}"#
         return #"{"type": "TemplateProcessing", "single": [\#(bos), {"Sequence": {"id": "A", "type_id": 0}}], "#
             + #""pair": [\#(bos), {"Sequence": {"id": "A", "type_id": 0}}, \#(bos), {"Sequence": {"id": "B", "type_id": 1}}], "#

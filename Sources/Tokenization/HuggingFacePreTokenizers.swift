@@ -1,3 +1,5 @@
+import JSON
+
 /// How each of our pre-tokenizers is written in a Hugging Face `tokenizer.json`.
 extension PreTokenizer {
     /// The Llama 3 split regex as Hugging Face writes it.
@@ -15,7 +17,7 @@ extension PreTokenizer {
         let byteLevelWithRegex = #"{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}"#
         let byteLevelAlone = #"{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":false}"#
         func split(_ regex: String) -> String {
-            #"{"type":"Split","pattern":{"Regex":"# + JSONText.quoted(regex) + #"},"behavior":"Isolated","invert":false}"#
+            #"{"type":"Split","pattern":{"Regex":"# + JSONWriter.quoted(regex) + #"},"behavior":"Isolated","invert":false}"#
         }
         return switch self {
         case .gpt2: byteLevelWithRegex

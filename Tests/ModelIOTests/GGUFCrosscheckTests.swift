@@ -32,8 +32,8 @@ struct GGUFCrosscheckTests {
         try GGUFWriter.write(metadata: Self.metadata, tensors: entries, to: path, alignment: 64)
         let file = try GGUFFile(path: path)
         let result = try GGUFCrosscheck.check(file: path, expected: try Self.expected(file), in: directory)
-        #expect(result.status == 0, "\(result.errors)")
-        #expect(result.errors.contains("crosscheck OK: \(Self.metadata.count + 1) keys, 4 tensors agree"), "\(result.errors)")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("crosscheck OK: \(Self.metadata.count + 1) keys, 4 tensors agree"), "\(result.stderr)")
     }
 
     @Test("random blocks of every dequantizable type decode exactly as gguf.quants.dequantize does")
@@ -53,8 +53,8 @@ struct GGUFCrosscheckTests {
         let path = directory.write(raw.bytes, name: "random-blocks.gguf")
         let file = try GGUFFile(path: path)
         let result = try GGUFCrosscheck.check(file: path, expected: try Self.expected(file), in: directory)
-        #expect(result.status == 0, "\(result.errors)")
-        #expect(result.errors.contains("\(Dequantization.supportedTypes.count) tensors agree"), "\(result.errors)")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("\(Dequantization.supportedTypes.count) tensors agree"), "\(result.stderr)")
     }
 
     @Test("our F16, BF16 and Q8_0 encodings are byte-identical to gguf.quants.quantize")
@@ -110,20 +110,20 @@ struct GGUFCrosscheckTests {
         var changedValue = good
         changedValue["tensors"] = tensors
         let valueResult = try GGUFCrosscheck.check(file: path, expected: changedValue, in: directory)
-        #expect(valueResult.status == 1 && valueResult.errors.contains("b: dequantized values differ (first at element 40)"), "\(valueResult.errors)")
+        #expect(valueResult.status == 1 && valueResult.stderr.contains("b: dequantized values differ (first at element 40)"), "\(valueResult.stderr)")
 
         var shapes = good["tensors"] as! [[String: Any]]
         shapes[1]["shape"] = [32, 2]
         var changedShape = good
         changedShape["tensors"] = shapes
         let shapeResult = try GGUFCrosscheck.check(file: path, expected: changedShape, in: directory)
-        #expect(shapeResult.status == 1 && shapeResult.errors.contains("b: shape [2, 32], expected [32, 2]"), "\(shapeResult.errors)")
+        #expect(shapeResult.status == 1 && shapeResult.stderr.contains("b: shape [2, 32], expected [32, 2]"), "\(shapeResult.stderr)")
 
         var metadata = good["metadata"] as! [[String: Any]]
         metadata[1]["value"] = 2
         var changedKey = good
         changedKey["metadata"] = metadata
         let keyResult = try GGUFCrosscheck.check(file: path, expected: changedKey, in: directory)
-        #expect(keyResult.status == 1 && keyResult.errors.contains("llama.block_count: value differs"), "\(keyResult.errors)")
+        #expect(keyResult.status == 1 && keyResult.stderr.contains("llama.block_count: value differs"), "\(keyResult.stderr)")
     }
 }

@@ -84,6 +84,6 @@ struct GGUFRealModelTests {
             "tensors": try file.tensors.map { GGUFCrosscheck.describe(try file.loadTensor($0), type: $0.type, allBits: false) },
         ]
         let result = try GGUFCrosscheck.check(file: file.path, expected: expected, in: directory)
-        #expect(result.status == 0, "\(result.errors)")
+        #expect(result.status == 0, "\(result.stderr)")
     }
 }

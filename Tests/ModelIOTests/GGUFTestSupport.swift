@@ -126,37 +126,15 @@ struct RawGGUF {
 /// Runs `Scripts/gguf_crosscheck.py` (the PyPI `gguf` package's view of a file).
 enum GGUFCrosscheck {
     /// Whether `python3 -c "import gguf, numpy"` works (or the reference is required, so the test runs and fails loudly).
-    static let isAvailable: Bool = {
-        if ProcessInfo.processInfo.environment["SHEARS_REQUIRE_REFERENCE"] == "1" { return true }
-        return (try? run(["-c", "import gguf, numpy"]))?.status == 0
-    }()
+    static let isAvailable: Bool = ReferenceData.required || PythonRunner.canImport(["gguf", "numpy"])
 
     static var script: String { ReferenceData.packageRoot.path + "/Scripts/gguf_crosscheck.py" }
 
-    /// Runs python3 with `arguments`; returns the exit status, stdout and stderr.
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // Drain both pipes concurrently so that a large summary cannot block the child.
-        nonisolated(unsafe) var errorData = Data()
-        let errorReader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
-        errorReader.start()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errorReader.isFinished { Thread.sleep(forTimeInterval: 0.01) }
-        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
-    }
-
     /// Checks `file` against `expected` (the JSON shape the script documents); returns the script's result.
-    static func check(file: String, expected: [String: Any], in directory: GGUFTemporaryDirectory) throws -> (status: Int32, output: String, errors: String) {
+    static func check(file: String, expected: [String: Any], in directory: GGUFTemporaryDirectory) throws -> ProcessOutcome {
         let json = directory.path("expected-\(UUID().uuidString).json")
         try JSONSerialization.data(withJSONObject: expected).write(to: URL(fileURLWithPath: json))
-        return try run([script, file, "--expect-json", json])
+        return try PythonRunner.run([script, file, "--expect-json", json])
     }
 
     /// Our view of a tensor for the script: name, type, shape, and a position-weighted checksum

@@ -18,8 +18,7 @@ struct SafetensorsRoundTripTests {
     static func quantised(_ value: Float, _ type: SafetensorsDType) -> Float {
         switch type {
         case .f32: value
-        case .f16: SafetensorsConversion.float(fromHalf: SafetensorsConversion.half(from: value))
-        case .bf16: SafetensorsConversion.float(fromBFloat16: SafetensorsConversion.bfloat16(from: value))
+        case .f16, .bf16: decoded16(encoded16([value], as: type), as: type)[0]
         }
     }
 

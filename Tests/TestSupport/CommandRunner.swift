@@ -2,16 +2,6 @@ import Foundation
 
 /// Runs the built `shears` binary, as a user would, and captures what it prints.
 public enum CommandRunner {
-    /// What one run printed and how it exited.
-    public struct Outcome: Sendable {
-        /// Exit status.
-        public let status: Int32
-        /// Everything written to stdout.
-        public let stdout: String
-        /// Everything written to stderr.
-        public let stderr: String
-    }
-
     /// The `shears` executable: `$SHEARS_BINARY`, or the one beside the test bundle in the build folder.
     public static var binary: URL {
         if let path = ProcessInfo.processInfo.environment["SHEARS_BINARY"] { return URL(fileURLWithPath: path) }
@@ -26,25 +16,8 @@ public enum CommandRunner {
     }
 
     /// Runs `shears` with `arguments` and waits for it.
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read both pipes concurrently so neither fills up and blocks the child.
-        nonisolated(unsafe) var errData = Data()
-        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !reader.isFinished { Thread.sleep(forTimeInterval: 0.001) }
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                       stderr: String(decoding: errData, as: UTF8.self))
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessOutcome {
+        try ChildProcess.run(binary, arguments, environment: environment)
     }
 }
 

@@ -4,7 +4,7 @@ import TestSupport
 /// Hugging Face `tokenizers` (PyPI) run through `python3`, as an independent reference encoder.
 enum PythonTokenizers {
     /// Whether `python3 -c "import tokenizers"` works (or the reference is required, so tests run and fail loudly).
-    static let available: Bool = ReferenceData.required || (try? run(["-c", "import tokenizers"])) != nil
+    static let available: Bool = ReferenceData.required || PythonRunner.canImport(["tokenizers"])
 
     /// Encodes each text with the `tokenizer.json` given (no special tokens added).
     static func encode(tokenizerJSON: [UInt8], texts: [[UInt8]]) throws -> [[Int32]] {
@@ -19,7 +19,7 @@ enum PythonTokenizers {
             try Data(text).write(to: file)
             arguments.append(file.path)
         }
-        try run(arguments)
+        try PythonRunner.output(arguments)
         return try texts.indices.map { index in
             let data = try Data(contentsOf: directory.appendingPathComponent("text\(index).txt.ids"))
             return data.withUnsafeBytes { raw in (0..<data.count / 4).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self) } }
@@ -34,7 +34,7 @@ enum PythonTokenizers {
         let json = directory.appendingPathComponent("tokenizer.json"), input = directory.appendingPathComponent("text.txt")
         try Data(tokenizerJSON).write(to: json)
         try Data(text.utf8).write(to: input)
-        let output = try run(["-c", """
+        let output = try PythonRunner.output(["-c", """
             import json, sys
             from tokenizers import Tokenizer
             text = open(sys.argv[2], "rb").read().decode("utf-8")
@@ -51,7 +51,7 @@ enum PythonTokenizers {
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("in.json"), output = directory.appendingPathComponent("out.json")
         try Data(tokenizerJSON).write(to: input)
-        try run(["-c", "import sys; from tokenizers import Tokenizer; Tokenizer.from_file(sys.argv[1]).save(sys.argv[2])",
+        try PythonRunner.output(["-c", "import sys; from tokenizers import Tokenizer; Tokenizer.from_file(sys.argv[1]).save(sys.argv[2])",
                  input.path, output.path])
         return try [UInt8](Data(contentsOf: output))
     }
@@ -66,29 +66,4 @@ enum PythonTokenizers {
             ids = tokenizer.encode(text, add_special_tokens=False).ids
             open(path + ".ids", "wb").write(struct.pack("<%di" % len(ids), *ids))
         """
-
-    /// Runs `python3` with arguments; throws with its stderr when it fails.
-    @discardableResult
-    private static func run(_ arguments: [String]) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let stdout = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw PythonError(message: String(decoding: stderr, as: UTF8.self))
-        }
-        return stdout
-    }
-
-    /// A failed `python3` run.
-    struct PythonError: Error, CustomStringConvertible {
-        var message: String
-        var description: String { "python3 failed: \(message)" }
-    }
 }

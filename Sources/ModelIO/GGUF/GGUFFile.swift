@@ -19,7 +19,7 @@ public final class GGUFFile: @unchecked Sendable {
     /// Offset of the data section from the start of the file.
     public let dataOffset: Int
 
-    private let mapping: GGUFMemoryMap
+    private let mapping: MappedFile
     private let tensorIndex: [String: Int]
 
     /// Opens and validates the GGUF file at `path`.
@@ -27,7 +27,7 @@ public final class GGUFFile: @unchecked Sendable {
     /// - Throws: `ModelIOError` naming the file and the key or tensor at fault.
     public init(path: String) throws(ModelIOError) {
         self.path = path
-        mapping = try GGUFMemoryMap(path: path)
+        mapping = try MappedFile(path: path)
         let header = try GGUFHeaderParser.parse(bytes: mapping.bytes, path: path)
         version = header.version
         alignment = header.alignment

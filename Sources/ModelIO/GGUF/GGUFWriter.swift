@@ -42,11 +42,11 @@ public enum GGUFWriter {
         for info in infos { encoder.tensorInfo(info) }
         encoder.pad(to: alignment)
 
-        let output = try GGUFOutputFile(path: path)
-        try output.append(encoder.bytes)
+        let output = try AtomicOutputFile(path: path, replacingExisting: true)
+        try output.write(encoder.bytes)
         var written = 0
         for (entry, info) in zip(tensors, infos) {
-            try output.appendZeros(info.offset - written)
+            try output.writeZeros(info.offset - written)
             try writeData(of: entry.tensor, as: info.type, to: output)
             written = info.offset + info.byteCount
         }
@@ -116,7 +116,7 @@ public enum GGUFWriter {
     }
 
     /// Encodes a tensor's data as `type` chunk by chunk and appends it to `output`.
-    private static func writeData(of tensor: Tensor, as type: GGMLType, to output: GGUFOutputFile) throws(ModelIOError) {
+    private static func writeData(of tensor: Tensor, as type: GGMLType, to output: AtomicOutputFile) throws(ModelIOError) {
         let elements = UnsafeBufferPointer(tensor.storage.buffer)
         let rowLength = tensor.shape.last!
         let chunk = max(1, elementsPerChunk / rowLength) * rowLength
@@ -129,7 +129,7 @@ public enum GGUFWriter {
             let encoded = UnsafeMutableRawBufferPointer(
                 rebasing: buffer[0..<Quantization.byteCount(elements: end - start, type: type)])
             Quantization.quantize(UnsafeBufferPointer(rebasing: elements[start..<end]), type: type, into: encoded)
-            try output.append(UnsafeRawBufferPointer(encoded))
+            try output.write(UnsafeRawBufferPointer(encoded))
             start = end
         }
     }

@@ -1,3 +1,5 @@
+import JSON
+
 /// The `config.json` of a Hugging Face LLaMA-family model: the architecture hyper-parameters plus
 /// the few fields outside `LlamaConfig` that a round trip must keep (dtype, special token ids).
 ///
@@ -77,7 +79,7 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             }
         }
         if let activation = present("hidden_act") {
-            guard activation.string == "silu" else { throw fail("hidden_act", "activation \(JSONWriter.compact(activation).text) is not supported (only silu)") }
+            guard activation.string == "silu" else { throw fail("hidden_act", "activation \(activation.summary) is not supported (only silu)") }
         }
         for key in ["attention_bias", "mlp_bias"] where try flag(key) == true {
             throw fail(key, "biases are not supported")
@@ -178,9 +180,4 @@ extension LlamaConfig {
     public func huggingFaceConfig(torchDType: String? = nil, bosTokenID: Int? = nil, eosTokenIDs: [Int] = []) -> [UInt8] {
         HuggingFaceConfig(llama: self, torchDType: torchDType, bosTokenID: bosTokenID, eosTokenIDs: eosTokenIDs).json()
     }
-}
-
-extension [UInt8] {
-    /// The bytes as UTF-8 text (for messages).
-    fileprivate var text: String { String(decoding: self, as: UTF8.self) }
 }

@@ -61,7 +61,7 @@ public enum HuggingFaceModelWriter {
                 (HuggingFaceModelFiles.generationConfig, HuggingFaceTokenizerSettings.generationConfigJSON(vocabulary: vocabulary)),
             ]
             for (name, bytes) in files {
-                try SafetensorsOutputFile.write(bytes, to: temporary + "/" + name)
+                try AtomicOutputFile.write(bytes, to: temporary + "/" + name)
             }
             try HuggingFaceModelFiles.moveIntoPlace(temporary, directory)
         } catch {

@@ -1,4 +1,5 @@
 import Tokenization
+import JSON
 
 /// The tokenizer settings a Hugging Face directory keeps outside `tokenizer.json`
 /// (`tokenizer_config.json`, `chat_template.jinja`), and their rendering when writing one.

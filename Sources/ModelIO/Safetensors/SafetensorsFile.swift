@@ -10,7 +10,7 @@ public final class SafetensorsFile: Sendable {
     /// Every tensor in data-offset order.
     public let tensorInfos: [SafetensorsTensorInfo]
     private let indexByName: [String: Int]
-    private let mapping: SafetensorsMappedFile
+    private let mapping: MappedFile
     private let dataOffset: Int
 
     /// Opens and validates `path`.
@@ -18,7 +18,7 @@ public final class SafetensorsFile: Sendable {
     /// - Throws: `ModelIOError` naming the file (and tensor) for any malformed or truncated input.
     public init(path: String) throws(ModelIOError) {
         self.path = path
-        mapping = try SafetensorsMappedFile(path: path)
+        mapping = try MappedFile(path: path)
         let header = try SafetensorsHeader(file: mapping.bytes, path: path)
         metadata = header.metadata
         tensorInfos = header.tensors

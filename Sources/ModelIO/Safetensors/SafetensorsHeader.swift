@@ -1,3 +1,5 @@
+import JSON
+
 /// The parsed and validated JSON header of a safetensors file.
 ///
 /// Enforces what the reference implementation (huggingface/safetensors) enforces: an 8-byte
@@ -32,9 +34,10 @@ struct SafetensorsHeader {
         }
         let headerBytes = UnsafeBufferPointer(rebasing: file.bindMemoryIfNeeded()[8..<(8 + headerLength)])
         let json: JSONValue
-        switch JSONParser.parse(headerBytes) {
-        case .success(let value): json = value
-        case .failure(let error): throw ModelIOError(path: path, "header is not valid JSON: \(error.message)")
+        do throws(JSONParseError) {
+            json = try JSONParser.parse(headerBytes)
+        } catch {
+            throw ModelIOError(path: path, "header is not valid JSON: \(error.message)")
         }
         guard let members = json.members else {
             throw ModelIOError(path: path, "header is \(json.kindName), not a JSON object")
@@ -106,10 +109,10 @@ struct SafetensorsHeader {
         var elements = 1
         for dimension in shapeValues {
             guard let size = dimension.int, size >= 0 else {
-                throw ModelIOError(path: path, item: name, "shape entry \(JSONWriter.compact(dimension).asText) is not a non-negative integer")
+                throw ModelIOError(path: path, item: name, "shape entry \(dimension.summary) is not a non-negative integer")
             }
             let (product, overflow) = elements.multipliedReportingOverflow(by: size)
-            guard !overflow else { throw ModelIOError(path: path, item: name, "shape \(shapeValues.map { JSONWriter.compact($0).asText }) overflows") }
+            guard !overflow else { throw ModelIOError(path: path, item: name, "shape \(shapeValues.map(\.summary)) overflows") }
             elements = product
             shape.append(size)
         }
@@ -132,9 +135,4 @@ extension UnsafeRawBufferPointer {
         guard let base = baseAddress else { return UnsafeBufferPointer(start: nil, count: 0) }
         return UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: count)
     }
-}
-
-extension [UInt8] {
-    /// The bytes as UTF-8 text (for messages).
-    fileprivate var asText: String { String(decoding: self, as: UTF8.self) }
 }

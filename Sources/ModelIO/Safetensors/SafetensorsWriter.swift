@@ -1,3 +1,5 @@
+import JSON
+
 /// Writes Float32 tensors as safetensors files, single or sharded.
 ///
 /// The layout follows the reference library: tensors sorted by name (all share one dtype, and
@@ -53,7 +55,7 @@ public enum SafetensorsWriter {
         _ tensors: [Tensor], type: SafetensorsDType, metadata: [String: String] = [:], to path: String
     ) throws(ModelIOError) {
         let (header, order) = try header(for: tensors, type: type, metadata: metadata, path: path)
-        let file = try SafetensorsOutputFile(path: path)
+        let file = try AtomicOutputFile(path: path, replacingExisting: false)
         try file.write(header)
         let chunkElements = 1 << 20
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunkElements * type.byteCount, alignment: 64)
@@ -61,14 +63,14 @@ public enum SafetensorsWriter {
         for tensor in order {
             let elements = UnsafeBufferPointer(tensor.storage.buffer)
             if type == .f32 {
-                if let base = elements.baseAddress { try file.write(base, count: elements.count * 4) }
+                try file.write(UnsafeRawBufferPointer(elements))
                 continue
             }
             var start = 0
             while start < elements.count {
                 let end = min(start + chunkElements, elements.count)
                 SafetensorsConversion.encode(UnsafeBufferPointer(rebasing: elements[start..<end]), as: type, into: scratch)
-                try file.write(scratch, count: (end - start) * type.byteCount)
+                try file.write(UnsafeRawBufferPointer(start: scratch, count: (end - start) * type.byteCount))
                 start = end
             }
         }
@@ -128,7 +130,7 @@ public enum SafetensorsWriter {
             ("metadata", .object([("total_size", .integer(totalSize))])),
             ("weight_map", .object(weightMap)),
         ])
-        try SafetensorsOutputFile.write(JSONWriter.pretty(index), to: directory + "/" + SafetensorsCheckpoint.indexFileName)
+        try AtomicOutputFile.write(JSONWriter.pretty(index), to: directory + "/" + SafetensorsCheckpoint.indexFileName)
         names.append(SafetensorsCheckpoint.indexFileName)
         return names
     }

@@ -3,20 +3,27 @@
 /// `compact` output matches serde_json (no spaces), which the safetensors reference library uses
 /// for headers; `pretty` output matches Python's `json.dumps(indent=2)`, which `transformers`
 /// uses for `config.json`. Non-ASCII characters are written as UTF-8, control characters escaped.
-enum JSONWriter {
+package enum JSONWriter {
     /// Compact JSON text.
-    static func compact(_ value: JSONValue) -> [UInt8] {
+    package static func compact(_ value: JSONValue) -> [UInt8] {
         var out: [UInt8] = []
         write(value, into: &out, indent: nil, level: 0)
         return out
     }
 
     /// Indented JSON text (two spaces per level) followed by a newline.
-    static func pretty(_ value: JSONValue) -> [UInt8] {
+    package static func pretty(_ value: JSONValue) -> [UInt8] {
         var out: [UInt8] = []
         write(value, into: &out, indent: 2, level: 0)
         out.append(UInt8(ascii: "\n"))
         return out
+    }
+
+    /// `text` as a JSON string literal (for JSON assembled by hand, and error messages).
+    package static func quoted(_ text: String) -> String {
+        var out: [UInt8] = []
+        writeString(text, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     private static func newline(_ out: inout [UInt8], indent: Int?, level: Int) {

@@ -1,33 +1,32 @@
-/// A strict RFC 8259 JSON parser over UTF-8 bytes.
+/// A strict RFC 8259 JSON parser over UTF-8 bytes (safetensors headers, `config.json`,
+/// `tokenizer.json` with hundreds of thousands of strings).
 ///
 /// Rejects trailing garbage (other than whitespace), invalid UTF-8, unescaped control characters
-/// in strings, lone surrogates and nesting deeper than `maxDepth`. Duplicate object keys are kept
-/// in order; callers that care (the safetensors header) check for them. Errors are plain strings
-/// with a byte offset, which callers wrap into a `ModelIOError`.
-struct JSONParser {
+/// in strings, lone surrogates, numbers outside the JSON grammar and nesting deeper than
+/// `maxDepth`. Duplicate object keys are kept in order; callers that care (the safetensors
+/// header, the tokenizer vocabulary) check for them. Errors carry a byte offset; callers wrap
+/// them into their own error type, naming the file.
+package struct JSONParser {
     /// Deepest array/object nesting accepted (guards the recursion).
-    static let maxDepth = 128
+    package static let maxDepth = 128
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var position = 0
 
     /// Parses one JSON document that fills `bytes` (surrounding whitespace allowed).
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<JSONValue, JSONParseError> {
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
-        do throws(JSONParseError) {
-            parser.skipWhitespace()
-            let value = try parser.parseValue(depth: 0)
-            parser.skipWhitespace()
-            if parser.position != bytes.count { throw parser.error("unexpected data after the JSON value") }
-            return .success(value)
-        } catch {
-            return .failure(error)
-        }
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        if parser.position != bytes.count { throw parser.error("unexpected data after the JSON value") }
+        return value
     }
 
     /// Parses one JSON document held in an array.
-    static func parse(_ bytes: [UInt8]) -> Result<JSONValue, JSONParseError> {
-        bytes.withUnsafeBufferPointer { parse($0) }
+    package static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+        let result = bytes.withUnsafeBufferPointer { buffer in Result { () throws(JSONParseError) in try parse(buffer) } }
+        return try result.get()
     }
 
     private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
@@ -52,7 +51,7 @@ struct JSONParser {
     }
 
     private mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
-        guard depth < Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth)") }
+        guard depth < Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth) levels") }
         guard let byte = current else { throw error("unexpected end of input") }
         switch byte {
         case UInt8(ascii: "{"): return try parseObject(depth: depth)
@@ -200,7 +199,7 @@ struct JSONParser {
 }
 
 /// Why a JSON document could not be parsed (with the byte offset).
-struct JSONParseError: Error {
+package struct JSONParseError: Error {
     /// What is wrong and where.
-    var message: String
+    package var message: String
 }

@@ -1,25 +1,25 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
+#if canImport(Darwin)
 import Darwin
+#else
+import Glibc
 #endif
 
-/// A read-only memory mapping of a whole file, unmapped when the last reference goes away.
-final class SafetensorsMappedFile: @unchecked Sendable {
-    // @unchecked Sendable: the mapping is read-only and immutable after init.
+/// A whole file mapped read-only into memory; unmapped when the last reference goes away.
+final class MappedFile: @unchecked Sendable {
+    // @unchecked Sendable: the mapping is read-only and immutable for the object's lifetime.
 
-    /// The mapped bytes (empty for an empty file).
+    /// The file's bytes (empty for an empty file).
     let bytes: UnsafeRawBufferPointer
 
     /// Maps the file at `path`.
     ///
     /// - Throws: `ModelIOError` if it cannot be opened, is not a regular file, or cannot be mapped.
     init(path: String) throws(ModelIOError) {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw ModelIOError(path: path, "cannot open: \(Self.lastError())") }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ModelIOError(path: path, "cannot open: \(lastErrorText())") }
         defer { close(descriptor) }
         var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw ModelIOError(path: path, "cannot stat: \(Self.lastError())") }
+        guard fstat(descriptor, &status) == 0 else { throw ModelIOError(path: path, "cannot stat: \(lastErrorText())") }
         guard (status.st_mode & S_IFMT) == S_IFREG else { throw ModelIOError(path: path, "not a regular file") }
         let size = Int(status.st_size)
         guard size > 0 else {
@@ -27,7 +27,7 @@ final class SafetensorsMappedFile: @unchecked Sendable {
             return
         }
         guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), address != MAP_FAILED else {
-            throw ModelIOError(path: path, "cannot map \(size) bytes: \(Self.lastError())")
+            throw ModelIOError(path: path, "cannot map \(size) bytes into memory: \(lastErrorText())")
         }
         bytes = UnsafeRawBufferPointer(start: address, count: size)
     }
@@ -35,6 +35,4 @@ final class SafetensorsMappedFile: @unchecked Sendable {
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }
-
-    private static func lastError() -> String { String(cString: strerror(errno)) }
 }
