@@ -19,7 +19,7 @@ struct RecipeTests {
         }
 
         /// Writes `source` as `name` and runs it with `arguments`.
-        func run(_ source: String, name: String = "recipe.lua", _ arguments: [String] = []) throws -> CommandRunner.Outcome {
+        func run(_ source: String, name: String = "recipe.lua", _ arguments: [String] = []) throws -> ProcessOutcome {
             let path = directory.path(name)
             try source.write(toFile: path, atomically: true, encoding: .utf8)
             return try CommandRunner.run(["run", path, "model=\(model)", "text=\(text)"] + arguments)

@@ -86,13 +86,13 @@ struct GGUFCrosscheckTests {
         }
         let path = directory.path("encodings.gguf")
         try GGUFWriter.write(metadata: GGUFMetadata(), tensors: entries, to: path)
-        let result = try GGUFCrosscheck.run([GGUFCrosscheck.script, path] + pairs.flatMap { ["--requantized", $0] })
-        #expect(result.status == 0, "\(result.errors)")
-        #expect(result.errors.contains("requantization OK: 5 tensors"), "\(result.errors)")
+        let result = try PythonRunner.run([GGUFCrosscheck.script, path] + pairs.flatMap { ["--requantized", $0] })
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("requantization OK: 5 tensors"), "\(result.stderr)")
         // Control: F16 bytes are not what the BF16-rounded values encode to.
-        let control = try GGUFCrosscheck.run([GGUFCrosscheck.script, path, "--requantized", "source.bf16:source.f16"])
-        #expect(control.status == 1 && control.errors.contains("source.f16: stored bytes differ from gguf's encoding of source.bf16"),
-                "\(control.errors)")
+        let control = try PythonRunner.run([GGUFCrosscheck.script, path, "--requantized", "source.bf16:source.f16"])
+        #expect(control.status == 1 && control.stderr.contains("source.f16: stored bytes differ from gguf's encoding of source.bf16"),
+                "\(control.stderr)")
     }
 
     @Test("the cross-check notices a single differing value, shape or key")
