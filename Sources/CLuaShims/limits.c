@@ -1,5 +1,6 @@
 // The instruction-count hook that enforces the time and instruction budgets and makes every
 // exceeded limit (memory included) stop the script for good.
+#define _POSIX_C_SOURCE 199309L  // clock_gettime
 #include <string.h>
 #include <time.h>
 #include "internal.h"

@@ -1,9 +1,6 @@
 internal import CLua
 internal import CLuaShims
 
-/// A Swift function callable from Lua: reads its arguments from the call and returns its results.
-public typealias LuaFunction = (LuaCall) throws -> [LuaValue]
-
 /// The Swift objects the C trampoline reaches: registered functions, handles, output.
 ///
 /// The trampoline receives this object unretained through the context; it is owned by the runtime

@@ -1,5 +1,8 @@
 internal import CLua
 
+/// A Swift function callable from Lua: reads its arguments from the call and returns its results.
+public typealias LuaFunction = (LuaCall) throws -> [LuaValue]
+
 /// The arguments of one call from Lua into a Swift function.
 ///
 /// Valid only during the call; do not store it. The readers check types the way Lua's `luaL_check*`
@@ -25,7 +28,7 @@ public struct LuaCall {
     /// The Lua type name of argument `index` as error messages show it ("no value", "nil", "shears.Model").
     public func typeName(_ index: Int) -> String { state.typeName(at: Int32(index)) }
 
-    /// Argument `index` as a string (numbers are converted, as in Lua).
+    /// Argument `index` as a string (numbers are converted, as in Lua; invalid UTF-8 is replaced).
     public func string(_ index: Int) throws -> String {
         guard let text = state.string(at: Int32(index)) else { throw typeError(index, expected: "string") }
         return text

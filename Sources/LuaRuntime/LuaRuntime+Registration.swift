@@ -6,7 +6,8 @@ extension LuaRuntime {
     ///
     /// The function reads its arguments through ``LuaCall`` and returns its results. Any error it
     /// throws is raised in the script: a ``LuaArgumentError`` as "bad argument #n to 'name' (...)",
-    /// anything else as "file:line: description" at the caller's position.
+    /// anything else as "file:line: description" at the caller's position. The runtime keeps the
+    /// function, so capture the runtime itself `unowned` to avoid a reference cycle.
     ///
     /// ```swift
     /// runtime.register("load") { call in

@@ -37,7 +37,9 @@ public final class LuaRuntime {
     /// Creates the state and builds the sandbox.
     ///
     /// - Throws: ``RecipeRuntimeError`` if the state cannot be created (out of memory).
+    /// - Precondition: `configuration.moduleName` is a non-empty name without dots.
     public init(configuration: Configuration = Configuration()) throws {
+        precondition(!configuration.moduleName.isEmpty && !configuration.moduleName.contains("."), "invalid module name")
         self.configuration = configuration
         context = .allocate(capacity: 1)
         context.initialize(to: CLuaShims_Context())

@@ -51,7 +51,7 @@ struct HandleTests {
             ], describe: { "'\($0.name)'" })
         runtime.register(tensorType, methods: ["size": { _, _ in [4] }])
         runtime.register("load") { call in [.handle(FakeModel(try call.string(1), tracker: tracker), as: modelType)] }
-        runtime.register("live") { _ in [.integer(runtime.liveHandleCount), .integer(tracker.live)] }
+        runtime.register("live") { [unowned runtime] _ in [.integer(runtime.liveHandleCount), .integer(tracker.live)] }
         runtime.register("name_of") { call in [.string(try call.handle(1, as: modelType).name)] }
     }
 

@@ -113,6 +113,28 @@ struct SandboxTests {
         #expect(try errorMessage("coroutine.wrap(function() error('inside') end)()")?.hasSuffix("recipe.lua:1: inside") == true)
     }
 
+    @Test("Yielding across the runtime's C functions is an error, not a crash")
+    func yieldAcrossHost() throws {
+        let fixture = try RecipeFixture()
+        try fixture.write("yielding.lua", "coroutine.yield('from module')\nreturn {}")
+        let recipe = try fixture.write(
+            "recipe.lua",
+            """
+            local yielder = setmetatable({}, {__tostring = function() coroutine.yield('x') return 'y' end})
+            print(coroutine.resume(coroutine.create(function() print(yielder) end)))
+            print(coroutine.resume(coroutine.create(function() return require('yielding') end)))
+            print(coroutine.resume(coroutine.create(function() return load(function() coroutine.yield() end) end)))
+            """)
+        let runtime = try fixture.runtime()
+        try runtime.run(file: recipe)
+        #expect(
+            fixture.output.texts(.print) == [
+                "false\tattempt to yield across a C-call boundary",
+                "false\tattempt to yield across a C-call boundary",
+                "true\tnil\tattempt to yield across a C-call boundary",  // load reports reader errors as nil, message
+            ])
+    }
+
     @Test("print and shears.log go to the host's output; log lines carry their position")
     func output() throws {
         let fixture = try RecipeFixture()
@@ -124,8 +146,9 @@ struct SandboxTests {
 
     @Test("Script finalizers are refused: Lua runs them with hooks off, beyond any time limit")
     func noFinalizers() throws {
-        #expect(try errorMessage("setmetatable({}, {__gc = function() while true do end end})")
-            == "recipe.lua:1: bad argument #2 to 'setmetatable' (__gc metamethods are not allowed in recipes (use a <close> variable))")
+        #expect(
+            try errorMessage("setmetatable({}, {__gc = function() while true do end end})")
+                == "recipe.lua:1: bad argument #2 to 'setmetatable' (__gc metamethods are not allowed in recipes (use a <close> variable))")
         let lateGC = """
             local mt = {}
             local t = setmetatable({}, mt)
