@@ -20,6 +20,10 @@ public final class ForwardPass {
     /// OpenBLAS thread each product instead.
     public var attentionWorkers: Int { attention.workers }
 
+    /// Called with the input rows of every linear layer as the forward pass reaches it (nil: no
+    /// calls, no cost).
+    public var linearInputObserver: ((LinearInput) -> Void)?
+
     /// Query rows per attention score block.
     public static let attentionBlock = 128
     /// Rows per block of logits in the loss.
@@ -166,6 +170,7 @@ public final class ForwardPass {
             let newKeys = keys + first * kvWidth
             shears_rmsnorm(residual, w.attentionNorm, normed, rows, hidden, config.rmsNormEpsilon)
             phaseTimes.normsAndRope += clock.lap()
+            observe(layer, [.query, .key, .value], normed, rows, hidden, &clock)
 
             LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.query,
                                  outputs: queryWidth, into: queries, yStride: queryWidth)
@@ -182,6 +187,7 @@ public final class ForwardPass {
             attention.run(queries: queries, rows: rows, firstPosition: first, keys: keys, values: values,
                           output: attended)
             phaseTimes.attention += clock.lap()
+            observe(layer, [.attentionOutput], attended, rows, queryWidth, &clock)
 
             LinearAlgebra.linear(attended, rows: rows, inputs: queryWidth, xStride: queryWidth,
                                  weight: w.attentionOutput, outputs: hidden, into: residual, yStride: hidden,
@@ -190,12 +196,14 @@ public final class ForwardPass {
 
             shears_rmsnorm(residual, w.ffnNorm, normed, rows, hidden, config.rmsNormEpsilon)
             phaseTimes.normsAndRope += clock.lap()
+            observe(layer, [.gate, .up], normed, rows, hidden, &clock)
 
             LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.gate,
                                  outputs: ffn, into: gate, yStride: ffn)
             LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.up,
                                  outputs: ffn, into: up, yStride: ffn)
             shears_silu_mul(gate, up, rows * ffn)
+            observe(layer, [.down], gate, rows, ffn, &clock)
             LinearAlgebra.linear(gate, rows: rows, inputs: ffn, xStride: ffn, weight: w.down,
                                  outputs: hidden, into: residual, yStride: hidden, accumulate: true)
             phaseTimes.mlp += clock.lap()
@@ -203,5 +211,19 @@ public final class ForwardPass {
         shears_rmsnorm(residual, weights.outputNorm, normed, rows, hidden, config.rmsNormEpsilon)
         phaseTimes.normsAndRope += clock.lap()
         position += rows
+    }
+
+    /// Hands the rows at `values` to the observer once per linear part consuming them; the clock
+    /// is restarted so observer time is not charged to any phase.
+    private func observe(
+        _ layer: Int, _ parts: [LlamaTensorNames.Layer], _ values: UnsafeMutablePointer<Float>, _ rows: Int,
+        _ columns: Int, _ clock: inout PhaseClock
+    ) {
+        guard let linearInputObserver else { return }
+        defer { _ = clock.lap() }
+        let buffer = UnsafeBufferPointer(start: values, count: rows * columns)
+        for part in parts {
+            linearInputObserver(LinearInput(layer: layer, part: part, rows: rows, columns: columns, values: buffer))
+        }
     }
 }
