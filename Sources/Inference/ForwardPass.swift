@@ -24,8 +24,8 @@ public final class ForwardPass {
     /// calls, no cost).
     public var linearInputObserver: ((LinearInput) -> Void)?
 
-    /// Query rows per attention score block.
-    public static let attentionBlock = 128
+    /// Query positions per attention score block, by default.
+    public static let defaultAttentionBlock = 64
     /// Rows per block of logits in the loss.
     public static let headBlock = 256
 
@@ -34,17 +34,21 @@ public final class ForwardPass {
     private let attention: CausalAttention
 
     /// Prepares buffers for sequences of up to `capacity` positions; `attentionWorkers` defaults
-    /// to OpenBLAS's thread count.
+    /// to OpenBLAS's thread count; `attentionBlock` is the number of query positions per score
+    /// block (a tuning knob: the block's scores should stay in cache).
     ///
-    /// - Throws: `InferenceError` if `capacity` is not positive.
-    public init(model: Model, capacity: Int, attentionWorkers: Int? = nil) throws(InferenceError) {
+    /// - Throws: `InferenceError` if `capacity` or `attentionBlock` is not positive.
+    public init(
+        model: Model, capacity: Int, attentionWorkers: Int? = nil, attentionBlock: Int = defaultAttentionBlock
+    ) throws(InferenceError) {
         guard capacity >= 1 else { throw InferenceError("forward pass capacity \(capacity) must be at least 1") }
+        guard attentionBlock >= 1 else { throw InferenceError("attention block \(attentionBlock) must be at least 1") }
         let config = model.config
         self.model = model
         self.capacity = capacity
         workspace = ForwardWorkspace(config: config, capacity: capacity, headBlock: min(Self.headBlock, capacity))
         rotary = RotaryTable(positions: capacity, headDim: config.headDim, base: config.ropeTheta)
-        attention = CausalAttention(config: config, capacity: capacity, block: Self.attentionBlock,
+        attention = CausalAttention(config: config, capacity: capacity, block: attentionBlock,
                                     workers: attentionWorkers ?? blasThreadCount())
     }
 
