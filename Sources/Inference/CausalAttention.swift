@@ -3,12 +3,6 @@ import Dispatch
 import Kernels
 import ModelIO
 
-/// Any value (a raw pointer) handed to `concurrentPerform` workers that use it without races.
-struct UnsafeSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
-
 /// Causal grouped-query attention over the rows just appended to a key/value cache.
 ///
 /// The query heads sharing one key/value head are stacked (position-major) into one matrix, so a
