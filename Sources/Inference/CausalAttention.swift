@@ -23,8 +23,10 @@ final class CausalAttention: @unchecked Sendable {
     /// Threads sharing the work items.
     let workers: Int
     private let group: Int
-    private let capacity: Int
-    /// Per worker: scores `block·group × capacity`, stacked queries and outputs `block·group × headDim`.
+    /// Row stride of a score slab: the capacity rounded up to 16 floats plus 16, so that rows do
+    /// not fall on a power-of-two stride (which maps them to the same cache sets).
+    private let scoreStride: Int
+    /// Per worker: scores `block·group × scoreStride`, stacked queries and outputs `block·group × headDim`.
     private let scores: TensorStorage
     private let stacked: TensorStorage
 
@@ -35,8 +37,8 @@ final class CausalAttention: @unchecked Sendable {
         group = config.headCount / config.kvHeadCount
         self.block = min(block, capacity)
         self.workers = max(1, workers)
-        self.capacity = capacity
-        scores = TensorStorage(zeros: self.workers * self.block * group * capacity)
+        scoreStride = (capacity + 15) / 16 * 16 + 16
+        scores = TensorStorage(zeros: self.workers * self.block * group * scoreStride)
         stacked = TensorStorage(zeros: self.workers * 2 * self.block * group * config.headDim)
     }
 
@@ -89,7 +91,7 @@ final class CausalAttention: @unchecked Sendable {
         let count = min(block, rows - start)
         let stackedRows = count * group
         let width = firstPosition + start + count
-        let slab = scores.buffer.baseAddress! + worker * block * group * capacity
+        let slab = scores.buffer.baseAddress! + worker * block * group * scoreStride
         let stackedQueries = stacked.buffer.baseAddress! + worker * 2 * block * group * headDim
         let stackedOutput = stackedQueries + block * group * headDim
         // The group's heads are adjacent in a query row, so each position's stacked rows are one copy.
@@ -100,9 +102,9 @@ final class CausalAttention: @unchecked Sendable {
         }
         LinearAlgebra.product(m: stackedRows, n: width, k: headDim, alpha: 1 / Float(headDim).squareRoot(),
                               stackedQueries, lda: headDim, keys + kvHead * headDim, ldb: kvWidth, transposeB: true,
-                              into: slab, ldc: capacity)
-        shears_softmax_causal(slab, stackedRows, capacity, firstPosition + start + 1, width, group)
-        LinearAlgebra.product(m: stackedRows, n: headDim, k: width, alpha: 1, slab, lda: capacity,
+                              into: slab, ldc: scoreStride)
+        shears_softmax_causal(slab, stackedRows, scoreStride, firstPosition + start + 1, width, group)
+        LinearAlgebra.product(m: stackedRows, n: headDim, k: width, alpha: 1, slab, lda: scoreStride,
                               values + kvHead * headDim, ldb: kvWidth, transposeB: false,
                               into: stackedOutput, ldc: headDim)
         for r in 0..<count {
