@@ -2,12 +2,7 @@ import CBLAS
 import Dispatch
 import Kernels
 import ModelIO
-
-/// Any value (a raw pointer) handed to `concurrentPerform` workers that use it without races.
-struct UnsafeSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
+import Synchronization
 
 /// Causal grouped-query attention over the rows just appended to a key/value cache.
 ///
@@ -15,7 +10,7 @@ struct UnsafeSendable<Value>: @unchecked Sendable {
 /// block of `block` positions is one `block·group × width` score product against that head's keys,
 /// read in place from the cache. A block whose last position is `p` multiplies against keys
 /// `0...p` only, so the masked upper triangle is skipped up to one block's worth. The
-/// (key head, block) work items are shared among `workers` threads, each running
+/// (key head, block) work items are claimed by `workers` threads, each running
 /// single-threaded BLAS on its own scratch.
 final class CausalAttention: @unchecked Sendable {
     // @unchecked Sendable: immutable apart from the scratch buffers, which each worker only
@@ -56,21 +51,31 @@ final class CausalAttention: @unchecked Sendable {
             return
         }
         let blocks = (rows + block - 1) / block
-        let items = blocks * kvHeadCount  // block-major: neighbouring items cost about the same
+        let items = blocks * kvHeadCount
         let shared = (queries: UnsafeSendable(queries), keys: UnsafeSendable(keys), values: UnsafeSendable(values),
                       output: UnsafeSendable(output))
-        let work: @Sendable (Int) -> Void = { worker in
-            for item in stride(from: worker, to: items, by: self.workers) {
-                self.runItem(kvHead: item % self.kvHeadCount, start: (item / self.kvHeadCount) * self.block,
-                             rows: rows, firstPosition: firstPosition, worker: worker,
-                             shared.queries.value, shared.keys.value, shared.values.value, shared.output.value)
-            }
+        // Item i is key head i % kvHeadCount of the i / kvHeadCount-th block counted from the
+        // end: the costliest blocks go first.
+        @Sendable func runItem(_ item: Int, worker: Int) {
+            self.runItem(kvHead: item % kvHeadCount, start: (blocks - 1 - item / kvHeadCount) * block, rows: rows,
+                         firstPosition: firstPosition, worker: worker,
+                         shared.queries.value, shared.keys.value, shared.values.value, shared.output.value)
         }
         if workers == 1 || items == 1 {
-            work(0)
+            for item in 0..<items { runItem(item, worker: 0) }
             return
         }
-        BLASThreads.singleThreaded { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+        // Workers claim items one at a time, so one the scheduler delays does not hold up the rest.
+        let nextItem = Atomic<Int>(0)
+        BLASThreads.singleThreaded {
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                while true {
+                    let item = nextItem.add(1, ordering: .relaxed).oldValue
+                    if item >= items { return }
+                    runItem(item, worker: worker)
+                }
+            }
+        }
     }
 
     /// One block of positions for the query heads of one key/value head.

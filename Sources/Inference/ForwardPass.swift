@@ -20,8 +20,12 @@ public final class ForwardPass {
     /// OpenBLAS thread each product instead.
     public var attentionWorkers: Int { attention.workers }
 
-    /// Query rows per attention score block.
-    public static let attentionBlock = 128
+    /// Called with the input rows of every linear layer as the forward pass reaches it (nil: no
+    /// calls, no cost).
+    public var linearInputObserver: ((LinearInput) -> Void)?
+
+    /// Query positions per attention score block, by default.
+    public static let defaultAttentionBlock = 64
     /// Rows per block of logits in the loss.
     public static let headBlock = 256
 
@@ -30,17 +34,21 @@ public final class ForwardPass {
     private let attention: CausalAttention
 
     /// Prepares buffers for sequences of up to `capacity` positions; `attentionWorkers` defaults
-    /// to OpenBLAS's thread count.
+    /// to OpenBLAS's thread count; `attentionBlock` is the number of query positions per score
+    /// block (a tuning knob: the block's scores should stay in cache).
     ///
-    /// - Throws: `InferenceError` if `capacity` is not positive.
-    public init(model: Model, capacity: Int, attentionWorkers: Int? = nil) throws(InferenceError) {
+    /// - Throws: `InferenceError` if `capacity` or `attentionBlock` is not positive.
+    public init(
+        model: Model, capacity: Int, attentionWorkers: Int? = nil, attentionBlock: Int = defaultAttentionBlock
+    ) throws(InferenceError) {
         guard capacity >= 1 else { throw InferenceError("forward pass capacity \(capacity) must be at least 1") }
+        guard attentionBlock >= 1 else { throw InferenceError("attention block \(attentionBlock) must be at least 1") }
         let config = model.config
         self.model = model
         self.capacity = capacity
         workspace = ForwardWorkspace(config: config, capacity: capacity, headBlock: min(Self.headBlock, capacity))
         rotary = RotaryTable(positions: capacity, headDim: config.headDim, base: config.ropeTheta)
-        attention = CausalAttention(config: config, capacity: capacity, block: Self.attentionBlock,
+        attention = CausalAttention(config: config, capacity: capacity, block: attentionBlock,
                                     workers: attentionWorkers ?? blasThreadCount())
     }
 
@@ -166,6 +174,7 @@ public final class ForwardPass {
             let newKeys = keys + first * kvWidth
             shears_rmsnorm(residual, w.attentionNorm, normed, rows, hidden, config.rmsNormEpsilon)
             phaseTimes.normsAndRope += clock.lap()
+            observe(layer, [.query, .key, .value], normed, rows, hidden, &clock)
 
             LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.query,
                                  outputs: queryWidth, into: queries, yStride: queryWidth)
@@ -182,6 +191,7 @@ public final class ForwardPass {
             attention.run(queries: queries, rows: rows, firstPosition: first, keys: keys, values: values,
                           output: attended)
             phaseTimes.attention += clock.lap()
+            observe(layer, [.attentionOutput], attended, rows, queryWidth, &clock)
 
             LinearAlgebra.linear(attended, rows: rows, inputs: queryWidth, xStride: queryWidth,
                                  weight: w.attentionOutput, outputs: hidden, into: residual, yStride: hidden,
@@ -190,12 +200,14 @@ public final class ForwardPass {
 
             shears_rmsnorm(residual, w.ffnNorm, normed, rows, hidden, config.rmsNormEpsilon)
             phaseTimes.normsAndRope += clock.lap()
+            observe(layer, [.gate, .up], normed, rows, hidden, &clock)
 
             LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.gate,
                                  outputs: ffn, into: gate, yStride: ffn)
             LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.up,
                                  outputs: ffn, into: up, yStride: ffn)
             shears_silu_mul(gate, up, rows * ffn)
+            observe(layer, [.down], gate, rows, ffn, &clock)
             LinearAlgebra.linear(gate, rows: rows, inputs: ffn, xStride: ffn, weight: w.down,
                                  outputs: hidden, into: residual, yStride: hidden, accumulate: true)
             phaseTimes.mlp += clock.lap()
@@ -203,5 +215,19 @@ public final class ForwardPass {
         shears_rmsnorm(residual, weights.outputNorm, normed, rows, hidden, config.rmsNormEpsilon)
         phaseTimes.normsAndRope += clock.lap()
         position += rows
+    }
+
+    /// Hands the rows at `values` to the observer once per linear part consuming them; the clock
+    /// is restarted so observer time is not charged to any phase.
+    private func observe(
+        _ layer: Int, _ parts: [LlamaTensorNames.Layer], _ values: UnsafeMutablePointer<Float>, _ rows: Int,
+        _ columns: Int, _ clock: inout PhaseClock
+    ) {
+        guard let linearInputObserver else { return }
+        defer { _ = clock.lap() }
+        let buffer = UnsafeBufferPointer(start: values, count: rows * columns)
+        for part in parts {
+            linearInputObserver(LinearInput(layer: layer, part: part, rows: rows, columns: columns, values: buffer))
+        }
     }
 }

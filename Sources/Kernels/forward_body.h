@@ -12,9 +12,11 @@
 
 enum { LANES = 16 };
 
+#define SHEARS_INLINE static inline __attribute__((always_inline))
+
 /* exp(x) on 16 lanes: Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, Cephes' degree-6
  * polynomial for exp(r), then scaling by 2^n through the exponent bits. */
-static inline void SHEARS_VARIANT(exp16)(const float *restrict x, float *restrict y) {
+SHEARS_INLINE void SHEARS_VARIANT(exp16)(const float *restrict x, float *restrict y) {
     for (int j = 0; j < LANES; j++) {
         float v = x[j];
         v = v < -87.0f ? -87.0f : v;
@@ -39,7 +41,7 @@ static inline void SHEARS_VARIANT(exp16)(const float *restrict x, float *restric
 }
 
 /* exp of n elements (n may be anything; the tail goes through a padded copy). */
-static inline void SHEARS_VARIANT(exp_n)(const float *x, float *y, size_t n) {
+SHEARS_INLINE void SHEARS_VARIANT(exp_n)(const float *x, float *y, size_t n) {
     size_t i = 0;
     for (; i + LANES <= n; i += LANES) SHEARS_VARIANT(exp16)(x + i, y + i);
     if (i < n) {
@@ -50,7 +52,7 @@ static inline void SHEARS_VARIANT(exp_n)(const float *x, float *y, size_t n) {
     }
 }
 
-static inline float SHEARS_VARIANT(fold16)(const float *acc) {
+SHEARS_INLINE float SHEARS_VARIANT(fold16)(const float *acc) {
     float total = 0;
     for (int j = 0; j < LANES; j++) total += acc[j];
     return total;
@@ -67,7 +69,7 @@ float SHEARS_VARIANT(shears_sum)(const float *x, size_t n) {
     return SHEARS_VARIANT(fold16)(acc);
 }
 
-static inline float SHEARS_VARIANT(sum_squares)(const float *x, size_t n) {
+SHEARS_INLINE float SHEARS_VARIANT(sum_squares)(const float *x, size_t n) {
     float acc[LANES] = {0};
     size_t i = 0;
     for (; i + LANES <= n; i += LANES)
@@ -76,7 +78,7 @@ static inline float SHEARS_VARIANT(sum_squares)(const float *x, size_t n) {
     return SHEARS_VARIANT(fold16)(acc);
 }
 
-static inline float SHEARS_VARIANT(max_of)(const float *x, size_t n) {
+SHEARS_INLINE float SHEARS_VARIANT(max_of)(const float *x, size_t n) {
     float acc[LANES];
     for (int j = 0; j < LANES; j++) acc[j] = -INFINITY;
     size_t i = 0;
@@ -89,16 +91,20 @@ static inline float SHEARS_VARIANT(max_of)(const float *x, size_t n) {
 }
 
 /* sum of exp(x[i] - shift); if out is not NULL the exponentials are stored there too. */
-static inline float SHEARS_VARIANT(sum_exp)(const float *x, float *out, size_t n, float shift) {
+SHEARS_INLINE float SHEARS_VARIANT(sum_exp)(const float *x, float *out, size_t n, float shift) {
     float acc[LANES] = {0};
     float in[LANES], e[LANES];
-    for (size_t i = 0; i < n; i += LANES) {
-        size_t count = n - i < LANES ? n - i : LANES;
-        if (count == LANES) {
-            for (int j = 0; j < LANES; j++) in[j] = x[i + j] - shift;
-        } else {
-            for (int j = 0; j < LANES; j++) in[j] = (size_t)j < count ? x[i + j] - shift : -INFINITY;
-        }
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        for (int j = 0; j < LANES; j++) in[j] = x[i + j] - shift;
+        SHEARS_VARIANT(exp16)(in, e);
+        for (int j = 0; j < LANES; j++) acc[j] += e[j];
+        if (out)
+            for (int j = 0; j < LANES; j++) out[i + j] = e[j];
+    }
+    if (i < n) {
+        size_t count = n - i;
+        for (int j = 0; j < LANES; j++) in[j] = (size_t)j < count ? x[i + j] - shift : -INFINITY;
         SHEARS_VARIANT(exp16)(in, e);
         for (int j = 0; j < LANES; j++) acc[j] += e[j];
         if (out) memcpy(out + i, e, count * sizeof(float));
@@ -149,13 +155,23 @@ void SHEARS_VARIANT(shears_softmax_causal)(float *scores, size_t rows, size_t ld
     }
 }
 
-void SHEARS_VARIANT(shears_silu_mul)(float *gate, const float *up, size_t n) {
+/* gate = silu(gate) * up on 16 lanes. */
+SHEARS_INLINE void SHEARS_VARIANT(silu_mul16)(float *restrict gate, const float *restrict up) {
     float negated[LANES], e[LANES];
-    for (size_t i = 0; i < n; i += LANES) {
-        size_t count = n - i < LANES ? n - i : LANES;
-        for (int j = 0; j < LANES; j++) negated[j] = (size_t)j < count ? -gate[i + j] : 0.0f;
-        SHEARS_VARIANT(exp16)(negated, e);
-        for (size_t j = 0; j < count; j++) gate[i + j] = gate[i + j] / (1.0f + e[j]) * up[i + j];
+    for (int j = 0; j < LANES; j++) negated[j] = -gate[j];
+    SHEARS_VARIANT(exp16)(negated, e);
+    for (int j = 0; j < LANES; j++) gate[j] = gate[j] / (1.0f + e[j]) * up[j];
+}
+
+void SHEARS_VARIANT(shears_silu_mul)(float *gate, const float *up, size_t n) {
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES) SHEARS_VARIANT(silu_mul16)(gate + i, up + i);
+    if (i < n) {
+        float g[LANES] = {0}, u[LANES] = {0};
+        memcpy(g, gate + i, (n - i) * sizeof(float));
+        memcpy(u, up + i, (n - i) * sizeof(float));
+        SHEARS_VARIANT(silu_mul16)(g, u);
+        memcpy(gate + i, g, (n - i) * sizeof(float));
     }
 }
 
