@@ -34,7 +34,7 @@ let package = Package(
         /// LLaMA forward pass, KV-cache generation, perplexity.
         .target(name: "Inference", dependencies: ["ModelIO", "Kernels", "CBLAS"]),
         /// Pruning methods (magnitude, Wanda, SparseGPT, ...).
-        .target(name: "BuiltinMethods", dependencies: ["ModelIO", "Kernels"]),
+        .target(name: "BuiltinMethods", dependencies: ["ModelIO", "Inference", "Kernels", "CBLAS"]),
 
         // MARK: - C
 
@@ -63,5 +63,9 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "ModelIO", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelIO", "Kernels", "TestSupport"]),
         .testTarget(name: "HostTests", dependencies: ["ModelIO", "TestSupport"]),
+        .testTarget(
+            name: "BuiltinMethodsTests",
+            dependencies: ["BuiltinMethods", "Inference", "ModelIO", "Kernels", "CBLAS", "TestSupport"]
+        ),
     ]
 )
