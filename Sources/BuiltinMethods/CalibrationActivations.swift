@@ -59,6 +59,7 @@ final class CalibrationActivations {
         for (index, window) in windows.enumerated() {
             let pointer = states + window.offset * hidden
             try run(forward, layer, pointer, window.rows, pointer, index, nil)
+            try checkOutput(pointer, window.rows, layer, index)
         }
     }
 
@@ -83,6 +84,7 @@ final class CalibrationActivations {
                 throw PruneError("layer \(layer): non-finite activation in the input of \(readers.joined(separator: ", ")) "
                     + "(calibration window \(index))")
             }
+            try checkOutput(dense.buffer.baseAddress! + window.offset * hidden, window.rows, layer, index)
         }
         return statisticsSeconds
     }
@@ -109,6 +111,9 @@ final class CalibrationActivations {
         do { try forward.run(layer: layer, input: input, rows: rows, output: output, observe: observe) } catch {
             throw PruneError("layer \(layer): \(error)")
         }
+    }
+
+    private func checkOutput(_ output: UnsafePointer<Float>, _ rows: Int, _ layer: Int, _ window: Int) throws(PruneError) {
         guard shears_sum(output, rows * hidden).isFinite else {
             throw PruneError("layer \(layer): non-finite activation in the output of blk.\(layer) (calibration window \(window))")
         }
