@@ -31,7 +31,8 @@ public enum PruneKernelBenchmark {
         }
     }
 
-    /// Runs every kernel `runs` times on `rows × columns` data (defaults: SmolLM2's up projection).
+    /// Runs every kernel `runs` times on `rows × columns` data (defaults: SmolLM2's up projection;
+    /// `columns` at least 4).
     public static func run(rows: Int = 1536, columns: Int = 576, runs: Int = 5) -> Report {
         let n = rows * columns
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -42,9 +43,10 @@ public enum PruneKernelBenchmark {
         var scores = [Float](repeating: 0, count: n), scratch = scores, weights = values
         var mask = [UInt8](repeating: 0, count: n)
         var sums = [Float](repeating: 0, count: columns), squares = sums
-        var errors = [Float](repeating: 0, count: rows * 128)
-        var u = [Float](repeating: 0, count: 128 * 128)
-        for j in 0..<128 { u[j * 128 + j] = 1 }
+        let block = min(128, columns - columns % 4)  // one SparseGPT block, a multiple of 4 for 2:4
+        var errors = [Float](repeating: 0, count: rows * block)
+        var u = [Float](repeating: 0, count: block * block)
+        for j in 0..<block { u[j * block + j] = 1 }
         let floatBytes = Double(n * 4)
         func time(_ name: String, bytes: Double, _ body: () -> Void) -> KernelThroughput {
             var times: [Double] = []
@@ -76,8 +78,8 @@ public enum PruneKernelBenchmark {
         kernels.append(time("apply_mask \(shape)", bytes: 2 * floatBytes + Double(n)) {
             _ = shears_prune_apply_mask(&weights, mask, n)
         })
-        kernels.append(time("sparsegpt_sweep \(rows)×128", bytes: Double(rows * 128 * 9)) {
-            shears_sparsegpt_sweep(&weights, rows, 128, columns, u, 128, &mask, columns, 2, 4, &errors, 128)
+        kernels.append(time("sparsegpt_sweep 2:4 \(rows)×\(block)", bytes: Double(rows * block * 9)) {
+            shears_sparsegpt_sweep(&weights, rows, block, columns, u, block, &mask, columns, 2, 4, &errors, block)
         })
         let probe = [Float](repeating: 1, count: 64 << 20)
         let bandwidth = time("memory probe", bytes: Double(probe.count * 4)) {
