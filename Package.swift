@@ -19,7 +19,7 @@ let package = Package(
         .executableTarget(
             name: "Host",
             dependencies: [
-                "ModelIO", "Tokenization", "Inference", "LuaRuntime", "Kernels", "CBLAS", "CLua",
+                "ModelIO", "Tokenization", "Inference", "BuiltinMethods", "LuaRuntime", "Kernels", "CBLAS", "CLua",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Host"
@@ -36,7 +36,7 @@ let package = Package(
         /// LLaMA forward pass, KV-cache generation, perplexity.
         .target(name: "Inference", dependencies: ["ModelIO", "Kernels", "CBLAS"]),
         /// Pruning methods (magnitude, Wanda, SparseGPT, ...).
-        .target(name: "BuiltinMethods", dependencies: ["ModelIO", "Kernels"]),
+        .target(name: "BuiltinMethods", dependencies: ["ModelIO", "Inference", "Kernels", "CBLAS"]),
         /// The sandboxed Lua 5.4 runtime for recipes: limits, strict globals, Swift functions and handles.
         .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShims"]),
 
@@ -70,5 +70,9 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelIO", "Kernels", "TestSupport"]),
         .testTarget(name: "HostTests", dependencies: ["ModelIO", "TestSupport"]),
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime", "CLua"]),
+        .testTarget(
+            name: "BuiltinMethodsTests",
+            dependencies: ["BuiltinMethods", "Inference", "ModelIO", "Kernels", "CBLAS", "TestSupport"]
+        ),
     ]
 )

@@ -5,5 +5,6 @@
 #include "kernels_cpu.h"
 #include "kernels_convert.h"
 #include "kernels_forward.h"
+#include "kernels_prune.h"
 
 #endif

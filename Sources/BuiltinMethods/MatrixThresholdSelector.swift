@@ -1,0 +1,35 @@
+import Kernels
+
+/// Selector: one threshold for the whole matrix, `τ = sorted(scores)[Int(count · sparsity)]`,
+/// pruning every score `≤ τ` — the reference magnitude baseline's rule, which prunes one weight
+/// more than the nominal count (plus any ties with τ). Sparsity 0 prunes nothing.
+public struct MatrixThresholdSelector: PruneStep {
+    /// "per-matrix".
+    public var name: String { "per-matrix" }
+    /// Selector.
+    public var stage: PruneStage { .selector }
+    /// None.
+    public var requirement: StatisticsRequirement { [] }
+
+    /// Creates the selector.
+    public init() {}
+
+    /// Sets `work.mask` from `work.scores`.
+    public func run(_ work: MatrixWork) throws(PruneError) {
+        try requireScores(work, name)
+        var mask = [UInt8](repeating: 0, count: work.scores.count)
+        if work.sparsity > 0 {
+            let k = work.prunedCount(of: work.scores.count)
+            var scratch = [Float](repeating: 0, count: work.scores.count)
+            work.scores.withUnsafeBufferPointer { scores in
+                let tau = scratch.withUnsafeMutableBufferPointer { tmp in
+                    shears_prune_kth_smallest(scores.baseAddress!, scores.count, k, tmp.baseAddress!)
+                }
+                mask.withUnsafeMutableBufferPointer { out in
+                    _ = shears_prune_mask_at_most(scores.baseAddress!, scores.count, tau, out.baseAddress!)
+                }
+            }
+        }
+        work.mask = mask
+    }
+}

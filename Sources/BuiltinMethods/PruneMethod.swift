@@ -1,0 +1,66 @@
+/// The built-in methods as step lists for `Pruner`.
+///
+/// For an N:M `pattern` the sparsity is implied (`1 − N/M`); pass `sparsity: nil` or that value.
+public enum PruneMethod {
+    /// How magnitude pruning compares weights.
+    public enum MagnitudeScope: String, Sendable {
+        /// One threshold per matrix, pruning `≤ τ` (the reference baseline).
+        case matrix
+        /// Exactly `Int(in · p)` per output row.
+        case row
+    }
+
+    /// Magnitude pruning (no calibration data needed).
+    ///
+    /// - Throws: `PruneError` for a sparsity outside [0, 1) or not matching the pattern.
+    public static func magnitude(
+        sparsity: Double?, pattern: SparsityPattern = .unstructured, scope: MagnitudeScope = .matrix
+    ) throws(PruneError) -> [any PruneStep] {
+        let allocator = try allocator(sparsity, pattern)
+        let selector: any PruneStep = switch (pattern, scope) {
+        case (.nm, _): try GroupSelector(pattern)
+        case (.unstructured, .matrix): MatrixThresholdSelector()
+        case (.unstructured, .row): RowSelector()
+        }
+        return [allocator, MagnitudeScore(), selector]
+    }
+
+    /// Wanda: |W|·‖X_j‖ per output row (or N:M); `variant` is the reference's adaptive-α
+    /// `--use_variant` (unstructured only).
+    ///
+    /// - Throws: `PruneError` for a bad sparsity, or `variant` with N:M.
+    public static func wanda(
+        sparsity: Double?, pattern: SparsityPattern = .unstructured, variant: Bool = false
+    ) throws(PruneError) -> [any PruneStep] {
+        let allocator = try allocator(sparsity, pattern)
+        if variant, pattern != .unstructured { throw PruneError("the Wanda variant works on unstructured sparsity only") }
+        let selector: any PruneStep = switch (pattern, variant) {
+        case (.nm, _): try GroupSelector(pattern)
+        case (.unstructured, true): AdaptiveRowSelector()
+        case (.unstructured, false): RowSelector()
+        }
+        return [allocator, WandaScore(), selector]
+    }
+
+    /// SparseGPT with its own block-wise mask (reference defaults: blocksize 128, damping 0.01).
+    ///
+    /// - Throws: `PruneError` for a bad sparsity, block size or damping.
+    public static func sparseGPT(
+        sparsity: Double?, pattern: SparsityPattern = .unstructured, blocksize: Int = 128, damping: Double = 0.01
+    ) throws(PruneError) -> [any PruneStep] {
+        [try allocator(sparsity, pattern),
+         try SparseGPTReconstructor(maskSource: .adaptive(pattern), blocksize: blocksize, damping: damping)]
+    }
+
+    /// The uniform allocator for `sparsity` under `pattern`.
+    private static func allocator(_ sparsity: Double?, _ pattern: SparsityPattern) throws(PruneError) -> UniformSparsity {
+        if let implied = pattern.impliedSparsity {
+            if let sparsity, abs(sparsity - implied) > 1e-9 {
+                throw PruneError("sparsity \(sparsity) contradicts pattern \(pattern) (which implies \(implied))")
+            }
+            return try UniformSparsity(implied)
+        }
+        guard let sparsity else { throw PruneError("unstructured pruning needs a sparsity") }
+        return try UniformSparsity(sparsity)
+    }
+}

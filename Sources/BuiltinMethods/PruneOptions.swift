@@ -1,0 +1,15 @@
+/// What a prune touches and whom it tells.
+public struct PruneOptions {
+    /// Tensors to prune: a linear matrix is pruned when it matches one of these globs and none of
+    /// `ignore` (default: all seven linear matrices of every layer).
+    public var targets: [TensorNamePattern] = [TensorNamePattern("blk.*")]
+    /// Tensors to leave alone even when they match `targets`.
+    public var ignore: [TensorNamePattern] = []
+    /// Called after each layer with its report.
+    public var onLayer: ((Int, LayerReport) -> Void)?
+    /// Called when a layer starts.
+    public var progress: ((PruneProgress) -> Void)?
+
+    /// Default options: every linear matrix, no callbacks.
+    public init() {}
+}

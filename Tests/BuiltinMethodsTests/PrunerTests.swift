@@ -1,0 +1,154 @@
+import BuiltinMethods
+import Inference
+import ModelIO
+import Testing
+import TestSupport
+
+/// The engine on tiny random models: statistics from the dense layer, exact counts, targets,
+/// callbacks, reports and bad input.
+@Suite struct PrunerTests {
+    static func windows(_ count: Int = 3, length: Int = 12, seed: UInt64 = 9) -> [[Int32]] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { _ in (0..<length).map { _ in Int32(rng.next() % 300) } }
+    }
+
+    @Test("Wanda's layer-0 masks come from the dense layer-0 inputs, exact counts per row")
+    func wandaLayerZero() throws {
+        let model = try TinyModel.make()
+        let reference = try TinyModel.make()
+        let calibration = Self.windows()
+        var layers: [Int] = []
+        var options = PruneOptions()
+        options.onLayer = { layer, _ in layers.append(layer) }
+        let report = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: 0.5), options: options)
+            .run(calibration: calibration)
+        #expect(layers == [0, 1] && report.calibrationWindows == 3 && report.calibrationTokens == 36)
+
+        // Independent statistics: run the dense layer 0 over each window, sum squares in Double.
+        let forward = try DecoderLayerForward(model: reference, capacity: 12)
+        let embedding = reference.tensor(LlamaTensorNames.tokenEmbedding)!.storage.buffer
+        var squares: [LinearInputSite: [Double]] = [:]
+        for window in calibration {
+            var x = window.flatMap { Array(embedding[Int($0) * 32..<(Int($0) + 1) * 32]) }
+            try x.withUnsafeMutableBufferPointer { buffer in
+                try forward.run(layer: 0, input: buffer.baseAddress!, rows: 12, output: buffer.baseAddress!) { site, values in
+                    let width = values.count / 12
+                    var sums = squares[site] ?? [Double](repeating: 0, count: width)
+                    for (i, v) in values.enumerated() { sums[i % width] += Double(v) * Double(v) }
+                    squares[site] = sums
+                }
+            }
+        }
+        for part in LlamaTensorNames.Layer.allCases where part.isLinear {
+            let name = part.name(layer: 0)
+            let original = reference.tensor(name)!, pruned = model.tensor(name)!
+            let site: LinearInputSite = switch part {
+            case .query, .key, .value: .attentionInput
+            case .attentionOutput: .attentionContext
+            case .gate, .up: .ffnInput
+            default: .ffnHidden
+            }
+            let norms = squares[site]!.map { $0.squareRoot() }
+            let columns = original.columns
+            for r in 0..<original.rows {
+                let scores = (0..<columns).map { abs(Double(original.storage.buffer[r * columns + $0])) * norms[$0] }
+                let order = (0..<columns).sorted { (scores[$0], $0) < (scores[$1], $1) }
+                let prunedColumns = Set(order.prefix(columns / 2))
+                for j in 0..<columns {
+                    let expected = prunedColumns.contains(j) ? 0 : original.storage.buffer[r * columns + j]
+                    #expect(pruned.storage.buffer[r * columns + j] == expected, "\(name) row \(r) column \(j)")
+                }
+            }
+        }
+        for layer in report.layers {
+            #expect(layer.matrices.allSatisfy { $0.zeros == $0.count / 2 })
+            #expect(layer.outputError.map { $0 > 0 && $0 < 1 } == true)
+        }
+    }
+
+    @Test("targets and ignores choose the matrices; the rest stays untouched")
+    func targets() throws {
+        let model = try TinyModel.make()
+        let reference = try TinyModel.make()
+        var options = PruneOptions()
+        options.targets = [TensorNamePattern("blk.*.ffn_*")]
+        options.ignore = [TensorNamePattern("blk.0.*")]
+        let report = try Pruner(model: model, steps: try PruneMethod.magnitude(sparsity: 0.25, scope: .row),
+                                options: options).run(calibration: [])
+        #expect(report.layers.map(\.layer) == [1])
+        #expect(report.layers[0].matrices.map(\.name) == ["blk.1.ffn_gate.weight", "blk.1.ffn_up.weight", "blk.1.ffn_down.weight"])
+        for tensor in reference.tensors where !tensor.name.hasPrefix("blk.1.ffn_") || tensor.name.contains("norm") {
+            #expect(model.tensor(tensor.name)!.storage.array == tensor.storage.array, "\(tensor.name) changed")
+        }
+        #expect(report.layers[0].matrices.allSatisfy { $0.zeros == $0.count / 4 })
+    }
+
+    @Test("SparseGPT and N:M through the engine reach the requested sparsity")
+    func sparseGPTAndNM() throws {
+        let model = try TinyModel.make()
+        let report = try Pruner(model: model, steps: try PruneMethod.sparseGPT(sparsity: nil, pattern: .nm(keep: 2, group: 4)))
+            .run(calibration: Self.windows())
+        for matrix in report.layers.flatMap(\.matrices) {
+            let weights = model.tensor(matrix.name)!.storage.array
+            for base in stride(from: 0, to: weights.count, by: 4) {
+                #expect(weights[base..<base + 4].filter { $0 != 0 }.count <= 2, "\(matrix.name) group \(base)")
+            }
+        }
+        let wanda = try TinyModel.make()
+        let nm = try Pruner(model: wanda, steps: try PruneMethod.wanda(sparsity: 0.5, pattern: .nm(keep: 4, group: 8)))
+            .run(calibration: Self.windows())
+        #expect(nm.layers.flatMap(\.matrices).allSatisfy { $0.zeros == $0.count / 2 })
+    }
+
+    @Test("the Wanda variant lands near the target sparsity")
+    func wandaVariant() throws {
+        let model = try TinyModel.make()
+        let report = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: 0.5, variant: true))
+            .run(calibration: Self.windows())
+        for matrix in report.layers.flatMap(\.matrices) {
+            #expect(abs(matrix.sparsity - 0.5) < 0.05, "\(matrix.name): \(matrix.sparsity)")
+        }
+    }
+
+    @Test("bad requests fail with a clear message")
+    func badInput() throws {
+        let model = try TinyModel.make()
+        func message(_ body: () throws -> Void) -> String {
+            do { try body() } catch { return "\(error)" }
+            return "no error"
+        }
+        var options = PruneOptions()
+        options.targets = [TensorNamePattern("blk.9.*")]
+        #expect(message { _ = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: 0.5), options: options) }
+            .contains("match no linear matrix"))
+        #expect(message { _ = try PruneMethod.wanda(sparsity: 1.0) }.contains("outside [0, 1)"))
+        #expect(message { _ = try PruneMethod.wanda(sparsity: 0.5, pattern: .nm(keep: 2, group: 4), variant: true) }
+            .contains("unstructured"))
+        #expect(message { _ = try PruneMethod.magnitude(sparsity: 0.6, pattern: .nm(keep: 2, group: 4)) }.contains("contradicts"))
+        #expect(message {
+            _ = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: nil, pattern: .nm(keep: 3, group: 7)))
+                .run(calibration: Self.windows())
+        }.contains("divide the input dimension"))
+        #expect(message { _ = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: 0.5)).run(calibration: []) }
+            .contains("no token windows"))
+        #expect(message { _ = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: 0.5)).run(calibration: [[1, 300]]) }
+            .contains("outside the vocabulary"))
+        #expect(message { _ = try Pruner(model: model, steps: [RowSelector(), WandaScore()]) }.contains("cannot follow"))
+        #expect(message { _ = try Pruner(model: model, steps: [WandaScore()]) }.contains("no step chooses a mask"))
+    }
+
+    @Test("non-finite activations name the layer and the tensors")
+    func nonFinite() throws {
+        let model = try TinyModel.make()
+        let embedding = model.tensor(LlamaTensorNames.tokenEmbedding)!
+        var values = embedding.storage.array
+        values[5 * 32 + 3] = .nan
+        model.replace(Tensor(name: embedding.name, shape: embedding.shape, storage: TensorStorage(values)))
+        do {
+            _ = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: 0.5)).run(calibration: [[1, 5, 7]])
+            Issue.record("no error")
+        } catch {
+            #expect(error.message.contains("layer 0") && error.message.contains("blk.0.attn_q.weight"), "\(error)")
+        }
+    }
+}
