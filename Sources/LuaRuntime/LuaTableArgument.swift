@@ -75,12 +75,19 @@ public struct LuaTableArgument {
 
     /// Throws "unknown field 'x'" for a string key not in `allowed` (catches typos in options
     /// tables) and "unexpected key of type number" for other keys.
-    public func checkFields(allowed: Set<String>) throws {
+    /// With `allowingSequence`, the keys 1...count of a list part are accepted too.
+    public func checkFields(allowed: Set<String>, allowingSequence: Bool = false) throws {
         let state = call.state
+        let length = allowingSequence ? count : 0
         guard state.reserve(3) else { throw LuaScriptError("stack overflow") }
         lua_pushnil(state.pointer)
         while lua_next(state.pointer, stackIndex) != 0 {
             state.pop()  // key
+            if allowingSequence, state.type(at: -1) == LUA_TNUMBER {
+                var isInteger: Int32 = 0
+                let key = lua_tointegerx(state.pointer, -1, &isInteger)
+                if isInteger != 0, (1...max(length, 1)).contains(Int(key)), length > 0 { continue }
+            }
             guard state.type(at: -1) == LUA_TSTRING, let key = state.string(at: -1) else {
                 let kind = state.typeName(at: -1)
                 state.pop()
@@ -149,6 +156,22 @@ public struct LuaTableArgument {
     /// the call returns so that ``LuaCall/handle(_:as:)`` can check it; nil if the field is nil.
     public func handleIndex(_ name: String) throws -> Int32? {
         let key = Key.field(name)
+        guard call.state.reserve(2) else { throw LuaScriptError("stack overflow") }
+        switch fetch(key) {
+        case LUA_TNIL:
+            call.state.pop()
+            return nil
+        case LUA_TUSERDATA:
+            return call.state.top
+        default:
+            throw mismatch(key, expected: "a handle")
+        }
+    }
+
+    /// The stack index of element `index` when it is a userdata (a handle), left on the stack
+    /// until the call returns; nil if the element is nil.
+    public func handleIndex(at index: Int) throws -> Int32? {
+        let key = Key.element(index)
         guard call.state.reserve(2) else { throw LuaScriptError("stack overflow") }
         switch fetch(key) {
         case LUA_TNIL:

@@ -23,6 +23,7 @@ final class ShearsModule {
         registerModel(runtime)
         registerTensor(runtime)
         registerCalibration(runtime)
+        installPruning(into: runtime)
 
         runtime.register("load") { [self] call in
             let path = try call.string(1)

@@ -57,7 +57,12 @@ public enum ModelWriter {
             case .q8_0:
                 throw ModelIOError(path: path, "safetensors has no Q8_0 type; use f32, f16 or bf16, or a .gguf output")
             }
-            try HuggingFaceModelWriter.write(model, to: path, type: dtype, metadata: annotations)
+            // Provenance recorded in the model (e.g. by a prune) travels with the file too.
+            var metadata = annotations
+            for (key, value) in model.metadata where key.hasPrefix("shears.") {
+                if let text = value.string, metadata[String(key.dropFirst(7))] == nil { metadata[String(key.dropFirst(7))] = text }
+            }
+            try HuggingFaceModelWriter.write(model, to: path, type: dtype, metadata: metadata)
         }
     }
 

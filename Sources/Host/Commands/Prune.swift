@@ -1,0 +1,130 @@
+import ArgumentParser
+import BuiltinMethods
+import Foundation
+import Inference
+import ModelIO
+
+/// `shears prune MODEL --method wanda --sparsity 0.5 --out OUT`: one method, no recipe needed.
+struct Prune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prune a model with one built-in method and write it out.",
+        discussion: """
+            Calibration windows come from a text (--calib, random windows drawn exactly as the \
+            Wanda/SparseGPT reference code draws them for --seed), from the model itself \
+            (--calib-generate, no data needed), or are not needed (magnitude). --pattern N:M keeps \
+            at most N nonzero weights in every M consecutive weights of a row (the sparse-hardware \
+            convention). The output records the method, calibration and sparsity in shears.* metadata. \
+            For chains of methods, per-layer control and evaluation, write a recipe (shears run).
+            """)
+
+    /// The built-in methods.
+    enum Method: String, ExpressibleByArgument, CaseIterable {
+        case magnitude, wanda, sparsegpt
+    }
+
+    @OptionGroup var source: ModelArgument
+
+    @Option(help: "The method: \(Method.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var method: Method
+
+    @Option(help: "Fraction of each linear matrix to prune, in [0, 1) (implied by --pattern).")
+    var sparsity: Double?
+
+    @Option(help: "N:M semi-structured pattern, e.g. 2:4.")
+    var pattern: String?
+
+    @Option(help: "Calibration text (UTF-8).", completion: .file())
+    var calib: String?
+
+    @Flag(help: "Calibrate on text the model generates itself.")
+    var calibGenerate = false
+
+    @Option(help: "Calibration windows.")
+    var samples = 64
+
+    @Option(help: "Tokens per calibration window.")
+    var seqlen = 512
+
+    @Option(help: "Seed of the calibration windows.")
+    var seed = 0
+
+    @Option(help: "Tensors to prune (globs, repeatable; default every linear matrix).")
+    var target: [String] = []
+
+    @Option(help: "Tensors to leave dense (globs, repeatable).")
+    var ignore: [String] = []
+
+    @Option(help: "The output .gguf file or Hugging Face directory.", completion: .file())
+    var out: String
+
+    @Option(help: "Element type of the output: f32, f16, bf16 or q8_0 (all keep zeros exact).")
+    var type: OutputType = .f16
+
+    @OptionGroup var textOptions: TextOptions
+
+    func validate() throws {
+        if let sparsity, !(0..<1).contains(sparsity) {
+            throw ValidationError("--sparsity must be in [0, 1) (got \(sparsity))")
+        }
+        if sparsity == nil, pattern == nil { throw ValidationError("give --sparsity or --pattern") }
+        if calib != nil, calibGenerate { throw ValidationError("give at most one of --calib and --calib-generate") }
+        if method != .magnitude, calib == nil, !calibGenerate {
+            throw ValidationError("\(method.rawValue) needs calibration data: --calib FILE or --calib-generate")
+        }
+        guard samples >= 1, seqlen >= 2 else { throw ValidationError("--samples must be positive and --seqlen at least 2") }
+    }
+
+    func run() throws {
+        if ModelFormat.forOutput(path: out) == .gguf, FileManager.default.fileExists(atPath: out),
+           URL(fileURLWithPath: out).standardizedFileURL == URL(fileURLWithPath: source.model).standardizedFileURL {
+            throw CommandFailure.badInput("\(out): refusing to overwrite the input model; choose another output path")
+        }
+        let model = try source.load()
+        let recipe = try makeRecipe()
+        let calibration = try makeCalibration(model)
+        let report: PruneReport
+        do {
+            report = try PruneSession.run(model: model, recipes: [recipe], calibration: calibration?.windows ?? [],
+                                          calibrationSource: calibration?.source ?? "none",
+                                          targets: target.isEmpty ? nil : target, ignore: ignore)
+        } catch {
+            throw CommandFailure.badInput(error.message)
+        }
+        try ModelWriter.write(model, to: out, type: type, annotations: ["version": ShearsVersion.number])
+        print(String(format: "%@: linear sparsity %.4f in %.1f s (forwards %.1f s, statistics %.1f s, selection %.1f s, reconstruction %.1f s) -> %@",
+                     recipe.description, report.sparsity, report.seconds, report.times.forwards, report.times.statistics,
+                     report.times.selection, report.times.reconstruction, out))
+    }
+
+    private func makeRecipe() throws(CommandFailure) -> PruneRecipe {
+        do {
+            let parsed = try pattern.map { text throws(PruneError) in try SparsityPattern(parsing: text) } ?? .unstructured
+            let steps: [any PruneStep] = switch method {
+            case .magnitude: try PruneMethod.magnitude(sparsity: sparsity, pattern: parsed)
+            case .wanda: try PruneMethod.wanda(sparsity: sparsity, pattern: parsed)
+            case .sparsegpt: try PruneMethod.sparseGPT(sparsity: sparsity, pattern: parsed)
+            }
+            return PruneRecipe(steps: steps, description: PruneRecipe.describe(
+                method.rawValue, [("sparsity", sparsity.map { "\($0)" }), ("pattern", pattern)]))
+        } catch {
+            throw .badInput(error.message)
+        }
+    }
+
+    private func makeCalibration(_ model: Model) throws -> CalibrationSet? {
+        do {
+            if calibGenerate {
+                let bar = ProgressBar("self-calibration", total: samples, unit: "sample")
+                defer { bar.finish() }
+                return try CalibrationSet.generated(by: model, samples: samples, seqlen: seqlen, seed: UInt64(seed), temperature: 1) {
+                    done, _ in bar.update(done: done, work: Double(done))
+                }
+            }
+            guard let calib else { return nil }
+            let tokens = try textOptions.encode(calib, for: model)
+            return try CalibrationSet.random(from: tokens, samples: samples, seqlen: seqlen, seed: UInt64(seed), source: calib)
+        } catch let error as InferenceError {
+            throw CommandFailure.badInput("calibration: \(error.message)")
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import BuiltinMethods
+import Inference
+import LuaRuntime
+import ModelIO
+
+extension RecipeHandles {
+    /// `shears.Step`: a pruning step (or chain) made by `shears.wanda{...}` and friends.
+    static let step = LuaHandleType<PruneRecipe>("shears.Step")
+}
+
+extension ShearsModule {
+    /// Registers `shears.magnitude`, `shears.wanda`, `shears.sparsegpt`, `shears.reconstruct` and
+    /// `shears.prune`.
+    func installPruning(into runtime: LuaRuntime) {
+        runtime.register(RecipeHandles.step, describe: { $0.description })
+        runtime.register("magnitude") { call in
+            let options = try call.optionalTable(1)
+            try options?.checkFields(allowed: ["sparsity", "pattern", "scope"])
+            let sparsity = try options?.optionalNumber("sparsity"), pattern = try Self.pattern(options)
+            let scopeName = try options?.string("scope", default: "matrix") ?? "matrix"
+            guard let scope = PruneMethod.MagnitudeScope(rawValue: scopeName) else {
+                throw LuaArgumentError(argument: 1, "field 'scope' must be 'matrix' or 'row', got '\(scopeName)'")
+            }
+            let steps = try Self.steps { () throws(PruneError) in try PruneMethod.magnitude(sparsity: sparsity, pattern: pattern, scope: scope) }
+            return [Self.handle(steps, "magnitude", [("sparsity", sparsity.map { "\($0)" }), ("pattern", Self.text(pattern)), ("scope", scopeName)])]
+        }
+        runtime.register("wanda") { call in
+            let options = try call.optionalTable(1)
+            try options?.checkFields(allowed: ["sparsity", "pattern", "variant"])
+            let sparsity = try options?.optionalNumber("sparsity"), pattern = try Self.pattern(options)
+            let variant = try options?.boolean("variant", default: false) ?? false
+            let steps = try Self.steps { () throws(PruneError) in try PruneMethod.wanda(sparsity: sparsity, pattern: pattern, variant: variant) }
+            return [Self.handle(steps, "wanda", [("sparsity", sparsity.map { "\($0)" }), ("pattern", Self.text(pattern)), ("variant", variant ? "true" : nil)])]
+        }
+        runtime.register("sparsegpt") { call in
+            let options = try call.optionalTable(1)
+            try options?.checkFields(allowed: ["sparsity", "pattern", "blocksize", "damp"])
+            let sparsity = try options?.optionalNumber("sparsity"), pattern = try Self.pattern(options)
+            let blocksize = try options?.integer("blocksize", default: 128) ?? 128
+            let damp = try options?.number("damp", default: 0.01) ?? 0.01
+            let steps = try Self.steps { () throws(PruneError) in
+                try PruneMethod.sparseGPT(sparsity: sparsity, pattern: pattern, blocksize: blocksize, damping: damp)
+            }
+            return [Self.handle(steps, "sparsegpt", [("sparsity", sparsity.map { "\($0)" }), ("pattern", Self.text(pattern)),
+                                                     ("blocksize", "\(blocksize)"), ("damp", "\(damp)")])]
+        }
+        runtime.register("reconstruct") { call in
+            let options = try call.optionalTable(1)
+            try options?.checkFields(allowed: ["blocksize", "damp"])
+            let blocksize = try options?.integer("blocksize", default: 128) ?? 128
+            let damp = try options?.number("damp", default: 0.01) ?? 0.01
+            let steps = try Self.steps { () throws(PruneError) in
+                [try SparseGPTReconstructor(maskSource: .fixedMask, blocksize: blocksize, damping: damp)]
+            }
+            return [Self.handle(steps, "reconstruct", [("blocksize", "\(blocksize)"), ("damp", "\(damp)")])]
+        }
+        runtime.register("prune") { call in try Self.prune(call) }
+    }
+
+    private static func prune(_ call: LuaCall) throws -> [LuaValue] {
+        let model = try call.handle(1, as: RecipeHandles.model).model
+        let calibration = try call.optionalHandle(2, as: RecipeHandles.calibration)?.set
+        let spec = try call.table(3)
+        try spec.checkFields(allowed: ["targets", "ignore", "on_layer"], allowingSequence: true)
+        var recipes: [PruneRecipe] = []
+        for index in stride(from: 1, through: spec.count, by: 1) {
+            guard let stackIndex = try spec.handleIndex(at: index) else {
+                throw LuaArgumentError(argument: 3, "element #\(index) must be a shears.Step, got nil")
+            }
+            recipes.append(try call.handle(Int(stackIndex), as: RecipeHandles.step))
+        }
+        guard !recipes.isEmpty else {
+            throw LuaArgumentError(argument: 3, "no steps given: pass a list such as { shears.wanda{ sparsity = 0.5 } }")
+        }
+        let targets = try spec.optionalTable("targets")?.strings()
+        let ignore = try spec.optionalTable("ignore")?.strings() ?? []
+        let callback = try spec.function("on_layer")
+        var callbackError: Error?
+        let onLayer: ((Int, LayerReport) -> Void)? = callback.map { index in
+            { layer, report in
+                guard callbackError == nil else { return }
+                do { try call.callFunction(at: index, [.integer(layer), layerTable(report)]) } catch { callbackError = error }
+            }
+        }
+        let report: PruneReport
+        do {
+            report = try PruneSession.run(
+                model: model, recipes: recipes, calibration: calibration?.windows ?? [],
+                calibrationSource: calibration?.source ?? "none", targets: targets, ignore: ignore, onLayer: onLayer)
+        } catch {
+            throw LuaScriptError("\(error)")
+        }
+        if let callbackError { throw callbackError }
+        return [reportTable(report)]
+    }
+
+    // MARK: Helpers
+
+    private static func pattern(_ options: LuaTableArgument?) throws -> SparsityPattern {
+        guard let text = try options?.optionalString("pattern") else { return .unstructured }
+        do { return try SparsityPattern(parsing: text) } catch { throw LuaArgumentError(argument: 1, "field 'pattern': \(error.message)") }
+    }
+
+    private static func text(_ pattern: SparsityPattern) -> String? { pattern == .unstructured ? nil : pattern.description }
+
+    private static func steps(_ make: () throws(PruneError) -> [any PruneStep]) throws -> [any PruneStep] {
+        do { return try make() } catch { throw LuaArgumentError(argument: 1, error.message) }
+    }
+
+    private static func handle(_ steps: [any PruneStep], _ name: String, _ parameters: [(String, String?)]) -> LuaValue {
+        .handle(PruneRecipe(steps: steps, description: PruneRecipe.describe(name, parameters)), as: RecipeHandles.step)
+    }
+
+    /// A layer's report as a Lua table.
+    static func layerTable(_ report: LayerReport) -> LuaValue {
+        var matrices: [String: LuaValue] = [:]
+        for matrix in report.matrices {
+            matrices[matrix.name] = ["sparsity": .number(matrix.sparsity), "target": .number(matrix.targetSparsity),
+                                     "notes": .array(matrix.notes.map { .string($0) })]
+        }
+        return ["layer": .integer(report.layer), "error": report.outputError.map { .number($0) } ?? .nil,
+                "matrices": .table(matrices), "seconds": .number(report.times.total)]
+    }
+
+    /// The whole report as a Lua table.
+    static func reportTable(_ report: PruneReport) -> LuaValue {
+        [
+            "sparsity": .number(report.sparsity), "seconds": .number(report.seconds),
+            "steps": .array(report.steps.map { .string($0) }),
+            "times": ["forwards": .number(report.times.forwards), "statistics": .number(report.times.statistics),
+                      "selection": .number(report.times.selection), "reconstruction": .number(report.times.reconstruction)],
+            "layers": .array(report.layers.map(layerTable)),
+            "calibration_windows": .integer(report.calibrationWindows), "calibration_tokens": .integer(report.calibrationTokens),
+        ]
+    }
+}
