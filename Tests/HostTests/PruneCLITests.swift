@@ -72,6 +72,16 @@ struct PruneCLITests {
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
+    @Test("an unwritable output directory is refused before any work")
+    func unwritableOutput() throws {
+        let directory = try TemporaryDirectory()
+        let model = try CLITests.tinyModel(in: directory)
+        let outcome = try CommandRunner.run(["prune", model, "--method", "magnitude", "--sparsity", "0.5",
+                                             "--out", "/nonexistent-dir/x.gguf"])
+        #expect(outcome.status == 2)
+        #expect(outcome.stderr.contains("/nonexistent-dir") && outcome.stderr.contains("not writable"))
+    }
+
     @Test("recipes chain wanda and reconstruct, honour targets/ignore and call on_layer")
     func recipeChain() throws {
         let workspace = try RecipeTests.Workspace()

@@ -79,6 +79,10 @@ struct Prune: ParsableCommand {
            URL(fileURLWithPath: out).standardizedFileURL == URL(fileURLWithPath: source.model).standardizedFileURL {
             throw CommandFailure.badInput("\(out): refusing to overwrite the input model; choose another output path")
         }
+        let directory = URL(fileURLWithPath: out).deletingLastPathComponent().path
+        guard FileManager.default.isWritableFile(atPath: directory) else {
+            throw CommandFailure.badInput("\(out): the output directory \(directory) does not exist or is not writable")
+        }
         let model = try source.load()
         let recipe = try makeRecipe()
         let calibration = try makeCalibration(model)
