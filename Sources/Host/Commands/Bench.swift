@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import BuiltinMethods
 import Inference
 import ModelIO
 
@@ -49,25 +50,13 @@ struct Bench: ParsableCommand {
             throw CommandFailure.badInput("\(text ?? "text"): \(tokens.count) tokens is less than --seqlen \(seqlen)")
         }
         let report = try ForwardBenchmark.run(model: model, tokens: tokens, seqlen: seqlen, runs: runs)
-        let peak = ResourceUsage.peakResidentBytes
+        let peak = peakResidentBytes()
         if json {
             try JSONOutput.print(BenchReport(report, peakRSS: peak))
         } else {
             print(report.summary)
             print("peak RSS          \(Format.bytes(peak))")
         }
-    }
-}
-
-/// Process resource figures.
-enum ResourceUsage {
-    /// Peak resident set size of this process so far (`VmHWM` in /proc/self/status).
-    static var peakResidentBytes: Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
-        else { return 0 }
-        return kilobytes * 1024
     }
 }
 

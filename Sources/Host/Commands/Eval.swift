@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import BuiltinMethods
 import Inference
 import ModelIO
 
@@ -121,6 +122,6 @@ private struct EvalReport: Encodable {
         meanNll = chunkNll.reduce(0, +) / Double(max(chunkNll.count, 1))
         pplStderr = result.perplexity * Eval.standardError(chunkNll)
         self.blas = blas
-        peakRssBytes = ResourceUsage.peakResidentBytes
+        peakRssBytes = peakResidentBytes()
     }
 }

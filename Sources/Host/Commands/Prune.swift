@@ -39,6 +39,15 @@ struct Prune: ParsableCommand {
     @Flag(help: "Calibrate on text the model generates itself.")
     var calibGenerate = false
 
+    @Option(help: "Calibrate on token ids (int32 little-endian) instead of a text.", completion: .file())
+    var calibIds: String?
+
+    @Option(help: "Start offsets of the calibration windows (one per line) instead of random ones.", completion: .file())
+    var calibOffsets: String?
+
+    @Flag(help: "Also measure the sgemm rate in the same process and print the phase figures (benchmark).")
+    var bench = false
+
     @Option(help: "Calibration windows.")
     var samples = 64
 
@@ -67,9 +76,14 @@ struct Prune: ParsableCommand {
             throw ValidationError("--sparsity must be in [0, 1) (got \(sparsity))")
         }
         if sparsity == nil, pattern == nil { throw ValidationError("give --sparsity or --pattern") }
-        if calib != nil, calibGenerate { throw ValidationError("give at most one of --calib and --calib-generate") }
-        if method != .magnitude, calib == nil, !calibGenerate {
-            throw ValidationError("\(method.rawValue) needs calibration data: --calib FILE or --calib-generate")
+        if [calib != nil, calibGenerate, calibIds != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("give at most one of --calib, --calib-ids and --calib-generate")
+        }
+        if method != .magnitude, calib == nil, calibIds == nil, !calibGenerate {
+            throw ValidationError("\(method.rawValue) needs calibration data: --calib FILE, --calib-ids FILE or --calib-generate")
+        }
+        if calibOffsets != nil, calib == nil, calibIds == nil {
+            throw ValidationError("--calib-offsets needs --calib or --calib-ids")
         }
         guard samples >= 1, seqlen >= 2 else { throw ValidationError("--samples must be positive and --seqlen at least 2") }
     }
@@ -88,9 +102,19 @@ struct Prune: ParsableCommand {
         let calibration = try makeCalibration(model)
         let report: PruneReport
         do {
-            report = try PruneSession.run(model: model, recipes: [recipe], calibration: calibration?.windows ?? [],
-                                          calibrationSource: calibration?.source ?? "none",
-                                          targets: target.isEmpty ? nil : target, ignore: ignore)
+            if bench {
+                var options = PruneOptions()
+                if !target.isEmpty { options.targets = target.map(TensorNamePattern.init) }
+                options.ignore = ignore.map(TensorNamePattern.init)
+                let measured = try PruneBenchmark.run(model: model, steps: recipe.steps, calibration: calibration?.windows ?? [],
+                                                      options: options)
+                print(measured.summary)
+                report = measured.prune
+            } else {
+                report = try PruneSession.run(model: model, recipes: [recipe], calibration: calibration?.windows ?? [],
+                                              calibrationSource: calibration?.source ?? "none",
+                                              targets: target.isEmpty ? nil : target, ignore: ignore)
+            }
         } catch {
             throw CommandFailure.badInput(error.message)
         }
@@ -124,9 +148,23 @@ struct Prune: ParsableCommand {
                     done, _ in bar.update(done: done, work: Double(done))
                 }
             }
-            guard let calib else { return nil }
-            let tokens = try textOptions.encode(calib, for: model)
-            return try CalibrationSet.random(from: tokens, samples: samples, seqlen: seqlen, seed: UInt64(seed), source: calib)
+            let tokens: [Int32]
+            let source: String
+            if let calibIds {
+                tokens = try InputFiles.readIDs(calibIds)
+                source = calibIds
+            } else if let calib {
+                tokens = try textOptions.encode(calib, for: model)
+                source = calib
+            } else {
+                return nil
+            }
+            if let calibOffsets {
+                let offsets = try InputFiles.readOffsets(calibOffsets)
+                return try CalibrationSet.windows(from: tokens, offsets: offsets, seqlen: seqlen,
+                                                  source: "\(source), \(offsets.count) windows of \(seqlen) at \(calibOffsets)")
+            }
+            return try CalibrationSet.random(from: tokens, samples: samples, seqlen: seqlen, seed: UInt64(seed), source: source)
         } catch let error as InferenceError {
             throw CommandFailure.badInput("calibration: \(error.message)")
         }

@@ -247,19 +247,11 @@ final class ShearsModule {
             return try list.integers()
         }
         guard let path = try options.optionalString("offsets") else { return nil }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw LuaArgumentError(argument: 1, "field 'offsets': cannot read the offsets file '\(path)'")
+        do {
+            return try InputFiles.readOffsets(path)
+        } catch {
+            throw LuaArgumentError(argument: 1, "field 'offsets': \(error.message)")
         }
-        var offsets: [Int] = []
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            guard let offset = Int(trimmed) else {
-                throw LuaArgumentError(argument: 1, "field 'offsets': \(path):\(number + 1): '\(trimmed)' is not an integer")
-            }
-            offsets.append(offset)
-        }
-        return offsets
     }
 
     /// The token stream named by `text` (read and tokenized), `ids` (an int32 file) or `tokens`

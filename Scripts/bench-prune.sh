@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Pruning benchmark on the default model (release build): Wanda and SparseGPT at 50% with the
+# reference 64 x 512 calibration windows from WikiText-2 validation. Prints, for each, seconds per
+# phase (calibration forwards, statistics, scoring and selection, reconstruction), the total, the
+# forwards' FLOP rate against the sgemm rate measured in the same process, and peak RSS.
+# Usage: Scripts/bench-prune.sh [MODEL]   (needs ../shared/data beside the checkout)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+swift build -c release --product shears >&2
+shears=.build/release/shears
+model="${1:-$(Scripts/fetch-model.sh | tail -n 1)}"
+data=../shared/data
+if [ ! -f "$data/wikitext2-valid.smollm2-ids.i32" ]; then
+    echo "bench-prune: $data/wikitext2-valid.smollm2-ids.i32 not found (put shared/ beside the checkout)" >&2
+    exit 2
+fi
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+
+for method in wanda sparsegpt; do
+    echo "== $method 50%, 64 x 512 calibration"
+    "$shears" prune "$model" --method "$method" --sparsity 0.5 --seqlen 512 \
+        --calib-ids "$data/wikitext2-valid.smollm2-ids.i32" \
+        --calib-offsets "$data/wikitext2-valid.calib-64x512-seed0.offsets" \
+        --out "$out/$method.gguf" --bench
+    echo
+done
