@@ -146,6 +146,17 @@ import TestSupport
         #expect(layer.outputError(work.weights.array) < layer.outputError(zeroed))
     }
 
+    @Test("a singular Hessian without damping retries with more damping and says so")
+    func dampingRetry() throws {
+        let layer = Layer(rows: 4, columns: 24, tokens: 8, dead: nil, seed: 3)  // rank ≤ 8 < 24
+        let work = layer.work(sparsity: 0.5)
+        try SparseGPTReconstructor(maskSource: .adaptive(.unstructured), blocksize: 8, damping: 0).run(work)
+        let retried = work.notes.contains { $0.contains("damping") }
+        #expect(retried, "\(work.notes)")
+        let finite = work.weights.array.allSatisfy { $0.isFinite }
+        #expect(finite)
+    }
+
     @Test("bad settings are refused")
     func badSettings() {
         #expect(throws: PruneError.self) { try SparseGPTReconstructor(maskSource: .fixedMask, blocksize: 0) }
