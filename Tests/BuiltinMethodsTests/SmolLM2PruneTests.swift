@@ -61,6 +61,6 @@ struct SmolLM2PruneTests {
             #expect(abs(matrix.sparsity - 0.5) < 0.001, "\(matrix.name): sparsity \(matrix.sparsity)")
         }
         print("sparsegpt: \(report.seconds) s, phases \(report.times)")
-        Expected(subset: 0, full: 0, tolerance: 0.02).check(try SmolLM2Fixtures.perplexity(model), "sparsegpt")
+        Expected(subset: 0, full: 37.664, tolerance: 0.01).check(try SmolLM2Fixtures.perplexity(model), "sparsegpt")
     }
 }

@@ -79,7 +79,7 @@ import TestSupport
         }
     }
 
-    @Test("unstructured: masks equal and weights within 1e-4 of the textbook OBS", arguments: [(8, 8), (5, 16), (24, 5)])
+    @Test("unstructured: masks equal and weights within 1e-4 of the textbook OBS", arguments: [(8, 8), (5, 16), (24, 5), (8, 130)])
     func unstructured(blocksize: Int, rows: Int) throws {
         let layer = Layer(rows: rows, columns: 24, seed: UInt64(blocksize * 31 + rows))
         let work = layer.work(sparsity: 0.5)
