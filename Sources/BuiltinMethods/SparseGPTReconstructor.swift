@@ -42,9 +42,10 @@ public struct SparseGPTReconstructor: PruneStep {
     /// The Gram matrix.
     public var requirement: StatisticsRequirement { .gram }
 
-    /// - Throws: `PruneError` for a non-positive block size, a negative damping, or an N:M group
-    ///   that does not divide the block size.
+    /// - Throws: `PruneError` for a non-positive block size, a negative damping, an invalid N:M
+    ///   pattern or one whose group does not divide the block size.
     public init(maskSource: MaskSource, blocksize: Int = 128, damping: Double = 0.01) throws(PruneError) {
+        if case .adaptive(let pattern) = maskSource { _ = try pattern.validated() }
         guard blocksize >= 1 else { throw PruneError("SparseGPT block size \(blocksize) must be at least 1") }
         guard damping >= 0, damping.isFinite else { throw PruneError("SparseGPT damping \(damping) must be ≥ 0") }
         if case .adaptive(.nm(let keep, let group)) = maskSource, blocksize % group != 0 {
