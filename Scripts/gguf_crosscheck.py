@@ -2,7 +2,7 @@
 """Independent view of a GGUF file through PyPI's `gguf` package, to cross-check Shears' reader.
 
 Usage:
-    gguf_crosscheck.py FILE [--expect-json EXPECTED]
+    gguf_crosscheck.py FILE [--expect-json EXPECTED] [--requantized SOURCE:TARGET ...]
 
 Prints a JSON summary of FILE: version, metadata (every key with its type; scalars and arrays of
 up to 16 elements listed, longer arrays as a sha256 of their JSON text), and every tensor's name,
@@ -17,6 +17,11 @@ With --expect-json, EXPECTED is a JSON file of the same shape written by another
 where "bits" lists the uint32 bit patterns of all dequantized elements. Every field present in
 EXPECTED is compared (metadata keys in order, float32 values compared as float32); differences
 are listed on stderr and the exit status is 1. Exit status 2 means the file could not be read.
+
+With --requantized SOURCE:TARGET (repeatable), tensor TARGET's stored bytes must equal what
+gguf.quants.quantize makes of tensor SOURCE's dequantized values in TARGET's type: a check of
+another implementation's F16/BF16/Q8_0 encoder against the gguf package's (ggml's reference
+rounding). Differences are reported and exit with status 1 like the others.
 """
 
 import argparse
@@ -26,7 +31,7 @@ import sys
 
 import numpy as np
 from gguf import GGUFReader, GGUFValueType, GGMLQuantizationType
-from gguf.quants import dequantize
+from gguf.quants import dequantize, quantize
 
 LISTED_ARRAY_LIMIT = 16
 
@@ -145,10 +150,28 @@ def compare(reader, expected):
     return problems
 
 
+def check_requantized(reader, pair):
+    """Problems found re-encoding tensor SOURCE into TARGET's type with the gguf package."""
+    source_name, _, target_name = pair.partition(":")
+    tensors = {t.name: t for t in reader.tensors}
+    if source_name not in tensors or target_name not in tensors:
+        return [f"--requantized {pair}: no such tensor"]
+    source, target = tensors[source_name], tensors[target_name]
+    shape = [int(d) for d in reversed(target.shape.tolist())]
+    values = dequantized(source).reshape(shape)
+    expected = np.ascontiguousarray(quantize(values, target.tensor_type)).tobytes()
+    actual = np.ascontiguousarray(target.data).tobytes()
+    if expected == actual:
+        return []
+    first = next((i for i, (a, b) in enumerate(zip(expected, actual)) if a != b), min(len(expected), len(actual)))
+    return [f"{target_name}: stored bytes differ from gguf's encoding of {source_name} (first at byte {first})"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file")
     parser.add_argument("--expect-json", dest="expect_json")
+    parser.add_argument("--requantized", action="append", default=[], metavar="SOURCE:TARGET")
     args = parser.parse_args()
     try:
         reader = GGUFReader(args.file)
@@ -158,16 +181,22 @@ def main():
         return 2
     json.dump(result, sys.stdout, indent=1)
     print()
+    problems = []
     if args.expect_json:
         with open(args.expect_json) as handle:
             expected = json.load(handle)
-        problems = compare(reader, expected)
-        for problem in problems:
-            print(f"MISMATCH {problem}", file=sys.stderr)
-        if problems:
-            return 1
+        problems += compare(reader, expected)
+    for pair in args.requantized:
+        problems += check_requantized(reader, pair)
+    for problem in problems:
+        print(f"MISMATCH {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    if args.expect_json:
         print(f"crosscheck OK: {len(expected.get('metadata', []))} keys, {len(expected.get('tensors', []))} tensors agree",
               file=sys.stderr)
+    if args.requantized:
+        print(f"requantization OK: {len(args.requantized)} tensors encoded as the gguf package does", file=sys.stderr)
     return 0
 
 

@@ -23,10 +23,15 @@ final class CausalAttention: @unchecked Sendable {
     /// Threads sharing the work items.
     let workers: Int
     private let group: Int
-    private let capacity: Int
-    /// Per worker: scores `block·group × capacity`, stacked queries and outputs `block·group × headDim`.
+    /// Row stride of a score slab: the capacity rounded up to 16 floats plus 16, so that rows do
+    /// not fall on a power-of-two stride (which maps them to the same cache sets).
+    private let scoreStride: Int
+    /// Per worker: scores `block·group × scoreStride`; stacked queries and outputs `block·group × headDim`
+    /// each, then `block·group` softmax normalisers.
     private let scores: TensorStorage
     private let stacked: TensorStorage
+    /// Floats of `stacked` per worker.
+    private let stackedSize: Int
 
     init(config: LlamaConfig, capacity: Int, block: Int, workers: Int) {
         headCount = config.headCount
@@ -35,9 +40,10 @@ final class CausalAttention: @unchecked Sendable {
         group = config.headCount / config.kvHeadCount
         self.block = min(block, capacity)
         self.workers = max(1, workers)
-        self.capacity = capacity
-        scores = TensorStorage(zeros: self.workers * self.block * group * capacity)
-        stacked = TensorStorage(zeros: self.workers * 2 * self.block * group * config.headDim)
+        scoreStride = (capacity + 15) / 16 * 16 + 16
+        stackedSize = self.block * group * (2 * config.headDim + 1)
+        scores = TensorStorage(zeros: self.workers * self.block * group * scoreStride)
+        stacked = TensorStorage(zeros: self.workers * stackedSize)
     }
 
     /// Computes `output[r, h·D..<(h+1)·D]` for rows `0..<rows` at absolute positions
@@ -89,9 +95,10 @@ final class CausalAttention: @unchecked Sendable {
         let count = min(block, rows - start)
         let stackedRows = count * group
         let width = firstPosition + start + count
-        let slab = scores.buffer.baseAddress! + worker * block * group * capacity
-        let stackedQueries = stacked.buffer.baseAddress! + worker * 2 * block * group * headDim
+        let slab = scores.buffer.baseAddress! + worker * block * group * scoreStride
+        let stackedQueries = stacked.buffer.baseAddress! + worker * stackedSize
         let stackedOutput = stackedQueries + block * group * headDim
+        let normalisers = stackedOutput + block * group * headDim
         // The group's heads are adjacent in a query row, so each position's stacked rows are one copy.
         let groupWidth = group * headDim
         for r in 0..<count {
@@ -100,14 +107,19 @@ final class CausalAttention: @unchecked Sendable {
         }
         LinearAlgebra.product(m: stackedRows, n: width, k: headDim, alpha: 1 / Float(headDim).squareRoot(),
                               stackedQueries, lda: headDim, keys + kvHead * headDim, ldb: kvWidth, transposeB: true,
-                              into: slab, ldc: capacity)
-        shears_softmax_causal(slab, stackedRows, capacity, firstPosition + start + 1, width, group)
-        LinearAlgebra.product(m: stackedRows, n: headDim, k: width, alpha: 1, slab, lda: capacity,
+                              into: slab, ldc: scoreStride)
+        shears_softmax_causal(slab, stackedRows, scoreStride, firstPosition + start + 1, width, group, normalisers)
+        LinearAlgebra.product(m: stackedRows, n: headDim, k: width, alpha: 1, slab, lda: scoreStride,
                               values + kvHead * headDim, ldb: kvWidth, transposeB: false,
                               into: stackedOutput, ldc: headDim)
+        // Normalise while unstacking: scaling a head's 64 outputs is cheaper than its scores row.
         for r in 0..<count {
-            (output + (start + r) * queryWidth + kvHead * groupWidth).update(from: stackedOutput + r * groupWidth,
-                                                                            count: groupWidth)
+            let destination = output + (start + r) * queryWidth + kvHead * groupWidth
+            for j in 0..<group {
+                let scale = normalisers[r * group + j]
+                let source = stackedOutput + (r * group + j) * headDim
+                for d in 0..<headDim { destination[j * headDim + d] = source[d] * scale }
+            }
         }
     }
 
@@ -122,7 +134,7 @@ final class CausalAttention: @unchecked Sendable {
         let slab = scores.buffer.baseAddress!
         cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(width), Int32(headDim), 1 / Float(headDim).squareRoot(),
                     keys + kvHead * headDim, Int32(kvWidth), queries + head * headDim, 1, 0, slab, 1)
-        shears_softmax_causal(slab, 1, width, width, width, 1)
+        shears_softmax_causal(slab, 1, width, width, width, 1, nil)
         cblas_sgemv(CblasRowMajor, CblasTrans, Int32(width), Int32(headDim), 1, values + kvHead * headDim,
                     Int32(kvWidth), slab, 1, 0, output + head * headDim, 1)
     }

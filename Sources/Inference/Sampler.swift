@@ -51,9 +51,9 @@ struct Sampler {
 
     mutating func next(_ logits: [Float]) -> Int {
         if options.temperature == 0 { return Self.argmax(logits) }
-        var order = Array(logits.indices)
-        order.sort { logits[$0] > logits[$1] }
-        if options.topK > 0 { order.removeLast(max(0, order.count - options.topK)) }
+        let order = options.topK > 0 && options.topK < logits.count
+            ? Self.largest(options.topK, of: logits)
+            : logits.indices.sorted { logits[$0] > logits[$1] }
         let top = Double(logits[order[0]])
         var weights = order.map { exp((Double(logits[$0]) - top) / Double(options.temperature)) }
         let total = weights.reduce(0, +)
@@ -71,6 +71,21 @@ struct Sampler {
             if pick < running { return order[i] }
         }
         return order[kept - 1]
+    }
+
+    /// Indices of the `k` largest logits, largest first (ties: lower index first), in O(n·k)
+    /// worst case but O(n) for the usual small k, without sorting the whole vocabulary.
+    static func largest(_ k: Int, of logits: [Float]) -> [Int] {
+        var best: [Int] = []
+        best.reserveCapacity(k + 1)
+        for i in logits.indices {
+            if best.count == k, logits[i] <= logits[best[k - 1]] { continue }
+            var slot = best.count
+            while slot > 0 && logits[best[slot - 1]] < logits[i] { slot -= 1 }
+            best.insert(i, at: slot)
+            if best.count > k { best.removeLast() }
+        }
+        return best
     }
 
     /// A uniform Double in [0, 1) from SplitMix64.

@@ -61,10 +61,10 @@ void shears_rope(float *x, size_t rows, size_t row_stride, size_t heads, size_t 
 }
 
 void shears_softmax_causal(float *scores, size_t rows, size_t ld, size_t first_length, size_t width,
-                           size_t group) {
-    SHEARS_DISPATCH(shears_softmax_causal_avx512(scores, rows, ld, first_length, width, group),
-                    shears_softmax_causal_avx2(scores, rows, ld, first_length, width, group),
-                    shears_softmax_causal_baseline(scores, rows, ld, first_length, width, group))
+                           size_t group, float *inverse_sums) {
+    SHEARS_DISPATCH(shears_softmax_causal_avx512(scores, rows, ld, first_length, width, group, inverse_sums),
+                    shears_softmax_causal_avx2(scores, rows, ld, first_length, width, group, inverse_sums),
+                    shears_softmax_causal_baseline(scores, rows, ld, first_length, width, group, inverse_sums))
 }
 
 void shears_silu_mul(float *gate, const float *up, size_t n) {

@@ -140,17 +140,19 @@ void SHEARS_VARIANT(shears_rope)(float *x, size_t rows, size_t row_stride, size_
 }
 
 void SHEARS_VARIANT(shears_softmax_causal)(float *scores, size_t rows, size_t ld, size_t first_length, size_t width,
-                                           size_t group) {
+                                           size_t group, float *inverse_sums) {
     for (size_t r = 0; r < rows; r++) {
         float *row = scores + r * ld;
         size_t length = first_length + r / (group ? group : 1);
         if (length > width) length = width;
+        float inv = 0.0f;
         if (length > 0) {
             float m = SHEARS_VARIANT(max_of)(row, length);
-            float total = SHEARS_VARIANT(sum_exp)(row, row, length, m);
-            float inv = 1.0f / total;
-            for (size_t i = 0; i < length; i++) row[i] *= inv;
+            inv = 1.0f / SHEARS_VARIANT(sum_exp)(row, row, length, m);
+            if (!inverse_sums)
+                for (size_t i = 0; i < length; i++) row[i] *= inv;
         }
+        if (inverse_sums) inverse_sums[r] = inv;
         for (size_t i = length; i < width; i++) row[i] = 0.0f;
     }
 }

@@ -14,7 +14,7 @@
                               size_t head_dim, const float *cos_table, const float *sin_table,        \
                               size_t first_position);                                                 \
     void shears_softmax_causal_##suffix(float *scores, size_t rows, size_t ld, size_t first_length,   \
-                                        size_t width, size_t group);                                                \
+                                        size_t width, size_t group, float *inverse_sums);             \
     void shears_silu_mul_##suffix(float *gate, const float *up, size_t n);                            \
     void shears_add_##suffix(float *y, const float *x, size_t n);                                     \
     void shears_cross_entropy_##suffix(const float *logits, size_t rows, size_t ld, size_t n,         \

@@ -120,8 +120,16 @@ import TestSupport
                         let total = row.reduce(0) { $0 + exp($1 - m) }
                         for i in 0..<width { expected[r * ld + i] = i < length ? exp(row[i] - m) / total : 0 }
                     }
-                    shears_softmax_causal(&scores, rows, ld, first, width, group)
+                    var unnormalised = scores
+                    shears_softmax_causal(&scores, rows, ld, first, width, group, nil)
                     Self.expectClose(scores, expected, relative: 1e-6, absolute: 1e-7, "\(isa) softmax width=\(width) group=\(group)")
+                    var normalisers = [Float](repeating: .nan, count: rows)
+                    shears_softmax_causal(&unnormalised, rows, ld, first, width, group, &normalisers)
+                    for r in 0..<rows {
+                        for i in 0..<width { unnormalised[r * ld + i] *= normalisers[r] }
+                    }
+                    Self.expectClose(unnormalised, expected, relative: 2e-6, absolute: 1e-7,
+                                     "\(isa) unnormalised softmax width=\(width) group=\(group)")
                 }
             }
         }

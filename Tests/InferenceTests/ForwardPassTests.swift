@@ -62,15 +62,17 @@ import TestSupport
         Self.expectClose(actual, expected, tolerance: 1e-5, name)
     }
 
-    @Test("cached one-token steps reproduce the prefill logits", arguments: 0..<shapes.count)
+    @Test("cached continuations and one-token steps reproduce the prefill logits", arguments: 0..<shapes.count)
     func cachedStepsMatchPrefill(_ index: Int) throws {
         let (name, config) = Self.shapes[index]
         let model = try TinyModel.make(config, seed: UInt64(index + 21))
         let tokens = Self.tokens(30, vocab: config.vocabSize, seed: UInt64(index + 200))
         let prefill = try ForwardPass(model: model, capacity: 30).logits(appending: tokens)
         let stepper = try ForwardPass(model: model, capacity: 30)
-        var stepped = try stepper.logits(appending: Array(tokens[0..<12]))  // a prompt, then single tokens
-        for token in tokens[12...] { stepped += try stepper.lastLogits(appending: [token]) }
+        // A prompt, a multi-row continuation on top of the cache, then single tokens.
+        var stepped = try stepper.logits(appending: Array(tokens[0..<12]))
+        stepped += try stepper.logits(appending: Array(tokens[12..<20]))
+        for token in tokens[20...] { stepped += try stepper.lastLogits(appending: [token]) }
         #expect(stepper.position == 30)
         Self.expectClose(stepped, prefill.map(Double.init), tolerance: 1e-5, name)
     }

@@ -42,7 +42,7 @@ struct GGUFCorruptFileTests {
         Case("unknown value type", item: "weird", "unknown metadata value type 13") {
             $0.entries.append(RawGGUF.entry("weird", type: 13) { $0.integer(UInt32(0)) })
         },
-        Case("string longer than the file", item: "general.name", "string value length 1000000 exceeds") {
+        Case("string longer than the file", item: "general.name", "length of the string value 1000000 exceeds") {
             $0.entries.append(RawGGUF.entry("general.name", type: GGUFValueType.string.rawValue) { $0.integer(UInt64(1_000_000)) })
         },
         Case("array longer than the file", item: "tokens", "array element count 4611686018427387904 exceeds") {
@@ -54,7 +54,7 @@ struct GGUFCorruptFileTests {
         Case("huge metadata key count", item: nil, "metadata key count 18446744073709551615 exceeds") { $0.entryCount = .max },
         Case("huge tensor count", item: nil, "tensor count 1099511627776 exceeds") { $0.tensorCount = 1 << 40 },
         Case("tensor count larger than the table", item: "tensor #2", "tensor name is empty") { $0.tensorCount = 3 },
-        Case("tensor count larger than the file", item: "tensor #2", "truncated") {
+        Case("tensor count larger than the file", item: "tensor #2", "file is truncated: length of the name needs 8 bytes") {
             $0.tensorCount = 3
             $0.alignment = 1
             $0.data = []
@@ -140,6 +140,13 @@ struct GGUFCorruptFileTests {
         let file = try GGUFFile(path: directory.write(RawGGUF.valid().bytes, name: "valid.gguf"))
         #expect(file.tensors.map(\.name) == ["a", "b"])
         #expect(try file.loadAllTensors().map(\.count) == [8, 64])
+        #expect(try file.loadTensor(named: "a").storage.array == (0..<8).map(Float.init))
+        #expect(throws: ModelIOError(path: file.path, item: "c", "tensor is missing")) { _ = try file.loadTensor(named: "c") }
+        var foreign = file.tensors[0]
+        foreign.dimensions = [4096]
+        #expect(throws: ModelIOError(path: file.path, item: "a", "tensor info does not describe a tensor of this file")) {
+            _ = try file.loadTensor(foreign)
+        }
     }
 
     @Test("a tensor of a type without a dequantizer opens but cannot be loaded, naming tensor and type")

@@ -57,6 +57,44 @@ struct GGUFCrosscheckTests {
         #expect(result.errors.contains("\(Dequantization.supportedTypes.count) tensors agree"), "\(result.errors)")
     }
 
+    @Test("our F16, BF16 and Q8_0 encodings are byte-identical to gguf.quants.quantize")
+    func encodings() throws {
+        let directory = GGUFTemporaryDirectory()
+        var rng = SplitMix64(seed: 17)
+        // Finite values at several scales, an all-zero block, and exact half-way points for Q8_0 rounding.
+        var values = (0..<4096).map { i in (rng.nextUnitFloat() * 2 - 1) * [1e-6, 0.01, 1, 300][i % 4] }
+        values.replaceSubrange(0..<32, with: repeatElement(0, count: 32))
+        values.replaceSubrange(32..<64, with: (0..<32).map { Float($0) - 15.5 + ($0 == 31 ? 111.5 : 0) })
+        // Half-precision edge cases: overflow, ties, subnormals, infinities, NaN (F16/BF16 only).
+        let special: [Float] = [65504, 65519, 65520, 1e6, -1e6, 6.1e-5, 3e-8, 2.9802322e-8, .leastNonzeroMagnitude, .infinity, -.infinity, .nan,
+                                1.00048828125, 1.00146484375, -0.0, 0] + (0..<48).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0x7F7F_FFFF) }
+        let source = Tensor(name: "source", shape: [64, 64], storage: TensorStorage(values))
+        let edges = Tensor(name: "edges", shape: [64], storage: TensorStorage(special))
+        var entries: [GGUFWriter.Entry] = [.init(tensor: source, type: .f32), .init(tensor: edges, type: .f32)]
+        var pairs: [String] = []
+        for type in [GGMLType.f16, .bf16, .q8_0] {
+            var copy = source
+            copy.name = "source.\(type.name)"
+            entries.append(.init(tensor: copy, type: type))
+            pairs.append("source:\(copy.name)")
+            if type != .q8_0 {
+                var edgeCopy = edges
+                edgeCopy.name = "edges.\(type.name)"
+                entries.append(.init(tensor: edgeCopy, type: type))
+                pairs.append("edges:\(edgeCopy.name)")
+            }
+        }
+        let path = directory.path("encodings.gguf")
+        try GGUFWriter.write(metadata: GGUFMetadata(), tensors: entries, to: path)
+        let result = try GGUFCrosscheck.run([GGUFCrosscheck.script, path] + pairs.flatMap { ["--requantized", $0] })
+        #expect(result.status == 0, "\(result.errors)")
+        #expect(result.errors.contains("requantization OK: 5 tensors"), "\(result.errors)")
+        // Control: F16 bytes are not what the BF16-rounded values encode to.
+        let control = try GGUFCrosscheck.run([GGUFCrosscheck.script, path, "--requantized", "source.bf16:source.f16"])
+        #expect(control.status == 1 && control.errors.contains("source.f16: stored bytes differ from gguf's encoding of source.bf16"),
+                "\(control.errors)")
+    }
+
     @Test("the cross-check notices a single differing value, shape or key")
     func detectsDifferences() throws {
         let directory = GGUFTemporaryDirectory()

@@ -32,9 +32,11 @@ void shears_rope(float *x, size_t rows, size_t row_stride, size_t heads, size_t 
 
 /** Causal softmax over a block of attention scores, in place: row r (stride ld) belongs to
  *  position r / group of the block (group > 0 query heads sharing one key head are stacked) and
- *  is softmaxed over its first (first_length + r / group) entries, then zeroed up to `width`. */
+ *  covers its first (first_length + r / group) entries; the rest, up to `width`, is zeroed.
+ *  With inverse_sums NULL the rows are normalised; otherwise they are left as exp(x - max) and
+ *  inverse_sums[r] receives the factor that normalises row r (to apply to a product instead). */
 void shears_softmax_causal(float *scores, size_t rows, size_t ld, size_t first_length, size_t width,
-                           size_t group);
+                           size_t group, float *inverse_sums);
 
 /** gate[i] = silu(gate[i]) * up[i] for n elements (silu(x) = x / (1 + exp(-x))). */
 void shears_silu_mul(float *gate, const float *up, size_t n);

@@ -54,8 +54,12 @@ public final class GGUFFile: @unchecked Sendable {
     /// Reads a tensor and converts it to Float32 with a row-major shape; `sourceType` records the
     /// stored type.
     ///
-    /// - Throws: `ModelIOError` if the tensor's type cannot be dequantized.
+    /// - Throws: `ModelIOError` if the tensor's type cannot be dequantized or `info` is not one
+    ///   of this file's tensors.
     public func loadTensor(_ info: GGUFTensorInfo) throws(ModelIOError) -> Tensor {
+        guard tensorInfo(named: info.name) == info else {
+            throw ModelIOError(path: path, item: info.name, "tensor info does not describe a tensor of this file")
+        }
         guard Dequantization.isSupported(info.type) else {
             throw ModelIOError(path: path, item: info.name,
                                "tensor type \(info.type.name) (ggml type \(info.type.rawValue)) cannot be dequantized; supported: \(Dequantization.supportedTypes.map(\.name).joined(separator: ", "))")
@@ -65,6 +69,14 @@ public final class GGUFFile: @unchecked Sendable {
             Dequantization.dequantize(source, type: info.type, into: destination)
         }
         return Tensor(name: info.name, shape: info.shape, storage: storage, sourceType: info.type)
+    }
+
+    /// Reads the tensor called `name` (see `loadTensor(_:)`).
+    ///
+    /// - Throws: `ModelIOError` if the file has no such tensor or its type cannot be dequantized.
+    public func loadTensor(named name: String) throws(ModelIOError) -> Tensor {
+        guard let info = tensorInfo(named: name) else { throw ModelIOError(path: path, item: name, "tensor is missing") }
+        return try loadTensor(info)
     }
 
     /// Reads every tensor in file order (see `loadTensor(_:)`).

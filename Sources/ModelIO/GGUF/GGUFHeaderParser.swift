@@ -22,7 +22,7 @@ enum GGUFHeaderParser {
         try cursor.require(4, for: "the magic bytes", item: nil)
         let magic = Array(bytes[0..<4])
         guard magic == GGUFFormat.magic else {
-            let shown = magic.map { String($0, radix: 16, uppercase: false) }.joined(separator: " ")
+            let shown = magic.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
             throw ModelIOError(path: path, "not a GGUF file: magic bytes are \(shown), expected 47 47 55 46 (\"GGUF\")")
         }
         _ = try cursor.integer(UInt32.self, "magic", item: nil)
@@ -53,7 +53,7 @@ enum GGUFHeaderParser {
     private static func parseMetadata(_ cursor: inout GGUFByteCursor, count: Int) throws(ModelIOError) -> GGUFMetadata {
         var metadata = GGUFMetadata()
         for entry in 0..<count {
-            let key = try cursor.string("key of metadata entry #\(entry)", item: "metadata entry #\(entry)")
+            let key = try cursor.string("key", item: "metadata entry #\(entry)")
             guard !key.isEmpty else { throw ModelIOError(path: cursor.path, item: "metadata entry #\(entry)", "key is empty") }
             if metadata[key] != nil {
                 throw ModelIOError(path: cursor.path, item: key, "metadata key appears twice")
@@ -83,7 +83,7 @@ enum GGUFHeaderParser {
         var index: [String: Int] = [:]
         tensors.reserveCapacity(count)
         for number in 0..<count {
-            let name = try cursor.string("name of tensor #\(number)", item: "tensor #\(number)")
+            let name = try cursor.string("name", item: "tensor #\(number)")
             guard !name.isEmpty else { throw ModelIOError(path: path, item: "tensor #\(number)", "tensor name is empty") }
             if index[name] != nil { throw ModelIOError(path: path, item: name, "tensor name appears twice") }
             let dimensionCount = try cursor.integer(UInt32.self, "dimension count", item: name)

@@ -2,7 +2,7 @@
 ///
 /// Arrays are homogeneous in the file; `array` keeps the element type so that a value read and
 /// written back is byte-identical (an empty array still knows what it is an array of).
-public indirect enum GGUFValue: Sendable, Equatable {
+public enum GGUFValue: Sendable, Equatable {
     case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16)
     case uint32(UInt32), int32(Int32), uint64(UInt64), int64(Int64)
     case float32(Float), float64(Double), bool(Bool), string(String)
