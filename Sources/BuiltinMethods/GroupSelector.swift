@@ -12,10 +12,10 @@ public struct GroupSelector: PruneStep {
     /// None.
     public var requirement: StatisticsRequirement { [] }
 
-    /// - Throws: `PruneError` if `pattern` is unstructured.
+    /// - Throws: `PruneError` if `pattern` is unstructured or not `0 < N < M ≤ 64`.
     public init(_ pattern: SparsityPattern) throws(PruneError) {
         guard pattern.prunedPerGroup != nil else { throw PruneError("the group selector needs an N:M pattern") }
-        self.pattern = pattern
+        self.pattern = try pattern.validated()
     }
 
     /// Sets `work.mask` from `work.scores`.

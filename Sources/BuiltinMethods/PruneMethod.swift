@@ -54,7 +54,7 @@ public enum PruneMethod {
 
     /// The uniform allocator for `sparsity` under `pattern`.
     private static func allocator(_ sparsity: Double?, _ pattern: SparsityPattern) throws(PruneError) -> UniformSparsity {
-        if let implied = pattern.impliedSparsity {
+        if let implied = try pattern.validated().impliedSparsity {
             if let sparsity, abs(sparsity - implied) > 1e-9 {
                 throw PruneError("sparsity \(sparsity) contradicts pattern \(pattern) (which implies \(implied))")
             }

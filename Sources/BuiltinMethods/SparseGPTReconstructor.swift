@@ -1,4 +1,6 @@
 import CBLAS
+import Dispatch
+import Inference
 import Kernels
 import ModelIO
 
@@ -40,9 +42,10 @@ public struct SparseGPTReconstructor: PruneStep {
     /// The Gram matrix.
     public var requirement: StatisticsRequirement { .gram }
 
-    /// - Throws: `PruneError` for a non-positive block size, a negative damping, or an N:M group
-    ///   that does not divide the block size.
+    /// - Throws: `PruneError` for a non-positive block size, a negative damping, an invalid N:M
+    ///   pattern or one whose group does not divide the block size.
     public init(maskSource: MaskSource, blocksize: Int = 128, damping: Double = 0.01) throws(PruneError) {
+        if case .adaptive(let pattern) = maskSource { _ = try pattern.validated() }
         guard blocksize >= 1 else { throw PruneError("SparseGPT block size \(blocksize) must be at least 1") }
         guard damping >= 0, damping.isFinite else { throw PruneError("SparseGPT damping \(damping) must be ≥ 0") }
         if case .adaptive(.nm(let keep, let group)) = maskSource, blocksize % group != 0 {
@@ -108,8 +111,7 @@ public struct SparseGPTReconstructor: PruneStep {
                 case .adaptive(.nm):
                     for i in 0..<rows * width { blockMask[i] = 0 }
                 }
-                shears_sparsegpt_sweep(w + b0, rows, width, d, u + b0 * d + b0, d, &blockMask, width, prune, group,
-                                       &errors, width)
+                sweep(w + b0, rows, width, d, u + b0 * d + b0, &blockMask, prune, group, &errors)
                 if b1 < d {
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d - b1), Int32(width),
                                 -1, errors, Int32(width), u + b0 * d + b1, Int32(d), 1, w + b1, Int32(d))
@@ -121,6 +123,27 @@ public struct SparseGPTReconstructor: PruneStep {
             }
         }
         work.mask = mask
+    }
+
+    /// `shears_sparsegpt_sweep` over one block, its rows (independent) shared among the BLAS threads.
+    private func sweep(
+        _ w: UnsafeMutablePointer<Float>, _ rows: Int, _ width: Int, _ ldw: Int, _ u: UnsafePointer<Float>,
+        _ mask: inout [UInt8], _ prune: Int, _ group: Int, _ errors: inout [Float]
+    ) {
+        let workers = min(blasThreadCount(), max(1, rows / 64))
+        let share = (rows + workers - 1) / workers
+        mask.withUnsafeMutableBufferPointer { mask in
+            errors.withUnsafeMutableBufferPointer { errors in
+                let shared = SendablePointers(w: w, u: u, mask: mask.baseAddress!, errors: errors.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    let first = worker * share, count = min(rows, first + share) - first
+                    guard count > 0 else { return }
+                    shears_sparsegpt_sweep(shared.w + first * ldw, count, width, ldw, shared.u, ldw,
+                                           shared.mask + first * width, width, prune, group,
+                                           shared.errors + first * width, width)
+                }
+            }
+        }
     }
 
     /// The full symmetric matrix from the upper triangle of a row-major `d × d` Gram matrix.
@@ -160,4 +183,12 @@ public struct SparseGPTReconstructor: PruneStep {
         }
         throw PruneError("\(work.name): SparseGPT Cholesky factorisation failed even with damping \(lambda / 10)")
     }
+}
+
+/// Pointers shared by the sweep's workers, each touching only its own rows.
+private struct SendablePointers: @unchecked Sendable {
+    let w: UnsafeMutablePointer<Float>
+    let u: UnsafePointer<Float>
+    let mask: UnsafeMutablePointer<UInt8>
+    let errors: UnsafeMutablePointer<Float>
 }

@@ -34,6 +34,14 @@ public enum SparsityPattern: Sendable, Equatable, CustomStringConvertible {
         return .nm(keep: keep, group: group)
     }
 
+    /// This pattern after the checks of `checked(keep:group:)` (a case built directly may be invalid).
+    ///
+    /// - Throws: `PruneError` for an N:M pattern without `0 < N < M ≤ 64`.
+    public func validated() throws(PruneError) -> SparsityPattern {
+        if case .nm(let keep, let group) = self { return try Self.checked(keep: keep, group: group) }
+        return self
+    }
+
     /// Weights pruned per group (`M - N`), or nil when unstructured.
     public var prunedPerGroup: Int? {
         if case .nm(let keep, let group) = self { group - keep } else { nil }

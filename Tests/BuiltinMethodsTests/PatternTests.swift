@@ -8,6 +8,9 @@ import Testing
         #expect(try SparsityPattern(parsing: "unstructured") == .unstructured)
         #expect(SparsityPattern.nm(keep: 2, group: 4).prunedPerGroup == 2)
         #expect(SparsityPattern.nm(keep: 1, group: 4).impliedSparsity == 0.75)
+        #expect(throws: PruneError.self) { try GroupSelector(.nm(keep: 5, group: 4)) }
+        #expect(throws: PruneError.self) { try PruneMethod.wanda(sparsity: nil, pattern: .nm(keep: 4, group: 4)) }
+        #expect(throws: PruneError.self) { try SparseGPTReconstructor(maskSource: .adaptive(.nm(keep: 0, group: 4))) }
         for bad in ["4:4", "5:4", "0:4", "2-4", "x:4", "", "2:4:8", "2:128"] {
             #expect(throws: PruneError.self) { try SparsityPattern(parsing: bad) }
         }

@@ -73,9 +73,11 @@ import TestSupport
         var options = PruneOptions()
         options.targets = [TensorNamePattern("blk.*.ffn_*")]
         options.ignore = [TensorNamePattern("blk.0.*")]
+        var started: [Int] = []
+        options.progress = { started.append($0.layer) }
         let report = try Pruner(model: model, steps: try PruneMethod.magnitude(sparsity: 0.25, scope: .row),
                                 options: options).run(calibration: [])
-        #expect(report.layers.map(\.layer) == [1])
+        #expect(report.layers.map(\.layer) == [1] && started == [1])
         #expect(report.layers[0].matrices.map(\.name) == ["blk.1.ffn_gate.weight", "blk.1.ffn_up.weight", "blk.1.ffn_down.weight"])
         for tensor in reference.tensors where !tensor.name.hasPrefix("blk.1.ffn_") || tensor.name.contains("norm") {
             #expect(model.tensor(tensor.name)!.storage.array == tensor.storage.array, "\(tensor.name) changed")

@@ -8,7 +8,9 @@ import TestSupport
 /// Acceptance on SmolLM2-135M: perplexities after each method, exact sparsities.
 ///
 /// CI evaluates 4 chunks and compares with the 4-chunk figures measured once; `SHEARS_FULL_EVAL=1`
-/// evaluates the 40 acceptance chunks against the acceptance targets.
+/// evaluates the 40 acceptance chunks against the acceptance targets (measured on 2026-11-23:
+/// dense 20.38398, magnitude 517.0423, Wanda 45.0393, SparseGPT 37.6643 — the last one our own
+/// figure; SparseGPT's correctness oracle is the textbook OBS test).
 @Suite(.serialized, .enabled(if: ReferenceData.hasModel && ReferenceData.hasData))
 struct SmolLM2PruneTests {
     /// (4-chunk figure measured once, 40-chunk acceptance target, relative tolerance).
@@ -24,7 +26,7 @@ struct SmolLM2PruneTests {
     @Test("dense perplexity")
     func dense() throws {
         let model = try SmolLM2Fixtures.model()
-        Expected(subset: 0, full: 20.384, tolerance: 5e-4).check(try SmolLM2Fixtures.perplexity(model), "dense")
+        Expected(subset: 24.1454, full: 20.384, tolerance: 5e-4).check(try SmolLM2Fixtures.perplexity(model), "dense")
     }
 
     @Test("magnitude 50% per matrix")
@@ -37,7 +39,7 @@ struct SmolLM2PruneTests {
         }
         #expect(report.layers.count == 30 && report.layers.allSatisfy { $0.matrices.count == 7 })
         print("magnitude: sparsity \(report.sparsity), \(report.seconds) s")
-        Expected(subset: 0, full: 517.04, tolerance: 0.01).check(try SmolLM2Fixtures.perplexity(model), "magnitude")
+        Expected(subset: 449.689, full: 517.04, tolerance: 0.01).check(try SmolLM2Fixtures.perplexity(model), "magnitude")
     }
 
     @Test("Wanda 50% unstructured")
@@ -49,7 +51,7 @@ struct SmolLM2PruneTests {
             #expect(matrix.zeros == matrix.count / 2, "\(matrix.name): \(matrix.zeros) zeros of \(matrix.count)")
         }
         print("wanda: \(report.seconds) s, phases \(report.times)")
-        Expected(subset: 0, full: 45.04, tolerance: 0.015).check(try SmolLM2Fixtures.perplexity(model), "wanda")
+        Expected(subset: 53.0476, full: 45.04, tolerance: 0.015).check(try SmolLM2Fixtures.perplexity(model), "wanda")
     }
 
     @Test("SparseGPT 50% unstructured")
@@ -61,6 +63,6 @@ struct SmolLM2PruneTests {
             #expect(abs(matrix.sparsity - 0.5) < 0.001, "\(matrix.name): sparsity \(matrix.sparsity)")
         }
         print("sparsegpt: \(report.seconds) s, phases \(report.times)")
-        Expected(subset: 0, full: 0, tolerance: 0.02).check(try SmolLM2Fixtures.perplexity(model), "sparsegpt")
+        Expected(subset: 45.9133, full: 37.664, tolerance: 0.01).check(try SmolLM2Fixtures.perplexity(model), "sparsegpt")
     }
 }

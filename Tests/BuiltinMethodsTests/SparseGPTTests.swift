@@ -79,7 +79,7 @@ import TestSupport
         }
     }
 
-    @Test("unstructured: masks equal and weights within 1e-4 of the textbook OBS", arguments: [(8, 8), (5, 16), (24, 5)])
+    @Test("unstructured: masks equal and weights within 1e-4 of the textbook OBS", arguments: [(8, 8), (5, 16), (24, 5), (8, 130)])
     func unstructured(blocksize: Int, rows: Int) throws {
         let layer = Layer(rows: rows, columns: 24, seed: UInt64(blocksize * 31 + rows))
         let work = layer.work(sparsity: 0.5)
@@ -144,6 +144,17 @@ import TestSupport
         #expect(work.mask == mask)
         #expect(work.weights.array.enumerated().allSatisfy { mask[$0.offset] == 0 || $0.element == 0 })
         #expect(layer.outputError(work.weights.array) < layer.outputError(zeroed))
+    }
+
+    @Test("a singular Hessian without damping retries with more damping and says so")
+    func dampingRetry() throws {
+        let layer = Layer(rows: 4, columns: 24, tokens: 8, dead: nil, seed: 3)  // rank ≤ 8 < 24
+        let work = layer.work(sparsity: 0.5)
+        try SparseGPTReconstructor(maskSource: .adaptive(.unstructured), blocksize: 8, damping: 0).run(work)
+        let retried = work.notes.contains { $0.contains("damping") }
+        #expect(retried, "\(work.notes)")
+        let finite = work.weights.array.allSatisfy { $0.isFinite }
+        #expect(finite)
     }
 
     @Test("bad settings are refused")
