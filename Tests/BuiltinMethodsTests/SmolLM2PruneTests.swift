@@ -9,9 +9,9 @@ import TestSupport
 ///
 /// CI evaluates 4 chunks and compares with the 4-chunk figures measured once; `SHEARS_FULL_EVAL=1`
 /// evaluates the 40 acceptance chunks against the acceptance targets (measured on 2026-11-23:
-/// dense 20.38398, magnitude 517.0423, Wanda 45.0393, SparseGPT 37.6643 — the last one our own
+/// dense 20.38398, magnitude 517.0423, Wanda 45.0393, SparseGPT 37.8729 — the last one our own
 /// figure; SparseGPT's correctness oracle is the textbook OBS test). SparseGPT amplifies float
-/// rounding in the forward pass (an attention rewrite moved its 4-chunk figure by 0.7%), hence its
+/// rounding in the forward pass (an attention rewrite moved its figures by 0.6-0.7%: 37.6643 before it), hence its
 /// 2% tolerance; the 4-chunk figures are those of the forward pass merged on 2026-11-23 22:53.
 @Suite(.serialized, .enabled(if: ReferenceData.hasModel && ReferenceData.hasData))
 struct SmolLM2PruneTests {
@@ -65,6 +65,6 @@ struct SmolLM2PruneTests {
             #expect(abs(matrix.sparsity - 0.5) < 0.001, "\(matrix.name): sparsity \(matrix.sparsity)")
         }
         print("sparsegpt: \(report.seconds) s, phases \(report.times)")
-        Expected(subset: 46.2337, full: 37.664, tolerance: 0.02).check(try SmolLM2Fixtures.perplexity(model), "sparsegpt")
+        Expected(subset: 46.2337, full: 37.873, tolerance: 0.02).check(try SmolLM2Fixtures.perplexity(model), "sparsegpt")
     }
 }
