@@ -11,8 +11,8 @@ import TestSupport
 /// evaluates the 40 acceptance chunks against the acceptance targets (measured on 2026-11-23:
 /// dense 20.38398, magnitude 517.0423, Wanda 45.0393, SparseGPT 37.8729 — the last one our own
 /// figure; SparseGPT's correctness oracle is the textbook OBS test). SparseGPT amplifies float
-/// rounding in the forward pass (an attention rewrite moved its figures by 0.6-0.7%: 37.6643 before it), hence its
-/// 2% tolerance; the 4-chunk figures are those of the forward pass merged on 2026-11-23 22:53.
+/// rounding in the forward pass (an attention rewrite moved its figures by 0.6-0.7%: 37.6643
+/// before it), hence its 2% tolerance; all figures are those of the forward pass merged at 22:53.
 @Suite(.serialized, .enabled(if: ReferenceData.hasModel && ReferenceData.hasData))
 struct SmolLM2PruneTests {
     /// (4-chunk figure measured once, 40-chunk acceptance target, relative tolerance).
