@@ -8,9 +8,11 @@ import TestSupport
 /// Acceptance on SmolLM2-135M: perplexities after each method, exact sparsities.
 ///
 /// CI evaluates 4 chunks and compares with the 4-chunk figures measured once; `SHEARS_FULL_EVAL=1`
-/// evaluates the 40 acceptance chunks against the acceptance targets (measured on 2026-11-23:
-/// dense 20.38398, magnitude 517.0423, Wanda 45.0393, SparseGPT 37.6643 — the last one our own
-/// figure; SparseGPT's correctness oracle is the textbook OBS test).
+/// evaluates the 40 acceptance chunks against the acceptance targets. Measured 2026-11-23 with the
+/// forward pass merged at 22:53: Wanda 44.9272, SparseGPT 37.8729 (our own figure; its correctness
+/// oracle is the textbook OBS test); before that merge dense 20.38398, magnitude 517.0423, Wanda
+/// 45.0393, SparseGPT 37.6643. SparseGPT amplifies float rounding in the forward pass (the attention
+/// rewrite moved it 0.6%), hence its 2% tolerance.
 @Suite(.serialized, .enabled(if: ReferenceData.hasModel && ReferenceData.hasData))
 struct SmolLM2PruneTests {
     /// (4-chunk figure measured once, 40-chunk acceptance target, relative tolerance).
@@ -51,7 +53,7 @@ struct SmolLM2PruneTests {
             #expect(matrix.zeros == matrix.count / 2, "\(matrix.name): \(matrix.zeros) zeros of \(matrix.count)")
         }
         print("wanda: \(report.seconds) s, phases \(report.times)")
-        Expected(subset: 53.0476, full: 45.04, tolerance: 0.015).check(try SmolLM2Fixtures.perplexity(model), "wanda")
+        Expected(subset: 53.0776, full: 45.04, tolerance: 0.015).check(try SmolLM2Fixtures.perplexity(model), "wanda")
     }
 
     @Test("SparseGPT 50% unstructured")
@@ -63,6 +65,6 @@ struct SmolLM2PruneTests {
             #expect(abs(matrix.sparsity - 0.5) < 0.001, "\(matrix.name): sparsity \(matrix.sparsity)")
         }
         print("sparsegpt: \(report.seconds) s, phases \(report.times)")
-        Expected(subset: 45.9133, full: 37.664, tolerance: 0.01).check(try SmolLM2Fixtures.perplexity(model), "sparsegpt")
+        Expected(subset: 46.2337, full: 37.873, tolerance: 0.02).check(try SmolLM2Fixtures.perplexity(model), "sparsegpt")
     }
 }
