@@ -34,6 +34,9 @@ public final class BatchedGenerator {
     public let batchSize: Int
     /// The most tokens one sequence produces (its cache holds one more: the start token).
     public let length: Int
+    /// Called after every step with each sequence's logits (`vocab` floats, valid only during
+    /// the call) before its token is sampled (nil: no calls, no cost).
+    public var logitsObserver: ((_ sequence: Int, _ logits: UnsafeBufferPointer<Float>) -> Void)?
 
     private let workspace: BatchedWorkspace
     private let rotary: RotaryTable
@@ -99,6 +102,12 @@ public final class BatchedGenerator {
         var chosen = [Int32](repeating: 0, count: sequences)
         for produced in 1...length {
             step(inputs, positions)
+            if let logitsObserver {
+                for sequence in 0..<sequences {
+                    logitsObserver(sequence, UnsafeBufferPointer(start: workspace.logits.buffer.baseAddress! + sequence * vocab,
+                                                                 count: vocab))
+                }
+            }
             sample(rows: sequences, samplers: &samplers, into: &chosen)
             for sequence in 0..<sequences {
                 let token = chosen[sequence]

@@ -63,6 +63,28 @@ struct BatchedGeneratorTests {
         }
     }
 
+    @Test("SmolLM2: every batched row's logits match a single-sequence forward pass", .enabled(if: ReferenceData.hasModel))
+    func smolLogitsMatchForwardPass() throws {
+        let model = try SmolLM2Loader.shared.get()
+        let generator = try BatchedGenerator(model: model, batchSize: 32, length: 24)
+        var observed: [[Float]] = []
+        generator.logitsObserver = { sequence, logits in if sequence == 29 { observed.append(Array(logits)) } }
+        let outputs = try generator.generate(sequences: 32) { sequence, segment in
+            SegmentStart(token: 1, sampling: SamplingOptions(temperature: 1, seed: UInt64(100 * sequence + segment)))
+        }
+        // Replay sequence 29 alone, one token at a time, as `Generator` does.
+        let forward = try ForwardPass(model: model, capacity: 25)
+        var input: Int32 = 1
+        var worst: Float = 0
+        for (step, token) in outputs[29].enumerated() {
+            let expected = try forward.lastLogits(appending: [input])
+            for (a, b) in zip(observed[step], expected) { worst = max(worst, abs(a - b)) }
+            if token == model.tokenizer.vocabulary.eosID { forward.reset(); input = 1 } else { input = token }
+        }
+        #expect(observed.count == 24)
+        #expect(worst < 1e-3, "largest logit difference \(worst)")
+    }
+
     @Test("SmolLM2: tokens per second, sequential vs batched (SHEARS_BENCH_GENERATION=samples,seqlen)",
           .enabled(if: ReferenceData.hasModel && ProcessInfo.processInfo.environment["SHEARS_BENCH_GENERATION"] != nil))
     func benchmark() throws {
