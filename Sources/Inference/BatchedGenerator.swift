@@ -23,8 +23,10 @@ public struct SegmentStart: Sendable, Equatable {
 /// Each sequence has its own key/value cache, positions and sampler. A sequence produces exactly
 /// `length` tokens; when it emits the end-of-sequence token earlier, that token is kept and the
 /// sequence goes on with a new text (`segmentStart` is asked for its start token and options, and
-/// its cache starts again at position 0). This is what running `Generator` once per text with
-/// `maxTokens` = the tokens still missing produces, token for token.
+/// its cache starts again at position 0). This is the computation of running `Generator` once per
+/// text with `maxTokens` = the tokens still missing; the logits agree to float rounding (a batched
+/// product may take other OpenBLAS kernels than a single row), which on rare steps flips a
+/// sampled token and so the rest of that sequence.
 ///
 /// Not thread-safe: use one instance per thread.
 public final class BatchedGenerator {

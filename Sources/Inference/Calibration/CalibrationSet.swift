@@ -73,7 +73,8 @@ public struct CalibrationSet: Sendable, Equatable {
     /// The start token is not part of the window, so windows are pure model text; when the model
     /// ends a text (EOS) before `seqlen` tokens, the window goes on with a new text. The samples
     /// advance together in batches (`BatchedGenerator`, as many as `generationCacheBudget` allows);
-    /// `progress` sees whole samples' worth of tokens produced so far.
+    /// `progress` sees whole samples' worth of tokens produced so far. The windows equal
+    /// `generatedSequentially`'s except where batched rounding flips a sampled token.
     ///
     /// - Throws: `InferenceError` for bad counts or sampling options.
     public static func generated(
