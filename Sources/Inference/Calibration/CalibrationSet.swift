@@ -64,11 +64,17 @@ public struct CalibrationSet: Sendable, Equatable {
         return try CalibrationSet(windows: windows, source: source)
     }
 
+    /// Bytes of key/value cache `generated` allots to one batch of sequences.
+    public static let generationCacheBudget = 1 << 30
+
     /// `samples` sequences of `seqlen` tokens sampled from `model` itself, each started from the
     /// BOS token (or a token drawn uniformly when the model has none), with `temperature`.
     ///
     /// The start token is not part of the window, so windows are pure model text; when the model
-    /// ends a text (EOS) before `seqlen` tokens, the window goes on with a new text.
+    /// ends a text (EOS) before `seqlen` tokens, the window goes on with a new text. The samples
+    /// advance together in batches (`BatchedGenerator`, as many as `generationCacheBudget` allows);
+    /// `progress` sees whole samples' worth of tokens produced so far. The windows equal
+    /// `generatedSequentially`'s except where batched rounding flips a sampled token.
     ///
     /// - Throws: `InferenceError` for bad counts or sampling options.
     public static func generated(
@@ -76,25 +82,59 @@ public struct CalibrationSet: Sendable, Equatable {
         progress: ((_ done: Int, _ total: Int) -> Void)? = nil
     ) throws(InferenceError) -> CalibrationSet {
         guard samples >= 1, seqlen >= 1 else { throw InferenceError("calibration samples and seqlen must be positive") }
-        let generator = Generator(model: model)
-        var seeds = SplitMixSeeds(seed: seed)
+        let sampleSeeds = SplitMixSeeds.first(samples, seed: seed)
+        let perSequence = BatchedGenerator.cacheBytes(config: model.config, length: seqlen)
+        let batchSize = min(samples, max(1, generationCacheBudget / perSequence))
+        let generator = try BatchedGenerator(model: model, batchSize: batchSize, length: seqlen)
         var windows: [[Int32]] = []
-        for sample in 0..<samples {
-            let sampleSeed = seeds.next()
+        var reported = 0
+        while windows.count < samples {
+            let first = windows.count, count = min(batchSize, samples - first)
+            windows += try generator.generate(sequences: count, segmentStart: { sequence, segment in
+                segmentStart(model, sampleSeed: sampleSeeds[first + sequence], segment: segment, temperature: temperature)
+            }, progress: { produced in
+                let done = first + count * produced / seqlen
+                if done > reported { reported = done; progress?(done, samples) }
+            })
+        }
+        return try CalibrationSet(windows: windows, source: generatedSource(samples, seqlen, temperature, seed))
+    }
+
+    /// The same windows as `generated`, produced one sample and one token at a time with
+    /// `Generator` (the reference the batched path is checked against; much slower).
+    ///
+    /// - Throws: `InferenceError` for bad counts or sampling options.
+    public static func generatedSequentially(
+        by model: Model, samples: Int, seqlen: Int, seed: UInt64, temperature: Float
+    ) throws(InferenceError) -> CalibrationSet {
+        guard samples >= 1, seqlen >= 1 else { throw InferenceError("calibration samples and seqlen must be positive") }
+        let generator = Generator(model: model)
+        var windows: [[Int32]] = []
+        for sampleSeed in SplitMixSeeds.first(samples, seed: seed) {
             var window: [Int32] = []
-            var segmentSeed = sampleSeed
+            var segment = 0
             while window.count < seqlen {
-                let start = model.tokenizer.bosID ?? Int32(truncatingIfNeeded: segmentSeed % UInt64(model.config.vocabSize))
-                let options = SamplingOptions(temperature: temperature, topK: 0, topP: 1, seed: segmentSeed)
-                window += try generator.generate(prompt: [start], maxTokens: seqlen - window.count, sampling: options)
-                segmentSeed = segmentSeed &* 6_364_136_223_846_793_005 &+ 1
+                let start = segmentStart(model, sampleSeed: sampleSeed, segment: segment, temperature: temperature)
+                window += try generator.generate(prompt: [start.token], maxTokens: seqlen - window.count,
+                                                 sampling: start.sampling)
+                segment += 1
             }
             windows.append(window)
-            progress?(sample + 1, samples)
         }
-        return try CalibrationSet(
-            windows: windows,
-            source: "self-generated: \(samples) samples of \(seqlen) tokens, temperature \(temperature), seed \(seed)")
+        return try CalibrationSet(windows: windows, source: generatedSource(samples, seqlen, temperature, seed))
+    }
+
+    /// The start of text number `segment` of a sample: its seed is the sample's seed advanced
+    /// `segment` times by a 64-bit LCG; the start token is BOS, or that seed modulo the vocabulary.
+    private static func segmentStart(_ model: Model, sampleSeed: UInt64, segment: Int, temperature: Float) -> SegmentStart {
+        var segmentSeed = sampleSeed
+        for _ in 0..<segment { segmentSeed = segmentSeed &* 6_364_136_223_846_793_005 &+ 1 }
+        let token = model.tokenizer.bosID ?? Int32(truncatingIfNeeded: segmentSeed % UInt64(model.config.vocabSize))
+        return SegmentStart(token: token, sampling: SamplingOptions(temperature: temperature, topK: 0, topP: 1, seed: segmentSeed))
+    }
+
+    private static func generatedSource(_ samples: Int, _ seqlen: Int, _ temperature: Float, _ seed: UInt64) -> String {
+        "self-generated: \(samples) samples of \(seqlen) tokens, temperature \(temperature), seed \(seed)"
     }
 }
 
@@ -102,6 +142,11 @@ public struct CalibrationSet: Sendable, Equatable {
 private struct SplitMixSeeds {
     private var state: UInt64
     init(seed: UInt64) { state = seed }
+    /// The first `count` seeds derived from `seed`.
+    static func first(_ count: Int, seed: UInt64) -> [UInt64] {
+        var seeds = SplitMixSeeds(seed: seed)
+        return (0..<count).map { _ in seeds.next() }
+    }
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
