@@ -139,49 +139,32 @@ public struct LuaTableArgument {
     /// The stack index of field `name` when it is a function, left on the stack until the call
     /// returns so that ``LuaCall/callFunction(at:_:)`` can call it; nil if the field is nil.
     public func function(_ name: String) throws -> Int32? {
-        let key = Key.field(name)
-        guard call.state.reserve(2) else { throw LuaScriptError("stack overflow") }
-        switch fetch(key) {
-        case LUA_TNIL:
-            call.state.pop()
-            return nil
-        case LUA_TFUNCTION:
-            return call.state.top
-        default:
-            throw mismatch(key, expected: "a function")
-        }
+        try keptOnStack(.field(name), type: LUA_TFUNCTION, expected: "a function")
     }
 
     /// The stack index of field `name` when it is a userdata (a handle), left on the stack until
     /// the call returns so that ``LuaCall/handle(_:as:)`` can check it; nil if the field is nil.
     public func handleIndex(_ name: String) throws -> Int32? {
-        let key = Key.field(name)
-        guard call.state.reserve(2) else { throw LuaScriptError("stack overflow") }
-        switch fetch(key) {
-        case LUA_TNIL:
-            call.state.pop()
-            return nil
-        case LUA_TUSERDATA:
-            return call.state.top
-        default:
-            throw mismatch(key, expected: "a handle")
-        }
+        try keptOnStack(.field(name), type: LUA_TUSERDATA, expected: "a handle")
     }
 
     /// The stack index of element `index` when it is a userdata (a handle), left on the stack
     /// until the call returns; nil if the element is nil.
     public func handleIndex(at index: Int) throws -> Int32? {
-        let key = Key.element(index)
+        try keptOnStack(.element(index), type: LUA_TUSERDATA, expected: "a handle")
+    }
+
+    /// Pushes the value at `key` and leaves it on the stack when it has `type` (returning its
+    /// index); pops it and returns nil when it is nil; throws otherwise.
+    private func keptOnStack(_ key: Key, type: Int32, expected: String) throws -> Int32? {
         guard call.state.reserve(2) else { throw LuaScriptError("stack overflow") }
-        switch fetch(key) {
-        case LUA_TNIL:
+        let found = fetch(key)
+        if found == LUA_TNIL {
             call.state.pop()
             return nil
-        case LUA_TUSERDATA:
-            return call.state.top
-        default:
-            throw mismatch(key, expected: "a handle")
         }
+        guard found == type else { throw mismatch(key, expected: expected) }
+        return call.state.top
     }
 
     // MARK: Reading
