@@ -18,6 +18,10 @@ fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
+echo "== pruning kernels (1536 x 576) next to a memory-bandwidth probe"
+"$shears" bench "$model" --seqlen 64 --runs 1 --kernels | sed -n '/^prune kernels\|GB\/s/p'
+echo
+
 for method in wanda sparsegpt; do
     echo "== $method 50%, 64 x 512 calibration"
     "$shears" prune "$model" --method "$method" --sparsity 0.5 --seqlen 512 \

@@ -147,6 +147,19 @@ struct CLITests {
         }
     }
 
+    @Test("bench reports the forward against sgemm, and the pruning kernels against a memory probe")
+    func bench() throws {
+        let directory = try TemporaryDirectory()
+        let model = try Self.tinyModel(in: directory)
+        let outcome = try CommandRunner.run(["bench", model, "--seqlen", "32", "--runs", "1", "--kernels"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("% of the reference sgemm"))
+        #expect(outcome.stdout.contains("memory probe") && outcome.stdout.contains("select_rows"))
+        #expect(outcome.stdout.contains("peak RSS"))
+        let bad = try CommandRunner.run(["bench", model, "--runs", "0"])
+        #expect(bad.status == 2)
+    }
+
     @Test("convert refuses to overwrite its input and q8_0 safetensors")
     func convertRefusals() throws {
         let directory = try TemporaryDirectory()

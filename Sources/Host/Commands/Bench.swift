@@ -32,6 +32,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(help: "Also time the pruning kernels (scores, selection, masks, statistics) next to a memory-bandwidth probe.")
+    var kernels = false
+
     func validate() throws {
         guard seqlen >= 2 else { throw ValidationError("--seqlen must be at least 2") }
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
@@ -51,6 +54,7 @@ struct Bench: ParsableCommand {
         }
         let report = try ForwardBenchmark.run(model: model, tokens: tokens, seqlen: seqlen, runs: runs)
         let peak = peakResidentBytes()
+        if kernels, !json { print(PruneKernelBenchmark.run().summary) }
         if json {
             try JSONOutput.print(BenchReport(report, peakRSS: peak))
         } else {
