@@ -102,6 +102,22 @@ struct CLITests {
         #expect(other["ppl"] as? Double == ppl)
     }
 
+    @Test("token ids outside the vocabulary exit 2 naming the file, in eval and in prune")
+    func idsOutsideVocabulary() throws {
+        let directory = try TemporaryDirectory()
+        let model = try Self.tinyModel(in: directory)
+        let ids = directory.path("bad.i32")
+        var data = Data()
+        for id in [Int32](repeating: 5, count: 200) + [99_999] { withUnsafeBytes(of: id.littleEndian) { data.append(contentsOf: $0) } }
+        try data.write(to: URL(fileURLWithPath: ids))
+        let eval = try CommandRunner.run(["eval", model, "--ids", ids, "--seqlen", "64"])
+        #expect(eval.status == 2 && eval.stderr.contains("bad.i32") && eval.stderr.contains("99999"), "\(eval.stderr)")
+        let prune = try CommandRunner.run(["prune", model, "--method", "wanda", "--sparsity", "0.5", "--calib-ids", ids,
+                                           "--samples", "2", "--seqlen", "16", "--out", directory.path("out.gguf")])
+        #expect(prune.status == 2 && prune.stderr.contains("outside the vocabulary"), "\(prune.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.path("out.gguf")))
+    }
+
     @Test("eval on a text shorter than one chunk exits 2")
     func evalTooShort() throws {
         let directory = try TemporaryDirectory()

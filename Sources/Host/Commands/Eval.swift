@@ -47,10 +47,7 @@ struct Eval: ParsableCommand {
         if let text {
             tokens = try textOptions.encode(text, for: model)
         } else {
-            tokens = try InputFiles.readIDs(ids!)
-            if let bad = tokens.first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
-                throw CommandFailure.badInput("\(ids!): token id \(bad) is outside the vocabulary (0..<\(model.config.vocabSize))")
-            }
+            tokens = try InputFiles.readIDs(ids!, vocabularySize: model.config.vocabSize)
         }
         let available = tokens.count / seqlen
         guard available >= 1 else {

@@ -151,7 +151,7 @@ struct Prune: ParsableCommand {
             let tokens: [Int32]
             let source: String
             if let calibIds {
-                tokens = try InputFiles.readIDs(calibIds)
+                tokens = try InputFiles.readIDs(calibIds, vocabularySize: model.config.vocabSize)
                 source = calibIds
             } else if let calib {
                 tokens = try textOptions.encode(calib, for: model)

@@ -270,15 +270,11 @@ final class ShearsModule {
         }
         let reading = TextReading(keepCRLF: try options.boolean("keep_crlf", default: false),
                                   preTokenizer: try options.optionalString("pre_tokenizer"))
-        do {
+        do throws(CommandFailure) {
             if let text { return try reading.encode(text, for: model) }
-            let tokens = try InputFiles.readIDs(ids!)
-            if let bad = tokens.first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
-                throw CommandFailure.badInput("\(ids!): token id \(bad) is outside the vocabulary")
-            }
-            return tokens
-        } catch let failure as CommandFailure {
-            throw LuaArgumentError(argument: 1, failure.message)
+            return try InputFiles.readIDs(ids!, vocabularySize: model.config.vocabSize)
+        } catch {
+            throw LuaArgumentError(argument: 1, error.message)
         }
     }
 }

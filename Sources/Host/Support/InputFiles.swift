@@ -20,17 +20,21 @@ enum InputFiles {
         return text
     }
 
-    /// Reads a file of little-endian int32 token ids.
-    static func readIDs(_ path: String) throws(CommandFailure) -> [Int32] {
+    /// Reads a file of little-endian int32 token ids, each of which must be below `vocabularySize`.
+    static func readIDs(_ path: String, vocabularySize: Int) throws(CommandFailure) -> [Int32] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .badInput("\(path): cannot read the token id file")
         }
         guard data.count % 4 == 0 else {
             throw .badInput("\(path): \(data.count) bytes is not a whole number of int32 token ids")
         }
-        return data.withUnsafeBytes { raw in
+        let ids = data.withUnsafeBytes { raw in
             (0..<data.count / 4).map { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)) }
         }
+        if let bad = ids.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
+            throw .badInput("\(path): token id \(bad) is outside the vocabulary (0..<\(vocabularySize))")
+        }
+        return ids
     }
 
     /// Reads a file of integers, one per line (blank lines ignored): calibration window offsets.
