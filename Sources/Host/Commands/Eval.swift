@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import BuiltinMethods
 import Inference
 import ModelIO
 
