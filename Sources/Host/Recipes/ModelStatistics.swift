@@ -1,3 +1,4 @@
+import Kernels
 import ModelIO
 
 /// Sparsity and norms of tensors, as recipes and reports show them.
@@ -7,11 +8,9 @@ enum ModelStatistics {
         Double(zeroCount(tensor)) / Double(max(tensor.count, 1))
     }
 
-    /// Number of elements that are exactly zero.
+    /// Number of elements that are exactly zero (the pruning engine's SIMD kernel).
     static func zeroCount(_ tensor: Tensor) -> Int {
-        var zeros = 0
-        for value in tensor.storage.buffer where value == 0 { zeros &+= 1 }
-        return zeros
+        Int(shears_prune_count_zeros(tensor.storage.buffer.baseAddress!, tensor.count))
     }
 
     /// Frobenius (L2) norm of all elements.
