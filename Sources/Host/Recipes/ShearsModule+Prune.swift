@@ -55,6 +55,7 @@ extension ShearsModule {
             return [Self.handle(steps, "reconstruct", [("blocksize", "\(blocksize)"), ("damp", "\(damp)")])]
         }
         runtime.register("prune") { call in try Self.prune(call) }
+        installRIA(into: runtime)
     }
 
     private static func prune(_ call: LuaCall) throws -> [LuaValue] {

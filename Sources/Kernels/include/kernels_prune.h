@@ -52,4 +52,10 @@ size_t shears_prune_count_zeros(const float *w, size_t n);
 void shears_sparsegpt_sweep(float *wb, size_t rows, size_t cols, size_t ldw, const float *u, size_t ldu,
                             uint8_t *mask, size_t ldm, size_t prune, size_t m, float *err, size_t lde);
 
+/** The values of one RIA linear-sum-assignment round: values[g*groups + r] =
+ *  sum over i < rows of max(candidates[r*rows + i], thresholds[g*rows + i]) (both `groups x rows`,
+ *  row-major; summed in float lanes, then in double). */
+void shears_ria_assignment_values(const float *thresholds, const float *candidates, size_t groups, size_t rows,
+                                  double *values);
+
 #endif

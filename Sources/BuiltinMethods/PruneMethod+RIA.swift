@@ -1,0 +1,46 @@
+extension PruneMethod {
+    /// How RIA compares weights under unstructured sparsity (N:M always compares within groups).
+    public enum RIAScope: String, Sendable {
+        /// One threshold per matrix, pruning `≤ τ` (the reference default).
+        case matrix
+        /// Exactly `Int(in · p)` per output row (the reference's `--per_outneuron`).
+        case row
+    }
+
+    /// RIA: relative importance times `‖X_j‖^a`, selected per matrix (default), per row, or N:M;
+    /// `permute` adds the reference's channel reallocation for N:M (`--reallocation`), refined by
+    /// linear-sum-assignment rounds when `lsa` is true (the default with `permute`).
+    ///
+    /// - Throws: `PruneError` for a bad sparsity or exponent, `permute` without an N:M pattern, or
+    ///   `lsa` without `permute`.
+    public static func ria(
+        sparsity: Double?, pattern: SparsityPattern = .unstructured, exponent: Double = 0.5,
+        scope: RIAScope = .matrix, permute: Bool = false, lsa: Bool? = nil
+    ) throws(PruneError) -> [any PruneStep] {
+        let allocator = try riaAllocator(sparsity, pattern)
+        let criterion = try RIAScore(exponent: exponent)
+        if permute, pattern == .unstructured {
+            throw PruneError("RIA channel permutation needs an N:M pattern (e.g. \"2:4\")")
+        }
+        if lsa == true, !permute { throw PruneError("RIA lsa refines a channel permutation: it needs permute = true") }
+        let selector: any PruneStep = switch (pattern, scope) {
+        case (.nm, _) where permute: try PermutedGroupSelector(pattern, refine: lsa ?? true)
+        case (.nm, _): try GroupSelector(pattern)
+        case (.unstructured, .matrix): MatrixThresholdSelector()
+        case (.unstructured, .row): RowSelector()
+        }
+        return [allocator, criterion, selector]
+    }
+
+    /// The uniform allocator for `sparsity` under `pattern` (the same rule as the other methods).
+    private static func riaAllocator(_ sparsity: Double?, _ pattern: SparsityPattern) throws(PruneError) -> UniformSparsity {
+        if let implied = try pattern.validated().impliedSparsity {
+            if let sparsity, abs(sparsity - implied) > 1e-9 {
+                throw PruneError("sparsity \(sparsity) contradicts pattern \(pattern) (which implies \(implied))")
+            }
+            return try UniformSparsity(implied)
+        }
+        guard let sparsity else { throw PruneError("unstructured pruning needs a sparsity") }
+        return try UniformSparsity(sparsity)
+    }
+}
