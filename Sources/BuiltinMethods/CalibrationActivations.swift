@@ -16,8 +16,8 @@ final class CalibrationActivations {
     private let model: Model
     private let hidden: Int
     private let windows: [(offset: Int, rows: Int)]
-    private let current: TensorStorage
-    private let dense: TensorStorage
+    private var current: TensorStorage
+    private var dense: TensorStorage
 
     /// Embeds `windows` (the decoder's input).
     ///
@@ -88,6 +88,10 @@ final class CalibrationActivations {
         }
         return statisticsSeconds
     }
+
+    /// Makes the dense outputs of the last `forwardDense` the next layer's inputs (the dense
+    /// pre-pass of a surveying allocator propagates dense activations).
+    func adoptDense() { swap(&current, &dense) }
 
     /// Runs the pruned layer in place and returns `Σ‖dense − pruned‖² / Σ‖dense‖²`.
     func forwardPruned(_ forward: DecoderLayerForward, layer: Int) throws(PruneError) -> Double {

@@ -1,7 +1,7 @@
-import Kernels
-
 /// Selector: an N:M pattern, keeping at most N weights in every aligned group of M input
-/// columns: the `M − N` lowest scores of each group are pruned, ties to the lower column.
+/// columns: the `M − N` lowest scores of each group are pruned, ties to the lower column. A
+/// pattern an allocator set in `MatrixWork.pattern` (OWL's per-layer N:M) takes precedence;
+/// otherwise the selector records its own there for later steps.
 public struct GroupSelector: PruneStep {
     /// The N:M pattern.
     public let pattern: SparsityPattern
@@ -21,15 +21,8 @@ public struct GroupSelector: PruneStep {
     /// Sets `work.mask` from `work.scores`.
     public func run(_ work: MatrixWork) throws(PruneError) {
         try requireScores(work, name)
-        try pattern.validate(columns: work.columns, name: work.name)
-        guard case .nm(let keep, let group) = pattern else { return }
-        var mask = [UInt8](repeating: 0, count: work.scores.count)
-        work.scores.withUnsafeBufferPointer { scores in
-            mask.withUnsafeMutableBufferPointer { out in
-                shears_prune_select_groups(scores.baseAddress!, work.rows, work.columns, group - keep, group,
-                                           out.baseAddress!)
-            }
-        }
-        work.mask = mask
+        let chosen = work.pattern ?? pattern
+        work.mask = try selectMask(work, chosen)
+        work.pattern = chosen
     }
 }

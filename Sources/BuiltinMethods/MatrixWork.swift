@@ -18,8 +18,16 @@ public final class MatrixWork {
     public let weights: TensorStorage
     /// Statistics of this matrix's input (nil when no step asked for any).
     public let statistics: InputStatistics?
+    /// The per-layer target a model-surveying allocator (OWL) planned for this matrix's layer
+    /// before pruning started; its allocator step copies it into `sparsity` and `pattern`.
+    public let plan: LayerTarget?
     /// Target fraction of zeros, set by an allocator (0 until then).
     public var sparsity: Double = 0
+    /// The N:M layout the mask must follow when an allocator set one per matrix (OWL's per-layer
+    /// N:M) or an N:M selector chose the mask; `.unstructured` means exactly `sparsity` per row
+    /// even under an N:M selector. nil: the selector's own pattern. Refiners read it to keep the
+    /// layout.
+    public var pattern: SparsityPattern?
     /// One score per weight (lower = pruned first), set by a criterion; empty until then.
     public var scores: [Float] = []
     /// One flag per weight, 1 = pruned; empty until a selector or reconstructor sets it.
@@ -29,7 +37,7 @@ public final class MatrixWork {
 
     /// Wraps a copy of `weights` for pruning.
     public init(name: String, layer: Int, part: LlamaTensorNames.Layer, rows: Int, columns: Int,
-                weights: TensorStorage, statistics: InputStatistics?) {
+                weights: TensorStorage, statistics: InputStatistics?, plan: LayerTarget? = nil) {
         self.name = name
         self.layer = layer
         self.part = part
@@ -37,6 +45,7 @@ public final class MatrixWork {
         self.columns = columns
         self.weights = weights
         self.statistics = statistics
+        self.plan = plan
     }
 
     /// `Int(Double(count) · sparsity)`: the pruned count of a group of `count` weights, truncated

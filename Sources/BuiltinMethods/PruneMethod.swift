@@ -1,6 +1,10 @@
+import ModelIO
+
 /// The built-in methods as step lists for `Pruner`.
 ///
 /// For an N:M `pattern` the sparsity is implied (`1 − N/M`); pass `sparsity: nil` or that value.
+/// Unstructured with `sparsity: nil`, a method brings no allocator: put one in front of it
+/// (`owl`, `layerSparsity`), or `Pruner` reports the missing sparsity.
 public enum PruneMethod {
     /// How magnitude pruning compares weights.
     public enum MagnitudeScope: String, Sendable {
@@ -22,7 +26,7 @@ public enum PruneMethod {
         case (.unstructured, .matrix): MatrixThresholdSelector()
         case (.unstructured, .row): RowSelector()
         }
-        return [allocator, MagnitudeScore(), selector]
+        return allocator + [MagnitudeScore(), selector]
     }
 
     /// Wanda: |W|·‖X_j‖ per output row (or N:M); `variant` is the reference's adaptive-α
@@ -39,7 +43,7 @@ public enum PruneMethod {
         case (.unstructured, true): AdaptiveRowSelector()
         case (.unstructured, false): RowSelector()
         }
-        return [allocator, WandaScore(), selector]
+        return allocator + [WandaScore(), selector]
     }
 
     /// SparseGPT with its own block-wise mask (reference defaults: blocksize 128, damping 0.01).
@@ -48,19 +52,47 @@ public enum PruneMethod {
     public static func sparseGPT(
         sparsity: Double?, pattern: SparsityPattern = .unstructured, blocksize: Int = 128, damping: Double = 0.01
     ) throws(PruneError) -> [any PruneStep] {
-        [try allocator(sparsity, pattern),
-         try SparseGPTReconstructor(maskSource: .adaptive(pattern), blocksize: blocksize, damping: damping)]
+        try allocator(sparsity, pattern)
+            + [try SparseGPTReconstructor(maskSource: .adaptive(pattern), blocksize: blocksize, damping: damping)]
     }
 
-    /// The uniform allocator for `sparsity` under `pattern`.
-    private static func allocator(_ sparsity: Double?, _ pattern: SparsityPattern) throws(PruneError) -> UniformSparsity {
+    /// DSnoT on the mask the steps before it chose (reference defaults; attention parts only).
+    ///
+    /// - Throws: `PruneError` for bad cycles, threshold, power or parts.
+    public static func dsnot(
+        maxCycles: Int = 50, threshold: Double = 0.1, power: Double = 1,
+        parts: Set<LlamaTensorNames.Layer> = DSnoTRefiner.attentionParts, growPrunedOnly: Bool = false
+    ) throws(PruneError) -> [any PruneStep] {
+        [try DSnoTRefiner(maxCycles: maxCycles, threshold: threshold, power: power, parts: parts,
+                          growPrunedOnly: growPrunedOnly)]
+    }
+
+    /// OWL's per-layer allocation (README defaults M = 5, λ = 0.08); put a method without a
+    /// sparsity after it.
+    ///
+    /// - Throws: `PruneError` for a bad sparsity, pattern, M or λ.
+    public static func owl(
+        sparsity: Double?, pattern: SparsityPattern = .unstructured, outlierMultiplier: Double = 5, lambda: Double = 0.08
+    ) throws(PruneError) -> [any PruneStep] {
+        [try OWLAllocator(sparsity: sparsity, pattern: pattern, outlierMultiplier: outlierMultiplier, lambda: lambda)]
+    }
+
+    /// A given sparsity per decoder layer (one value per layer); put a method without a sparsity after it.
+    ///
+    /// - Throws: `PruneError` for an empty list or a value outside [0, 1).
+    public static func layerSparsity(_ sparsities: [Double]) throws(PruneError) -> [any PruneStep] {
+        [try LayerSparsity(sparsities)]
+    }
+
+    /// The uniform allocator for `sparsity` under `pattern`; none when unstructured without a sparsity.
+    private static func allocator(_ sparsity: Double?, _ pattern: SparsityPattern) throws(PruneError) -> [any PruneStep] {
         if let implied = try pattern.validated().impliedSparsity {
             if let sparsity, abs(sparsity - implied) > 1e-9 {
                 throw PruneError("sparsity \(sparsity) contradicts pattern \(pattern) (which implies \(implied))")
             }
-            return try UniformSparsity(implied)
+            return [try UniformSparsity(implied)]
         }
-        guard let sparsity else { throw PruneError("unstructured pruning needs a sparsity") }
-        return try UniformSparsity(sparsity)
+        guard let sparsity else { return [] }
+        return [try UniformSparsity(sparsity)]
     }
 }

@@ -1,7 +1,7 @@
 /// Seconds spent per phase of a prune.
 public struct PrunePhaseTimes: Sendable, Equatable {
-    /// Layer forwards over the calibration set (dense for statistics, then pruned), excluding the
-    /// statistics accumulation done inside them.
+    /// Layer forwards over the calibration set (dense for statistics, then pruned, plus a
+    /// surveying allocator's dense pre-pass), excluding the statistics accumulation done inside them.
     public var forwards: Double = 0
     /// Accumulating the input statistics (norms, moments, Gram matrices).
     public var statistics: Double = 0
@@ -48,11 +48,19 @@ public struct LayerReport: Sendable, Equatable {
     public var layer: Int
     /// Its pruned matrices, in layer order.
     public var matrices: [MatrixReport]
+    /// The layer's target from a model-surveying allocator (OWL: sparsity, N:M, outlier ratio),
+    /// nil otherwise.
+    public var plan: LayerTarget?
     /// Relative reconstruction error of the layer output on the calibration set,
     /// `Σ‖Y_dense − Y_pruned‖² / Σ‖Y_dense‖²` (nil when pruned without calibration data).
     public var outputError: Double?
     /// Time per phase.
     public var times: PrunePhaseTimes
+
+    /// Zeros over the layer's pruned matrices divided by their weights.
+    public var sparsity: Double {
+        Double(matrices.reduce(0) { $0 + $1.zeros }) / Double(max(1, matrices.reduce(0) { $0 + $1.count }))
+    }
 }
 
 /// What a prune did: per layer and matrix, sparsity reached, output error and time.

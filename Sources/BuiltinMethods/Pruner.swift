@@ -13,6 +13,9 @@ import ModelIO
 /// statistics and two activation buffers (tokens × hidden Float32). When no step needs data the
 /// calibration set is not used at all.
 ///
+/// A `ModelSurveyingAllocator` (OWL) first gets a dense pre-pass over all layers (see there);
+/// the prune proper then restarts from the captured decoder input.
+///
 /// ```swift
 /// let model = try ModelLoader.load(path: "model.gguf")
 /// var options = PruneOptions()
@@ -33,23 +36,39 @@ public final class Pruner {
     public let requirement: StatisticsRequirement
     /// Per layer, the linear parts to prune (matching the targets, not the ignores).
     private let targets: [[LlamaTensorNames.Layer]]
+    /// The allocator when it surveys the dense model first.
+    private let surveyor: (any ModelSurveyingAllocator)?
+    /// Per layer, the surveying allocator's target (empty without one); set by `run`.
+    private var plans: [Int: LayerTarget] = [:]
 
     /// Checks the steps and resolves the targets.
     ///
-    /// - Throws: `PruneError` when there are no steps, they are out of stage order, none of them
-    ///   chooses a mask, or the targets match no linear matrix.
+    /// - Throws: `PruneError` when there are no steps, they are out of stage order, there is not
+    ///   exactly one allocator, none of them chooses a mask, a refiner has no selector before it,
+    ///   or the targets match no linear matrix.
     public init(model: Model, steps: [any PruneStep], options: PruneOptions = PruneOptions()) throws(PruneError) {
         guard !steps.isEmpty else { throw PruneError("no pruning steps given") }
         for (previous, next) in zip(steps, steps.dropFirst()) where next.stage < previous.stage {
             throw PruneError("step \(next.name) (\(next.stage)) cannot follow \(previous.name) (\(previous.stage))")
         }
+        let allocators = steps.filter { $0.stage == .allocator }
+        guard !allocators.isEmpty else {
+            throw PruneError("no sparsity: give sparsity = ... or put an allocator such as shears.owl{...} first")
+        }
+        guard allocators.count == 1 else {
+            throw PruneError("sparsity given twice: by \(allocators[0].name) and \(allocators[1].name)")
+        }
         guard steps.contains(where: { $0.stage == .selector || $0.stage == .reconstructor }) else {
             throw PruneError("no step chooses a mask: add a selector or a reconstructor")
+        }
+        if let refiner = steps.first(where: { $0.stage == .refiner }), !steps.contains(where: { $0.stage == .selector }) {
+            throw PruneError("step \(refiner.name) refines a mask but no selector (such as wanda) chooses one before it")
         }
         self.model = model
         self.steps = steps
         self.options = options
         requirement = steps.reduce([]) { $0.union($1.requirement) }
+        surveyor = allocators[0] as? any ModelSurveyingAllocator
         targets = (0..<model.config.layerCount).map { layer in
             LinearMatrix.parts.filter { part in
                 let name = part.name(layer: layer)
@@ -70,13 +89,16 @@ public final class Pruner {
         let start = DispatchTime.now().uptimeNanoseconds
         var report = PruneReport(steps: steps.map(\.name), layers: [], times: PrunePhaseTimes(), seconds: 0,
                                  calibrationWindows: 0, calibrationTokens: 0)
+        plans = [:]
+        if let surveyor { plans = try survey(surveyor, calibration, &report) }
         if requirement.isEmpty {
             for layer in 0..<model.config.layerCount where !targets[layer].isEmpty {
                 options.progress?(PruneProgress(layer: layer, layerCount: model.config.layerCount,
                                                 layersDone: report.layers.count))
                 var times = PrunePhaseTimes()
                 let matrices = try pruneMatrices(layer, statistics: [:], times: &times)
-                finish(LayerReport(layer: layer, matrices: matrices, outputError: nil, times: times), &report)
+                finish(LayerReport(layer: layer, matrices: matrices, plan: plans[layer], outputError: nil, times: times),
+                       &report)
             }
         } else {
             try runCalibrated(calibration, &report)
@@ -124,8 +146,57 @@ public final class Pruner {
             _ = clock.lap()
             let error = try activations.forwardPruned(forward, layer: layer)
             times.forwards += clock.lap()
-            finish(LayerReport(layer: layer, matrices: matrices, outputError: error, times: times), &report)
+            finish(LayerReport(layer: layer, matrices: matrices, plan: plans[layer], outputError: error, times: times),
+                   &report)
         }
+    }
+
+    /// The dense pre-pass of a surveying allocator: every targeted layer's measure from the dense
+    /// model, dense activations carried forward, then the allocator's plan.
+    private func survey(
+        _ surveyor: any ModelSurveyingAllocator, _ calibration: [[Int32]], _ report: inout PruneReport
+    ) throws(PruneError) -> [Int: LayerTarget] {
+        let activations = try CalibrationActivations(model: model, windows: calibration)
+        report.calibrationWindows = calibration.count
+        report.calibrationTokens = activations.tokens
+        report.times.forwards += activations.captureSeconds
+        let forward: DecoderLayerForward
+        do { forward = try DecoderLayerForward(model: model, capacity: activations.longest) } catch {
+            throw PruneError("calibration: \(error)")
+        }
+        var measures: [(layer: Int, measure: Double)] = []
+        let lastTarget = targets.lastIndex { !$0.isEmpty }!
+        for layer in 0...lastTarget {
+            options.progress?(PruneProgress(layer: layer, layerCount: model.config.layerCount, layersDone: 0))
+            var clock = Clock()
+            let parts = targets[layer]
+            if parts.isEmpty {
+                try activations.forwardInPlace(forward, layer: layer)
+                report.times.forwards += clock.lap()
+                continue
+            }
+            var statistics: [LinearInputSite: InputStatistics] = [:]
+            for part in parts where statistics[LinearMatrix.site(part)] == nil {
+                statistics[LinearMatrix.site(part)] = InputStatistics(
+                    columns: model.tensor(part.name(layer: layer))!.columns, requirement: surveyor.surveyRequirement)
+            }
+            let statisticsSeconds = try activations.forwardDense(forward, layer: layer, statistics: statistics)
+            activations.adoptDense()
+            report.times.forwards += clock.lap() - statisticsSeconds
+            report.times.statistics += statisticsSeconds
+            let matrices = parts.map { part in
+                let tensor = model.tensor(part.name(layer: layer))!
+                return SurveyedMatrix(name: tensor.name, part: part, rows: tensor.rows, columns: tensor.columns,
+                                      weights: tensor.storage, statistics: statistics[LinearMatrix.site(part)]!)
+            }
+            measures.append((layer, try surveyor.measure(SurveyedLayer(layer: layer, matrices: matrices))))
+            report.times.selection += clock.lap()
+        }
+        let targets = try surveyor.plan(measures)
+        guard targets.count == measures.count else {
+            throw PruneError("allocator \(surveyor.name) planned \(targets.count) layers for \(measures.count) surveyed")
+        }
+        return Dictionary(uniqueKeysWithValues: zip(measures.map(\.layer), targets))
     }
 
     /// Runs the steps on the layer's targeted matrices and puts the results into the model.
@@ -138,7 +209,7 @@ public final class Pruner {
             let tensor = model.tensor(name)!
             let copy = TensorStorage(count: tensor.count) { _ = $0.update(fromContentsOf: tensor.storage.buffer) }
             let work = MatrixWork(name: name, layer: layer, part: part, rows: tensor.rows, columns: tensor.columns,
-                                  weights: copy, statistics: statistics[LinearMatrix.site(part)])
+                                  weights: copy, statistics: statistics[LinearMatrix.site(part)], plan: plans[layer])
             var clock = Clock()
             for step in steps {
                 try step.run(work)

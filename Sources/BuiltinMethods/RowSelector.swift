@@ -1,8 +1,7 @@
-import Kernels
-
 /// Selector: per output row, exactly `Int(columns · sparsity)` weights with the lowest scores,
 /// ties going to the lower column (the reference's stable ascending sort). Wanda's default
-/// comparison group and per-row magnitude.
+/// comparison group and per-row magnitude. When an allocator set an N:M `MatrixWork.pattern`
+/// (OWL's per-layer N:M) it selects by that pattern instead.
 public struct RowSelector: PruneStep {
     /// "per-row".
     public var name: String { "per-row" }
@@ -17,18 +16,7 @@ public struct RowSelector: PruneStep {
     /// Sets `work.mask` from `work.scores`.
     public func run(_ work: MatrixWork) throws(PruneError) {
         try requireScores(work, name)
-        let k = work.prunedCount(of: work.columns)
-        var mask = [UInt8](repeating: 0, count: work.scores.count)
-        var scratch = [Float](repeating: 0, count: work.columns)
-        work.scores.withUnsafeBufferPointer { scores in
-            mask.withUnsafeMutableBufferPointer { out in
-                scratch.withUnsafeMutableBufferPointer { tmp in
-                    shears_prune_select_rows(scores.baseAddress!, work.rows, work.columns, k, out.baseAddress!,
-                                             tmp.baseAddress!)
-                }
-            }
-        }
-        work.mask = mask
+        work.mask = try selectMask(work, work.pattern ?? .unstructured)
     }
 }
 

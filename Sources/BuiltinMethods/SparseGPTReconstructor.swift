@@ -56,11 +56,19 @@ public struct SparseGPTReconstructor: PruneStep {
         self.damping = damping
     }
 
-    /// Prunes and updates `work.weights`; sets `work.mask`.
+    /// Prunes and updates `work.weights`; sets `work.mask`. An adaptive mask follows an N:M
+    /// `work.pattern` an allocator set (OWL's per-layer N:M) instead of its own pattern.
     public func run(_ work: MatrixWork) throws(PruneError) {
         let statistics = try work.requireStatistics(.gram, for: name)
         let rows = work.rows, d = work.columns
-        if case .adaptive(let pattern) = maskSource { try pattern.validate(columns: d, name: work.name) }
+        var maskSource = maskSource
+        if case .adaptive = maskSource, let chosen = work.pattern { maskSource = .adaptive(chosen) }
+        if case .adaptive(let pattern) = maskSource {
+            try pattern.validate(columns: d, name: work.name)
+            if case .nm(let keep, let group) = pattern, blocksize % group != 0 {
+                throw PruneError("\(work.name): SparseGPT block size \(blocksize) must be a multiple of M for \(keep):\(group)")
+            }
+        }
         if maskSource == .fixedMask, work.mask.count != rows * d {
             throw PruneError("\(work.name): step \(name) needs a mask from a selector step before it")
         }

@@ -136,7 +136,54 @@ import TestSupport
         #expect(message { _ = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: 0.5)).run(calibration: [[1, 300]]) }
             .contains("outside the vocabulary"))
         #expect(message { _ = try Pruner(model: model, steps: [RowSelector(), WandaScore()]) }.contains("cannot follow"))
-        #expect(message { _ = try Pruner(model: model, steps: [WandaScore()]) }.contains("no step chooses a mask"))
+        #expect(message { _ = try Pruner(model: model, steps: [try UniformSparsity(0.5), WandaScore()]) }
+            .contains("no step chooses a mask"))
+    }
+
+    @Test("chains: exactly one allocator, a refiner needs a selector before it, methods without a sparsity")
+    func chains() throws {
+        let model = try TinyModel.make()
+        func message(_ steps: () throws -> [any PruneStep]) -> String {
+            do { _ = try Pruner(model: model, steps: try steps()) } catch { return "\(error)" }
+            return "no error"
+        }
+        #expect(message { try PruneMethod.wanda(sparsity: nil) }
+            == "no sparsity: give sparsity = ... or put an allocator such as shears.owl{...} first")
+        #expect(message { try PruneMethod.owl(sparsity: 0.7) + PruneMethod.wanda(sparsity: 0.5) }
+            == "sparsity given twice: by owl and uniform")
+        #expect(message { try PruneMethod.wanda(sparsity: 0.5) + PruneMethod.owl(sparsity: 0.7) }
+            == "step owl (allocator) cannot follow per-row (selector)")
+        #expect(message { try [UniformSparsity(0.5), WandaScore()] + PruneMethod.dsnot() + [SparseGPTReconstructor(maskSource: .fixedMask)] }
+            == "step dsnot refines a mask but no selector (such as wanda) chooses one before it")
+        #expect(message { try PruneMethod.dsnot() + PruneMethod.wanda(sparsity: 0.5) } == "step uniform (allocator) cannot follow dsnot (refiner)")
+        for steps in [try PruneMethod.owl(sparsity: 0.7) + PruneMethod.wanda(sparsity: nil),
+                      try PruneMethod.owl(sparsity: 0.7) + PruneMethod.sparseGPT(sparsity: nil),
+                      try PruneMethod.wanda(sparsity: 0.6) + PruneMethod.dsnot(),
+                      try PruneMethod.wanda(sparsity: 0.5) + PruneMethod.dsnot() + [SparseGPTReconstructor(maskSource: .fixedMask)],
+                      try PruneMethod.layerSparsity([0.3, 0.6]) + PruneMethod.magnitude(sparsity: nil, scope: .row)] {
+            #expect(throws: Never.self) { try Pruner(model: try TinyModel.make(), steps: steps).run(calibration: Self.windows()) }
+        }
+    }
+
+    /// Rows of 32 columns run short of pruned weights of one sign within 50 cycles, where the
+    /// reference grows kept weights; `growPrunedOnly` keeps the counts exact.
+    @Test("Wanda + DSnoT (grow_pruned_only) and with reconstruct through the engine keep every row's count")
+    func dsnotChains() throws {
+        for extra in [[], [try SparseGPTReconstructor(maskSource: .fixedMask)] as [any PruneStep]] {
+            let model = try TinyModel.make()
+            let steps = try PruneMethod.wanda(sparsity: 0.5) + PruneMethod.dsnot(parts: DSnoTRefiner.parts(named: "all"), growPrunedOnly: true)
+                + extra
+            let report = try Pruner(model: model, steps: steps).run(calibration: Self.windows())
+            #expect(report.steps == ["uniform", "wanda", "per-row", "dsnot"] + extra.map(\.name))
+            for matrix in report.layers.flatMap(\.matrices) {
+                #expect(matrix.notes.contains { $0.hasPrefix("dsnot: ") }, "\(matrix.name)")
+                let tensor = model.tensor(matrix.name)!
+                for row in 0..<tensor.rows {
+                    let zeros = (0..<tensor.columns).filter { tensor.storage.buffer[row * tensor.columns + $0] == 0 }.count
+                    #expect(zeros == tensor.columns / 2, "\(matrix.name) row \(row)")
+                }
+            }
+        }
     }
 
     @Test("non-finite activations name the layer and the tensors")

@@ -9,8 +9,8 @@ extension RecipeHandles {
 }
 
 extension ShearsModule {
-    /// Registers `shears.magnitude`, `shears.wanda`, `shears.sparsegpt`, `shears.reconstruct` and
-    /// `shears.prune`.
+    /// Registers `shears.magnitude`, `shears.wanda`, `shears.sparsegpt`, `shears.reconstruct`,
+    /// `shears.dsnot`, `shears.owl`, `shears.layer_sparsity` and `shears.prune`.
     func installPruning(into runtime: LuaRuntime) {
         runtime.register(RecipeHandles.step, describe: { $0.description })
         runtime.register("magnitude") { call in
@@ -53,6 +53,51 @@ extension ShearsModule {
                 [try SparseGPTReconstructor(maskSource: .fixedMask, blocksize: blocksize, damping: damp)]
             }
             return [Self.handle(steps, "reconstruct", [("blocksize", "\(blocksize)"), ("damp", "\(damp)")])]
+        }
+        runtime.register("dsnot") { call in
+            let options = try call.optionalTable(1)
+            try options?.checkFields(allowed: ["max_cycles", "threshold", "power", "layers", "grow_pruned_only"])
+            let cycles = try options?.integer("max_cycles", default: 50) ?? 50
+            let threshold = try options?.number("threshold", default: 0.1) ?? 0.1
+            let power = try options?.number("power", default: 1) ?? 1
+            let growPrunedOnly = try options?.boolean("grow_pruned_only", default: false) ?? false
+            let names: [String] = switch options?.typeName(of: "layers") {
+            case nil, "nil": ["attention"]
+            case "table": try options!.optionalTable("layers")!.strings()
+            default: [try options!.string("layers")]
+            }
+            let steps = try Self.steps { () throws(PruneError) in
+                var parts: Set<LlamaTensorNames.Layer> = []
+                for name in names { parts.formUnion(try DSnoTRefiner.parts(named: name)) }
+                return try PruneMethod.dsnot(maxCycles: cycles, threshold: threshold, power: power, parts: parts,
+                                             growPrunedOnly: growPrunedOnly)
+            }
+            return [Self.handle(steps, "dsnot", [("max_cycles", "\(cycles)"), ("threshold", "\(threshold)"), ("power", "\(power)"),
+                                                 ("layers", names.joined(separator: "+")),
+                                                 ("grow_pruned_only", growPrunedOnly ? "true" : nil)])]
+        }
+        runtime.register("owl") { call in
+            let options = try call.table(1)
+            try options.checkFields(allowed: ["sparsity", "pattern", "m", "M", "lambda"])
+            let sparsity = try options.optionalNumber("sparsity"), pattern = try Self.pattern(options)
+            if try options.optionalNumber("m") != nil, try options.optionalNumber("M") != nil {
+                throw LuaArgumentError(argument: 1, "give the outlier multiplier as 'm' or 'M', not both")
+            }
+            let m = try options.optionalNumber("m") ?? options.number("M", default: 5)
+            let lambda = try options.number("lambda", default: 0.08)
+            let steps = try Self.steps { () throws(PruneError) in
+                try PruneMethod.owl(sparsity: sparsity, pattern: pattern, outlierMultiplier: m, lambda: lambda)
+            }
+            return [Self.handle(steps, "owl", [("sparsity", sparsity.map { "\($0)" }), ("pattern", Self.text(pattern)),
+                                               ("m", "\(m)"), ("lambda", "\(lambda)")])]
+        }
+        runtime.register("layer_sparsity") { call in
+            let list = try call.table(1)
+            try list.checkFields(allowed: [], allowingSequence: true)
+            let values = try list.numbers()
+            let steps = try Self.steps { () throws(PruneError) in [try LayerSparsity(values)] }
+            let mean = values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count)
+            return [Self.handle(steps, "layer_sparsity", [("layers", "\(values.count)"), ("mean", "\(mean)")])]
         }
         runtime.register("prune") { call in try Self.prune(call) }
         installRIA(into: runtime)
@@ -112,14 +157,19 @@ extension ShearsModule {
         .handle(PruneRecipe(steps: steps, description: PruneRecipe.describe(name, parameters)), as: RecipeHandles.step)
     }
 
-    /// A layer's report as a Lua table.
+    /// A layer's report as a Lua table: its sparsity reached, its target (an allocator's, e.g.
+    /// OWL's), the OWL outlier ratio and N:M pattern when planned, error, matrices and time.
     static func layerTable(_ report: LayerReport) -> LuaValue {
         var matrices: [String: LuaValue] = [:]
         for matrix in report.matrices {
             matrices[matrix.name] = ["sparsity": .number(matrix.sparsity), "target": .number(matrix.targetSparsity),
                                      "notes": .array(matrix.notes.map { .string($0) })]
         }
+        let target = report.plan?.sparsity ?? report.matrices.first?.targetSparsity
         return ["layer": .integer(report.layer), "error": report.outputError.map { .number($0) } ?? .nil,
+                "sparsity": .number(report.sparsity), "target": target.map { .number($0) } ?? .nil,
+                "outlier_ratio": report.plan?.measure.map { .number($0) } ?? .nil,
+                "pattern": report.plan?.pattern.map { .string($0.description) } ?? .nil,
                 "matrices": .table(matrices), "seconds": .number(report.times.total)]
     }
 

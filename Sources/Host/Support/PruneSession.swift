@@ -27,10 +27,19 @@ enum PruneSession {
     ///
     /// Afterwards the model's metadata holds `shears.steps`, `shears.calibration` and
     /// `shears.sparsity`, which writers carry into the saved file.
+    ///
+    /// - Throws: `PruneError`, naming the recipes when none or more than one gives the sparsity.
     static func run(
         model: Model, recipes: [PruneRecipe], calibration: [[Int32]], calibrationSource: String,
         targets: [String]?, ignore: [String], onLayer: ((Int, LayerReport) -> Void)? = nil
     ) throws(PruneError) -> PruneReport {
+        let allocating = recipes.filter { recipe in recipe.steps.contains { $0.stage == .allocator } }
+        if allocating.isEmpty {
+            throw PruneError("no sparsity: give sparsity = ... or put an allocator such as shears.owl{...} first")
+        }
+        if allocating.count > 1 {
+            throw PruneError("sparsity given twice: by \(allocating[0].description) and \(allocating[1].description)")
+        }
         var options = PruneOptions()
         if let targets { options.targets = targets.map(TensorNamePattern.init) }
         options.ignore = ignore.map(TensorNamePattern.init)
