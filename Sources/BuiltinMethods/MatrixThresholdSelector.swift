@@ -2,7 +2,8 @@ import Kernels
 
 /// Selector: one threshold for the whole matrix, `τ = sorted(scores)[Int(count · sparsity)]`,
 /// pruning every score `≤ τ` — the reference magnitude baseline's rule, which prunes one weight
-/// more than the nominal count (plus any ties with τ). Sparsity 0 prunes nothing.
+/// more than the nominal count (plus any ties with τ). Sparsity 0 prunes nothing. When an
+/// allocator set an N:M `MatrixWork.pattern` (OWL's per-layer N:M) it selects by that pattern.
 public struct MatrixThresholdSelector: PruneStep {
     /// "per-matrix".
     public var name: String { "per-matrix" }
@@ -17,6 +18,10 @@ public struct MatrixThresholdSelector: PruneStep {
     /// Sets `work.mask` from `work.scores`.
     public func run(_ work: MatrixWork) throws(PruneError) {
         try requireScores(work, name)
+        if let pattern = work.pattern {
+            work.mask = try selectMask(work, pattern)
+            return
+        }
         var mask = [UInt8](repeating: 0, count: work.scores.count)
         if work.sparsity > 0 {
             let k = work.prunedCount(of: work.scores.count)

@@ -17,7 +17,7 @@ extension PruneMethod {
         sparsity: Double?, pattern: SparsityPattern = .unstructured, exponent: Double = 0.5,
         scope: RIAScope = .matrix, permute: Bool = false, lsa: Bool? = nil
     ) throws(PruneError) -> [any PruneStep] {
-        let allocator = try riaAllocator(sparsity, pattern)
+        let allocator = try allocator(sparsity, pattern)
         let criterion = try RIAScore(exponent: exponent)
         if permute, pattern == .unstructured {
             throw PruneError("RIA channel permutation needs an N:M pattern (e.g. \"2:4\")")
@@ -29,18 +29,6 @@ extension PruneMethod {
         case (.unstructured, .matrix): MatrixThresholdSelector()
         case (.unstructured, .row): RowSelector()
         }
-        return [allocator, criterion, selector]
-    }
-
-    /// The uniform allocator for `sparsity` under `pattern` (the same rule as the other methods).
-    private static func riaAllocator(_ sparsity: Double?, _ pattern: SparsityPattern) throws(PruneError) -> UniformSparsity {
-        if let implied = try pattern.validated().impliedSparsity {
-            if let sparsity, abs(sparsity - implied) > 1e-9 {
-                throw PruneError("sparsity \(sparsity) contradicts pattern \(pattern) (which implies \(implied))")
-            }
-            return try UniformSparsity(implied)
-        }
-        guard let sparsity else { throw PruneError("unstructured pruning needs a sparsity") }
-        return try UniformSparsity(sparsity)
+        return allocator + [criterion, selector]
     }
 }

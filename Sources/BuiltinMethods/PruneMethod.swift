@@ -85,7 +85,7 @@ public enum PruneMethod {
     }
 
     /// The uniform allocator for `sparsity` under `pattern`; none when unstructured without a sparsity.
-    private static func allocator(_ sparsity: Double?, _ pattern: SparsityPattern) throws(PruneError) -> [any PruneStep] {
+    static func allocator(_ sparsity: Double?, _ pattern: SparsityPattern) throws(PruneError) -> [any PruneStep] {
         if let implied = try pattern.validated().impliedSparsity {
             if let sparsity, abs(sparsity - implied) > 1e-9 {
                 throw PruneError("sparsity \(sparsity) contradicts pattern \(pattern) (which implies \(implied))")
