@@ -1,0 +1,74 @@
+"""Renders the runs recorded by Scripts/results.sh into the table of docs/results.md.
+
+Usage: results_table.py RUNS_TSV MACHINE_TXT RESULTS_MD
+
+Only the text between the `<!-- results:begin -->` and `<!-- results:end -->` markers is
+replaced, so the prose around the table is kept; a missing file is created with both markers.
+"""
+import csv
+import os
+import sys
+
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+LEVELS = [("0.5", "50%"), ("0.6", "60%"), ("0.7", "70%"), ("2:4", "2:4")]
+METHODS = [("magnitude", "Magnitude"), ("wanda", "Wanda"), ("sparsegpt", "SparseGPT"), ("ria", "RIA")]
+VARIANTS = [("false", "false", ""), ("false", "true", " + DSnoT"), ("true", "false", " + OWL"), ("true", "true", " + OWL + DSnoT")]
+
+
+def table(runs, machine):
+    latest = {}
+    for run in runs:
+        latest[(run["method"], run["level"], run["owl"], run["dsnot"])] = run
+    lines = ["Perplexity on the first 40 chunks of 2048 WikiText-2 test ids (lower is better); in brackets the",
+             "wall-clock seconds of the prune (calibration forwards included, evaluation excluded).", ""]
+    dense = latest.get(("dense", "-", "false", "false"))
+    if dense:
+        lines += [f"Dense baseline: **{float(dense['ppl']):.3f}** (evaluation {float(dense['eval_s']):.0f} s).", ""]
+    lines += ["| method | " + " | ".join(label for _, label in LEVELS) + " |",
+              "|---|" + "---:|" * len(LEVELS)]
+    for method, name in METHODS:
+        for owl, dsnot, suffix in VARIANTS:
+            cells = []
+            for level, _ in LEVELS:
+                run = latest.get((method, level, owl, dsnot))
+                if method == "sparsegpt" and dsnot == "true":
+                    cells.append("n/a")
+                elif run is None:
+                    cells.append("not run")
+                else:
+                    cells.append(f"{float(run['ppl']):.2f} ({float(run['prune_s']):.0f} s)")
+            lines.append(f"| {name}{suffix} | " + " | ".join(cells) + " |")
+    chunks = sorted({run["chunks"] for run in runs})
+    dates = sorted(run["date"] for run in runs)
+    lines += ["", f"Machine: {machine.strip()}."]
+    if dates:
+        lines.append(f"Runs: {len(runs)} between {dates[0]} and {dates[-1]}, {', '.join(chunks)} chunks.")
+    return "\n".join(lines)
+
+
+def main():
+    runs_path, machine_path, out_path = sys.argv[1:4]
+    with open(runs_path, newline="") as f:
+        runs = list(csv.DictReader(f, delimiter="\t"))
+    try:
+        machine = open(machine_path).read()
+    except FileNotFoundError:
+        machine = "not measured"
+    try:
+        text = open(out_path).read()
+    except FileNotFoundError:
+        text = f"# Results\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text or END not in text:
+        sys.exit(f"results_table: {out_path} lacks the {BEGIN} / {END} markers; add them where the table goes")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    new = f"{head}{BEGIN}\n{table(runs, machine)}\n{END}{tail}"
+    tmp = out_path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(new)
+
+    os.replace(tmp, out_path)
+
+
+if __name__ == "__main__":
+    main()

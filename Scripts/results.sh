@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The results table: prunes the default model with every method (magnitude, Wanda, SparseGPT, RIA),
+# each alone, with DSnoT, with OWL and with both, at 50/60/70% unstructured and 2:4, using the
+# reference calibration windows (64 x 512 ids of WikiText-2 validation, seed 0), evaluates the first
+# 40 chunks of 2048 WikiText-2 test ids, and writes docs/results.md.
+#
+# Usage: Scripts/results.sh [--only REGEX] [--force] [--chunks N] [--render] [MODEL]
+#   --only REGEX  run only the configurations whose key (method/level/owl/dsnot) matches
+#   --force       re-run configurations that already have a result
+#   --render      only rewrite docs/results.md from the recorded runs
+# Runs are recorded one line each in out/results/runs.tsv as they finish, so an interrupted run
+# resumes where it stopped. Needs ../shared/data beside the checkout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+only="" force=0 chunks=40 render_only=0 model=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --only) only="$2"; shift 2 ;;
+        --force) force=1; shift ;;
+        --chunks) chunks="$2"; shift 2 ;;
+        --render) render_only=1; shift ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -*) echo "results: unknown option $1 (see --help)" >&2; exit 2 ;;
+        *) model="$1"; shift ;;
+    esac
+done
+
+data=../shared/data
+runs=out/results/runs.tsv
+mkdir -p out/results
+[ -f "$runs" ] || printf 'method\tlevel\towl\tdsnot\tppl\tsparsity\tprune_s\teval_s\tchunks\tdate\n' > "$runs"
+
+render() { python3 Scripts/lib/results_table.py "$runs" out/results/machine.txt docs/results.md; }
+if [ "$render_only" = 1 ]; then render; exit 0; fi
+
+if [ ! -f "$data/wikitext2-valid.smollm2-ids.i32" ]; then
+    echo "results: $data/wikitext2-valid.smollm2-ids.i32 not found (put shared/ beside the checkout)" >&2
+    exit 2
+fi
+swift build -c release --product shears >&2
+shears=.build/release/shears
+[ -n "$model" ] || model="$(Scripts/fetch-model.sh | tail -n 1)"
+
+# The machine, measured beside the runs: the BLAS kernel and its sgemm rate.
+"$shears" bench "$model" --seqlen 512 --runs 3 --json > out/results/bench.json
+python3 - out/results/bench.json > out/results/machine.txt <<'PY'
+import json, os, sys, subprocess
+b = json.load(open(sys.argv[1]))
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+print(f"{os.cpu_count()} cores, OpenBLAS core {b['blas_core']}, kernels {b['kernel_isa']}, "
+      f"sgemm {b['sgemm_gflops']:.0f} GFLOP/s, forward at {100 * b['fraction_of_sgemm']:.0f}% of sgemm; commit {commit}")
+PY
+cat out/results/machine.txt
+
+configs=("dense/-/false/false")
+for level in 0.5 0.7 2:4 0.6; do
+    for method in magnitude wanda sparsegpt ria; do
+        for owl in false true; do
+            for dsnot in false true; do
+                # DSnoT refines a mask before any weight update; SparseGPT chooses its mask while it
+                # updates the weights, so there is no mask to refine (see docs/results.md).
+                [ "$method" = sparsegpt ] && [ "$dsnot" = true ] && continue
+                configs+=("$method/$level/$owl/$dsnot")
+            done
+        done
+    done
+done
+
+for key in "${configs[@]}"; do
+    [ -z "$only" ] || [[ "$key" =~ $only ]] || continue
+    IFS=/ read -r method level owl dsnot <<< "$key"
+    if [ "$force" = 0 ] && awk -F'\t' -v m="$method" -v l="$level" -v o="$owl" -v d="$dsnot" -v c="$chunks" \
+        '$1==m && $2==l && $3==o && $4==d && $9==c {found=1} END {exit !found}' "$runs"; then
+        continue
+    fi
+    echo "== $key" >&2
+    log="out/results/$(echo "$key" | tr '/:' '__').log"
+    if "$shears" run Scripts/results.lua model="$model" data="$data" method="$method" level="$level" \
+        owl="$owl" dsnot="$dsnot" chunks="$chunks" > "$log" 2>&1; then
+        line="$(grep '^result' "$log" | tail -n 1 | cut -f2-)"
+        printf '%s\t%s\t%s\n' "$line" "$chunks" "$(date -u +%Y-%m-%dT%H:%MZ)" >> "$runs"
+        echo "$line" >&2
+    else
+        echo "results: $key failed (see $log):" >&2
+        tail -n 3 "$log" >&2
+    fi
+done
+render
+echo "written docs/results.md" >&2
