@@ -53,6 +53,27 @@ struct PruneCLITests {
         }
     }
 
+    @Test("--method ria --owl --dsnot: OWL spreads the layers around the target, provenance names the chain")
+    func riaWithOWLAndDSnoT() throws {
+        let directory = try TemporaryDirectory()
+        let model = try CLITests.tinyModel(in: directory)
+        let text = try CLITests.sampleText(in: directory)
+        let out = directory.path("ria-owl-dsnot.gguf")
+        let outcome = try CommandRunner.run(["prune", model, "--method", "ria", "--sparsity", "0.6", "--owl", "--owl-lambda", "0.1",
+                                             "--dsnot", "--calib", text, "--samples", "4", "--seqlen", "32",
+                                             "--out", out, "--type", "f32"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let sparsity = try Self.linearSparsity(out)
+        let layers = (0..<2).map { layer in
+            sparsity.filter { $0.key.hasPrefix("blk.\(layer).") }.values.reduce(0, +) / 7
+        }
+        // Two layers: OWL gives one p − λ and the other p + λ (per-matrix ≤ τ may prune a few more).
+        #expect(abs(layers[0] - layers[1]) > 0.15, "\(layers)")
+        #expect(abs((layers[0] + layers[1]) / 2 - 0.6) < 0.01, "\(layers)")
+        let file = try GGUFFile(path: out)
+        #expect(file.metadata["shears.steps"] == .string("owl(m=5.0, lambda=0.1) + ria(sparsity=0.6) + dsnot()"))
+    }
+
     @Test("bad prune requests exit 2 and write nothing",
           arguments: [
             ["--method", "wanda", "--sparsity", "1.5"],
@@ -61,6 +82,9 @@ struct PruneCLITests {
             ["--method", "magnitude", "--pattern", "2:5"],
             ["--method", "magnitude", "--sparsity", "0.5", "--target", "nothing.*"],
             ["--method", "frobnicate", "--sparsity", "0.5"],
+            ["--method", "sparsegpt", "--sparsity", "0.5", "--dsnot", "--calib-generate"],
+            ["--method", "wanda", "--pattern", "2:4", "--permute", "--calib-generate"],
+            ["--method", "wanda", "--sparsity", "0.5", "--owl", "--owl-lambda=-1", "--calib-generate"],
           ])
     func refusals(arguments: [String]) throws {
         let directory = try TemporaryDirectory()

@@ -13,13 +13,15 @@ struct Prune: ParsableCommand {
             Wanda/SparseGPT reference code draws them for --seed), from the model itself \
             (--calib-generate, no data needed), or are not needed (magnitude). --pattern N:M keeps \
             at most N nonzero weights in every M consecutive weights of a row (the sparse-hardware \
-            convention). The output records the method, calibration and sparsity in shears.* metadata. \
-            For chains of methods, per-layer control and evaluation, write a recipe (shears run).
+            convention). --owl spreads the sparsity over the layers by their outlier ratios (OWL); \
+            --dsnot refines the chosen mask of q/k/v/o without updating weights (DSnoT). The output \
+            records the method, calibration and sparsity in shears.* metadata. For other chains, \
+            per-layer control and evaluation, write a recipe (shears run).
             """)
 
     /// The built-in methods.
     enum Method: String, ExpressibleByArgument, CaseIterable {
-        case magnitude, wanda, sparsegpt
+        case magnitude, wanda, sparsegpt, ria
     }
 
     @OptionGroup var source: ModelArgument
@@ -32,6 +34,21 @@ struct Prune: ParsableCommand {
 
     @Option(help: "N:M semi-structured pattern, e.g. 2:4.")
     var pattern: String?
+
+    @Flag(help: "Allocate per-layer sparsities with OWL (outlier-weighed) instead of one for all layers.")
+    var owl = false
+
+    @Option(name: .customLong("owl-m"), help: "OWL's outlier multiplier M.")
+    var owlM = 5.0
+
+    @Option(help: "OWL's spread λ around the target sparsity.")
+    var owlLambda = 0.08
+
+    @Flag(help: "Refine the mask with DSnoT (grow-and-prune cycles; magnitude, wanda or ria).")
+    var dsnot = false
+
+    @Flag(help: "RIA with an N:M pattern: choose the channel permutation that keeps the most importance.")
+    var permute = false
 
     @Option(help: "Calibration text (UTF-8).", completion: .file())
     var calib: String?
@@ -79,8 +96,14 @@ struct Prune: ParsableCommand {
         if [calib != nil, calibGenerate, calibIds != nil].filter({ $0 }).count > 1 {
             throw ValidationError("give at most one of --calib, --calib-ids and --calib-generate")
         }
-        if method != .magnitude, calib == nil, calibIds == nil, !calibGenerate {
-            throw ValidationError("\(method.rawValue) needs calibration data: --calib FILE, --calib-ids FILE or --calib-generate")
+        if dsnot, method == .sparsegpt {
+            throw ValidationError("--dsnot refines a mask before any weight update; SparseGPT chooses its mask while updating weights")
+        }
+        if permute, method != .ria || pattern == nil || owl {
+            throw ValidationError("--permute applies to --method ria with an N:M --pattern (and without --owl)")
+        }
+        if method != .magnitude || owl || dsnot, calib == nil, calibIds == nil, !calibGenerate {
+            throw ValidationError("\(owl || dsnot ? "this prune" : method.rawValue) needs calibration data: --calib FILE, --calib-ids FILE or --calib-generate")
         }
         if calibOffsets != nil, calib == nil, calibIds == nil {
             throw ValidationError("--calib-offsets needs --calib or --calib-ids")
@@ -127,13 +150,23 @@ struct Prune: ParsableCommand {
     private func makeRecipe() throws(CommandFailure) -> PruneRecipe {
         do {
             let parsed = try pattern.map { text throws(PruneError) in try SparsityPattern(parsing: text) } ?? .unstructured
-            let steps: [any PruneStep] = switch method {
-            case .magnitude: try PruneMethod.magnitude(sparsity: sparsity, pattern: parsed)
-            case .wanda: try PruneMethod.wanda(sparsity: sparsity, pattern: parsed)
-            case .sparsegpt: try PruneMethod.sparseGPT(sparsity: sparsity, pattern: parsed)
+            // With OWL in front, the method takes its per-layer sparsity (or N:M) from OWL.
+            let (methodSparsity, methodPattern) = owl ? (nil, SparsityPattern.unstructured) : (sparsity, parsed)
+            var steps: [any PruneStep] = owl
+                ? try PruneMethod.owl(sparsity: sparsity, pattern: parsed, outlierMultiplier: owlM, lambda: owlLambda) : []
+            let method: [any PruneStep] = switch self.method {
+            case .magnitude: try PruneMethod.magnitude(sparsity: methodSparsity, pattern: methodPattern)
+            case .wanda: try PruneMethod.wanda(sparsity: methodSparsity, pattern: methodPattern)
+            case .sparsegpt: try PruneMethod.sparseGPT(sparsity: methodSparsity, pattern: methodPattern)
+            case .ria: try PruneMethod.ria(sparsity: methodSparsity, pattern: methodPattern, permute: permute)
             }
-            return PruneRecipe(steps: steps, description: PruneRecipe.describe(
-                method.rawValue, [("sparsity", sparsity.map { "\($0)" }), ("pattern", pattern)]))
+            steps += method
+            if dsnot { steps += try PruneMethod.dsnot() }
+            var parts = [PruneRecipe.describe(self.method.rawValue, [("sparsity", sparsity.map { "\($0)" }), ("pattern", pattern),
+                                                               ("permute", permute ? "true" : nil)])]
+            if owl { parts.insert(PruneRecipe.describe("owl", [("m", "\(owlM)"), ("lambda", "\(owlLambda)")]), at: 0) }
+            if dsnot { parts.append("dsnot()") }
+            return PruneRecipe(steps: steps, description: parts.joined(separator: " + "))
         } catch {
             throw .badInput(error.message)
         }
