@@ -20,6 +20,7 @@ let package = Package(
             name: "Host",
             dependencies: [
                 "ModelIO", "Tokenization", "Inference", "BuiltinMethods", "LuaRuntime", "Kernels", "CBLAS", "CLua",
+                "PluginHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Host"
@@ -37,6 +38,8 @@ let package = Package(
         .target(name: "Inference", dependencies: ["ModelIO", "Kernels", "CBLAS"]),
         /// Pruning methods (magnitude, Wanda, SparseGPT, ...).
         .target(name: "BuiltinMethods", dependencies: ["ModelIO", "Inference", "Kernels", "CBLAS"]),
+        /// Loads plugin criteria (shared libraries speaking the PluginAPI ABI) and runs them as pruning steps.
+        .target(name: "PluginHost", dependencies: ["PluginAPI", "BuiltinMethods", "ModelIO", "Kernels"]),
         /// The sandboxed Lua 5.4 runtime for recipes: limits, strict globals, Swift functions and handles.
         .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShims"]),
 
@@ -69,6 +72,10 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "ModelIO", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelIO", "Kernels", "TestSupport"]),
         .testTarget(name: "HostTests", dependencies: ["ModelIO", "TestSupport"]),
+        .testTarget(
+            name: "PluginHostTests",
+            dependencies: ["PluginHost", "PluginAPI", "BuiltinMethods", "ModelIO", "Inference", "TestSupport"]
+        ),
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime", "CLua"]),
         .testTarget(
             name: "BuiltinMethodsTests",
