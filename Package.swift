@@ -95,6 +95,7 @@ let fixturePlugins = [
 
 package.products += [
     .library(name: "ShearsWandaPlugin", type: .dynamic, targets: ["WandaPlugin"]),
+    .library(name: "ShearsOBSPlugin", type: .dynamic, targets: ["OBSPlugin"]),
 ]
 package.products += fixturePlugins.map { .library(name: "ShearsFixture\($0)", type: .dynamic, targets: ["Fixture\($0)"]) }
 package.products += [.library(name: "ShearsFixtureNoEntry", type: .dynamic, targets: ["FixtureNoEntry"])]
@@ -103,6 +104,11 @@ package.targets += [
     /// Wanda `|W_ij| · sqrt(scaler_row_j)` as a C plugin, bit-identical to the built-in criterion.
     .target(
         name: "WandaPlugin", dependencies: ["PluginAPI"], path: "Plugins/wanda-c",
+        cSettings: pluginCSettings, linkerSettings: pluginLinkerSettings
+    ),
+    /// The Optimal Brain Surgeon saliency `w_ij² / [H⁻¹]_jj` (Hassibi & Stork 1993) as a C plugin.
+    .target(
+        name: "OBSPlugin", dependencies: ["PluginAPI"], path: "Plugins/obs-c",
         cSettings: pluginCSettings, linkerSettings: pluginLinkerSettings
     ),
     /// Shared code of the fixture plugins (instance plumbing, strided magnitude scores, messages).
