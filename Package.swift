@@ -96,6 +96,7 @@ let fixturePlugins = [
 package.products += [
     .library(name: "ShearsWandaPlugin", type: .dynamic, targets: ["WandaPlugin"]),
     .library(name: "ShearsOBSPlugin", type: .dynamic, targets: ["OBSPlugin"]),
+    .library(name: "ShearsPowerPlugin", type: .dynamic, targets: ["PowerPlugin"]),
 ]
 package.products += fixturePlugins.map { .library(name: "ShearsFixture\($0)", type: .dynamic, targets: ["Fixture\($0)"]) }
 package.products += [.library(name: "ShearsFixtureNoEntry", type: .dynamic, targets: ["FixtureNoEntry"])]
@@ -110,6 +111,11 @@ package.targets += [
     .target(
         name: "OBSPlugin", dependencies: ["PluginAPI"], path: "Plugins/obs-c",
         cSettings: pluginCSettings, linkerSettings: pluginLinkerSettings
+    ),
+    /// `|W_ij| · scaler_row_j^(alpha/2)` as a Swift plugin (`@_cdecl` entry): the ABI is language-neutral.
+    .target(
+        name: "PowerPlugin", dependencies: ["PluginAPI"], path: "Plugins/power-swift",
+        linkerSettings: pluginLinkerSettings
     ),
     /// Shared code of the fixture plugins (instance plumbing, strided magnitude scores, messages).
     .target(
