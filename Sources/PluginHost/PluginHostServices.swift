@@ -32,9 +32,11 @@ final class PluginHostServices: @unchecked Sendable {
             services.log(PluginLogMessage(plugin: services.pluginID, level: kind, text: String(cString: message)))
         }
         vtable.pointee.alloc = { _, size, alignment in
-            guard alignment >= MemoryLayout<UnsafeRawPointer>.size, alignment & (alignment - 1) == 0 else { return nil }
+            // posix_memalign needs at least pointer alignment; smaller powers of two are rounded up.
+            guard alignment > 0, alignment & (alignment - 1) == 0 else { return nil }
             var pointer: UnsafeMutableRawPointer?
-            return posix_memalign(&pointer, alignment, max(size, 1)) == 0 ? pointer : nil
+            let rounded = max(alignment, MemoryLayout<UnsafeRawPointer>.size)
+            return posix_memalign(&pointer, rounded, max(size, 1)) == 0 ? pointer : nil
         }
         vtable.pointee.free = { _, pointer in Foundation.free(pointer) }
         vtable.pointee.get_number = { _, parameters, name, value in
