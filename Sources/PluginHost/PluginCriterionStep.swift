@@ -44,7 +44,7 @@ public struct PluginCriterionStep: PruneStep {
                 try scores.withUnsafeMutableBufferPointer { (buffer) throws(PluginError) in
                     try criterion.score(input, into: buffer.baseAddress!)
                     if checksScores, let index = PluginScoreCheck.firstNaN(UnsafeBufferPointer(buffer)) {
-                        throw criterion.error("score wrote NaN for \(work.name) at row \(index / work.columns), column \(index % work.columns) ")
+                        throw criterion.error("score wrote NaN for \(work.name) at row \(index / work.columns), column \(index % work.columns)")
                     }
                 }
                 return scores

@@ -4,20 +4,20 @@ import PluginAPI
 /// The `shears_host` vtable one loaded library receives at `init`, with the state its C callbacks
 /// reach through `host_data`. It lives as long as the library.
 final class PluginHostServices: @unchecked Sendable {
-    // @unchecked Sendable: immutable after init; the vtable memory is written once, then only read.
+    // @unchecked Sendable: the vtable memory is written once, then only read; `handlers` is guarded by `lock`.
 
     /// The vtable (stable address, handed to the plugin).
     let vtable: UnsafeMutablePointer<shears_host>
     /// The plugin id prefixed to log lines.
     let pluginID: String
-    /// Where log lines go.
-    let log: PluginLogHandler
     private let hostName: UnsafeMutablePointer<CChar>
+    private let lock = NSLock()
+    private var handlers: [Int: PluginLogHandler] = [:]
+    private var nextToken = 0
 
-    /// A vtable naming the host `hostName` whose `log` sends lines of `pluginID` to `log`.
-    init(hostName: String, pluginID: String, log: @escaping PluginLogHandler) {
+    /// A vtable naming the host `hostName` whose `log` sends lines of `pluginID` to the handlers.
+    init(hostName: String, pluginID: String) {
         self.pluginID = pluginID
-        self.log = log
         self.hostName = strdup(hostName)!
         vtable = .allocate(capacity: 1)
         vtable.initialize(to: shears_host())
@@ -64,6 +64,23 @@ final class PluginHostServices: @unchecked Sendable {
             return SHEARS_STATUS_OK
         }
         vtable.pointee.get_extension = { _, _ in nil }
+    }
+
+    /// Adds a log handler; returns the token that removes it.
+    func addLogHandler(_ handler: @escaping PluginLogHandler) -> Int {
+        lock.withLock {
+            nextToken += 1
+            handlers[nextToken] = handler
+            return nextToken
+        }
+    }
+
+    /// Removes the handler added under `token`.
+    func removeLogHandler(_ token: Int) { _ = lock.withLock { handlers.removeValue(forKey: token) } }
+
+    /// Sends `message` to every handler.
+    private func log(_ message: PluginLogMessage) {
+        for handler in lock.withLock({ Array(handlers.values) }) { handler(message) }
     }
 
     deinit {

@@ -22,8 +22,8 @@ public enum PluginScoreCheck {
 
     /// Why `mask` (one byte per weight, `rows × columns`) is not a valid selection for `sparsity`
     /// under `pattern`, or nil: every flag must be 0 or 1; an N:M pattern needs exactly `M − N`
-    /// pruned in every group; an unstructured mask must prune `rows · columns · sparsity` weights
-    /// give or take one per row (per-row and per-matrix rounding).
+    /// pruned in every group; an unstructured mask must prune exactly `rows · Int(columns · sparsity)`
+    /// (per-row counts) or `Int(rows · columns · sparsity)` (one count per matrix) weights.
     public static func maskProblem(_ mask: UnsafeBufferPointer<UInt8>, rows: Int, columns: Int, sparsity: Double,
                                    pattern: SparsityPattern) -> String? {
         var pruned = 0
@@ -43,9 +43,10 @@ public enum PluginScoreCheck {
             }
             return nil
         }
-        let target = Double(rows * columns) * sparsity
-        guard abs(Double(pruned) - target) <= Double(rows) else {
-            return "prunes \(pruned) of \(rows * columns) weights, expected about \(Int(target)) for sparsity \(sparsity)"
+        let perRow = rows * Int(Double(columns) * sparsity), perMatrix = Int(Double(rows * columns) * sparsity)
+        guard pruned == perRow || pruned == perMatrix else {
+            let expected = perRow == perMatrix ? "\(perRow)" : "\(perRow) (per row) or \(perMatrix) (per matrix)"
+            return "prunes \(pruned) of \(rows * columns) weights, not \(expected) for sparsity \(sparsity)"
         }
         return nil
     }
