@@ -26,11 +26,12 @@ public enum PluginBenchmark {
 
     /// Runs the step chains `builtin` and `plugin` (e.g. a criterion, or a criterion and a
     /// selector) on generated matrices of `shapes` at sparsity 0.5 with the statistics both
-    /// need, `runs` timed passes after one warm-up.
+    /// need, `runs` timed samples after one warm-up; each sample runs the chain over all matrices
+    /// `repeats` times (more repeats steady short timings on a busy machine) and counts as one pass.
     ///
     /// - Throws: `PruneError` when a step fails.
     public static func compare(builtin: [any PruneStep], plugin: [any PruneStep], shapes: [(rows: Int, columns: Int)],
-                               runs: Int = 21) throws(PruneError) -> Report {
+                               runs: Int = 21, repeats: Int = 1) throws(PruneError) -> Report {
         var random = SeededRandom(seed: 42)
         let requirement = (builtin + plugin).reduce(StatisticsRequirement()) { $0.union($1.requirement) }
         var works: [MatrixWork] = []
@@ -48,8 +49,10 @@ public enum PluginBenchmark {
         }
         func pass(_ steps: [any PruneStep]) throws(PruneError) -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
-            for work in works { for step in steps { try step.run(work) } }
-            return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            for _ in 0..<max(repeats, 1) {
+                for work in works { for step in steps { try step.run(work) } }
+            }
+            return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 / Double(max(repeats, 1))
         }
         _ = try pass(builtin)
         _ = try pass(plugin)

@@ -110,7 +110,7 @@ struct PluginCheck: ParsableCommand {
             let instance = try PluginCriterion(library: plugin, id: criterion!)
             let builtinStep: any PruneStep = builtin == "wanda" ? WandaScore() : MagnitudeScore()
             let pluginStep = PluginCriterionStep(instance, checksScores: false)
-            let criterion = try PluginBenchmark.compare(builtin: [builtinStep], plugin: [pluginStep], shapes: shapes, runs: runs)
+            let criterion = try PluginBenchmark.compare(builtin: [builtinStep], plugin: [pluginStep], shapes: shapes, runs: runs, repeats: 10)
             let selection = try PluginBenchmark.compare(builtin: [builtinStep, RowSelector()],
                                                         plugin: [pluginStep, PluginCheckedSelector(instance, rule: .row)],
                                                         shapes: shapes, runs: runs)
