@@ -149,7 +149,16 @@ extension ShearsModule {
         let descriptor = try library.criterion(id)
         let options = try argument(fail) { try call.optionalTable(3) }
         let reserved = PluginParameterDeclaration.reservedNames
-        try argument(fail) { try options?.checkFields(allowed: reserved.union(descriptor.parameters.map(\.name))) }
+        do {
+            try options?.checkFields(allowed: reserved.union(descriptor.parameters.map(\.name)))
+        } catch let error as LuaArgumentError where error.detail.hasPrefix("unknown field '") {
+            let declared = descriptor.parameters.map(\.name)
+            let name = error.detail.dropFirst("unknown field '".count).prefix { $0 != "'" }
+            throw fail("unknown parameter '\(name)' (parameters: \(declared.isEmpty ? "none" : declared.joined(separator: ", ")); "
+                       + "step options: \(reserved.sorted().joined(separator: ", ")))")
+        } catch {
+            throw fail("\(error)")
+        }
         var given: [String: PluginParameterValue] = [:]
         for parameter in descriptor.parameters {
             guard let options else { break }
