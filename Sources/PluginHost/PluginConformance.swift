@@ -69,10 +69,11 @@ public enum PluginConformance {
         let statistics = descriptor.statistics
 
         // Scores on the plain fixture: the reference for everything below.
-        guard case .success(let reference) = scores(criterion, fixture.input(statistics: statistics)) else {
-            if case .failure(let error) = scores(criterion, fixture.input(statistics: statistics)) {
-                report("score", .fail, error.message)
-            }
+        let reference: [Float]
+        switch scores(criterion, fixture.input(statistics: statistics)) {
+        case .success(let scores): reference = scores
+        case .failure(let error):
+            report("score", .fail, error.message)
             return results
         }
         if let index = PluginScoreCheck.firstNaN(reference.withUnsafeBufferPointer { $0 }) {

@@ -40,7 +40,6 @@ extension ShearsModule {
     /// prelude keeps them as upvalues (removing them from `shears`), builds the callable that
     /// `p:criterion(id)` returns, and raises each message at the recipe's line.
     func installPlugins(into runtime: LuaRuntime) throws {
-        var libraries: [String: PluginLibrary] = [:]
         runtime.register(RecipeHandles.plugin, properties: [
             "id": { .string($0.id) }, "name": { .string($0.name) }, "version": { .string($0.version) },
             "description": { .string($0.description) }, "path": { .string($0.path) },
@@ -49,11 +48,8 @@ extension ShearsModule {
         runtime.register("plugin_open") { [pluginSearch] call in
             let given = try call.string(1)
             do throws(PluginError) {
-                let path = try pluginSearch.resolve(given)
-                let key = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-                if let library = libraries[key] { return [.handle(library, as: RecipeHandles.plugin)] }
-                let library = try PluginLibrary(path: path, hostName: "shears \(ShearsVersion.number)")
-                libraries[key] = library
+                // Loading a file twice shares its one initialisation (see PluginLibrary).
+                let library = try PluginLibrary(path: try pluginSearch.resolve(given), hostName: "shears \(ShearsVersion.number)")
                 return [.handle(library, as: RecipeHandles.plugin)]
             } catch {
                 return [.nil, .string(error.description)]
