@@ -4,11 +4,15 @@
 
 #include <math.h>
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
-/* The host vtable from `init`; read-only until `deinit`. */
-static const shears_host *obs_host;
+/* The host vtable from the latest `init`, for `create`. A host that loads this file twice shares
+ * one copy of these globals (dlopen counts references), so loads are counted and every instance
+ * keeps the vtable it was created with (valid until the deinit that follows its destroy). */
+static _Atomic(const shears_host *) obs_host;
+static atomic_uint obs_loads;
 
 static shears_status obs_init(const shears_host *host, char *message, size_t message_size) {
     if (!host || host->struct_size < offsetof(shears_host, get_string) || !host->alloc || !host->free ||
@@ -16,11 +20,14 @@ static shears_status obs_init(const shears_host *host, char *message, size_t mes
         if (message && message_size > 0) snprintf(message, message_size, "obs: the host vtable lacks alloc/free/get_number");
         return SHEARS_STATUS_UNSUPPORTED;
     }
-    obs_host = host;
+    atomic_store(&obs_host, host);
+    atomic_fetch_add(&obs_loads, 1);
     return SHEARS_STATUS_OK;
 }
 
-static void obs_deinit(void) { obs_host = NULL; }
+static void obs_deinit(void) {
+    if (atomic_fetch_sub(&obs_loads, 1) == 1) atomic_store(&obs_host, NULL);
+}
 
 static const shears_parameter_descriptor obs_parameters[] = {
     {
@@ -56,19 +63,23 @@ static const shears_criterion_descriptor *obs_criterion_descriptor(uint32_t inde
     return index == 0 ? &obs_descriptor : NULL;
 }
 
-/* An instance's state: its dampening. */
+/* An instance's state: its dampening and the host vtable it was created with. */
 typedef struct obs_instance {
     shears_criterion criterion;
+    const shears_host *host;
     double damp;
 } obs_instance;
 
 static shears_status obs_instance_score(const shears_criterion *criterion, const shears_score_input *input,
                                         float *scores, char *message, size_t message_size) {
     const obs_instance *instance = criterion->criterion_data;
-    return obs_score(obs_host, instance->damp, input, scores, message, message_size);
+    return obs_score(instance->host, instance->damp, input, scores, message, message_size);
 }
 
-static void obs_destroy(shears_criterion *criterion) { obs_host->free(obs_host, criterion->criterion_data); }
+static void obs_destroy(shears_criterion *criterion) {
+    obs_instance *instance = criterion->criterion_data;
+    instance->host->free(instance->host, instance);
+}
 
 static const void *obs_instance_extension(const shears_criterion *criterion, const char *id) {
     (void)criterion;
@@ -84,8 +95,13 @@ static shears_status obs_create(const char *id, const shears_parameters *paramet
         if (message && message_size > 0) snprintf(message, message_size, "obs: no criterion '%s'", id ? id : "");
         return SHEARS_STATUS_NOT_FOUND;
     }
+    const shears_host *host = atomic_load(&obs_host);
+    if (!host) {
+        if (message && message_size > 0) snprintf(message, message_size, "obs: create called before init");
+        return SHEARS_STATUS_INTERNAL;
+    }
     double damp = 0;
-    shears_status status = obs_host->get_number(obs_host, parameters, "damp", &damp);
+    shears_status status = host->get_number(host, parameters, "damp", &damp);
     if (status != SHEARS_STATUS_OK) {
         if (message && message_size > 0) snprintf(message, message_size, "obs: the host did not provide 'damp' (status %d)", (int)status);
         return SHEARS_STATUS_INTERNAL;
@@ -94,11 +110,12 @@ static shears_status obs_create(const char *id, const shears_parameters *paramet
         if (message && message_size > 0) snprintf(message, message_size, "obs: damp must be a finite number >= 0, got %g", damp);
         return SHEARS_STATUS_INVALID_ARGUMENT;
     }
-    obs_instance *instance = obs_host->alloc(obs_host, sizeof *instance, alignof(obs_instance));
+    obs_instance *instance = host->alloc(host, sizeof *instance, alignof(obs_instance));
     if (!instance) {
         if (message && message_size > 0) snprintf(message, message_size, "obs: no memory for an instance");
         return SHEARS_STATUS_OUT_OF_MEMORY;
     }
+    instance->host = host;
     instance->damp = damp;
     instance->criterion = (shears_criterion){
         .struct_size = sizeof(shears_criterion),

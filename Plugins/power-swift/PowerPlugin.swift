@@ -2,6 +2,7 @@
 // care about the implementation language: one `@_cdecl` entry, C structs built from static
 // strings, plain C function pointers, no Swift error or trap crossing the boundary.
 import PluginAPI
+import Synchronization
 
 /// The plugin's exported entry (`shears_plugin_get_entry`): the one symbol the library exports.
 ///
@@ -14,8 +15,17 @@ public func shearsPluginGetEntry() -> UnsafePointer<shears_plugin_entry> {
 
 /// Static storage and the C callbacks of the plugin.
 enum PowerPlugin {
-    /// The host vtable from `init`; written on the main thread before any score, read-only after.
-    nonisolated(unsafe) static var host: UnsafePointer<shears_host>?
+    /// The host vtable from the latest `init` (as a bit pattern), for `create`. A host that loads
+    /// this file twice shares one copy of these globals (dlopen counts references), so loads are
+    /// counted and every instance keeps the vtable it was created with.
+    static let latestHost = Atomic<UInt>(0)
+    /// Loads minus deinits.
+    static let loads = Atomic<Int>(0)
+
+    /// The host vtable for `create`, or nil outside init…deinit.
+    static var host: UnsafePointer<shears_host>? {
+        UnsafePointer(bitPattern: latestHost.load(ordering: .acquiring))
+    }
 
     /// The criterion id used in recipes.
     static let criterionID: StaticString = "activation_power"
@@ -32,7 +42,11 @@ enum PowerPlugin {
             version: cString("1.0.0"),
             description: cString("Wanda with a tunable activation exponent, written in Swift."),
             init: { host, message, messageSize in PowerPlugin.initialize(host, message, messageSize) },
-            deinit: { PowerPlugin.host = nil },
+            deinit: {
+                if PowerPlugin.loads.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                    PowerPlugin.latestHost.store(0, ordering: .releasing)
+                }
+            },
             criterion_count: { 1 },
             criterion_descriptor: { index in index == 0 ? PowerPlugin.descriptor : nil },
             create_criterion: { id, parameters, out, message, messageSize in
@@ -85,7 +99,8 @@ enum PowerPlugin {
             return fail(SHEARS_STATUS_UNSUPPORTED, "activation_power: the host vtable lacks alloc/free/get_number",
                         message, messageSize)
         }
-        self.host = host
+        latestHost.store(UInt(bitPattern: host), ordering: .releasing)
+        loads.add(1, ordering: .acquiringAndReleasing)
         return SHEARS_STATUS_OK
     }
 
@@ -112,47 +127,54 @@ enum PowerPlugin {
             return fail(SHEARS_STATUS_INVALID_ARGUMENT, "activation_power: alpha must be finite and >= 0, got \(alpha)",
                         message, messageSize)
         }
-        guard let criterionMemory = alloc(host, MemoryLayout<shears_criterion>.size, MemoryLayout<shears_criterion>.alignment),
-              let alphaMemory = alloc(host, MemoryLayout<Double>.size, MemoryLayout<Double>.alignment)
-        else {
+        guard let memory = alloc(host, MemoryLayout<PowerInstance>.size, MemoryLayout<PowerInstance>.alignment) else {
             return fail(SHEARS_STATUS_OUT_OF_MEMORY, "activation_power: no memory for an instance", message, messageSize)
         }
-        alphaMemory.initializeMemory(as: Double.self, to: alpha)
-        let criterion = criterionMemory.bindMemory(to: shears_criterion.self, capacity: 1)
-        criterion.initialize(to: shears_criterion(
+        let instance = memory.bindMemory(to: PowerInstance.self, capacity: 1)
+        instance.initialize(to: PowerInstance(criterion: shears_criterion(
             struct_size: UInt32(MemoryLayout<shears_criterion>.size),
-            criterion_data: alphaMemory,
+            criterion_data: memory,
             destroy: { criterion in PowerPlugin.destroy(criterion) },
             score: { criterion, input, scores, message, messageSize in
                 PowerPlugin.score(criterion, input, scores, message, messageSize)
             },
             select: nil,
             get_extension: { _, _ in nil }
-        ))
-        out.pointee = criterion
+        ), host: host, alpha: alpha))
+        out.pointee = UnsafeMutableRawPointer(instance).assumingMemoryBound(to: shears_criterion.self)
         return SHEARS_STATUS_OK
     }
 
-    /// `destroy`: frees the instance and its `alpha` with the host's allocator.
+    /// `destroy`: frees the instance with the allocator of the host it was created with.
     static func destroy(_ criterion: UnsafeMutablePointer<shears_criterion>?) {
-        guard let criterion, let host, let free = host.pointee.free else { return }
-        free(host, criterion.pointee.criterion_data)
-        free(host, criterion)
+        guard let data = criterion?.pointee.criterion_data else { return }
+        let host = data.load(as: PowerInstance.self).host
+        host.pointee.free?(host, data)
     }
 
     /// `score`: the instance's `alpha`, then `PowerScore`.
     static func score(_ criterion: UnsafePointer<shears_criterion>?, _ input: UnsafePointer<shears_score_input>?,
                       _ scores: UnsafeMutablePointer<Float>?, _ message: UnsafeMutablePointer<CChar>?,
                       _ messageSize: Int) -> shears_status {
-        guard let criterion, let data = criterion.pointee.criterion_data, let host else {
+        guard let data = criterion?.pointee.criterion_data else {
             return fail(SHEARS_STATUS_INVALID_ARGUMENT, "activation_power: score called without an instance",
                         message, messageSize)
         }
-        let alpha = data.load(as: Double.self)
-        switch PowerScore.run(alpha: alpha, input: input, scores: scores, host: host) {
+        let instance = data.load(as: PowerInstance.self)
+        switch PowerScore.run(alpha: instance.alpha, input: input, scores: scores, host: instance.host) {
         case .success: return SHEARS_STATUS_OK
         case .failure(let failure): return fail(failure.status, failure.text, message, messageSize)
         }
+    }
+
+    /// One criterion instance: the C struct the host sees first, then the plugin's state.
+    struct PowerInstance {
+        /// What `create_criterion` hands out (its `criterion_data` points back here).
+        var criterion: shears_criterion
+        /// The host vtable the instance was created with.
+        var host: UnsafePointer<shears_host>
+        /// The exponent of the activation norm.
+        var alpha: Double
     }
 
     /// A static string as a C string (Swift's string literals are stored NUL-terminated).

@@ -3,22 +3,29 @@
 #include "wanda_score.h"
 
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
-/* The host vtable from `init`; read-only until `deinit`. */
-static const shears_host *wanda_host;
+/* The host vtable from the latest `init`, for `create`. A host that loads this file twice shares
+ * one copy of these globals (dlopen counts references), so loads are counted and every instance
+ * keeps the vtable it was created with (valid until the deinit that follows its destroy). */
+static _Atomic(const shears_host *) wanda_host;
+static atomic_uint wanda_loads;
 
 static shears_status wanda_init(const shears_host *host, char *message, size_t message_size) {
     if (!host || host->struct_size < offsetof(shears_host, get_string) || !host->alloc || !host->free) {
         if (message && message_size > 0) snprintf(message, message_size, "wanda: the host vtable lacks alloc/free");
         return SHEARS_STATUS_UNSUPPORTED;
     }
-    wanda_host = host;
+    atomic_store(&wanda_host, host);
+    atomic_fetch_add(&wanda_loads, 1);
     return SHEARS_STATUS_OK;
 }
 
-static void wanda_deinit(void) { wanda_host = NULL; }
+static void wanda_deinit(void) {
+    if (atomic_fetch_sub(&wanda_loads, 1) == 1) atomic_store(&wanda_host, NULL);
+}
 
 static const shears_criterion_descriptor wanda_descriptor = {
     .struct_size = sizeof(shears_criterion_descriptor),
@@ -43,11 +50,13 @@ static const shears_criterion_descriptor *wanda_criterion_descriptor(uint32_t in
 
 static shears_status wanda_instance_score(const shears_criterion *criterion, const shears_score_input *input,
                                           float *scores, char *message, size_t message_size) {
-    (void)criterion;
-    return wanda_score(wanda_host, input, scores, message, message_size);
+    return wanda_score(criterion->criterion_data, input, scores, message, message_size);
 }
 
-static void wanda_destroy(shears_criterion *criterion) { wanda_host->free(wanda_host, criterion); }
+static void wanda_destroy(shears_criterion *criterion) {
+    const shears_host *host = criterion->criterion_data;
+    host->free(host, criterion);
+}
 
 static const void *wanda_instance_extension(const shears_criterion *criterion, const char *id) {
     (void)criterion;
@@ -64,14 +73,19 @@ static shears_status wanda_create(const char *id, const shears_parameters *param
         if (message && message_size > 0) snprintf(message, message_size, "wanda: no criterion '%s'", id ? id : "");
         return SHEARS_STATUS_NOT_FOUND;
     }
-    shears_criterion *criterion = wanda_host->alloc(wanda_host, sizeof *criterion, alignof(shears_criterion));
+    const shears_host *host = atomic_load(&wanda_host);
+    if (!host) {
+        if (message && message_size > 0) snprintf(message, message_size, "wanda: create called before init");
+        return SHEARS_STATUS_INTERNAL;
+    }
+    shears_criterion *criterion = host->alloc(host, sizeof *criterion, alignof(shears_criterion));
     if (!criterion) {
         if (message && message_size > 0) snprintf(message, message_size, "wanda: no memory for an instance");
         return SHEARS_STATUS_OUT_OF_MEMORY;
     }
     *criterion = (shears_criterion){
         .struct_size = sizeof(shears_criterion),
-        .criterion_data = NULL,
+        .criterion_data = (void *)host,
         .destroy = wanda_destroy,
         .score = wanda_instance_score,
         .select = NULL,

@@ -49,7 +49,7 @@ static const shears_criterion_descriptor *criterion_descriptor(uint32_t index) {
 
 static shears_status params_score(const shears_criterion *criterion, const shears_score_input *input, float *scores,
                                   char *message, size_t message_size) {
-    const params_values *values = criterion->criterion_data;
+    const params_values *values = fixture_instance_data(criterion);
     size_t rows, columns;
     shears_status status = fixture_check_weight(input, &rows, &columns, message, message_size);
     if (status != SHEARS_STATUS_OK) return status;
@@ -68,6 +68,7 @@ static shears_status create(const char *id, const shears_parameters *given, shea
                             size_t message_size) {
     const shears_host *host = fixture_host();
     if (out) *out = NULL;
+    if (!host) return fixture_fail(SHEARS_STATUS_INTERNAL, message, message_size, "fixture: create called before init");
     params_values *values = host->alloc(host, sizeof *values, alignof(params_values));
     if (!values) return fixture_fail(SHEARS_STATUS_OUT_OF_MEMORY, message, message_size, "fixture: no memory");
     const char *mode = NULL;

@@ -53,8 +53,8 @@ static void select_lowest(const float *row, size_t first, size_t count, size_t p
 
 static shears_status row_select(const shears_criterion *criterion, const shears_score_input *input,
                                 const float *scores, uint8_t *mask, char *message, size_t message_size) {
-    const int32_t *miscount = criterion->criterion_data;
-    const shears_host *host = fixture_host();
+    const int32_t *miscount = fixture_instance_data(criterion);
+    const shears_host *host = fixture_instance_host(criterion);
     size_t rows, columns;
     shears_status status = fixture_check_weight(input, &rows, &columns, message, message_size);
     if (status != SHEARS_STATUS_OK) return status;
@@ -94,6 +94,7 @@ static shears_status create(const char *id, const shears_parameters *given, shea
                             size_t message_size) {
     const shears_host *host = fixture_host();
     if (out) *out = NULL;
+    if (!host) return fixture_fail(SHEARS_STATUS_INTERNAL, message, message_size, "fixture: create called before init");
     int32_t *miscount = host->alloc(host, sizeof *miscount, alignof(int32_t));
     if (!miscount) return fixture_fail(SHEARS_STATUS_OUT_OF_MEMORY, message, message_size, "fixture: no memory");
     if (host->get_boolean(host, given, "miscount", miscount) != SHEARS_STATUS_OK) {

@@ -2,21 +2,41 @@
 #include "fixture_support.h"
 
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
-static const shears_host *stored_host;
+static _Atomic(const shears_host *) latest_host;
+static atomic_uint loads;
 
-const shears_host *fixture_host(void) { return stored_host; }
+/* What `criterion_data` points to: the instance itself, its host and the fixture's data. */
+typedef struct fixture_instance {
+    shears_criterion criterion;
+    const shears_host *host;
+    void *data;
+} fixture_instance;
+
+const shears_host *fixture_host(void) { return atomic_load(&latest_host); }
 
 shears_status fixture_init(const shears_host *host, char *message, size_t message_size) {
     if (!host || !host->alloc || !host->free)
         return fixture_fail(SHEARS_STATUS_UNSUPPORTED, message, message_size, "fixture: host lacks alloc/free");
-    stored_host = host;
+    atomic_store(&latest_host, host);
+    atomic_fetch_add(&loads, 1);
     return SHEARS_STATUS_OK;
 }
 
-void fixture_deinit(void) { stored_host = NULL; }
+void fixture_deinit(void) {
+    if (atomic_fetch_sub(&loads, 1) == 1) atomic_store(&latest_host, NULL);
+}
+
+const shears_host *fixture_instance_host(const shears_criterion *criterion) {
+    return ((const fixture_instance *)criterion->criterion_data)->host;
+}
+
+void *fixture_instance_data(const shears_criterion *criterion) {
+    return ((const fixture_instance *)criterion->criterion_data)->data;
+}
 
 shears_status fixture_fail(shears_status status, char *message, size_t message_size, const char *text) {
     if (message && message_size > 0) snprintf(message, message_size, "%s", text);
@@ -24,8 +44,9 @@ shears_status fixture_fail(shears_status status, char *message, size_t message_s
 }
 
 static void fixture_destroy(shears_criterion *criterion) {
-    stored_host->free(stored_host, criterion->criterion_data);
-    stored_host->free(stored_host, criterion);
+    fixture_instance *instance = criterion->criterion_data;
+    instance->host->free(instance->host, instance->data);
+    instance->host->free(instance->host, instance);
 }
 
 static const void *fixture_extension(const shears_criterion *criterion, const char *id) {
@@ -37,27 +58,30 @@ static const void *fixture_extension(const shears_criterion *criterion, const ch
 shears_status fixture_create(const char *expected_id, const char *id, fixture_score_fn score,
                              fixture_select_fn select, void *data, shears_criterion **out, char *message,
                              size_t message_size) {
-    shears_criterion *criterion = NULL;
+    const shears_host *host = fixture_host();
     if (out) *out = NULL;
+    if (!host) return fixture_fail(SHEARS_STATUS_INTERNAL, message, message_size, "fixture: create called before init");
     if (!out || !id || strcmp(id, expected_id) != 0) {
-        stored_host->free(stored_host, data);
+        host->free(host, data);
         return fixture_fail(out ? SHEARS_STATUS_NOT_FOUND : SHEARS_STATUS_INVALID_ARGUMENT, message, message_size,
                             out ? "fixture: no such criterion" : "fixture: out is NULL");
     }
-    criterion = stored_host->alloc(stored_host, sizeof *criterion, alignof(shears_criterion));
-    if (!criterion) {
-        stored_host->free(stored_host, data);
+    fixture_instance *instance = host->alloc(host, sizeof *instance, alignof(fixture_instance));
+    if (!instance) {
+        host->free(host, data);
         return fixture_fail(SHEARS_STATUS_OUT_OF_MEMORY, message, message_size, "fixture: no memory for an instance");
     }
-    *criterion = (shears_criterion){
+    instance->host = host;
+    instance->data = data;
+    instance->criterion = (shears_criterion){
         .struct_size = sizeof(shears_criterion),
-        .criterion_data = data,
+        .criterion_data = instance,
         .destroy = fixture_destroy,
         .score = score,
         .select = select,
         .get_extension = fixture_extension,
     };
-    *out = criterion;
+    *out = &instance->criterion;
     return SHEARS_STATUS_OK;
 }
 

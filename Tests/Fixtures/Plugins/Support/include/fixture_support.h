@@ -16,19 +16,24 @@ typedef shears_status (*fixture_score_fn)(const shears_criterion *criterion, con
 typedef shears_status (*fixture_select_fn)(const shears_criterion *criterion, const shears_score_input *input,
                                            const float *scores, uint8_t *mask, char *message, size_t message_size);
 
-/** The host vtable from `fixture_init` (NULL before init and after deinit). */
+/** The host vtable from the latest `fixture_init`, for `create` (NULL before init and after the
+ *  last deinit: loads are counted, since a host that loads one file twice shares these globals). */
 const shears_host *fixture_host(void);
 /** A conforming `init`: keeps `host`. */
 shears_status fixture_init(const shears_host *host, char *message, size_t message_size);
 /** A conforming `deinit`. */
 void fixture_deinit(void);
+/** The host vtable an instance was created with. */
+const shears_host *fixture_instance_host(const shears_criterion *criterion);
+/** The `data` an instance was created with. */
+void *fixture_instance_data(const shears_criterion *criterion);
 
 /** Writes `text` into a caller's message buffer (truncated, NUL-terminated) and returns `status`. */
 shears_status fixture_fail(shears_status status, char *message, size_t message_size, const char *text);
 
 /** Creates an instance when `id` equals `expected_id` (NOT_FOUND otherwise). `data` (NULL or from
- *  the host's `alloc`) goes to `criterion_data` and is freed with the instance; `select` may be NULL.
- *  On failure `data` is freed too. */
+ *  the host's `alloc`) is kept with the instance (`fixture_instance_data`) and freed with it;
+ *  `select` may be NULL. On failure `data` is freed too. */
 shears_status fixture_create(const char *expected_id, const char *id, fixture_score_fn score,
                              fixture_select_fn select, void *data, shears_criterion **out, char *message,
                              size_t message_size);
