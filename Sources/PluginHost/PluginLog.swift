@@ -29,9 +29,15 @@ public struct PluginLogMessage: Sendable {
 /// Where plugin log lines go.
 public typealias PluginLogHandler = @Sendable (PluginLogMessage) -> Void
 
-/// The default handler: warnings and errors to standard error as `[plugin-id] warning: text`.
+/// The default handler: info, warnings and errors to standard error as
+/// `[plugin-id] warning: text` (debug lines are dropped).
 public let standardErrorPluginLog: PluginLogHandler = { message in
-    guard message.level >= .warning else { return }
-    let label = message.level == .error ? "error" : "warning"
+    let label: String
+    switch message.level {
+    case .debug: return
+    case .info: label = "info"
+    case .warning: label = "warning"
+    case .error: label = "error"
+    }
     FileHandle.standardError.write(Data("[\(message.plugin)] \(label): \(message.text)\n".utf8))
 }
