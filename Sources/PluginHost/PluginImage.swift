@@ -14,7 +14,8 @@ final class PluginImage: @unchecked Sendable {
     let id: String
     let criteria: [PluginCriterionDescriptor]
 
-    private static let registryLock = NSLock()
+    /// Recursive: a temporary reference released inside `shared` may end an image, whose deinit locks too.
+    private static let registryLock = NSRecursiveLock()
     nonisolated(unsafe) private static var registry: [UnsafeMutableRawPointer: WeakImage] = [:]
 
     private struct WeakImage { weak var image: PluginImage? }
