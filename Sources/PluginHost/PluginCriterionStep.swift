@@ -1,6 +1,4 @@
 import BuiltinMethods
-import PluginAPI
-import ModelIO
 
 /// Criterion step: runs a plugin criterion's `score` on each matrix.
 ///
@@ -51,48 +49,6 @@ public struct PluginCriterionStep: PruneStep {
             }
         } catch {
             throw PruneError(error.description)
-        }
-    }
-}
-
-extension PluginMatrixInput {
-    /// Calls `body` with the score input of `work`: borrowed views of its weights and of the
-    /// statistics `criterion` declares, valid during `body`.
-    ///
-    /// - Throws: `PluginError` when a declared statistic was not gathered, or what `body` throws.
-    static func withInput<Result>(
-        of work: MatrixWork, pattern: SparsityPattern, criterion: PluginCriterion,
-        _ body: (UnsafePointer<shears_score_input>) throws(PluginError) -> Result
-    ) throws(PluginError) -> Result {
-        let declared = criterion.descriptor.statistics
-        let statistics = work.statistics
-        if !declared.isEmpty {
-            guard let statistics, statistics.requirement.isSuperset(of: declared) else {
-                throw criterion.error("\(work.name): the declared calibration statistics were not gathered")
-            }
-        }
-        let rows = work.rows, columns = work.columns
-        let weights = UnsafePointer(work.weights.buffer.baseAddress!)
-        // Borrow the statistics arrays' storage for the call: the arrays are not mutated meanwhile.
-        let squaredNorms = declared.contains(.squaredNorms) ? statistics!.squaredNorms : []
-        let sums = declared.contains(.moments) ? statistics!.sums : []
-        let variances = declared.contains(.moments) ? statistics!.variances : []
-        let gram = declared.contains(.gram) ? statistics!.gram : nil
-        return try squaredNorms.withUnsafeBufferPointer { (norms) throws(PluginError) -> Result in
-            try sums.withUnsafeBufferPointer { (sumsBuffer) throws(PluginError) -> Result in
-                try variances.withUnsafeBufferPointer { (variancesBuffer) throws(PluginError) -> Result in
-                    var input = PluginMatrixInput(tensorName: work.name, layer: work.layer,
-                                                  weight: PluginTensorView(weights, shape: [rows, columns]),
-                                                  sparsity: work.sparsity, pattern: pattern)
-                    if let base = norms.baseAddress { input.squaredNorms = PluginTensorView(base, shape: [columns]) }
-                    if let base = sumsBuffer.baseAddress { input.sums = PluginTensorView(base, shape: [columns]) }
-                    if let base = variancesBuffer.baseAddress { input.variances = PluginTensorView(base, shape: [columns]) }
-                    if let gram { input.gram = PluginTensorView(UnsafePointer(gram.buffer.baseAddress!), shape: [columns, columns]) }
-                    input.sequences = statistics?.sequences ?? 0
-                    input.tokens = statistics?.tokens ?? 0
-                    return try withExtendedLifetime(gram) { () throws(PluginError) -> Result in try input.withRawInput(body) }
-                }
-            }
         }
     }
 }
