@@ -20,6 +20,7 @@ let package = Package(
             name: "Host",
             dependencies: [
                 "ModelIO", "Tokenization", "Inference", "BuiltinMethods", "LuaRuntime", "Kernels", "CBLAS", "CLua",
+                "PluginHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Host"
@@ -37,6 +38,8 @@ let package = Package(
         .target(name: "Inference", dependencies: ["ModelIO", "Kernels", "CBLAS"]),
         /// Pruning methods (magnitude, Wanda, SparseGPT, ...).
         .target(name: "BuiltinMethods", dependencies: ["ModelIO", "Inference", "Kernels", "CBLAS"]),
+        /// Loads plugin criteria (shared libraries speaking the PluginAPI ABI) and runs them as pruning steps.
+        .target(name: "PluginHost", dependencies: ["PluginAPI", "BuiltinMethods", "ModelIO", "Kernels"]),
         /// The sandboxed Lua 5.4 runtime for recipes: limits, strict globals, Swift functions and handles.
         .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShims"]),
 
@@ -69,6 +72,10 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "ModelIO", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelIO", "Kernels", "TestSupport"]),
         .testTarget(name: "HostTests", dependencies: ["ModelIO", "TestSupport"]),
+        .testTarget(
+            name: "PluginHostTests",
+            dependencies: ["PluginHost", "PluginAPI", "BuiltinMethods", "ModelIO", "Inference", "TestSupport"]
+        ),
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime", "CLua"]),
         .testTarget(
             name: "BuiltinMethodsTests",
@@ -76,3 +83,58 @@ let package = Package(
         ),
     ]
 )
+
+// MARK: - Plugin examples and fixtures
+
+/// Plugins export one symbol: hidden visibility in C, and a linker version script for everything
+/// linked in (the PluginAPI object, the Swift plugin's own symbols).
+let pluginCSettings: [CSetting] = [.unsafeFlags(["-fvisibility=hidden"])]
+/// Links a plugin with `Plugins/plugin-exports.map`, which keeps only `shears_plugin_get_entry` global.
+let pluginLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Plugins/plugin-exports.map"]),
+]
+
+/// The deliberately broken (or instrumented) fixture plugins the plugin-host tests load.
+let fixturePlugins = [
+    "BadMajor", "SmallEntry", "ScoreError", "NaNScores", "InitFails", "Params", "SharedScratch",
+    "IgnoresStrides", "Select",
+]
+
+package.products += [
+    .library(name: "ShearsWandaPlugin", type: .dynamic, targets: ["WandaPlugin"]),
+    .library(name: "ShearsOBSPlugin", type: .dynamic, targets: ["OBSPlugin"]),
+    .library(name: "ShearsPowerPlugin", type: .dynamic, targets: ["PowerPlugin"]),
+]
+package.products += fixturePlugins.map { .library(name: "ShearsFixture\($0)", type: .dynamic, targets: ["Fixture\($0)"]) }
+package.products += [.library(name: "ShearsFixtureNoEntry", type: .dynamic, targets: ["FixtureNoEntry"])]
+
+package.targets += [
+    /// Wanda `|W_ij| · sqrt(scaler_row_j)` as a C plugin, bit-identical to the built-in criterion.
+    .target(
+        name: "WandaPlugin", dependencies: ["PluginAPI"], path: "Plugins/wanda-c",
+        cSettings: pluginCSettings, linkerSettings: pluginLinkerSettings
+    ),
+    /// The Optimal Brain Surgeon saliency `w_ij² / [H⁻¹]_jj` (Hassibi & Stork 1993) as a C plugin.
+    .target(
+        name: "OBSPlugin", dependencies: ["PluginAPI"], path: "Plugins/obs-c",
+        cSettings: pluginCSettings, linkerSettings: pluginLinkerSettings
+    ),
+    /// `|W_ij| · scaler_row_j^(alpha/2)` as a Swift plugin (`@_cdecl` entry): the ABI is language-neutral.
+    .target(
+        name: "PowerPlugin", dependencies: ["PluginAPI"], path: "Plugins/power-swift",
+        linkerSettings: pluginLinkerSettings
+    ),
+    /// Shared code of the fixture plugins (instance plumbing, strided magnitude scores, messages).
+    .target(
+        name: "FixtureSupport", dependencies: ["PluginAPI"], path: "Tests/Fixtures/Plugins/Support",
+        cSettings: pluginCSettings
+    ),
+    /// A library that exports no plugin entry at all.
+    .target(name: "FixtureNoEntry", path: "Tests/Fixtures/Plugins/NoEntry", cSettings: pluginCSettings),
+]
+package.targets += fixturePlugins.map {
+    .target(
+        name: "Fixture\($0)", dependencies: ["FixtureSupport"], path: "Tests/Fixtures/Plugins/\($0)",
+        cSettings: pluginCSettings, linkerSettings: pluginLinkerSettings
+    )
+}

@@ -30,6 +30,10 @@ struct Run: ParsableCommand {
     @Option(help: "Another directory for require (repeatable).", completion: .directory)
     var libDir: [String] = []
 
+    @Option(help: "A directory where shears.plugin finds relative plugin paths (repeatable; default: the recipe's directory).",
+            completion: .directory)
+    var pluginDir: [String] = []
+
     func validate() throws {
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
         if let maxMemory, RecipeLimits.byteCount(parsing: maxMemory) == nil {
@@ -52,7 +56,8 @@ struct Run: ParsableCommand {
         let limits = RecipeLimits(memory: maxMemory.flatMap(RecipeLimits.byteCount(parsing:)), time: timeout)
         let runtime = try LuaRuntime(configuration: .init(version: ShearsVersion.number, libraryDirectories: libraries, limits: limits))
         defer { runtime.close() }
-        ShearsModule(recipe: RecipeProvenance(path: recipe, arguments: arguments)).install(into: runtime)
+        let plugins = PluginSearchPath(directories: pluginDir, recipeDirectory: (recipe as NSString).deletingLastPathComponent)
+        try ShearsModule(recipe: RecipeProvenance(path: recipe, arguments: arguments), pluginSearch: plugins).install(into: runtime)
         do {
             try runtime.run(file: recipe, arguments: recipeArguments)
         } catch let error as RecipeLoadError {

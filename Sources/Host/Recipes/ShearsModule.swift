@@ -14,16 +14,24 @@ final class ShearsModule {
     private weak var lastModel: ModelBox?
     /// The recipe being run, recorded in saved files.
     let recipe: RecipeProvenance
+    /// Where `shears.plugin` finds relative paths.
+    let pluginSearch: PluginSearchPath
     private let progressBar = RecipeProgress()
 
-    init(recipe: RecipeProvenance) { self.recipe = recipe }
+    init(recipe: RecipeProvenance, pluginSearch: PluginSearchPath = PluginSearchPath()) {
+        self.recipe = recipe
+        self.pluginSearch = pluginSearch
+    }
 
     /// Registers every function and handle type.
-    func install(into runtime: LuaRuntime) {
+    ///
+    /// - Throws: `RecipeRuntimeError` if the plugin prelude cannot run (out of memory).
+    func install(into runtime: LuaRuntime) throws {
         registerModel(runtime)
         registerTensor(runtime)
         registerCalibration(runtime)
         installPruning(into: runtime)
+        try installPlugins(into: runtime)
 
         runtime.register("load") { [self] call in
             let path = try call.string(1)

@@ -230,8 +230,8 @@ typedef struct shears_host {
 
     /** Writes one line to the host's log, prefixed with the plugin's id. [thread-safe] */
     void (*log)(const struct shears_host *host, shears_log_level level, const char *message);
-    /** Allocates `size` bytes aligned to `alignment` (a power of two ≥ sizeof(void *)); NULL on
-     *  failure. Free with `free`. [thread-safe] */
+    /** Allocates `size` bytes aligned to `alignment` (a power of two; values below
+     *  sizeof(void *) are rounded up to it); NULL on failure. Free with `free`. [thread-safe] */
     void *(*alloc)(const struct shears_host *host, size_t size, size_t alignment);
     /** Frees memory from `alloc` (NULL is ignored). [thread-safe] */
     void (*free)(const struct shears_host *host, void *pointer);

@@ -1,0 +1,101 @@
+import BuiltinMethods
+import Kernels
+
+/// Selector for plugin scores: the built-in per-row, N:M or per-matrix selection, with the NaN
+/// check of the scores fused in. Rows are taken in blocks of about 64 KiB of scores: each block
+/// is checked and then selected while it is still in cache, so the check costs no extra pass over
+/// memory. Masks are identical to `RowSelector`, `GroupSelector` and `MatrixThresholdSelector`.
+public struct PluginCheckedSelector: PruneStep {
+    /// Which built-in selection.
+    public enum Rule: Sendable, Equatable {
+        /// `Int(columns · sparsity)` per row (`RowSelector`).
+        case row
+        /// One threshold per matrix (`MatrixThresholdSelector`).
+        case matrix
+        /// N:M groups (`GroupSelector`).
+        case groups(SparsityPattern)
+    }
+
+    /// The criterion whose scores are checked (named in errors).
+    public let criterion: PluginCriterion
+    /// The selection.
+    public let rule: Rule
+
+    /// A checked selector for `criterion`'s scores.
+    ///
+    /// - Throws: `PluginError` for an N:M rule with an invalid or unstructured pattern.
+    public init(_ criterion: PluginCriterion, rule: Rule) throws(PluginError) {
+        if case .groups(let pattern) = rule {
+            guard pattern.prunedPerGroup != nil else { throw criterion.error("the group selector needs an N:M pattern") }
+            do throws(PruneError) { _ = try pattern.validated() } catch { throw criterion.error(error.message) }
+        }
+        self.criterion = criterion
+        self.rule = rule
+    }
+
+    /// "per-row", "per-matrix" or "N:M", as the built-in selectors.
+    public var name: String {
+        switch rule {
+        case .row: "per-row"
+        case .matrix: "per-matrix"
+        case .groups(let pattern): pattern.description
+        }
+    }
+    /// Selector.
+    public var stage: PruneStage { .selector }
+    /// None.
+    public var requirement: StatisticsRequirement { [] }
+
+    /// Checks `work.scores` for NaN and sets `work.mask`.
+    ///
+    /// - Throws: `PruneError` naming the plugin, criterion, tensor, row and column of a NaN score,
+    ///   or a pattern that does not fit the matrix.
+    public func run(_ work: MatrixWork) throws(PruneError) {
+        let rows = work.rows, columns = work.columns
+        guard work.scores.count == rows * columns else {
+            throw PruneError("\(work.name): step \(name) needs scores from a criterion step before it")
+        }
+        if case .matrix = rule {
+            try check(work, rows: 0..<rows)
+            try MatrixThresholdSelector().run(work)
+            return
+        }
+        if case .groups(.nm(let keep, let group)) = rule, columns % group != 0 {
+            throw PruneError("\(work.name): N:M pattern \(keep):\(group) needs M to divide the input dimension \(columns)")
+        }
+        let k = work.prunedCount(of: columns)
+        let blockRows = max(1, 16_384 / max(columns, 1))
+        var mask = [UInt8](repeating: 0, count: rows * columns)
+        var scratch = [Float](repeating: 0, count: columns)
+        for start in stride(from: 0, to: rows, by: blockRows) {
+            let end = min(rows, start + blockRows)
+            try check(work, rows: start..<end)
+            work.scores.withUnsafeBufferPointer { scores in
+                mask.withUnsafeMutableBufferPointer { out in
+                    let from = scores.baseAddress! + start * columns, into = out.baseAddress! + start * columns
+                    switch rule {
+                    case .groups(.nm(let keep, let group)):
+                        shears_prune_select_groups(from, end - start, columns, group - keep, group, into)
+                    default:
+                        scratch.withUnsafeMutableBufferPointer { tmp in
+                            shears_prune_select_rows(from, end - start, columns, k, into, tmp.baseAddress!)
+                        }
+                    }
+                }
+            }
+        }
+        work.mask = mask
+    }
+
+    /// Throws at the first NaN score in `rows`.
+    private func check(_ work: MatrixWork, rows: Range<Int>) throws(PruneError) {
+        let columns = work.columns
+        let found = work.scores.withUnsafeBufferPointer { scores in
+            PluginScoreCheck.firstNaN(UnsafeBufferPointer(rebasing: scores[rows.lowerBound * columns..<rows.upperBound * columns]))
+        }
+        guard let found else { return }
+        let index = rows.lowerBound * columns + found
+        throw PruneError(criterion.error(
+            "score wrote NaN for \(work.name) at row \(index / columns), column \(index % columns)").description)
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import PluginAPI
+
+/// A live criterion instance created by a plugin with checked parameters; destroyed (by the
+/// plugin's own `destroy`) when this object goes. It holds its library, so the plugin's code
+/// stays mapped while the instance lives.
+///
+/// Calls into an instance whose criterion does not declare `SHEARS_CRITERION_THREAD_SAFE` are
+/// serialised with a lock, as the ABI's `[instance]` rule asks.
+public final class PluginCriterion: @unchecked Sendable {
+    // @unchecked Sendable: the instance pointer is only used under `lock` unless the plugin
+    // declared the criterion thread-safe.
+
+    /// The library that created it.
+    public let library: PluginLibrary
+    /// What it is.
+    public let descriptor: PluginCriterionDescriptor
+    /// The values it was created with.
+    public let parameters: PluginParameters
+    /// True when the plugin provides its own `select`.
+    public let hasSelect: Bool
+    /// `struct_size` of the plugin's instance.
+    public var structSize: Int { Int(instance.pointee.struct_size) }
+
+    let instance: UnsafeMutablePointer<shears_criterion>
+    private let lock = NSLock()
+
+    /// Creates criterion `id` of `library` with `given` parameter values (checked and completed
+    /// with the declared defaults first).
+    ///
+    /// - Throws: `PluginError` for an unknown criterion, a bad parameter, a failed
+    ///   `create_criterion`, or an instance without `score` or smaller than ABI 1.0's struct.
+    public init(library: PluginLibrary, id: String, parameters given: [String: PluginParameterValue] = [:]) throws(PluginError) {
+        let descriptor = try library.criterion(id)
+        let parameters = try PluginParameters(validating: given, for: descriptor, plugin: library.path)
+        func fail(_ message: String) -> PluginError { PluginError(plugin: library.path, criterion: id, message) }
+        let table = PluginParameterTable(parameters)
+        var created: UnsafeMutablePointer<shears_criterion>?
+        let create = library.entry.pointee.create_criterion!
+        let (status, message) = table.withOpaquePointer { opaque in
+            id.withCString { name in
+                PluginStatus.withMessageBuffer { buffer, size in create(name, opaque, &created, buffer, size) }
+            }
+        }
+        guard status == SHEARS_STATUS_OK else {
+            if let created { created.pointee.destroy?(created) }
+            throw fail("create_criterion failed: \(PluginStatus.describe(status, message: message))")
+        }
+        guard let created else { throw fail("create_criterion returned OK without an instance") }
+        let minimumSize = MemoryLayout<shears_criterion>.size
+        guard Int(created.pointee.struct_size) >= minimumSize else {
+            created.pointee.destroy?(created)
+            throw fail("the instance has struct_size \(created.pointee.struct_size), smaller than the minimum \(minimumSize)")
+        }
+        guard created.pointee.destroy != nil, created.pointee.score != nil else {
+            created.pointee.destroy?(created)
+            throw fail("the instance lacks destroy or score")
+        }
+        self.library = library
+        self.descriptor = descriptor
+        self.parameters = parameters
+        instance = created
+        hasSelect = created.pointee.select != nil
+    }
+
+    deinit { instance.pointee.destroy!(instance) }
+
+    /// The plugin id, path and criterion id for messages.
+    func error(_ message: String) -> PluginError { PluginError(plugin: library.path, criterion: descriptor.id, message) }
+
+    /// Calls `score` on `input`, writing `rows × columns` floats to `scores`.
+    ///
+    /// - Throws: `PluginError` with the plugin's status and message when it fails.
+    public func score(_ input: UnsafePointer<shears_score_input>, into scores: UnsafeMutablePointer<Float>) throws(PluginError) {
+        let score = instance.pointee.score!
+        let (status, message) = serialized {
+            PluginStatus.withMessageBuffer { buffer, size in score(instance, input, scores, buffer, size) }
+        }
+        guard status == SHEARS_STATUS_OK else { throw error("score failed on \(Self.tensorName(input)): \(PluginStatus.describe(status, message: message))") }
+    }
+
+    /// Calls `select` on `input` and `scores`, writing `rows × columns` flags to `mask`.
+    ///
+    /// - Throws: `PluginError` when the criterion has no `select` or it fails.
+    public func select(_ input: UnsafePointer<shears_score_input>, scores: UnsafePointer<Float>,
+                       into mask: UnsafeMutablePointer<UInt8>) throws(PluginError) {
+        guard let select = instance.pointee.select else { throw error("the criterion has no select function") }
+        let (status, message) = serialized {
+            PluginStatus.withMessageBuffer { buffer, size in select(instance, input, scores, mask, buffer, size) }
+        }
+        guard status == SHEARS_STATUS_OK else { throw error("select failed on \(Self.tensorName(input)): \(PluginStatus.describe(status, message: message))") }
+    }
+
+    /// Runs `body` under the instance lock unless the criterion is declared thread-safe.
+    private func serialized<Result>(_ body: () -> Result) -> Result {
+        if descriptor.isThreadSafe { return body() }
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
+
+    /// The input's tensor name, for messages.
+    static func tensorName(_ input: UnsafePointer<shears_score_input>) -> String {
+        input.pointee.tensor_name.map { String(cString: $0) } ?? "a matrix"
+    }
+}

@@ -1,0 +1,88 @@
+import BuiltinMethods
+import PluginAPI
+
+/// What a plugin criterion is (`shears_criterion_descriptor`), copied out of the plugin at load.
+public struct PluginCriterionDescriptor: Sendable, Equatable {
+    /// Unique within the plugin; used in recipes (`p:criterion("id")`).
+    public let id: String
+    /// Human-readable name.
+    public let name: String
+    /// The criterion's own version.
+    public let version: String
+    /// What it computes and its source.
+    public let description: String
+    /// The calibration statistics it reads.
+    public let statistics: StatisticsRequirement
+    /// True when `score` and `select` may run concurrently on one instance.
+    public let isThreadSafe: Bool
+    /// The parameters it accepts, in declaration order.
+    public let parameters: [PluginParameterDeclaration]
+    /// `struct_size` of the plugin's descriptor.
+    public let structSize: Int
+
+    /// The ABI's statistics bits and the engine's requirements, in the order `shears plugins` lists them.
+    static let statisticsBits: [(bit: shears_statistics, requirement: StatisticsRequirement, name: String)] = [
+        (shears_statistics(SHEARS_STATISTICS_SQUARED_NORMS), .squaredNorms, "squared_norms"),
+        (shears_statistics(SHEARS_STATISTICS_MOMENTS), .moments, "moments"),
+        (shears_statistics(SHEARS_STATISTICS_GRAM), .gram, "gram"),
+    ]
+
+    /// The names of the statistics it reads (`squared_norms`, `moments`, `gram`).
+    public var statisticsNames: [String] {
+        Self.statisticsBits.filter { statistics.contains($0.requirement) }.map(\.name)
+    }
+
+    /// Copies and checks descriptor `raw` of the plugin at `plugin`.
+    ///
+    /// - Throws: `PluginError` for a short struct, a missing or badly spelled id, unknown
+    ///   statistics or flag bits, or a bad parameter declaration.
+    init(_ raw: UnsafePointer<shears_criterion_descriptor>, plugin: String) throws(PluginError) {
+        let minimumSize = MemoryLayout<shears_criterion_descriptor>.size
+        guard Int(raw.pointee.struct_size) >= minimumSize else {
+            throw PluginError(plugin: plugin, "a criterion descriptor has struct_size \(raw.pointee.struct_size), smaller than the minimum \(minimumSize)")
+        }
+        let descriptor = raw.pointee
+        structSize = Int(descriptor.struct_size)
+        guard let idPointer = descriptor.id else { throw PluginError(plugin: plugin, "a criterion descriptor has no id") }
+        let id = String(cString: idPointer)
+        guard PluginNames.isCriterionID(id) else {
+            throw PluginError(plugin: plugin, criterion: id, "the id is not made of [a-z0-9_.-]")
+        }
+        self.id = id
+        name = descriptor.name.map { String(cString: $0) } ?? id
+        version = descriptor.version.map { String(cString: $0) } ?? ""
+        description = descriptor.description.map { String(cString: $0) } ?? ""
+        var statistics: StatisticsRequirement = []
+        var unknown = descriptor.statistics
+        for entry in Self.statisticsBits where descriptor.statistics & entry.bit != 0 {
+            statistics.insert(entry.requirement)
+            unknown &= ~entry.bit
+        }
+        guard unknown == 0 else {
+            throw PluginError(plugin: plugin, criterion: id, "declares unknown statistics bits 0x\(String(unknown, radix: 16))")
+        }
+        self.statistics = statistics
+        let threadSafe = shears_criterion_flags(SHEARS_CRITERION_THREAD_SAFE)
+        guard descriptor.flags & ~threadSafe == 0 else {
+            throw PluginError(plugin: plugin, criterion: id, "declares unknown flag bits 0x\(String(descriptor.flags & ~threadSafe, radix: 16))")
+        }
+        isThreadSafe = descriptor.flags & threadSafe != 0
+        var parameters: [PluginParameterDeclaration] = []
+        if descriptor.parameter_count > 0 {
+            guard let list = descriptor.parameters else {
+                throw PluginError(plugin: plugin, criterion: id, "declares \(descriptor.parameter_count) parameters but gives no list")
+            }
+            // Declarations are read at the plugin's stride: its struct_size (at least ours).
+            let stride = Int(list.pointee.struct_size)
+            for index in 0..<Int(descriptor.parameter_count) {
+                let entry = (UnsafeRawPointer(list) + index * max(stride, 1)).assumingMemoryBound(to: shears_parameter_descriptor.self)
+                let declaration = try PluginParameterDeclaration(entry, plugin: plugin, criterion: id)
+                guard !parameters.contains(where: { $0.name == declaration.name }) else {
+                    throw PluginError(plugin: plugin, criterion: id, "declares parameter '\(declaration.name)' twice")
+                }
+                parameters.append(declaration)
+            }
+        }
+        self.parameters = parameters
+    }
+}

@@ -1,0 +1,43 @@
+/* Fixture: reports an entry struct_size one pointer short of the 1.0 layout (it stops before
+ * `create_criterion`), although every field is actually filled in. A host must refuse it rather
+ * than read the field the plugin says it does not have. */
+#include "fixture_smallentry.h"
+#include "fixture_support.h"
+
+#include <stddef.h>
+
+static const shears_criterion_descriptor descriptor = {
+    .struct_size = sizeof(shears_criterion_descriptor),
+    .id = "magnitude",
+    .name = "Magnitude (small-entry fixture)",
+    .version = "1.0.0",
+    .description = "|W_ij|; the entry's struct_size is smaller than ABI 1.0's.",
+};
+
+static uint32_t criterion_count(void) { return 1; }
+
+static const shears_criterion_descriptor *criterion_descriptor(uint32_t index) {
+    return index == 0 ? &descriptor : NULL;
+}
+
+static shears_status create(const char *id, const shears_parameters *parameters, shears_criterion **out,
+                            char *message, size_t message_size) {
+    (void)parameters;
+    return fixture_create(descriptor.id, id, fixture_magnitude_score, NULL, NULL, out, message, message_size);
+}
+
+static const shears_plugin_entry entry = {
+    .abi_version = FIXTURE_ABI_VERSION,
+    .struct_size = (uint32_t)offsetof(shears_plugin_entry, create_criterion),
+    .id = "org.shears.fixtures.small-entry",
+    .name = "Fixture: small entry",
+    .version = "1.0.0",
+    .description = "Its entry claims to end before create_criterion.",
+    .init = fixture_init,
+    .deinit = fixture_deinit,
+    .criterion_count = criterion_count,
+    .criterion_descriptor = criterion_descriptor,
+    .create_criterion = create,
+};
+
+const shears_plugin_entry *shears_plugin_get_entry(void) { return &entry; }

@@ -1,0 +1,56 @@
+/* Shared plumbing of the fixture plugins under Tests/Fixtures/Plugins: each fixture defines its own
+ * entry and descriptor (so its misbehaviour is visible in one short file) and uses these helpers
+ * for everything it does correctly. Linked statically into each fixture; nothing here is exported. */
+#ifndef SHEARS_FIXTURE_SUPPORT_H
+#define SHEARS_FIXTURE_SUPPORT_H
+
+#include "shears_plugin.h"
+
+/** The ABI version this header describes, for entries that do not misreport it. */
+#define FIXTURE_ABI_VERSION {SHEARS_PLUGIN_ABI_MAJOR, SHEARS_PLUGIN_ABI_MINOR, SHEARS_PLUGIN_ABI_PATCH}
+
+/** A criterion's score function. */
+typedef shears_status (*fixture_score_fn)(const shears_criterion *criterion, const shears_score_input *input,
+                                          float *scores, char *message, size_t message_size);
+/** A criterion's select function. */
+typedef shears_status (*fixture_select_fn)(const shears_criterion *criterion, const shears_score_input *input,
+                                           const float *scores, uint8_t *mask, char *message, size_t message_size);
+
+/** The host vtable from the latest `fixture_init`, for `create` (NULL before init and after the
+ *  last deinit: loads are counted, since a host that loads one file twice shares these globals). */
+const shears_host *fixture_host(void);
+/** A conforming `init`: keeps `host`. */
+shears_status fixture_init(const shears_host *host, char *message, size_t message_size);
+/** A conforming `deinit`. */
+void fixture_deinit(void);
+/** The host vtable an instance was created with. */
+const shears_host *fixture_instance_host(const shears_criterion *criterion);
+/** The `data` an instance was created with. */
+void *fixture_instance_data(const shears_criterion *criterion);
+
+/** Writes `text` into a caller's message buffer (truncated, NUL-terminated) and returns `status`. */
+shears_status fixture_fail(shears_status status, char *message, size_t message_size, const char *text);
+
+/** Creates an instance when `id` equals `expected_id` (NOT_FOUND otherwise). `data` (NULL or from
+ *  the host's `alloc`) is kept with the instance (`fixture_instance_data`) and freed with it;
+ *  `select` may be NULL. On failure `data` is freed too. */
+shears_status fixture_create(const char *expected_id, const char *id, fixture_score_fn score,
+                             fixture_select_fn select, void *data, shears_criterion **out, char *message,
+                             size_t message_size);
+
+/** Checks that `input` holds a rank-2 f32 weight with positive strides and returns OK, or writes why
+ *  not. `*rows` and `*columns` receive the shape. */
+shears_status fixture_check_weight(const shears_score_input *input, size_t *rows, size_t *columns, char *message,
+                                   size_t message_size);
+
+/** The weight element (r, j), honouring the view's strides. */
+static inline float fixture_weight(const shears_tensor_view *weight, size_t r, size_t j) {
+    const float *data = (const float *)weight->data;
+    return data[r * (size_t)weight->strides[0] + j * (size_t)weight->strides[1]];
+}
+
+/** A conforming magnitude score: `scores[r * columns + j] = |W_rj|`, honouring strides. */
+shears_status fixture_magnitude_score(const shears_criterion *criterion, const shears_score_input *input,
+                                      float *scores, char *message, size_t message_size);
+
+#endif

@@ -1,0 +1,151 @@
+import Foundation
+import ModelIO
+import Testing
+import TestSupport
+
+/// `shears.plugin` in recipes: listing, steps with every selector, reconstruction after them,
+/// parameters, path resolution, and failures that stop the recipe before it saves.
+@Suite("plugins in recipes")
+struct PluginRecipeTests {
+    /// The tiny model, a text, and a recipe that loads a plugin and saves a pruned model.
+    final class Workspace {
+        let directory: TemporaryDirectory
+        let model: String
+        let text: String
+        let output: String
+
+        init() throws {
+            directory = try TemporaryDirectory()
+            model = try CLITests.tinyModel(in: directory)
+            text = try CLITests.sampleText(in: directory)
+            output = directory.path("pruned.gguf")
+        }
+
+        /// Runs `source` with `--plugin-dir` the build directory (unless `pluginDir` is false).
+        func run(_ source: String, pluginDir: Bool = true) throws -> ProcessOutcome {
+            let path = directory.path("recipe.lua")
+            try source.write(toFile: path, atomically: true, encoding: .utf8)
+            let dirs = pluginDir ? ["--plugin-dir", CommandRunner.binary.deletingLastPathComponent().path] : []
+            return try CommandRunner.run(["run", path] + dirs + ["model=\(model)", "text=\(text)", "out=\(output)"])
+        }
+
+        /// Prunes with the step expression `step` and saves to `output`.
+        func prune(_ step: String, plugin: String = "libShearsWandaPlugin.so") throws -> ProcessOutcome {
+            try run("""
+                local p = shears.plugin("\(plugin)")
+                local m = shears.load(shears.args.model)
+                local calib = shears.calibration{ text = shears.args.text, samples = 2, seqlen = 16 }
+                shears.prune(m, calib, { \(step) })
+                m:save(shears.args.out, { type = "f32" })
+                """)
+        }
+
+        var saved: Bool { FileManager.default.fileExists(atPath: output) }
+    }
+
+    @Test("p:criteria() lists ids, descriptions, statistics and parameters")
+    func criteria() throws {
+        let outcome = try Workspace().run("""
+            local p = shears.plugin("libShearsFixtureParams.so")
+            assert(p.id == "org.shears.fixtures.params" and p.abi == "1.0.0")
+            for _, c in ipairs(p:criteria()) do
+                print(c.id, #c.statistics, #c.parameters, c.parameters[1].name, c.parameters[1].default, c.parameters[1].maximum)
+            end
+            print(tostring(p):match("^shears.Plugin: org.shears.fixtures.params") ~= nil)
+            """)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout == "params\t0\t4\tscale\t1.0\t4.0\ntrue\n")
+    }
+
+    @Test("a plugin Wanda step prunes exactly like shears.wanda, per row and 2:4, and reconstruction may follow")
+    func sameAsBuiltin() throws {
+        for (plugin, builtin) in [
+            ("p:criterion(\"wanda\"){ sparsity = 0.5 }", "shears.wanda{ sparsity = 0.5 }"),
+            ("p:criterion(\"wanda\"){ pattern = \"2:4\" }", "shears.wanda{ pattern = \"2:4\" }"),
+            ("p:criterion(\"wanda\"){ sparsity = 0.5 }, shears.reconstruct{}", "shears.wanda{ sparsity = 0.5 }, shears.reconstruct{}"),
+        ] {
+            let workspace = try Workspace()
+            let viaPlugin = try workspace.prune(plugin)
+            #expect(viaPlugin.status == 0, "\(viaPlugin.stderr)")
+            let pluginWeights = try Self.linearWeights(workspace.output)
+            let viaBuiltin = try workspace.prune(builtin)
+            #expect(viaBuiltin.status == 0, "\(viaBuiltin.stderr)")
+            let same = try pluginWeights == Self.linearWeights(workspace.output)
+            #expect(same, "\(plugin)")
+        }
+    }
+
+    @Test("the step is described in the saved provenance with its parameters")
+    func provenance() throws {
+        let workspace = try Workspace()
+        let outcome = try workspace.prune("p:criterion(\"params\"){ scale = 2, mode = \"square\", sparsity = 0.25, selector = \"matrix\" }",
+                                          plugin: "libShearsFixtureParams.so")
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let steps = try GGUFFile(path: workspace.output).metadata["shears.steps"]?.string
+        #expect(steps == "org.shears.fixtures.params/params(scale=2.0, shift=0, negate=false, mode=\"square\", sparsity=0.25, selector=matrix)")
+    }
+
+    @Test("failures stop the recipe with the plugin and criterion named, and nothing is saved", arguments: [
+        ("libShearsFixtureNaNScores.so", "p:criterion(\"nan\"){ sparsity = 0.5 }",
+         "criterion 'nan': score wrote NaN for blk.0.attn_q.weight at row 31, column 31"),
+        ("libShearsFixtureScoreError.so", "p:criterion(\"refuse\"){ sparsity = 0.5 }",
+         "criterion 'refuse': score failed on blk.0.attn_q.weight: INVALID_ARGUMENT: fixture: score refuses every matrix"),
+        ("libShearsFixtureSelect.so", "p:criterion(\"row_select\"){ sparsity = 0.5, miscount = true }",
+         "criterion 'row_select': select wrote a bad mask for blk.0.attn_q.weight: prunes 511 of 1024 weights, not 512"),
+        ("libShearsFixtureParams.so", "p:criterion(\"params\"){ sparsity = 0.5, scale = 9 }",
+         "criterion 'params': parameter 'scale': 9.0 is outside [0.5, 4.0]"),
+        ("libShearsFixtureParams.so", "p:criterion(\"params\"){ sparsity = 0.5, shift = \"one\" }",
+         "criterion 'params': parameter 'shift' must be an integer, got a string (\"one\")"),
+        ("libShearsFixtureParams.so", "p:criterion(\"params\"){ sparsity = 0.5, scael = 2 }",
+         "criterion 'params': unknown parameter 'scael' (parameters: scale, shift, negate, mode; step options: pattern, selector, sparsity)"),
+        ("libShearsFixtureParams.so", "p:criterion(\"params\"){ sparsity = 0.5, mode = \"cube\" }",
+         "criterion 'params': create_criterion failed: INVALID_ARGUMENT: fixture: mode must be \"abs\" or \"square\", got \"cube\""),
+        ("libShearsWandaPlugin.so", "p:criterion(\"wand\"){ sparsity = 0.5 }",
+         "criterion 'wand': no such criterion (the plugin offers: wanda)"),
+        ("libShearsWandaPlugin.so", "p:criterion(\"wanda\"){ selector = \"plugin\", sparsity = 0.5 }",
+         "criterion 'wanda': the criterion has no select function"),
+    ])
+    func failures(plugin: String, step: String, expected: String) throws {
+        let workspace = try Workspace()
+        let outcome = try workspace.prune(step, plugin: plugin)
+        #expect(outcome.status == 1)
+        let path = CommandRunner.binary.deletingLastPathComponent().appendingPathComponent(plugin).path
+        #expect(outcome.stderr.contains("recipe.lua:4: plugin \(path): \(expected)") || outcome.stderr.contains("recipe.lua:1: plugin \(path): \(expected)"),
+                "\(outcome.stderr)")
+        #expect(!workspace.saved)
+    }
+
+    @Test("loading failures name the file; relative paths resolve against the recipe's directory without --plugin-dir", arguments: [
+        ("libShearsFixtureBadMajor.so", "built for plugin ABI 99.0.0"),
+        ("libShearsFixtureSmallEntry.so", "entry struct_size 80 is smaller than the minimum 88"),
+        ("libShearsFixtureNoEntry.so", "missing entry symbol shears_plugin_get_entry"),
+        ("libShearsFixtureInitFails.so", "init failed: UNSUPPORTED: fixture: init always fails"),
+        ("libnothing.so", "not found in --plugin-dir"),
+    ])
+    func loadFailures(plugin: String, expected: String) throws {
+        let workspace = try Workspace()
+        let outcome = try workspace.prune("p:criterion(\"x\"){}", plugin: plugin)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("recipe.lua:1: plugin ") && outcome.stderr.contains(expected), "\(outcome.stderr)")
+        #expect(!workspace.saved)
+    }
+
+    @Test("without --plugin-dir a relative path is the recipe's directory's file; a text .so is refused")
+    func recipeDirectory() throws {
+        let workspace = try Workspace()
+        try "text\n".write(toFile: workspace.directory.path("libfake.so"), atomically: true, encoding: .utf8)
+        let outcome = try workspace.run("local p = shears.plugin(\"libfake.so\")", pluginDir: false)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("plugin \(workspace.directory.path("libfake.so")): not a loadable shared object: "), "\(outcome.stderr)")
+    }
+
+    /// Every linear weight of the GGUF at `path`.
+    static func linearWeights(_ path: String) throws -> [String: [Float]] {
+        let model = try ModelLoader.load(path: path)
+        var weights: [String: [Float]] = [:]
+        for tensor in model.tensors where tensor.shape.count == 2 && tensor.name.hasPrefix("blk.") {
+            weights[tensor.name] = tensor.storage.array
+        }
+        return weights
+    }
+}
