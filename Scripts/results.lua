@@ -5,7 +5,9 @@
 --   shears run Scripts/results.lua model=MODEL data=DIR method=wanda level=0.5 [owl=true]
 --       [dsnot=true] [chunks=40]
 --
--- method: dense | magnitude | wanda | sparsegpt | ria; level: a sparsity such as 0.6, or an
+-- method: dense | magnitude | wanda | sparsegpt | ria | obs (the example OBS plugin, found through
+-- `shears run --plugin-dir`), each optionally suffixed "-refit" for a SparseGPT-style weight re-fit
+-- on the chosen mask (shears.reconstruct); level: a sparsity such as 0.6, or an
 -- N:M pattern such as 2:4. Calibration: the 64 windows of 512 ids of WikiText-2 validation at the
 -- offsets the reference runs drew (seed 0); evaluation: the first `chunks` chunks of 2048 ids of
 -- the WikiText-2 test ids. The result line is
@@ -24,9 +26,12 @@ if method ~= "dense" and not pattern and not sparsity then error("level must be 
 
 --- The steps of one configuration. With OWL in front, the method takes its sparsity from OWL.
 local function chain()
+    local base, refit = method:match("^(.-)(%-refit)$")
+    base = base or method
     local makers = { magnitude = shears.magnitude, wanda = shears.wanda, sparsegpt = shears.sparsegpt, ria = shears.ria }
-    local make = makers[method]
-    if not make then error("unknown method '" .. method .. "' (magnitude, wanda, sparsegpt, ria or dense)") end
+    if base == "obs" then makers.obs = shears.plugin("libShearsOBSPlugin.so"):criterion("obs") end
+    local make = makers[base]
+    if not make then error("unknown method '" .. method .. "' (magnitude, wanda, sparsegpt, ria, obs or dense)") end
     local steps = {}
     if owl then
         steps[#steps + 1] = shears.owl{ sparsity = sparsity, pattern = pattern }
@@ -35,6 +40,7 @@ local function chain()
         steps[#steps + 1] = make{ sparsity = sparsity, pattern = pattern }
     end
     if dsnot then steps[#steps + 1] = shears.dsnot{} end
+    if refit then steps[#steps + 1] = shears.reconstruct{} end
     return steps
 end
 

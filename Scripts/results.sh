@@ -39,6 +39,7 @@ if [ ! -f "$data/wikitext2-valid.smollm2-ids.i32" ]; then
     exit 2
 fi
 swift build -c release --product shears >&2
+swift build -c release --product ShearsOBSPlugin >&2
 shears=.build/release/shears
 [ -n "$model" ] || model="$(Scripts/fetch-model.sh | tail -n 1)"
 
@@ -67,6 +68,9 @@ for level in 0.5 0.7 2:4 0.6; do
     done
 done
 
+# The example plugin criterion (OBS saliency, Plugins/obs-c) against Wanda, alone and re-fitted.
+configs+=("obs/0.5/false/false" "obs-refit/0.5/false/false" "wanda-refit/0.5/false/false")
+
 for key in "${configs[@]}"; do
     [ -z "$only" ] || [[ "$key" =~ $only ]] || continue
     IFS=/ read -r method level owl dsnot <<< "$key"
@@ -76,7 +80,7 @@ for key in "${configs[@]}"; do
     fi
     echo "== $key" >&2
     log="out/results/$(echo "$key" | tr '/:' '__').log"
-    if "$shears" run Scripts/results.lua model="$model" data="$data" method="$method" level="$level" \
+    if "$shears" run --plugin-dir .build/release Scripts/results.lua model="$model" data="$data" method="$method" level="$level" \
         owl="$owl" dsnot="$dsnot" chunks="$chunks" > "$log" 2>&1; then
         line="$(grep '^result' "$log" | tail -n 1 | cut -f2-)"
         printf '%s\t%s\t%s\n' "$line" "$chunks" "$(date -u +%Y-%m-%dT%H:%MZ)" >> "$runs"

@@ -38,6 +38,15 @@ def table(runs, machine):
                 else:
                     cells.append(f"{float(run['ppl']):.2f} ({float(run['prune_s']):.0f} s)")
             lines.append(f"| {name}{suffix} | " + " | ".join(cells) + " |")
+    lines += ["", "Plugin criterion (the example OBS saliency plugin, `Plugins/obs-c`) against Wanda at 50%, alone",
+              "and with a SparseGPT-style re-fit of the kept weights (`shears.reconstruct`):", "",
+              "| criterion | mask only | + re-fit |", "|---|---:|---:|"]
+    for method, name in [("obs", "OBS saliency (plugin)"), ("wanda", "Wanda (built-in)")]:
+        cells = []
+        for key in (method, method + "-refit"):
+            run = latest.get((key, "0.5", "false", "false"))
+            cells.append("not run" if run is None else f"{float(run['ppl']):.2f} ({float(run['prune_s']):.0f} s)")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     chunks = sorted({run["chunks"] for run in runs})
     dates = sorted(run["date"] for run in runs)
     lines += ["", f"Machine: {machine.strip()}."]
