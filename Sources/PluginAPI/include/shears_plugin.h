@@ -60,7 +60,8 @@ typedef struct shears_version {
     uint32_t patch;
 } shears_version;
 
-/** The ABI version this header describes (implemented by the host's PluginAPI target). */
+/** The ABI version this header describes. Implemented by the host's PluginAPI target with hidden
+ *  visibility, so a plugin that links the target does not export it; plugins use the macros. */
 const shears_version *shears_plugin_abi_version(void);
 
 /* ---------------------------------------------------------------------------------------------
@@ -189,13 +190,15 @@ typedef struct shears_parameter_descriptor {
     const char *name;
     /** One line for `shears plugins`. */
     const char *description;
-    /** Default of NUMBER, INTEGER (converted) and BOOLEAN (0 / 1) parameters. */
+    /** Default of NUMBER, INTEGER (converted; exact up to 2^53) and BOOLEAN (0 / 1) parameters. */
     double default_number;
     /** Default of STRING parameters (may be NULL for ""). */
     const char *default_string;
-    /** Smallest allowed NUMBER / INTEGER value (use -INFINITY for none). */
+    /** Smallest allowed NUMBER / INTEGER value (use -INFINITY for none; ignored for BOOLEAN and
+     *  STRING parameters). */
     double minimum;
-    /** Largest allowed NUMBER / INTEGER value (use INFINITY for none). */
+    /** Largest allowed NUMBER / INTEGER value (use INFINITY for none; ignored for BOOLEAN and
+     *  STRING parameters). */
     double maximum;
 } shears_parameter_descriptor;
 
@@ -307,7 +310,10 @@ typedef struct shears_criterion {
 
     /** Optional (NULL: the host selects from the scores with the recipe's selector). Writes one
      *  flag per weight into `mask` (rows × columns bytes, row-major; 1 = prune, 0 = keep) for
-     *  `input->sparsity` and the N:M pattern; the host checks the count. [instance] */
+     *  `input->sparsity` and the N:M pattern. The host checks the mask: with a pattern, exactly
+     *  `pattern_n` pruned in every aligned group of `pattern_m` inputs of a row; unstructured,
+     *  rows · floor(columns · sparsity) (per-row choice) or floor(rows · columns · sparsity)
+     *  (per-matrix choice) pruned weights in all. [instance] */
     shears_status (*select)(const struct shears_criterion *criterion, const shears_score_input *input,
                             const float *scores, uint8_t *mask, char *message, size_t message_size);
 
@@ -353,7 +359,9 @@ typedef struct shears_plugin_entry {
 } shears_plugin_entry;
 
 /** The one exported symbol: returns the plugin's entry (never NULL). Must be callable before
- *  `init`, must not allocate or touch global state. [thread-safe] */
+ *  `init`, cheap and idempotent (every call returns the same pointer); it may run a one-time
+ *  initialisation of static data (as Swift globals do) but must not depend on the host.
+ *  [thread-safe] */
 typedef const shears_plugin_entry *(*shears_plugin_get_entry_fn)(void);
 
 #ifdef __cplusplus
