@@ -105,7 +105,12 @@ extension ShearsModule {
     private static func step(_ reference: PluginCriterionReference, options call: LuaCall) throws(PluginError) -> LuaValue {
         let library = reference.library, descriptor = reference.descriptor, id = descriptor.id
         func fail(_ message: String) -> PluginError { PluginError(plugin: library.path, criterion: id, message) }
-        let options = try argument(fail) { try call.optionalTable(2) }
+        let options: LuaTableArgument?
+        do {
+            options = try call.optionalTable(2)
+        } catch {
+            throw fail("the step options must be a table, got \(call.typeName(2))")
+        }
         let reserved = PluginParameterDeclaration.reservedNames
         do {
             try options?.checkFields(allowed: reserved.union(descriptor.parameters.map(\.name)))
