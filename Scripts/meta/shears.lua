@@ -140,3 +140,61 @@ function shears.progress(done, total, label) end
 ---Monotonic time in seconds.
 ---@return number
 function shears.clock() end
+
+---@class shears.Step
+---A pruning step for `shears.prune` (`tostring` shows it as written).
+local Step = {}
+function Step:close() end
+
+---@class shears.PluginParameter
+---@field name string
+---@field type "number"|"integer"|"boolean"|"string"
+---@field description string
+---@field default number|integer|boolean|string
+---@field minimum? number  Numbers and integers only.
+---@field maximum? number  Numbers and integers only.
+
+---@class shears.PluginCriterionInfo
+---@field id string                          What `p:criterion` takes.
+---@field name string
+---@field version string
+---@field description string
+---@field statistics ("squared_norms"|"moments"|"gram")[]  Calibration statistics it reads.
+---@field parameters shears.PluginParameter[]
+---@field thread_safe boolean
+
+---@class shears.Plugin
+---@field id string           Reverse-DNS plugin id, e.g. "org.shears.examples.wanda".
+---@field name string
+---@field version string
+---@field description string
+---@field path string         The file loaded.
+---@field abi string          Plugin ABI it was built for, e.g. "1.0.0".
+local Plugin = {}
+---Every criterion the plugin offers, in its order.
+---@return shears.PluginCriterionInfo[]
+function Plugin:criteria() end
+---One criterion (error if the plugin has no such id); call it with options to get a step.
+---@param id string e.g. "wanda"
+---@return shears.PluginCriterion
+function Plugin:criterion(id) end
+---Releases this handle; criteria and steps made from it keep the library loaded.
+function Plugin:close() end
+
+---A plugin criterion: call it with its parameters and the step options to get a `shears.Step`,
+---e.g. `p:criterion("wanda"){ sparsity = 0.5 }`.
+---@class shears.PluginCriterion
+---@field id string
+---@field name string
+---@field version string
+---@field description string
+---@field parameters shears.PluginParameter[]
+---@overload fun(options?: { sparsity?: number, pattern?: string, selector?: "row"|"matrix"|"plugin", [string]: number|integer|boolean|string }): shears.Step
+local PluginCriterion = {}
+function PluginCriterion:close() end
+
+---Loads a plugin library. An absolute path is used as given; a relative one is looked up in each
+---`shears run --plugin-dir DIR` in order when any is given, else in the recipe's directory.
+---@param path string e.g. "libShearsWandaPlugin.so"
+---@return shears.Plugin
+function shears.plugin(path) end

@@ -8,7 +8,8 @@ public typealias LuaFunction = (LuaCall) throws -> [LuaValue]
 /// Valid only during the call; do not store it. The readers check types the way Lua's `luaL_check*`
 /// functions do and throw ``LuaArgumentError``, which the runtime raises as
 /// "bad argument #1 to 'load' (string expected, got nil)". Indices are stack indices: for a method
-/// (`m:prune(x)`), 1 is `self` and Lua reports argument 2 as #1.
+/// (`m:prune(x)`), 1 is `self` and Lua reports argument 2 as #1; for a callable handle
+/// (`criterion{...}`), 1 is the handle and argument 2, the caller's first, is reported as #1.
 public struct LuaCall {
     let state: LuaState
     let bindings: LuaBindings

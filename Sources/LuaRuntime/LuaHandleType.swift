@@ -1,9 +1,9 @@
 /// A kind of handle: Swift objects of type `Object` seen from Lua as userdata with the metatable
 /// `name` (`shears.Model`, `shears.Tensor`, ...).
 ///
-/// Create the value once, register it with ``LuaRuntime/register(_:methods:describe:)``, then use it
-/// to return handles (``LuaValue/handle(_:as:dependingOn:)``) and to check arguments
-/// (``LuaCall/handle(_:as:)``).
+/// Create the value once, register it with
+/// ``LuaRuntime/register(_:methods:properties:length:call:describe:)``, then use it to return
+/// handles (``LuaValue/handle(_:as:dependingOn:)``) and to check arguments (``LuaCall/handle(_:as:)``).
 public struct LuaHandleType<Object: AnyObject>: Sendable, Hashable {
     /// The metatable name, also used in messages: "shears.Model expected, got nil".
     public let name: String

@@ -52,12 +52,27 @@ extension LuaRuntime {
     /// the methods, then the properties, and raises "unknown field 'x' of shears.Model" otherwise.
     /// `length` gives the handle a `__len` (`#calibration`).
     ///
+    /// `call` makes the handle callable (a `__call`): `criterion{ sparsity = 0.5 }` runs it with
+    /// the checked object and a ``LuaCall`` whose argument 1 is the handle itself and whose
+    /// argument 2 is the caller's first argument (the options table here). Argument errors are
+    /// numbered as the caller wrote them: ``LuaArgumentError`` for argument 2 reads
+    /// "bad argument #1 to 'criterion' (...)", and other errors are raised at the caller's line.
+    /// Calling a handle without `call` raises Lua's "attempt to call a shears.Model value".
+    ///
+    /// ```swift
+    /// runtime.register(criterionType, call: { criterion, call in
+    ///     let options = try call.table(2)  // the caller's first argument
+    ///     return [.handle(try criterion.step(options), as: stepType)]
+    /// })
+    /// ```
+    ///
     /// - Precondition: `type.name` is not registered yet.
     public func register<Object: AnyObject>(
         _ type: LuaHandleType<Object>,
         methods: [String: (Object, LuaCall) throws -> [LuaValue]] = [:],
         properties: [String: (Object) throws -> LuaValue] = [:],
         length: ((Object) -> Int)? = nil,
+        call: ((Object, LuaCall) throws -> [LuaValue])? = nil,
         describe: ((Object) -> String)? = nil
     ) {
         let state = self.state
@@ -109,6 +124,10 @@ extension LuaRuntime {
         if let length {
             function { call in [.integer(length(try call.handle(1, as: type)))] }
             state.setRawField("__len", of: -2)
+        }
+        if let call {
+            CLuaShims_pushCallMetamethod(lua, bindings.add { arguments in try call(arguments.handle(1, as: type), arguments) })
+            state.setRawField("__call", of: -2)
         }
         function(release(remove: false))
         state.setRawField("__close", of: -2)

@@ -18,7 +18,8 @@ import Foundation
 /// `setmetatable(_ENV, ...)` fail too.
 ///
 /// Swift functions and handle types are added with ``register(_:in:_:)`` and
-/// ``register(_:methods:describe:)``; a Lua error never unwinds through Swift frames.
+/// ``register(_:methods:properties:length:call:describe:)``; a Lua error never unwinds through
+/// Swift frames.
 ///
 /// ```swift
 /// let runtime = try LuaRuntime(configuration: .init(libraryDirectories: ["Scripts/lib"]))

@@ -57,6 +57,42 @@ struct PluginRecipeTests {
         #expect(outcome.stdout == "params\t0\t4\tscale\t1.0\t4.0\ntrue\n")
     }
 
+    @Test("p:criterion(id) is a callable handle with properties that keeps the library loaded after p:close()")
+    func criterionHandle() throws {
+        let outcome = try Workspace().run("""
+            local p = shears.plugin("libShearsFixtureParams.so")
+            local c = p:criterion("params")
+            print(tostring(c), c.id, c.version ~= nil, #c.parameters, c.parameters[2].name, c.parameters[2].type)
+            p:close()
+            collectgarbage()
+            collectgarbage()
+            print(tostring(p), tostring(c{ scale = 2, sparsity = 0.5 }))
+            print(pcall(c, 5))
+            """)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let path = CommandRunner.binary.deletingLastPathComponent().appendingPathComponent("libShearsFixtureParams.so").path
+        #expect(outcome.stdout == """
+            shears.PluginCriterion: org.shears.fixtures.params/params 1.0.0\tparams\ttrue\t4\tshift\tinteger
+            shears.Plugin (closed)\tshears.Step: org.shears.fixtures.params/params(scale=2.0, shift=0, negate=false, mode="abs", sparsity=0.5)
+            false\tplugin \(path): criterion 'params': the step options must be a table, got number
+
+            """)
+    }
+
+    @Test("calling what is not a criterion, or with bad arguments, fails at the recipe's line")
+    func badCalls() throws {
+        for (source, expected) in [
+            ("local p = shears.plugin(\"libShearsWandaPlugin.so\")\np{}", "recipe.lua:2: attempt to call a shears.Plugin value (local 'p')"),
+            ("local p = shears.plugin(\"libShearsWandaPlugin.so\")\nlocal c = p:criterion()", "recipe.lua:2: bad argument #1 to 'criterion' (string expected, got no value)"),
+            ("local p = shears.plugin(\"libShearsWandaPlugin.so\")\nlocal x = p.ids", "recipe.lua:2: unknown field 'ids' of shears.Plugin"),
+            ("local p = shears.plugin({})", "recipe.lua:1: bad argument #1 to 'plugin' (string expected, got table)"),
+        ] {
+            let outcome = try Workspace().run(source)
+            #expect(outcome.status == 1)
+            #expect(outcome.stderr.contains(expected), "\(outcome.stderr)")
+        }
+    }
+
     @Test("a plugin Wanda step prunes exactly like shears.wanda, per row and 2:4, and reconstruction may follow")
     func sameAsBuiltin() throws {
         for (plugin, builtin) in [

@@ -25,8 +25,15 @@ private final class FakeTensor {
 
 private final class InstanceTracker { var live = 0 }
 
+/// A Swift object behind a callable handle: called with a table, it scales the table's `x`.
+private final class FakeScaler {
+    let factor: Int
+    init(_ factor: Int) { self.factor = factor }
+}
+
 private let modelType = LuaHandleType<FakeModel>("test.Model")
 private let tensorType = LuaHandleType<FakeTensor>("test.Tensor")
+private let scalerType = LuaHandleType<FakeScaler>("test.Scaler")
 
 @Suite("Handles: userdata for Swift objects, lifetimes, closed and expired states")
 struct HandleTests {
@@ -53,6 +60,16 @@ struct HandleTests {
         runtime.register("load") { call in [.handle(FakeModel(try call.string(1), tracker: tracker), as: modelType)] }
         runtime.register("live") { [unowned runtime] _ in [.integer(runtime.liveHandleCount), .integer(tracker.live)] }
         runtime.register("name_of") { call in [.string(try call.handle(1, as: modelType).name)] }
+        runtime.register(
+            scalerType, properties: ["factor": { .integer($0.factor) }],
+            call: { scaler, call in
+                // Argument 1 is the handle itself; the caller's arguments follow.
+                let options = try call.table(2)
+                let x = try options.integer("x")
+                guard x >= 0 else { throw LuaScriptError("x must not be negative, got \(x)") }
+                return [.integer(x * scaler.factor), .integer(call.argumentCount), .boolean(try call.handle(1, as: scalerType) === scaler)]
+            }, describe: { "x\($0.factor)" })
+        runtime.register("scaler") { call in [.handle(FakeScaler(try call.integer(1)), as: scalerType)] }
     }
 
     private func run(_ source: String) throws -> [String] {
@@ -103,6 +120,55 @@ struct HandleTests {
             try failure("local m = shears.load('a')\nlocal p = m.perplexity\np({})")
                 == "recipe.lua:3: bad argument #1 to 'p' (test.Model expected, got table)")
         #expect(try failure("local m = shears.load('a')\nm.name:x()") == "recipe.lua:2: attempt to index a function value (field 'name')")
+    }
+
+    @Test("A callable handle gets itself as argument 1 and returns values")
+    func callableHandle() throws {
+        let lines = try run(
+            """
+            local triple = shears.scaler(3)
+            print(triple{ x = 5 }, triple.factor, tostring(triple))
+            print(shears.scaler(2)({ x = 7 }, 'extra'))
+            print(pcall(triple, { x = 1 }))
+            """)
+        #expect(lines == ["15\t3\ttest.Scaler: x3", "14\t3\ttrue", "true\t3\t2\ttrue"])
+    }
+
+    @Test("A callable handle raises its errors at the caller's line, arguments numbered as the caller wrote them")
+    func callableHandleErrors() throws {
+        #expect(
+            try failure("local triple = shears.scaler(3)\nlocal y = triple{ x = -1 }")
+                == "recipe.lua:2: x must not be negative, got -1")
+        #expect(
+            try failure("local triple = shears.scaler(3)\n\ntriple(42)")
+                == "recipe.lua:3: bad argument #1 to 'triple' (table expected, got number)")
+        #expect(
+            try failure("local triple = shears.scaler(3)\ntriple{ x = 'many' }")
+                == "recipe.lua:2: bad argument #1 to 'triple' (field 'x' must be an integer, got string)")
+        #expect(
+            try failure("shears.scaler(3)()")
+                == "recipe.lua:1: bad argument #1 to 'test.Scaler' (table expected, got no value)")
+        #expect(
+            try failure("local t = { f = shears.scaler(3) }\nt.f(1)")
+                == "recipe.lua:2: bad argument #1 to 'f' (table expected, got number)")
+        #expect(
+            try failure("local t = { f = shears.scaler(3) }\nt:f()")
+                == "recipe.lua:2: calling 'f' on bad self (field 'x' must be an integer, got nil)")
+        #expect(
+            try failure("local triple = shears.scaler(3)\ntriple:close()\ntriple{ x = 1 }")
+                == "recipe.lua:3: attempt to use a closed test.Scaler")
+        let lines = try run("print(pcall(shears.scaler(3), { x = -2 }))")
+        #expect(lines == ["false\tx must not be negative, got -2"])
+    }
+
+    @Test("Calling a handle that is not callable raises Lua's own clear error")
+    func nonCallableHandle() throws {
+        #expect(
+            try failure("local m = shears.load('a')\nm{}")
+                == "recipe.lua:2: attempt to call a test.Model value (local 'm')")
+        #expect(
+            try failure("local m = shears.load('a')\nlocal t = m:tensor()\nt()")
+                == "recipe.lua:3: attempt to call a test.Tensor value (local 't')")
     }
 
     @Test("close() releases the object; later use errors; closing twice is fine")

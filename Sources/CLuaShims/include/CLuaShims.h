@@ -111,6 +111,11 @@ int CLuaShims_callProtected(lua_State *L, int nargs, int nresults);
 /// Pushes a Lua function that calls the registered Swift function `functionID` through the trampoline.
 void CLuaShims_pushFunction(lua_State *L, int64_t functionID);
 
+/// Pushes a `__call` metamethod that calls the registered Swift function `functionID`: like
+/// `CLuaShims_pushFunction`, except that "bad argument" errors number the arguments as the caller
+/// wrote them (stack argument 1 is the called value, so stack argument 2 is reported as #1).
+void CLuaShims_pushCallMetamethod(lua_State *L, int64_t functionID);
+
 /// Monotonic clock in seconds.
 double CLuaShims_monotonicSeconds(void);
 

@@ -57,7 +57,7 @@ struct Run: ParsableCommand {
         let runtime = try LuaRuntime(configuration: .init(version: ShearsVersion.number, libraryDirectories: libraries, limits: limits))
         defer { runtime.close() }
         let plugins = PluginSearchPath(directories: pluginDir, recipeDirectory: (recipe as NSString).deletingLastPathComponent)
-        try ShearsModule(recipe: RecipeProvenance(path: recipe, arguments: arguments), pluginSearch: plugins).install(into: runtime)
+        ShearsModule(recipe: RecipeProvenance(path: recipe, arguments: arguments), pluginSearch: plugins).install(into: runtime)
         do {
             try runtime.run(file: recipe, arguments: recipeArguments)
         } catch let error as RecipeLoadError {

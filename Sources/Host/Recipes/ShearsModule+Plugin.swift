@@ -4,8 +4,11 @@ import LuaRuntime
 import PluginHost
 
 extension RecipeHandles {
-    /// The library behind a `shears.Plugin` (recipes see it wrapped in a table; see `pluginPrelude`).
-    static let plugin = LuaHandleType<PluginLibrary>("shears.PluginLibrary")
+    /// `shears.Plugin`: a plugin library loaded by `shears.plugin(path)`.
+    static let plugin = LuaHandleType<PluginLibrary>("shears.Plugin")
+    /// `shears.PluginCriterion`: one criterion of a plugin (`p:criterion(id)`), callable with
+    /// step options to make a `shears.Step`.
+    static let pluginCriterion = LuaHandleType<PluginCriterionReference>("shears.PluginCriterion")
 }
 
 /// Where `shears.plugin(path)` looks for a relative path: each `--plugin-dir` in order when any
@@ -33,101 +36,59 @@ struct PluginSearchPath {
 }
 
 extension ShearsModule {
-    /// Registers `shears.plugin(path)`: a `shears.Plugin` with `p:criteria()` and
-    /// `p:criterion(id)`, whose result called with an options table gives a `shears.Step`.
+    /// Registers `shears.plugin(path)`, the `shears.Plugin` handle (`p:criteria()`,
+    /// `p:criterion(id)`) and the callable `shears.PluginCriterion` handle, whose call with an
+    /// options table gives a `shears.Step`.
     ///
-    /// The Swift side offers four helpers that report failure as `nil, message`; a short Lua
-    /// prelude keeps them as upvalues (removing them from `shears`), builds the callable that
-    /// `p:criterion(id)` returns, and raises each message at the recipe's line.
-    func installPlugins(into runtime: LuaRuntime) throws {
-        runtime.register(RecipeHandles.plugin, properties: [
-            "id": { .string($0.id) }, "name": { .string($0.name) }, "version": { .string($0.version) },
-            "description": { .string($0.description) }, "path": { .string($0.path) },
-            "abi": { library in .string("\(library.abiVersion.major).\(library.abiVersion.minor).\(library.abiVersion.patch)") },
-        ], describe: { "\($0.id) \($0.version) (\($0.path))" })
-        runtime.register("plugin_open") { [pluginSearch] call in
-            let given = try call.string(1)
-            do throws(PluginError) {
-                // Loading a file twice shares its one initialisation (see PluginLibrary).
-                let library = try PluginLibrary(path: try pluginSearch.resolve(given), hostName: "shears \(ShearsVersion.number)")
-                return [.handle(library, as: RecipeHandles.plugin)]
-            } catch {
-                return [.nil, .string(error.description)]
-            }
+    /// A `PluginError` (a library that cannot be loaded, an unknown criterion, a bad option) is
+    /// raised at the recipe's line as "plugin PATH: criterion 'ID': message".
+    func installPlugins(into runtime: LuaRuntime) {
+        runtime.register(
+            RecipeHandles.plugin,
+            methods: [
+                "criteria": { library, _ in [.array(library.criteria.map(Self.criterionTable))] },
+                "criterion": { library, call in
+                    [.handle(try PluginCriterionReference(library: library, id: try call.string(2)), as: RecipeHandles.pluginCriterion)]
+                },
+            ],
+            properties: [
+                "id": { .string($0.id) }, "name": { .string($0.name) }, "version": { .string($0.version) },
+                "description": { .string($0.description) }, "path": { .string($0.path) },
+                "abi": { library in .string("\(library.abiVersion.major).\(library.abiVersion.minor).\(library.abiVersion.patch)") },
+            ],
+            describe: { "\($0.id) \($0.version) (\($0.path))" })
+        runtime.register(
+            RecipeHandles.pluginCriterion,
+            properties: [
+                "id": { .string($0.descriptor.id) }, "name": { .string($0.descriptor.name) },
+                "version": { .string($0.descriptor.version) }, "description": { .string($0.descriptor.description) },
+                "parameters": { .array($0.descriptor.parameters.map(Self.parameterTable)) },
+            ],
+            call: { reference, call in [try Self.step(reference, options: call)] },
+            describe: { "\($0.library.id)/\($0.descriptor.id) \($0.descriptor.version)" })
+        runtime.register("plugin") { [pluginSearch] call in
+            let path = try pluginSearch.resolve(try call.string(1))
+            // Loading a file twice shares its one initialisation (see PluginLibrary).
+            return [.handle(try PluginLibrary(path: path, hostName: "shears \(ShearsVersion.number)"), as: RecipeHandles.plugin)]
         }
-        runtime.register("plugin_criteria") { call in
-            [.array(try call.handle(1, as: RecipeHandles.plugin).criteria.map(Self.criterionTable))]
-        }
-        runtime.register("plugin_check") { call in
-            let library = try call.handle(1, as: RecipeHandles.plugin)
-            let id = try call.string(2)
-            do throws(PluginError) {
-                _ = try library.criterion(id)
-                return []
-            } catch {
-                return [.string(error.description)]
-            }
-        }
-        runtime.register("plugin_step") { call in
-            let library = try call.handle(1, as: RecipeHandles.plugin)
-            let id = try call.string(2)
-            do throws(PluginError) {
-                return [try Self.step(library, id, call)]
-            } catch {
-                return [.nil, .string(error.description)]
-            }
-        }
-        try runtime.run(source: Self.pluginPrelude, name: "=shears.plugin")
     }
-
-    /// Lua: `shears.plugin` and the `shears.Plugin` wrapper around the Swift helpers.
-    private static let pluginPrelude = """
-        local open, list, check, make = shears.plugin_open, shears.plugin_criteria, shears.plugin_check, shears.plugin_step
-        shears.plugin_open, shears.plugin_criteria, shears.plugin_check, shears.plugin_step = nil, nil, nil, nil
-        local libraries = setmetatable({}, { __mode = "k" })
-        local methods = {}
-        function methods.criteria(self) return list(libraries[self]) end
-        function methods.criterion(self, id)
-            local library = libraries[self]
-            if type(id) ~= "string" then error("p:criterion(id): the id must be a string, got " .. type(id), 2) end
-            local problem = check(library, id)
-            if problem then error(problem, 2) end
-            return function(options)
-                local step, message = make(library, id, options)
-                if not step then error(message, 2) end
-                return step
-            end
-        end
-        local Plugin = {
-            __name = "shears.Plugin", __metatable = "shears.Plugin",
-            __index = function(self, key) return methods[key] or libraries[self][key] end,
-            __newindex = function() error("shears.Plugin is read-only", 2) end,
-            __tostring = function(self) return "shears.Plugin: " .. tostring(libraries[self]):gsub("^shears.PluginLibrary: ", "") end,
-        }
-        function shears.plugin(path)
-            if type(path) ~= "string" then error("shears.plugin(path): the path must be a string, got " .. type(path), 2) end
-            local library, message = open(path)
-            if not library then error(message, 2) end
-            local plugin = setmetatable({}, Plugin)
-            libraries[plugin] = library
-            return plugin
-        end
-        """
 
     /// `p:criteria()`'s entry for one criterion.
     private static func criterionTable(_ descriptor: PluginCriterionDescriptor) -> LuaValue {
-        let parameters: [LuaValue] = descriptor.parameters.map { parameter in
-            var table: [String: LuaValue] = ["name": .string(parameter.name), "type": .string(parameter.kind.rawValue),
-                                             "description": .string(parameter.description), "default": luaValue(parameter.defaultValue)]
-            if parameter.kind == .number || parameter.kind == .integer {
-                table["minimum"] = .number(parameter.minimum)
-                table["maximum"] = .number(parameter.maximum)
-            }
-            return .table(table)
+        ["id": .string(descriptor.id), "name": .string(descriptor.name), "version": .string(descriptor.version),
+         "description": .string(descriptor.description), "statistics": .array(descriptor.statisticsNames.map { .string($0) }),
+         "parameters": .array(descriptor.parameters.map(parameterTable)), "thread_safe": .boolean(descriptor.isThreadSafe)]
+    }
+
+    /// The entry of one declared parameter in `parameters` lists.
+    private static func parameterTable(_ parameter: PluginParameterDeclaration) -> LuaValue {
+        var table: [String: LuaValue] = ["name": .string(parameter.name), "type": .string(parameter.kind.rawValue),
+                                         "description": .string(parameter.description), "default": luaValue(parameter.defaultValue)]
+        if parameter.kind == .number || parameter.kind == .integer {
+            table["minimum"] = .number(parameter.minimum)
+            table["maximum"] = .number(parameter.maximum)
         }
-        return ["id": .string(descriptor.id), "name": .string(descriptor.name), "version": .string(descriptor.version),
-                "description": .string(descriptor.description), "statistics": .array(descriptor.statisticsNames.map { .string($0) }),
-                "parameters": .array(parameters), "thread_safe": .boolean(descriptor.isThreadSafe)]
+        return .table(table)
     }
 
     private static func luaValue(_ value: PluginParameterValue) -> LuaValue {
@@ -139,11 +100,17 @@ extension ShearsModule {
         }
     }
 
-    /// The `shears.Step` of criterion `id` with the options table at argument 3 (nil: defaults).
-    private static func step(_ library: PluginLibrary, _ id: String, _ call: LuaCall) throws(PluginError) -> LuaValue {
+    /// The `shears.Step` of the criterion with the options table the caller passed (argument 2 of
+    /// the call, after the handle itself; nil gives the defaults).
+    private static func step(_ reference: PluginCriterionReference, options call: LuaCall) throws(PluginError) -> LuaValue {
+        let library = reference.library, descriptor = reference.descriptor, id = descriptor.id
         func fail(_ message: String) -> PluginError { PluginError(plugin: library.path, criterion: id, message) }
-        let descriptor = try library.criterion(id)
-        let options = try argument(fail) { try call.optionalTable(3) }
+        let options: LuaTableArgument?
+        do {
+            options = try call.optionalTable(2)
+        } catch {
+            throw fail("the step options must be a table, got \(call.typeName(2))")
+        }
         let reserved = PluginParameterDeclaration.reservedNames
         do {
             try options?.checkFields(allowed: reserved.union(descriptor.parameters.map(\.name)))

@@ -24,14 +24,12 @@ final class ShearsModule {
     }
 
     /// Registers every function and handle type.
-    ///
-    /// - Throws: `RecipeRuntimeError` if the plugin prelude cannot run (out of memory).
-    func install(into runtime: LuaRuntime) throws {
+    func install(into runtime: LuaRuntime) {
         registerModel(runtime)
         registerTensor(runtime)
         registerCalibration(runtime)
         installPruning(into: runtime)
-        try installPlugins(into: runtime)
+        installPlugins(into: runtime)
 
         runtime.register("load") { [self] call in
             let path = try call.string(1)
