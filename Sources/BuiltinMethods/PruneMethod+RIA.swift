@@ -11,6 +11,11 @@ extension PruneMethod {
     /// `permute` adds the reference's channel reallocation for N:M (`--reallocation`), refined by
     /// linear-sum-assignment rounds when `lsa` is true (the default with `permute`).
     ///
+    /// Deviations from the reference, all deliberate: `a` must be ≥ 0; zero row or column sums give
+    /// relative importance 0 instead of NaN; ties go to the lower column everywhere (also in the
+    /// column-importance sort); the permutation starts from the identity when zig-zag retains less.
+    /// `scope` only applies to unstructured sparsity.
+    ///
     /// - Throws: `PruneError` for a bad sparsity or exponent, `permute` without an N:M pattern, or
     ///   `lsa` without `permute`.
     public static func ria(

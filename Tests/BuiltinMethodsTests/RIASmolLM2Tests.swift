@@ -5,12 +5,21 @@ import Testing
 import TestSupport
 
 /// RIA on SmolLM2-135M with the 64×512 WikiText-2 calibration windows: exact sparsities, N:M
-/// validity, perplexity sanity (between dense and magnitude) on the CI chunks.
+/// validity, perplexity sanity (between dense and magnitude) and the perplexities measured once
+/// (2026-11-24; 40 chunks with `SHEARS_FULL_EVAL=1`, else 4): RIA 50% per matrix 48.836 (4 chunks
+/// 57.5207), 2:4 177.34, 2:4 permuted 97.410 (CI prunes 2:4 with 16 windows:
+/// 216.970 and 126.192 on 4 chunks).
 @Suite(.serialized, .enabled(if: ReferenceData.hasModel && ReferenceData.hasData))
 struct RIASmolLM2Tests {
     /// Dense and magnitude-50% perplexities (4 CI chunks, 40 acceptance chunks) from SmolLM2PruneTests.
     static var dense: Double { SmolLM2Fixtures.fullEvaluation ? 20.384 : 24.1454 }
     static var magnitude: Double { SmolLM2Fixtures.fullEvaluation ? 517.04 : 449.689 }
+
+    /// Checks `perplexity` against the figure measured once (relative `tolerance`).
+    static func check(_ perplexity: Double, _ label: String, subset: Double, full: Double, tolerance: Double) {
+        let target = SmolLM2Fixtures.fullEvaluation ? full : subset
+        #expect(abs(perplexity / target - 1) <= tolerance, "\(label) perplexity \(perplexity), expected \(target)")
+    }
 
     /// Prunes a fresh model with `steps` and returns the report and the pruned model's perplexity.
     func prune(_ steps: [any PruneStep], label: String) throws -> (PruneReport, Double) {
@@ -32,6 +41,7 @@ struct RIASmolLM2Tests {
                     "\(matrix.name): \(matrix.zeros) zeros of \(matrix.count)")
         }
         #expect(perplexity < Self.magnitude)
+        Self.check(perplexity, "ria 50%", subset: 57.5207, full: 48.836, tolerance: 0.015)
     }
 
     @Test("RIA 2:4 with and without channel permutation: half of every row pruned, retained score gained")
@@ -39,6 +49,7 @@ struct RIASmolLM2Tests {
         // CI prunes with 16 of the 64 windows (the forwards dominate); a full evaluation uses all.
         let windows = try SmolLM2Fixtures.calibration()
         let calibration = SmolLM2Fixtures.fullEvaluation ? windows : Array(windows.prefix(16))
+        var perplexities: [Double] = []
         for permute in [false, true] {
             let steps = try PruneMethod.ria(sparsity: nil, pattern: .nm(keep: 2, group: 4), permute: permute)
             let model = try SmolLM2Fixtures.model()
@@ -76,7 +87,10 @@ struct RIASmolLM2Tests {
             let label = permute ? "ria 2:4 permuted" : "ria 2:4"
             print("\(label) (\(calibration.count) windows): perplexity \(perplexity) (\(SmolLM2Fixtures.evaluationChunks) chunks), prune \(report.seconds) s, phases \(report.times)")
             #expect(perplexity.isFinite && perplexity > Self.dense, "\(label): perplexity \(perplexity)")
+            Self.check(perplexity, label, subset: permute ? 126.192 : 216.970, full: permute ? 97.410 : 177.34, tolerance: 0.02)
+            perplexities.append(perplexity)
         }
+        #expect(perplexities[1] < perplexities[0], "the permutation should help: \(perplexities)")
     }
 
     @Test("the permutation on the largest SmolLM2 matrix (576×1536, 384 groups): valid 2:4 in permuted order")
