@@ -100,15 +100,13 @@ public struct DSnoTRefiner: PruneStep {
             throw PruneError("\(work.name): step \(name) needs a mask from a selector step before it")
         }
         let statistics = try work.requireStatistics([.squaredNorms, .moments], for: name)
-        let groups: Int?
-        switch work.pattern {
-        case .nm(_, let group)?:
-            try work.pattern!.validate(columns: work.columns, name: work.name)
+        var groups: Int?
+        if let pattern = work.pattern, case .nm(_, let group) = pattern {
+            try pattern.validate(columns: work.columns, name: work.name)
             guard work.scores.count == work.mask.count else {
                 throw PruneError("\(work.name): step \(name) needs the N:M criterion's scores")
             }
             groups = group
-        default: groups = nil
         }
         let d = work.columns
         let sums = statistics.sums.map(Double.init)
