@@ -198,3 +198,19 @@ function PluginCriterion:close() end
 ---@param path string e.g. "libShearsWandaPlugin.so"
 ---@return shears.Plugin
 function shears.plugin(path) end
+
+---DSnoT: refines the mask of the selector before it (grow-and-prune swaps per output row), reference defaults.
+---@param options? { max_cycles?: integer, threshold?: number, power?: number, layers?: string|string[], grow_pruned_only?: boolean }
+---@return shears.Step
+function shears.dsnot(options) end
+
+---OWL: one sparsity per decoder layer from the dense model's outlier ratios (needs calibration data);
+---put a method without `sparsity` after it.
+---@param options { sparsity?: number, pattern?: string, m?: number, M?: number, lambda?: number }
+---@return shears.Step
+function shears.owl(options) end
+
+---A given sparsity per decoder layer (one value per layer, layer 0 first); put a method without `sparsity` after it.
+---@param sparsities number[]
+---@return shears.Step
+function shears.layer_sparsity(sparsities) end

@@ -1,4 +1,6 @@
+import Dispatch
 import Foundation
+import Inference
 import ModelIO
 
 /// Refiner: DSnoT (Zhang et al., "Dynamic Sparse No Training"), the reference's grow-and-prune
@@ -100,45 +102,48 @@ public struct DSnoTRefiner: PruneStep {
             throw PruneError("\(work.name): step \(name) needs a mask from a selector step before it")
         }
         let statistics = try work.requireStatistics([.squaredNorms, .moments], for: name)
-        let groups: Int?
-        switch work.pattern {
-        case .nm(_, let group)?:
-            try work.pattern!.validate(columns: work.columns, name: work.name)
+        var groupSize: Int?
+        if let pattern = work.pattern, case .nm(_, let group) = pattern {
+            try pattern.validate(columns: work.columns, name: work.name)
             guard work.scores.count == work.mask.count else {
                 throw PruneError("\(work.name): step \(name) needs the N:M criterion's scores")
             }
-            groups = group
-        default: groups = nil
+            groupSize = group
         }
+        let groups = groupSize
         let d = work.columns
         let sums = statistics.sums.map(Double.init)
         let divisors = statistics.variances.map { power == 0 ? 1 : pow(Swift.max(Double($0), Self.varianceFloor), power) }
         let norms = statistics.squaredNorms.map { Double($0).squareRoot() }
-        var traces: [DSnoTRowTrace] = []
-        var row = RowState(columns: d)
-        var swaps = 0, changedRows = 0
-        let weights = work.weights.buffer
+        let rows = work.rows
+        let scores = groups == nil ? [] : work.scores
+        var results = [DSnoTRowTrace](repeating: DSnoTRowTrace(row: 0, initialError: 0), count: rows)
+        // Rows are independent: interleaved over the BLAS threads, each with its own scratch.
+        let workers = Swift.max(1, Swift.min(blasThreadCount(), rows / 64))
         work.mask.withUnsafeMutableBufferPointer { mask in
-            for r in 0..<work.rows {
-                let base = r * d
-                let w = UnsafeBufferPointer(rebasing: weights[base..<base + d])
-                let m = UnsafeMutableBufferPointer(rebasing: mask[base..<base + d])
-                row.load(w, m, sums: sums, divisors: divisors, growPrunedOnly: growPrunedOnly)
-                let result: DSnoTRowTrace
-                if let groups {
-                    let scores = work.scores[base..<base + d].map(Double.init)
-                    result = refineGroups(r, &row, m, scores: scores, group: groups, trace: trace)
-                } else {
-                    row.prepareUnstructuredPruneList(w, m, norms: norms, zeroFix: growPrunedOnly)
-                    result = refineRow(r, &row, m, trace: trace)
+            results.withUnsafeMutableBufferPointer { results in
+                let shared = SharedRows(weights: UnsafeBufferPointer(work.weights.buffer), mask: mask, results: results)
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    var row = RowState(columns: d)
+                    for r in stride(from: worker, to: rows, by: workers) {
+                        let base = r * d
+                        let w = UnsafeBufferPointer(rebasing: shared.weights[base..<base + d])
+                        let m = UnsafeMutableBufferPointer(rebasing: shared.mask[base..<base + d])
+                        row.load(w, m, sums: sums, divisors: divisors, growPrunedOnly: growPrunedOnly)
+                        if let groups {
+                            let rowScores = scores[base..<base + d].map(Double.init)
+                            shared.results[r] = refineGroups(r, &row, m, scores: rowScores, group: groups, trace: trace)
+                        } else {
+                            row.prepareUnstructuredPruneList(w, m, norms: norms, zeroFix: growPrunedOnly)
+                            shared.results[r] = refineRow(r, &row, m, trace: trace)
+                        }
+                    }
                 }
-                swaps += result.swaps
-                if result.swaps > 0 { changedRows += 1 }
-                if trace { traces.append(result) }
             }
         }
-        work.notes.append("dsnot: \(swaps) swaps in \(changedRows) of \(work.rows) rows")
-        return traces
+        let swaps = results.reduce(0) { $0 + $1.swaps }, changedRows = results.filter { $0.swaps > 0 }.count
+        work.notes.append("dsnot: \(swaps) swaps in \(changedRows) of \(rows) rows")
+        return trace ? results : []
     }
 
     /// The unstructured cycles of one row.
@@ -261,6 +266,14 @@ public struct DSnoTRowTrace: Sendable, Equatable {
         self.row = row
         self.initialError = initialError
     }
+}
+
+/// The weights (read only), mask and per-row results shared by the refiner's workers, each writing
+/// only its own rows.
+private struct SharedRows: @unchecked Sendable {
+    let weights: UnsafeBufferPointer<Float>
+    let mask: UnsafeMutableBufferPointer<UInt8>
+    let results: UnsafeMutableBufferPointer<DSnoTRowTrace>
 }
 
 /// Per-row scratch of the refiner, reused across rows.

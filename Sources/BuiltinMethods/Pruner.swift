@@ -192,11 +192,11 @@ public final class Pruner {
             measures.append((layer, try surveyor.measure(SurveyedLayer(layer: layer, matrices: matrices))))
             report.times.selection += clock.lap()
         }
-        let targets = try surveyor.plan(measures)
-        guard targets.count == measures.count else {
-            throw PruneError("allocator \(surveyor.name) planned \(targets.count) layers for \(measures.count) surveyed")
+        let planned = try surveyor.plan(measures)
+        guard planned.count == measures.count else {
+            throw PruneError("allocator \(surveyor.name) planned \(planned.count) layers for \(measures.count) surveyed")
         }
-        return Dictionary(uniqueKeysWithValues: zip(measures.map(\.layer), targets))
+        return Dictionary(uniqueKeysWithValues: zip(measures.map(\.layer), planned))
     }
 
     /// Runs the steps on the layer's targeted matrices and puts the results into the model.
