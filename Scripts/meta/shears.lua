@@ -214,3 +214,47 @@ function shears.owl(options) end
 ---@param sparsities number[]
 ---@return shears.Step
 function shears.layer_sparsity(sparsities) end
+
+---Magnitude pruning (no calibration data needed): per matrix (`≤ τ`, the reference baseline) or per row.
+---Without `sparsity` (unstructured) it takes the sparsity from an allocator before it (shears.owl, shears.layer_sparsity).
+---@param options? { sparsity?: number, pattern?: string, scope?: "matrix"|"row" }
+---@return shears.Step
+function shears.magnitude(options) end
+
+---Wanda: |W|·‖X_j‖ per output row, or N:M; `variant` is the reference's adaptive-α selection.
+---@param options? { sparsity?: number, pattern?: string, variant?: boolean }
+---@return shears.Step
+function shears.wanda(options) end
+
+---SparseGPT: chooses the mask block by block while updating the kept weights (OBS with a Cholesky of H⁻¹).
+---@param options? { sparsity?: number, pattern?: string, blocksize?: integer, damp?: number }
+---@return shears.Step
+function shears.sparsegpt(options) end
+
+---RIA: relative importance times ‖X_j‖^a, per matrix by default; `permute` adds the N:M channel
+---permutation (zig-zag, then `lsa` linear-sum-assignment rounds).
+---@param options? { sparsity?: number, pattern?: string, a?: number, scope?: "matrix"|"row", permute?: boolean, lsa?: boolean }
+---@return shears.Step
+function shears.ria(options) end
+
+---A SparseGPT-style update of the kept weights on the mask chosen by the steps before it.
+---@param options? { blocksize?: integer, damp?: number }
+---@return shears.Step
+function shears.reconstruct(options) end
+
+---@class shears.PruneReport
+---@field sparsity number              Fraction of zeros over the pruned matrices.
+---@field seconds number
+---@field steps string[]
+---@field times { forwards: number, statistics: number, selection: number, reconstruction: number }
+---@field layers table[]               Per layer: layer, error, matrices, seconds (and the allocator's targets).
+---@field calibration_windows integer
+---@field calibration_tokens integer
+
+---Prunes `model` in place, layer by layer, with the steps in order (allocator, criterion, selector,
+---refiner, reconstructor). `calibration` may be nil when no step needs data (magnitude).
+---@param model shears.Model
+---@param calibration shears.Calibration|nil
+---@param spec { [integer]: shears.Step, targets?: string[], ignore?: string[], on_layer?: fun(layer: integer, report: table) }
+---@return shears.PruneReport
+function shears.prune(model, calibration, spec) end
