@@ -159,6 +159,10 @@ public struct DSnoTRefiner: PruneStep {
             guard gf <= gb, pf <= pb else { result.stop = .exhausted; break }
             let grown: Int
             if error > 0 { grown = row.grow[gb]; gb -= 1 } else { grown = row.grow[gf]; gf += 1 }
+            // The reference's grow list runs on into kept weights once the pruned ones of the
+            // needed sign are used up; "regrowing" a kept weight would prune one weight more than
+            // the row's count, so the row stops here instead (a deliberate deviation).
+            guard mask[grown] == 1 else { result.stop = .exhausted; break }
             let pruned: Int
             if error < 0 { pruned = row.pruneList[pb]; pb -= 1 } else { pruned = row.pruneList[pf]; pf += 1 }
             if trace { result.cycles.append(DSnoTCycle(cycle: cycle, regrown: grown, pruned: pruned, errorBefore: error, applied: true)) }
@@ -188,6 +192,9 @@ public struct DSnoTRefiner: PruneStep {
             guard gf <= gb else { result.stop = .exhausted; break }
             let grown: Int
             if error > 0 { grown = row.grow[gb]; gb -= 1 } else { grown = row.grow[gf]; gf += 1 }
+            // As in the unstructured loop: a kept weight cannot be regrown (its group would lose
+            // one more weight than N:M allows), so the row stops.
+            guard mask[grown] == 1 else { result.stop = .exhausted; break }
             let start = grown - grown % group
             var pruned = start
             for j in start..<start + group where candidates[j] < candidates[pruned] { pruned = j }
@@ -240,7 +247,7 @@ public enum DSnoTStop: Sendable, Equatable {
     case threshold
     /// N:M: the swap would have flipped the sign of ε.
     case signChange
-    /// The grow or prune list ran out.
+    /// The grow or prune list ran out, or the next weight to regrow is already kept.
     case exhausted
     /// All cycles ran.
     case maxCycles

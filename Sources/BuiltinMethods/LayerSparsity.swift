@@ -25,7 +25,8 @@ public struct LayerSparsity: PruneStep {
 
     /// Sets the matrix's target from its layer's value.
     ///
-    /// - Throws: `PruneError` when the list has no value for the layer.
+    /// - Throws: `PruneError` when the list has no value for the layer (`Pruner` checks the count
+    ///   before it starts).
     public func run(_ work: MatrixWork) throws(PruneError) {
         guard work.layer < sparsities.count else {
             throw PruneError("\(work.name): layer sparsity lists \(sparsities.count) layers, no value for layer \(work.layer)")

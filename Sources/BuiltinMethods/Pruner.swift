@@ -44,7 +44,8 @@ public final class Pruner {
     /// Checks the steps and resolves the targets.
     ///
     /// - Throws: `PruneError` when there are no steps, they are out of stage order, there is not
-    ///   exactly one allocator, none of them chooses a mask, a refiner has no selector before it,
+    ///   exactly one allocator, none of them chooses a mask, a refiner has no selector before it (or
+    ///   follows a permuted N:M selector),
     ///   or the targets match no linear matrix.
     public init(model: Model, steps: [any PruneStep], options: PruneOptions = PruneOptions()) throws(PruneError) {
         guard !steps.isEmpty else { throw PruneError("no pruning steps given") }
@@ -64,11 +65,19 @@ public final class Pruner {
         if let refiner = steps.first(where: { $0.stage == .refiner }), !steps.contains(where: { $0.stage == .selector }) {
             throw PruneError("step \(refiner.name) refines a mask but no selector (such as wanda) chooses one before it")
         }
+        if let refiner = steps.first(where: { $0.stage == .refiner }),
+           let permuted = steps.first(where: { $0 is PermutedGroupSelector }) {
+            throw PruneError("step \(refiner.name) cannot refine the mask of \(permuted.name): its N:M groups are in permuted "
+                             + "channel order; drop permute or the refiner")
+        }
         self.model = model
         self.steps = steps
         self.options = options
         requirement = steps.reduce([]) { $0.union($1.requirement) }
         surveyor = allocators[0] as? any ModelSurveyingAllocator
+        if let given = allocators[0] as? LayerSparsity, given.sparsities.count != model.config.layerCount {
+            throw PruneError("layer sparsity lists \(given.sparsities.count) values for a model of \(model.config.layerCount) layers")
+        }
         targets = (0..<model.config.layerCount).map { layer in
             LinearMatrix.parts.filter { part in
                 let name = part.name(layer: layer)

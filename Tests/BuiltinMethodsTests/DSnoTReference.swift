@@ -87,9 +87,13 @@ enum DSnoTReference {
                 prunePointers[r][pruneSide] += steps[pruneSide]
                 let before = error[r]
                 update[r] = update[r] && abs(error[r]) > threshold
-                mask[r * d + pruned] = update[r] ? 1 : 0
-                mask[r * d + grown] = update[r] ? 0 : 1
+                // Our deviations (docs/methods.md): a row whose grow pointer reaches a kept weight
+                // stops, and inactive rows are not written (the reference's scatter would prune
+                // the kept weight and break the row's count).
+                if mask[r * d + grown] == 0 { update[r] = false }
                 if update[r] {
+                    mask[r * d + pruned] = 1
+                    mask[r * d + grown] = 0
                     error[r] += metric[r * d + pruned]
                     error[r] -= metric[r * d + grown]
                     decisions[r].append(Decision(cycle: cycle - 1, regrown: grown, pruned: pruned, errorBefore: before,
@@ -136,12 +140,15 @@ enum DSnoTReference {
                 if initial[r * d + pruned] == .infinity { exhausted = true }
                 let after = error[r] + metric[r * d + pruned] - metric[r * d + grown]
                 let sign = after > 0 ? 1 : after < 0 ? -1 : 0
+                if mask[r * d + grown] == 0 { update[r] = false }  // our deviation, as in the unstructured loop
                 let wasActive = update[r]
                 let passesThreshold = abs(error[r]) > threshold
                 update[r] = update[r] && initialSign[r] == sign && passesThreshold
                 initial[r * d + pruned] = .infinity
-                mask[r * d + pruned] = update[r] ? 1 : 0
-                mask[r * d + grown] = update[r] ? 0 : 1
+                if update[r] {
+                    mask[r * d + pruned] = 1
+                    mask[r * d + grown] = 0
+                }
                 if wasActive && passesThreshold {
                     decisions[r].append(Decision(cycle: cycleTime - 2, regrown: grown, pruned: pruned, errorBefore: error[r],
                                                  applied: update[r]))

@@ -100,15 +100,17 @@ import TestSupport
         #expect(throws: PruneError.self) { try DSnoTRefiner.parts(named: "attn_norm") }
     }
 
-    @Test("grow_pruned_only keeps every row's count when a row runs short of pruned weights; the reference grows kept ones")
-    func growPrunedOnly() throws {
+    @Test("rows that run short of pruned weights keep their count: the default stops them, grow_pruned_only grows the other sign")
+    func rowsRunningShort() throws {
         let reference = try Self.work(rows: 32, columns: 64, sparsity: 0.1)
         let clean = try Self.work(rows: 32, columns: 64, sparsity: 0.1)
         let counts = Self.prunedPerRow(reference.mask, 64)
-        try DSnoTRefiner(threshold: 0).run(reference)
+        let traces = try DSnoTRefiner(threshold: 0).refine(reference, trace: true)
         try DSnoTRefiner(threshold: 0, growPrunedOnly: true).run(clean)
         #expect(Self.prunedPerRow(clean.mask, 64) == counts)
-        #expect(Self.prunedPerRow(reference.mask, 64) != counts)
+        #expect(Self.prunedPerRow(reference.mask, 64) == counts)
+        #expect(traces.contains { $0.stop == .exhausted }, "the data must make some row run short")
+        #expect(reference.mask != clean.mask)
     }
 
     @Test("bad parameters and a missing mask fail clearly")

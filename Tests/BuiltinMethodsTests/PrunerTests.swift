@@ -156,6 +156,10 @@ import TestSupport
         #expect(message { try [UniformSparsity(0.5), WandaScore()] + PruneMethod.dsnot() + [SparseGPTReconstructor(maskSource: .fixedMask)] }
             == "step dsnot refines a mask but no selector (such as wanda) chooses one before it")
         #expect(message { try PruneMethod.dsnot() + PruneMethod.wanda(sparsity: 0.5) } == "step uniform (allocator) cannot follow dsnot (refiner)")
+        #expect(message { try PruneMethod.layerSparsity([0.5, 0.5, 0.5]) + PruneMethod.wanda(sparsity: nil) }
+            == "layer sparsity lists 3 values for a model of 2 layers")
+        #expect(message { try PruneMethod.ria(sparsity: nil, pattern: .nm(keep: 2, group: 4), permute: true) + PruneMethod.dsnot() }
+            == "step dsnot cannot refine the mask of 2:4-permuted: its N:M groups are in permuted channel order; drop permute or the refiner")
         for steps in [try PruneMethod.owl(sparsity: 0.7) + PruneMethod.wanda(sparsity: nil),
                       try PruneMethod.owl(sparsity: 0.7) + PruneMethod.sparseGPT(sparsity: nil),
                       try PruneMethod.wanda(sparsity: 0.6) + PruneMethod.dsnot(),

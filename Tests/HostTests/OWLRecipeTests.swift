@@ -112,7 +112,7 @@ struct OWLRecipeTests {
             ("shears.dsnot{ layers = 'heads' }", "unknown DSnoT layer selection \"heads\""),
             ("shears.dsnot{ cycles = 3 }", "unknown field 'cycles'"),
             ("shears.layer_sparsity{ 0.5, 1.5 }", "layer sparsity for layer 1 is 1.5"),
-            ("shears.prune(m, c, { shears.layer_sparsity{ 0.5 }, shears.wanda{} })", "no value for layer 1"),
+            ("shears.prune(m, c, { shears.layer_sparsity{ 0.5 }, shears.wanda{} })", "layer sparsity lists 1 values for a model of 2 layers"),
           ])
     func errors(source: String, message: String) throws {
         let outcome = try RecipeTests.Workspace().run("""

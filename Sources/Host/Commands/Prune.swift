@@ -99,8 +99,8 @@ struct Prune: ParsableCommand {
         if dsnot, method == .sparsegpt {
             throw ValidationError("--dsnot refines a mask before any weight update; SparseGPT chooses its mask while updating weights")
         }
-        if permute, method != .ria || pattern == nil || owl {
-            throw ValidationError("--permute applies to --method ria with an N:M --pattern (and without --owl)")
+        if permute, method != .ria || pattern == nil || owl || dsnot {
+            throw ValidationError("--permute applies to --method ria with an N:M --pattern (and neither --owl nor --dsnot)")
         }
         if method != .magnitude || owl || dsnot, calib == nil, calibIds == nil, !calibGenerate {
             throw ValidationError("\(owl || dsnot ? "this prune" : method.rawValue) needs calibration data: --calib FILE, --calib-ids FILE or --calib-generate")

@@ -91,13 +91,13 @@ extension ShearsModule {
             return [Self.handle(steps, "owl", [("sparsity", sparsity.map { "\($0)" }), ("pattern", Self.text(pattern)),
                                                ("m", "\(m)"), ("lambda", "\(lambda)")])]
         }
-        runtime.register("layer_sparsity") { call in
+        runtime.register("layer_sparsity") { (call: LuaCall) throws -> [LuaValue] in
             let list = try call.table(1)
             try list.checkFields(allowed: [], allowingSequence: true)
             let values = try list.numbers()
-            let steps = try Self.steps { () throws(PruneError) in [try LayerSparsity(values)] }
-            let mean = values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count)
-            return [Self.handle(steps, "layer_sparsity", [("layers", "\(values.count)"), ("mean", "\(mean)")])]
+            let allocator: LayerSparsity
+            do throws(PruneError) { allocator = try LayerSparsity(values) } catch { throw LuaArgumentError(argument: 1, error.message) }
+            return [Self.handle([allocator], "layer_sparsity", [("layers", "\(values.count)"), ("mean", "\(allocator.meanSparsity)")])]
         }
         runtime.register("prune") { call in try Self.prune(call) }
         installRIA(into: runtime)
