@@ -13,41 +13,19 @@
 -- sampled from the model itself, with no eval text perplexity is measured on held-out
 -- self-generated text.
 local report = require("report")
+local setup = require("setup")
 
 local args = shears.args
 local model = shears.load(args:string("model"))
 local out = args:string("out", "pruned.gguf")
 local sparsity = args:number("sparsity", 0.5)
 local pattern = args.pattern
-local samples = args:integer("samples", 32)
-local seqlen = args:integer("seqlen", 256)
-local seed = args:integer("seed", 0)
 
 local plugin = shears.plugin(args:string("plugin", "libShearsOBSPlugin.so"))
 local obs = plugin:criterion("obs")
 
--- Calibration: a text if given, else the model's own samples.
-local calibration
-if args.calib then
-    calibration = shears.calibration{ text = args.calib, samples = samples, seqlen = seqlen, seed = seed }
-else
-    calibration = shears.calibration{ generate = true, samples = samples, seqlen = seqlen, seed = seed }
-end
-shears.log("calibration: " .. calibration.source)
-
--- Evaluation data: a text if given, else held-out self-generated text.
-local eval_seqlen = args:integer("eval_seqlen", args.eval and 512 or seqlen)
-local evaluation
-if args.eval then
-    evaluation = { text = args.eval, seqlen = eval_seqlen, chunks = args:integer("eval_chunks", 8) }
-else
-    local heldout = shears.calibration{ generate = true, samples = args:integer("eval_chunks", 8), seqlen = eval_seqlen, seed = seed + 1000 }
-    local ids = {}
-    for i = 1, #heldout do
-        for _, id in ipairs(heldout:window(i)) do ids[#ids + 1] = id end
-    end
-    evaluation = { tokens = ids, seqlen = eval_seqlen }
-end
+local calibration = setup.calibration(args)
+local evaluation = setup.evaluation(args)
 
 local dense = model:perplexity(evaluation)
 report.line("dense perplexity", dense)

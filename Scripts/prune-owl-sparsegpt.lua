@@ -6,36 +6,14 @@
 --
 -- Calibration and evaluation data as in prune-wanda.lua (self-generated when no text is given).
 local report = require("report")
+local setup = require("setup")
 
 local args = shears.args
 local model = shears.load(args:string("model"))
 local out = args:string("out", "pruned.gguf")
-local samples = args:integer("samples", 32)
-local seqlen = args:integer("seqlen", 256)
-local seed = args:integer("seed", 0)
 
--- Calibration: a text if given, else the model's own samples.
-local calibration
-if args.calib then
-    calibration = shears.calibration{ text = args.calib, samples = samples, seqlen = seqlen, seed = seed }
-else
-    calibration = shears.calibration{ generate = true, samples = samples, seqlen = seqlen, seed = seed }
-end
-shears.log("calibration: " .. calibration.source)
-
--- Evaluation data: a text if given, else held-out self-generated text.
-local eval_seqlen = args:integer("eval_seqlen", args.eval and 512 or seqlen)
-local evaluation
-if args.eval then
-    evaluation = { text = args.eval, seqlen = eval_seqlen, chunks = args:integer("eval_chunks", 8) }
-else
-    local heldout = shears.calibration{ generate = true, samples = args:integer("eval_chunks", 8), seqlen = eval_seqlen, seed = seed + 1000 }
-    local ids = {}
-    for i = 1, #heldout do
-        for _, id in ipairs(heldout:window(i)) do ids[#ids + 1] = id end
-    end
-    evaluation = { tokens = ids, seqlen = eval_seqlen }
-end
+local calibration = setup.calibration(args)
+local evaluation = setup.evaluation(args)
 
 report.line("dense perplexity", model:perplexity(evaluation))
 

@@ -10,44 +10,17 @@
 -- score gained per matrix). With no calib text the calibration set is sampled from the model
 -- itself; with no eval text, perplexity is measured on held-out self-generated text.
 local report = require("report")
+local setup = require("setup")
 
 local args = shears.args
 local model = shears.load(args:string("model"))
 local out = args:string("out", "pruned.gguf")
 local pattern = args:string("pattern", "2:4")
-local function flag(name, default)
-    local value = args:string(name, default)
-    if value ~= "true" and value ~= "false" then error(name .. " must be true or false, got '" .. value .. "'", 0) end
-    return value == "true"
-end
-local permute = flag("permute", "true")
-local lsa = flag("lsa", "true")
-local samples = args:integer("samples", 32)
-local seqlen = args:integer("seqlen", 256)
-local seed = args:integer("seed", 0)
+local permute = args:boolean("permute", true)
+local lsa = args:boolean("lsa", true)
 
--- Calibration: a text if given, else the model's own samples.
-local calibration
-if args.calib then
-    calibration = shears.calibration{ text = args.calib, samples = samples, seqlen = seqlen, seed = seed }
-else
-    calibration = shears.calibration{ generate = true, samples = samples, seqlen = seqlen, seed = seed }
-end
-shears.log("calibration: " .. calibration.source)
-
--- Evaluation data: a text if given, else held-out self-generated text.
-local eval_seqlen = args:integer("eval_seqlen", args.eval and 512 or seqlen)
-local evaluation
-if args.eval then
-    evaluation = { text = args.eval, seqlen = eval_seqlen, chunks = args:integer("eval_chunks", 8) }
-else
-    local heldout = shears.calibration{ generate = true, samples = args:integer("eval_chunks", 8), seqlen = eval_seqlen, seed = seed + 1000 }
-    local ids = {}
-    for i = 1, #heldout do
-        for _, id in ipairs(heldout:window(i)) do ids[#ids + 1] = id end
-    end
-    evaluation = { tokens = ids, seqlen = eval_seqlen }
-end
+local calibration = setup.calibration(args)
+local evaluation = setup.evaluation(args)
 
 local dense = model:perplexity(evaluation)
 report.line("dense perplexity", dense)
