@@ -30,6 +30,8 @@ void fixture_deinit(void) {
     if (atomic_fetch_sub(&loads, 1) == 1) atomic_store(&latest_host, NULL);
 }
 
+unsigned fixture_live_loads(void) { return atomic_load(&loads); }
+
 const shears_host *fixture_instance_host(const shears_criterion *criterion) {
     return ((const fixture_instance *)criterion->criterion_data)->host;
 }

@@ -23,6 +23,9 @@ const shears_host *fixture_host(void);
 shears_status fixture_init(const shears_host *host, char *message, size_t message_size);
 /** A conforming `deinit`. */
 void fixture_deinit(void);
+/** `fixture_init` calls not yet matched by `fixture_deinit` (1 while a host keeps the library loaded
+ *  once; more means the host ran `init` again without `deinit`). */
+unsigned fixture_live_loads(void);
 /** The host vtable an instance was created with. */
 const shears_host *fixture_instance_host(const shears_criterion *criterion);
 /** The `data` an instance was created with. */
