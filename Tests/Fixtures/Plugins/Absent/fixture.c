@@ -1,8 +1,7 @@
 /* Fixture: declares SQUARED_NORMS only and checks the views it gets. score = |W_ij| · squared_norms[j];
  * it fails with INVALID_ARGUMENT, naming the view, when `squared_norms` is not a rank-1 f32 view of
  * `columns` elements, or when an undeclared view (`sums`, `variances`, `gram`) is not absent
- * (`data == NULL` and `rank == 0`), as the ABI promises. Its `init` logs, at DEBUG,
- * "fixture: init with <n> load(s) live": n > 1 shows a host that ran `init` twice without `deinit`. */
+ * (`data == NULL` and `rank == 0`), as the ABI promises. */
 #include "fixture_absent.h"
 #include "fixture_support.h"
 
@@ -55,16 +54,6 @@ static shears_status norms_score(const shears_criterion *criterion, const shears
     return SHEARS_STATUS_OK;
 }
 
-static shears_status counting_init(const shears_host *host, char *message, size_t message_size) {
-    shears_status status = fixture_init(host, message, message_size);
-    if (status == SHEARS_STATUS_OK && host->log) {
-        char line[64];
-        snprintf(line, sizeof line, "fixture: init with %u load(s) live", fixture_live_loads());
-        host->log(host, SHEARS_LOG_DEBUG, line);
-    }
-    return status;
-}
-
 static shears_status create(const char *id, const shears_parameters *parameters, shears_criterion **out,
                             char *message, size_t message_size) {
     (void)parameters;
@@ -78,7 +67,7 @@ static const shears_plugin_entry entry = {
     .name = "Fixture: absent views",
     .version = "1.0.0",
     .description = "Declares squared norms only and refuses any undeclared view that is not absent.",
-    .init = counting_init,
+    .init = fixture_init,
     .deinit = fixture_deinit,
     .criterion_count = criterion_count,
     .criterion_descriptor = criterion_descriptor,

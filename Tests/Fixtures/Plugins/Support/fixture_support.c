@@ -22,15 +22,18 @@ shears_status fixture_init(const shears_host *host, char *message, size_t messag
     if (!host || !host->alloc || !host->free)
         return fixture_fail(SHEARS_STATUS_UNSUPPORTED, message, message_size, "fixture: host lacks alloc/free");
     atomic_store(&latest_host, host);
-    atomic_fetch_add(&loads, 1);
+    unsigned live = atomic_fetch_add(&loads, 1) + 1;
+    if (host->log) {
+        char line[64];
+        snprintf(line, sizeof line, "fixture: init with %u load(s) live", live);
+        host->log(host, SHEARS_LOG_DEBUG, line);
+    }
     return SHEARS_STATUS_OK;
 }
 
 void fixture_deinit(void) {
     if (atomic_fetch_sub(&loads, 1) == 1) atomic_store(&latest_host, NULL);
 }
-
-unsigned fixture_live_loads(void) { return atomic_load(&loads); }
 
 const shears_host *fixture_instance_host(const shears_criterion *criterion) {
     return ((const fixture_instance *)criterion->criterion_data)->host;
