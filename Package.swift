@@ -97,7 +97,7 @@ let pluginLinkerSettings: [LinkerSetting] = [
 /// The deliberately broken (or instrumented) fixture plugins the plugin-host tests load.
 let fixturePlugins = [
     "BadMajor", "SmallEntry", "ScoreError", "NaNScores", "InitFails", "Params", "SharedScratch",
-    "IgnoresStrides", "Select",
+    "IgnoresStrides", "Select", "Absent",
 ]
 
 package.products += [

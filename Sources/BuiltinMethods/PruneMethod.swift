@@ -84,8 +84,14 @@ public enum PruneMethod {
         [try LayerSparsity(sparsities)]
     }
 
-    /// The uniform allocator for `sparsity` under `pattern`; none when unstructured without a sparsity.
-    static func allocator(_ sparsity: Double?, _ pattern: SparsityPattern) throws(PruneError) -> [any PruneStep] {
+    /// The uniform allocator a method with its own `sparsity` option brings, under the rules every
+    /// method shares: an N:M `pattern` implies its sparsity (`1 − N/M`; a given `sparsity` must
+    /// match it), and unstructured without a sparsity brings no allocator, leaving the matrix
+    /// targets to one in front (`owl`, `layerSparsity`). Plugin methods reuse it.
+    ///
+    /// - Throws: `PruneError` for an invalid pattern, a sparsity contradicting it, or a sparsity
+    ///   outside [0, 1).
+    public static func allocator(_ sparsity: Double?, _ pattern: SparsityPattern) throws(PruneError) -> [any PruneStep] {
         if let implied = try pattern.validated().impliedSparsity {
             if let sparsity, abs(sparsity - implied) > 1e-9 {
                 throw PruneError("sparsity \(sparsity) contradicts pattern \(pattern) (which implies \(implied))")

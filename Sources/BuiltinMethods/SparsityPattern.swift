@@ -63,7 +63,7 @@ public enum SparsityPattern: Sendable, Equatable, CustomStringConvertible {
     /// Checks that a matrix called `name` with `columns` inputs can take this pattern.
     ///
     /// - Throws: `PruneError` when the group size does not divide `columns`.
-    func validate(columns: Int, name: String) throws(PruneError) {
+    public func validate(columns: Int, name: String) throws(PruneError) {
         if case .nm(let keep, let group) = self, columns % group != 0 {
             throw PruneError("\(name): N:M pattern \(keep):\(group) needs M to divide the input dimension \(columns)")
         }

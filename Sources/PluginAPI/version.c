@@ -1,4 +1,4 @@
-#include "shears_plugin.h"
+#include "shears_plugin_host.h"
 
 static const shears_version abi_version = {
     SHEARS_PLUGIN_ABI_MAJOR, SHEARS_PLUGIN_ABI_MINOR, SHEARS_PLUGIN_ABI_PATCH

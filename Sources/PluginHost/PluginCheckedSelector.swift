@@ -4,7 +4,9 @@ import Kernels
 /// Selector for plugin scores: the built-in per-row, N:M or per-matrix selection, with the NaN
 /// check of the scores fused in. Rows are taken in blocks of about 64 KiB of scores: each block
 /// is checked and then selected while it is still in cache, so the check costs no extra pass over
-/// memory. Masks are identical to `RowSelector`, `GroupSelector` and `MatrixThresholdSelector`.
+/// memory. Masks are identical to `RowSelector`, `GroupSelector` and `MatrixThresholdSelector`,
+/// which includes following a pattern an allocator set in `MatrixWork.pattern` (OWL's per-layer
+/// N:M) and recording an N:M pattern the mask follows there, for refiners such as DSnoT.
 public struct PluginCheckedSelector: PruneStep {
     /// Which built-in selection.
     public enum Rule: Sendable, Equatable {
@@ -60,9 +62,15 @@ public struct PluginCheckedSelector: PruneStep {
             try MatrixThresholdSelector().run(work)
             return
         }
-        if case .groups(.nm(let keep, let group)) = rule, columns % group != 0 {
-            throw PruneError("\(work.name): N:M pattern \(keep):\(group) needs M to divide the input dimension \(columns)")
+        let pattern: SparsityPattern
+        if let allocated = work.pattern {
+            pattern = allocated
+        } else if case .groups(let own) = rule {
+            pattern = own
+        } else {
+            pattern = .unstructured
         }
+        try pattern.validate(columns: columns, name: work.name)
         let k = work.prunedCount(of: columns)
         let blockRows = max(1, 16_384 / max(columns, 1))
         var mask = [UInt8](repeating: 0, count: rows * columns)
@@ -73,10 +81,10 @@ public struct PluginCheckedSelector: PruneStep {
             work.scores.withUnsafeBufferPointer { scores in
                 mask.withUnsafeMutableBufferPointer { out in
                     let from = scores.baseAddress! + start * columns, into = out.baseAddress! + start * columns
-                    switch rule {
-                    case .groups(.nm(let keep, let group)):
+                    switch pattern {
+                    case .nm(let keep, let group):
                         shears_prune_select_groups(from, end - start, columns, group - keep, group, into)
-                    default:
+                    case .unstructured:
                         scratch.withUnsafeMutableBufferPointer { tmp in
                             shears_prune_select_rows(from, end - start, columns, k, into, tmp.baseAddress!)
                         }
@@ -85,6 +93,7 @@ public struct PluginCheckedSelector: PruneStep {
             }
         }
         work.mask = mask
+        if case .nm = pattern { work.pattern = pattern }
     }
 
     /// Throws at the first NaN score in `rows`.

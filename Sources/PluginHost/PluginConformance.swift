@@ -35,7 +35,7 @@ public enum PluginConformance {
     ///
     /// - Throws: `PluginError` when `only` names a criterion the plugin does not offer.
     public static func check(_ library: PluginLibrary, only: String? = nil, timingRuns: Int = 7) throws(PluginError) -> [PluginCheckResult] {
-        let host = shears_plugin_abi_version().pointee
+        let host = PluginABI.hostVersion
         let abi = library.abiVersion
         var results = [PluginCheckResult(
             criterion: nil, check: "abi", outcome: .info,
@@ -66,6 +66,8 @@ public enum PluginConformance {
         report("struct-sizes", .info, "descriptor \(descriptor.structSize) (host \(MemoryLayout<shears_criterion_descriptor>.size)), instance \(criterion.structSize) (host \(MemoryLayout<shears_criterion>.size)), score input \(MemoryLayout<shears_score_input>.size) passed")
         report("declaration", .info, "statistics: \(descriptor.statisticsNames.isEmpty ? "none" : descriptor.statisticsNames.joined(separator: ", ")); \(descriptor.isThreadSafe ? "thread-safe" : "one call per instance at a time"); select: \(criterion.hasSelect ? "yes" : "no")")
         let fixture = PluginFixture(rows: 48, columns: 96, seed: 0x5EED)
+        // The inputs below borrow the fixture's buffers: it must outlive every call made with them.
+        defer { withExtendedLifetime(fixture) {} }
         let statistics = descriptor.statistics
 
         // Scores on the plain fixture: the reference for everything below.
@@ -76,7 +78,7 @@ public enum PluginConformance {
             report("score", .fail, error.message)
             return results
         }
-        if let index = PluginScoreCheck.firstNaN(reference.withUnsafeBufferPointer { $0 }) {
+        if let index = reference.withUnsafeBufferPointer({ PluginScoreCheck.firstNaN($0) }) {
             report("score", .fail, "wrote NaN (or left unwritten) at index \(index) on finite input")
             return results
         }
@@ -154,7 +156,7 @@ public enum PluginConformance {
         let id = criterion.descriptor.id
         let input = fixture.input(statistics: criterion.descriptor.statistics, sparsity: 0.5, pattern: .nm(keep: 2, group: 4))
         switch scores(criterion, input) {
-        case .success(let result) where PluginScoreCheck.firstNaN(result.withUnsafeBufferPointer { $0 }) == nil:
+        case .success(let result) where result.withUnsafeBufferPointer({ PluginScoreCheck.firstNaN($0) }) == nil:
             return [PluginCheckResult(criterion: id, check: "pattern-2:4", outcome: .pass, detail: "scored for a 2:4 pattern")]
         case .success: return [PluginCheckResult(criterion: id, check: "pattern-2:4", outcome: .fail, detail: "wrote NaN for a 2:4 pattern")]
         case .failure(let error): return [PluginCheckResult(criterion: id, check: "pattern-2:4", outcome: .fail, detail: error.message)]
@@ -232,17 +234,20 @@ public enum PluginConformance {
         var scores = [Float](repeating: 0, count: fixture.weights.count)
         var samples: [Double] = []
         var failure: PluginError?
-        input.withRawInput { raw in
-            scores.withUnsafeMutableBufferPointer { out in
-                for _ in 0..<max(runs, 1) + 1 {
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    do throws(PluginError) {
-                        try criterion.score(raw, into: out.baseAddress!)
-                    } catch {
-                        failure = error
-                        return
+        // `input` borrows the fixture's buffers: keep the fixture alive until the last call.
+        withExtendedLifetime(fixture) {
+            input.withRawInput { raw in
+                scores.withUnsafeMutableBufferPointer { out in
+                    for _ in 0..<max(runs, 1) + 1 {
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        do throws(PluginError) {
+                            try criterion.score(raw, into: out.baseAddress!)
+                        } catch {
+                            failure = error
+                            return
+                        }
+                        samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-6)
                     }
-                    samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-6)
                 }
             }
         }

@@ -20,9 +20,12 @@ public final class PluginCriterion: @unchecked Sendable {
     /// True when the plugin provides its own `select`.
     public let hasSelect: Bool
     /// `struct_size` of the plugin's instance.
-    public var structSize: Int { Int(instance.pointee.struct_size) }
+    public let structSize: Int
 
+    /// The plugin's instance, passed back to its functions.
     let instance: UnsafeMutablePointer<shears_criterion>
+    /// The host's copy of the instance's fields (`min(struct_size, sizeof)` bytes, rest zero).
+    private let functions: shears_criterion
     private let lock = NSLock()
 
     /// Creates criterion `id` of `library` with `given` parameter values (checked and completed
@@ -36,7 +39,7 @@ public final class PluginCriterion: @unchecked Sendable {
         func fail(_ message: String) -> PluginError { PluginError(plugin: library.path, criterion: id, message) }
         let table = PluginParameterTable(parameters)
         var created: UnsafeMutablePointer<shears_criterion>?
-        let create = library.entry.pointee.create_criterion!
+        let create = library.entry.create_criterion!
         let (status, message) = table.withOpaquePointer { opaque in
             id.withCString { name in
                 PluginStatus.withMessageBuffer { buffer, size in create(name, opaque, &created, buffer, size) }
@@ -47,23 +50,26 @@ public final class PluginCriterion: @unchecked Sendable {
             throw fail("create_criterion failed: \(PluginStatus.describe(status, message: message))")
         }
         guard let created else { throw fail("create_criterion returned OK without an instance") }
-        let minimumSize = MemoryLayout<shears_criterion>.size
-        guard Int(created.pointee.struct_size) >= minimumSize else {
-            created.pointee.destroy?(created)
-            throw fail("the instance has struct_size \(created.pointee.struct_size), smaller than the minimum \(minimumSize)")
+        let structSize = Int(created.pointee.struct_size)
+        let functions = PluginABI.copy(created, structSize: structSize, into: shears_criterion())
+        guard structSize >= PluginABI.minimumCriterionSize else {
+            functions.destroy?(created)
+            throw fail("the instance has struct_size \(structSize), smaller than the minimum \(PluginABI.minimumCriterionSize)")
         }
-        guard created.pointee.destroy != nil, created.pointee.score != nil else {
-            created.pointee.destroy?(created)
+        guard functions.destroy != nil, functions.score != nil else {
+            functions.destroy?(created)
             throw fail("the instance lacks destroy or score")
         }
         self.library = library
         self.descriptor = descriptor
         self.parameters = parameters
+        self.structSize = structSize
+        self.functions = functions
         instance = created
-        hasSelect = created.pointee.select != nil
+        hasSelect = functions.select != nil
     }
 
-    deinit { instance.pointee.destroy!(instance) }
+    deinit { functions.destroy!(instance) }
 
     /// The plugin id, path and criterion id for messages.
     func error(_ message: String) -> PluginError { PluginError(plugin: library.path, criterion: descriptor.id, message) }
@@ -72,7 +78,7 @@ public final class PluginCriterion: @unchecked Sendable {
     ///
     /// - Throws: `PluginError` with the plugin's status and message when it fails.
     public func score(_ input: UnsafePointer<shears_score_input>, into scores: UnsafeMutablePointer<Float>) throws(PluginError) {
-        let score = instance.pointee.score!
+        let score = functions.score!
         let (status, message) = serialized {
             PluginStatus.withMessageBuffer { buffer, size in score(instance, input, scores, buffer, size) }
         }
@@ -84,7 +90,7 @@ public final class PluginCriterion: @unchecked Sendable {
     /// - Throws: `PluginError` when the criterion has no `select` or it fails.
     public func select(_ input: UnsafePointer<shears_score_input>, scores: UnsafePointer<Float>,
                        into mask: UnsafeMutablePointer<UInt8>) throws(PluginError) {
-        guard let select = instance.pointee.select else { throw error("the criterion has no select function") }
+        guard let select = functions.select else { throw error("the criterion has no select function") }
         let (status, message) = serialized {
             PluginStatus.withMessageBuffer { buffer, size in select(instance, input, scores, mask, buffer, size) }
         }

@@ -35,14 +35,15 @@ public struct PluginCriterionDescriptor: Sendable, Equatable {
     /// Copies and checks descriptor `raw` of the plugin at `plugin`.
     ///
     /// - Throws: `PluginError` for a short struct, a missing or badly spelled id, unknown
-    ///   statistics or flag bits, or a bad parameter declaration.
-    init(_ raw: UnsafePointer<shears_criterion_descriptor>, plugin: String) throws(PluginError) {
-        let minimumSize = MemoryLayout<shears_criterion_descriptor>.size
-        guard Int(raw.pointee.struct_size) >= minimumSize else {
-            throw PluginError(plugin: plugin, "a criterion descriptor has struct_size \(raw.pointee.struct_size), smaller than the minimum \(minimumSize)")
+    ///   statistics or flag bits, too many parameters, a parameter list of unequal or oversized
+    ///   `struct_size`s, or a bad parameter declaration.
+    package init(_ raw: UnsafePointer<shears_criterion_descriptor>, plugin: String) throws(PluginError) {
+        let structSize = Int(raw.pointee.struct_size)
+        guard structSize >= PluginABI.minimumDescriptorSize else {
+            throw PluginError(plugin: plugin, "a criterion descriptor has struct_size \(structSize), smaller than the minimum \(PluginABI.minimumDescriptorSize)")
         }
-        let descriptor = raw.pointee
-        structSize = Int(descriptor.struct_size)
+        let descriptor = PluginABI.copy(raw, structSize: structSize, into: shears_criterion_descriptor())
+        self.structSize = structSize
         guard let idPointer = descriptor.id else { throw PluginError(plugin: plugin, "a criterion descriptor has no id") }
         let id = String(cString: idPointer)
         guard PluginNames.isCriterionID(id) else {
@@ -68,14 +69,27 @@ public struct PluginCriterionDescriptor: Sendable, Equatable {
         }
         isThreadSafe = descriptor.flags & threadSafe != 0
         var parameters: [PluginParameterDeclaration] = []
-        if descriptor.parameter_count > 0 {
+        let count = Int(descriptor.parameter_count)
+        guard count <= PluginABI.maximumParameterCount else {
+            throw PluginError(plugin: plugin, criterion: id, "declares \(count) parameters, more than the maximum \(PluginABI.maximumParameterCount)")
+        }
+        if count > 0 {
             guard let list = descriptor.parameters else {
-                throw PluginError(plugin: plugin, criterion: id, "declares \(descriptor.parameter_count) parameters but gives no list")
+                throw PluginError(plugin: plugin, criterion: id, "declares \(count) parameters but gives no list")
             }
-            // Declarations are read at the plugin's stride: its struct_size (at least ours).
-            let stride = Int(list.pointee.struct_size)
-            for index in 0..<Int(descriptor.parameter_count) {
-                let entry = (UnsafeRawPointer(list) + index * max(stride, 1)).assumingMemoryBound(to: shears_parameter_descriptor.self)
+            // The list is an array of the plugin's struct: read at the stride of its struct_size,
+            // which every entry must share.
+            let base = UnsafeRawPointer(list)
+            let stride = Int(base.loadUnaligned(as: UInt32.self))
+            guard stride <= PluginABI.maximumParameterStructSize else {
+                throw PluginError(plugin: plugin, criterion: id, "a parameter descriptor has struct_size \(stride), larger than the maximum \(PluginABI.maximumParameterStructSize)")
+            }
+            for index in 0..<count {
+                let entry = base + index * stride
+                let size = Int(entry.loadUnaligned(as: UInt32.self))
+                guard size == stride else {
+                    throw PluginError(plugin: plugin, criterion: id, "parameter descriptor \(index) has struct_size \(size), not \(stride) like the first (all entries of the list must have one size)")
+                }
                 let declaration = try PluginParameterDeclaration(entry, plugin: plugin, criterion: id)
                 guard !parameters.contains(where: { $0.name == declaration.name }) else {
                     throw PluginError(plugin: plugin, criterion: id, "declares parameter '\(declaration.name)' twice")

@@ -12,7 +12,8 @@ import BuiltinMethods
 public struct PluginCriterionStep: PruneStep {
     /// The instance that scores.
     public let criterion: PluginCriterion
-    /// The pattern the selector will enforce (passed to the plugin as `pattern_n`/`pattern_m`).
+    /// The pattern the selector will enforce (passed to the plugin as `pattern_n`/`pattern_m`)
+    /// unless an allocator set one for the matrix in `MatrixWork.pattern`, which is passed instead.
     public let pattern: SparsityPattern
     /// Whether this step checks the scores for NaN itself (false when a checked selector follows).
     public let checksScores: Bool
@@ -37,7 +38,7 @@ public struct PluginCriterionStep: PruneStep {
     ///   statistic is missing, the plugin fails, or a score is NaN.
     public func run(_ work: MatrixWork) throws(PruneError) {
         do throws(PluginError) {
-            work.scores = try PluginMatrixInput.withInput(of: work, pattern: pattern, criterion: criterion) { input throws(PluginError) in
+            work.scores = try PluginMatrixInput.withInput(of: work, pattern: work.pattern ?? pattern, criterion: criterion) { input throws(PluginError) in
                 var scores = [Float](repeating: 0, count: work.rows * work.columns)
                 try scores.withUnsafeMutableBufferPointer { (buffer) throws(PluginError) in
                     try criterion.score(input, into: buffer.baseAddress!)

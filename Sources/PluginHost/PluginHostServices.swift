@@ -21,7 +21,7 @@ final class PluginHostServices: @unchecked Sendable {
         self.hostName = strdup(hostName)!
         vtable = .allocate(capacity: 1)
         vtable.initialize(to: shears_host())
-        vtable.pointee.abi_version = shears_plugin_abi_version().pointee
+        vtable.pointee.abi_version = PluginABI.hostVersion
         vtable.pointee.struct_size = UInt32(MemoryLayout<shears_host>.size)
         vtable.pointee.host_data = Unmanaged.passUnretained(self).toOpaque()
         vtable.pointee.host_name = UnsafePointer(self.hostName)

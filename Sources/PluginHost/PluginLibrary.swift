@@ -30,7 +30,7 @@ public final class PluginLibrary: @unchecked Sendable {
     public let description: String
     /// The ABI version the plugin was built against.
     public let abiVersion: (major: UInt32, minor: UInt32, patch: UInt32)
-    /// `struct_size` of the plugin's entry (the host's is `MemoryLayout<shears_plugin_entry>.size`).
+    /// `struct_size` of the plugin's entry (at least `PluginABI.minimumEntrySize`).
     public let entrySize: Int
     /// The criteria it offers, in the plugin's order.
     public let criteria: [PluginCriterionDescriptor]
@@ -38,8 +38,8 @@ public final class PluginLibrary: @unchecked Sendable {
     let image: PluginImage
     private let logToken: Int
 
-    /// The checked entry.
-    var entry: UnsafePointer<shears_plugin_entry> { image.entry }
+    /// The host's copy of the checked entry.
+    var entry: shears_plugin_entry { image.entry }
 
     /// Loads and initialises the plugin at `path`.
     ///
@@ -50,13 +50,13 @@ public final class PluginLibrary: @unchecked Sendable {
     /// - Parameters:
     ///   - path: The shared library (a path the user named; never searched for).
     ///   - hostName: What `host_name` says, e.g. "shears 0.1.0" (the first load's name is kept).
-    ///   - log: Where the plugin's log lines go.
+    ///   - log: Where the plugin's log lines go (installed before the plugin's `init` runs).
     /// - Throws: `PluginError` naming `path` when the file is missing or not a loadable shared
     ///   object, the entry symbol is missing, the major version is not this host's, a struct is
     ///   smaller than ABI 1.0's, a required function is NULL, `init` fails, or a descriptor is bad.
     public init(path: String, hostName: String = "shears", log: @escaping PluginLogHandler = standardErrorPluginLog) throws(PluginError) {
-        let image = try PluginImage.shared(path: path, hostName: hostName)
-        let fields = image.entry.pointee
+        let (image, logToken) = try PluginImage.acquire(path: path, hostName: hostName, log: log)
+        let fields = image.entry
         self.path = path
         self.image = image
         id = image.id
@@ -64,12 +64,12 @@ public final class PluginLibrary: @unchecked Sendable {
         version = fields.version.map { String(cString: $0) } ?? ""
         description = fields.description.map { String(cString: $0) } ?? ""
         abiVersion = (fields.abi_version.major, fields.abi_version.minor, fields.abi_version.patch)
-        entrySize = Int(fields.struct_size)
+        entrySize = image.entrySize
         criteria = image.criteria
-        logToken = image.services.addLogHandler(log)
+        self.logToken = logToken
     }
 
-    deinit { image.services.removeLogHandler(logToken) }
+    deinit { image.release(logToken: logToken) }
 
     /// The descriptor of criterion `id`.
     ///

@@ -112,7 +112,9 @@ public struct PluginMatrixInput {
 
 extension PluginMatrixInput {
     /// Calls `body` with the score input of `work`: borrowed views of its weights and of the
-    /// statistics `criterion` declares, valid during `body`.
+    /// statistics `criterion` declares, valid during `body`. Every statistic the criterion does
+    /// not declare is an absent view (`data == NULL`, `rank == 0`), even when another step had it
+    /// gathered.
     ///
     /// - Throws: `PluginError` when a declared statistic was not gathered, or what `body` throws.
     static func withInput<Result>(
@@ -120,34 +122,37 @@ extension PluginMatrixInput {
         _ body: (UnsafePointer<shears_score_input>) throws(PluginError) -> Result
     ) throws(PluginError) -> Result {
         let declared = criterion.descriptor.statistics
-        let statistics = work.statistics
-        if !declared.isEmpty {
-            guard let statistics, statistics.requirement.isSuperset(of: declared) else {
-                throw criterion.error("\(work.name): the declared calibration statistics were not gathered")
-            }
+        let columns = work.columns
+        var input = PluginMatrixInput(tensorName: work.name, layer: work.layer,
+                                      weight: PluginTensorView(UnsafePointer(work.weights.buffer.baseAddress!), shape: [work.rows, columns]),
+                                      sparsity: work.sparsity, pattern: pattern)
+        guard !declared.isEmpty else { return try input.withRawInput(body) }
+        guard let statistics = work.statistics, statistics.requirement.isSuperset(of: declared) else {
+            throw criterion.error("\(work.name): the declared calibration statistics were not gathered")
         }
-        let rows = work.rows, columns = work.columns
-        let weights = UnsafePointer(work.weights.buffer.baseAddress!)
-        // Borrow the statistics arrays' storage for the call: the arrays are not mutated meanwhile.
-        let squaredNorms = declared.contains(.squaredNorms) ? statistics!.squaredNorms : []
-        let sums = declared.contains(.moments) ? statistics!.sums : []
-        let variances = declared.contains(.moments) ? statistics!.variances : []
-        let gram = declared.contains(.gram) ? statistics!.gram : nil
-        return try squaredNorms.withUnsafeBufferPointer { (norms) throws(PluginError) -> Result in
-            try sums.withUnsafeBufferPointer { (sumsBuffer) throws(PluginError) -> Result in
-                try variances.withUnsafeBufferPointer { (variancesBuffer) throws(PluginError) -> Result in
-                    var input = PluginMatrixInput(tensorName: work.name, layer: work.layer,
-                                                  weight: PluginTensorView(weights, shape: [rows, columns]),
-                                                  sparsity: work.sparsity, pattern: pattern)
-                    if let base = norms.baseAddress { input.squaredNorms = PluginTensorView(base, shape: [columns]) }
-                    if let base = sumsBuffer.baseAddress { input.sums = PluginTensorView(base, shape: [columns]) }
-                    if let base = variancesBuffer.baseAddress { input.variances = PluginTensorView(base, shape: [columns]) }
+        input.sequences = statistics.sequences
+        input.tokens = statistics.tokens
+        // Borrow the declared arrays' storage for the call (they are not mutated meanwhile); an
+        // undeclared one is never borrowed, so its view stays absent.
+        return try borrow(declared.contains(.squaredNorms) ? statistics.squaredNorms : nil) { (norms) throws(PluginError) -> Result in
+            try borrow(declared.contains(.moments) ? statistics.sums : nil) { (sums) throws(PluginError) -> Result in
+                try borrow(declared.contains(.moments) ? statistics.variances : nil) { (variances) throws(PluginError) -> Result in
+                    if let norms { input.squaredNorms = PluginTensorView(norms, shape: [columns]) }
+                    if let sums { input.sums = PluginTensorView(sums, shape: [columns]) }
+                    if let variances { input.variances = PluginTensorView(variances, shape: [columns]) }
+                    let gram = declared.contains(.gram) ? statistics.gram : nil
                     if let gram { input.gram = PluginTensorView(UnsafePointer(gram.buffer.baseAddress!), shape: [columns, columns]) }
-                    input.sequences = statistics?.sequences ?? 0
-                    input.tokens = statistics?.tokens ?? 0
                     return try withExtendedLifetime(gram) { () throws(PluginError) -> Result in try input.withRawInput(body) }
                 }
             }
         }
+    }
+
+    /// Calls `body` with the first element of `array`, or with nil when there is no array.
+    private static func borrow<Result>(
+        _ array: [Float]?, _ body: (UnsafePointer<Float>?) throws(PluginError) -> Result
+    ) throws(PluginError) -> Result {
+        guard let array else { return try body(nil) }
+        return try array.withUnsafeBufferPointer { (buffer) throws(PluginError) -> Result in try body(buffer.baseAddress) }
     }
 }

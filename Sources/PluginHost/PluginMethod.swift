@@ -14,9 +14,12 @@ public enum PluginMethod {
         case plugin
     }
 
-    /// `[uniform allocator, plugin criterion, selector]` for `criterion`.
+    /// `[uniform allocator, plugin criterion, selector]` for `criterion`, with the allocator of
+    /// `PruneMethod.allocator(_:_:)`, as the built-in methods.
     ///
     /// For an N:M `pattern` the sparsity is implied (`1 − N/M`); pass nil or that value.
+    /// Unstructured with `sparsity: nil` there is no allocator: put one in front (`owl`,
+    /// `layerSparsity`), whose per-matrix targets and N:M patterns the selector then follows.
     /// `selection` nil means `.plugin` when the criterion has `select`, else `.row`.
     ///
     /// - Throws: `PluginError` naming the plugin and criterion for a bad sparsity or pattern, a
@@ -24,9 +27,9 @@ public enum PluginMethod {
     public static func steps(
         _ criterion: PluginCriterion, sparsity: Double?, pattern: SparsityPattern = .unstructured, selection: Selection? = nil
     ) throws(PluginError) -> [any PruneStep] {
-        let allocator: UniformSparsity
+        let allocator: [any PruneStep]
         do throws(PruneError) {
-            allocator = try uniformAllocator(sparsity, pattern)
+            allocator = try PruneMethod.allocator(sparsity, pattern)
         } catch {
             throw criterion.error(error.message)
         }
@@ -35,27 +38,15 @@ public enum PluginMethod {
         let scorer = PluginCriterionStep(criterion, pattern: pattern, checksScores: chosen == .plugin)
         switch (chosen, pattern) {
         case (.plugin, _):
-            return [allocator, scorer, try PluginSelectorStep(criterion, pattern: pattern)]
+            return allocator + [scorer, try PluginSelectorStep(criterion, pattern: pattern)]
         case (.matrix, .nm):
             throw criterion.error("selector 'matrix' cannot keep an N:M pattern; leave the selector out")
         case (_, .nm):
-            return [allocator, scorer, try PluginCheckedSelector(criterion, rule: .groups(pattern))]
+            return allocator + [scorer, try PluginCheckedSelector(criterion, rule: .groups(pattern))]
         case (.row, .unstructured):
-            return [allocator, scorer, try PluginCheckedSelector(criterion, rule: .row)]
+            return allocator + [scorer, try PluginCheckedSelector(criterion, rule: .row)]
         case (.matrix, .unstructured):
-            return [allocator, scorer, try PluginCheckedSelector(criterion, rule: .matrix)]
+            return allocator + [scorer, try PluginCheckedSelector(criterion, rule: .matrix)]
         }
-    }
-
-    /// The uniform allocator for `sparsity` under `pattern` (the rules of `PruneMethod`).
-    private static func uniformAllocator(_ sparsity: Double?, _ pattern: SparsityPattern) throws(PruneError) -> UniformSparsity {
-        if let implied = try pattern.validated().impliedSparsity {
-            if let sparsity, abs(sparsity - implied) > 1e-9 {
-                throw PruneError("sparsity \(sparsity) contradicts pattern \(pattern) (which implies \(implied))")
-            }
-            return try UniformSparsity(implied)
-        }
-        guard let sparsity else { throw PruneError("unstructured pruning needs a sparsity") }
-        return try UniformSparsity(sparsity)
     }
 }

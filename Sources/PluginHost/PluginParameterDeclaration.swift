@@ -34,13 +34,14 @@ public struct PluginParameterDeclaration: Sendable, Equatable {
     ///
     /// - Throws: `PluginError` for a short struct, a bad or reserved name, an unknown type, a
     ///   bad range or a default outside it.
-    init(_ raw: UnsafePointer<shears_parameter_descriptor>, plugin: String, criterion: String) throws(PluginError) {
+    /// `raw` is the plugin's struct, of its own `struct_size` (read unaligned: lists may use any stride).
+    init(_ raw: UnsafeRawPointer, plugin: String, criterion: String) throws(PluginError) {
         func fail(_ message: String) -> PluginError { PluginError(plugin: plugin, criterion: criterion, message) }
-        let minimumSize = MemoryLayout<shears_parameter_descriptor>.size
-        guard Int(raw.pointee.struct_size) >= minimumSize else {
-            throw fail("a parameter descriptor has struct_size \(raw.pointee.struct_size), smaller than the minimum \(minimumSize)")
+        let structSize = Int(raw.loadUnaligned(as: UInt32.self))
+        guard structSize >= PluginABI.minimumParameterSize else {
+            throw fail("a parameter descriptor has struct_size \(structSize), smaller than the minimum \(PluginABI.minimumParameterSize)")
         }
-        let descriptor = raw.pointee
+        let descriptor = PluginABI.copy(raw, structSize: structSize, into: shears_parameter_descriptor())
         guard let namePointer = descriptor.name else { throw fail("a parameter descriptor has no name") }
         let name = String(cString: namePointer)
         guard PluginNames.isParameterName(name) else {

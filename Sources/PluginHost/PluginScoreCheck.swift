@@ -23,9 +23,16 @@ public enum PluginScoreCheck {
     /// Why `mask` (one byte per weight, `rows × columns`) is not a valid selection for `sparsity`
     /// under `pattern`, or nil: every flag must be 0 or 1; an N:M pattern needs exactly `M − N`
     /// pruned in every group; an unstructured mask must prune exactly `rows · Int(columns · sparsity)`
-    /// (per-row counts) or `Int(rows · columns · sparsity)` (one count per matrix) weights.
+    /// (per-row counts) or `Int(rows · columns · sparsity)` (one count per matrix) weights. A mask
+    /// of another length, or an N:M group size that does not divide `columns`, is a problem too.
     public static func maskProblem(_ mask: UnsafeBufferPointer<UInt8>, rows: Int, columns: Int, sparsity: Double,
                                    pattern: SparsityPattern) -> String? {
+        guard rows >= 0, columns >= 0, mask.count == rows * columns else {
+            return "the mask has \(mask.count) flags, not \(rows) × \(columns)"
+        }
+        if case .nm(let keep, let group) = pattern, group <= 0 || columns % group != 0 {
+            return "N:M pattern \(keep):\(group) needs M to divide the input dimension \(columns)"
+        }
         var pruned = 0
         for (index, flag) in mask.enumerated() {
             guard flag <= 1 else { return "flag \(flag) at row \(index / columns), column \(index % columns) is not 0 or 1" }

@@ -3,10 +3,12 @@ import PluginAPI
 
 /// Selector step for a criterion with its own `select`: the plugin turns the scores into a mask,
 /// and the host checks the mask (flags 0/1, the pruned count of the sparsity or N:M pattern).
+/// A pattern an allocator set in `MatrixWork.pattern` (OWL's per-layer N:M) takes precedence
+/// over the step's own; an N:M pattern the mask follows is recorded there for later steps.
 public struct PluginSelectorStep: PruneStep {
     /// The instance that selects (the same one that scored).
     public let criterion: PluginCriterion
-    /// The pattern the mask must follow.
+    /// The pattern the mask must follow unless an allocator set one for the matrix.
     public let pattern: SparsityPattern
 
     /// A selector calling `criterion`'s `select` for `pattern`.
@@ -28,10 +30,17 @@ public struct PluginSelectorStep: PruneStep {
     /// Sets `work.mask` from `work.scores`.
     ///
     /// - Throws: `PruneError` naming the plugin, criterion and tensor when no scores exist, the
-    ///   plugin fails, or the mask is not a valid selection.
+    ///   N:M group size does not divide the columns, the plugin fails, or the mask is not a valid
+    ///   selection.
     public func run(_ work: MatrixWork) throws(PruneError) {
         guard work.scores.count == work.rows * work.columns else {
             throw PruneError(criterion.error("\(work.name): select needs scores from a criterion step before it").description)
+        }
+        let pattern = work.pattern ?? self.pattern
+        do throws(PruneError) {
+            try pattern.validate(columns: work.columns, name: work.name)
+        } catch {
+            throw PruneError(criterion.error(error.message).description)
         }
         do throws(PluginError) {
             var mask = [UInt8](repeating: 0xFF, count: work.rows * work.columns)
@@ -47,6 +56,7 @@ public struct PluginSelectorStep: PruneStep {
                 }
             }
             work.mask = mask
+            if case .nm = pattern { work.pattern = pattern }
         } catch {
             throw PruneError(error.description)
         }

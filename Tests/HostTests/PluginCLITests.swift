@@ -54,6 +54,13 @@ struct PluginCLITests {
         #expect((outcome.stdout + outcome.stderr).contains(expected), "\(outcome.stdout)\(outcome.stderr)")
     }
 
+    @Test("what a plugin logs while its init fails is on stderr")
+    func initLogOnStderr() throws {
+        let outcome = try CommandRunner.run(["plugin-check", Self.plugin("ShearsFixtureInitFails")])
+        #expect(outcome.status == 2)
+        #expect(outcome.stderr.contains("fixture: init is about to fail"), "\(outcome.stderr)")
+    }
+
     @Test("plugin-check on a text file named .so exits 2 naming the file")
     func notALibrary() throws {
         let directory = try TemporaryDirectory()

@@ -111,6 +111,35 @@ struct PluginRecipeTests {
         }
     }
 
+    @Test("a plugin step without a sparsity follows shears.owl (also N:M) like shears.wanda; DSnoT may refine its 2:4 mask")
+    func afterAllocator() throws {
+        for (plugin, builtin) in [
+            ("shears.owl{ sparsity = 0.6, m = 2 }, p:criterion(\"wanda\"){}", "shears.owl{ sparsity = 0.6, m = 2 }, shears.wanda{}"),
+            ("shears.owl{ pattern = \"4:8\", lambda = 2, m = 2 }, p:criterion(\"wanda\"){}",
+             "shears.owl{ pattern = \"4:8\", lambda = 2, m = 2 }, shears.wanda{}"),
+            ("p:criterion(\"wanda\"){ pattern = \"2:4\" }, shears.dsnot{}", "shears.wanda{ pattern = \"2:4\" }, shears.dsnot{}"),
+        ] {
+            let workspace = try Workspace()
+            let viaPlugin = try workspace.prune(plugin)
+            #expect(viaPlugin.status == 0, "\(viaPlugin.stderr)")
+            let pluginWeights = try Self.linearWeights(workspace.output)
+            let viaBuiltin = try workspace.prune(builtin)
+            #expect(viaBuiltin.status == 0, "\(viaBuiltin.stderr)")
+            let same = try pluginWeights == Self.linearWeights(workspace.output)
+            #expect(same, "\(plugin)")
+        }
+    }
+
+    @Test("a sparsity on both an allocator and a plugin step is refused like for built-in methods")
+    func sparsityTwice() throws {
+        let workspace = try Workspace()
+        let outcome = try workspace.prune("shears.owl{ sparsity = 0.6 }, p:criterion(\"wanda\"){ sparsity = 0.5 }")
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("sparsity given twice: by owl(sparsity=0.6, m=5.0, lambda=0.08) and org.shears.examples.wanda/wanda(sparsity=0.5)"),
+                "\(outcome.stderr)")
+        #expect(!workspace.saved)
+    }
+
     @Test("the step is described in the saved provenance with its parameters")
     func provenance() throws {
         let workspace = try Workspace()

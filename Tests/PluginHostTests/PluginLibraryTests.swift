@@ -44,6 +44,34 @@ struct PluginLibraryTests {
         #expect(error.message.contains(expected), "\(error)")
     }
 
+    @Test("what a plugin logs during a failing init reaches the handler")
+    func logDuringInit() throws {
+        let lines = LogLines()
+        let path = BuiltPlugins.path("ShearsFixtureInitFails")
+        #expect(throws: PluginError(plugin: path, "init failed: UNSUPPORTED: fixture: init always fails")) {
+            try PluginLibrary(path: path, log: { lines.append($0) })
+        }
+        #expect(lines.all.map(\.text) == ["fixture: init is about to fail"])
+        #expect(lines.all.first?.level == .error)
+        #expect(lines.all.first?.plugin == "org.shears.fixtures.init-fails")
+    }
+
+    @Test("loads racing with the last release pair init and deinit: init never finds a live load")
+    func loadReleaseRace() throws {
+        let lines = LogLines()
+        // A fixture no other in-process test loads, so every load here may initialise afresh.
+        let path = BuiltPlugins.path("ShearsFixtureIgnoresStrides")
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            for _ in 0..<200 { _ = try? PluginLibrary(path: path, log: { lines.append($0) }) }
+        }
+        let inits = lines.all.map(\.text).filter { $0.hasPrefix("fixture: init with") }
+        #expect(!inits.isEmpty)
+        #expect(inits.allSatisfy { $0 == "fixture: init with 1 load(s) live" }, "\(Set(inits))")
+        // A load after the storm still initialises and works.
+        let library = try PluginLibrary(path: path, log: { _ in })
+        #expect(throws: Never.self) { try PluginCriterion(library: library, id: "magnitude") }
+    }
+
     @Test("an unknown criterion lists the ones offered")
     func unknownCriterion() throws {
         let library = try BuiltPlugins.load("ShearsWandaPlugin")

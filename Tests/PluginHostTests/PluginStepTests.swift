@@ -94,8 +94,8 @@ struct PluginStepTests {
     func badOptions() throws {
         let criterion = try PluginCriterion(library: try BuiltPlugins.load("ShearsWandaPlugin"), id: "wanda")
         let path = criterion.library.path
-        #expect(throws: PluginError(plugin: path, criterion: "wanda", "unstructured pruning needs a sparsity")) {
-            try PluginMethod.steps(criterion, sparsity: nil)
+        #expect(throws: PluginError(plugin: path, criterion: "wanda", "sparsity 1.5 is outside [0, 1)")) {
+            try PluginMethod.steps(criterion, sparsity: 1.5)
         }
         #expect(throws: PluginError(plugin: path, criterion: "wanda", "sparsity 0.7 contradicts pattern 2:4 (which implies 0.5)")) {
             try PluginMethod.steps(criterion, sparsity: 0.7, pattern: .nm(keep: 2, group: 4))

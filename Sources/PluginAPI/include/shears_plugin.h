@@ -60,9 +60,9 @@ typedef struct shears_version {
     uint32_t patch;
 } shears_version;
 
-/** The ABI version this header describes. Implemented by the host's PluginAPI target with hidden
- *  visibility, so a plugin that links the target does not export it; plugins use the macros. */
-const shears_version *shears_plugin_abi_version(void);
+/* The ABI version this header describes is SHEARS_PLUGIN_ABI_MAJOR.MINOR.PATCH above; a plugin
+ * fills its entry's `abi_version` from these macros. (The host's own function returning it lives in
+ * shears_plugin_host.h, which plugins must not include: the symbol exists only inside the host.) */
 
 /* ---------------------------------------------------------------------------------------------
  * Status codes

@@ -1,5 +1,7 @@
-/* Fixture: `init` fails with UNSUPPORTED and the message "fixture: init always fails". The host must
- * report it and unload the library without calling `deinit`. */
+/* Fixture: `init` logs "fixture: init is about to fail" at ERROR through the host, then fails with
+ * UNSUPPORTED and the message "fixture: init always fails". The host must show the log line (its
+ * handler is installed before init), report the failure and unload the library without calling
+ * `deinit`. */
 #include "fixture_initfails.h"
 #include "fixture_support.h"
 
@@ -12,7 +14,7 @@ static const shears_criterion_descriptor descriptor = {
 };
 
 static shears_status failing_init(const shears_host *host, char *message, size_t message_size) {
-    (void)host;
+    if (host && host->log) host->log(host, SHEARS_LOG_ERROR, "fixture: init is about to fail");
     return fixture_fail(SHEARS_STATUS_UNSUPPORTED, message, message_size, "fixture: init always fails");
 }
 

@@ -22,7 +22,12 @@ shears_status fixture_init(const shears_host *host, char *message, size_t messag
     if (!host || !host->alloc || !host->free)
         return fixture_fail(SHEARS_STATUS_UNSUPPORTED, message, message_size, "fixture: host lacks alloc/free");
     atomic_store(&latest_host, host);
-    atomic_fetch_add(&loads, 1);
+    unsigned live = atomic_fetch_add(&loads, 1) + 1;
+    if (host->log) {
+        char line[64];
+        snprintf(line, sizeof line, "fixture: init with %u load(s) live", live);
+        host->log(host, SHEARS_LOG_DEBUG, line);
+    }
     return SHEARS_STATUS_OK;
 }
 

@@ -19,7 +19,8 @@ typedef shears_status (*fixture_select_fn)(const shears_criterion *criterion, co
 /** The host vtable from the latest `fixture_init`, for `create` (NULL before init and after the
  *  last deinit: loads are counted, since a host that loads one file twice shares these globals). */
 const shears_host *fixture_host(void);
-/** A conforming `init`: keeps `host`. */
+/** A conforming `init`: keeps `host` and logs "fixture: init with <n> load(s) live" at DEBUG (n > 1
+ *  shows a host that ran `init` again without `deinit`). */
 shears_status fixture_init(const shears_host *host, char *message, size_t message_size);
 /** A conforming `deinit`. */
 void fixture_deinit(void);
