@@ -45,8 +45,19 @@ struct PluginStepTests {
     @Test("reconstruction after a plugin criterion matches reconstruction after the built-in one")
     func reconstructionAfter() throws {
         let reconstruct = try SparseGPTReconstructor(maskSource: .fixedMask)
-        let same = try Self.prune(Self.wanda() + [reconstruct]) == Self.prune(PruneMethod.wanda(sparsity: 0.5) + [reconstruct])
-        #expect(same)
+        let plugin = try Self.prune(Self.wanda() + [reconstruct])
+        let builtin = try Self.prune(PruneMethod.wanda(sparsity: 0.5) + [reconstruct])
+        #expect(plugin.keys.sorted() == builtin.keys.sorted())
+        // The masks must be identical; the re-fitted weights go through BLAS, whose kernel choice
+        // for these tiny shapes can depend on the process-wide thread count that concurrently
+        // running tests change, so they are compared to a tight tolerance instead of bit for bit.
+        for (name, weights) in plugin {
+            let other = builtin[name]!
+            #expect(weights.map { $0 == 0 } == other.map { $0 == 0 }, "\(name): masks differ")
+            let scale = other.map(abs).max() ?? 1
+            let worst = zip(weights, other).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= 1e-5 * scale, "\(name): weights differ by \(worst)")
+        }
     }
 
     @Test("a plugin's own select is used and its masks are checked")
