@@ -85,6 +85,7 @@ struct PruneCLITests {
             ["--method", "sparsegpt", "--sparsity", "0.5", "--dsnot", "--calib-generate"],
             ["--method", "wanda", "--pattern", "2:4", "--permute", "--calib-generate"],
             ["--method", "ria", "--pattern", "2:4", "--permute", "--dsnot", "--calib-generate"],
+            ["--method", "wanda", "--sparsity", "0.5", "--owl-lambda", "0.1", "--calib-generate"],
             ["--method", "wanda", "--sparsity", "0.5", "--owl", "--owl-lambda=-1", "--calib-generate"],
           ])
     func refusals(arguments: [String]) throws {

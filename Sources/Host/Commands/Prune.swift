@@ -38,11 +38,11 @@ struct Prune: ParsableCommand {
     @Flag(help: "Allocate per-layer sparsities with OWL (outlier-weighed) instead of one for all layers.")
     var owl = false
 
-    @Option(name: .customLong("owl-m"), help: "OWL's outlier multiplier M.")
-    var owlM = 5.0
+    @Option(name: .customLong("owl-m"), help: "OWL's outlier multiplier M (default 5; with --owl).")
+    var owlM: Double?
 
-    @Option(help: "OWL's spread λ around the target sparsity.")
-    var owlLambda = 0.08
+    @Option(help: "OWL's spread λ around the target sparsity (default 0.08; with --owl).")
+    var owlLambda: Double?
 
     @Flag(help: "Refine the mask with DSnoT (grow-and-prune cycles; magnitude, wanda or ria).")
     var dsnot = false
@@ -95,6 +95,9 @@ struct Prune: ParsableCommand {
         if sparsity == nil, pattern == nil { throw ValidationError("give --sparsity or --pattern") }
         if [calib != nil, calibGenerate, calibIds != nil].filter({ $0 }).count > 1 {
             throw ValidationError("give at most one of --calib, --calib-ids and --calib-generate")
+        }
+        if !owl, owlM != nil || owlLambda != nil {
+            throw ValidationError("--owl-m and --owl-lambda set OWL's parameters: add --owl")
         }
         if dsnot, method == .sparsegpt {
             throw ValidationError("--dsnot refines a mask before any weight update; SparseGPT chooses its mask while updating weights")
@@ -153,7 +156,7 @@ struct Prune: ParsableCommand {
             // With OWL in front, the method takes its per-layer sparsity (or N:M) from OWL.
             let (methodSparsity, methodPattern) = owl ? (nil, SparsityPattern.unstructured) : (sparsity, parsed)
             var steps: [any PruneStep] = owl
-                ? try PruneMethod.owl(sparsity: sparsity, pattern: parsed, outlierMultiplier: owlM, lambda: owlLambda) : []
+                ? try PruneMethod.owl(sparsity: sparsity, pattern: parsed, outlierMultiplier: owlM ?? 5, lambda: owlLambda ?? 0.08) : []
             let method: [any PruneStep] = switch self.method {
             case .magnitude: try PruneMethod.magnitude(sparsity: methodSparsity, pattern: methodPattern)
             case .wanda: try PruneMethod.wanda(sparsity: methodSparsity, pattern: methodPattern)
@@ -164,7 +167,7 @@ struct Prune: ParsableCommand {
             if dsnot { steps += try PruneMethod.dsnot() }
             var parts = [PruneRecipe.describe(self.method.rawValue, [("sparsity", sparsity.map { "\($0)" }), ("pattern", pattern),
                                                                ("permute", permute ? "true" : nil)])]
-            if owl { parts.insert(PruneRecipe.describe("owl", [("m", "\(owlM)"), ("lambda", "\(owlLambda)")]), at: 0) }
+            if owl { parts.insert(PruneRecipe.describe("owl", [("m", "\(owlM ?? 5)"), ("lambda", "\(owlLambda ?? 0.08)")]), at: 0) }
             if dsnot { parts.append("dsnot()") }
             return PruneRecipe(steps: steps, description: parts.joined(separator: " + "))
         } catch {
