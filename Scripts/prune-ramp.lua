@@ -18,11 +18,10 @@ local evaluation = setup.evaluation(args)
 report.line("dense perplexity", model:perplexity(evaluation))
 
 local from, to = args:number("from", 0.4), args:number("to", 0.6)
-local ramp = {}
-for layer = 0, model.layers - 1 do
-    ramp[#ramp + 1] = from + (to - from) * layer / math.max(1, model.layers - 1)
-end
-local result = shears.prune(model, calibration, { shears.layer_sparsity(ramp), shears.wanda{} })
+local ramp = shears.layer_sparsity(model, function(layer, layers)
+    return from + (to - from) * layer / math.max(1, layers - 1)
+end)
+local result = shears.prune(model, calibration, { ramp, shears.wanda{} })
 for _, layer in ipairs(result.layers) do
     print(string.format("layer %2d: target %.4f, sparsity %.4f", layer.layer, layer.target, layer.sparsity))
 end

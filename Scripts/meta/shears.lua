@@ -210,9 +210,11 @@ function shears.dsnot(options) end
 ---@return shears.Step
 function shears.owl(options) end
 
----A given sparsity per decoder layer (one value per layer, layer 0 first); put a method without `sparsity` after it.
+---A given sparsity per decoder layer (one value per layer, layer 0 first), or `fn(layer, layers)`
+---called once per layer of `model` (0-based); put a method without `sparsity` after it.
 ---@param sparsities number[]
 ---@return shears.Step
+---@overload fun(model: shears.Model, fn: fun(layer: integer, layers: integer): number): shears.Step
 function shears.layer_sparsity(sparsities) end
 
 ---Magnitude pruning (no calibration data needed): per matrix (`≤ τ`, the reference baseline) or per row.

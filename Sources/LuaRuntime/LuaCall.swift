@@ -26,6 +26,9 @@ public struct LuaCall {
     /// True if argument `index` is missing or nil.
     public func isNil(_ index: Int) -> Bool { state.type(at: Int32(index)) <= LUA_TNIL }
 
+    /// Whether argument `index` is a function.
+    public func isFunction(_ index: Int) -> Bool { state.type(at: Int32(index)) == LUA_TFUNCTION }
+
     /// The Lua type name of argument `index` as error messages show it ("no value", "nil", "shears.Model").
     public func typeName(_ index: Int) -> String { state.typeName(at: Int32(index)) }
 
@@ -136,5 +139,26 @@ public struct LuaCall {
             state.pop()
             throw LuaScriptError(message)
         }
+    }
+
+    /// Calls the Lua function at stack `index` with `arguments` in protected mode and returns its
+    /// first result as a number (numeric strings converted, as in Lua), or nil when that result
+    /// is not a number.
+    ///
+    /// - Throws: ``LuaScriptError`` with the function's error message if it raises.
+    public func callFunctionForNumber(at index: Int32, _ arguments: [LuaValue]) throws -> Double? {
+        guard state.reserve(arguments.count + 4) else { throw LuaScriptError("stack overflow") }
+        lua_pushvalue(state.pointer, index)
+        for argument in arguments { try bindings.push(argument, call: self) }
+        // lua_pcallk catches the function's errors: nothing unwinds through this Swift frame.
+        if lua_pcallk(state.pointer, Int32(arguments.count), 1, 0, 0, nil) != LUA_OK {
+            let message = state.string(at: -1) ?? "error in function"
+            state.pop()
+            throw LuaScriptError(message)
+        }
+        defer { state.pop() }
+        var isNumber: Int32 = 0
+        let value = lua_tonumberx(state.pointer, -1, &isNumber)
+        return isNumber != 0 ? value : nil
     }
 }

@@ -72,6 +72,11 @@ struct OWLRecipeTests {
             local r = shears.prune(fresh, c, { shears.layer_sparsity(ramp), shears.wanda{} })
             assert(r.layers[1].target == 0.25 and r.layers[2].target == 0.75)
             assert(fresh:tensor("blk.0.attn_q.weight"):sparsity() == 0.25 and fresh:tensor("blk.1.ffn_up.weight"):sparsity() == 0.75)
+            local ramped = shears.load(shears.args.model)
+            local rf = shears.prune(ramped, c, { shears.layer_sparsity(ramped, function(layer, layers)
+                return 0.25 + 0.5 * layer / (layers - 1)
+            end), shears.wanda{} })
+            assert(rf.layers[1].target == 0.25 and rf.layers[2].target == 0.75)
             print(tostring(shears.layer_sparsity(ramp)), tostring(shears.dsnot{}))
             """)
         #expect(outcome.status == 0, "\(outcome.stderr)")
@@ -102,6 +107,9 @@ struct OWLRecipeTests {
             ("shears.prune(m, c, { shears.dsnot{}, shears.wanda{ sparsity = 0.5 } })", "cannot follow dsnot (refiner)"),
             ("shears.prune(m, c, { shears.layer_sparsity{ 0.5, 0.5, 0.5 }, shears.dsnot{}, shears.reconstruct{} })",
              "step dsnot refines a mask but no selector (such as wanda) chooses one before it"),
+            ("shears.layer_sparsity(m, function(layer) return layer == 1 and 'steep' or 0.5 end)",
+             "bad argument #2 to 'layer_sparsity' (the function must return a number (the sparsity of layer 1))"),
+            ("shears.layer_sparsity(m, function(layer) error('no plan for layer ' .. layer) end)", "no plan for layer 0"),
             ("shears.owl{ sparsity = 0.5, lambda = -1 }", "OWL lambda -1.0 must be finite and ≥ 0"),
             ("shears.owl{ sparsity = 0.5, lambda = 0/0 }", "OWL lambda"),
             ("shears.owl{ sparsity = 0.5, m = 0 }", "OWL outlier multiplier M 0.0 must be positive and finite"),

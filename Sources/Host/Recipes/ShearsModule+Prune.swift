@@ -92,9 +92,7 @@ extension ShearsModule {
                                                ("m", "\(m)"), ("lambda", "\(lambda)")])]
         }
         runtime.register("layer_sparsity") { (call: LuaCall) throws -> [LuaValue] in
-            let list = try call.table(1)
-            try list.checkFields(allowed: [], allowingSequence: true)
-            let values = try list.numbers()
+            let values = try Self.layerSparsities(call)
             let allocator: LayerSparsity
             do throws(PruneError) { allocator = try LayerSparsity(values) } catch { throw LuaArgumentError(argument: 1, error.message) }
             return [Self.handle([allocator], "layer_sparsity", [("layers", "\(values.count)"), ("mean", "\(allocator.meanSparsity)")])]
@@ -141,6 +139,23 @@ extension ShearsModule {
     }
 
     // MARK: Helpers
+
+    /// `layer_sparsity`'s values: a list `{ s0, s1, ... }`, or `(m, function(layer, layers) ... end)`
+    /// called once per decoder layer of `m` (0-based) right away.
+    private static func layerSparsities(_ call: LuaCall) throws -> [Double] {
+        guard call.isFunction(2) else {
+            let list = try call.table(1)
+            try list.checkFields(allowed: [], allowingSequence: true)
+            return try list.numbers()
+        }
+        let layers = try call.handle(1, as: RecipeHandles.model).model.config.layerCount
+        return try (0..<layers).map { layer in
+            guard let value = try call.callFunctionForNumber(at: 2, [.integer(layer), .integer(layers)]) else {
+                throw LuaArgumentError(argument: 2, "the function must return a number (the sparsity of layer \(layer))")
+            }
+            return value
+        }
+    }
 
     private static func pattern(_ options: LuaTableArgument?) throws -> SparsityPattern {
         guard let text = try options?.optionalString("pattern") else { return .unstructured }
