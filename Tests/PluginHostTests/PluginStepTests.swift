@@ -48,15 +48,17 @@ struct PluginStepTests {
         let plugin = try Self.prune(Self.wanda() + [reconstruct])
         let builtin = try Self.prune(PruneMethod.wanda(sparsity: 0.5) + [reconstruct])
         #expect(plugin.keys.sorted() == builtin.keys.sorted())
-        // The masks must be identical; the re-fitted weights go through BLAS, whose kernel choice
+        // The masks must be identical. The re-fitted weights go through BLAS, whose kernel choice
         // for these tiny shapes can depend on the process-wide thread count that concurrently
-        // running tests change, so they are compared to a tight tolerance instead of bit for bit.
+        // running tests change, and through the inverse of a barely damped Gram matrix of 36
+        // tokens, which magnifies such rounding differences (up to ~2e-5 of the largest weight
+        // seen); a wrong re-fit differs by the order of the weights themselves.
         for (name, weights) in plugin {
             let other = builtin[name]!
             #expect(weights.map { $0 == 0 } == other.map { $0 == 0 }, "\(name): masks differ")
             let scale = other.map(abs).max() ?? 1
             let worst = zip(weights, other).map { abs($0 - $1) }.max() ?? 0
-            #expect(worst <= 1e-5 * scale, "\(name): weights differ by \(worst)")
+            #expect(worst <= 1e-3 * scale, "\(name): weights differ by \(worst)")
         }
     }
 
