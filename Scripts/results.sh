@@ -8,8 +8,9 @@
 #   --only REGEX  run only the configurations whose key (method/level/owl/dsnot) matches
 #   --force       re-run configurations that already have a result
 #   --render      only rewrite docs/results.md from the recorded runs
-# Runs are recorded one line each in out/results/runs.tsv as they finish, so an interrupted run
-# resumes where it stopped. Needs ../shared/data beside the checkout.
+# Runs are recorded one line each in docs/results-runs.tsv (kept in git, the data behind the table)
+# as they finish, so an interrupted run resumes where it stopped, also from a fresh clone. Logs go
+# to out/results/. Needs ../shared/data beside the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +28,7 @@ while [ $# -gt 0 ]; do
 done
 
 data=../shared/data
-runs=out/results/runs.tsv
+runs=docs/results-runs.tsv
 mkdir -p out/results
 [ -f "$runs" ] || printf 'method\tlevel\towl\tdsnot\tppl\tsparsity\tprune_s\teval_s\tchunks\tdate\n' > "$runs"
 

@@ -4,6 +4,7 @@ Usage: results_table.py RUNS_TSV MACHINE_TXT RESULTS_MD
 
 Only the text between the `<!-- results:begin -->` and `<!-- results:end -->` markers is
 replaced, so the prose around the table is kept; a missing file is created with both markers.
+Without MACHINE_TXT (only rendering, e.g. in a fresh clone) the previous machine line is kept.
 """
 import csv
 import os
@@ -60,13 +61,15 @@ def main():
     with open(runs_path, newline="") as f:
         runs = list(csv.DictReader(f, delimiter="\t"))
     try:
-        machine = open(machine_path).read()
-    except FileNotFoundError:
-        machine = "not measured"
-    try:
         text = open(out_path).read()
     except FileNotFoundError:
         text = f"# Results\n\n{BEGIN}\n{END}\n"
+    try:
+        machine = open(machine_path).read()
+    except FileNotFoundError:
+        # Only rendering (e.g. in a fresh clone): keep the machine line of the last measuring run.
+        previous = [line for line in text.splitlines() if line.startswith("Machine: ")]
+        machine = previous[-1][len("Machine: "):].rstrip(".") if previous else "not measured"
     if BEGIN not in text or END not in text:
         sys.exit(f"results_table: {out_path} lacks the {BEGIN} / {END} markers; add them where the table goes")
     head, rest = text.split(BEGIN, 1)
