@@ -40,7 +40,7 @@ public final class BatchedGenerator {
     /// the call) before its token is sampled (nil: no calls, no cost).
     public var logitsObserver: ((_ sequence: Int, _ logits: UnsafeBufferPointer<Float>) -> Void)?
 
-    private let workspace: BatchedWorkspace
+    private let workspace: ForwardWorkspace
     private let rotary: RotaryTable
     private let attention: CausalAttention
 
@@ -57,7 +57,8 @@ public final class BatchedGenerator {
         self.model = model
         self.batchSize = batchSize
         self.length = length
-        workspace = BatchedWorkspace(config: config, batchSize: batchSize, capacity: length + 1)
+        workspace = ForwardWorkspace(config: config, rows: batchSize, logitRows: batchSize,
+                                     cacheRows: batchSize * (length + 1), stagingRows: batchSize)
         rotary = RotaryTable(positions: length + 1, headDim: config.headDim, base: config.ropeTheta)
         attention = CausalAttention(config: config, capacity: length + 1, block: 1, workers: 1)
     }

@@ -46,7 +46,7 @@ public final class ForwardPass {
         let config = model.config
         self.model = model
         self.capacity = capacity
-        workspace = ForwardWorkspace(config: config, capacity: capacity, headBlock: min(Self.headBlock, capacity))
+        workspace = ForwardWorkspace(config: config, rows: capacity, logitRows: min(Self.headBlock, capacity), cacheRows: capacity)
         rotary = RotaryTable(positions: capacity, headDim: config.headDim, base: config.ropeTheta)
         attention = CausalAttention(config: config, capacity: capacity, block: attentionBlock,
                                     workers: attentionWorkers ?? blasThreadCount())

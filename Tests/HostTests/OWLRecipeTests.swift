@@ -85,18 +85,27 @@ struct OWLRecipeTests {
     }
 
     @Test("the example recipes run end to end", arguments: [
-        ("prune-owl-wanda.lua", "layer  1: outlier ratio"), ("prune-owl-sparsegpt.lua", "layer  0: outlier ratio"),
-        ("prune-wanda-dsnot.lua", "pruned linear sparsity: 0.5917"), ("prune-ramp.lua", "layer  1: target 0.6000"),
+        ("prune-owl.lua", [], "layer  1: outlier ratio"), ("prune-owl.lua", ["method=sparsegpt"], "layer  0: outlier ratio"),
+        ("prune-owl.lua", ["method=ria", "pattern=2:4"], ":4), sparsity 0.5"),
+        ("prune-wanda-dsnot.lua", [], "pruned linear sparsity: 0.5917"), ("prune-ramp.lua", [], "layer  1: target 0.6000"),
     ])
-    func examples(script: String, expected: String) throws {
+    func examples(script: String, options: [String], expected: String) throws {
         let workspace = try RecipeTests.Workspace()
         let out = workspace.directory.path("pruned.gguf")
         let outcome = try CommandRunner.run(["run", RecipeTests.script(script), "model=\(workspace.model)", "calib=\(workspace.text)",
                                              "eval=\(workspace.text)", "samples=4", "seqlen=32", "eval_seqlen=64",
-                                             "eval_chunks=2", "out=\(out)", "type=f32"])
+                                             "eval_chunks=2", "out=\(out)", "type=f32"] + options)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.contains(expected), "\(outcome.stdout)")
         #expect(outcome.stdout.contains("pruned perplexity: ") && FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test("prune-owl.lua names the methods it takes when given another")
+    func owlRecipeUnknownMethod() throws {
+        let workspace = try RecipeTests.Workspace()
+        let outcome = try CommandRunner.run(["run", RecipeTests.script("prune-owl.lua"), "model=\(workspace.model)", "method=obs"])
+        #expect(outcome.status != 0)
+        #expect(outcome.stderr.contains("unknown method=obs (use wanda, sparsegpt, ria or magnitude)"), "\(outcome.stderr)")
     }
 
     @Test("chain and parameter errors read clearly",

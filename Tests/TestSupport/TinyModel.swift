@@ -29,28 +29,7 @@ public enum TinyModel {
 
     /// GGUF metadata for `config` and `vocabulary`, as llama.cpp would write it.
     public static func metadata(_ config: LlamaConfig, _ vocabulary: BPEVocabulary) -> GGUFMetadata {
-        GGUFMetadata([
-            ("general.architecture", .string("llama")),
-            ("general.name", .string("tiny-test-model")),
-            ("llama.block_count", .uint32(UInt32(config.layerCount))),
-            ("llama.context_length", .uint32(UInt32(config.contextLength))),
-            ("llama.embedding_length", .uint32(UInt32(config.hiddenSize))),
-            ("llama.feed_forward_length", .uint32(UInt32(config.ffnSize))),
-            ("llama.attention.head_count", .uint32(UInt32(config.headCount))),
-            ("llama.attention.head_count_kv", .uint32(UInt32(config.kvHeadCount))),
-            ("llama.rope.freq_base", .float32(config.ropeTheta)),
-            ("llama.rope.dimension_count", .uint32(UInt32(config.headDim))),
-            ("llama.attention.layer_norm_rms_epsilon", .float32(config.rmsNormEpsilon)),
-            ("llama.vocab_size", .uint32(UInt32(config.vocabSize))),
-            ("tokenizer.ggml.model", .string("gpt2")),
-            ("tokenizer.ggml.pre", .string(vocabulary.preTokenizer)),
-            ("tokenizer.ggml.tokens", .array(.string, vocabulary.tokens.map { .string($0) })),
-            ("tokenizer.ggml.token_type", .array(.int32, vocabulary.tokenTypes.map { .int32($0) })),
-            ("tokenizer.ggml.merges", .array(.string, vocabulary.merges.map { .string($0) })),
-            ("tokenizer.ggml.bos_token_id", .uint32(UInt32(vocabulary.bosID ?? 0))),
-            ("tokenizer.ggml.eos_token_id", .uint32(UInt32(vocabulary.eosID ?? 0))),
-            ("tokenizer.ggml.add_bos_token", .bool(vocabulary.addBOS)),
-        ])
+        HuggingFaceMetadata.gguf(config: config, vocabulary: vocabulary, name: "tiny-test-model", chatTemplate: nil)
     }
 
     /// Random tensors for `config`: linear weights uniform in ±1/sqrt(fan-in), norms near 1.

@@ -17,12 +17,6 @@ static const shears_criterion_descriptor descriptor = {
     .flags = SHEARS_CRITERION_THREAD_SAFE,
 };
 
-static uint32_t criterion_count(void) { return 1; }
-
-static const shears_criterion_descriptor *criterion_descriptor(uint32_t index) {
-    return index == 0 ? &descriptor : NULL;
-}
-
 /* Writes why the undeclared view `name` is not absent, or returns OK. */
 static shears_status check_absent(const shears_tensor_view *view, const char *name, char *message, size_t message_size) {
     if (view->data == NULL && view->rank == 0) return SHEARS_STATUS_OK;
@@ -54,11 +48,7 @@ static shears_status norms_score(const shears_criterion *criterion, const shears
     return SHEARS_STATUS_OK;
 }
 
-static shears_status create(const char *id, const shears_parameters *parameters, shears_criterion **out,
-                            char *message, size_t message_size) {
-    (void)parameters;
-    return fixture_create(descriptor.id, id, norms_score, NULL, NULL, out, message, message_size);
-}
+FIXTURE_ONE_CRITERION(descriptor, norms_score, NULL)
 
 static const shears_plugin_entry entry = {
     .abi_version = FIXTURE_ABI_VERSION,
@@ -67,11 +57,7 @@ static const shears_plugin_entry entry = {
     .name = "Fixture: absent views",
     .version = "1.0.0",
     .description = "Declares squared norms only and refuses any undeclared view that is not absent.",
-    .init = fixture_init,
-    .deinit = fixture_deinit,
-    .criterion_count = criterion_count,
-    .criterion_descriptor = criterion_descriptor,
-    .create_criterion = create,
+    FIXTURE_ENTRY_CALLBACKS(fixture_init),
 };
 
 const shears_plugin_entry *shears_plugin_get_entry(void) { return &entry; }

@@ -11,17 +11,7 @@ static const shears_criterion_descriptor descriptor = {
     .description = "|W_ij|; the plugin claims ABI 99.0.0.",
 };
 
-static uint32_t criterion_count(void) { return 1; }
-
-static const shears_criterion_descriptor *criterion_descriptor(uint32_t index) {
-    return index == 0 ? &descriptor : NULL;
-}
-
-static shears_status create(const char *id, const shears_parameters *parameters, shears_criterion **out,
-                            char *message, size_t message_size) {
-    (void)parameters;
-    return fixture_create(descriptor.id, id, fixture_magnitude_score, NULL, NULL, out, message, message_size);
-}
+FIXTURE_ONE_CRITERION(descriptor, fixture_magnitude_score, NULL)
 
 static const shears_plugin_entry entry = {
     .abi_version = {99, 0, 0},
@@ -30,11 +20,7 @@ static const shears_plugin_entry entry = {
     .name = "Fixture: bad major",
     .version = "1.0.0",
     .description = "Built against a future ABI 99; a 1.x host must refuse it.",
-    .init = fixture_init,
-    .deinit = fixture_deinit,
-    .criterion_count = criterion_count,
-    .criterion_descriptor = criterion_descriptor,
-    .create_criterion = create,
+    FIXTURE_ENTRY_CALLBACKS(fixture_init),
 };
 
 const shears_plugin_entry *shears_plugin_get_entry(void) { return &entry; }

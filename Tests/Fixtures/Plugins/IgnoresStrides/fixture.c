@@ -14,12 +14,6 @@ static const shears_criterion_descriptor descriptor = {
     .flags = SHEARS_CRITERION_THREAD_SAFE,
 };
 
-static uint32_t criterion_count(void) { return 1; }
-
-static const shears_criterion_descriptor *criterion_descriptor(uint32_t index) {
-    return index == 0 ? &descriptor : NULL;
-}
-
 static shears_status contiguous_score(const shears_criterion *criterion, const shears_score_input *input,
                                       float *scores, char *message, size_t message_size) {
     (void)criterion;
@@ -31,11 +25,7 @@ static shears_status contiguous_score(const shears_criterion *criterion, const s
     return SHEARS_STATUS_OK;
 }
 
-static shears_status create(const char *id, const shears_parameters *parameters, shears_criterion **out,
-                            char *message, size_t message_size) {
-    (void)parameters;
-    return fixture_create(descriptor.id, id, contiguous_score, NULL, NULL, out, message, message_size);
-}
+FIXTURE_ONE_CRITERION(descriptor, contiguous_score, NULL)
 
 static const shears_plugin_entry entry = {
     .abi_version = FIXTURE_ABI_VERSION,
@@ -44,11 +34,7 @@ static const shears_plugin_entry entry = {
     .name = "Fixture: ignores strides",
     .version = "1.0.0",
     .description = "Reads every weight view as contiguous.",
-    .init = fixture_init,
-    .deinit = fixture_deinit,
-    .criterion_count = criterion_count,
-    .criterion_descriptor = criterion_descriptor,
-    .create_criterion = create,
+    FIXTURE_ENTRY_CALLBACKS(fixture_init),
 };
 
 const shears_plugin_entry *shears_plugin_get_entry(void) { return &entry; }

@@ -18,17 +18,7 @@ static shears_status failing_init(const shears_host *host, char *message, size_t
     return fixture_fail(SHEARS_STATUS_UNSUPPORTED, message, message_size, "fixture: init always fails");
 }
 
-static uint32_t criterion_count(void) { return 1; }
-
-static const shears_criterion_descriptor *criterion_descriptor(uint32_t index) {
-    return index == 0 ? &descriptor : NULL;
-}
-
-static shears_status create(const char *id, const shears_parameters *parameters, shears_criterion **out,
-                            char *message, size_t message_size) {
-    (void)parameters;
-    return fixture_create(descriptor.id, id, fixture_magnitude_score, NULL, NULL, out, message, message_size);
-}
+FIXTURE_ONE_CRITERION(descriptor, fixture_magnitude_score, NULL)
 
 static const shears_plugin_entry entry = {
     .abi_version = FIXTURE_ABI_VERSION,
@@ -37,11 +27,7 @@ static const shears_plugin_entry entry = {
     .name = "Fixture: init fails",
     .version = "1.0.0",
     .description = "Its init always returns UNSUPPORTED.",
-    .init = failing_init,
-    .deinit = fixture_deinit,
-    .criterion_count = criterion_count,
-    .criterion_descriptor = criterion_descriptor,
-    .create_criterion = create,
+    FIXTURE_ENTRY_CALLBACKS(failing_init),
 };
 
 const shears_plugin_entry *shears_plugin_get_entry(void) { return &entry; }

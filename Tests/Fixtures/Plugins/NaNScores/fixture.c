@@ -13,12 +13,6 @@ static const shears_criterion_descriptor descriptor = {
     .flags = SHEARS_CRITERION_THREAD_SAFE,
 };
 
-static uint32_t criterion_count(void) { return 1; }
-
-static const shears_criterion_descriptor *criterion_descriptor(uint32_t index) {
-    return index == 0 ? &descriptor : NULL;
-}
-
 static shears_status score_with_nan(const shears_criterion *criterion, const shears_score_input *input,
                                     float *scores, char *message, size_t message_size) {
     shears_status status = fixture_magnitude_score(criterion, input, scores, message, message_size);
@@ -28,11 +22,7 @@ static shears_status score_with_nan(const shears_criterion *criterion, const she
     return SHEARS_STATUS_OK;
 }
 
-static shears_status create(const char *id, const shears_parameters *parameters, shears_criterion **out,
-                            char *message, size_t message_size) {
-    (void)parameters;
-    return fixture_create(descriptor.id, id, score_with_nan, NULL, NULL, out, message, message_size);
-}
+FIXTURE_ONE_CRITERION(descriptor, score_with_nan, NULL)
 
 static const shears_plugin_entry entry = {
     .abi_version = FIXTURE_ABI_VERSION,
@@ -41,11 +31,7 @@ static const shears_plugin_entry entry = {
     .name = "Fixture: NaN scores",
     .version = "1.0.0",
     .description = "Its criterion returns OK with one NaN score.",
-    .init = fixture_init,
-    .deinit = fixture_deinit,
-    .criterion_count = criterion_count,
-    .criterion_descriptor = criterion_descriptor,
-    .create_criterion = create,
+    FIXTURE_ENTRY_CALLBACKS(fixture_init),
 };
 
 const shears_plugin_entry *shears_plugin_get_entry(void) { return &entry; }

@@ -41,11 +41,7 @@ typedef struct params_values {
     int32_t square;
 } params_values;
 
-static uint32_t criterion_count(void) { return 1; }
-
-static const shears_criterion_descriptor *criterion_descriptor(uint32_t index) {
-    return index == 0 ? &descriptor : NULL;
-}
+FIXTURE_ONE_DESCRIPTOR(descriptor)
 
 static shears_status params_score(const shears_criterion *criterion, const shears_score_input *input, float *scores,
                                   char *message, size_t message_size) {
@@ -103,11 +99,7 @@ static const shears_plugin_entry entry = {
     .name = "Fixture: parameters",
     .version = "1.0.0",
     .description = "Declares a number, an integer, a boolean and a string parameter and shows them in its scores.",
-    .init = fixture_init,
-    .deinit = fixture_deinit,
-    .criterion_count = criterion_count,
-    .criterion_descriptor = criterion_descriptor,
-    .create_criterion = create,
+    FIXTURE_ENTRY_CALLBACKS(fixture_init),
 };
 
 const shears_plugin_entry *shears_plugin_get_entry(void) { return &entry; }

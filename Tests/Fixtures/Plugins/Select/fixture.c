@@ -38,11 +38,7 @@ static int ranked_order(const void *a, const void *b) {
     return x->column < y->column ? -1 : (x->column > y->column);
 }
 
-static uint32_t criterion_count(void) { return 1; }
-
-static const shears_criterion_descriptor *criterion_descriptor(uint32_t index) {
-    return index == 0 ? &descriptor : NULL;
-}
+FIXTURE_ONE_DESCRIPTOR(descriptor)
 
 /* Flags the `prune` lowest of `count` scores starting at column `first` of one row. */
 static void select_lowest(const float *row, size_t first, size_t count, size_t prune, ranked *order, uint8_t *mask) {
@@ -111,11 +107,7 @@ static const shears_plugin_entry entry = {
     .name = "Fixture: select",
     .version = "1.0.0",
     .description = "A magnitude criterion with its own select (optionally miscounting).",
-    .init = fixture_init,
-    .deinit = fixture_deinit,
-    .criterion_count = criterion_count,
-    .criterion_descriptor = criterion_descriptor,
-    .create_criterion = create,
+    FIXTURE_ENTRY_CALLBACKS(fixture_init),
 };
 
 const shears_plugin_entry *shears_plugin_get_entry(void) { return &entry; }

@@ -23,12 +23,6 @@ static const shears_criterion_descriptor descriptor = {
     .flags = SHEARS_CRITERION_THREAD_SAFE,
 };
 
-static uint32_t criterion_count(void) { return 1; }
-
-static const shears_criterion_descriptor *criterion_descriptor(uint32_t index) {
-    return index == 0 ? &descriptor : NULL;
-}
-
 static shears_status racy_score(const shears_criterion *criterion, const shears_score_input *input, float *scores,
                                 char *message, size_t message_size) {
     (void)criterion;
@@ -45,11 +39,7 @@ static shears_status racy_score(const shears_criterion *criterion, const shears_
     return SHEARS_STATUS_OK;
 }
 
-static shears_status create(const char *id, const shears_parameters *parameters, shears_criterion **out,
-                            char *message, size_t message_size) {
-    (void)parameters;
-    return fixture_create(descriptor.id, id, racy_score, NULL, NULL, out, message, message_size);
-}
+FIXTURE_ONE_CRITERION(descriptor, racy_score, NULL)
 
 static const shears_plugin_entry entry = {
     .abi_version = FIXTURE_ABI_VERSION,
@@ -58,11 +48,7 @@ static const shears_plugin_entry entry = {
     .name = "Fixture: shared scratch",
     .version = "1.0.0",
     .description = "Claims thread safety but scores through one global buffer.",
-    .init = fixture_init,
-    .deinit = fixture_deinit,
-    .criterion_count = criterion_count,
-    .criterion_descriptor = criterion_descriptor,
-    .create_criterion = create,
+    FIXTURE_ENTRY_CALLBACKS(fixture_init),
 };
 
 const shears_plugin_entry *shears_plugin_get_entry(void) { return &entry; }

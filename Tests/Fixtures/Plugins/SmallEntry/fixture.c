@@ -14,17 +14,7 @@ static const shears_criterion_descriptor descriptor = {
     .description = "|W_ij|; the entry's struct_size is smaller than ABI 1.0's.",
 };
 
-static uint32_t criterion_count(void) { return 1; }
-
-static const shears_criterion_descriptor *criterion_descriptor(uint32_t index) {
-    return index == 0 ? &descriptor : NULL;
-}
-
-static shears_status create(const char *id, const shears_parameters *parameters, shears_criterion **out,
-                            char *message, size_t message_size) {
-    (void)parameters;
-    return fixture_create(descriptor.id, id, fixture_magnitude_score, NULL, NULL, out, message, message_size);
-}
+FIXTURE_ONE_CRITERION(descriptor, fixture_magnitude_score, NULL)
 
 static const shears_plugin_entry entry = {
     .abi_version = FIXTURE_ABI_VERSION,
@@ -33,11 +23,7 @@ static const shears_plugin_entry entry = {
     .name = "Fixture: small entry",
     .version = "1.0.0",
     .description = "Its entry claims to end before create_criterion.",
-    .init = fixture_init,
-    .deinit = fixture_deinit,
-    .criterion_count = criterion_count,
-    .criterion_descriptor = criterion_descriptor,
-    .create_criterion = create,
+    FIXTURE_ENTRY_CALLBACKS(fixture_init),
 };
 
 const shears_plugin_entry *shears_plugin_get_entry(void) { return &entry; }

@@ -1,6 +1,7 @@
-/* Shared plumbing of the fixture plugins under Tests/Fixtures/Plugins: each fixture defines its own
- * entry and descriptor (so its misbehaviour is visible in one short file) and uses these helpers
- * for everything it does correctly. Linked statically into each fixture; nothing here is exported. */
+/* Shared plumbing of the fixture plugins under Tests/Fixtures/Plugins: each fixture writes out its own
+ * entry and descriptor fields (so its misbehaviour is visible in one short file) and uses these
+ * helpers and macros for everything it does correctly. Linked statically into each fixture; nothing
+ * here is exported. */
 #ifndef SHEARS_FIXTURE_SUPPORT_H
 #define SHEARS_FIXTURE_SUPPORT_H
 
@@ -49,6 +50,30 @@ static inline float fixture_weight(const shears_tensor_view *weight, size_t r, s
     const float *data = (const float *)weight->data;
     return data[r * (size_t)weight->strides[0] + j * (size_t)weight->strides[1]];
 }
+
+/** Defines the static `criterion_count` and `criterion_descriptor` of a fixture whose one criterion
+ *  is `descriptor`. */
+#define FIXTURE_ONE_DESCRIPTOR(descriptor)                                                                      \
+    static uint32_t criterion_count(void) { return 1; }                                                          \
+    static const shears_criterion_descriptor *criterion_descriptor(uint32_t index) {                            \
+        return index == 0 ? &(descriptor) : NULL;                                                                \
+    }
+
+/** `FIXTURE_ONE_DESCRIPTOR` plus a static `create` whose instances are scored by `score` and
+ *  selected by `select` (or NULL), with no instance data and no parameters. */
+#define FIXTURE_ONE_CRITERION(descriptor, score, select)                                                        \
+    FIXTURE_ONE_DESCRIPTOR(descriptor)                                                                           \
+    static shears_status create(const char *id, const shears_parameters *parameters, shears_criterion **out,    \
+                                char *message, size_t message_size) {                                            \
+        (void)parameters;                                                                                        \
+        return fixture_create((descriptor).id, id, (score), (select), NULL, out, message, message_size);        \
+    }
+
+/** The callback fields of a fixture's entry: `init` as given, the conforming `fixture_deinit`, and
+ *  the fixture's own `criterion_count`, `criterion_descriptor` and `create`. */
+#define FIXTURE_ENTRY_CALLBACKS(init_function)                                                                   \
+    .init = (init_function), .deinit = fixture_deinit, .criterion_count = criterion_count,                      \
+    .criterion_descriptor = criterion_descriptor, .create_criterion = create
 
 /** A conforming magnitude score: `scores[r * columns + j] = |W_rj|`, honouring strides. */
 shears_status fixture_magnitude_score(const shears_criterion *criterion, const shears_score_input *input,

@@ -1,14 +1,22 @@
--- OWL + SparseGPT: OWL's per-layer sparsities (mean 0.7) with SparseGPT's reconstruction in each
--- layer; prints the per-layer plan, dense and pruned perplexity, writes the result.
+-- OWL: one sparsity per layer from the dense model's outlier ratios (mean 0.7 by default), each
+-- layer then pruned by the chosen method (Wanda, SparseGPT with its reconstruction, RIA or
+-- magnitude); prints the per-layer plan, dense and pruned perplexity, writes the result.
 --
---   shears run Scripts/prune-owl-sparsegpt.lua model=MODEL [out=pruned.gguf] [sparsity=0.7] [m=5] [lambda=0.08]
+--   shears run Scripts/prune-owl.lua model=MODEL [method=wanda|sparsegpt|ria|magnitude] [out=pruned.gguf]
+--       [sparsity=0.7 | pattern=2:4] [m=5] [lambda=0.08]
 --       [calib=TEXT] [samples=32] [seqlen=256] [eval=TEXT] [eval_seqlen=512] [eval_chunks=8] [seed=0]
 --
+-- With `pattern=N:M` OWL gives each layer its own N (of the same M) instead of a sparsity.
 -- Calibration and evaluation data as in prune-wanda.lua (self-generated when no text is given).
 local report = require("report")
 local setup = require("setup")
 
 local args = shears.args
+local methods = { wanda = shears.wanda, sparsegpt = shears.sparsegpt, ria = shears.ria, magnitude = shears.magnitude }
+local method = args:string("method", "wanda")
+if not methods[method] then
+    error("unknown method=" .. method .. " (use wanda, sparsegpt, ria or magnitude)", 0)
+end
 local model = shears.load(args:string("model"))
 local out = args:string("out", "pruned.gguf")
 
@@ -17,9 +25,13 @@ local evaluation = setup.evaluation(args)
 
 report.line("dense perplexity", model:perplexity(evaluation))
 
+local pattern = args.pattern
 local result = shears.prune(model, calibration, {
-    shears.owl{ sparsity = args:number("sparsity", 0.7), m = args:number("m", 5), lambda = args:number("lambda", 0.08) },
-    shears.sparsegpt{},
+    shears.owl{
+        sparsity = not pattern and args:number("sparsity", 0.7) or nil, pattern = pattern,
+        m = args:number("m", 5), lambda = args:number("lambda", 0.08),
+    },
+    methods[method]{},
 })
 for _, layer in ipairs(result.layers) do
     print(string.format("layer %2d: outlier ratio %.3f%%, target %.4f%s, sparsity %.4f", layer.layer,
