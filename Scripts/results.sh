@@ -4,24 +4,28 @@
 # reference calibration windows (64 x 512 ids of WikiText-2 validation, seed 0), evaluates the first
 # 40 chunks of 2048 WikiText-2 test ids, and writes docs/results.md.
 #
-# Usage: Scripts/results.sh [--only REGEX] [--force] [--chunks N] [--render] [MODEL]
+# Usage: Scripts/results.sh [--only REGEX] [--force] [--retime] [--chunks N] [--render] [MODEL]
 #   --only REGEX  run only the configurations whose key (method/level/owl/dsnot) matches
 #   --force       re-run configurations that already have a result
+#   --retime      also re-run those whose last run was timed on a busy machine (see other_load)
 #   --render      only rewrite docs/results.md from the recorded runs
 # Runs are recorded one line each in docs/results-runs.tsv (kept in git, the data behind the table)
-# as they finish, so an interrupted run resumes where it stopped, also from a fresh clone. Logs go
-# to out/results/. Needs ../shared/data beside the checkout.
+# as they finish, so an interrupted run resumes where it stopped, also from a fresh clone. Each line
+# also records `other_load`: the CPU cores that anything other than the run itself used on average
+# while it ran (from /proc/stat, hypervisor steal included), so times measured on a busy machine are
+# flagged in the table. Logs go to out/results/. Needs ../shared/data beside the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-only="" force=0 chunks=40 render_only=0 model=""
+only="" force=0 retime=0 chunks=40 render_only=0 model=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --only) only="$2"; shift 2 ;;
         --force) force=1; shift ;;
+        --retime) retime=1; shift ;;
         --chunks) chunks="$2"; shift 2 ;;
         --render) render_only=1; shift ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
         -*) echo "results: unknown option $1 (see --help)" >&2; exit 2 ;;
         *) model="$1"; shift ;;
     esac
@@ -30,7 +34,7 @@ done
 data=../shared/data
 runs=docs/results-runs.tsv
 mkdir -p out/results
-[ -f "$runs" ] || printf 'method\tlevel\towl\tdsnot\tppl\tsparsity\tprune_s\teval_s\tchunks\tdate\n' > "$runs"
+[ -f "$runs" ] || printf 'method\tlevel\towl\tdsnot\tppl\tsparsity\tprune_s\teval_s\tchunks\tdate\tother_load\n' > "$runs"
 
 render() { python3 Scripts/lib/results_table.py "$runs" out/results/machine.txt docs/results.md; }
 if [ "$render_only" = 1 ]; then render; exit 0; fi
@@ -55,6 +59,11 @@ print(f"{os.cpu_count()} cores, OpenBLAS core {b['blas_core']}, kernels {b['kern
 PY
 cat out/results/machine.txt
 
+# CPU time the whole machine has spent busy (user, nice, system, irq, softirq, steal), in ticks.
+busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+ticks_per_second="$(getconf CLK_TCK)"
+quiet_load=0.25  # other_load (cores) up to which a run's times count as measured on a quiet machine
+
 configs=("dense/-/false/false")
 for level in 0.5 0.7 2:4 0.6; do
     for method in magnitude wanda sparsegpt ria; do
@@ -75,17 +84,25 @@ configs+=("obs/0.5/false/false" "obs-refit/0.5/false/false" "wanda-refit/0.5/fal
 for key in "${configs[@]}"; do
     [ -z "$only" ] || [[ "$key" =~ $only ]] || continue
     IFS=/ read -r method level owl dsnot <<< "$key"
+    # Skip a configuration that has a result (with --retime: a result timed on a quiet machine).
     if [ "$force" = 0 ] && awk -F'\t' -v m="$method" -v l="$level" -v o="$owl" -v d="$dsnot" -v c="$chunks" \
-        '$1==m && $2==l && $3==o && $4==d && $9==c {found=1} END {exit !found}' "$runs"; then
+        -v retime="$retime" -v quiet="$quiet_load" \
+        '$1==m && $2==l && $3==o && $4==d && $9==c {found=1; load=$11}
+         END {exit !(found && (!retime || (load != "" && load + 0 <= quiet)))}' "$runs"; then
         continue
     fi
     echo "== $key" >&2
     log="out/results/$(echo "$key" | tr '/:' '__').log"
-    if "$shears" run --plugin-dir .build/release Scripts/results.lua model="$model" data="$data" method="$method" level="$level" \
-        owl="$owl" dsnot="$dsnot" chunks="$chunks" > "$log" 2>&1; then
+    busy_before="$(busy_ticks)"
+    TIMEFORMAT='%3U %3S %3R'
+    if { time "$shears" run --plugin-dir .build/release Scripts/results.lua model="$model" data="$data" method="$method" \
+        level="$level" owl="$owl" dsnot="$dsnot" chunks="$chunks" > "$log" 2>&1; } 2> out/results/time.txt; then
+        read -r user_s system_s wall_s < out/results/time.txt
+        other_load="$(awk -v b0="$busy_before" -v b1="$(busy_ticks)" -v hz="$ticks_per_second" -v u="$user_s" \
+            -v s="$system_s" -v w="$wall_s" 'BEGIN { x = ((b1 - b0) / hz - u - s) / w; printf "%.2f", x < 0 ? 0 : x }')"
         line="$(grep '^result' "$log" | tail -n 1 | cut -f2-)"
-        printf '%s\t%s\t%s\n' "$line" "$chunks" "$(date -u +%Y-%m-%dT%H:%MZ)" >> "$runs"
-        echo "$line" >&2
+        printf '%s\t%s\t%s\t%s\n' "$line" "$chunks" "$(date -u +%Y-%m-%dT%H:%MZ)" "$other_load" >> "$runs"
+        echo "$line (other load $other_load cores)" >&2
     else
         echo "results: $key failed (see $log):" >&2
         tail -n 3 "$log" >&2

@@ -13,7 +13,20 @@ import sys
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 LEVELS = [("0.5", "50%"), ("0.6", "60%"), ("0.7", "70%"), ("2:4", "2:4")]
 METHODS = [("magnitude", "Magnitude"), ("wanda", "Wanda"), ("sparsegpt", "SparseGPT"), ("ria", "RIA")]
+QUIET_LOAD = 0.25  # other_load (cores) up to which a run counts as timed on a quiet machine
 VARIANTS = [("false", "false", ""), ("false", "true", " + DSnoT"), ("true", "false", " + OWL"), ("true", "true", " + OWL + DSnoT")]
+
+
+def timed_quietly(run):
+    """Whether nothing else used the machine while the run was timed (unknown for older runs)."""
+    load = run.get("other_load")
+    return load not in (None, "") and float(load) <= QUIET_LOAD
+
+
+def cell(run):
+    """Perplexity and prune seconds; a dagger marks times inflated by other work on the machine."""
+    mark = "" if timed_quietly(run) else "†"
+    return f"{float(run['ppl']):.2f} ({float(run['prune_s']):.0f} s{mark})"
 
 
 def table(runs, machine):
@@ -37,7 +50,7 @@ def table(runs, machine):
                 elif run is None:
                     cells.append("not run")
                 else:
-                    cells.append(f"{float(run['ppl']):.2f} ({float(run['prune_s']):.0f} s)")
+                    cells.append(cell(run))
             lines.append(f"| {name}{suffix} | " + " | ".join(cells) + " |")
     lines += ["", "Plugin criterion (the example OBS saliency plugin, `Plugins/obs-c`) against Wanda at 50%, alone",
               "and with a SparseGPT-style re-fit of the kept weights (`shears.reconstruct`):", "",
@@ -46,10 +59,13 @@ def table(runs, machine):
         cells = []
         for key in (method, method + "-refit"):
             run = latest.get((key, "0.5", "false", "false"))
-            cells.append("not run" if run is None else f"{float(run['ppl']):.2f} ({float(run['prune_s']):.0f} s)")
+            cells.append("not run" if run is None else cell(run))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     chunks = sorted({run["chunks"] for run in runs})
     dates = sorted(run["date"] for run in runs)
+    if any(not timed_quietly(run) for run in latest.values()):
+        lines += ["", f"† timed while other work used more than {QUIET_LOAD} cores, or before that load was recorded: "
+                  "the perplexity is exact, the seconds may be inflated."]
     lines += ["", f"Machine: {machine.strip()}."]
     if dates:
         lines.append(f"Runs: {len(runs)} between {dates[0]} and {dates[-1]}, {', '.join(chunks)} chunks.")
