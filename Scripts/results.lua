@@ -3,14 +3,16 @@
 -- machine-readable line.
 --
 --   shears run Scripts/results.lua model=MODEL data=DIR method=wanda level=0.5 [owl=true]
---       [dsnot=true] [chunks=40]
+--       [owl_m=5] [owl_lambda=0.08] [dsnot=true] [chunks=40]
 --
 -- method: dense | magnitude | wanda | sparsegpt | ria | obs (the example OBS plugin, found through
 -- `shears run --plugin-dir`), each optionally suffixed "-refit" for a SparseGPT-style weight re-fit
 -- on the chosen mask (shears.reconstruct); level: a sparsity such as 0.6, or an
 -- N:M pattern such as 2:4. Calibration: the 64 windows of 512 ids of WikiText-2 validation at the
 -- offsets the reference runs drew (seed 0); evaluation: the first `chunks` chunks of 2048 ids of
--- the WikiText-2 test ids. The result line is
+-- the WikiText-2 test ids. OWL's settings are its reference commands': M = 5, λ = 0.08 unstructured;
+-- for N:M its README's example, M = 6, λ = 2 (with λ = 0.08 no layer's N would change). The result
+-- line is
 --   result<TAB>method<TAB>level<TAB>owl<TAB>dsnot<TAB>ppl<TAB>sparsity<TAB>prune_s<TAB>eval_s
 local args = shears.args
 local data = args:string("data")
@@ -22,6 +24,8 @@ local chunks = args:integer("chunks", 40)
 
 local pattern = level:find(":") and level or nil
 local sparsity = not pattern and tonumber(level) or nil
+local owl_m = args:number("owl_m", pattern and 6 or 5)
+local owl_lambda = args:number("owl_lambda", pattern and 2 or 0.08)
 if method ~= "dense" and not pattern and not sparsity then error("level must be a sparsity such as 0.5 or a pattern such as 2:4, got " .. level) end
 
 --- The steps of one configuration. With OWL in front, the method takes its sparsity from OWL.
@@ -34,7 +38,7 @@ local function chain()
     if not make then error("unknown method '" .. method .. "' (magnitude, wanda, sparsegpt, ria, obs or dense)") end
     local steps = {}
     if owl then
-        steps[#steps + 1] = shears.owl{ sparsity = sparsity, pattern = pattern }
+        steps[#steps + 1] = shears.owl{ sparsity = sparsity, pattern = pattern, m = owl_m, lambda = owl_lambda }
         steps[#steps + 1] = make{}
     else
         steps[#steps + 1] = make{ sparsity = sparsity, pattern = pattern }

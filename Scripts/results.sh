@@ -81,16 +81,30 @@ done
 # The example plugin criterion (OBS saliency, Plugins/obs-c) against Wanda, alone and re-fitted.
 configs+=("obs/0.5/false/false" "obs-refit/0.5/false/false" "wanda-refit/0.5/false/false")
 
-for key in "${configs[@]}"; do
-    [ -z "$only" ] || [[ "$key" =~ $only ]] || continue
-    IFS=/ read -r method level owl dsnot <<< "$key"
-    # Skip a configuration that has a result (with --retime: a result timed on a quiet machine).
-    if [ "$force" = 0 ] && awk -F'\t' -v m="$method" -v l="$level" -v o="$owl" -v d="$dsnot" -v c="$chunks" \
-        -v retime="$retime" -v quiet="$quiet_load" \
+# What the recorded runs hold for a configuration: missing, busy (timed while other work ran, or
+# before that was recorded) or quiet.
+recorded() {
+    IFS=/ read -r method level owl dsnot <<< "$1"
+    awk -F'\t' -v m="$method" -v l="$level" -v o="$owl" -v d="$dsnot" -v c="$chunks" -v quiet="$quiet_load" \
         '$1==m && $2==l && $3==o && $4==d && $9==c {found=1; load=$11}
-         END {exit !(found && (!retime || (load != "" && load + 0 <= quiet)))}' "$runs"; then
-        continue
-    fi
+         END {print !found ? "missing" : (load != "" && load + 0 <= quiet) ? "quiet" : "busy"}' "$runs"
+}
+
+# The configurations to run: those without a result first (all of them with --force), then with
+# --retime those timed on a busy machine.
+todo=()
+for pass in missing busy; do
+    [ "$pass" = missing ] || [ "$retime" = 1 ] || break
+    for key in "${configs[@]}"; do
+        [ -z "$only" ] || [[ "$key" =~ $only ]] || continue
+        state="$(recorded "$key")"
+        if [ "$pass" = missing ] && { [ "$force" = 1 ] || [ "$state" = missing ]; }; then todo+=("$key"); fi
+        if [ "$pass" = busy ] && [ "$force" = 0 ] && [ "$state" = busy ]; then todo+=("$key"); fi
+    done
+done
+
+for key in "${todo[@]}"; do
+    IFS=/ read -r method level owl dsnot <<< "$key"
     echo "== $key" >&2
     log="out/results/$(echo "$key" | tr '/:' '__').log"
     busy_before="$(busy_ticks)"

@@ -23,10 +23,21 @@ def timed_quietly(run):
     return load not in (None, "") and float(load) <= QUIET_LOAD
 
 
+def target_sparsity(level):
+    """The sparsity a level asks for: the number itself, or N/M for an N:M pattern."""
+    if ":" in level:
+        pruned, group = level.split(":")
+        return int(pruned) / int(group)
+    return float(level)
+
+
 def cell(run):
-    """Perplexity and prune seconds; a dagger marks times inflated by other work on the machine."""
+    """Perplexity and prune seconds; a dagger marks times inflated by other work on the machine, and
+    the reached sparsity is shown where it is off the target (OWL's per-layer N:M)."""
     mark = "" if timed_quietly(run) else "†"
-    return f"{float(run['ppl']):.2f} ({float(run['prune_s']):.0f} s{mark})"
+    reached = float(run["sparsity"])
+    off = f", sparsity {reached:.3f}" if abs(reached - target_sparsity(run["level"])) > 0.002 else ""
+    return f"{float(run['ppl']):.2f} ({float(run['prune_s']):.0f} s{mark}{off})"
 
 
 def table(runs, machine):
