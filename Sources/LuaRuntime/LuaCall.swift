@@ -130,15 +130,7 @@ public struct LuaCall {
     ///
     /// - Throws: ``LuaScriptError`` with the callback's error message if it raises.
     public func callFunction(at index: Int32, _ arguments: [LuaValue]) throws {
-        guard state.reserve(arguments.count + 4) else { throw LuaScriptError("stack overflow") }
-        lua_pushvalue(state.pointer, index)
-        for argument in arguments { try bindings.push(argument, call: self) }
-        // lua_pcallk catches the callback's errors: nothing unwinds through this Swift frame.
-        if lua_pcallk(state.pointer, Int32(arguments.count), 0, 0, 0, nil) != LUA_OK {
-            let message = state.string(at: -1) ?? "error in callback"
-            state.pop()
-            throw LuaScriptError(message)
-        }
+        try protectedCall(at: index, arguments, results: 0)
     }
 
     /// Calls the Lua function at stack `index` with `arguments` in protected mode and returns its
@@ -147,18 +139,26 @@ public struct LuaCall {
     ///
     /// - Throws: ``LuaScriptError`` with the function's error message if it raises.
     public func callFunctionForNumber(at index: Int32, _ arguments: [LuaValue]) throws -> Double? {
-        guard state.reserve(arguments.count + 4) else { throw LuaScriptError("stack overflow") }
-        lua_pushvalue(state.pointer, index)
-        for argument in arguments { try bindings.push(argument, call: self) }
-        // lua_pcallk catches the function's errors: nothing unwinds through this Swift frame.
-        if lua_pcallk(state.pointer, Int32(arguments.count), 1, 0, 0, nil) != LUA_OK {
-            let message = state.string(at: -1) ?? "error in function"
-            state.pop()
-            throw LuaScriptError(message)
-        }
+        try protectedCall(at: index, arguments, results: 1)
         defer { state.pop() }
         var isNumber: Int32 = 0
         let value = lua_tonumberx(state.pointer, -1, &isNumber)
         return isNumber != 0 ? value : nil
+    }
+
+    /// Calls the Lua function at stack `index` with `arguments` in protected mode, leaving
+    /// `results` results on the stack.
+    ///
+    /// - Throws: ``LuaScriptError`` with the function's error message if it raises.
+    private func protectedCall(at index: Int32, _ arguments: [LuaValue], results: Int32) throws {
+        guard state.reserve(arguments.count + 4) else { throw LuaScriptError("stack overflow") }
+        lua_pushvalue(state.pointer, index)
+        for argument in arguments { try bindings.push(argument, call: self) }
+        // lua_pcallk catches the function's errors: nothing unwinds through this Swift frame.
+        if lua_pcallk(state.pointer, Int32(arguments.count), results, 0, 0, nil) != LUA_OK {
+            let message = state.string(at: -1) ?? "error in Lua function"
+            state.pop()
+            throw LuaScriptError(message)
+        }
     }
 }
