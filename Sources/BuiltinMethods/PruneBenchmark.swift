@@ -43,15 +43,6 @@ public struct PruneBenchmarkReport: Sendable {
 
 /// Times a prune and relates its forwards to the machine's sgemm rate (for `Scripts/bench-prune.sh`).
 public enum PruneBenchmark {
-    /// Analytic FLOPs of one decoder layer over one sequence of `rows` tokens: the seven products
-    /// (2 FLOPs per weight per token) and causal attention (scores and values over `r + 1` keys).
-    public static func layerFLOPs(_ config: LlamaConfig, rows: Int) -> Double {
-        let linear = 2 * config.hiddenSize * config.queryWidth + 2 * config.hiddenSize * config.kvWidth
-            + 3 * config.hiddenSize * config.ffnSize
-        let attention = 2.0 * 2 * Double(rows) * Double(rows + 1) / 2 * Double(config.queryWidth)
-        return 2 * Double(linear) * Double(rows) + attention
-    }
-
     /// Prunes `model` with `steps` on `calibration`, measuring sgemm first.
     ///
     /// - Throws: `PruneError` from the prune.
@@ -60,15 +51,18 @@ public enum PruneBenchmark {
     ) throws(PruneError) -> PruneBenchmarkReport {
         let config = model.config
         let rows = calibration.map(\.count).max() ?? 512
-        let sgemm = ForwardBenchmark.measureSgemm(m: rows, n: config.ffnSize, k: config.hiddenSize)
+        let sgemm = ForwardBenchmark.measureSgemm(m: rows, n: max(1, config.maxFFNSize), k: config.hiddenSize)
         let report = try Pruner(model: model, steps: steps, options: options).run(calibration: calibration)
         // Every layer up to the last pruned one runs once; pruned layers run twice (dense, pruned).
         let lastLayer = report.layers.last.map(\.layer) ?? -1
-        let passes = report.calibrationWindows == 0 ? 0 : (lastLayer + 1) + report.layers.count
-        let perLayer = calibration.reduce(0.0) { $0 + layerFLOPs(config, rows: $1.count) }
+        func layerFLOPs(_ layer: Int) -> Double {
+            calibration.reduce(0.0) { $0 + ForwardBenchmark.layerFLOPs(config, layer: layer, rows: $1.count) }
+        }
+        let forwardFLOPs = report.calibrationWindows == 0 ? 0
+            : (0...max(lastLayer, 0)).reduce(0.0) { $0 + layerFLOPs($1) } + report.layers.reduce(0.0) { $0 + layerFLOPs($1.layer) }
         return PruneBenchmarkReport(
             blasCore: blasCoreName(), blasThreads: blasThreadCount(),
             kernelISA: String(cString: shears_isa_name(shears_prune_isa())), sgemm: sgemm, prune: report,
-            forwardFLOPs: Double(passes) * perLayer, peakResidentBytes: peakResidentBytes())
+            forwardFLOPs: forwardFLOPs, peakResidentBytes: peakResidentBytes())
     }
 }

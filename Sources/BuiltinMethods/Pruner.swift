@@ -81,6 +81,7 @@ public final class Pruner {
         targets = (0..<model.config.layerCount).map { layer in
             LinearMatrix.parts.filter { part in
                 let name = part.name(layer: layer)
+                guard part.exists(in: model.config.layers[layer]) else { return false }
                 return options.targets.contains { $0.matches(name) } && !options.ignore.contains { $0.matches(name) }
             }
         }

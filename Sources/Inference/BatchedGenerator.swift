@@ -40,6 +40,10 @@ public final class BatchedGenerator {
     /// the call) before its token is sampled (nil: no calls, no cost).
     public var logitsObserver: ((_ sequence: Int, _ logits: UnsafeBufferPointer<Float>) -> Void)?
 
+    /// Checked before every step: generation stops with an `InferenceError` carrying the reason.
+    public var cancellation: Cancellation?
+    /// The model's shape when this generator was created (its buffers fit it).
+    private let config: LlamaConfig
     private let workspace: ForwardWorkspace
     private let rotary: RotaryTable
     private let attention: CausalAttention
@@ -55,6 +59,7 @@ public final class BatchedGenerator {
             throw InferenceError("a start token plus \(length) new ones exceeds the context length \(config.contextLength)")
         }
         self.model = model
+        self.config = config
         self.batchSize = batchSize
         self.length = length
         workspace = ForwardWorkspace(config: config, rows: batchSize, logitRows: batchSize,
@@ -65,7 +70,7 @@ public final class BatchedGenerator {
 
     /// Bytes of key/value cache one sequence of `length` generated tokens needs for `config`.
     public static func cacheBytes(config: LlamaConfig, length: Int) -> Int {
-        config.layerCount * 2 * (length + 1) * config.kvWidth * MemoryLayout<Float>.stride
+        (0..<config.layerCount).reduce(0) { $0 + 2 * (length + 1) * config.kvWidth($1) } * MemoryLayout<Float>.stride
     }
 
     /// Generates `length` tokens for each of `sequences` sequences (at most `batchSize`);
@@ -104,7 +109,8 @@ public final class BatchedGenerator {
         for sequence in 0..<sequences { outputs[sequence].reserveCapacity(length) }
         var chosen = [Int32](repeating: 0, count: sequences)
         for produced in 1...length {
-            step(inputs, positions)
+            try cancellation?.check()
+            try step(inputs, positions)
             if let logitsObserver {
                 for sequence in 0..<sequences {
                     logitsObserver(sequence, UnsafeBufferPointer(start: workspace.logits.buffer.baseAddress! + sequence * vocab,
@@ -148,51 +154,30 @@ public final class BatchedGenerator {
 
     /// Runs one token per sequence (`tokens[b]` at position `positions[b]` of sequence `b`),
     /// leaving the logits of every row in `workspace.logits`.
-    private func step(_ tokens: [Int32], _ positions: [Int]) {
-        let config = model.config
+    private func step(_ tokens: [Int32], _ positions: [Int]) throws(InferenceError) {
         let weights = ModelWeights(model)
+        let config = weights.config
+        guard config == self.config else {
+            throw InferenceError("the model's shape changed (surgery) after this generator was created; create a new one")
+        }
         let rows = tokens.count
-        let hidden = config.hiddenSize, queryWidth = config.queryWidth, kvWidth = config.kvWidth
-        let ffn = config.ffnSize, capacity = length + 1
-        let residual = workspace.residual.buffer.baseAddress!, normed = workspace.normed.buffer.baseAddress!
-        let queries = workspace.queries.buffer.baseAddress!, attended = workspace.attended.buffer.baseAddress!
-        let newKeys = workspace.newKeys.buffer.baseAddress!, newValues = workspace.newValues.buffer.baseAddress!
-        let gate = workspace.gate.buffer.baseAddress!, up = workspace.up.buffer.baseAddress!
-        let cosines = rotary.cosines.buffer.baseAddress!, sines = rotary.sines.buffer.baseAddress!
-
+        let hidden = config.hiddenSize
+        let residual = workspace.residual.buffer.baseAddress!, normed = workspace.scratch.normed.buffer.baseAddress!
         for (row, id) in tokens.enumerated() {
             (residual + row * hidden).update(from: weights.tokenEmbedding + Int(id) * hidden, count: hidden)
         }
-        for (layer, w) in weights.layers.enumerated() {
-            let keys = workspace.keys[layer].buffer.baseAddress!, values = workspace.values[layer].buffer.baseAddress!
-            shears_rmsnorm(residual, w.attentionNorm, normed, rows, hidden, config.rmsNormEpsilon)
-            BatchedLinear.apply(normed, rows: rows, inputs: hidden, weight: w.query, outputs: queryWidth, into: queries)
-            BatchedLinear.apply(normed, rows: rows, inputs: hidden, weight: w.key, outputs: kvWidth, into: newKeys)
-            BatchedLinear.apply(normed, rows: rows, inputs: hidden, weight: w.value, outputs: kvWidth, into: newValues)
-            for row in 0..<rows {
-                let position = positions[row]
-                let cacheKeys = keys + row * capacity * kvWidth, cacheValues = values + row * capacity * kvWidth
-                shears_rope(queries + row * queryWidth, 1, queryWidth, config.headCount, config.headDim,
-                            cosines, sines, position)
-                shears_rope(newKeys + row * kvWidth, 1, kvWidth, config.kvHeadCount, config.headDim,
-                            cosines, sines, position)
-                (cacheKeys + position * kvWidth).update(from: newKeys + row * kvWidth, count: kvWidth)
-                (cacheValues + position * kvWidth).update(from: newValues + row * kvWidth, count: kvWidth)
-                attention.run(queries: queries + row * queryWidth, rows: 1, firstPosition: position,
-                              keys: cacheKeys, values: cacheValues, output: attended + row * queryWidth)
-            }
-            BatchedLinear.apply(attended, rows: rows, inputs: queryWidth, weight: w.attentionOutput, outputs: hidden,
-                                into: residual, accumulate: true)
-            shears_rmsnorm(residual, w.ffnNorm, normed, rows, hidden, config.rmsNormEpsilon)
-            BatchedLinear.apply(normed, rows: rows, inputs: hidden, weight: w.gate, outputs: ffn, into: gate)
-            BatchedLinear.apply(normed, rows: rows, inputs: hidden, weight: w.up, outputs: ffn, into: up)
-            shears_silu_mul(gate, up, rows * ffn)
-            BatchedLinear.apply(gate, rows: rows, inputs: ffn, weight: w.down, outputs: hidden, into: residual,
-                                accumulate: true)
+        var timer = PhaseTimer()
+        for layer in 0..<config.layerCount {
+            let cache = KVCacheView.perRow(keys: workspace.keys[layer].buffer.baseAddress!,
+                                           values: workspace.values[layer].buffer.baseAddress!,
+                                           rowsPerSequence: length + 1, positions: positions)
+            DecoderLayer(weights, layer: layer).forward(residual, rows: rows, cache: cache, scratch: workspace.scratch,
+                                                        rotary: rotary, attention: attention, timer: &timer)
         }
         shears_rmsnorm(residual, weights.outputNorm, normed, rows, hidden, config.rmsNormEpsilon)
-        BatchedLinear.apply(normed, rows: rows, inputs: hidden, weight: weights.output, outputs: config.vocabSize,
-                            into: workspace.logits.buffer.baseAddress!)
+        LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: weights.output,
+                             outputs: config.vocabSize, into: workspace.logits.buffer.baseAddress!,
+                             yStride: config.vocabSize)
         withExtendedLifetime(weights) {}
     }
 }

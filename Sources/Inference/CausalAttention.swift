@@ -4,7 +4,8 @@ import Kernels
 import ModelIO
 import Synchronization
 
-/// Causal grouped-query attention over the rows just appended to a key/value cache.
+/// Causal grouped-query attention over the rows just appended to a key/value cache, for any
+/// layer of a model (each call names its layer's head counts; scratch fits the largest group).
 ///
 /// The query heads sharing one key/value head are stacked (position-major) into one matrix, so a
 /// block of `block` positions is one `block·group × width` score product against that head's keys,
@@ -15,14 +16,13 @@ import Synchronization
 final class CausalAttention: @unchecked Sendable {
     // @unchecked Sendable: immutable apart from the scratch buffers, which each worker only
     // touches in its own slab.
-    let headCount: Int
-    let kvHeadCount: Int
     let headDim: Int
     /// Query positions per score block.
     let block: Int
     /// Threads sharing the work items.
     let workers: Int
-    private let group: Int
+    /// The most query heads per key/value head the scratch holds.
+    private let maxGroup: Int
     /// Row stride of a score slab: the capacity rounded up to 16 floats plus 16, so that rows do
     /// not fall on a power-of-two stride (which maps them to the same cache sets).
     private let scoreStride: Int
@@ -34,28 +34,30 @@ final class CausalAttention: @unchecked Sendable {
     private let stackedSize: Int
 
     init(config: LlamaConfig, capacity: Int, block: Int, workers: Int) {
-        headCount = config.headCount
-        kvHeadCount = config.kvHeadCount
         headDim = config.headDim
-        group = config.headCount / config.kvHeadCount
+        maxGroup = max(1, config.maxGroupSize)
         self.block = min(block, capacity)
         self.workers = max(1, workers)
         scoreStride = (capacity + 15) / 16 * 16 + 16
-        stackedSize = self.block * group * (2 * config.headDim + 1)
-        scores = TensorStorage(zeros: self.workers * self.block * group * scoreStride)
+        stackedSize = self.block * maxGroup * (2 * config.headDim + 1)
+        scores = TensorStorage(zeros: self.workers * self.block * maxGroup * scoreStride)
         stacked = TensorStorage(zeros: self.workers * stackedSize)
     }
 
     /// Computes `output[r, h·D..<(h+1)·D]` for rows `0..<rows` at absolute positions
-    /// `firstPosition + r`, attending to cache rows `0...firstPosition + r`.
+    /// `firstPosition + r`, attending to cache rows `0...firstPosition + r`, for a layer of
+    /// `heads` query heads over `kvHeads` key/value heads.
     func run(
-        queries: UnsafePointer<Float>, rows: Int, firstPosition: Int,
+        heads: Int, kvHeads: Int, queries: UnsafePointer<Float>, rows: Int, firstPosition: Int,
         keys: UnsafePointer<Float>, values: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
     ) {
+        let shape = Heads(count: heads, kvCount: kvHeads)
+        precondition(shape.group <= maxGroup, "a layer's query-head group exceeds the attention scratch")
         if rows == 1 {
-            for head in 0..<headCount { decodeHead(head, queries, firstPosition, keys, values, output) }
+            for head in 0..<heads { decodeHead(head, shape, queries, firstPosition, keys, values, output) }
             return
         }
+        let kvHeadCount = kvHeads
         let blocks = (rows + block - 1) / block
         let items = blocks * kvHeadCount
         let shared = (queries: UnsafeSendable(queries), keys: UnsafeSendable(keys), values: UnsafeSendable(values),
@@ -63,7 +65,7 @@ final class CausalAttention: @unchecked Sendable {
         // Item i is key head i % kvHeadCount of the i / kvHeadCount-th block counted from the
         // end: the costliest blocks go first.
         @Sendable func runItem(_ item: Int, worker: Int) {
-            self.runItem(kvHead: item % kvHeadCount, start: (blocks - 1 - item / kvHeadCount) * block, rows: rows,
+            self.runItem(shape, kvHead: item % kvHeadCount, start: (blocks - 1 - item / kvHeadCount) * block, rows: rows,
                          firstPosition: firstPosition, worker: worker,
                          shared.queries.value, shared.keys.value, shared.values.value, shared.output.value)
         }
@@ -86,19 +88,20 @@ final class CausalAttention: @unchecked Sendable {
 
     /// One block of positions for the query heads of one key/value head.
     private func runItem(
-        kvHead: Int, start: Int, rows: Int, firstPosition: Int, worker: Int,
+        _ heads: Heads, kvHead: Int, start: Int, rows: Int, firstPosition: Int, worker: Int,
         _ queries: UnsafePointer<Float>, _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>,
         _ output: UnsafeMutablePointer<Float>
     ) {
-        let queryWidth = headCount * headDim
-        let kvWidth = kvHeadCount * headDim
+        let queryWidth = heads.count * headDim
+        let kvWidth = heads.kvCount * headDim
+        let group = heads.group
         let count = min(block, rows - start)
         let stackedRows = count * group
         let width = firstPosition + start + count
-        let slab = scores.buffer.baseAddress! + worker * block * group * scoreStride
+        let slab = scores.buffer.baseAddress! + worker * block * maxGroup * scoreStride
         let stackedQueries = stacked.buffer.baseAddress! + worker * stackedSize
-        let stackedOutput = stackedQueries + block * group * headDim
-        let normalisers = stackedOutput + block * group * headDim
+        let stackedOutput = stackedQueries + block * maxGroup * headDim
+        let normalisers = stackedOutput + block * maxGroup * headDim
         // The group's heads are adjacent in a query row, so each position's stacked rows are one copy.
         let groupWidth = group * headDim
         for r in 0..<count {
@@ -125,11 +128,11 @@ final class CausalAttention: @unchecked Sendable {
 
     /// One query row of one head against the whole cache, with matrix-vector products.
     private func decodeHead(
-        _ head: Int, _ queries: UnsafePointer<Float>, _ firstPosition: Int,
+        _ head: Int, _ heads: Heads, _ queries: UnsafePointer<Float>, _ firstPosition: Int,
         _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>
     ) {
-        let kvWidth = kvHeadCount * headDim
-        let kvHead = head / group
+        let kvWidth = heads.kvCount * headDim
+        let kvHead = head / heads.group
         let width = firstPosition + 1
         let slab = scores.buffer.baseAddress!
         cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(width), Int32(headDim), 1 / Float(headDim).squareRoot(),
@@ -138,4 +141,14 @@ final class CausalAttention: @unchecked Sendable {
         cblas_sgemv(CblasRowMajor, CblasTrans, Int32(width), Int32(headDim), 1, values + kvHead * headDim,
                     Int32(kvWidth), slab, 1, 0, output + head * headDim, 1)
     }
+}
+
+/// One layer's head counts, as a call of `CausalAttention` sees them.
+private struct Heads {
+    /// Query heads.
+    let count: Int
+    /// Key/value heads.
+    let kvCount: Int
+    /// Query heads per key/value head.
+    var group: Int { count / kvCount }
 }

@@ -68,17 +68,23 @@ public struct ForwardBenchmarkReport: Sendable, Equatable {
 
 /// Speed measurements of the forward pass against OpenBLAS's own sgemm rate, in one process.
 public enum ForwardBenchmark {
-    /// Analytic FLOPs of `negativeLogLikelihoods` over `seqlen` tokens: 2·m·n·k for every matrix
-    /// product: q/k/v/o and the MLP projections, attention's QKᵀ and PV over the causal triangle
-    /// (query t sees t + 1 keys), and the LM head on the `seqlen - 1` scored rows.
+    /// Analytic FLOPs of `negativeLogLikelihoods` over `seqlen` tokens: every layer's
+    /// (`layerFLOPs`), and the LM head on the `seqlen - 1` scored rows.
     public static func flopCount(_ config: LlamaConfig, seqlen: Int) -> Double {
-        let t = Double(seqlen), h = Double(config.hiddenSize)
-        let projections = 2 * t * h * Double(config.queryWidth + 2 * config.kvWidth) + 2 * t * Double(config.queryWidth) * h
-        let mlp = 3 * 2 * t * h * Double(config.ffnSize)
-        let causalPairs = t * (t + 1) / 2
-        let attention = 2 * 2 * causalPairs * Double(config.headDim) * Double(config.headCount)
-        let head = 2 * (t - 1) * h * Double(config.vocabSize)
-        return Double(config.layerCount) * (projections + mlp + attention) + head
+        let layers = (0..<config.layerCount).reduce(0.0) { $0 + layerFLOPs(config, layer: $1, rows: seqlen) }
+        return layers + 2 * Double(seqlen - 1) * Double(config.hiddenSize) * Double(config.vocabSize)
+    }
+
+    /// Analytic FLOPs of decoder layer `layer` over one sequence of `rows` tokens: 2·m·n·k for
+    /// every matrix product — q/k/v/o and the three MLP projections (2 FLOPs per weight per
+    /// token), attention's QKᵀ and PV over the causal triangle (query t sees t + 1 keys).
+    public static func layerFLOPs(_ config: LlamaConfig, layer: Int, rows: Int) -> Double {
+        let t = Double(rows), h = Double(config.hiddenSize)
+        let queryWidth = Double(config.queryWidth(layer)), kvWidth = Double(config.kvWidth(layer))
+        let projections = 2 * t * h * (2 * queryWidth + 2 * kvWidth)
+        let mlp = 3 * 2 * t * h * Double(config.layers[layer].ffnSize)
+        let attention = 2 * 2 * (t * (t + 1) / 2) * queryWidth
+        return projections + mlp + attention
     }
 
     /// Times `sgemm` on an `[m, k] · [k, n]ᵀ`-stored product like the forward's (`runs` runs after a warm-up).
@@ -121,8 +127,10 @@ public enum ForwardBenchmark {
             throw InferenceError("benchmark needs \(seqlen) tokens, got \(tokens.count)")
         }
         let c = model.config
-        let shapes = [(seqlen, c.ffnSize, c.hiddenSize), (seqlen, c.hiddenSize, c.ffnSize),
-                      (seqlen, c.queryWidth, c.hiddenSize), (min(seqlen, ForwardPass.headBlock), c.vocabSize, c.hiddenSize)]
+        let ffn = max(1, c.maxFFNSize)
+        let shapes = [(seqlen, ffn, c.hiddenSize), (seqlen, c.hiddenSize, ffn),
+                      (seqlen, max(1, c.maxQueryWidth), c.hiddenSize),
+                      (min(seqlen, ForwardPass.headBlock), c.vocabSize, c.hiddenSize)]
         let sgemm = shapes.map { measureSgemm(m: $0.0, n: $0.1, k: $0.2) }
         let chunk = Array(tokens.prefix(seqlen))
         let forward = try ForwardPass(model: model, capacity: seqlen)
@@ -130,7 +138,7 @@ public enum ForwardBenchmark {
         var timings: [(seconds: Double, phases: ForwardPhaseTimes)] = []
         var referenceRates: [Double] = []
         for _ in 0..<runs {
-            referenceRates += sgemmRates(m: seqlen, n: c.ffnSize, k: c.hiddenSize, runs: 3)
+            referenceRates += sgemmRates(m: seqlen, n: ffn, k: c.hiddenSize, runs: 3)
             forward.phaseTimes = ForwardPhaseTimes()
             let start = DispatchTime.now().uptimeNanoseconds
             _ = try forward.negativeLogLikelihoods(chunk)
@@ -140,7 +148,7 @@ public enum ForwardBenchmark {
         return ForwardBenchmarkReport(
             blasCore: blasCoreName(), blasThreads: blasThreadCount(),
             kernelISA: String(cString: shears_isa_name(shears_forward_isa())), sgemm: sgemm,
-            referenceSgemm: summarise(m: seqlen, n: c.ffnSize, k: c.hiddenSize, rates: referenceRates), seqlen: seqlen,
+            referenceSgemm: summarise(m: seqlen, n: ffn, k: c.hiddenSize, rates: referenceRates), seqlen: seqlen,
             runSeconds: timings.map(\.seconds), forwardFLOPs: flopCount(c, seqlen: seqlen), phaseTimes: median.phases)
     }
 }

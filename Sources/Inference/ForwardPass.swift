@@ -12,6 +12,8 @@ public final class ForwardPass {
     public let model: Model
     /// The most positions one sequence may hold.
     public let capacity: Int
+    /// The model's shape when this forward pass was created (its buffers fit it).
+    private let config: LlamaConfig
     /// Number of positions already in the cache.
     public private(set) var position = 0
     /// Time spent per phase since creation (or since the caller last reset it).
@@ -19,10 +21,6 @@ public final class ForwardPass {
     /// Threads that share the attention work (each running single-threaded BLAS); 1 lets
     /// OpenBLAS thread each product instead.
     public var attentionWorkers: Int { attention.workers }
-
-    /// Called with the input rows of every linear layer as the forward pass reaches it (nil: no
-    /// calls, no cost).
-    public var linearInputObserver: ((LinearInput) -> Void)?
 
     /// Query positions per attention score block, by default.
     public static let defaultAttentionBlock = 64
@@ -45,6 +43,7 @@ public final class ForwardPass {
         guard attentionBlock >= 1 else { throw InferenceError("attention block \(attentionBlock) must be at least 1") }
         let config = model.config
         self.model = model
+        self.config = config
         self.capacity = capacity
         workspace = ForwardWorkspace(config: config, rows: capacity, logitRows: min(Self.headBlock, capacity), cacheRows: capacity)
         rotary = RotaryTable(positions: capacity, headDim: config.headDim, base: config.ropeTheta)
@@ -60,15 +59,16 @@ public final class ForwardPass {
     public func logits(appending tokens: [Int32]) throws(InferenceError) -> [Float] {
         let weights = ModelWeights(model)
         try run(tokens, weights)
-        let config = model.config
-        var clock = PhaseClock()
+        let config = self.config
+        var timer = PhaseTimer()
         var result = [Float](repeating: 0, count: tokens.count * config.vocabSize)
         result.withUnsafeMutableBufferPointer { out in
-            LinearAlgebra.linear(workspace.normed.buffer.baseAddress!, rows: tokens.count, inputs: config.hiddenSize,
+            LinearAlgebra.linear(workspace.scratch.normed.buffer.baseAddress!, rows: tokens.count, inputs: config.hiddenSize,
                                  xStride: config.hiddenSize, weight: weights.output, outputs: config.vocabSize,
                                  into: out.baseAddress!, yStride: config.vocabSize)
         }
-        phaseTimes.head += clock.lap()
+        timer.charge(\.head)
+        phaseTimes += timer.times
         return result
     }
 
@@ -76,16 +76,17 @@ public final class ForwardPass {
     public func lastLogits(appending tokens: [Int32]) throws(InferenceError) -> [Float] {
         let weights = ModelWeights(model)
         try run(tokens, weights)
-        let config = model.config
-        var clock = PhaseClock()
+        let config = self.config
+        var timer = PhaseTimer()
         var result = [Float](repeating: 0, count: config.vocabSize)
         result.withUnsafeMutableBufferPointer { out in
-            LinearAlgebra.linear(workspace.normed.buffer.baseAddress! + (tokens.count - 1) * config.hiddenSize,
+            LinearAlgebra.linear(workspace.scratch.normed.buffer.baseAddress! + (tokens.count - 1) * config.hiddenSize,
                                  rows: 1, inputs: config.hiddenSize, xStride: config.hiddenSize,
                                  weight: weights.output, outputs: config.vocabSize,
                                  into: out.baseAddress!, yStride: config.vocabSize)
         }
-        phaseTimes.head += clock.lap()
+        timer.charge(\.head)
+        phaseTimes += timer.times
         return result
     }
 
@@ -101,13 +102,13 @@ public final class ForwardPass {
         reset()
         let weights = ModelWeights(model)
         try run(tokens, weights)
-        let config = model.config
-        var clock = PhaseClock()
+        let config = self.config
+        var timer = PhaseTimer()
         let predictions = tokens.count - 1
         var nll = [Float](repeating: 0, count: predictions)
         let block = min(Self.headBlock, capacity)
         let logits = workspace.logits.buffer.baseAddress!
-        let normed = workspace.normed.buffer.baseAddress!
+        let normed = workspace.scratch.normed.buffer.baseAddress!
         let workers = attention.workers
         tokens.withUnsafeBufferPointer { ids in
             nll.withUnsafeMutableBufferPointer { out in
@@ -132,14 +133,18 @@ public final class ForwardPass {
                 }
             }
         }
-        phaseTimes.head += clock.lap()
+        timer.charge(\.head)
+        phaseTimes += timer.times
         return nll
     }
 
     /// Runs the decoder over `tokens` at positions `position...`, leaving the final-normed hidden
-    /// states of these rows at the start of `workspace.normed`.
+    /// states of these rows at the start of `workspace.scratch.normed`.
     private func run(_ tokens: [Int32], _ weights: ModelWeights) throws(InferenceError) {
-        let config = model.config
+        let config = weights.config
+        guard config == self.config else {
+            throw InferenceError("the model's shape changed (surgery) after this forward pass was created; create a new one")
+        }
         let rows = tokens.count
         guard rows >= 1 else { throw InferenceError("no tokens to run") }
         guard position + rows <= capacity else {
@@ -149,85 +154,21 @@ public final class ForwardPass {
             throw InferenceError("token id \(bad) is outside the vocabulary (0..<\(config.vocabSize))")
         }
         let hidden = config.hiddenSize
-        let queryWidth = config.queryWidth
-        let kvWidth = config.kvWidth
-        let ffn = config.ffnSize
-        let first = position
         let residual = workspace.residual.buffer.baseAddress!
-        let normed = workspace.normed.buffer.baseAddress!
-        let queries = workspace.queries.buffer.baseAddress!
-        let attended = workspace.attended.buffer.baseAddress!
-        let gate = workspace.gate.buffer.baseAddress!
-        let up = workspace.up.buffer.baseAddress!
-        let cosines = rotary.cosines.buffer.baseAddress!
-        let sines = rotary.sines.buffer.baseAddress!
-        var clock = PhaseClock()
-
+        var timer = PhaseTimer()
         for (row, id) in tokens.enumerated() {
             (residual + row * hidden).update(from: weights.tokenEmbedding + Int(id) * hidden, count: hidden)
         }
-        phaseTimes.embedding += clock.lap()
-
-        for (layer, w) in weights.layers.enumerated() {
-            let keys = workspace.keys[layer].buffer.baseAddress!
-            let values = workspace.values[layer].buffer.baseAddress!
-            let newKeys = keys + first * kvWidth
-            shears_rmsnorm(residual, w.attentionNorm, normed, rows, hidden, config.rmsNormEpsilon)
-            phaseTimes.normsAndRope += clock.lap()
-            observe(layer, [.query, .key, .value], normed, rows, hidden, &clock)
-
-            LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.query,
-                                 outputs: queryWidth, into: queries, yStride: queryWidth)
-            LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.key,
-                                 outputs: kvWidth, into: newKeys, yStride: kvWidth)
-            LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.value,
-                                 outputs: kvWidth, into: values + first * kvWidth, yStride: kvWidth)
-            phaseTimes.projections += clock.lap()
-
-            shears_rope(queries, rows, queryWidth, config.headCount, config.headDim, cosines, sines, first)
-            shears_rope(newKeys, rows, kvWidth, config.kvHeadCount, config.headDim, cosines, sines, first)
-            phaseTimes.normsAndRope += clock.lap()
-
-            attention.run(queries: queries, rows: rows, firstPosition: first, keys: keys, values: values,
-                          output: attended)
-            phaseTimes.attention += clock.lap()
-            observe(layer, [.attentionOutput], attended, rows, queryWidth, &clock)
-
-            LinearAlgebra.linear(attended, rows: rows, inputs: queryWidth, xStride: queryWidth,
-                                 weight: w.attentionOutput, outputs: hidden, into: residual, yStride: hidden,
-                                 accumulate: true)
-            phaseTimes.projections += clock.lap()
-
-            shears_rmsnorm(residual, w.ffnNorm, normed, rows, hidden, config.rmsNormEpsilon)
-            phaseTimes.normsAndRope += clock.lap()
-            observe(layer, [.gate, .up], normed, rows, hidden, &clock)
-
-            LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.gate,
-                                 outputs: ffn, into: gate, yStride: ffn)
-            LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.up,
-                                 outputs: ffn, into: up, yStride: ffn)
-            shears_silu_mul(gate, up, rows * ffn)
-            observe(layer, [.down], gate, rows, ffn, &clock)
-            LinearAlgebra.linear(gate, rows: rows, inputs: ffn, xStride: ffn, weight: w.down,
-                                 outputs: hidden, into: residual, yStride: hidden, accumulate: true)
-            phaseTimes.mlp += clock.lap()
+        timer.charge(\.embedding)
+        for layer in 0..<config.layerCount {
+            DecoderLayer(weights, layer: layer).forward(
+                residual, rows: rows, cache: workspace.sequenceCache(layer: layer, firstPosition: position),
+                scratch: workspace.scratch, rotary: rotary, attention: attention, timer: &timer)
         }
-        shears_rmsnorm(residual, weights.outputNorm, normed, rows, hidden, config.rmsNormEpsilon)
-        phaseTimes.normsAndRope += clock.lap()
+        shears_rmsnorm(residual, weights.outputNorm, workspace.scratch.normed.buffer.baseAddress!, rows, hidden,
+                       config.rmsNormEpsilon)
+        timer.charge(\.normsAndRope)
+        phaseTimes += timer.times
         position += rows
-    }
-
-    /// Hands the rows at `values` to the observer once per linear part consuming them; the clock
-    /// is restarted so observer time is not charged to any phase.
-    private func observe(
-        _ layer: Int, _ parts: [LlamaTensorNames.Layer], _ values: UnsafeMutablePointer<Float>, _ rows: Int,
-        _ columns: Int, _ clock: inout PhaseClock
-    ) {
-        guard let linearInputObserver else { return }
-        defer { _ = clock.lap() }
-        let buffer = UnsafeBufferPointer(start: values, count: rows * columns)
-        for part in parts {
-            linearInputObserver(LinearInput(layer: layer, part: part, rows: rows, columns: columns, values: buffer))
-        }
     }
 }

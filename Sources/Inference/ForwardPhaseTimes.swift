@@ -18,6 +18,16 @@ public struct ForwardPhaseTimes: Sendable, Equatable {
     /// Creates zero times.
     public init() {}
 
+    /// Adds `other`'s seconds phase by phase.
+    public static func += (lhs: inout ForwardPhaseTimes, rhs: ForwardPhaseTimes) {
+        lhs.embedding += rhs.embedding
+        lhs.normsAndRope += rhs.normsAndRope
+        lhs.projections += rhs.projections
+        lhs.attention += rhs.attention
+        lhs.mlp += rhs.mlp
+        lhs.head += rhs.head
+    }
+
     /// Sum of all phases.
     public var total: Double { embedding + normsAndRope + projections + attention + mlp + head }
 

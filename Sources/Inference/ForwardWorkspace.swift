@@ -6,37 +6,26 @@ import ModelIO
 struct ForwardWorkspace {
     /// Residual stream, `rows × hidden`.
     let residual: TensorStorage
-    /// Normalised residual, `rows × hidden`.
-    let normed: TensorStorage
-    /// Queries, `rows × queryWidth`.
-    let queries: TensorStorage
-    /// Keys and values of the current step before they go into the caches, `stagingRows × kvWidth`
-    /// (empty when keys and values are written straight into the caches).
-    let newKeys, newValues: TensorStorage
-    /// Attention output before the output projection, `rows × queryWidth`.
-    let attended: TensorStorage
-    /// Gate activations (then SiLU(gate)·up), `rows × ffn`.
-    let gate: TensorStorage
-    /// Up activations, `rows × ffn`.
-    let up: TensorStorage
+    /// The decoder layers' scratch (its `normed` also holds the final-normed rows).
+    let scratch: LayerScratch
     /// Logits, `logitRows × vocab`.
     let logits: TensorStorage
-    /// Keys per layer, `cacheRows × kvWidth` each (RoPE applied).
+    /// Keys per layer, `cacheRows × kvWidth(layer)` each (RoPE applied).
     let keys: [TensorStorage]
-    /// Values per layer, `cacheRows × kvWidth` each.
+    /// Values per layer, `cacheRows × kvWidth(layer)` each.
     let values: [TensorStorage]
 
     init(config: LlamaConfig, rows: Int, logitRows: Int, cacheRows: Int, stagingRows: Int = 0) {
         residual = TensorStorage(zeros: rows * config.hiddenSize)
-        normed = TensorStorage(zeros: rows * config.hiddenSize)
-        queries = TensorStorage(zeros: rows * config.queryWidth)
-        newKeys = TensorStorage(zeros: stagingRows * config.kvWidth)
-        newValues = TensorStorage(zeros: stagingRows * config.kvWidth)
-        attended = TensorStorage(zeros: rows * config.queryWidth)
-        gate = TensorStorage(zeros: rows * config.ffnSize)
-        up = TensorStorage(zeros: rows * config.ffnSize)
+        scratch = LayerScratch(config: config, rows: rows, stagingRows: stagingRows)
         logits = TensorStorage(zeros: logitRows * config.vocabSize)
-        keys = (0..<config.layerCount).map { _ in TensorStorage(zeros: cacheRows * config.kvWidth) }
-        values = (0..<config.layerCount).map { _ in TensorStorage(zeros: cacheRows * config.kvWidth) }
+        keys = (0..<config.layerCount).map { TensorStorage(zeros: cacheRows * config.kvWidth($0)) }
+        values = (0..<config.layerCount).map { TensorStorage(zeros: cacheRows * config.kvWidth($0)) }
+    }
+
+    /// The cache view of layer `layer` for one sequence whose new rows start at `firstPosition`.
+    func sequenceCache(layer: Int, firstPosition: Int) -> KVCacheView {
+        .sequence(keys: keys[layer].buffer.baseAddress!, values: values[layer].buffer.baseAddress!,
+                  firstPosition: firstPosition)
     }
 }

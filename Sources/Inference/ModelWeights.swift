@@ -1,38 +1,59 @@
 import ModelIO
 
-/// Pointers to one decoder layer's weights, each `[out, in]` row-major.
-struct LayerWeights {
-    let attentionNorm, query, key, value, attentionOutput, ffnNorm, gate, up, down: UnsafePointer<Float>
+/// Pointers to one decoder layer's weights, each matrix `[out, in]` row-major, and its shape.
+package struct LayerWeights {
+    /// The attention sub-block's weights.
+    package struct Attention {
+        let norm, query, key, value, output: UnsafePointer<Float>
+    }
+
+    /// The FFN sub-block's weights.
+    package struct FFN {
+        let norm, gate, up, down: UnsafePointer<Float>
+    }
+
+    /// The layer's head counts and FFN width.
+    package let shape: LayerShape
+    /// Nil when the layer has no attention.
+    package let attention: Attention?
+    /// Nil when the layer has no FFN.
+    package let ffn: FFN?
 }
 
 /// The model's weights resolved to raw pointers for one forward call. Holds the storages so the
 /// pointers stay valid while it lives, even if the model's tensors are replaced meanwhile.
-struct ModelWeights {
+package struct ModelWeights {
+    /// The configuration the weights were resolved for.
+    package let config: LlamaConfig
     let tokenEmbedding: UnsafePointer<Float>
     let outputNorm: UnsafePointer<Float>
     let output: UnsafePointer<Float>
-    let layers: [LayerWeights]
+    package let layers: [LayerWeights]
     private let storages: [TensorStorage]
 
-    init(_ model: Model) {
+    /// Resolves `model`'s current tensors.
+    package init(_ model: Model) {
         var storages: [TensorStorage] = []
         func pointer(_ tensor: Tensor) -> UnsafePointer<Float> {
             storages.append(tensor.storage)
             return UnsafePointer(tensor.storage.buffer.baseAddress!)
         }
-        // Model's initialiser guarantees every expected tensor is present with the right shape.
+        // Model's initialiser and surgery guarantee every expected tensor is present with the right shape.
         func named(_ name: String) -> UnsafePointer<Float> { pointer(model.tensor(name)!) }
+        config = model.config
         tokenEmbedding = named(LlamaTensorNames.tokenEmbedding)
         outputNorm = named(LlamaTensorNames.outputNorm)
         output = pointer(model.outputProjection)
-        layers = (0..<model.config.layerCount).map { layer in
+        layers = model.config.layers.enumerated().map { layer, shape in
             typealias Part = LlamaTensorNames.Layer
-            return LayerWeights(
-                attentionNorm: named(Part.attentionNorm.name(layer: layer)), query: named(Part.query.name(layer: layer)),
-                key: named(Part.key.name(layer: layer)), value: named(Part.value.name(layer: layer)),
-                attentionOutput: named(Part.attentionOutput.name(layer: layer)),
-                ffnNorm: named(Part.ffnNorm.name(layer: layer)), gate: named(Part.gate.name(layer: layer)),
-                up: named(Part.up.name(layer: layer)), down: named(Part.down.name(layer: layer)))
+            func part(_ part: Part) -> UnsafePointer<Float> { named(part.name(layer: layer)) }
+            let attention = shape.hasAttention
+                ? LayerWeights.Attention(norm: part(.attentionNorm), query: part(.query), key: part(.key),
+                                         value: part(.value), output: part(.attentionOutput))
+                : nil
+            let ffn = shape.hasFFN
+                ? LayerWeights.FFN(norm: part(.ffnNorm), gate: part(.gate), up: part(.up), down: part(.down)) : nil
+            return LayerWeights(shape: shape, attention: attention, ffn: ffn)
         }
         self.storages = storages
     }

@@ -29,8 +29,14 @@ public struct PerplexityEvaluator {
     /// The model evaluated.
     public let model: Model
 
-    /// Creates an evaluator for `model`.
-    public init(model: Model) { self.model = model }
+    /// Checked before every chunk: evaluation stops with an `InferenceError` carrying the reason.
+    public let cancellation: Cancellation?
+
+    /// Creates an evaluator for `model`, stoppable through `cancellation`.
+    public init(model: Model, cancellation: Cancellation? = nil) {
+        self.model = model
+        self.cancellation = cancellation
+    }
 
     /// Evaluates `tokens`; `maxChunks` limits the number of chunks (nil: all); `progress` is called
     /// after each chunk with the chunks done and the total.
@@ -53,6 +59,7 @@ public struct PerplexityEvaluator {
         let forward = try ForwardPass(model: model, capacity: seqlen)
         var means: [Double] = []
         for chunk in 0..<total {
+            try cancellation?.check()
             let nll = try forward.negativeLogLikelihoods(Array(tokens[chunk * seqlen..<(chunk + 1) * seqlen]))
             means.append(nll.reduce(0.0) { $0 + Double($1) } / Double(nll.count))
             progress?(chunk + 1, total)

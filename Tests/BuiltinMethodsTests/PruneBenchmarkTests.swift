@@ -1,5 +1,6 @@
 import BuiltinMethods
 import Foundation
+import Inference
 import Testing
 import TestSupport
 
@@ -17,11 +18,18 @@ import TestSupport
         #expect(report.kernels.allSatisfy { $0.seconds > 0 && $0.gigabytesPerSecond.isFinite })
     }
 
-    @Test("layer FLOPs count the seven products and causal attention")
-    func flops() {
+    @Test("layer FLOPs count the seven products and causal attention, per layer shape")
+    func flops() throws {
         let config = TinyModel.config
         let linear = 2 * 32 * 32 + 2 * 32 * 16 + 3 * 32 * 48
-        #expect(PruneBenchmark.layerFLOPs(config, rows: 4) == Double(2 * linear * 4) + 2 * 2 * 10 * 32)
+        #expect(ForwardBenchmark.layerFLOPs(config, layer: 0, rows: 4) == Double(2 * linear * 4) + 2 * 2 * 10 * 32)
+        let model = try TinyModel.make()
+        try model.remove(.kvGroups(layer: 1, [0]))
+        try model.remove(.ffn(layer: 0))
+        let narrow = 2 * 32 * 16 + 2 * 32 * 8 + 3 * 32 * 48
+        #expect(ForwardBenchmark.layerFLOPs(model.config, layer: 1, rows: 4) == Double(2 * narrow * 4) + 2 * 2 * 10 * 16)
+        #expect(ForwardBenchmark.layerFLOPs(model.config, layer: 0, rows: 4)
+            == Double(2 * (2 * 32 * 32 + 2 * 32 * 16) * 4) + 2 * 2 * 10 * 32)
     }
 
     @Test("SmolLM2 Wanda and SparseGPT prune benchmarks",

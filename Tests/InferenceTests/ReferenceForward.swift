@@ -2,7 +2,8 @@ import Foundation
 import ModelIO
 
 /// A deliberately plain Double-precision LLaMA forward pass (straightforward loops, no cache),
-/// the yardstick for the optimised `ForwardPass`.
+/// the yardstick for the optimised `ForwardPass` and `DecoderLayer`; layers may differ in shape
+/// and lack attention or FFN.
 enum ReferenceForward {
     /// Logits of every position, `tokens.count` rows of `vocab` values.
     static func logits(_ model: Model, _ tokens: [Int32]) -> [[Double]] {
@@ -28,43 +29,52 @@ enum ReferenceForward {
         }
         let embedding = weight(LlamaTensorNames.tokenEmbedding)
         var states = tokens.map { id in Array(embedding[Int(id) * c.hiddenSize..<(Int(id) + 1) * c.hiddenSize]) }
-        for layer in 0..<c.layerCount {
+        for (layer, shape) in c.layers.enumerated() {
             typealias Part = LlamaTensorNames.Layer
-            let w = Dictionary(uniqueKeysWithValues: Part.allCases.map { ($0, weight($0.name(layer: layer))) })
-            var keys: [[Double]] = [], values: [[Double]] = [], queries: [[Double]] = []
-            for (position, state) in states.enumerated() {
-                let x = rmsNorm(state, w[.attentionNorm]!)
-                var q = matvec(w[.query]!, x, outputs: c.queryWidth)
-                var k = matvec(w[.key]!, x, outputs: c.kvWidth)
-                rope(&q, heads: c.headCount, position: position)
-                rope(&k, heads: c.kvHeadCount, position: position)
-                queries.append(q)
-                keys.append(k)
-                values.append(matvec(w[.value]!, x, outputs: c.kvWidth))
-            }
-            for position in 0..<states.count {
-                var attended = [Double](repeating: 0, count: c.queryWidth)
-                for h in 0..<c.headCount {
-                    let g = h / (c.headCount / c.kvHeadCount)
-                    var scores = (0...position).map { j in
-                        (0..<c.headDim).reduce(0.0) { $0 + queries[position][h * c.headDim + $1] * keys[j][g * c.headDim + $1] }
-                            / Double(c.headDim).squareRoot()
-                    }
-                    let m = scores.max()!
-                    scores = scores.map { exp($0 - m) }
-                    let total = scores.reduce(0, +)
-                    for j in 0...position {
-                        for d in 0..<c.headDim { attended[h * c.headDim + d] += scores[j] / total * values[j][g * c.headDim + d] }
-                    }
+            let w = Dictionary(uniqueKeysWithValues: Part.allCases.filter { $0.exists(in: shape) }.map {
+                ($0, weight($0.name(layer: layer)))
+            })
+            let queryWidth = c.queryWidth(layer), kvWidth = c.kvWidth(layer)
+            if shape.hasAttention {
+                var keys: [[Double]] = [], values: [[Double]] = [], queries: [[Double]] = []
+                for (position, state) in states.enumerated() {
+                    let x = rmsNorm(state, w[.attentionNorm]!)
+                    var q = matvec(w[.query]!, x, outputs: queryWidth)
+                    var k = matvec(w[.key]!, x, outputs: kvWidth)
+                    rope(&q, heads: shape.headCount, position: position)
+                    rope(&k, heads: shape.kvHeadCount, position: position)
+                    queries.append(q)
+                    keys.append(k)
+                    values.append(matvec(w[.value]!, x, outputs: kvWidth))
                 }
-                let o = matvec(w[.attentionOutput]!, attended, outputs: c.hiddenSize)
-                for i in 0..<c.hiddenSize { states[position][i] += o[i] }
-                let x = rmsNorm(states[position], w[.ffnNorm]!)
-                let gate = matvec(w[.gate]!, x, outputs: c.ffnSize)
-                let up = matvec(w[.up]!, x, outputs: c.ffnSize)
-                let inner = (0..<c.ffnSize).map { gate[$0] / (1 + exp(-gate[$0])) * up[$0] }
-                let down = matvec(w[.down]!, inner, outputs: c.hiddenSize)
-                for i in 0..<c.hiddenSize { states[position][i] += down[i] }
+                for position in 0..<states.count {
+                    var attended = [Double](repeating: 0, count: queryWidth)
+                    for h in 0..<shape.headCount {
+                        let g = h / shape.groupSize
+                        var scores = (0...position).map { j in
+                            (0..<c.headDim).reduce(0.0) { $0 + queries[position][h * c.headDim + $1] * keys[j][g * c.headDim + $1] }
+                                / Double(c.headDim).squareRoot()
+                        }
+                        let m = scores.max()!
+                        scores = scores.map { exp($0 - m) }
+                        let total = scores.reduce(0, +)
+                        for j in 0...position {
+                            for d in 0..<c.headDim { attended[h * c.headDim + d] += scores[j] / total * values[j][g * c.headDim + d] }
+                        }
+                    }
+                    let o = matvec(w[.attentionOutput]!, attended, outputs: c.hiddenSize)
+                    for i in 0..<c.hiddenSize { states[position][i] += o[i] }
+                }
+            }
+            if shape.hasFFN {
+                for position in 0..<states.count {
+                    let x = rmsNorm(states[position], w[.ffnNorm]!)
+                    let gate = matvec(w[.gate]!, x, outputs: shape.ffnSize)
+                    let up = matvec(w[.up]!, x, outputs: shape.ffnSize)
+                    let inner = (0..<shape.ffnSize).map { gate[$0] / (1 + exp(-gate[$0])) * up[$0] }
+                    let down = matvec(w[.down]!, inner, outputs: c.hiddenSize)
+                    for i in 0..<c.hiddenSize { states[position][i] += down[i] }
+                }
             }
         }
         let output = model.outputProjection.storage.array.map(Double.init)

@@ -52,6 +52,39 @@ struct SmolLM2Tests {
         #expect(streamed == output)
     }
 
+    @Test("a heterogeneous SmolLM2 (units removed in several layers, one block removed) evaluates as the zeroed dense model")
+    func heterogeneousEqualsZeroed() throws {
+        let shrunk = try SmolLM2Loader.load(ReferenceData.modelPath)
+        let zeroed = try SmolLM2Loader.load(ReferenceData.modelPath)
+        let headDim = shrunk.config.headDim, ffn = shrunk.config.layers[0].ffnSize
+        func zero(_ layer: Int, _ part: LlamaTensorNames.Layer, _ columns: [Int]) {
+            let tensor = zeroed.tensor(part.name(layer: layer))!
+            for row in 0..<tensor.rows { for column in columns { tensor.storage.buffer[row * tensor.columns + column] = 0 } }
+        }
+        func headColumns(_ heads: [Int]) -> [Int] { heads.flatMap { $0 * headDim..<($0 + 1) * headDim } }
+        let channels = Array(stride(from: 1, to: ffn, by: 3))
+        // One query head per KV group in layer 3 (9 heads over 3 groups of 3).
+        try shrunk.remove(.queryHeads(layer: 3, [0, 4, 8]))
+        zero(3, .attentionOutput, headColumns([0, 4, 8]))
+        try shrunk.remove(.kvGroups(layer: 10, [1]))
+        zero(10, .attentionOutput, headColumns([3, 4, 5]))
+        try shrunk.remove(.ffnChannels(layer: 5, channels))
+        zero(5, .down, channels)
+        try shrunk.remove(.attention(layer: 25))
+        zero(25, .attentionOutput, headColumns(Array(0..<9)))
+        try shrunk.remove(.blocks([20]))
+        zero(20, .attentionOutput, headColumns(Array(0..<9)))
+        zero(20, .down, Array(0..<ffn))
+        #expect(shrunk.config.layerCount == 29)
+        #expect(shrunk.parameterCount < zeroed.parameterCount)
+        let tokens = Array(try ReferenceData.int32s("wikitext2-test.smollm2-ids.i32").prefix(4 * 512))
+        let expected = try PerplexityEvaluator(model: zeroed).evaluate(tokens: tokens, seqlen: 512)
+        let actual = try PerplexityEvaluator(model: shrunk).evaluate(tokens: tokens, seqlen: 512)
+        #expect(abs(actual.perplexity / expected.perplexity - 1) <= 1e-5,
+                "shrunk \(actual.perplexity), zeroed \(expected.perplexity)")
+        #expect(expected.perplexity > 1 && expected.perplexity.isFinite)
+    }
+
     /// The whole WikiText-2 test perplexity at seqlen 2048 (148 chunks, minutes of CPU); run with
     /// `SHEARS_FULL_PERPLEXITY=1`.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["SHEARS_FULL_PERPLEXITY"] == "1"))

@@ -40,11 +40,8 @@ struct GGUFRoundTripTests {
     func tinyModel() throws {
         let directory = GGUFTemporaryDirectory()
         // TinyModel's FFN width 48 is not a multiple of the Q8_0 block; use 64 here.
-        let base = TinyModel.config
-        let config = LlamaConfig(
-            layerCount: base.layerCount, hiddenSize: base.hiddenSize, headCount: base.headCount, kvHeadCount: base.kvHeadCount,
-            ffnSize: 64, vocabSize: base.vocabSize, contextLength: base.contextLength, ropeTheta: base.ropeTheta,
-            rmsNormEpsilon: base.rmsNormEpsilon, tiedEmbedding: base.tiedEmbedding)
+        var config = TinyModel.config
+        config.layers = config.layers.map { LayerShape(headCount: $0.headCount, kvHeadCount: $0.kvHeadCount, ffnSize: 64) }
         let metadata = TinyModel.metadata(config, TinyModel.vocabulary(size: config.vocabSize))
         let tensors = TinyModel.tensors(config, seed: 3)
         for type in [GGMLType.f32, .f16, .bf16, .q8_0] {

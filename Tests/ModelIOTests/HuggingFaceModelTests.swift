@@ -68,7 +68,7 @@ struct HuggingFaceModelTests {
         try HuggingFaceModelWriter.write(model, to: parent + "/m", type: .f32, metadata: [:])
         let file = try SafetensorsFile(path: parent + "/m/model.safetensors")
         let config = model.config
-        for (part, heads) in [(LlamaTensorNames.Layer.query, config.headCount), (.key, config.kvHeadCount)] {
+        for (part, heads) in [(LlamaTensorNames.Layer.query, config.layers[0].headCount), (.key, config.layers[0].kvHeadCount)] {
             let stored = try file.tensor(HuggingFaceTensorNames.huggingFaceName(gguf: part.name(layer: 1))!)
             let expected = HuggingFaceRotaryPermutation.toHuggingFace(model.tensor(part.name(layer: 1))!, heads: heads)
             #expect(stored.storage.array == expected.storage.array)

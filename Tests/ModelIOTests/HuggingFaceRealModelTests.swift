@@ -63,7 +63,7 @@ struct HuggingFaceRealModelTests {
         let unpermuted = try SafetensorsFile(path: directory + "/model.safetensors").tensors().map { tensor in
             guard let ggufName = HuggingFaceTensorNames.ggufName(huggingFace: tensor.name),
                   ggufName.hasSuffix("attn_q.weight") || ggufName.hasSuffix("attn_k.weight") else { return tensor }
-            let heads = ggufName.hasSuffix("attn_q.weight") ? model.config.headCount : model.config.kvHeadCount
+            let heads = ggufName.hasSuffix("attn_q.weight") ? model.config.layers[0].headCount : model.config.layers[0].kvHeadCount
             return HuggingFaceRotaryPermutation.toGGUF(tensor, heads: heads)
         }
         try SafetensorsWriter.write(unpermuted, type: .f32, metadata: ["format": "pt"], to: control + "/model.safetensors")

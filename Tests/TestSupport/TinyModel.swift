@@ -27,10 +27,29 @@ public enum TinyModel {
                              bosID: Int32(size - 1), eosID: Int32(size - 1), addBOS: false)
     }
 
-    /// GGUF metadata for `config` and `vocabulary`, as llama.cpp would write it.
+    /// GGUF metadata for `config` and `vocabulary`, as llama.cpp would write it (`deci` when the
+    /// layers differ).
     public static func metadata(_ config: LlamaConfig, _ vocabulary: BPEVocabulary) -> GGUFMetadata {
-        HuggingFaceMetadata.gguf(config: config, vocabulary: vocabulary, name: "tiny-test-model", chatTemplate: nil)
+        let base = HuggingFaceMetadata.gguf(config: config, vocabulary: vocabulary, name: "tiny-test-model", chatTemplate: nil)
+        return config.uniformShape == nil ? GGUFArchitectureKeys.apply(config, to: base) : base
     }
+
+    /// A five-layer model with a layer of every kind, made by surgery on a uniform one (hidden 32,
+    /// 4 query heads over 2 KV heads, FFN 48): layer 0 keeps one query head per KV group, layer 1
+    /// one KV group, layer 2 has no attention, layer 3 a narrower FFN, layer 4 no FFN.
+    public static func heterogeneous(seed: UInt64 = 5) throws -> Model {
+        var uniform = config
+        uniform.layers = Array(repeating: config.layers[0], count: 5)
+        let model = try make(uniform, seed: seed)
+        for removal in heterogeneousRemovals { try model.remove(removal) }
+        return model
+    }
+
+    /// The surgery `heterogeneous(seed:)` applies.
+    public static let heterogeneousRemovals: [StructuralRemoval] = [
+        .queryHeads(layer: 0, [1, 3]), .kvGroups(layer: 1, [0]), .attention(layer: 2),
+        .ffnChannels(layer: 3, Array(stride(from: 0, to: 48, by: 3))), .ffn(layer: 4),
+    ]
 
     /// Random tensors for `config`: linear weights uniform in ±1/sqrt(fan-in), norms near 1.
     public static func tensors(_ config: LlamaConfig, seed: UInt64) -> [Tensor] {

@@ -100,8 +100,16 @@ struct ModelDescription: Encodable {
         func row(_ key: String, _ value: String) { lines.append(key.padding(toLength: 14, withPad: " ", startingAt: 0) + value) }
         row("model", path + (name.map { "  (\($0))" } ?? ""))
         row("format", "\(format), \(tensors.count) tensors, \(Format.bytes(fileBytes))")
-        row("architecture", "\(architecture): \(config.layerCount) layers, hidden \(config.hiddenSize), FFN \(config.ffnSize)")
-        row("attention", "\(config.headCount) heads, \(config.kvHeadCount) KV heads (GQA \(config.headCount / config.kvHeadCount):1), head dim \(config.headDim)")
+        if let shape = config.uniformShape {
+            row("architecture", "\(architecture): \(config.layerCount) layers, hidden \(config.hiddenSize), FFN \(shape.ffnSize)")
+            row("attention", "\(shape.headCount) heads, \(shape.kvHeadCount) KV heads (GQA \(shape.groupSize):1), head dim \(config.headDim)")
+        } else {
+            row("architecture", "\(architecture): \(config.layerCount) layers of different shapes, hidden \(config.hiddenSize), head dim \(config.headDim)")
+            for (layer, shape) in config.layers.enumerated() {
+                let attention = shape.hasAttention ? "\(shape.headCount) heads, \(shape.kvHeadCount) KV heads" : "no attention"
+                row("  layer \(layer)", "\(attention), \(shape.hasFFN ? "FFN \(shape.ffnSize)" : "no FFN")")
+            }
+        }
         row("rope", "base \(config.ropeTheta), context \(config.contextLength), RMSNorm eps \(config.rmsNormEpsilon)")
         row("output", config.tiedEmbedding ? "tied to the token embedding" : "separate output.weight")
         row("parameters", Format.count(parameters))

@@ -104,7 +104,7 @@ struct PluginCheck: ParsableCommand {
         var shapes = PluginBenchmark.layerShapes(hidden: 576, kvDimension: 192, ffn: 1536)
         if let model {
             let config = try ModelLoader.load(path: model).config
-            shapes = PluginBenchmark.layerShapes(hidden: config.hiddenSize, kvDimension: config.kvWidth, ffn: config.ffnSize)
+            shapes = PluginBenchmark.layerShapes(hidden: config.hiddenSize, kvDimension: config.maxKVWidth, ffn: config.maxFFNSize)
         }
         do {
             let instance = try PluginCriterion(library: plugin, id: criterion!)

@@ -78,6 +78,8 @@ final class ShearsModule {
                     return [.handle(TensorReference(model: box.model, name: name), as: RecipeHandles.tensor, dependingOn: 1)]
                 },
                 "perplexity": { [self] box, call in try perplexity(box.model, call) },
+                "remove": { box, call in try Self.remove(box.model, call) },
+                "layer": { box, call in try Self.layerShape(box.model, call) },
                 "generate": { box, call in try Self.generate(box.model, call) },
                 "save": { [self] box, call in try save(box.model, call) },
                 "sparsity": { box, _ in
@@ -88,13 +90,13 @@ final class ShearsModule {
                 },
             ],
             properties: [
-                "arch": { _ in "llama" },
+                "arch": { .string(GGUFArchitectureKeys.architecture(for: $0.model.config)) },
                 "layers": { .integer($0.model.config.layerCount) },
                 "hidden": { .integer($0.model.config.hiddenSize) },
-                "heads": { .integer($0.model.config.headCount) },
-                "kv_heads": { .integer($0.model.config.kvHeadCount) },
+                "heads": { Self.perLayer($0.model.config, \.headCount) },
+                "kv_heads": { Self.perLayer($0.model.config, \.kvHeadCount) },
                 "head_dim": { .integer($0.model.config.headDim) },
-                "ffn": { .integer($0.model.config.ffnSize) },
+                "ffn": { Self.perLayer($0.model.config, \.ffnSize) },
                 "vocab": { .integer($0.model.config.vocabSize) },
                 "context": { .integer($0.model.config.contextLength) },
                 "tied": { .boolean($0.model.config.tiedEmbedding) },

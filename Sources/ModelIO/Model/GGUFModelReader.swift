@@ -1,9 +1,10 @@
 import Tokenization
 
-/// Builds a `Model` from a GGUF file written by llama.cpp's converters (architecture `llama`).
+/// Builds a `Model` from a GGUF file of a LLaMA-family decoder (architecture `llama`, or `deci` for
+/// layers of different shapes).
 public enum GGUFModelReader {
     /// Architectures whose GGUF layout is the LLaMA decoder Shears runs.
-    public static let supportedArchitectures: Set<String> = ["llama"]
+    public static let supportedArchitectures: Set<String> = ["llama", "deci"]
 
     /// Reads and dequantizes every tensor of `file` and builds the tokenizer from its metadata.
     ///
@@ -27,7 +28,9 @@ public enum GGUFModelReader {
                          sourcePath: file.path)
     }
 
-    /// Reads the LLaMA hyper-parameters from GGUF metadata.
+    /// Reads the LLaMA hyper-parameters from GGUF metadata: architecture `llama` (head counts
+    /// and FFN width as one number or as per-layer arrays) or `deci` (per-layer arrays; a layer
+    /// with 0 heads has no attention, one with an FFN width of 0 no FFN).
     ///
     /// - Throws: `ModelIOError` for another architecture, a missing or malformed key.
     public static func config(from metadata: GGUFMetadata, path: String) throws(ModelIOError) -> LlamaConfig {
@@ -36,7 +39,8 @@ public enum GGUFModelReader {
         }
         guard supportedArchitectures.contains(architecture) else {
             throw ModelIOError(path: path, item: "general.architecture",
-                               "architecture '\(architecture)' is not supported; Shears runs LLaMA-family decoders ('llama')")
+                               "architecture '\(architecture)' is not supported; Shears runs LLaMA-family decoders "
+                                   + "('llama', or 'deci' for per-layer shapes)")
         }
         func integer(_ key: String) throws(ModelIOError) -> Int {
             guard let value = metadata["\(architecture).\(key)"] else {
@@ -50,6 +54,29 @@ public enum GGUFModelReader {
         func optionalInteger(_ key: String) throws(ModelIOError) -> Int? {
             metadata["\(architecture).\(key)"] == nil ? nil : try integer(key)
         }
+        /// A per-layer value: one integer for every layer, or an array of one per layer.
+        func perLayer(_ key: String, layers: Int, default fallback: [Int]? = nil) throws(ModelIOError) -> [Int] {
+            let item = "\(architecture).\(key)"
+            guard let value = metadata[item] else {
+                if let fallback { return fallback }
+                throw ModelIOError(path: path, item: item, "key is missing")
+            }
+            if let number = value.int { return Array(repeating: number, count: layers) }
+            guard let elements = value.array else {
+                throw ModelIOError(path: path, item: item, "expected an integer or an array of integers, found \(value.type)")
+            }
+            guard elements.count == layers else {
+                throw ModelIOError(path: path, item: item, "has \(elements.count) entries for \(layers) layers")
+            }
+            var numbers: [Int] = []
+            for (index, element) in elements.enumerated() {
+                guard let number = element.int else {
+                    throw ModelIOError(path: path, item: "\(item)[\(index)]", "expected an integer, found \(element.type)")
+                }
+                numbers.append(number)
+            }
+            return numbers
+        }
         func float(_ key: String, default fallback: Float) throws(ModelIOError) -> Float {
             guard let value = metadata["\(architecture).\(key)"] else { return fallback }
             guard let number = value.double else {
@@ -57,9 +84,20 @@ public enum GGUFModelReader {
             }
             return Float(number)
         }
+        let layerCount = try integer("block_count")
+        guard (1...4096).contains(layerCount) else {
+            throw ModelIOError(path: path, item: "\(architecture).block_count", "layer count \(layerCount) is not in 1...4096")
+        }
         let hidden = try integer("embedding_length")
-        let heads = try integer("attention.head_count")
-        let headDim = try optionalInteger("attention.key_length") ?? (heads > 0 ? hidden / heads : 0)
+        let heads = try perLayer("attention.head_count", layers: layerCount)
+        let kvHeads = try perLayer("attention.head_count_kv", layers: layerCount, default: heads)
+        let ffn = try perLayer("feed_forward_length", layers: layerCount)
+        // llama.cpp derives the head size from layer 0's head count when key_length is absent.
+        let headDim = try optionalInteger("attention.key_length") ?? (heads[0] > 0 ? hidden / heads[0] : 0)
+        if let valueLength = try optionalInteger("attention.value_length"), valueLength != headDim {
+            throw ModelIOError(path: path, item: "\(architecture).attention.value_length",
+                               "value head size \(valueLength) differs from the key head size \(headDim); not supported")
+        }
         if let ropeDims = try optionalInteger("rope.dimension_count"), ropeDims != headDim {
             throw ModelIOError(path: path, item: "\(architecture).rope.dimension_count",
                                "partial rotary embeddings (\(ropeDims) of \(headDim) dimensions) are not supported")
@@ -68,14 +106,17 @@ public enum GGUFModelReader {
             throw ModelIOError(path: path, item: "\(architecture).rope.scaling.type",
                                "RoPE scaling '\(scaling)' is not supported yet")
         }
+        for (layer, (queryHeads, kv)) in zip(heads, kvHeads).enumerated() where queryHeads > 0 && kv == 0 {
+            throw ModelIOError(path: path, item: "\(architecture).attention.head_count_kv[\(layer)]",
+                               "layer \(layer) has \(queryHeads) query heads and no key/value heads (Nemotron's linear "
+                                   + "attention), which Shears does not run")
+        }
         let tokenCount = metadata["tokenizer.ggml.tokens"]?.array?.count
+        let shapes = (0..<layerCount).map { LayerShape(headCount: heads[$0], kvHeadCount: kvHeads[$0], ffnSize: ffn[$0]) }
         let config = LlamaConfig(
-            layerCount: try integer("block_count"),
+            layers: shapes,
             hiddenSize: hidden,
-            headCount: heads,
-            kvHeadCount: try optionalInteger("attention.head_count_kv") ?? heads,
             headDim: headDim,
-            ffnSize: try integer("feed_forward_length"),
             vocabSize: try optionalInteger("vocab_size") ?? tokenCount ?? 0,
             contextLength: try optionalInteger("context_length") ?? 2048,
             ropeTheta: try float("rope.freq_base", default: 10000),

@@ -129,9 +129,30 @@ public struct HuggingFaceConfig: Sendable, Equatable {
         }
     }
 
+    /// Checks that `config` can be written as a `config.json`: transformers' `LlamaForCausalLM`
+    /// gives every layer the same head counts and FFN width, and has no attention-free or FFN-free
+    /// layers.
+    ///
+    /// - Throws: `ModelIOError` naming `path`, the first layer that differs and the field.
+    public static func requireExpressible(_ config: LlamaConfig, path: String) throws(ModelIOError) {
+        let first = config.layers[0]
+        let advice = "config.json gives every layer one shape; write a .gguf file instead (llama.cpp's deci architecture holds per-layer shapes)"
+        guard first.hasAttention && first.hasFFN else {
+            let field = first.hasAttention ? "intermediate_size" : "num_attention_heads"
+            throw ModelIOError(path: path, item: "layer 0 \(field)", "layer 0 has no \(first.hasAttention ? "FFN" : "attention"); \(advice)")
+        }
+        for (index, layer) in config.layers.enumerated() where layer != first {
+            let field = layer.headCount != first.headCount ? "num_attention_heads (\(layer.headCount), layer 0 has \(first.headCount))"
+                : layer.kvHeadCount != first.kvHeadCount ? "num_key_value_heads (\(layer.kvHeadCount), layer 0 has \(first.kvHeadCount))"
+                : "intermediate_size (\(layer.ffnSize), layer 0 has \(first.ffnSize))"
+            throw ModelIOError(path: path, item: "layer \(index)", "\(field) differs from layer 0; \(advice)")
+        }
+    }
+
     /// The `config.json` text `transformers` writes for this configuration (sorted keys,
-    /// two-space indent).
+    /// two-space indent). Every layer must have layer 0's shape (`requireExpressible`).
     public func json() -> [UInt8] {
+        let shape = llama.layers[0]
         func id(_ value: Int?) -> JSONValue { value.map { .integer($0) } ?? .null }
         let eos: JSONValue = eosTokenIDs.count == 1 ? .integer(eosTokenIDs[0])
             : eosTokenIDs.isEmpty ? .null : .array(eosTokenIDs.map { .integer($0) })
@@ -145,13 +166,13 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             ("hidden_act", .string("silu")),
             ("hidden_size", .integer(llama.hiddenSize)),
             ("initializer_range", .number("0.02")),
-            ("intermediate_size", .integer(llama.ffnSize)),
+            ("intermediate_size", .integer(shape.ffnSize)),
             ("max_position_embeddings", .integer(llama.contextLength)),
             ("mlp_bias", .bool(false)),
             ("model_type", .string(architecture == "MistralForCausalLM" ? "mistral" : "llama")),
-            ("num_attention_heads", .integer(llama.headCount)),
+            ("num_attention_heads", .integer(shape.headCount)),
             ("num_hidden_layers", .integer(llama.layerCount)),
-            ("num_key_value_heads", .integer(llama.kvHeadCount)),
+            ("num_key_value_heads", .integer(shape.kvHeadCount)),
             ("pretraining_tp", .integer(1)),
             ("rms_norm_eps", .float(llama.rmsNormEpsilon)),
             ("rope_scaling", .null),

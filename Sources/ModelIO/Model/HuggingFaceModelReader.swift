@@ -68,10 +68,9 @@ public enum HuggingFaceModelReader {
             }
             var tensor = try checkpoint.tensor(hfName)
             tensor.name = ggufName
-            if ggufName.hasSuffix(".attn_q.weight") {
-                tensor = HuggingFaceRotaryPermutation.toGGUF(tensor, heads: config.headCount)
-            } else if ggufName.hasSuffix(".attn_k.weight") {
-                tensor = HuggingFaceRotaryPermutation.toGGUF(tensor, heads: config.kvHeadCount)
+            if let (layer, part) = LlamaTensorNames.parse(ggufName), part == .query || part == .key {
+                let shape = config.layers[layer]
+                tensor = HuggingFaceRotaryPermutation.toGGUF(tensor, heads: part == .query ? shape.headCount : shape.kvHeadCount)
             }
             tensors.append(tensor)
         }

@@ -22,15 +22,16 @@ public enum HuggingFaceModelWriter {
         if HuggingFaceModelFiles.exists(directory) {
             throw ModelIOError(path: directory, "already exists; refusing to write the model into it")
         }
+        try HuggingFaceConfig.requireExpressible(model.config, path: directory)
         var hfTensors: [Tensor] = []
         for var tensor in model.tensors {
             guard let hfName = HuggingFaceTensorNames.huggingFaceName(gguf: tensor.name) else {
                 throw ModelIOError(path: model.sourcePath, item: tensor.name, "tensor has no Hugging Face LLaMA name")
             }
-            if tensor.name.hasSuffix(".attn_q.weight") {
-                tensor = HuggingFaceRotaryPermutation.toHuggingFace(tensor, heads: model.config.headCount)
-            } else if tensor.name.hasSuffix(".attn_k.weight") {
-                tensor = HuggingFaceRotaryPermutation.toHuggingFace(tensor, heads: model.config.kvHeadCount)
+            if let (layer, part) = LlamaTensorNames.parse(tensor.name), part == .query || part == .key {
+                let shape = model.config.layers[layer]
+                tensor = HuggingFaceRotaryPermutation.toHuggingFace(
+                    tensor, heads: part == .query ? shape.headCount : shape.kvHeadCount)
             }
             tensor.name = hfName
             hfTensors.append(tensor)

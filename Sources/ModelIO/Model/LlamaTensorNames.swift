@@ -25,24 +25,48 @@ public enum LlamaTensorNames {
         /// Whether this is one of the seven linear (prunable) matrices.
         public var isLinear: Bool { self != .attentionNorm && self != .ffnNorm }
 
-        /// Row-major shape of this tensor under `config`.
-        public func shape(_ config: LlamaConfig) -> [Int] {
+        /// Whether this tensor belongs to the attention sub-block (absent in a layer without it).
+        public var isAttention: Bool {
             switch self {
-            case .attentionNorm, .ffnNorm: [config.hiddenSize]
-            case .query: [config.queryWidth, config.hiddenSize]
-            case .key, .value: [config.kvWidth, config.hiddenSize]
-            case .attentionOutput: [config.hiddenSize, config.queryWidth]
-            case .gate, .up: [config.ffnSize, config.hiddenSize]
-            case .down: [config.hiddenSize, config.ffnSize]
+            case .attentionNorm, .query, .key, .value, .attentionOutput: true
+            case .ffnNorm, .gate, .up, .down: false
             }
         }
+
+        /// Row-major shape of this tensor in layer `layer` of `config`.
+        public func shape(_ config: LlamaConfig, layer: Int) -> [Int] {
+            let hidden = config.hiddenSize, ffn = config.layers[layer].ffnSize
+            switch self {
+            case .attentionNorm, .ffnNorm: return [hidden]
+            case .query: return [config.queryWidth(layer), hidden]
+            case .key, .value: return [config.kvWidth(layer), hidden]
+            case .attentionOutput: return [hidden, config.queryWidth(layer)]
+            case .gate, .up: return [ffn, hidden]
+            case .down: return [hidden, ffn]
+            }
+        }
+
+        /// Whether layer `shape` has this tensor (attention tensors need heads, FFN tensors a width).
+        public func exists(in shape: LayerShape) -> Bool { isAttention ? shape.hasAttention : shape.hasFFN }
+    }
+
+    /// The layer and part of a per-layer tensor name such as `blk.3.attn_q.weight`; nil for
+    /// any other name.
+    public static func parse(_ name: String) -> (layer: Int, part: Layer)? {
+        let fields = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard fields.count == 4, fields[0] == "blk", fields[3] == "weight", let layer = Int(fields[1]), layer >= 0,
+              let part = Layer(rawValue: String(fields[2])), part.name(layer: layer) == name
+        else { return nil }
+        return (layer, part)
     }
 
     /// Every tensor name the model must have, with its shape, in a stable order.
     public static func expected(_ config: LlamaConfig) -> [(name: String, shape: [Int])] {
         var result: [(String, [Int])] = [(tokenEmbedding, [config.vocabSize, config.hiddenSize])]
-        for layer in 0..<config.layerCount {
-            for part in Layer.allCases { result.append((part.name(layer: layer), part.shape(config))) }
+        for (layer, shape) in config.layers.enumerated() {
+            for part in Layer.allCases where part.exists(in: shape) {
+                result.append((part.name(layer: layer), part.shape(config, layer: layer)))
+            }
         }
         result.append((outputNorm, [config.hiddenSize]))
         if !config.tiedEmbedding { result.append((output, [config.vocabSize, config.hiddenSize])) }

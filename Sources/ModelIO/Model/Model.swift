@@ -7,11 +7,12 @@ import Tokenization
 /// pairs). Readers convert into this convention and writers out of it, so the forward pass and
 /// the pruning methods see a single layout.
 public final class Model: @unchecked Sendable {
-    // @unchecked Sendable: tensors are replaced only through `replace(_:)`, which the pruning
-    // engine calls from one thread; readers never mutate.
+    // @unchecked Sendable: tensors are replaced only through `replace(_:)` and surgery
+    // (`remove(_:)`), which the pruning engine and recipes call from one thread; readers never
+    // mutate.
 
-    /// Architecture hyper-parameters.
-    public let config: LlamaConfig
+    /// Architecture hyper-parameters, with every layer's shape (changed only by surgery).
+    public internal(set) var config: LlamaConfig
     /// GGUF metadata describing the model (for safetensors input, synthesised from config.json
     /// and tokenizer.json); writers carry it over.
     public var metadata: GGUFMetadata
@@ -20,8 +21,8 @@ public final class Model: @unchecked Sendable {
     /// Where the model was read from.
     public let sourcePath: String
     /// Tensor names in file order.
-    public private(set) var tensorNames: [String]
-    private var tensorsByName: [String: Tensor]
+    public internal(set) var tensorNames: [String]
+    var tensorsByName: [String: Tensor]
 
     /// Creates a model after checking that every tensor the architecture needs is present with
     /// the right shape and that no tensor holds NaN or infinity.
@@ -46,7 +47,13 @@ public final class Model: @unchecked Sendable {
                                    "shape \(tensor.shape) does not match the architecture's \(shape)")
             }
         }
+        let expected = Set(LlamaTensorNames.expected(config).map(\.name))
         for tensor in tensors {
+            if let (layer, part) = LlamaTensorNames.parse(tensor.name), !expected.contains(tensor.name) {
+                let what = layer >= config.layerCount ? "the model has \(config.layerCount) layers"
+                    : "layer \(layer) has no \(part.isAttention ? "attention" : "FFN") (its head count or FFN width is 0)"
+                throw ModelIOError(path: sourcePath, item: tensor.name, "tensor is not part of the architecture: \(what)")
+            }
             if let index = tensor.storage.firstNonFiniteIndex() {
                 throw ModelIOError(path: sourcePath, item: tensor.name,
                                    "element \(index) is \(tensor.storage.buffer[index]); the weights must be finite")

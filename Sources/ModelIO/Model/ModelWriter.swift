@@ -69,15 +69,40 @@ public enum ModelWriter {
     private static func writeGGUF(
         _ model: Model, to path: String, type: OutputType, annotations: [String: String]
     ) throws(ModelIOError) {
-        var metadata = model.metadata
+        let (config, tensors) = llamaCppLayout(model)
+        var metadata = GGUFArchitectureKeys.apply(config, to: model.metadata)
         metadata["general.file_type"] = .uint32(type.llamaFileType)
         for (key, value) in annotations.sorted(by: { $0.key < $1.key }) {
             metadata["shears.\(key)"] = .string(value)
         }
-        let entries = model.tensors.map { tensor in
+        let entries = tensors.map { tensor in
             GGUFWriter.Entry(tensor: tensor, type: storedType(of: tensor, requested: type.ggmlType))
         }
         try GGUFWriter.write(metadata: metadata, tensors: entries, to: path)
+    }
+
+    /// The configuration and tensors to write for llama.cpp. Its `deci` graph skips a layer whose
+    /// FFN width is 0 whole, attention included, so a layer that keeps attention but has no FFN
+    /// is written with an FFN of width 1 whose matrices are zero: it adds exactly nothing, as the
+    /// missing FFN does.
+    static func llamaCppLayout(_ model: Model) -> (LlamaConfig, [Tensor]) {
+        var config = model.config
+        var tensors = model.tensors
+        for (layer, shape) in config.layers.enumerated() where shape.hasAttention && !shape.hasFFN {
+            config.layers[layer].ffnSize = 1
+            typealias Part = LlamaTensorNames.Layer
+            let hidden = config.hiddenSize
+            let norm = Tensor(name: Part.ffnNorm.name(layer: layer), shape: [hidden],
+                              storage: TensorStorage([Float](repeating: 1, count: hidden)))
+            let padding = [norm] + [Part.gate, .up, .down].map { part in
+                Tensor(name: part.name(layer: layer), shape: part.shape(config, layer: layer),
+                       storage: TensorStorage(zeros: hidden))
+            }
+            // After the layer's last attention tensor, in the order llama.cpp's converter writes.
+            let last = tensors.lastIndex { LlamaTensorNames.parse($0.name)?.layer == layer } ?? tensors.count - 1
+            tensors.insert(contentsOf: padding, at: last + 1)
+        }
+        return (config, tensors)
     }
 
     /// The type a tensor is stored as when `requested` is asked for.

@@ -1,0 +1,55 @@
+/// The `<architecture>.*` hyper-parameter keys of a LLaMA-family GGUF file, written from a
+/// `LlamaConfig` so that they always describe the tensors beside them (after surgery too).
+///
+/// llama.cpp's `llama` architecture sizes every layer from layer 0's head counts and FFN width,
+/// so a model whose layers differ (or one with a layer lacking attention or FFN) is written as
+/// `deci`, which reads per-layer arrays for `attention.head_count`, `attention.head_count_kv` and
+/// `feed_forward_length` and runs a layer with 0 heads without attention. `key_length`,
+/// `value_length` and `rope.dimension_count` are always written: without them llama.cpp derives
+/// the head size from layer 0's head count.
+package enum GGUFArchitectureKeys {
+    /// `llama` when every layer has layer 0's shape with attention and FFN, `deci` otherwise.
+    package static func architecture(for config: LlamaConfig) -> String {
+        guard let shape = config.uniformShape, shape.hasAttention, shape.hasFFN else { return "deci" }
+        return "llama"
+    }
+
+    /// `metadata` with `general.architecture` and the hyper-parameter keys set from `config`.
+    /// Keys of the old architecture's namespace that `config` does not determine (e.g.
+    /// `rope.freq_base`, `context_length`) move to the new namespace with their values and place.
+    package static func apply(_ config: LlamaConfig, to metadata: GGUFMetadata) -> GGUFMetadata {
+        let old = metadata["general.architecture"]?.string ?? "llama"
+        let new = architecture(for: config)
+        var entries: [(String, GGUFValue)] = []
+        for (key, value) in metadata {
+            if key.hasPrefix(old + ".") {
+                entries.append((new + key.dropFirst(old.count), value))
+            } else {
+                entries.append((key, value))
+            }
+        }
+        var result = GGUFMetadata(entries)
+        result["general.architecture"] = .string(new)
+        func set(_ key: String, _ value: GGUFValue) { result["\(new).\(key)"] = value }
+        func count(_ value: Int) -> GGUFValue { .uint32(UInt32(value)) }
+        func perLayer(_ values: [Int]) -> GGUFValue {
+            if let first = values.first, values.allSatisfy({ $0 == first }), new == "llama" { return count(first) }
+            return .array(.int32, values.map { .int32(Int32($0)) })
+        }
+        set("block_count", count(config.layerCount))
+        set("embedding_length", count(config.hiddenSize))
+        set("feed_forward_length", perLayer(config.layers.map(\.ffnSize)))
+        set("attention.head_count", perLayer(config.layers.map(\.headCount)))
+        set("attention.head_count_kv", perLayer(config.layers.map(\.kvHeadCount)))
+        set("attention.key_length", count(config.headDim))
+        set("attention.value_length", count(config.headDim))
+        set("rope.dimension_count", count(config.headDim))
+        set("vocab_size", count(config.vocabSize))
+        if result["\(new).context_length"] == nil { set("context_length", count(config.contextLength)) }
+        if result["\(new).rope.freq_base"] == nil { set("rope.freq_base", .float32(config.ropeTheta)) }
+        if result["\(new).attention.layer_norm_rms_epsilon"] == nil {
+            set("attention.layer_norm_rms_epsilon", .float32(config.rmsNormEpsilon))
+        }
+        return result
+    }
+}

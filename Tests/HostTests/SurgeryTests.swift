@@ -1,0 +1,82 @@
+import Foundation
+import ModelIO
+import Testing
+import TestSupport
+
+/// Structural surgery from the command line (`shears convert --drop-layers`) and from recipes
+/// (`m:remove{...}`, per-layer `m.heads`/`m.kv_heads`/`m.ffn`, `m:layer(i)`).
+@Suite struct SurgeryTests {
+    @Test("convert --drop-layers removes and renumbers layers, with metadata to match")
+    func dropLayers() throws {
+        let directory = try TemporaryDirectory()
+        let model = try CLITests.tinyModel(in: directory)
+        let out = directory.path("dropped.gguf")
+        let outcome = try CommandRunner.run(["convert", model, "--drop-layers", "0", "--out", out, "--type", "f32"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let original = try ModelLoader.load(path: model)
+        let dropped = try ModelLoader.load(path: out)
+        #expect(dropped.config.layerCount == 1)
+        #expect(dropped.metadata["llama.block_count"]?.int == 1)
+        #expect(dropped.metadata["shears.dropped_layers"]?.string == "0")
+        #expect(dropped.tensor("blk.0.ffn_up.weight")?.storage.array == original.tensor("blk.1.ffn_up.weight")?.storage.array)
+        let inspect = try CommandRunner.run(["inspect", out])
+        #expect(inspect.stdout.contains("llama: 1 layers"), "\(inspect.stdout)")
+    }
+
+    @Test("convert --drop-layers refuses bad lists without writing anything",
+          arguments: [("1,x", "'x' is not a layer index"), ("3", "out of range 0...1"), ("0-1", "leaves no model"),
+                      ("1-0", "'1-0' is not a layer index or a range")])
+    func dropLayersRefusals(_ list: String, _ message: String) throws {
+        let directory = try TemporaryDirectory()
+        let model = try CLITests.tinyModel(in: directory)
+        let out = directory.path("dropped.gguf")
+        let outcome = try CommandRunner.run(["convert", model, "--drop-layers", list, "--out", out])
+        #expect(outcome.status == 2)
+        #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test("m:remove shrinks the model in place; per-layer fields follow; the saved deci file loads and evaluates")
+    func recipeSurgery() throws {
+        let workspace = try RecipeTests.Workspace()
+        let out = workspace.directory.path("hetero.gguf")
+        let outcome = try workspace.run("""
+            local m = shears.load(shears.args.model)
+            local before = m:perplexity{ text = shears.args.text, seqlen = 64 }
+            m:remove{ layer = 0, heads = { 1, 3 } }
+            m:remove{ layer = 1, channels = { 0, 1, 2, 3, 4, 5, 6, 7 } }
+            assert(m.arch == "deci", m.arch)
+            assert(m.heads[1] == 2 and m.heads[2] == 4, "heads")
+            assert(m.kv_heads == 2, "kv_heads")
+            assert(m.ffn[1] == 48 and m.ffn[2] == 40, "ffn")
+            local shape = m:layer(1)
+            assert(shape.heads == 4 and shape.kv_heads == 2 and shape.ffn == 40 and shape.attention and shape.mlp)
+            local t = m:tensor("blk.0.attn_q.weight")
+            assert(t.rows == 16 and t.columns == 32)
+            local ok, err = pcall(function() m:remove{ layer = 1, heads = { 0, 1 } } end)
+            assert(not ok and err:find("every KV group must keep the same number of query heads"), err)
+            ok, err = pcall(function() m:remove{ layer = 1, heads = { 0 }, channels = { 1 } } end)
+            assert(not ok and err:find("remove one kind of unit per call"), err)
+            ok, err = pcall(function() m:remove{ layer = 1, attention = false } end)
+            assert(not ok and err:find("can only be true"), err)
+            m:remove{ layer = 1, attention = true }
+            assert(not m:layer(1).attention)
+            local after = m:perplexity{ text = shears.args.text, seqlen = 64 }
+            print(string.format("ppl %.6f %.6f", before, after))
+            m:save(shears.args.out, { type = "f32" })
+            local again = shears.load(shears.args.out)
+            print(string.format("reloaded %.6f", again:perplexity{ text = shears.args.text, seqlen = 64 }))
+            m:remove{ blocks = { 0 } }
+            assert(m.layers == 1 and m.heads == 0 and m.ffn == 40, "blocks")
+            """, ["out=\(out)"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let numbers = outcome.stdout.split(whereSeparator: \.isWhitespace).compactMap { Double($0) }
+        #expect(numbers.count == 3, "\(outcome.stdout)")
+        if numbers.count == 3 {
+            #expect(numbers[0] != numbers[1])
+            #expect(numbers[2] == numbers[1], "the saved file evaluates as the in-memory model")
+        }
+        let file = try GGUFFile(path: out)
+        #expect(file.metadata["deci.attention.head_count"]?.array?.compactMap(\.int) == [2, 0])
+    }
+}
