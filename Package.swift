@@ -19,7 +19,7 @@ let package = Package(
         .executableTarget(
             name: "Host",
             dependencies: [
-                "ModelIO", "Tokenization", "Inference", "BuiltinMethods", "LuaRuntime", "Kernels", "CBLAS", "CLua",
+                "ModelIO", "Tokenization", "Inference", "PruningEngine", "BuiltinMethods", "LuaRuntime", "Kernels", "CBLAS", "CLua",
                 "PluginHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -36,10 +36,15 @@ let package = Package(
         .target(name: "JSON"),
         /// LLaMA forward pass, KV-cache generation, perplexity.
         .target(name: "Inference", dependencies: ["ModelIO", "Kernels", "CBLAS"]),
-        /// Pruning methods (magnitude, Wanda, SparseGPT, ...).
-        .target(name: "BuiltinMethods", dependencies: ["ModelIO", "Inference", "Kernels", "CBLAS"]),
+        /// The layer-wise pruning engine: the step protocol (`PruneStep`), `MatrixWork`, the engine
+        /// loop (`Pruner`), calibration activations and input statistics, sparsity patterns, targets,
+        /// reports and errors. It knows no particular method.
+        .target(name: "PruningEngine", dependencies: ["ModelIO", "Inference", "Kernels", "CBLAS"]),
+        /// The built-in pruning steps, in folders by stage (allocators, criteria, selectors, refiners,
+        /// reconstructors), and the methods made of them (magnitude, Wanda, SparseGPT, RIA, OWL, DSnoT).
+        .target(name: "BuiltinMethods", dependencies: ["PruningEngine", "ModelIO", "Inference", "Kernels", "CBLAS"]),
         /// Loads plugin criteria (shared libraries speaking the PluginAPI ABI) and runs them as pruning steps.
-        .target(name: "PluginHost", dependencies: ["PluginAPI", "BuiltinMethods", "ModelIO", "Kernels"]),
+        .target(name: "PluginHost", dependencies: ["PluginAPI", "PruningEngine", "ModelIO", "Kernels"]),
         /// The sandboxed Lua 5.4 runtime for recipes: limits, strict globals, Swift functions and handles.
         .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShims"]),
 
@@ -74,12 +79,12 @@ let package = Package(
         .testTarget(name: "HostTests", dependencies: ["ModelIO", "TestSupport"]),
         .testTarget(
             name: "PluginHostTests",
-            dependencies: ["PluginHost", "PluginAPI", "BuiltinMethods", "ModelIO", "Inference", "TestSupport"]
+            dependencies: ["PluginHost", "PluginAPI", "PruningEngine", "BuiltinMethods", "ModelIO", "Inference", "TestSupport"]
         ),
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime", "CLua"]),
         .testTarget(
             name: "BuiltinMethodsTests",
-            dependencies: ["BuiltinMethods", "Inference", "ModelIO", "Kernels", "CBLAS", "TestSupport"]
+            dependencies: ["PruningEngine", "BuiltinMethods", "Inference", "ModelIO", "Kernels", "CBLAS", "TestSupport"]
         ),
     ]
 )

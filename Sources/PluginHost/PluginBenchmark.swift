@@ -1,6 +1,6 @@
-import BuiltinMethods
 import Dispatch
 import ModelIO
+import PruningEngine
 
 /// Times a plugin criterion step against a built-in criterion step on the same matrices,
 /// interleaved (alternating which goes first), and reports the medians and their ratio.

@@ -1,7 +1,7 @@
-import BuiltinMethods
 import Dispatch
 import Foundation
 import PluginAPI
+import PruningEngine
 
 /// One finding of the conformance checker.
 public struct PluginCheckResult: Sendable, Equatable {

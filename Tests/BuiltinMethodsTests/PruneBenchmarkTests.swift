@@ -1,5 +1,6 @@
 import BuiltinMethods
 import Foundation
+import PruningEngine
 import Testing
 import TestSupport
 

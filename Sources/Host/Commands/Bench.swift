@@ -1,8 +1,9 @@
 import ArgumentParser
-import Foundation
 import BuiltinMethods
+import Foundation
 import Inference
 import ModelIO
+import PruningEngine
 
 /// `shears bench MODEL`: forward-pass speed against the BLAS sgemm rate measured in the same run.
 struct Bench: ParsableCommand {

@@ -3,6 +3,7 @@ import BuiltinMethods
 import Foundation
 import ModelIO
 import PluginHost
+import PruningEngine
 
 /// `shears plugin-check LIB [--criterion ID] [--json] [--compare-builtin wanda]`: the conformance
 /// checker, and the boundary-cost benchmark against a built-in criterion.

@@ -3,6 +3,7 @@ import BuiltinMethods
 import Foundation
 import Inference
 import ModelIO
+import PruningEngine
 
 /// `shears prune MODEL --method wanda --sparsity 0.5 --out OUT`: one method, no recipe needed.
 struct Prune: ParsableCommand {

@@ -2,6 +2,7 @@ import BuiltinMethods
 import Foundation
 import LuaRuntime
 import PluginHost
+import PruningEngine
 
 extension RecipeHandles {
     /// `shears.Plugin`: a plugin library loaded by `shears.plugin(path)`.

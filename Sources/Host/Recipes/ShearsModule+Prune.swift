@@ -2,6 +2,7 @@ import BuiltinMethods
 import Inference
 import LuaRuntime
 import ModelIO
+import PruningEngine
 
 extension RecipeHandles {
     /// `shears.Step`: a pruning step (or chain) made by `shears.wanda{...}` and friends.

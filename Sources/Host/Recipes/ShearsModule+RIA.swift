@@ -1,5 +1,6 @@
 import BuiltinMethods
 import LuaRuntime
+import PruningEngine
 
 extension ShearsModule {
     /// Registers `shears.ria{ sparsity, pattern, a, scope, permute, lsa }`.

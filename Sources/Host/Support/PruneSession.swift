@@ -1,6 +1,7 @@
 import BuiltinMethods
 import Foundation
 import ModelIO
+import PruningEngine
 
 /// A chain of pruning steps with the text that describes it (`wanda(sparsity=0.5, pattern=2:4)`).
 final class PruneRecipe {

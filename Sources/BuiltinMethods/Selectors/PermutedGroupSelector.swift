@@ -1,4 +1,5 @@
 import Foundation
+import PruningEngine
 
 /// Selector: N:M after RIA's input-channel permutation (`ChannelPermutation`): the pattern is
 /// applied to the columns in permuted order and the mask mapped back; the stored weights keep
@@ -18,6 +19,8 @@ public struct PermutedGroupSelector: PruneStep {
     public var stage: PruneStage { .selector }
     /// None.
     public var requirement: StatisticsRequirement { [] }
+    /// True: the groups are in permuted channel order, which no refiner can keep.
+    public var producesPermutedGroups: Bool { true }
 
     /// - Throws: `PruneError` if `pattern` is unstructured or not `0 < N < M ≤ 64`.
     public init(_ pattern: SparsityPattern, refine: Bool = true) throws(PruneError) {
@@ -28,7 +31,7 @@ public struct PermutedGroupSelector: PruneStep {
 
     /// Sets `work.mask` from `work.scores` and notes the retained scores.
     public func run(_ work: MatrixWork) throws(PruneError) {
-        try requireScores(work, name)
+        try work.requireScores(for: name)
         try pattern.validate(columns: work.columns, name: work.name)
         do {
             let permutation = try ChannelPermutation(scores: work.scores, rows: work.rows, columns: work.columns,

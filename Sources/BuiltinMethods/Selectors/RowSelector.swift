@@ -1,3 +1,5 @@
+import PruningEngine
+
 /// Selector: per output row, exactly `Int(columns · sparsity)` weights with the lowest scores,
 /// ties going to the lower column (the reference's stable ascending sort). Wanda's default
 /// comparison group and per-row magnitude. When an allocator set an N:M `MatrixWork.pattern`
@@ -15,14 +17,8 @@ public struct RowSelector: PruneStep {
 
     /// Sets `work.mask` from `work.scores`.
     public func run(_ work: MatrixWork) throws(PruneError) {
-        try requireScores(work, name)
-        work.mask = try selectMask(work, work.pattern ?? .unstructured)
+        try work.requireScores(for: name)
+        work.mask = try MaskSelection.select(work, work.pattern ?? .unstructured)
     }
 }
 
-/// Throws unless a criterion has filled `work.scores`.
-func requireScores(_ work: MatrixWork, _ step: String) throws(PruneError) {
-    guard work.scores.count == work.rows * work.columns else {
-        throw PruneError("\(work.name): step \(step) needs scores from a criterion step before it")
-    }
-}

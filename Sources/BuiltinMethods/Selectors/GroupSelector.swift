@@ -1,3 +1,5 @@
+import PruningEngine
+
 /// Selector: an N:M pattern, keeping at most N weights in every aligned group of M input
 /// columns: the `M − N` lowest scores of each group are pruned, ties to the lower column. A
 /// pattern an allocator set in `MatrixWork.pattern` (OWL's per-layer N:M) takes precedence;
@@ -20,9 +22,9 @@ public struct GroupSelector: PruneStep {
 
     /// Sets `work.mask` from `work.scores`.
     public func run(_ work: MatrixWork) throws(PruneError) {
-        try requireScores(work, name)
+        try work.requireScores(for: name)
         let chosen = work.pattern ?? pattern
-        work.mask = try selectMask(work, chosen)
+        work.mask = try MaskSelection.select(work, chosen)
         work.pattern = chosen
     }
 }

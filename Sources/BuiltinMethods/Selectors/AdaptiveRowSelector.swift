@@ -1,3 +1,5 @@
+import PruningEngine
+
 /// Selector: the Wanda reference's `--use_variant`. Each row prunes its lowest scores until their
 /// cumulative sum reaches `α ·` the row's total (every score `≤` the last one counted), with α
 /// bisected in [0, 0.8] from 0.4 until the matrix sparsity is within 0.001 of the target or the
@@ -18,7 +20,7 @@ public struct AdaptiveRowSelector: PruneStep {
 
     /// Sets `work.mask` from `work.scores`.
     public func run(_ work: MatrixWork) throws(PruneError) {
-        try requireScores(work, name)
+        try work.requireScores(for: name)
         let rows = work.rows, columns = work.columns
         var sorted = work.scores
         var cumulative = [Float](repeating: 0, count: sorted.count)

@@ -2,12 +2,12 @@ import Inference
 import ModelIO
 
 /// The seven linear matrices of a decoder layer and the input each one reads.
-enum LinearMatrix {
+package enum LinearMatrix {
     /// The linear parts in layer order.
-    static let parts: [LlamaTensorNames.Layer] = LlamaTensorNames.Layer.allCases.filter(\.isLinear)
+    package static let parts: [LlamaTensorNames.Layer] = LlamaTensorNames.Layer.allCases.filter(\.isLinear)
 
     /// The input `part` reads (q, k, v share one; so do gate and up).
-    static func site(_ part: LlamaTensorNames.Layer) -> LinearInputSite {
+    package static func site(_ part: LlamaTensorNames.Layer) -> LinearInputSite {
         switch part {
         case .query, .key, .value: .attentionInput
         case .attentionOutput: .attentionContext

@@ -1,3 +1,5 @@
+import PruningEngine
+
 /// The linear sum assignment problem (what `scipy.optimize.linear_sum_assignment` solves), by the
 /// O(n³) Hungarian method with potentials and shortest augmenting paths (Kuhn–Munkres in the
 /// Jonker–Volgenant formulation), in Double.

@@ -1,4 +1,5 @@
 import Kernels
+import PruningEngine
 
 /// Criterion: Wanda's `|W_ij| · sqrt(scaler_row_j)` (= |W_ij|·‖X_j‖₂ up to a constant per matrix).
 public struct WandaScore: PruneStep {

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import PruningEngine
 
 /// The throughput of one pruning kernel.
 public struct KernelThroughput: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import ModelIO
+
 /// Where a step sits in the per-matrix pipeline; steps run in this order.
 public enum PruneStage: Int, Comparable, Sendable, CaseIterable {
     /// Decides how sparse each matrix is (`MatrixWork.sparsity`).
@@ -20,6 +22,10 @@ public enum PruneStage: Int, Comparable, Sendable, CaseIterable {
 /// are new steps; the engine does not change.
 ///
 /// After the last step the engine zeroes the weights under `MatrixWork.mask`.
+///
+/// The engine knows no particular step: a step declares what the engine must know about it
+/// (`producesPermutedGroups`, `surveyor`) and checks its own constraints on the chain and the
+/// model (`validate(chain:model:)`).
 public protocol PruneStep: Sendable {
     /// A short name for reports and errors (e.g. "wanda-score").
     var name: String { get }
@@ -27,6 +33,26 @@ public protocol PruneStep: Sendable {
     var stage: PruneStage { get }
     /// The statistics of the matrix input it reads (empty: none; the engine then skips them).
     var requirement: StatisticsRequirement { get }
+    /// Whether the mask it chooses keeps N:M groups in a permuted channel order, which
+    /// `MatrixWork` does not carry, so no refiner may follow it (default false).
+    var producesPermutedGroups: Bool { get }
+    /// The dense pre-pass this step needs before pruning starts (an allocator that surveys the
+    /// model, such as OWL), or nil (the default).
+    var surveyor: (any ModelSurveyingAllocator)? { get }
+    /// Checks the step's own constraints on the whole `chain` (which contains it) and on `model`,
+    /// after the engine's generic checks; the default accepts everything.
+    ///
+    /// - Throws: `PruneError` naming what does not fit.
+    func validate(chain: [any PruneStep], model: Model) throws(PruneError)
     /// Does its work on one matrix.
     func run(_ work: MatrixWork) throws(PruneError)
+}
+
+extension PruneStep {
+    /// False: a plain mask.
+    public var producesPermutedGroups: Bool { false }
+    /// Nil: no survey.
+    public var surveyor: (any ModelSurveyingAllocator)? { nil }
+    /// Accepts every chain and model.
+    public func validate(chain: [any PruneStep], model: Model) throws(PruneError) {}
 }

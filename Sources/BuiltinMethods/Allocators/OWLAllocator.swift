@@ -1,4 +1,5 @@
 import Foundation
+import PruningEngine
 
 /// Allocator: OWL (Yin et al., "Outlier Weighed Layerwise sparsity"), one sparsity per decoder
 /// layer from the layer's share of outlier weights in the dense model.

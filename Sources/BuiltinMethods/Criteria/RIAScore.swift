@@ -1,4 +1,5 @@
 import Foundation
+import PruningEngine
 
 /// Criterion: RIA's relative importance and activations (Zhang et al., ICLR 2024),
 /// `(|W_ij| / Σ_r |W_rj| + |W_ij| / Σ_c |W_ic|) · (sqrt(scaler_row_j))^a`.

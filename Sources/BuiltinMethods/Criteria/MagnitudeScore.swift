@@ -1,4 +1,5 @@
 import Kernels
+import PruningEngine
 
 /// Criterion: `|W_ij|` (magnitude pruning; needs no data).
 public struct MagnitudeScore: PruneStep {

@@ -1,4 +1,5 @@
 import Kernels
+import PruningEngine
 
 /// RIA's input-channel permutation for N:M sparsity (the reference's `--reallocation` and `--lsa`):
 /// columns are reordered so that each group of M mixes important and unimportant columns, the

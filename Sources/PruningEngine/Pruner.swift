@@ -45,8 +45,8 @@ public final class Pruner {
     ///
     /// - Throws: `PruneError` when there are no steps, they are out of stage order, there is not
     ///   exactly one allocator, none of them chooses a mask, a refiner has no selector before it (or
-    ///   follows a permuted N:M selector),
-    ///   or the targets match no linear matrix.
+    ///   follows a selector that `producesPermutedGroups`), a step's own `validate(chain:model:)`
+    ///   fails, or the targets match no linear matrix.
     public init(model: Model, steps: [any PruneStep], options: PruneOptions = PruneOptions()) throws(PruneError) {
         guard !steps.isEmpty else { throw PruneError("no pruning steps given") }
         for (previous, next) in zip(steps, steps.dropFirst()) where next.stage < previous.stage {
@@ -66,7 +66,7 @@ public final class Pruner {
             throw PruneError("step \(refiner.name) refines a mask but no selector (such as wanda) chooses one before it")
         }
         if let refiner = steps.first(where: { $0.stage == .refiner }),
-           let permuted = steps.first(where: { $0 is PermutedGroupSelector }) {
+           let permuted = steps.first(where: \.producesPermutedGroups) {
             throw PruneError("step \(refiner.name) cannot refine the mask of \(permuted.name): its N:M groups are in permuted "
                              + "channel order; drop permute or the refiner")
         }
@@ -74,10 +74,8 @@ public final class Pruner {
         self.steps = steps
         self.options = options
         requirement = steps.reduce([]) { $0.union($1.requirement) }
-        surveyor = allocators[0] as? any ModelSurveyingAllocator
-        if let given = allocators[0] as? LayerSparsity, given.sparsities.count != model.config.layerCount {
-            throw PruneError("layer sparsity lists \(given.sparsities.count) values for a model of \(model.config.layerCount) layers")
-        }
+        surveyor = allocators[0].surveyor
+        for step in steps { try step.validate(chain: steps, model: model) }
         targets = (0..<model.config.layerCount).map { layer in
             LinearMatrix.parts.filter { part in
                 let name = part.name(layer: layer)

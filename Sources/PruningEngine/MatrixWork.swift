@@ -53,10 +53,17 @@ public final class MatrixWork {
     public func prunedCount(of count: Int) -> Int { Int(Double(count) * sparsity) }
 
     /// The input statistics, or an error naming the step that needs them.
-    func requireStatistics(_ what: StatisticsRequirement, for step: String) throws(PruneError) -> InputStatistics {
+    package func requireStatistics(_ what: StatisticsRequirement, for step: String) throws(PruneError) -> InputStatistics {
         guard let statistics, statistics.requirement.contains(what) else {
             throw PruneError("\(name): step \(step) needs calibration statistics that were not gathered")
         }
         return statistics
+    }
+
+    /// Throws unless a criterion has filled `scores` (the check of every selector).
+    package func requireScores(for step: String) throws(PruneError) {
+        guard scores.count == rows * columns else {
+            throw PruneError("\(name): step \(step) needs scores from a criterion step before it")
+        }
     }
 }

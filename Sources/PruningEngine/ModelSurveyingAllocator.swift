@@ -18,6 +18,11 @@ public protocol ModelSurveyingAllocator: PruneStep {
     func plan(_ measures: [(layer: Int, measure: Double)]) throws(PruneError) -> [LayerTarget]
 }
 
+extension ModelSurveyingAllocator {
+    /// Itself: declaring the conformance is declaring the survey.
+    public var surveyor: (any ModelSurveyingAllocator)? { self }
+}
+
 /// One dense decoder layer as a surveying allocator sees it.
 public struct SurveyedLayer {
     /// Layer index.

@@ -1,3 +1,6 @@
+import ModelIO
+import PruningEngine
+
 /// Allocator: a given sparsity per decoder layer (e.g. a ramp computed in a recipe), indexed by
 /// layer; every targeted matrix of layer ℓ gets `sparsities[ℓ]`.
 public struct LayerSparsity: PruneStep {
@@ -23,10 +26,19 @@ public struct LayerSparsity: PruneStep {
     /// targeted matrices and the rows round exactly).
     public var meanSparsity: Double { sparsities.reduce(0, +) / Double(sparsities.count) }
 
+    /// Checks that the list has one value per decoder layer of `model`.
+    ///
+    /// - Throws: `PruneError` when the counts differ.
+    public func validate(chain: [any PruneStep], model: Model) throws(PruneError) {
+        guard sparsities.count == model.config.layerCount else {
+            throw PruneError("layer sparsity lists \(sparsities.count) values for a model of \(model.config.layerCount) layers")
+        }
+    }
+
     /// Sets the matrix's target from its layer's value.
     ///
-    /// - Throws: `PruneError` when the list has no value for the layer (`Pruner` checks the count
-    ///   before it starts).
+    /// - Throws: `PruneError` when the list has no value for the layer (`validate` checks the count
+    ///   before the engine starts).
     public func run(_ work: MatrixWork) throws(PruneError) {
         guard work.layer < sparsities.count else {
             throw PruneError("\(work.name): layer sparsity lists \(sparsities.count) layers, no value for layer \(work.layer)")

@@ -3,6 +3,7 @@ import Dispatch
 import Inference
 import Kernels
 import ModelIO
+import PruningEngine
 
 /// Reconstructor: SparseGPT (Frantar & Alistarh), the reference `fasterprune` step by step.
 ///

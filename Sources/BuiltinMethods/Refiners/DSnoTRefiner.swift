@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Inference
 import ModelIO
+import PruningEngine
 
 /// Refiner: DSnoT (Zhang et al., "Dynamic Sparse No Training"), the reference's grow-and-prune
 /// cycles on the mask the earlier steps chose, per output row, without touching the weights.
