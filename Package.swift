@@ -15,7 +15,7 @@ let package = Package(
     targets: [
         // MARK: - Executable
 
-        /// The `shears` command-line tool and (later) the Lua recipe host.
+        /// The `shears` command-line tool, including the Lua recipe host (`shears run`).
         .executableTarget(
             name: "Host",
             dependencies: [

@@ -1,4 +1,3 @@
-import Dispatch
 import ModelIO
 import PruningEngine
 
@@ -48,11 +47,11 @@ public enum PluginBenchmark {
             works.append(work)
         }
         func pass(_ steps: [any PruneStep]) throws(PruneError) -> Double {
-            let start = DispatchTime.now().uptimeNanoseconds
+            var stopwatch = Stopwatch()
             for _ in 0..<max(repeats, 1) {
                 for work in works { for step in steps { try step.run(work) } }
             }
-            return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 / Double(max(repeats, 1))
+            return stopwatch.lap() / Double(max(repeats, 1))
         }
         _ = try pass(builtin)
         _ = try pass(plugin)

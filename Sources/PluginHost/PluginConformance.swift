@@ -285,9 +285,3 @@ private final class Mismatches: @unchecked Sendable {
     func add() { lock.withLock { value += 1 } }
     var count: Int { lock.withLock { value } }
 }
-
-/// Carries non-Sendable values into `concurrentPerform`, whose iterations only read them.
-private struct UnsafeSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}

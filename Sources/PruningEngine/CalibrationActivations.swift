@@ -23,7 +23,7 @@ final class CalibrationActivations {
     ///
     /// - Throws: `PruneError` when there are no windows, one is empty, or an id is outside the vocabulary.
     init(model: Model, windows ids: [[Int32]]) throws(PruneError) {
-        var clock = Clock()
+        var clock = Stopwatch()
         guard !ids.isEmpty else { throw PruneError("calibration: no token windows given, but the steps need data") }
         let config = model.config
         var windows: [(offset: Int, rows: Int)] = []
@@ -74,7 +74,7 @@ final class CalibrationActivations {
             try run(forward, layer, current.buffer.baseAddress! + window.offset * hidden, window.rows,
                     dense.buffer.baseAddress! + window.offset * hidden, index) { site, values in
                 guard let accumulator = statistics[site] else { return }
-                var clock = Clock()
+                var clock = Stopwatch()
                 if nonFinite == nil, !shears_sum(values.baseAddress!, values.count).isFinite { nonFinite = site }
                 accumulator.accumulate(values)
                 statisticsSeconds += clock.lap()

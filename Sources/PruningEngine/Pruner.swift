@@ -1,4 +1,3 @@
-import Dispatch
 import Inference
 import Kernels
 import ModelIO
@@ -93,7 +92,7 @@ public final class Pruner {
     /// - Throws: `PruneError` for missing or bad calibration ids, non-finite activations (naming
     ///   the layer and the tensors reading them) or a failing step.
     public func run(calibration: [[Int32]]) throws(PruneError) -> PruneReport {
-        let start = DispatchTime.now().uptimeNanoseconds
+        var stopwatch = Stopwatch()
         var report = PruneReport(steps: steps.map(\.name), layers: [], times: PrunePhaseTimes(), seconds: 0,
                                  calibrationWindows: 0, calibrationTokens: 0)
         plans = [:]
@@ -110,7 +109,7 @@ public final class Pruner {
         } else {
             try runCalibrated(calibration, &report)
         }
-        report.seconds = seconds(since: start)
+        report.seconds = stopwatch.lap()
         return report
     }
 
@@ -130,7 +129,7 @@ public final class Pruner {
             var times = PrunePhaseTimes()
             let parts = targets[layer]
             if parts.isEmpty {
-                var clock = Clock()
+                var clock = Stopwatch()
                 try activations.forwardInPlace(forward, layer: layer)
                 times.forwards += clock.lap()
                 report.times += times
@@ -144,7 +143,7 @@ public final class Pruner {
                                                        requirement: requirement)
                 }
             }
-            var clock = Clock()
+            var clock = Stopwatch()
             let statisticsSeconds = try activations.forwardDense(forward, layer: layer, statistics: statistics)
             times.forwards += clock.lap() - statisticsSeconds
             times.statistics += statisticsSeconds
@@ -175,7 +174,7 @@ public final class Pruner {
         let lastTarget = targets.lastIndex { !$0.isEmpty }!
         for layer in 0...lastTarget {
             options.progress?(PruneProgress(layer: layer, layerCount: model.config.layerCount, layersDone: 0))
-            var clock = Clock()
+            var clock = Stopwatch()
             let parts = targets[layer]
             if parts.isEmpty {
                 try activations.forwardInPlace(forward, layer: layer)
@@ -217,7 +216,7 @@ public final class Pruner {
             let copy = TensorStorage(count: tensor.count) { _ = $0.update(fromContentsOf: tensor.storage.buffer) }
             let work = MatrixWork(name: name, layer: layer, part: part, rows: tensor.rows, columns: tensor.columns,
                                   weights: copy, statistics: statistics[LinearMatrix.site(part)], plan: plans[layer])
-            var clock = Clock()
+            var clock = Stopwatch()
             for step in steps {
                 try step.run(work)
                 if step.stage == .reconstructor { times.reconstruction += clock.lap() } else { times.selection += clock.lap() }
@@ -240,18 +239,3 @@ public final class Pruner {
         options.onLayer?(layerReport.layer, layerReport)
     }
 }
-
-/// A monotonic stopwatch.
-struct Clock {
-    private var last = DispatchTime.now().uptimeNanoseconds
-
-    /// Seconds since the previous lap (or creation).
-    mutating func lap() -> Double {
-        let now = DispatchTime.now().uptimeNanoseconds
-        defer { last = now }
-        return Double(now - last) * 1e-9
-    }
-}
-
-/// Seconds since `start` (uptime nanoseconds).
-func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }

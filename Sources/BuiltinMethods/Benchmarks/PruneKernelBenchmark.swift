@@ -52,9 +52,9 @@ public enum PruneKernelBenchmark {
         func time(_ name: String, bytes: Double, _ body: () -> Void) -> KernelThroughput {
             var times: [Double] = []
             for _ in 0..<runs {
-                let start = DispatchTime.now().uptimeNanoseconds
+                var stopwatch = Stopwatch()
                 body()
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+                times.append(stopwatch.lap())
             }
             let median = times.sorted()[times.count / 2]
             return KernelThroughput(name: name, seconds: median, gigabytesPerSecond: bytes / median * 1e-9)

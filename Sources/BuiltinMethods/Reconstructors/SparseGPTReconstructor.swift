@@ -143,13 +143,13 @@ public struct SparseGPTReconstructor: PruneStep {
         let share = (rows + workers - 1) / workers
         mask.withUnsafeMutableBufferPointer { mask in
             errors.withUnsafeMutableBufferPointer { errors in
-                let shared = SendablePointers(w: w, u: u, mask: mask.baseAddress!, errors: errors.baseAddress!)
+                let shared = UnsafeSendable((w: w, u: u, mask: mask.baseAddress!, errors: errors.baseAddress!))
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
                     let first = worker * share, count = min(rows, first + share) - first
                     guard count > 0 else { return }
-                    shears_sparsegpt_sweep(shared.w + first * ldw, count, width, ldw, shared.u, ldw,
-                                           shared.mask + first * width, width, prune, group,
-                                           shared.errors + first * width, width)
+                    shears_sparsegpt_sweep(shared.value.w + first * ldw, count, width, ldw, shared.value.u, ldw,
+                                           shared.value.mask + first * width, width, prune, group,
+                                           shared.value.errors + first * width, width)
                 }
             }
         }
@@ -192,12 +192,4 @@ public struct SparseGPTReconstructor: PruneStep {
         }
         throw PruneError("\(work.name): SparseGPT Cholesky factorisation failed even with damping \(lambda / 10)")
     }
-}
-
-/// Pointers shared by the sweep's workers, each touching only its own rows.
-private struct SendablePointers: @unchecked Sendable {
-    let w: UnsafeMutablePointer<Float>
-    let u: UnsafePointer<Float>
-    let mask: UnsafeMutablePointer<UInt8>
-    let errors: UnsafeMutablePointer<Float>
 }

@@ -20,14 +20,16 @@ import PruningEngine
 ///   ends the row;
 /// - a row stops for good once `|ε| ≤ threshold` (tested before the swap) or after `maxCycles`.
 ///
-/// Reference behaviour kept by default: the grow list also holds kept columns (value 0), so a
-/// row short of pruned weights of the needed sign "regrows" a kept weight (no change) while still
-/// pruning one; and kept weights with `c = 0` all stand for the first kept weight in the prune
-/// list. `growPrunedOnly` restricts growth to pruned weights and orders `c = 0` weights properly,
-/// which keeps every row's pruned count exactly. Deviations (the reference would reuse entries or
-/// index out of range): a row whose grow or prune list runs out stops; an N:M group without an
-/// untried kept weight skips the cycle. Inactive rows are never written (the reference's scatter
-/// can prune a kept weight there). A zero variance is floored at `varianceFloor`.
+/// Reference behaviour kept by default: the grow list also holds kept columns (value 0), and kept
+/// weights with `c = 0` all stand for the first kept weight in the prune list. Where the reference
+/// then "regrows" a kept weight (no change) while still pruning one, the row stops instead, so
+/// every row (and N:M group) keeps its pruned count exactly (a deliberate deviation).
+/// `growPrunedOnly` restricts growth to pruned weights (a row short of one sign grows the other)
+/// and orders `c = 0` weights between the negative and positive ones. Other deviations (the
+/// reference would reuse entries or index out of range): a row whose grow or prune list runs out
+/// stops; an N:M group without an untried kept weight skips the cycle. Inactive rows are never
+/// written (the reference's scatter can prune a kept weight there). A zero variance is floored at
+/// `varianceFloor`.
 public struct DSnoTRefiner: PruneStep {
     /// q, k, v and o: the reference default (`--skip_layer mlp`).
     public static let attentionParts: Set<LlamaTensorNames.Layer> = [.query, .key, .value, .attentionOutput]
@@ -123,20 +125,20 @@ public struct DSnoTRefiner: PruneStep {
         let workers = Swift.max(1, Swift.min(blasThreadCount(), rows / 64))
         work.mask.withUnsafeMutableBufferPointer { mask in
             results.withUnsafeMutableBufferPointer { results in
-                let shared = SharedRows(weights: UnsafeBufferPointer(work.weights.buffer), mask: mask, results: results)
+                let shared = UnsafeSendable((weights: UnsafeBufferPointer(work.weights.buffer), mask: mask, results: results))
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
                     var row = RowState(columns: d)
                     for r in stride(from: worker, to: rows, by: workers) {
                         let base = r * d
-                        let w = UnsafeBufferPointer(rebasing: shared.weights[base..<base + d])
-                        let m = UnsafeMutableBufferPointer(rebasing: shared.mask[base..<base + d])
+                        let w = UnsafeBufferPointer(rebasing: shared.value.weights[base..<base + d])
+                        let m = UnsafeMutableBufferPointer(rebasing: shared.value.mask[base..<base + d])
                         row.load(w, m, sums: sums, divisors: divisors, growPrunedOnly: growPrunedOnly)
                         if let groups {
                             let rowScores = scores[base..<base + d].map(Double.init)
-                            shared.results[r] = refineGroups(r, &row, m, scores: rowScores, group: groups, trace: trace)
+                            shared.value.results[r] = refineGroups(r, &row, m, scores: rowScores, group: groups, trace: trace)
                         } else {
                             row.prepareUnstructuredPruneList(w, m, norms: norms, zeroFix: growPrunedOnly)
-                            shared.results[r] = refineRow(r, &row, m, trace: trace)
+                            shared.value.results[r] = refineRow(r, &row, m, trace: trace)
                         }
                     }
                 }
@@ -274,14 +276,6 @@ public struct DSnoTRowTrace: Sendable, Equatable {
         self.row = row
         self.initialError = initialError
     }
-}
-
-/// The weights (read only), mask and per-row results shared by the refiner's workers, each writing
-/// only its own rows.
-private struct SharedRows: @unchecked Sendable {
-    let weights: UnsafeBufferPointer<Float>
-    let mask: UnsafeMutableBufferPointer<UInt8>
-    let results: UnsafeMutableBufferPointer<DSnoTRowTrace>
 }
 
 /// Per-row scratch of the refiner, reused across rows.
