@@ -15,12 +15,13 @@ let package = Package(
     targets: [
         // MARK: - Executable
 
-        /// The `shears` command-line tool, including the Lua recipe host (`shears run`).
+        /// The `shears` command-line tool: one thin command each over the libraries (`shears run`
+        /// hands recipes to `Recipes`).
         .executableTarget(
             name: "Host",
             dependencies: [
                 "ModelIO", "Tokenization", "Inference", "PruningEngine", "BuiltinMethods", "LuaRuntime", "Kernels", "CBLAS", "CLua",
-                "PluginHost",
+                "PluginHost", "Recipes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Host"
@@ -45,6 +46,14 @@ let package = Package(
         .target(name: "BuiltinMethods", dependencies: ["PruningEngine", "ModelIO", "Inference", "Kernels", "CBLAS"]),
         /// Loads plugin criteria (shared libraries speaking the PluginAPI ABI) and runs them as pruning steps.
         .target(name: "PluginHost", dependencies: ["PluginAPI", "PruningEngine", "ModelIO", "Kernels"]),
+        /// The `shears` Lua module recipes use (models, calibration, pruning steps, plugins), the
+        /// pruning session both the CLI and recipes run (progress, provenance), and running a recipe file.
+        .target(
+            name: "Recipes",
+            dependencies: [
+                "PruningEngine", "BuiltinMethods", "PluginHost", "LuaRuntime", "Inference", "ModelIO", "Tokenization", "Kernels",
+            ]
+        ),
         /// The sandboxed Lua 5.4 runtime for recipes: limits, strict globals, Swift functions and handles.
         .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShims"]),
 
@@ -82,6 +91,7 @@ let package = Package(
             dependencies: ["PluginHost", "PluginAPI", "PruningEngine", "BuiltinMethods", "ModelIO", "Inference", "TestSupport"]
         ),
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime", "CLua"]),
+        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "LuaRuntime", "ModelIO", "TestSupport"]),
         .testTarget(
             name: "BuiltinMethodsTests",
             dependencies: ["PruningEngine", "BuiltinMethods", "Inference", "ModelIO", "Kernels", "CBLAS", "TestSupport"]

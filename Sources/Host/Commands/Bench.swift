@@ -4,6 +4,7 @@ import Foundation
 import Inference
 import ModelIO
 import PruningEngine
+import Recipes
 
 /// `shears bench MODEL`: forward-pass speed against the BLAS sgemm rate measured in the same run.
 struct Bench: ParsableCommand {

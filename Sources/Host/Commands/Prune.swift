@@ -4,6 +4,7 @@ import Foundation
 import Inference
 import ModelIO
 import PruningEngine
+import Recipes
 
 /// `shears prune MODEL --method wanda --sparsity 0.5 --out OUT`: one method, no recipe needed.
 struct Prune: ParsableCommand {

@@ -1,36 +1,35 @@
-import BuiltinMethods
 import Foundation
 import ModelIO
 import PruningEngine
 
 /// A chain of pruning steps with the text that describes it (`wanda(sparsity=0.5, pattern=2:4)`).
-final class PruneRecipe {
+package final class PruneRecipe {
     /// The engine's steps, in order.
-    let steps: [any PruneStep]
+    package let steps: [any PruneStep]
     /// How a user wrote it, for logs and provenance.
-    let description: String
+    package let description: String
 
-    init(steps: [any PruneStep], description: String) {
+    package init(steps: [any PruneStep], description: String) {
         self.steps = steps
         self.description = description
     }
 
     /// `name(key=value, ...)` with the given parameters (nil values left out).
-    static func describe(_ name: String, _ parameters: [(String, String?)]) -> String {
+    package static func describe(_ name: String, _ parameters: [(String, String?)]) -> String {
         "\(name)(" + parameters.compactMap { key, value in value.map { "\(key)=\($0)" } }.joined(separator: ", ") + ")"
     }
 }
 
 /// Runs the pruning engine on a model with a per-layer progress bar and records provenance in the
 /// model's metadata, for both `shears prune` and `shears.prune` in recipes.
-enum PruneSession {
+package enum PruneSession {
     /// Prunes `model` in place with `recipes` (their steps concatenated) on `calibration`.
     ///
     /// Afterwards the model's metadata holds `shears.steps`, `shears.calibration` and
     /// `shears.sparsity`, which writers carry into the saved file.
     ///
     /// - Throws: `PruneError`, naming the recipes when none or more than one gives the sparsity.
-    static func run(
+    package static func run(
         model: Model, recipes: [PruneRecipe], calibration: [[Int32]], calibrationSource: String,
         targets: [String]?, ignore: [String], onLayer: ((Int, LayerReport) -> Void)? = nil
     ) throws(PruneError) -> PruneReport {

@@ -1,23 +1,23 @@
 import Foundation
 
 /// Output helpers: stderr messages and a progress bar shown only on a terminal.
-enum Terminal {
+package enum Terminal {
     /// Whether stderr is an interactive terminal.
-    static let stderrIsTerminal = isatty(STDERR_FILENO) != 0
+    package static let stderrIsTerminal = isatty(STDERR_FILENO) != 0
 
     /// Writes `message` and a newline to stderr.
-    static func printError(_ message: String) {
+    package static func printError(_ message: String) {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 
     /// Writes `text` to stdout immediately (for streaming generation).
-    static func write(_ text: String) {
+    package static func write(_ text: String) {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 }
 
 /// A one-line progress bar on stderr: items done, rate, ETA. Silent unless stderr is a terminal.
-final class ProgressBar {
+package final class ProgressBar {
     private let label: String
     private let total: Int
     private let unit: String
@@ -26,7 +26,7 @@ final class ProgressBar {
     private let enabled: Bool
 
     /// Creates a bar for `total` steps; `unit` names what the rate counts (e.g. "tok").
-    init(_ label: String, total: Int, unit: String, enabled: Bool = Terminal.stderrIsTerminal) {
+    package init(_ label: String, total: Int, unit: String, enabled: Bool = Terminal.stderrIsTerminal) {
         self.label = label
         self.total = max(total, 1)
         self.unit = unit
@@ -34,7 +34,7 @@ final class ProgressBar {
     }
 
     /// Redraws after `done` steps, `work` units of work so far (for the rate).
-    func update(done: Int, work: Double) {
+    package func update(done: Int, work: Double) {
         guard enabled else { return }
         let now = ContinuousClock.now
         guard done == total || now - lastDraw > .milliseconds(100) else { return }
@@ -51,7 +51,7 @@ final class ProgressBar {
     }
 
     /// Clears the bar's line.
-    func finish() {
+    package func finish() {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }

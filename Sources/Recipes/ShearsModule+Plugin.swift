@@ -1,4 +1,3 @@
-import BuiltinMethods
 import Foundation
 import LuaRuntime
 import PluginHost

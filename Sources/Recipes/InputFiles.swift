@@ -2,12 +2,12 @@ import Foundation
 import ModelIO
 
 /// Reading and writing the plain files commands take and produce.
-enum InputFiles {
+package enum InputFiles {
     /// Reads `path` as UTF-8 text, exactly (no newline normalisation).
     ///
     /// - Throws: `CommandFailure.badInput` when the file cannot be read or is not valid UTF-8
     ///   (naming the byte offset of the first bad sequence).
-    static func readText(_ path: String) throws(CommandFailure) -> String {
+    package static func readText(_ path: String) throws(CommandFailure) -> String {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -21,7 +21,7 @@ enum InputFiles {
     }
 
     /// Reads a file of little-endian int32 token ids, each of which must be below `vocabularySize`.
-    static func readIDs(_ path: String, vocabularySize: Int) throws(CommandFailure) -> [Int32] {
+    package static func readIDs(_ path: String, vocabularySize: Int) throws(CommandFailure) -> [Int32] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .badInput("\(path): cannot read the token id file")
         }
@@ -38,7 +38,7 @@ enum InputFiles {
     }
 
     /// Reads a file of integers, one per line (blank lines ignored): calibration window offsets.
-    static func readOffsets(_ path: String) throws(CommandFailure) -> [Int] {
+    package static func readOffsets(_ path: String) throws(CommandFailure) -> [Int] {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw .badInput("\(path): cannot read the offsets file")
         }
@@ -54,7 +54,7 @@ enum InputFiles {
 
     /// Writes `data` to `path` through a temporary file in the same directory and a rename, so
     /// that `path` is either untouched or complete.
-    static func writeAtomically(_ data: Data, to path: String) throws(CommandFailure) {
+    package static func writeAtomically(_ data: Data, to path: String) throws(CommandFailure) {
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
