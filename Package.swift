@@ -15,12 +15,13 @@ let package = Package(
     targets: [
         // MARK: - Executable
 
-        /// The `shears` command-line tool and (later) the Lua recipe host.
+        /// The `shears` command-line tool: one thin command each over the libraries (`shears run`
+        /// hands recipes to `Recipes`).
         .executableTarget(
             name: "Host",
             dependencies: [
-                "ModelIO", "Tokenization", "Inference", "BuiltinMethods", "LuaRuntime", "Kernels", "CBLAS", "CLua",
-                "PluginHost",
+                "ModelIO", "Tokenization", "Inference", "PruningEngine", "BuiltinMethods", "LuaRuntime", "Kernels", "CBLAS", "CLua",
+                "PluginHost", "Recipes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Host"
@@ -36,10 +37,23 @@ let package = Package(
         .target(name: "JSON"),
         /// LLaMA forward pass, KV-cache generation, perplexity.
         .target(name: "Inference", dependencies: ["ModelIO", "Kernels", "CBLAS"]),
-        /// Pruning methods (magnitude, Wanda, SparseGPT, ...).
-        .target(name: "BuiltinMethods", dependencies: ["ModelIO", "Inference", "Kernels", "CBLAS"]),
+        /// The layer-wise pruning engine: the step protocol (`PruneStep`), `MatrixWork`, the engine
+        /// loop (`Pruner`), calibration activations and input statistics, sparsity patterns, targets,
+        /// reports and errors. It knows no particular method.
+        .target(name: "PruningEngine", dependencies: ["ModelIO", "Inference", "Kernels", "CBLAS"]),
+        /// The built-in pruning steps, in folders by stage (allocators, criteria, selectors, refiners,
+        /// reconstructors), and the methods made of them (magnitude, Wanda, SparseGPT, RIA, OWL, DSnoT).
+        .target(name: "BuiltinMethods", dependencies: ["PruningEngine", "ModelIO", "Inference", "Kernels", "CBLAS"]),
         /// Loads plugin criteria (shared libraries speaking the PluginAPI ABI) and runs them as pruning steps.
-        .target(name: "PluginHost", dependencies: ["PluginAPI", "BuiltinMethods", "ModelIO", "Kernels"]),
+        .target(name: "PluginHost", dependencies: ["PluginAPI", "PruningEngine", "Inference", "ModelIO", "Kernels"]),
+        /// The `shears` Lua module recipes use (models, calibration, pruning steps, plugins), the
+        /// pruning session both the CLI and recipes run (progress, provenance), and running a recipe file.
+        .target(
+            name: "Recipes",
+            dependencies: [
+                "PruningEngine", "BuiltinMethods", "PluginHost", "LuaRuntime", "Inference", "ModelIO", "Tokenization", "Kernels",
+            ]
+        ),
         /// The sandboxed Lua 5.4 runtime for recipes: limits, strict globals, Swift functions and handles.
         .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShims"]),
 
@@ -74,12 +88,13 @@ let package = Package(
         .testTarget(name: "HostTests", dependencies: ["ModelIO", "TestSupport"]),
         .testTarget(
             name: "PluginHostTests",
-            dependencies: ["PluginHost", "PluginAPI", "BuiltinMethods", "ModelIO", "Inference", "TestSupport"]
+            dependencies: ["PluginHost", "PluginAPI", "PruningEngine", "BuiltinMethods", "ModelIO", "Inference", "TestSupport"]
         ),
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime", "CLua"]),
+        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "LuaRuntime", "ModelIO", "TestSupport"]),
         .testTarget(
             name: "BuiltinMethodsTests",
-            dependencies: ["BuiltinMethods", "Inference", "ModelIO", "Kernels", "CBLAS", "TestSupport"]
+            dependencies: ["PruningEngine", "BuiltinMethods", "Inference", "ModelIO", "Kernels", "CBLAS", "TestSupport"]
         ),
     ]
 )

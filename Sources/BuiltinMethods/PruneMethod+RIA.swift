@@ -1,3 +1,5 @@
+import PruningEngine
+
 extension PruneMethod {
     /// How RIA compares weights under unstructured sparsity (N:M always compares within groups).
     public enum RIAScope: String, Sendable {
@@ -22,7 +24,7 @@ extension PruneMethod {
         sparsity: Double?, pattern: SparsityPattern = .unstructured, exponent: Double = 0.5,
         scope: RIAScope = .matrix, permute: Bool = false, lsa: Bool? = nil
     ) throws(PruneError) -> [any PruneStep] {
-        let allocator = try allocator(sparsity, pattern)
+        let allocator = try UniformSparsity.implied(by: sparsity, pattern: pattern)
         let criterion = try RIAScore(exponent: exponent)
         if permute, pattern == .unstructured {
             throw PruneError("RIA channel permutation needs an N:M pattern (e.g. \"2:4\")")

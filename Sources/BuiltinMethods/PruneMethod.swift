@@ -1,4 +1,5 @@
 import ModelIO
+import PruningEngine
 
 /// The built-in methods as step lists for `Pruner`.
 ///
@@ -20,7 +21,7 @@ public enum PruneMethod {
     public static func magnitude(
         sparsity: Double?, pattern: SparsityPattern = .unstructured, scope: MagnitudeScope = .matrix
     ) throws(PruneError) -> [any PruneStep] {
-        let allocator = try allocator(sparsity, pattern)
+        let allocator = try UniformSparsity.implied(by: sparsity, pattern: pattern)
         let selector: any PruneStep = switch (pattern, scope) {
         case (.nm, _): try GroupSelector(pattern)
         case (.unstructured, .matrix): MatrixThresholdSelector()
@@ -36,7 +37,7 @@ public enum PruneMethod {
     public static func wanda(
         sparsity: Double?, pattern: SparsityPattern = .unstructured, variant: Bool = false
     ) throws(PruneError) -> [any PruneStep] {
-        let allocator = try allocator(sparsity, pattern)
+        let allocator = try UniformSparsity.implied(by: sparsity, pattern: pattern)
         if variant, pattern != .unstructured { throw PruneError("the Wanda variant works on unstructured sparsity only") }
         let selector: any PruneStep = switch (pattern, variant) {
         case (.nm, _): try GroupSelector(pattern)
@@ -52,7 +53,7 @@ public enum PruneMethod {
     public static func sparseGPT(
         sparsity: Double?, pattern: SparsityPattern = .unstructured, blocksize: Int = 128, damping: Double = 0.01
     ) throws(PruneError) -> [any PruneStep] {
-        try allocator(sparsity, pattern)
+        try UniformSparsity.implied(by: sparsity, pattern: pattern)
             + [try SparseGPTReconstructor(maskSource: .adaptive(pattern), blocksize: blocksize, damping: damping)]
     }
 
@@ -82,23 +83,5 @@ public enum PruneMethod {
     /// - Throws: `PruneError` for an empty list or a value outside [0, 1).
     public static func layerSparsity(_ sparsities: [Double]) throws(PruneError) -> [any PruneStep] {
         [try LayerSparsity(sparsities)]
-    }
-
-    /// The uniform allocator a method with its own `sparsity` option brings, under the rules every
-    /// method shares: an N:M `pattern` implies its sparsity (`1 − N/M`; a given `sparsity` must
-    /// match it), and unstructured without a sparsity brings no allocator, leaving the matrix
-    /// targets to one in front (`owl`, `layerSparsity`). Plugin methods reuse it.
-    ///
-    /// - Throws: `PruneError` for an invalid pattern, a sparsity contradicting it, or a sparsity
-    ///   outside [0, 1).
-    public static func allocator(_ sparsity: Double?, _ pattern: SparsityPattern) throws(PruneError) -> [any PruneStep] {
-        if let implied = try pattern.validated().impliedSparsity {
-            if let sparsity, abs(sparsity - implied) > 1e-9 {
-                throw PruneError("sparsity \(sparsity) contradicts pattern \(pattern) (which implies \(implied))")
-            }
-            return [try UniformSparsity(implied)]
-        }
-        guard let sparsity else { return [] }
-        return [try UniformSparsity(sparsity)]
     }
 }

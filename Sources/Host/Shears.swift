@@ -2,6 +2,7 @@ import ArgumentParser
 import CLua
 import Foundation
 import ModelIO
+import Recipes
 import Tokenization
 
 /// The `shears` command: prune, evaluate and convert LLaMA-family models.
@@ -53,10 +54,7 @@ struct Shears: ParsableCommand {
     }
 }
 
-/// Version information printed by `--version` and stored in written files.
-enum ShearsVersion {
-    /// The release number.
-    static let number = "0.1.0"
-    /// `0.1.0 (Lua 5.4.x, OpenBLAS <core>, ...)`.
+extension ShearsVersion {
+    /// `0.1.0 (Lua 5.4.x, OpenBLAS <core>, ...)`, printed by `--version`.
     static var description: String { "\(number) (\(String(cString: shears_lua_version())), \(BLASRuntime.summary))" }
 }

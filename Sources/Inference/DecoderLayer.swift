@@ -33,7 +33,7 @@ package enum KVCacheView {
 package struct PhaseTimer {
     /// The seconds so far.
     package var times = ForwardPhaseTimes()
-    private var clock = PhaseClock()
+    private var clock = Stopwatch()
 
     /// Starts timing.
     package init() {}

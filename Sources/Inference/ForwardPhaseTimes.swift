@@ -37,15 +37,3 @@ public struct ForwardPhaseTimes: Sendable, Equatable {
          ("attention", attention), ("mlp", mlp), ("head", head)]
     }
 }
-
-/// Measures consecutive intervals with a monotonic clock.
-struct PhaseClock {
-    private var last = DispatchTime.now().uptimeNanoseconds
-
-    /// Seconds since the previous lap (or creation), restarting the interval.
-    mutating func lap() -> Double {
-        let now = DispatchTime.now().uptimeNanoseconds
-        defer { last = now }
-        return Double(now - last) * 1e-9
-    }
-}

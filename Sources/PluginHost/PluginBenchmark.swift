@@ -1,6 +1,6 @@
-import BuiltinMethods
-import Dispatch
+import Inference
 import ModelIO
+import PruningEngine
 
 /// Times a plugin criterion step against a built-in criterion step on the same matrices,
 /// interleaved (alternating which goes first), and reports the medians and their ratio.
@@ -48,11 +48,11 @@ public enum PluginBenchmark {
             works.append(work)
         }
         func pass(_ steps: [any PruneStep]) throws(PruneError) -> Double {
-            let start = DispatchTime.now().uptimeNanoseconds
+            var stopwatch = Stopwatch()
             for _ in 0..<max(repeats, 1) {
                 for work in works { for step in steps { try step.run(work) } }
             }
-            return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 / Double(max(repeats, 1))
+            return stopwatch.lap() / Double(max(repeats, 1))
         }
         _ = try pass(builtin)
         _ = try pass(plugin)

@@ -1,12 +1,13 @@
-import BuiltinMethods
 import Kernels
+import PruningEngine
 
 /// Selector for plugin scores: the built-in per-row, N:M or per-matrix selection, with the NaN
 /// check of the scores fused in. Rows are taken in blocks of about 64 KiB of scores: each block
 /// is checked and then selected while it is still in cache, so the check costs no extra pass over
-/// memory. Masks are identical to `RowSelector`, `GroupSelector` and `MatrixThresholdSelector`,
-/// which includes following a pattern an allocator set in `MatrixWork.pattern` (OWL's per-layer
-/// N:M) and recording an N:M pattern the mask follows there, for refiners such as DSnoT.
+/// memory. Masks are identical to the built-in per-row, N:M and per-matrix selectors (the rules of
+/// `MaskSelection`), which includes following a pattern an allocator set in `MatrixWork.pattern`
+/// (OWL's per-layer N:M) and recording an N:M pattern the mask follows there, for refiners such as
+/// DSnoT.
 public struct PluginCheckedSelector: PruneStep {
     /// Which built-in selection.
     public enum Rule: Sendable, Equatable {
@@ -54,12 +55,10 @@ public struct PluginCheckedSelector: PruneStep {
     ///   or a pattern that does not fit the matrix.
     public func run(_ work: MatrixWork) throws(PruneError) {
         let rows = work.rows, columns = work.columns
-        guard work.scores.count == rows * columns else {
-            throw PruneError("\(work.name): step \(name) needs scores from a criterion step before it")
-        }
+        try work.requireScores(for: name)
         if case .matrix = rule {
             try check(work, rows: 0..<rows)
-            try MatrixThresholdSelector().run(work)
+            work.mask = try MaskSelection.matrixThreshold(work)
             return
         }
         let pattern: SparsityPattern

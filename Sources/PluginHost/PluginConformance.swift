@@ -1,7 +1,7 @@
-import BuiltinMethods
 import Dispatch
 import Foundation
 import PluginAPI
+import PruningEngine
 
 /// One finding of the conformance checker.
 public struct PluginCheckResult: Sendable, Equatable {
@@ -284,10 +284,4 @@ private final class Mismatches: @unchecked Sendable {
     private var value = 0
     func add() { lock.withLock { value += 1 } }
     var count: Int { lock.withLock { value } }
-}
-
-/// Carries non-Sendable values into `concurrentPerform`, whose iterations only read them.
-private struct UnsafeSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

@@ -1,5 +1,5 @@
-import BuiltinMethods
 import PluginAPI
+import PruningEngine
 
 /// What a plugin criterion is (`shears_criterion_descriptor`), copied out of the plugin at load.
 public struct PluginCriterionDescriptor: Sendable, Equatable {

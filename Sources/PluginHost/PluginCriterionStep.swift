@@ -1,4 +1,5 @@
-import BuiltinMethods
+import PruningEngine
+
 
 /// Criterion step: runs a plugin criterion's `score` on each matrix.
 ///

@@ -1,5 +1,5 @@
-import BuiltinMethods
 import Foundation
+import PruningEngine
 
 /// A generated matrix with calibration statistics for checking plugins: seeded, so every run
 /// sees the same numbers; each buffer also exists in a non-contiguous copy (padded rows, every

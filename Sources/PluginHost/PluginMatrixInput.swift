@@ -1,5 +1,5 @@
-import BuiltinMethods
 import PluginAPI
+import PruningEngine
 
 /// A borrowed float32 view for a plugin call: a pointer with shape and strides (in elements,
 /// outermost first). The memory must outlive the call it is passed to; nothing is copied.

@@ -1,7 +1,8 @@
-import BuiltinMethods
+import PruningEngine
+
 
 /// A plugin criterion as a complete method: allocator, criterion and selector, like
-/// `PruneMethod.wanda` for the built-in criterion.
+/// the built-in Wanda method for the built-in criterion.
 public enum PluginMethod {
     /// How the scores become a mask (an N:M pattern always uses the N:M selector, or the
     /// plugin's `select` when chosen).
@@ -15,7 +16,7 @@ public enum PluginMethod {
     }
 
     /// `[uniform allocator, plugin criterion, selector]` for `criterion`, with the allocator of
-    /// `PruneMethod.allocator(_:_:)`, as the built-in methods.
+    /// `UniformSparsity.implied(by:pattern:)`, as the built-in methods.
     ///
     /// For an N:M `pattern` the sparsity is implied (`1 − N/M`); pass nil or that value.
     /// Unstructured with `sparsity: nil` there is no allocator: put one in front (`owl`,
@@ -29,7 +30,7 @@ public enum PluginMethod {
     ) throws(PluginError) -> [any PruneStep] {
         let allocator: [any PruneStep]
         do throws(PruneError) {
-            allocator = try PruneMethod.allocator(sparsity, pattern)
+            allocator = try UniformSparsity.implied(by: sparsity, pattern: pattern)
         } catch {
             throw criterion.error(error.message)
         }

@@ -1,4 +1,5 @@
-import BuiltinMethods
+import PruningEngine
+
 
 /// Checks of what a plugin wrote.
 public enum PluginScoreCheck {

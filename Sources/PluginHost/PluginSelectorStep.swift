@@ -1,5 +1,5 @@
-import BuiltinMethods
 import PluginAPI
+import PruningEngine
 
 /// Selector step for a criterion with its own `select`: the plugin turns the scores into a mask,
 /// and the host checks the mask (flags 0/1, the pruned count of the sparsity or N:M pattern).

@@ -1,4 +1,5 @@
 import BuiltinMethods
+import PruningEngine
 import Testing
 
 @Suite struct PatternTests {

@@ -1,6 +1,7 @@
 import BuiltinMethods
 import Foundation
 import Inference
+import PruningEngine
 import Testing
 import TestSupport
 

@@ -1,6 +1,7 @@
 import BuiltinMethods
 import Foundation
 import ModelIO
+import PruningEngine
 import Testing
 import TestSupport
 

@@ -2,6 +2,7 @@ import BuiltinMethods
 import Foundation
 import Inference
 import ModelIO
+import PruningEngine
 import Testing
 import TestSupport
 

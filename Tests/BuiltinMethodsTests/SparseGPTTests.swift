@@ -1,5 +1,6 @@
 import BuiltinMethods
 import ModelIO
+import PruningEngine
 import Testing
 import TestSupport
 

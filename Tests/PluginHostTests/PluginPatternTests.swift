@@ -1,6 +1,7 @@
 import BuiltinMethods
 import ModelIO
 import PluginHost
+import PruningEngine
 import Testing
 import TestSupport
 

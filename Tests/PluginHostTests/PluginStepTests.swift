@@ -2,6 +2,7 @@ import BuiltinMethods
 import Foundation
 import ModelIO
 import PluginHost
+import PruningEngine
 import Testing
 import TestSupport
 

@@ -1,8 +1,10 @@
 import ArgumentParser
-import Foundation
 import BuiltinMethods
+import Foundation
 import Inference
 import ModelIO
+import PruningEngine
+import Recipes
 
 /// `shears bench MODEL`: forward-pass speed against the BLAS sgemm rate measured in the same run.
 struct Bench: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ModelIO
+import Recipes
 
 extension OutputType: ExpressibleByArgument {}
 

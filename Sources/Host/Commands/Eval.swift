@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Inference
 import ModelIO
+import Recipes
 
 /// `shears eval MODEL --text FILE`: perplexity with the Wanda/SparseGPT protocol.
 struct Eval: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
+import Recipes
 
 /// `shears generate MODEL --prompt TEXT`: continue a prompt, streaming tokens to stdout.
 struct Generate: ParsableCommand {

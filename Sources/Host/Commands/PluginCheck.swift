@@ -3,6 +3,8 @@ import BuiltinMethods
 import Foundation
 import ModelIO
 import PluginHost
+import PruningEngine
+import Recipes
 
 /// `shears plugin-check LIB [--criterion ID] [--json] [--compare-builtin wanda]`: the conformance
 /// checker, and the boundary-cost benchmark against a built-in criterion.

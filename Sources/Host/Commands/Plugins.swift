@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PluginHost
+import Recipes
 
 /// `shears plugins PATH...`: what each plugin library offers, without running a recipe.
 struct Plugins: ParsableCommand {

@@ -3,6 +3,8 @@ import BuiltinMethods
 import Foundation
 import Inference
 import ModelIO
+import PruningEngine
+import Recipes
 
 /// `shears prune MODEL --method wanda --sparsity 0.5 --out OUT`: one method, no recipe needed.
 struct Prune: ParsableCommand {

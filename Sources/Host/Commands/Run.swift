@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import LuaRuntime
+import Recipes
 
 /// `shears run RECIPE.lua [key=value ...] [-- extra ...]`: runs a Lua recipe headless.
 struct Run: ParsableCommand {
@@ -42,24 +42,12 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let recipeArguments: RecipeArguments
+        var runner = RecipeRunner()
+        runner.libraryDirectories = libDir
+        runner.limits = RecipeLimits(memory: maxMemory.flatMap(RecipeLimits.byteCount(parsing:)), time: timeout)
+        runner.pluginDirectories = pluginDir
         do {
-            recipeArguments = try RecipeArguments(parsing: arguments)
-        } catch {
-            throw CommandFailure.badInput("\(error)")
-        }
-        var libraries = libDir
-        if let environment = ProcessInfo.processInfo.environment["SHEARS_LUA_PATH"] {
-            libraries += environment.split(separator: ":").map(String.init)
-        }
-        libraries.append("Scripts/lib")
-        let limits = RecipeLimits(memory: maxMemory.flatMap(RecipeLimits.byteCount(parsing:)), time: timeout)
-        let runtime = try LuaRuntime(configuration: .init(version: ShearsVersion.number, libraryDirectories: libraries, limits: limits))
-        defer { runtime.close() }
-        let plugins = PluginSearchPath(directories: pluginDir, recipeDirectory: (recipe as NSString).deletingLastPathComponent)
-        ShearsModule(recipe: RecipeProvenance(path: recipe, arguments: arguments), pluginSearch: plugins).install(into: runtime)
-        do {
-            try runtime.run(file: recipe, arguments: recipeArguments)
+            try runner.run(file: recipe, arguments: arguments)
         } catch let error as RecipeLoadError {
             throw CommandFailure.badInput(error.description)
         } catch let error as RecipeRuntimeError {

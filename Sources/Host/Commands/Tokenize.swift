@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Recipes
 
 /// `shears tokenize MODEL --text FILE --out IDS.i32`: a text file to token ids.
 struct Tokenize: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ModelIO
+import Recipes
 
 /// The MODEL argument shared by the commands, and loading it with a timing note.
 struct ModelArgument: ParsableArguments {

@@ -1,0 +1,125 @@
+import Inference
+import Kernels
+import ModelIO
+
+/// The calibration windows' hidden states between layers: `current` holds every window's input
+/// to the layer being pruned (replaced in place by the pruned layer's output), `dense` the dense
+/// layer's output for the error report. Two buffers of tokens × hidden Float32.
+final class CalibrationActivations {
+    /// Total tokens over all windows.
+    let tokens: Int
+    /// Length of the longest window.
+    let longest: Int
+    /// Seconds spent embedding the windows.
+    let captureSeconds: Double
+
+    private let model: Model
+    private let hidden: Int
+    private let windows: [(offset: Int, rows: Int)]
+    private var current: TensorStorage
+    private var dense: TensorStorage
+
+    /// Embeds `windows` (the decoder's input).
+    ///
+    /// - Throws: `PruneError` when there are no windows, one is empty, or an id is outside the vocabulary.
+    init(model: Model, windows ids: [[Int32]]) throws(PruneError) {
+        var clock = Stopwatch()
+        guard !ids.isEmpty else { throw PruneError("calibration: no token windows given, but the steps need data") }
+        let config = model.config
+        var windows: [(offset: Int, rows: Int)] = []
+        var total = 0
+        for (index, window) in ids.enumerated() {
+            guard !window.isEmpty else { throw PruneError("calibration: window \(index) is empty") }
+            if let bad = window.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
+                throw PruneError("calibration: window \(index) has id \(bad) outside the vocabulary 0..<\(config.vocabSize)")
+            }
+            windows.append((total, window.count))
+            total += window.count
+        }
+        self.model = model
+        hidden = config.hiddenSize
+        self.windows = windows
+        tokens = total
+        longest = windows.map(\.rows).max()!
+        current = TensorStorage(zeros: total * hidden)
+        dense = TensorStorage(zeros: total * hidden)
+        let embedding = model.tensor(LlamaTensorNames.tokenEmbedding)!.storage.buffer.baseAddress!
+        let out = current.buffer.baseAddress!
+        for (window, (offset, _)) in zip(ids, windows) {
+            for (row, id) in window.enumerated() {
+                (out + (offset + row) * hidden).update(from: embedding + Int(id) * hidden, count: hidden)
+            }
+        }
+        captureSeconds = clock.lap()
+    }
+
+    /// Replaces every window's hidden states by layer `layer`'s output.
+    func forwardInPlace(_ forward: DecoderLayerForward, layer: Int) throws(PruneError) {
+        let states = current.buffer.baseAddress!
+        for (index, window) in windows.enumerated() {
+            let pointer = states + window.offset * hidden
+            try run(forward, layer, pointer, window.rows, pointer, index, nil)
+            try checkOutput(pointer, window.rows, layer, index)
+        }
+    }
+
+    /// Runs the dense layer into `dense`, feeding its linear inputs to `statistics`; returns the
+    /// seconds spent accumulating them.
+    func forwardDense(
+        _ forward: DecoderLayerForward, layer: Int, statistics: [LinearInputSite: InputStatistics]
+    ) throws(PruneError) -> Double {
+        var statisticsSeconds = 0.0
+        var nonFinite: LinearInputSite?
+        for (index, window) in windows.enumerated() {
+            try run(forward, layer, current.buffer.baseAddress! + window.offset * hidden, window.rows,
+                    dense.buffer.baseAddress! + window.offset * hidden, index) { site, values in
+                guard let accumulator = statistics[site] else { return }
+                var clock = Stopwatch()
+                if nonFinite == nil, !shears_sum(values.baseAddress!, values.count).isFinite { nonFinite = site }
+                accumulator.accumulate(values)
+                statisticsSeconds += clock.lap()
+            }
+            if let site = nonFinite {
+                let readers = LinearMatrix.parts.filter { LinearMatrix.site($0) == site }.map { $0.name(layer: layer) }
+                throw PruneError("layer \(layer): non-finite activation in the input of \(readers.joined(separator: ", ")) "
+                    + "(calibration window \(index))")
+            }
+            try checkOutput(dense.buffer.baseAddress! + window.offset * hidden, window.rows, layer, index)
+        }
+        return statisticsSeconds
+    }
+
+    /// Makes the dense outputs of the last `forwardDense` the next layer's inputs (the dense
+    /// pre-pass of a surveying allocator propagates dense activations).
+    func adoptDense() { swap(&current, &dense) }
+
+    /// Runs the pruned layer in place and returns `Σ‖dense − pruned‖² / Σ‖dense‖²`.
+    func forwardPruned(_ forward: DecoderLayerForward, layer: Int) throws(PruneError) -> Double {
+        try forwardInPlace(forward, layer: layer)
+        let pruned = current.buffer, reference = dense.buffer
+        var difference = 0.0, norm = 0.0
+        for i in 0..<pruned.count {
+            let y = Double(reference[i])
+            let delta = y - Double(pruned[i])
+            difference += delta * delta
+            norm += y * y
+        }
+        return norm > 0 ? difference / norm : 0
+    }
+
+    private func run(
+        _ forward: DecoderLayerForward, _ layer: Int, _ input: UnsafeMutablePointer<Float>, _ rows: Int,
+        _ output: UnsafeMutablePointer<Float>, _ window: Int,
+        _ observe: ((LinearInputSite, UnsafeBufferPointer<Float>) -> Void)?
+    ) throws(PruneError) {
+        do { try forward.run(layer: layer, input: input, rows: rows, output: output, observe: observe) } catch {
+            throw PruneError("layer \(layer): \(error)")
+        }
+    }
+
+    private func checkOutput(_ output: UnsafePointer<Float>, _ rows: Int, _ layer: Int, _ window: Int) throws(PruneError) {
+        guard shears_sum(output, rows * hidden).isFinite else {
+            throw PruneError("layer \(layer): non-finite activation in the output of blk.\(layer) (calibration window \(window))")
+        }
+    }
+}

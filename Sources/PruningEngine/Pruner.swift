@@ -1,0 +1,242 @@
+import Inference
+import Kernels
+import ModelIO
+
+/// The layer-wise pruning engine.
+///
+/// The decoder's input is captured for every calibration window (each an independent sequence
+/// from position 0, no BOS added); then, layer by layer: one forward of the dense layer gathers
+/// the statistics the steps ask for (once per distinct input: q/k/v share one, gate/up another),
+/// the steps run on each targeted matrix, the pruned weights replace the model's tensors, and the
+/// layer is run again with them to produce the next layer's input. Memory holds one layer's
+/// statistics and two activation buffers (tokens × hidden Float32). When no step needs data the
+/// calibration set is not used at all.
+///
+/// A `ModelSurveyingAllocator` (OWL) first gets a dense pre-pass over all layers (see there);
+/// the prune proper then restarts from the captured decoder input.
+///
+/// ```swift
+/// let model = try ModelLoader.load(path: "model.gguf")
+/// var options = PruneOptions()
+/// options.ignore = [TensorNamePattern("blk.0.*")]
+/// options.onLayer = { layer, report in print(layer, report.outputError ?? 0) }
+/// let pruner = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: 0.5), options: options)
+/// let report = try pruner.run(calibration: windows)   // [[Int32]], e.g. 64 windows of 512 ids
+/// print(report.sparsity, report.times.total)
+/// ```
+public final class Pruner {
+    /// The model pruned in place (its tensors are replaced).
+    public let model: Model
+    /// The steps run on every targeted matrix, in stage order.
+    public let steps: [any PruneStep]
+    /// Targets and callbacks.
+    public let options: PruneOptions
+    /// The statistics the steps need.
+    public let requirement: StatisticsRequirement
+    /// Per layer, the linear parts to prune (matching the targets, not the ignores).
+    private let targets: [[LlamaTensorNames.Layer]]
+    /// The allocator when it surveys the dense model first.
+    private let surveyor: (any ModelSurveyingAllocator)?
+    /// Per layer, the surveying allocator's target (empty without one); set by `run`.
+    private var plans: [Int: LayerTarget] = [:]
+
+    /// Checks the steps and resolves the targets.
+    ///
+    /// - Throws: `PruneError` when there are no steps, they are out of stage order, there is not
+    ///   exactly one allocator, none of them chooses a mask, a refiner has no selector before it (or
+    ///   follows a selector that `producesPermutedGroups`), a step's own `validate(chain:model:)`
+    ///   fails, or the targets match no linear matrix.
+    public init(model: Model, steps: [any PruneStep], options: PruneOptions = PruneOptions()) throws(PruneError) {
+        guard !steps.isEmpty else { throw PruneError("no pruning steps given") }
+        for (previous, next) in zip(steps, steps.dropFirst()) where next.stage < previous.stage {
+            throw PruneError("step \(next.name) (\(next.stage)) cannot follow \(previous.name) (\(previous.stage))")
+        }
+        let allocators = steps.filter { $0.stage == .allocator }
+        guard !allocators.isEmpty else {
+            throw PruneError("no sparsity: give sparsity = ... or put an allocator such as shears.owl{...} first")
+        }
+        guard allocators.count == 1 else {
+            throw PruneError("sparsity given twice: by \(allocators[0].name) and \(allocators[1].name)")
+        }
+        guard steps.contains(where: { $0.stage == .selector || $0.stage == .reconstructor }) else {
+            throw PruneError("no step chooses a mask: add a selector or a reconstructor")
+        }
+        if let refiner = steps.first(where: { $0.stage == .refiner }), !steps.contains(where: { $0.stage == .selector }) {
+            throw PruneError("step \(refiner.name) refines a mask but no selector (such as wanda) chooses one before it")
+        }
+        if let refiner = steps.first(where: { $0.stage == .refiner }),
+           let permuted = steps.first(where: \.producesPermutedGroups) {
+            throw PruneError("step \(refiner.name) cannot refine the mask of \(permuted.name): its N:M groups are in permuted "
+                             + "channel order; drop permute or the refiner")
+        }
+        self.model = model
+        self.steps = steps
+        self.options = options
+        requirement = steps.reduce([]) { $0.union($1.requirement) }
+        surveyor = allocators[0].surveyor
+        for step in steps { try step.validate(chain: steps, model: model) }
+        targets = (0..<model.config.layerCount).map { layer in
+            LinearMatrix.parts.filter { part in
+                let name = part.name(layer: layer)
+                guard part.exists(in: model.config.layers[layer]) else { return false }
+                return options.targets.contains { $0.matches(name) } && !options.ignore.contains { $0.matches(name) }
+            }
+        }
+        guard targets.contains(where: { !$0.isEmpty }) else {
+            let globs = options.targets.map(\.text).joined(separator: ", ")
+            throw PruneError("the targets [\(globs)] match no linear matrix (minus the ignored ones)")
+        }
+    }
+
+    /// Prunes the model using `calibration` token windows (may be empty when no step needs data).
+    ///
+    /// - Throws: `PruneError` for missing or bad calibration ids, non-finite activations (naming
+    ///   the layer and the tensors reading them) or a failing step.
+    public func run(calibration: [[Int32]]) throws(PruneError) -> PruneReport {
+        var stopwatch = Stopwatch()
+        var report = PruneReport(steps: steps.map(\.name), layers: [], times: PrunePhaseTimes(), seconds: 0,
+                                 calibrationWindows: 0, calibrationTokens: 0)
+        plans = [:]
+        if let surveyor { plans = try survey(surveyor, calibration, &report) }
+        if requirement.isEmpty {
+            for layer in 0..<model.config.layerCount where !targets[layer].isEmpty {
+                options.progress?(PruneProgress(layer: layer, layerCount: model.config.layerCount,
+                                                layersDone: report.layers.count))
+                var times = PrunePhaseTimes()
+                let matrices = try pruneMatrices(layer, statistics: [:], times: &times)
+                finish(LayerReport(layer: layer, matrices: matrices, plan: plans[layer], outputError: nil, times: times),
+                       &report)
+            }
+        } else {
+            try runCalibrated(calibration, &report)
+        }
+        report.seconds = stopwatch.lap()
+        return report
+    }
+
+    private func runCalibrated(_ calibration: [[Int32]], _ report: inout PruneReport) throws(PruneError) {
+        let activations = try CalibrationActivations(model: model, windows: calibration)
+        report.calibrationWindows = calibration.count
+        report.calibrationTokens = activations.tokens
+        report.times.forwards += activations.captureSeconds
+        let forward: DecoderLayerForward
+        do { forward = try DecoderLayerForward(model: model, capacity: activations.longest) } catch {
+            throw PruneError("calibration: \(error)")
+        }
+        let lastTarget = targets.lastIndex { !$0.isEmpty }!
+        for layer in 0...lastTarget {
+            options.progress?(PruneProgress(layer: layer, layerCount: model.config.layerCount,
+                                            layersDone: report.layers.count))
+            var times = PrunePhaseTimes()
+            let parts = targets[layer]
+            if parts.isEmpty {
+                var clock = Stopwatch()
+                try activations.forwardInPlace(forward, layer: layer)
+                times.forwards += clock.lap()
+                report.times += times
+                continue
+            }
+            var statistics: [LinearInputSite: InputStatistics] = [:]
+            for part in parts {
+                let site = LinearMatrix.site(part)
+                if statistics[site] == nil {
+                    statistics[site] = InputStatistics(columns: model.tensor(part.name(layer: layer))!.columns,
+                                                       requirement: requirement)
+                }
+            }
+            var clock = Stopwatch()
+            let statisticsSeconds = try activations.forwardDense(forward, layer: layer, statistics: statistics)
+            times.forwards += clock.lap() - statisticsSeconds
+            times.statistics += statisticsSeconds
+            let matrices = try pruneMatrices(layer, statistics: statistics, times: &times)
+            statistics = [:]
+            _ = clock.lap()
+            let error = try activations.forwardPruned(forward, layer: layer)
+            times.forwards += clock.lap()
+            finish(LayerReport(layer: layer, matrices: matrices, plan: plans[layer], outputError: error, times: times),
+                   &report)
+        }
+    }
+
+    /// The dense pre-pass of a surveying allocator: every targeted layer's measure from the dense
+    /// model, dense activations carried forward, then the allocator's plan.
+    private func survey(
+        _ surveyor: any ModelSurveyingAllocator, _ calibration: [[Int32]], _ report: inout PruneReport
+    ) throws(PruneError) -> [Int: LayerTarget] {
+        let activations = try CalibrationActivations(model: model, windows: calibration)
+        report.calibrationWindows = calibration.count
+        report.calibrationTokens = activations.tokens
+        report.times.forwards += activations.captureSeconds
+        let forward: DecoderLayerForward
+        do { forward = try DecoderLayerForward(model: model, capacity: activations.longest) } catch {
+            throw PruneError("calibration: \(error)")
+        }
+        var measures: [(layer: Int, measure: Double)] = []
+        let lastTarget = targets.lastIndex { !$0.isEmpty }!
+        for layer in 0...lastTarget {
+            options.progress?(PruneProgress(layer: layer, layerCount: model.config.layerCount, layersDone: 0))
+            var clock = Stopwatch()
+            let parts = targets[layer]
+            if parts.isEmpty {
+                try activations.forwardInPlace(forward, layer: layer)
+                report.times.forwards += clock.lap()
+                continue
+            }
+            var statistics: [LinearInputSite: InputStatistics] = [:]
+            for part in parts where statistics[LinearMatrix.site(part)] == nil {
+                statistics[LinearMatrix.site(part)] = InputStatistics(
+                    columns: model.tensor(part.name(layer: layer))!.columns, requirement: surveyor.surveyRequirement)
+            }
+            let statisticsSeconds = try activations.forwardDense(forward, layer: layer, statistics: statistics)
+            activations.adoptDense()
+            report.times.forwards += clock.lap() - statisticsSeconds
+            report.times.statistics += statisticsSeconds
+            let matrices = parts.map { part in
+                let tensor = model.tensor(part.name(layer: layer))!
+                return SurveyedMatrix(name: tensor.name, part: part, rows: tensor.rows, columns: tensor.columns,
+                                      weights: tensor.storage, statistics: statistics[LinearMatrix.site(part)]!)
+            }
+            measures.append((layer, try surveyor.measure(SurveyedLayer(layer: layer, matrices: matrices))))
+            report.times.selection += clock.lap()
+        }
+        let planned = try surveyor.plan(measures)
+        guard planned.count == measures.count else {
+            throw PruneError("allocator \(surveyor.name) planned \(planned.count) layers for \(measures.count) surveyed")
+        }
+        return Dictionary(uniqueKeysWithValues: zip(measures.map(\.layer), planned))
+    }
+
+    /// Runs the steps on the layer's targeted matrices and puts the results into the model.
+    private func pruneMatrices(
+        _ layer: Int, statistics: [LinearInputSite: InputStatistics], times: inout PrunePhaseTimes
+    ) throws(PruneError) -> [MatrixReport] {
+        var reports: [MatrixReport] = []
+        for part in targets[layer] {
+            let name = part.name(layer: layer)
+            let tensor = model.tensor(name)!
+            let copy = TensorStorage(count: tensor.count) { _ = $0.update(fromContentsOf: tensor.storage.buffer) }
+            let work = MatrixWork(name: name, layer: layer, part: part, rows: tensor.rows, columns: tensor.columns,
+                                  weights: copy, statistics: statistics[LinearMatrix.site(part)], plan: plans[layer])
+            var clock = Stopwatch()
+            for step in steps {
+                try step.run(work)
+                if step.stage == .reconstructor { times.reconstruction += clock.lap() } else { times.selection += clock.lap() }
+            }
+            let zeros = work.mask.withUnsafeBufferPointer { mask in
+                mask.isEmpty ? shears_prune_count_zeros(copy.buffer.baseAddress!, copy.count)
+                    : shears_prune_apply_mask(copy.buffer.baseAddress!, mask.baseAddress!, copy.count)
+            }
+            times.selection += clock.lap()
+            model.replace(Tensor(name: name, shape: tensor.shape, storage: copy, sourceType: tensor.sourceType))
+            reports.append(MatrixReport(name: name, count: copy.count, zeros: zeros, targetSparsity: work.sparsity,
+                                        notes: work.notes))
+        }
+        return reports
+    }
+
+    private func finish(_ layerReport: LayerReport, _ report: inout PruneReport) {
+        report.layers.append(layerReport)
+        report.times += layerReport.times
+        options.onLayer?(layerReport.layer, layerReport)
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import ModelIO
+import PruningEngine
+
+/// A chain of pruning steps with the text that describes it (`wanda(sparsity=0.5, pattern=2:4)`).
+package final class PruneRecipe {
+    /// The engine's steps, in order.
+    package let steps: [any PruneStep]
+    /// How a user wrote it, for logs and provenance.
+    package let description: String
+
+    package init(steps: [any PruneStep], description: String) {
+        self.steps = steps
+        self.description = description
+    }
+
+    /// `name(key=value, ...)` with the given parameters (nil values left out).
+    package static func describe(_ name: String, _ parameters: [(String, String?)]) -> String {
+        "\(name)(" + parameters.compactMap { key, value in value.map { "\(key)=\($0)" } }.joined(separator: ", ") + ")"
+    }
+}
+
+/// Runs the pruning engine on a model with a per-layer progress bar and records provenance in the
+/// model's metadata, for both `shears prune` and `shears.prune` in recipes.
+package enum PruneSession {
+    /// Prunes `model` in place with `recipes` (their steps concatenated) on `calibration`.
+    ///
+    /// Afterwards the model's metadata holds `shears.steps`, `shears.calibration` and
+    /// `shears.sparsity`, which writers carry into the saved file.
+    ///
+    /// - Throws: `PruneError`, naming the recipes when none or more than one gives the sparsity.
+    package static func run(
+        model: Model, recipes: [PruneRecipe], calibration: [[Int32]], calibrationSource: String,
+        targets: [String]?, ignore: [String], onLayer: ((Int, LayerReport) -> Void)? = nil
+    ) throws(PruneError) -> PruneReport {
+        let allocating = recipes.filter { recipe in recipe.steps.contains { $0.stage == .allocator } }
+        if allocating.isEmpty {
+            throw PruneError("no sparsity: give sparsity = ... or put an allocator such as shears.owl{...} first")
+        }
+        if allocating.count > 1 {
+            throw PruneError("sparsity given twice: by \(allocating[0].description) and \(allocating[1].description)")
+        }
+        var options = PruneOptions()
+        if let targets { options.targets = targets.map(TensorNamePattern.init) }
+        options.ignore = ignore.map(TensorNamePattern.init)
+        let bar = ProgressBar("prune", total: model.config.layerCount, unit: "layer")
+        options.progress = { progress in bar.update(done: progress.layersDone, work: Double(progress.layersDone)) }
+        options.onLayer = onLayer
+        let pruner = try Pruner(model: model, steps: recipes.flatMap(\.steps), options: options)
+        let report = try pruner.run(calibration: calibration)
+        bar.finish()
+        record(in: model, steps: recipes.map(\.description).joined(separator: " + "), calibration: calibrationSource,
+               sparsity: ModelStatistics.modelSparsity(model).linear)
+        return report
+    }
+
+    /// Appends this prune to the model's provenance keys.
+    private static func record(in model: Model, steps: String, calibration: String, sparsity: Double) {
+        func append(_ key: String, _ value: String) {
+            let previous = model.metadata[key]?.string
+            model.metadata[key] = .string(previous.map { "\($0); \(value)" } ?? value)
+        }
+        append("shears.steps", steps)
+        append("shears.calibration", calibration)
+        model.metadata["shears.sparsity"] = .string(String(format: "%.6f", sparsity))
+    }
+}
