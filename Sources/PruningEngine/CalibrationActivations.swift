@@ -14,6 +14,7 @@ final class CalibrationActivations {
     let captureSeconds: Double
 
     private let model: Model
+    private let cancellation: Cancellation?
     private let hidden: Int
     private let windows: [(offset: Int, rows: Int)]
     private var current: TensorStorage
@@ -22,7 +23,7 @@ final class CalibrationActivations {
     /// Embeds `windows` (the decoder's input).
     ///
     /// - Throws: `PruneError` when there are no windows, one is empty, or an id is outside the vocabulary.
-    init(model: Model, windows ids: [[Int32]]) throws(PruneError) {
+    init(model: Model, windows ids: [[Int32]], cancellation: Cancellation?) throws(PruneError) {
         var clock = Stopwatch()
         guard !ids.isEmpty else { throw PruneError("calibration: no token windows given, but the steps need data") }
         let config = model.config
@@ -37,6 +38,7 @@ final class CalibrationActivations {
             total += window.count
         }
         self.model = model
+        self.cancellation = cancellation
         hidden = config.hiddenSize
         self.windows = windows
         tokens = total
@@ -89,6 +91,37 @@ final class CalibrationActivations {
         return statisticsSeconds
     }
 
+    /// Number of calibration windows.
+    var windowCount: Int { windows.count }
+
+    /// Window `index`'s input to the current layer, `rows × hidden`.
+    func input(window index: Int) -> UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: current.buffer.baseAddress! + windows[index].offset * hidden,
+                            count: windows[index].rows * hidden)
+    }
+
+    /// Window `index`'s dense output of the current layer (after `forwardDense`), `rows × hidden`.
+    func denseOutput(window index: Int) -> UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: dense.buffer.baseAddress! + windows[index].offset * hidden,
+                            count: windows[index].rows * hidden)
+    }
+
+    /// Runs layer `layer` as the model now holds it on window `index`'s input into `output`
+    /// (`rows × hidden`), filling `record` when given.
+    func forward(
+        _ forward: DecoderLayerForward, layer: Int, window index: Int, into output: UnsafeMutablePointer<Float>,
+        record: LayerActivationRecord?
+    ) throws(PruneError) {
+        if let reason = cancellation?.reason { throw PruneError(cancelled: reason) }
+        let window = windows[index]
+        do {
+            try forward.run(layer: layer, input: current.buffer.baseAddress! + window.offset * hidden, rows: window.rows,
+                            output: output, observe: nil, record: record)
+        } catch {
+            throw PruneError("layer \(layer): \(error)")
+        }
+    }
+
     /// Makes the dense outputs of the last `forwardDense` the next layer's inputs (the dense
     /// pre-pass of a surveying allocator propagates dense activations).
     func adoptDense() { swap(&current, &dense) }
@@ -112,6 +145,7 @@ final class CalibrationActivations {
         _ output: UnsafeMutablePointer<Float>, _ window: Int,
         _ observe: ((LinearInputSite, UnsafeBufferPointer<Float>) -> Void)?
     ) throws(PruneError) {
+        if let reason = cancellation?.reason { throw PruneError(cancelled: reason) }
         do { try forward.run(layer: layer, input: input, rows: rows, output: output, observe: observe) } catch {
             throw PruneError("layer \(layer): \(error)")
         }

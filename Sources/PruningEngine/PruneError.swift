@@ -1,10 +1,21 @@
-/// A bad pruning request or a failure while pruning: one line naming the layer, tensor or option.
+import Inference
+
+/// A bad pruning request, a failure while pruning (one line naming the layer, tensor or option),
+/// or a cancelled prune.
 public struct PruneError: Error, CustomStringConvertible, Sendable, Equatable {
     /// What is wrong, in one sentence.
     public var message: String
+    /// Set when the prune was cancelled (interrupted or out of time) rather than wrong.
+    public var cancellation: Cancellation.Reason?
 
     /// Creates an error with a one-line message.
     public init(_ message: String) { self.message = message }
+
+    /// The error a cancelled prune stops with.
+    public init(cancelled reason: Cancellation.Reason) {
+        message = "pruning stopped: \(reason)"
+        cancellation = reason
+    }
 
     /// The message.
     public var description: String { message }

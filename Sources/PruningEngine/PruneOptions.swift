@@ -1,3 +1,5 @@
+import Inference
+
 /// What a prune touches and whom it tells.
 public struct PruneOptions {
     /// Tensors to prune: a linear matrix is pruned when it matches one of these globs and none of
@@ -9,6 +11,9 @@ public struct PruneOptions {
     public var onLayer: ((Int, LayerReport) -> Void)?
     /// Called when a layer starts.
     public var progress: ((PruneProgress) -> Void)?
+    /// Checked between layers, matrices and calibration windows: the prune stops with a
+    /// `PruneError` carrying the reason, leaving the model partly pruned.
+    public var cancellation: Cancellation?
 
     /// Default options: every linear matrix, no callbacks.
     public init() {}

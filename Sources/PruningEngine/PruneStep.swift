@@ -10,6 +10,9 @@ public enum PruneStage: Int, Comparable, Sendable, CaseIterable {
     case selector
     /// Changes a mask.
     case refiner
+    /// Works on the whole layer at once (`LayerStep`): may set per-row masks jointly across its
+    /// matrices, re-run the layer, or remove structured units.
+    case layer
     /// Updates the kept weights (and may choose the mask itself, like SparseGPT).
     case reconstructor
 
@@ -55,4 +58,26 @@ extension PruneStep {
     public var surveyor: (any ModelSurveyingAllocator)? { nil }
     /// Accepts every chain and model.
     public func validate(chain: [any PruneStep], model: Model) throws(PruneError) {}
+}
+
+/// A step that sees a whole decoder layer at once, after the matrix steps before it and before the
+/// reconstructors after it: all of the layer's targeted matrices (their weights, scores and masks
+/// so far), the calibration inputs and dense outputs of the layer, and the layer routine to run
+/// it again with candidate weights. Methods that decide jointly across matrices (BESA's per-row
+/// sparsities, structured criteria that remove coupled slices) are layer steps.
+public protocol LayerStep: PruneStep {
+    /// Whether it reads the layer's calibration inputs or runs the layer (default true): the
+    /// engine then runs the calibrated loop even when no step asks for statistics.
+    var usesCalibration: Bool { get }
+    /// Does its work on one layer.
+    func run(layer work: LayerWork) throws(PruneError)
+}
+
+extension LayerStep {
+    /// Layer steps run at the layer stage.
+    public var stage: PruneStage { .layer }
+    /// True: layer steps see calibration data unless they say otherwise.
+    public var usesCalibration: Bool { true }
+    /// Never called: the engine runs a layer step once per layer through `run(layer:)`.
+    public func run(_ work: MatrixWork) throws(PruneError) {}
 }

@@ -58,7 +58,7 @@ public final class Pruner {
         guard allocators.count == 1 else {
             throw PruneError("sparsity given twice: by \(allocators[0].name) and \(allocators[1].name)")
         }
-        guard steps.contains(where: { $0.stage == .selector || $0.stage == .reconstructor }) else {
+        guard steps.contains(where: { $0.stage == .selector || $0.stage == .layer || $0.stage == .reconstructor }) else {
             throw PruneError("no step chooses a mask: add a selector or a reconstructor")
         }
         if let refiner = steps.first(where: { $0.stage == .refiner }), !steps.contains(where: { $0.stage == .selector }) {
@@ -91,14 +91,16 @@ public final class Pruner {
     /// Prunes the model using `calibration` token windows (may be empty when no step needs data).
     ///
     /// - Throws: `PruneError` for missing or bad calibration ids, non-finite activations (naming
-    ///   the layer and the tensors reading them) or a failing step.
+    ///   the layer and the tensors reading them), a failing step, or cancellation (checked before
+    ///   every matrix and calibration window: within a fraction of a second).
     public func run(calibration: [[Int32]]) throws(PruneError) -> PruneReport {
         var stopwatch = Stopwatch()
         var report = PruneReport(steps: steps.map(\.name), layers: [], times: PrunePhaseTimes(), seconds: 0,
                                  calibrationWindows: 0, calibrationTokens: 0)
         plans = [:]
         if let surveyor { plans = try survey(surveyor, calibration, &report) }
-        if requirement.isEmpty {
+        let needsData = !requirement.isEmpty || steps.contains { ($0 as? any LayerStep)?.usesCalibration == true }
+        if !needsData {
             for layer in 0..<model.config.layerCount where !targets[layer].isEmpty {
                 options.progress?(PruneProgress(layer: layer, layerCount: model.config.layerCount,
                                                 layersDone: report.layers.count))
@@ -115,7 +117,7 @@ public final class Pruner {
     }
 
     private func runCalibrated(_ calibration: [[Int32]], _ report: inout PruneReport) throws(PruneError) {
-        let activations = try CalibrationActivations(model: model, windows: calibration)
+        let activations = try CalibrationActivations(model: model, windows: calibration, cancellation: options.cancellation)
         report.calibrationWindows = calibration.count
         report.calibrationTokens = activations.tokens
         report.times.forwards += activations.captureSeconds
@@ -148,7 +150,8 @@ public final class Pruner {
             let statisticsSeconds = try activations.forwardDense(forward, layer: layer, statistics: statistics)
             times.forwards += clock.lap() - statisticsSeconds
             times.statistics += statisticsSeconds
-            let matrices = try pruneMatrices(layer, statistics: statistics, times: &times)
+            let matrices = try pruneMatrices(layer, statistics: statistics, times: &times, activations: activations,
+                                             forward: forward)
             statistics = [:]
             _ = clock.lap()
             let error = try activations.forwardPruned(forward, layer: layer)
@@ -163,7 +166,7 @@ public final class Pruner {
     private func survey(
         _ surveyor: any ModelSurveyingAllocator, _ calibration: [[Int32]], _ report: inout PruneReport
     ) throws(PruneError) -> [Int: LayerTarget] {
-        let activations = try CalibrationActivations(model: model, windows: calibration)
+        let activations = try CalibrationActivations(model: model, windows: calibration, cancellation: options.cancellation)
         report.calibrationWindows = calibration.count
         report.calibrationTokens = activations.tokens
         report.times.forwards += activations.captureSeconds
@@ -206,32 +209,86 @@ public final class Pruner {
         return Dictionary(uniqueKeysWithValues: zip(measures.map(\.layer), planned))
     }
 
-    /// Runs the steps on the layer's targeted matrices and puts the results into the model.
+    /// Runs the steps on the layer's targeted matrices and puts the results into the model. Without
+    /// layer steps each matrix goes through all steps in turn (one matrix copy in memory at a
+    /// time); with them, every matrix goes through the steps before the layer stage, then the
+    /// layer steps see them all, then each goes through the steps after.
     private func pruneMatrices(
-        _ layer: Int, statistics: [LinearInputSite: InputStatistics], times: inout PrunePhaseTimes
+        _ layer: Int, statistics: [LinearInputSite: InputStatistics], times: inout PrunePhaseTimes,
+        activations: CalibrationActivations? = nil, forward: DecoderLayerForward? = nil
     ) throws(PruneError) -> [MatrixReport] {
-        var reports: [MatrixReport] = []
+        let layerSteps = steps.compactMap { $0 as? any LayerStep }
+        guard !layerSteps.isEmpty else {
+            var reports: [MatrixReport] = []
+            for part in targets[layer] {
+                try checkCancellation()
+                let work = makeWork(layer, part, statistics)
+                try run(steps, on: work, times: &times)
+                reports.append(finish(work, times: &times))
+            }
+            return reports
+        }
+        var works: [MatrixWork] = []
         for part in targets[layer] {
-            let name = part.name(layer: layer)
-            let tensor = model.tensor(name)!
-            let copy = TensorStorage(count: tensor.count) { _ = $0.update(fromContentsOf: tensor.storage.buffer) }
-            let work = MatrixWork(name: name, layer: layer, part: part, rows: tensor.rows, columns: tensor.columns,
-                                  weights: copy, statistics: statistics[LinearMatrix.site(part)], plan: plans[layer])
-            var clock = Stopwatch()
-            for step in steps {
-                try step.run(work)
-                if step.stage == .reconstructor { times.reconstruction += clock.lap() } else { times.selection += clock.lap() }
-            }
-            let zeros = work.mask.withUnsafeBufferPointer { mask in
-                mask.isEmpty ? shears_prune_count_zeros(copy.buffer.baseAddress!, copy.count)
-                    : shears_prune_apply_mask(copy.buffer.baseAddress!, mask.baseAddress!, copy.count)
-            }
-            times.selection += clock.lap()
-            model.replace(Tensor(name: name, shape: tensor.shape, storage: copy, sourceType: tensor.sourceType))
-            reports.append(MatrixReport(name: name, count: copy.count, zeros: zeros, targetSparsity: work.sparsity,
-                                        notes: work.notes))
+            try checkCancellation()
+            let work = makeWork(layer, part, statistics)
+            try run(steps.filter { $0.stage < .layer }, on: work, times: &times)
+            works.append(work)
+        }
+        let layerWork = LayerWork(layer: layer, model: model, matrices: works, statistics: statistics,
+                                  activations: activations, forward: forward, plan: plans[layer])
+        var clock = Stopwatch()
+        for step in layerSteps {
+            try checkCancellation()
+            try step.run(layer: layerWork)
+        }
+        times.selection += clock.lap()
+        var reports: [MatrixReport] = []
+        for work in layerWork.matrices {
+            try checkCancellation()
+            try run(steps.filter { $0.stage > .layer }, on: work, times: &times)
+            reports.append(finish(work, times: &times))
         }
         return reports
+    }
+
+    /// A private copy of the matrix `part` of `layer` with its input statistics.
+    private func makeWork(
+        _ layer: Int, _ part: LlamaTensorNames.Layer, _ statistics: [LinearInputSite: InputStatistics]
+    ) -> MatrixWork {
+        let name = part.name(layer: layer)
+        let tensor = model.tensor(name)!
+        let copy = TensorStorage(count: tensor.count) { _ = $0.update(fromContentsOf: tensor.storage.buffer) }
+        return MatrixWork(name: name, layer: layer, part: part, rows: tensor.rows, columns: tensor.columns,
+                          weights: copy, statistics: statistics[LinearMatrix.site(part)], plan: plans[layer])
+    }
+
+    /// Runs the matrix-level `steps` on `work`, timing them.
+    private func run(_ steps: [any PruneStep], on work: MatrixWork, times: inout PrunePhaseTimes) throws(PruneError) {
+        var clock = Stopwatch()
+        for step in steps {
+            try step.run(work)
+            if step.stage == .reconstructor { times.reconstruction += clock.lap() } else { times.selection += clock.lap() }
+        }
+    }
+
+    /// Zeroes the weights under the mask and puts them into the model.
+    private func finish(_ work: MatrixWork, times: inout PrunePhaseTimes) -> MatrixReport {
+        var clock = Stopwatch()
+        let weights = work.weights
+        let zeros = work.mask.withUnsafeBufferPointer { mask in
+            mask.isEmpty ? shears_prune_count_zeros(weights.buffer.baseAddress!, weights.count)
+                : shears_prune_apply_mask(weights.buffer.baseAddress!, mask.baseAddress!, weights.count)
+        }
+        times.selection += clock.lap()
+        let tensor = model.tensor(work.name)!
+        model.replace(Tensor(name: work.name, shape: tensor.shape, storage: weights, sourceType: tensor.sourceType))
+        return MatrixReport(name: work.name, count: weights.count, zeros: zeros, targetSparsity: work.sparsity,
+                            notes: work.notes)
+    }
+
+    private func checkCancellation() throws(PruneError) {
+        if let reason = options.cancellation?.reason { throw PruneError(cancelled: reason) }
     }
 
     private func finish(_ layerReport: LayerReport, _ report: inout PruneReport) {

@@ -81,26 +81,50 @@ public enum ModelWriter {
         try GGUFWriter.write(metadata: metadata, tensors: entries, to: path)
     }
 
-    /// The configuration and tensors to write for llama.cpp. Its `deci` graph skips a layer whose
-    /// FFN width is 0 whole, attention included, so a layer that keeps attention but has no FFN
-    /// is written with an FFN of width 1 whose matrices are zero: it adds exactly nothing, as the
-    /// missing FFN does.
+    /// The configuration and tensors to write for llama.cpp, whose `deci` graph cannot run two
+    /// kinds of layer that a pruned model may have. A layer whose FFN width is 0 is skipped whole
+    /// (its attention output too), and llama-perplexity aborts when that layer is the last; so
+    /// every layer without an FFN is written with an FFN of width 1 whose matrices are zero. And
+    /// the head size comes from layer 0's head count, so a layer 0 without attention is written
+    /// with one query and one KV head whose output projection is zero. Both add exactly nothing,
+    /// as the missing sub-blocks do.
     static func llamaCppLayout(_ model: Model) -> (LlamaConfig, [Tensor]) {
+        typealias Part = LlamaTensorNames.Layer
         var config = model.config
         var tensors = model.tensors
-        for (layer, shape) in config.layers.enumerated() where shape.hasAttention && !shape.hasFFN {
-            config.layers[layer].ffnSize = 1
-            typealias Part = LlamaTensorNames.Layer
-            let hidden = config.hiddenSize
-            let norm = Tensor(name: Part.ffnNorm.name(layer: layer), shape: [hidden],
-                              storage: TensorStorage([Float](repeating: 1, count: hidden)))
-            let padding = [norm] + [Part.gate, .up, .down].map { part in
-                Tensor(name: part.name(layer: layer), shape: part.shape(config, layer: layer),
-                       storage: TensorStorage(zeros: hidden))
+        let hidden = config.hiddenSize
+        func zeros(_ part: Part, _ layer: Int) -> Tensor {
+            let shape = part.shape(config, layer: layer)
+            return Tensor(name: part.name(layer: layer), shape: shape, storage: TensorStorage(zeros: shape.reduce(1, *)))
+        }
+        func ones(_ part: Part, _ layer: Int) -> Tensor {
+            Tensor(name: part.name(layer: layer), shape: [hidden], storage: TensorStorage([Float](repeating: 1, count: hidden)))
+        }
+        /// Inserts `padding` among layer `layer`'s tensors: before its first FFN tensor for
+        /// attention, after its last tensor for an FFN (llama.cpp's converter order).
+        func insert(_ padding: [Tensor], layer: Int, beforeFFN: Bool) {
+            let position: Int
+            if beforeFFN, let first = tensors.firstIndex(where: { LlamaTensorNames.parse($0.name)?.layer == layer }) {
+                position = first
+            } else if let last = tensors.lastIndex(where: { LlamaTensorNames.parse($0.name)?.layer == layer }) {
+                position = last + 1
+            } else {
+                // A layer with no tensors: after the previous layer's (or the embedding).
+                let previous = tensors.lastIndex { (LlamaTensorNames.parse($0.name)?.layer ?? -1) < layer
+                    && ($0.name == LlamaTensorNames.tokenEmbedding || LlamaTensorNames.parse($0.name) != nil) }
+                position = (previous ?? -1) + 1
             }
-            // After the layer's last attention tensor, in the order llama.cpp's converter writes.
-            let last = tensors.lastIndex { LlamaTensorNames.parse($0.name)?.layer == layer } ?? tensors.count - 1
-            tensors.insert(contentsOf: padding, at: last + 1)
+            tensors.insert(contentsOf: padding, at: position)
+        }
+        if !config.layers[0].hasAttention {
+            config.layers[0].headCount = 1
+            config.layers[0].kvHeadCount = 1
+            insert([ones(.attentionNorm, 0)] + [Part.query, .key, .value, .attentionOutput].map { zeros($0, 0) },
+                   layer: 0, beforeFFN: true)
+        }
+        for layer in 0..<config.layerCount where !config.layers[layer].hasFFN {
+            config.layers[layer].ffnSize = 1
+            insert([ones(.ffnNorm, layer)] + [Part.gate, .up, .down].map { zeros($0, layer) }, layer: layer, beforeFFN: false)
         }
         return (config, tensors)
     }
