@@ -8,9 +8,6 @@ public enum MethodRegistry {
     /// allocator, the DSnoT refiner and the fixed-mask reconstruction.
     public static let builtins: [MethodDescriptor] = [magnitude, wanda, sparseGPT, ria, owl, dsnot, reconstruct]
 
-    /// The built-in called `name`, if any.
-    public static func descriptor(_ name: String) -> MethodDescriptor? { builtins.first { $0.name == name } }
-
     /// The methods `shears prune --method` chooses from (those with their own criterion or mask).
     public static let methods: [MethodDescriptor] = [magnitude, wanda, sparseGPT, ria]
 

@@ -55,7 +55,7 @@ public struct MethodDescriptor: Sendable {
         for parameter in parameters where values[parameter.name] == nil {
             values[parameter.name] = parameter.defaultValue
         }
-        return MethodArguments(method: self.name, values: values)
+        return MethodArguments(values: values)
     }
 
     /// The steps for `arguments`.

@@ -79,13 +79,6 @@ public struct MethodParameterRange: Sendable, Equatable, CustomStringConvertible
         self.includesUpper = includesUpper
     }
 
-    /// Whether `value` is in the range (never for NaN).
-    public func contains(_ value: Double) -> Bool {
-        let aboveLower = includesLower ? value >= lower : value > lower
-        guard let upper else { return aboveLower && value.isFinite }
-        return aboveLower && (includesUpper ? value <= upper : value < upper)
-    }
-
     /// `[0, 1)`, `(0, ∞)`, ...
     public var description: String {
         let upperText = upper.map { Self.format($0) } ?? "∞"
@@ -99,8 +92,6 @@ public struct MethodParameterRange: Sendable, Equatable, CustomStringConvertible
 
 /// A method's parameter values, defaults filled in, as `MethodDescriptor.makeSteps` reads them.
 public struct MethodArguments: Sendable {
-    /// The method they are for.
-    public let method: String
     /// Every parameter's value (nil: an optional parameter not given).
     public let values: [String: MethodValue]
 
