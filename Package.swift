@@ -91,7 +91,10 @@ let package = Package(
             dependencies: ["PluginHost", "PluginAPI", "PruningEngine", "BuiltinMethods", "ModelIO", "Inference", "TestSupport"]
         ),
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime", "CLua"]),
-        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "LuaRuntime", "ModelIO", "TestSupport"]),
+        .testTarget(
+            name: "RecipesTests",
+            dependencies: ["Recipes", "PruningEngine", "BuiltinMethods", "LuaRuntime", "ModelIO", "TestSupport"]
+        ),
         .testTarget(
             name: "BuiltinMethodsTests",
             dependencies: ["PruningEngine", "BuiltinMethods", "Inference", "ModelIO", "Kernels", "CBLAS", "TestSupport"]

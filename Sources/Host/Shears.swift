@@ -17,7 +17,7 @@ struct Shears: ParsableCommand {
             """,
         version: ShearsVersion.description,
         subcommands: [Run.self, Prune.self, Inspect.self, Tokenize.self, Eval.self, Generate.self, Convert.self, Bench.self,
-                      Plugins.self, PluginCheck.self]
+                      Plugins.self, PluginCheck.self, Methods.self]
     )
 
     /// Runs the command line, mapping every error to one message on stderr and an exit status.

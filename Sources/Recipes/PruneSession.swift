@@ -28,10 +28,14 @@ package enum PruneSession {
     /// Afterwards the model's metadata holds `shears.steps`, `shears.calibration` and
     /// `shears.sparsity`, which writers carry into the saved file.
     ///
+    /// With `benchmark`, the prune runs under `PruneBenchmark` (the sgemm rate measured first in
+    /// the same process), which hands it its measurements; provenance is recorded either way.
+    ///
     /// - Throws: `PruneError`, naming the recipes when none or more than one gives the sparsity.
     package static func run(
         model: Model, recipes: [PruneRecipe], calibration: [[Int32]], calibrationSource: String,
-        targets: [String]?, ignore: [String], onLayer: ((Int, LayerReport) -> Void)? = nil
+        targets: [String]?, ignore: [String], onLayer: ((Int, LayerReport) -> Void)? = nil,
+        benchmark: ((PruneBenchmarkReport) -> Void)? = nil
     ) throws(PruneError) -> PruneReport {
         let allocating = recipes.filter { recipe in recipe.steps.contains { $0.stage == .allocator } }
         if allocating.isEmpty {
@@ -46,8 +50,15 @@ package enum PruneSession {
         let bar = ProgressBar("prune", total: model.config.layerCount, unit: "layer")
         options.progress = { progress in bar.update(done: progress.layersDone, work: Double(progress.layersDone)) }
         options.onLayer = onLayer
-        let pruner = try Pruner(model: model, steps: recipes.flatMap(\.steps), options: options)
-        let report = try pruner.run(calibration: calibration)
+        let steps = recipes.flatMap(\.steps)
+        let report: PruneReport
+        if let benchmark {
+            let measured = try PruneBenchmark.run(model: model, steps: steps, calibration: calibration, options: options)
+            benchmark(measured)
+            report = measured.prune
+        } else {
+            report = try Pruner(model: model, steps: steps, options: options).run(calibration: calibration)
+        }
         bar.finish()
         record(in: model, steps: recipes.map(\.description).joined(separator: " + "), calibration: calibrationSource,
                sparsity: ModelStatistics.modelSparsity(model).linear)

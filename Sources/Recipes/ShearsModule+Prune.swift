@@ -10,88 +10,10 @@ extension RecipeHandles {
 }
 
 extension ShearsModule {
-    /// Registers `shears.magnitude`, `shears.wanda`, `shears.sparsegpt`, `shears.reconstruct`,
-    /// `shears.dsnot`, `shears.owl`, `shears.layer_sparsity` and `shears.prune`.
+    /// Registers the `shears.Step` handle, `shears.layer_sparsity`, `shears.prune` and one
+    /// function per built-in method or step of `MethodRegistry` (`installMethods`).
     func installPruning(into runtime: LuaRuntime) {
         runtime.register(RecipeHandles.step, describe: { $0.description })
-        runtime.register("magnitude") { call in
-            let options = try call.optionalTable(1)
-            try options?.checkFields(allowed: ["sparsity", "pattern", "scope"])
-            let sparsity = try options?.optionalNumber("sparsity"), pattern = try Self.pattern(options)
-            let scopeName = try options?.string("scope", default: "matrix") ?? "matrix"
-            guard let scope = PruneMethod.MagnitudeScope(rawValue: scopeName) else {
-                throw LuaArgumentError(argument: 1, "field 'scope' must be 'matrix' or 'row', got '\(scopeName)'")
-            }
-            let steps = try Self.steps { () throws(PruneError) in try PruneMethod.magnitude(sparsity: sparsity, pattern: pattern, scope: scope) }
-            return [Self.handle(steps, "magnitude", [("sparsity", sparsity.map { "\($0)" }), ("pattern", Self.text(pattern)), ("scope", scopeName)])]
-        }
-        runtime.register("wanda") { call in
-            let options = try call.optionalTable(1)
-            try options?.checkFields(allowed: ["sparsity", "pattern", "variant"])
-            let sparsity = try options?.optionalNumber("sparsity"), pattern = try Self.pattern(options)
-            let variant = try options?.boolean("variant", default: false) ?? false
-            let steps = try Self.steps { () throws(PruneError) in try PruneMethod.wanda(sparsity: sparsity, pattern: pattern, variant: variant) }
-            return [Self.handle(steps, "wanda", [("sparsity", sparsity.map { "\($0)" }), ("pattern", Self.text(pattern)), ("variant", variant ? "true" : nil)])]
-        }
-        runtime.register("sparsegpt") { call in
-            let options = try call.optionalTable(1)
-            try options?.checkFields(allowed: ["sparsity", "pattern", "blocksize", "damp"])
-            let sparsity = try options?.optionalNumber("sparsity"), pattern = try Self.pattern(options)
-            let blocksize = try options?.integer("blocksize", default: 128) ?? 128
-            let damp = try options?.number("damp", default: 0.01) ?? 0.01
-            let steps = try Self.steps { () throws(PruneError) in
-                try PruneMethod.sparseGPT(sparsity: sparsity, pattern: pattern, blocksize: blocksize, damping: damp)
-            }
-            return [Self.handle(steps, "sparsegpt", [("sparsity", sparsity.map { "\($0)" }), ("pattern", Self.text(pattern)),
-                                                     ("blocksize", "\(blocksize)"), ("damp", "\(damp)")])]
-        }
-        runtime.register("reconstruct") { call in
-            let options = try call.optionalTable(1)
-            try options?.checkFields(allowed: ["blocksize", "damp"])
-            let blocksize = try options?.integer("blocksize", default: 128) ?? 128
-            let damp = try options?.number("damp", default: 0.01) ?? 0.01
-            let steps = try Self.steps { () throws(PruneError) in
-                [try SparseGPTReconstructor(maskSource: .fixedMask, blocksize: blocksize, damping: damp)]
-            }
-            return [Self.handle(steps, "reconstruct", [("blocksize", "\(blocksize)"), ("damp", "\(damp)")])]
-        }
-        runtime.register("dsnot") { call in
-            let options = try call.optionalTable(1)
-            try options?.checkFields(allowed: ["max_cycles", "threshold", "power", "layers", "grow_pruned_only"])
-            let cycles = try options?.integer("max_cycles", default: 50) ?? 50
-            let threshold = try options?.number("threshold", default: 0.1) ?? 0.1
-            let power = try options?.number("power", default: 1) ?? 1
-            let growPrunedOnly = try options?.boolean("grow_pruned_only", default: false) ?? false
-            let names: [String] = switch options?.typeName(of: "layers") {
-            case nil, "nil": ["attention"]
-            case "table": try options!.optionalTable("layers")!.strings()
-            default: [try options!.string("layers")]
-            }
-            let steps = try Self.steps { () throws(PruneError) in
-                var parts: Set<LlamaTensorNames.Layer> = []
-                for name in names { parts.formUnion(try DSnoTRefiner.parts(named: name)) }
-                return try PruneMethod.dsnot(maxCycles: cycles, threshold: threshold, power: power, parts: parts,
-                                             growPrunedOnly: growPrunedOnly)
-            }
-            return [Self.handle(steps, "dsnot", [("max_cycles", "\(cycles)"), ("threshold", "\(threshold)"), ("power", "\(power)"),
-                                                 ("layers", names.joined(separator: "+")),
-                                                 ("grow_pruned_only", growPrunedOnly ? "true" : nil)])]
-        }
-        runtime.register("owl") { call in
-            let options = try call.table(1)
-            try options.checkFields(allowed: ["sparsity", "pattern", "m", "M", "lambda"])
-            let sparsity = try options.optionalNumber("sparsity"), pattern = try Self.pattern(options)
-            if try options.optionalNumber("m") != nil, try options.optionalNumber("M") != nil {
-                throw LuaArgumentError(argument: 1, "give the outlier multiplier as 'm' or 'M', not both")
-            }
-            let m = try options.optionalNumber("m") ?? options.number("M", default: 5)
-            let lambda = try options.number("lambda", default: 0.08)
-            let steps = try Self.steps { () throws(PruneError) in
-                try PruneMethod.owl(sparsity: sparsity, pattern: pattern, outlierMultiplier: m, lambda: lambda)
-            }
-            return [Self.handle(steps, "owl", [("sparsity", sparsity.map { "\($0)" }), ("pattern", Self.text(pattern)),
-                                               ("m", "\(m)"), ("lambda", "\(lambda)")])]
-        }
         runtime.register("layer_sparsity") { (call: LuaCall) throws -> [LuaValue] in
             let values = try Self.layerSparsities(call)
             let allocator: LayerSparsity
@@ -99,7 +21,7 @@ extension ShearsModule {
             return [Self.handle([allocator], "layer_sparsity", [("layers", "\(values.count)"), ("mean", "\(allocator.meanSparsity)")])]
         }
         runtime.register("prune") { call in try Self.prune(call) }
-        installRIA(into: runtime)
+        installMethods(into: runtime)
     }
 
     private static func prune(_ call: LuaCall) throws -> [LuaValue] {
@@ -156,17 +78,6 @@ extension ShearsModule {
             }
             return value
         }
-    }
-
-    private static func pattern(_ options: LuaTableArgument?) throws -> SparsityPattern {
-        guard let text = try options?.optionalString("pattern") else { return .unstructured }
-        do { return try SparsityPattern(parsing: text) } catch { throw LuaArgumentError(argument: 1, "field 'pattern': \(error.message)") }
-    }
-
-    private static func text(_ pattern: SparsityPattern) -> String? { pattern == .unstructured ? nil : pattern.description }
-
-    private static func steps(_ make: () throws(PruneError) -> [any PruneStep]) throws -> [any PruneStep] {
-        do { return try make() } catch { throw LuaArgumentError(argument: 1, error.message) }
     }
 
     private static func handle(_ steps: [any PruneStep], _ name: String, _ parameters: [(String, String?)]) -> LuaValue {

@@ -217,28 +217,27 @@ final class ShearsModule {
             throw LuaArgumentError(argument: 1, "field 'model' is required when no model is loaded")
         }
         let model = box.model
-        let seqlen = try options.integer("seqlen", default: 512)
-        let seed = UInt64(truncatingIfNeeded: try options.integer("seed", default: 0))
+        var request: CalibrationRequest
+        if try options.boolean("generate", default: false) {
+            request = CalibrationRequest(source: .generated)
+            request.temperature = Float(try options.number("temperature", default: Double(CalibrationRequest.defaultTemperature)))
+        } else {
+            request = CalibrationRequest(source: try tokenSource(options, model: model))
+            if let offsets = try offsetList(options) { request.offsets = offsets }
+        }
+        request.samples = try options.integer("samples", default: CalibrationRequest.defaultSamples)
+        request.seqlen = try options.integer("seqlen", default: CalibrationRequest.defaultSeqlen)
+        request.seed = UInt64(truncatingIfNeeded: try options.integer("seed", default: Int(CalibrationRequest.defaultSeed)))
+        request.reading = try textReading(options)
         do {
-            if try options.boolean("generate", default: false) {
-                let samples = try options.integer("samples", default: 32)
-                let temperature = Float(try options.number("temperature", default: 1))
-                let set = try CalibrationSet.generated(by: model, samples: samples, seqlen: seqlen, seed: seed,
-                                                       temperature: temperature) { [progressBar] done, total in
-                    progressBar.update(label: "self-calibration", done: done, total: total)
-                }
-                progressBar.finish()
-                return set
+            let set = try request.makeSet(for: model) { [progressBar] done, total in
+                progressBar.update(label: "self-calibration", done: done, total: total)
             }
-            let tokens = try tokenStream(options, model: model)
-            let source = try options.optionalString("text") ?? options.optionalString("ids") ?? "token list"
-            if let offsets = try offsetList(options) {
-                return try CalibrationSet.windows(from: tokens, offsets: offsets, seqlen: seqlen,
-                                                  source: "\(source), \(offsets.count) windows of \(seqlen) at given offsets")
-            }
-            return try CalibrationSet.random(from: tokens, samples: try options.integer("samples", default: 128),
-                                             seqlen: seqlen, seed: seed, source: source)
+            progressBar.finish()
+            return set
         } catch let error as InferenceError {
+            throw LuaArgumentError(argument: 1, error.message)
+        } catch let error as CommandFailure {
             throw LuaArgumentError(argument: 1, error.message)
         }
     }
@@ -249,14 +248,15 @@ final class ShearsModule {
         return try call.handle(Int(index), as: RecipeHandles.model)
     }
 
-    /// `offsets`: a list of integers, or the path of a file with one offset per line.
-    private func offsetList(_ options: LuaTableArgument) throws -> [Int]? {
+    /// `offsets`: a list of integers, or the path of a file with one offset per line; with where
+    /// they came from.
+    private func offsetList(_ options: LuaTableArgument) throws -> (values: [Int], origin: String)? {
         if options.typeName(of: "offsets") == "table", let list = try options.optionalTable("offsets") {
-            return try list.integers()
+            return (try list.integers(), "given offsets")
         }
         guard let path = try options.optionalString("offsets") else { return nil }
         do {
-            return try InputFiles.readOffsets(path)
+            return (try InputFiles.readOffsets(path), path)
         } catch {
             throw LuaArgumentError(argument: 1, "field 'offsets': \(error.message)")
         }
@@ -265,6 +265,16 @@ final class ShearsModule {
     /// The token stream named by `text` (read and tokenized), `ids` (an int32 file) or `tokens`
     /// (a list of ids).
     private func tokenStream(_ options: LuaTableArgument, model: Model) throws -> [Int32] {
+        let source = try tokenSource(options, model: model), reading = try textReading(options)
+        do throws(CommandFailure) {
+            return try source.tokens(for: model, reading: reading)!.ids
+        } catch {
+            throw LuaArgumentError(argument: 1, error.message)
+        }
+    }
+
+    /// Which of `text`, `ids` and `tokens` gives the tokens (exactly one must).
+    private func tokenSource(_ options: LuaTableArgument, model: Model) throws -> CalibrationRequest.Source {
         let text = try options.optionalString("text"), ids = try options.optionalString("ids")
         let list = try options.optionalTable("tokens")?.integers()
         guard [text != nil, ids != nil, list != nil].filter({ $0 }).count == 1 else {
@@ -274,15 +284,14 @@ final class ShearsModule {
             if let bad = list.first(where: { $0 < 0 || $0 >= model.config.vocabSize }) {
                 throw LuaArgumentError(argument: 1, "field 'tokens': id \(bad) is outside the vocabulary")
             }
-            return list.map { Int32($0) }
+            return .tokens(list.map { Int32($0) })
         }
-        let reading = TextReading(keepCRLF: try options.boolean("keep_crlf", default: false),
-                                  preTokenizer: try options.optionalString("pre_tokenizer"))
-        do throws(CommandFailure) {
-            if let text { return try reading.encode(text, for: model) }
-            return try InputFiles.readIDs(ids!, vocabularySize: model.config.vocabSize)
-        } catch {
-            throw LuaArgumentError(argument: 1, error.message)
-        }
+        return text.map(CalibrationRequest.Source.text) ?? .ids(ids!)
+    }
+
+    /// The `keep_crlf` and `pre_tokenizer` fields.
+    private func textReading(_ options: LuaTableArgument) throws -> TextReading {
+        TextReading(keepCRLF: try options.boolean("keep_crlf", default: false),
+                    preTokenizer: try options.optionalString("pre_tokenizer"))
     }
 }

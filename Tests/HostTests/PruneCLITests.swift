@@ -29,7 +29,7 @@ struct PruneCLITests {
         // The reference prunes every weight ≤ the k-th smallest: at least k, usually k + 1.
         for (name, value) in sparsity { #expect(value >= 0.5 && value < 0.52, "\(name): \(value)") }
         let file = try GGUFFile(path: out)
-        #expect(file.metadata["shears.steps"] == .string("magnitude(sparsity=0.5)"))
+        #expect(file.metadata["shears.steps"] == .string("magnitude(sparsity=0.5, scope=matrix)"))
         #expect(file.metadata["shears.sparsity"]?.string?.hasPrefix("0.50") == true)
     }
 
@@ -71,7 +71,8 @@ struct PruneCLITests {
         #expect(abs(layers[0] - layers[1]) > 0.15, "\(layers)")
         #expect(abs((layers[0] + layers[1]) / 2 - 0.6) < 0.01, "\(layers)")
         let file = try GGUFFile(path: out)
-        #expect(file.metadata["shears.steps"] == .string("owl(m=5.0, lambda=0.1) + ria(sparsity=0.6) + dsnot()"))
+        #expect(file.metadata["shears.steps"] == .string(
+            "owl(sparsity=0.6, m=5.0, lambda=0.1) + ria(a=0.5, scope=matrix) + dsnot(max_cycles=50, threshold=0.1, power=1.0, layers=attention)"))
     }
 
     @Test("bad prune requests exit 2 and write nothing",
@@ -87,6 +88,9 @@ struct PruneCLITests {
             ["--method", "ria", "--pattern", "2:4", "--permute", "--dsnot", "--calib-generate"],
             ["--method", "wanda", "--sparsity", "0.5", "--owl-lambda", "0.1", "--calib-generate"],
             ["--method", "wanda", "--sparsity", "0.5", "--owl", "--owl-lambda=-1", "--calib-generate"],
+            ["--method", "magnitude", "--sparsity", "0.5", "--param", "scope=column"],
+            ["--method", "magnitude", "--sparsity", "0.5", "--param", "variant=true"],
+            ["--method", "magnitude", "--sparsity", "0.5", "--param", "sparsity=0.4"],
           ])
     func refusals(arguments: [String]) throws {
         let directory = try TemporaryDirectory()
@@ -150,5 +154,67 @@ struct PruneCLITests {
         let outcome = try RecipeTests.Workspace().run("local m = shears.load(shears.args.model)\n" + source)
         #expect(outcome.status == 1, "\(outcome.stderr)")
         #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
+    }
+
+    @Test("a recipe and the equivalent command write bit-identical tensors with the same provenance")
+    func recipeEqualsCommand() throws {
+        let workspace = try RecipeTests.Workspace()
+        let command = workspace.directory.path("command.gguf"), recipe = workspace.directory.path("recipe.gguf")
+        let outcome = try CommandRunner.run(["prune", workspace.model, "--method", "ria", "--sparsity", "0.5", "--param", "scope=row",
+                                             "--dsnot", "--calib", workspace.text, "--samples", "4", "--seqlen", "32",
+                                             "--seed", "1", "--out", command, "--type", "f32"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let run = try workspace.run("""
+            local m = shears.load(shears.args.model)
+            local c = shears.calibration{ text = shears.args.text, samples = 4, seqlen = 32, seed = 1 }
+            shears.prune(m, c, { shears.ria{ sparsity = 0.5, scope = "row" }, shears.dsnot{} })
+            m:save(shears.args.out, { type = "f32" })
+            """, ["out=\(recipe)"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let (a, b) = (try GGUFFile(path: command), try GGUFFile(path: recipe))
+        let bytes = { (file: GGUFFile) in try Data(contentsOf: URL(fileURLWithPath: file.path)).dropFirst(file.dataOffset) }
+        #expect(try bytes(a) == bytes(b))
+        #expect(try bytes(a).contains { $0 != 0 })
+        for key in ["shears.steps", "shears.calibration", "shears.sparsity"] {
+            #expect(a.metadata[key] != nil && a.metadata[key] == b.metadata[key], "\(key)")
+        }
+        #expect(a.metadata["shears.steps"]
+                == .string("ria(sparsity=0.5, a=0.5, scope=row) + dsnot(max_cycles=50, threshold=0.1, power=1.0, layers=attention)"))
+    }
+
+    @Test("--bench records provenance like any other prune")
+    func benchProvenance() throws {
+        let directory = try TemporaryDirectory()
+        let model = try CLITests.tinyModel(in: directory)
+        let out = directory.path("bench.gguf")
+        let outcome = try CommandRunner.run(["prune", model, "--method", "magnitude", "--sparsity", "0.5", "--bench",
+                                             "--out", out, "--type", "f32"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("GFLOP/s"))
+        let file = try GGUFFile(path: out)
+        #expect(file.metadata["shears.steps"] == .string("magnitude(sparsity=0.5, scope=matrix)"))
+        #expect(file.metadata["shears.calibration"] == .string("none"))
+        #expect(file.metadata["shears.sparsity"]?.string?.hasPrefix("0.50") == true)
+    }
+
+    @Test("--param errors read as the recipe functions' do")
+    func parameterErrors() throws {
+        let directory = try TemporaryDirectory()
+        let model = try CLITests.tinyModel(in: directory)
+        let outcome = try CommandRunner.run(["prune", model, "--method", "ria", "--sparsity", "0.5", "--param", "scope=column",
+                                             "--calib-generate", "--out", directory.path("x.gguf")])
+        #expect(outcome.status == 2)
+        #expect(outcome.stderr == "shears: --param scope must be 'matrix' or 'row', got 'column'\n", "\(outcome.stderr)")
+    }
+
+    @Test("shears methods lists every built-in with its parameters")
+    func methods() throws {
+        let outcome = try CommandRunner.run(["methods"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        for name in ["magnitude", "wanda", "sparsegpt", "ria", "owl", "dsnot", "reconstruct"] {
+            #expect(outcome.stdout.contains("\n\(name): ") || outcome.stdout.hasPrefix("\(name): "), "\(name)")
+        }
+        #expect(outcome.stdout.contains("  sparsity (a number; in [0, 1)): "))
+        #expect(outcome.stdout.contains("  m (a number; default 5.0; in (0, ∞); also M): the outlier multiplier"))
     }
 }

@@ -85,4 +85,17 @@ struct RecipeBindingTests {
     func badArguments(source: String, message: String) throws {
         #expect(try Workspace().error(source) == message)
     }
+
+    @Test("calibration defaults: 128 windows of 512 tokens, seed 0 (the CLI's defaults too)")
+    func calibrationDefaults() throws {
+        let workspace = try Workspace()
+        try workspace.run("""
+            local m = shears.load(shears.args.model)
+            local c = shears.calibration{ model = m, text = shears.args.text }
+            local seeded = shears.calibration{ text = shears.args.text, samples = 128, seqlen = 512, seed = 0 }
+            print(#c, c.seqlen, table.concat(c:window(7), ",") == table.concat(seeded:window(7), ","))
+            """)
+        #expect(workspace.printed == ["128\t512\ttrue"])
+        #expect(CalibrationRequest.defaultSamples == 128 && CalibrationRequest.defaultSeqlen == 512)
+    }
 }

@@ -16,26 +16,28 @@ struct Prune: ParsableCommand {
             (--calib-generate, no data needed), or are not needed (magnitude). --pattern N:M keeps \
             at most N nonzero weights in every M consecutive weights of a row (the sparse-hardware \
             convention). --owl spreads the sparsity over the layers by their outlier ratios (OWL); \
-            --dsnot refines the chosen mask of q/k/v/o without updating weights (DSnoT). The output \
-            records the method, calibration and sparsity in shears.* metadata. For other chains, \
-            per-layer control and evaluation, write a recipe (shears run).
+            --dsnot refines the chosen mask of q/k/v/o without updating weights (DSnoT). --param \
+            sets any other parameter of the method (see shears methods); the parameters, defaults \
+            and checks are those of the recipe functions (shears.wanda{...}). The output records \
+            the method, calibration and sparsity in shears.* metadata. For other chains, per-layer \
+            control and evaluation, write a recipe (shears run).
             """)
-
-    /// The built-in methods.
-    enum Method: String, ExpressibleByArgument, CaseIterable {
-        case magnitude, wanda, sparsegpt, ria
-    }
 
     @OptionGroup var source: ModelArgument
 
-    @Option(help: "The method: \(Method.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var method: Method
+    @Option(help: ArgumentHelp("The method: \(MethodRegistry.methods.map(\.name).joined(separator: ", ")).",
+                               valueName: "name"))
+    var method: String
 
     @Option(help: "Fraction of each linear matrix to prune, in [0, 1) (implied by --pattern).")
     var sparsity: Double?
 
     @Option(help: "N:M semi-structured pattern, e.g. 2:4.")
     var pattern: String?
+
+    @Option(help: ArgumentHelp("Another parameter of the method, e.g. scope=row (repeatable; see shears methods).",
+                               valueName: "name=value"))
+    var param: [String] = []
 
     @Flag(help: "Allocate per-layer sparsities with OWL (outlier-weighed) instead of one for all layers.")
     var owl = false
@@ -67,14 +69,14 @@ struct Prune: ParsableCommand {
     @Flag(help: "Also measure the sgemm rate in the same process and print the phase figures (benchmark).")
     var bench = false
 
-    @Option(help: "Calibration windows.")
-    var samples = 64
+    @Option(help: "Calibration windows (default \(CalibrationRequest.defaultSamples)).")
+    var samples = CalibrationRequest.defaultSamples
 
-    @Option(help: "Tokens per calibration window.")
-    var seqlen = 512
+    @Option(help: "Tokens per calibration window (default \(CalibrationRequest.defaultSeqlen)).")
+    var seqlen = CalibrationRequest.defaultSeqlen
 
     @Option(help: "Seed of the calibration windows.")
-    var seed = 0
+    var seed = CalibrationRequest.defaultSeed
 
     @Option(help: "Tensors to prune (globs, repeatable; default every linear matrix).")
     var target: [String] = []
@@ -91,8 +93,8 @@ struct Prune: ParsableCommand {
     @OptionGroup var textOptions: TextOptions
 
     func validate() throws {
-        if let sparsity, !(0..<1).contains(sparsity) {
-            throw ValidationError("--sparsity must be in [0, 1) (got \(sparsity))")
+        guard MethodRegistry.methods.contains(where: { $0.name == method }) else {
+            throw ValidationError("--method must be one of \(MethodRegistry.methods.map(\.name).joined(separator: ", ")), got '\(method)'")
         }
         if sparsity == nil, pattern == nil { throw ValidationError("give --sparsity or --pattern") }
         if [calib != nil, calibGenerate, calibIds != nil].filter({ $0 }).count > 1 {
@@ -101,21 +103,23 @@ struct Prune: ParsableCommand {
         if !owl, owlM != nil || owlLambda != nil {
             throw ValidationError("--owl-m and --owl-lambda set OWL's parameters: add --owl")
         }
-        if dsnot, method == .sparsegpt {
+        if dsnot, method == "sparsegpt" {
             throw ValidationError("--dsnot refines a mask before any weight update; SparseGPT chooses its mask while updating weights")
         }
-        if permute, method != .ria || pattern == nil || owl || dsnot {
+        if permute, method != "ria" || pattern == nil || owl || dsnot {
             throw ValidationError("--permute applies to --method ria with an N:M --pattern (and neither --owl nor --dsnot)")
         }
-        if method != .magnitude || owl || dsnot, calib == nil, calibIds == nil, !calibGenerate {
-            throw ValidationError("\(owl || dsnot ? "this prune" : method.rawValue) needs calibration data: --calib FILE, --calib-ids FILE or --calib-generate")
+        if method != "magnitude" || owl || dsnot, calib == nil, calibIds == nil, !calibGenerate {
+            throw ValidationError("\(owl || dsnot ? "this prune" : method) needs calibration data: --calib FILE, --calib-ids FILE or --calib-generate")
         }
         if calibOffsets != nil, calib == nil, calibIds == nil {
             throw ValidationError("--calib-offsets needs --calib or --calib-ids")
         }
         guard samples >= 1, seqlen >= 2 else { throw ValidationError("--samples must be positive and --seqlen at least 2") }
     }
+}
 
+extension Prune {
     func run() throws {
         if ModelFormat.forOutput(path: out) == .gguf, FileManager.default.fileExists(atPath: out),
            URL(fileURLWithPath: out).standardizedFileURL == URL(fileURLWithPath: source.model).standardizedFileURL {
@@ -125,84 +129,99 @@ struct Prune: ParsableCommand {
         guard FileManager.default.isWritableFile(atPath: directory) else {
             throw CommandFailure.badInput("\(out): the output directory \(directory) does not exist or is not writable")
         }
+        let recipes = try makeRecipes()
         let model = try source.load()
-        let recipe = try makeRecipe()
         let calibration = try makeCalibration(model)
         let report: PruneReport
         do {
-            if bench {
-                var options = PruneOptions()
-                if !target.isEmpty { options.targets = target.map(TensorNamePattern.init) }
-                options.ignore = ignore.map(TensorNamePattern.init)
-                let measured = try PruneBenchmark.run(model: model, steps: recipe.steps, calibration: calibration?.windows ?? [],
-                                                      options: options)
-                print(measured.summary)
-                report = measured.prune
-            } else {
-                report = try PruneSession.run(model: model, recipes: [recipe], calibration: calibration?.windows ?? [],
-                                              calibrationSource: calibration?.source ?? "none",
-                                              targets: target.isEmpty ? nil : target, ignore: ignore)
-            }
+            report = try PruneSession.run(
+                model: model, recipes: recipes, calibration: calibration?.windows ?? [],
+                calibrationSource: calibration?.source ?? "none", targets: target.isEmpty ? nil : target, ignore: ignore,
+                benchmark: bench ? { print($0.summary) } : nil)
         } catch {
             throw CommandFailure.badInput(error.message)
         }
         try ModelWriter.write(model, to: out, type: type, annotations: ["version": ShearsVersion.number])
         print(String(format: "%@: linear sparsity %.4f in %.1f s (forwards %.1f s, statistics %.1f s, selection %.1f s, reconstruction %.1f s) -> %@",
-                     recipe.description, report.sparsity, report.seconds, report.times.forwards, report.times.statistics,
-                     report.times.selection, report.times.reconstruction, out))
+                     recipes.map(\.description).joined(separator: " + "), report.sparsity, report.seconds, report.times.forwards,
+                     report.times.statistics, report.times.selection, report.times.reconstruction, out))
     }
 
-    private func makeRecipe() throws(CommandFailure) -> PruneRecipe {
-        do {
-            let parsed = try pattern.map { text throws(PruneError) in try SparsityPattern(parsing: text) } ?? .unstructured
+    /// The chain the flags describe, each step parsed by its registry descriptor: OWL (with
+    /// `--owl`, taking the sparsity and pattern), the method, DSnoT (with `--dsnot`).
+    private func makeRecipes() throws(CommandFailure) -> [PruneRecipe] {
+        let chosen = MethodRegistry.methods.first { $0.name == method }!
+        var given: [String: MethodValue] = [:]
+        var allocation: [String: MethodValue] = [:]
+        do throws(MethodArgumentError) {
+            let patternValue = try pattern.map { text throws(MethodArgumentError) in try chosen.parameter("pattern")!.pattern(text) }
             // With OWL in front, the method takes its per-layer sparsity (or N:M) from OWL.
-            let (methodSparsity, methodPattern) = owl ? (nil, SparsityPattern.unstructured) : (sparsity, parsed)
-            var steps: [any PruneStep] = owl
-                ? try PruneMethod.owl(sparsity: sparsity, pattern: parsed, outlierMultiplier: owlM ?? 5, lambda: owlLambda ?? 0.08) : []
-            let method: [any PruneStep] = switch self.method {
-            case .magnitude: try PruneMethod.magnitude(sparsity: methodSparsity, pattern: methodPattern)
-            case .wanda: try PruneMethod.wanda(sparsity: methodSparsity, pattern: methodPattern)
-            case .sparsegpt: try PruneMethod.sparseGPT(sparsity: methodSparsity, pattern: methodPattern)
-            case .ria: try PruneMethod.ria(sparsity: methodSparsity, pattern: methodPattern, permute: permute)
+            if owl {
+                allocation["sparsity"] = sparsity.map(MethodValue.number)
+                allocation["pattern"] = patternValue
+                allocation["m"] = owlM.map(MethodValue.number)
+                allocation["lambda"] = owlLambda.map(MethodValue.number)
+            } else {
+                given["sparsity"] = sparsity.map(MethodValue.number)
+                given["pattern"] = patternValue
             }
-            steps += method
-            if dsnot { steps += try PruneMethod.dsnot() }
-            var parts = [PruneRecipe.describe(self.method.rawValue, [("sparsity", sparsity.map { "\($0)" }), ("pattern", pattern),
-                                                               ("permute", permute ? "true" : nil)])]
-            if owl { parts.insert(PruneRecipe.describe("owl", [("m", "\(owlM ?? 5)"), ("lambda", "\(owlLambda ?? 0.08)")]), at: 0) }
-            if dsnot { parts.append("dsnot()") }
-            return PruneRecipe(steps: steps, description: parts.joined(separator: " + "))
+            if permute { given["permute"] = .boolean(true) }
+            for assignment in param {
+                let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else {
+                    throw MethodArgumentError(parameter: assignment, "is not of the form NAME=VALUE")
+                }
+                let parameter = try chosen.declared(parts[0])
+                if ["sparsity", "pattern"].contains(parameter.name) {
+                    throw MethodArgumentError(parameter: parameter.name, "is set by --\(parameter.name)")
+                }
+                guard given[parameter.name] == nil else { throw MethodArgumentError(parameter: parameter.name, "is given twice") }
+                given[parameter.name] = try parameter.parse(parts[1])
+            }
+        } catch {
+            throw .badInput(error.message { ["sparsity", "pattern"].contains($0) ? "--\($0)" : "--param \($0)" })
+        }
+        var recipes: [PruneRecipe] = []
+        if owl { recipes.append(try Self.recipe(MethodRegistry.owl, allocation)) }
+        recipes.append(try Self.recipe(chosen, given))
+        if dsnot { recipes.append(try Self.recipe(MethodRegistry.dsnot, [:])) }
+        return recipes
+    }
+
+    /// One registry step with checked arguments, described as recipes describe it.
+    private static func recipe(_ descriptor: MethodDescriptor, _ given: [String: MethodValue]) throws(CommandFailure) -> PruneRecipe {
+        let arguments: MethodArguments
+        do throws(MethodArgumentError) { arguments = try descriptor.arguments(given) } catch {
+            throw .badInput(error.message { "\(descriptor.name) parameter '\($0)'" })
+        }
+        do throws(PruneError) {
+            return PruneRecipe(steps: try descriptor.makeSteps(arguments), description: descriptor.describe(arguments))
         } catch {
             throw .badInput(error.message)
         }
     }
 
+    /// The calibration set the flags describe (nil: none given).
     private func makeCalibration(_ model: Model) throws -> CalibrationSet? {
+        var request: CalibrationRequest
+        if calibGenerate {
+            request = CalibrationRequest(source: .generated)
+        } else if let calibIds {
+            request = CalibrationRequest(source: .ids(calibIds))
+        } else if let calib {
+            request = CalibrationRequest(source: .text(calib))
+        } else {
+            return nil
+        }
+        request.samples = samples
+        request.seqlen = seqlen
+        request.seed = seed
+        request.reading = textOptions.reading
+        if let calibOffsets { request.offsets = (try InputFiles.readOffsets(calibOffsets), calibOffsets) }
+        let bar = calibGenerate ? ProgressBar("self-calibration", total: samples, unit: "sample") : nil
+        defer { bar?.finish() }
         do {
-            if calibGenerate {
-                let bar = ProgressBar("self-calibration", total: samples, unit: "sample")
-                defer { bar.finish() }
-                return try CalibrationSet.generated(by: model, samples: samples, seqlen: seqlen, seed: UInt64(seed), temperature: 1) {
-                    done, _ in bar.update(done: done, work: Double(done))
-                }
-            }
-            let tokens: [Int32]
-            let source: String
-            if let calibIds {
-                tokens = try InputFiles.readIDs(calibIds, vocabularySize: model.config.vocabSize)
-                source = calibIds
-            } else if let calib {
-                tokens = try textOptions.encode(calib, for: model)
-                source = calib
-            } else {
-                return nil
-            }
-            if let calibOffsets {
-                let offsets = try InputFiles.readOffsets(calibOffsets)
-                return try CalibrationSet.windows(from: tokens, offsets: offsets, seqlen: seqlen,
-                                                  source: "\(source), \(offsets.count) windows of \(seqlen) at \(calibOffsets)")
-            }
-            return try CalibrationSet.random(from: tokens, samples: samples, seqlen: seqlen, seed: UInt64(seed), source: source)
+            return try request.makeSet(for: model) { done, _ in bar?.update(done: done, work: Double(done)) }
         } catch let error as InferenceError {
             throw CommandFailure.badInput("calibration: \(error.message)")
         }
