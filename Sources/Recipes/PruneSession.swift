@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import ModelIO
 import PruningEngine
 
@@ -31,11 +32,12 @@ package enum PruneSession {
     /// With `benchmark`, the prune runs under `PruneBenchmark` (the sgemm rate measured first in
     /// the same process), which hands it its measurements; provenance is recorded either way.
     ///
-    /// - Throws: `PruneError`, naming the recipes when none or more than one gives the sparsity.
+    /// - Throws: `PruneError`, naming the recipes when none or more than one gives the sparsity,
+    ///   or carrying the reason when `cancellation` stops it.
     package static func run(
         model: Model, recipes: [PruneRecipe], calibration: [[Int32]], calibrationSource: String,
         targets: [String]?, ignore: [String], onLayer: ((Int, LayerReport) -> Void)? = nil,
-        benchmark: ((PruneBenchmarkReport) -> Void)? = nil
+        benchmark: ((PruneBenchmarkReport) -> Void)? = nil, cancellation: Cancellation? = nil
     ) throws(PruneError) -> PruneReport {
         let allocating = recipes.filter { recipe in recipe.steps.contains { $0.stage == .allocator } }
         if allocating.isEmpty {
@@ -50,6 +52,7 @@ package enum PruneSession {
         let bar = ProgressBar("prune", total: model.config.layerCount, unit: "layer")
         options.progress = { progress in bar.update(done: progress.layersDone, work: Double(progress.layersDone)) }
         options.onLayer = onLayer
+        options.cancellation = cancellation
         let steps = recipes.flatMap(\.steps)
         let report: PruneReport
         if let benchmark {

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import LuaRuntime
 
 /// Runs a recipe file with the `shears` module installed: what `shears run` does, usable in
@@ -10,6 +11,8 @@ package struct RecipeRunner {
     package var limits = RecipeLimits.none
     /// The `--plugin-dir` directories for `shears.plugin` (none: the recipe's directory).
     package var pluginDirectories: [String] = []
+    /// Stops long computations started by the recipe (prunes, perplexity) when cancelled.
+    package var cancellation: Cancellation?
     /// Where `print`, log and warning lines go.
     package var output: (LuaOutputChannel, String) -> Void = LuaRuntime.writeToStandardStreams
 
@@ -38,7 +41,8 @@ package struct RecipeRunner {
                                                           limits: limits, output: output))
         defer { runtime.close() }
         let plugins = PluginSearchPath(directories: pluginDirectories, recipeDirectory: (path as NSString).deletingLastPathComponent)
-        ShearsModule(recipe: RecipeProvenance(path: path, arguments: arguments), pluginSearch: plugins).install(into: runtime)
+        ShearsModule(recipe: RecipeProvenance(path: path, arguments: arguments), pluginSearch: plugins,
+                     cancellation: cancellation).install(into: runtime)
         try runtime.run(file: path, arguments: recipeArguments)
     }
 }

@@ -20,11 +20,11 @@ extension ShearsModule {
             do throws(PruneError) { allocator = try LayerSparsity(values) } catch { throw LuaArgumentError(argument: 1, error.message) }
             return [Self.handle([allocator], "layer_sparsity", [("layers", "\(values.count)"), ("mean", "\(allocator.meanSparsity)")])]
         }
-        runtime.register("prune") { call in try Self.prune(call) }
+        runtime.register("prune") { [cancellation] call in try Self.prune(call, cancellation: cancellation) }
         installMethods(into: runtime)
     }
 
-    private static func prune(_ call: LuaCall) throws -> [LuaValue] {
+    private static func prune(_ call: LuaCall, cancellation: Cancellation?) throws -> [LuaValue] {
         let model = try call.handle(1, as: RecipeHandles.model).model
         let calibration = try call.optionalHandle(2, as: RecipeHandles.calibration)?.set
         let spec = try call.table(3)
@@ -53,7 +53,8 @@ extension ShearsModule {
         do {
             report = try PruneSession.run(
                 model: model, recipes: recipes, calibration: calibration?.windows ?? [],
-                calibrationSource: calibration?.source ?? "none", targets: targets, ignore: ignore, onLayer: onLayer)
+                calibrationSource: calibration?.source ?? "none", targets: targets, ignore: ignore, onLayer: onLayer,
+                cancellation: cancellation)
         } catch {
             throw LuaScriptError("\(error)")
         }

@@ -16,9 +16,12 @@ final class ShearsModule {
     let recipe: RecipeProvenance
     /// Where `shears.plugin` finds relative paths.
     let pluginSearch: PluginSearchPath
+    /// Checked by the long computations recipes start (prunes, perplexity).
+    let cancellation: Cancellation?
     private let progressBar = RecipeProgress()
 
-    init(recipe: RecipeProvenance, pluginSearch: PluginSearchPath = PluginSearchPath()) {
+    init(recipe: RecipeProvenance, pluginSearch: PluginSearchPath = PluginSearchPath(), cancellation: Cancellation? = nil) {
+        self.cancellation = cancellation
         self.recipe = recipe
         self.pluginSearch = pluginSearch
     }
@@ -119,7 +122,7 @@ final class ShearsModule {
         let chunks = try options.optionalInteger("chunks")
         let result: PerplexityResult
         do {
-            result = try PerplexityEvaluator(model: model).evaluate(tokens: tokens, seqlen: seqlen, maxChunks: chunks) {
+            result = try PerplexityEvaluator(model: model, cancellation: cancellation).evaluate(tokens: tokens, seqlen: seqlen, maxChunks: chunks) {
                 [progressBar] done, total in progressBar.update(label: "perplexity", done: done, total: total)
             }
         } catch {
@@ -153,6 +156,10 @@ final class ShearsModule {
     }
 
     private func save(_ model: Model, _ call: LuaCall) throws -> [LuaValue] {
+        if let reason = cancellation?.reason {
+            // A recipe that caught the stopped prune with pcall must not write a half-pruned model.
+            throw LuaScriptError("not saving: the run was \(reason)")
+        }
         let path = try call.string(2)
         let options = try call.optionalTable(3)
         try options?.checkFields(allowed: ["type"])

@@ -59,9 +59,16 @@ struct Eval: ParsableCommand {
             Terminal.printError("shears: note: the text has only \(available) chunks of \(seqlen) tokens; evaluating \(available)")
         }
         let bar = ProgressBar("eval", total: chunkCount, unit: "tok")
-        let evaluator = PerplexityEvaluator(model: model)
-        let result = try evaluator.evaluate(tokens: tokens, seqlen: seqlen, maxChunks: chunkCount) { done, _ in
-            bar.update(done: done, work: Double(done * seqlen))
+        let scope = CancellationScope()
+        let evaluator = PerplexityEvaluator(model: model, cancellation: scope.cancellation)
+        let result: PerplexityResult
+        do {
+            result = try evaluator.evaluate(tokens: tokens, seqlen: seqlen, maxChunks: chunkCount) { done, _ in
+                bar.update(done: done, work: Double(done * seqlen))
+            }
+        } catch {
+            if let failure = scope.failure { throw failure }
+            throw error
         }
         bar.finish()
         if result.exceedsContextLength {

@@ -130,6 +130,7 @@ extension Prune {
             throw CommandFailure.badInput("\(out): the output directory \(directory) does not exist or is not writable")
         }
         let recipes = try makeRecipes()
+        let scope = CancellationScope()
         let model = try source.load()
         let calibration = try makeCalibration(model)
         let report: PruneReport
@@ -137,8 +138,9 @@ extension Prune {
             report = try PruneSession.run(
                 model: model, recipes: recipes, calibration: calibration?.windows ?? [],
                 calibrationSource: calibration?.source ?? "none", targets: target.isEmpty ? nil : target, ignore: ignore,
-                benchmark: bench ? { print($0.summary) } : nil)
+                benchmark: bench ? { print($0.summary) } : nil, cancellation: scope.cancellation)
         } catch {
+            if let failure = scope.failure { throw failure }
             throw CommandFailure.badInput(error.message)
         }
         try ModelWriter.write(model, to: out, type: type, annotations: ["version": ShearsVersion.number])

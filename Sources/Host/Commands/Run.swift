@@ -42,7 +42,9 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        let scope = CancellationScope(timeout: timeout)
         var runner = RecipeRunner()
+        runner.cancellation = scope.cancellation
         runner.libraryDirectories = libDir
         runner.limits = RecipeLimits(memory: maxMemory.flatMap(RecipeLimits.byteCount(parsing:)), time: timeout)
         runner.pluginDirectories = pluginDir
@@ -51,7 +53,11 @@ struct Run: ParsableCommand {
         } catch let error as RecipeLoadError {
             throw CommandFailure.badInput(error.description)
         } catch let error as RecipeRuntimeError {
+            // A prune or evaluation stopped by SIGINT or the deadline surfaces as a Lua error.
+            if let failure = scope.failure { throw failure }
             throw CommandFailure.runFailed(error.description)
         }
+        // A recipe that caught the stop with pcall still ends as stopped.
+        if let failure = scope.failure { throw failure }
     }
 }
