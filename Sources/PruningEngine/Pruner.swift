@@ -117,14 +117,7 @@ public final class Pruner {
     }
 
     private func runCalibrated(_ calibration: [[Int32]], _ report: inout PruneReport) throws(PruneError) {
-        let activations = try CalibrationActivations(model: model, windows: calibration, cancellation: options.cancellation)
-        report.calibrationWindows = calibration.count
-        report.calibrationTokens = activations.tokens
-        report.times.forwards += activations.captureSeconds
-        let forward: DecoderLayerForward
-        do { forward = try DecoderLayerForward(model: model, capacity: activations.longest) } catch {
-            throw PruneError("calibration: \(error)")
-        }
+        let (activations, forward) = try prepareCalibration(calibration, &report)
         let lastTarget = targets.lastIndex { !$0.isEmpty }!
         for layer in 0...lastTarget {
             options.progress?(PruneProgress(layer: layer, layerCount: model.config.layerCount,
@@ -166,14 +159,7 @@ public final class Pruner {
     private func survey(
         _ surveyor: any ModelSurveyingAllocator, _ calibration: [[Int32]], _ report: inout PruneReport
     ) throws(PruneError) -> [Int: LayerTarget] {
-        let activations = try CalibrationActivations(model: model, windows: calibration, cancellation: options.cancellation)
-        report.calibrationWindows = calibration.count
-        report.calibrationTokens = activations.tokens
-        report.times.forwards += activations.captureSeconds
-        let forward: DecoderLayerForward
-        do { forward = try DecoderLayerForward(model: model, capacity: activations.longest) } catch {
-            throw PruneError("calibration: \(error)")
-        }
+        let (activations, forward) = try prepareCalibration(calibration, &report)
         var measures: [(layer: Int, measure: Double)] = []
         let lastTarget = targets.lastIndex { !$0.isEmpty }!
         for layer in 0...lastTarget {
@@ -285,6 +271,20 @@ public final class Pruner {
         model.replace(Tensor(name: work.name, shape: tensor.shape, storage: weights, sourceType: tensor.sourceType))
         return MatrixReport(name: work.name, count: weights.count, zeros: zeros, targetSparsity: work.sparsity,
                             notes: work.notes)
+    }
+
+    /// Embeds the calibration windows and makes the layer forward that runs them, recording the
+    /// windows, tokens and embedding time in `report`.
+    private func prepareCalibration(
+        _ calibration: [[Int32]], _ report: inout PruneReport
+    ) throws(PruneError) -> (CalibrationActivations, DecoderLayerForward) {
+        let activations = try CalibrationActivations(model: model, windows: calibration, cancellation: options.cancellation)
+        report.calibrationWindows = calibration.count
+        report.calibrationTokens = activations.tokens
+        report.times.forwards += activations.captureSeconds
+        do { return (activations, try DecoderLayerForward(model: model, capacity: activations.longest)) } catch {
+            throw PruneError("calibration: \(error)")
+        }
     }
 
     private func checkCancellation() throws(PruneError) {
