@@ -4,9 +4,10 @@ import Kernels
 /// Selector for plugin scores: the built-in per-row, N:M or per-matrix selection, with the NaN
 /// check of the scores fused in. Rows are taken in blocks of about 64 KiB of scores: each block
 /// is checked and then selected while it is still in cache, so the check costs no extra pass over
-/// memory. Masks are identical to `RowSelector`, `GroupSelector` and `MatrixThresholdSelector`,
-/// which includes following a pattern an allocator set in `MatrixWork.pattern` (OWL's per-layer
-/// N:M) and recording an N:M pattern the mask follows there, for refiners such as DSnoT.
+/// memory. Masks are identical to `RowSelector`, `GroupSelector` and `MatrixThresholdSelector`
+/// with their default tie order in N:M groups (`torch.topk`'s, as for Wanda), which includes
+/// following a pattern an allocator set in `MatrixWork.pattern` (OWL's per-layer N:M) and
+/// recording an N:M pattern the mask follows there, for refiners such as DSnoT.
 public struct PluginCheckedSelector: PruneStep {
     /// Which built-in selection.
     public enum Rule: Sendable, Equatable {
@@ -83,7 +84,7 @@ public struct PluginCheckedSelector: PruneStep {
                     let from = scores.baseAddress! + start * columns, into = out.baseAddress! + start * columns
                     switch pattern {
                     case .nm(let keep, let group):
-                        shears_prune_select_groups(from, end - start, columns, group - keep, group, into)
+                        shears_prune_select_groups_topk(from, end - start, columns, group - keep, group, into)
                     case .unstructured:
                         scratch.withUnsafeMutableBufferPointer { tmp in
                             shears_prune_select_rows(from, end - start, columns, k, into, tmp.baseAddress!)
