@@ -99,14 +99,21 @@ struct DecoderLayer {
             show(.attentionInput, normed, hidden)
             LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.query,
                                  outputs: queryWidth, into: queries, yStride: queryWidth)
+            // New keys and values go straight into a sequence cache, or into staging rows first.
+            let (newKeys, newValues): (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
             switch cache {
             case .sequence(let keys, let values, let first):
-                let newKeys = keys + first * kvWidth, newValues = values + first * kvWidth
-                LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.key,
-                                     outputs: kvWidth, into: newKeys, yStride: kvWidth)
-                LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.value,
-                                     outputs: kvWidth, into: newValues, yStride: kvWidth)
-                timer.charge(\.projections)
+                (newKeys, newValues) = (keys + first * kvWidth, values + first * kvWidth)
+            case .perRow:
+                (newKeys, newValues) = (scratch.newKeys.buffer.baseAddress!, scratch.newValues.buffer.baseAddress!)
+            }
+            LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.key,
+                                 outputs: kvWidth, into: newKeys, yStride: kvWidth)
+            LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.value,
+                                 outputs: kvWidth, into: newValues, yStride: kvWidth)
+            timer.charge(\.projections)
+            switch cache {
+            case .sequence(let keys, let values, let first):
                 shears_rope(queries, rows, queryWidth, shape.headCount, headDim, cosines, sines, first)
                 shears_rope(newKeys, rows, kvWidth, shape.kvHeadCount, headDim, cosines, sines, first)
                 timer.charge(\.normsAndRope)
@@ -117,12 +124,6 @@ struct DecoderLayer {
                               firstPosition: first, keys: keys, values: values, output: attended)
             case .perRow(let keys, let values, let rowsPerSequence, let positions):
                 precondition(record == nil, "activation records need a sequence cache")
-                let newKeys = scratch.newKeys.buffer.baseAddress!, newValues = scratch.newValues.buffer.baseAddress!
-                LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.key,
-                                     outputs: kvWidth, into: newKeys, yStride: kvWidth)
-                LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.value,
-                                     outputs: kvWidth, into: newValues, yStride: kvWidth)
-                timer.charge(\.projections)
                 for row in 0..<rows {
                     let position = positions[row]
                     let cacheKeys = keys + row * rowsPerSequence * kvWidth
