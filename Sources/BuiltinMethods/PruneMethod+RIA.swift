@@ -15,7 +15,7 @@ extension PruneMethod {
     ///
     /// Deviations from the reference, all deliberate: `a` must be ≥ 0; zero row or column sums give
     /// relative importance 0 instead of NaN; ties go to the lower column everywhere (also in the
-    /// column-importance sort); the permutation starts from the identity when zig-zag retains less.
+    /// column-importance sort and within N:M groups, where magnitude and Wanda follow `torch.topk`); the permutation starts from the identity when zig-zag retains less.
     /// `scope` only applies to unstructured sparsity.
     ///
     /// - Throws: `PruneError` for a bad sparsity or exponent, `permute` without an N:M pattern, or
@@ -32,9 +32,9 @@ extension PruneMethod {
         if lsa == true, !permute { throw PruneError("RIA lsa refines a channel permutation: it needs permute = true") }
         let selector: any PruneStep = switch (pattern, scope) {
         case (.nm, _) where permute: try PermutedGroupSelector(pattern, refine: lsa ?? true)
-        case (.nm, _): try GroupSelector(pattern)
-        case (.unstructured, .matrix): MatrixThresholdSelector()
-        case (.unstructured, .row): RowSelector()
+        case (.nm, _): try GroupSelector(pattern, ties: .lowerColumn)
+        case (.unstructured, .matrix): MatrixThresholdSelector(groupTies: .lowerColumn)
+        case (.unstructured, .row): RowSelector(groupTies: .lowerColumn)
         }
         return allocator + [criterion, selector]
     }

@@ -15,7 +15,8 @@ public enum PruneMethod {
         case row
     }
 
-    /// Magnitude pruning (no calibration data needed).
+    /// Magnitude pruning (no calibration data needed). In N:M groups (also OWL's) equal magnitudes
+    /// are resolved as the reference's `torch.topk` resolves them (`GroupTieOrder.torchTopK`).
     ///
     /// - Throws: `PruneError` for a sparsity outside [0, 1) or not matching the pattern.
     public static func magnitude(
@@ -31,7 +32,8 @@ public enum PruneMethod {
     }
 
     /// Wanda: |W|·‖X_j‖ per output row (or N:M); `variant` is the reference's adaptive-α
-    /// `--use_variant` (unstructured only).
+    /// `--use_variant` (unstructured only). In N:M groups (also OWL's) equal scores are resolved
+    /// as the reference's `torch.topk` resolves them (`GroupTieOrder.torchTopK`).
     ///
     /// - Throws: `PruneError` for a bad sparsity, or `variant` with N:M.
     public static func wanda(

@@ -5,9 +5,9 @@ import PruningEngine
 /// check of the scores fused in. Rows are taken in blocks of about 64 KiB of scores: each block
 /// is checked and then selected while it is still in cache, so the check costs no extra pass over
 /// memory. Masks are identical to the built-in per-row, N:M and per-matrix selectors (the rules of
-/// `MaskSelection`), which includes following a pattern an allocator set in `MatrixWork.pattern`
-/// (OWL's per-layer N:M) and recording an N:M pattern the mask follows there, for refiners such as
-/// DSnoT.
+/// `MaskSelection`) with their default tie order in N:M groups (`torch.topk`'s, as for Wanda),
+/// which includes following a pattern an allocator set in `MatrixWork.pattern` (OWL's per-layer
+/// N:M) and recording an N:M pattern the mask follows there, for refiners such as DSnoT.
 public struct PluginCheckedSelector: PruneStep {
     /// Which built-in selection.
     public enum Rule: Sendable, Equatable {
@@ -58,7 +58,7 @@ public struct PluginCheckedSelector: PruneStep {
         try work.requireScores(for: name)
         if case .matrix = rule {
             try check(work, rows: 0..<rows)
-            work.mask = try MaskSelection.matrixThreshold(work)
+            work.mask = try MaskSelection.matrixThreshold(work, groupTies: .torchTopK)
             return
         }
         let pattern: SparsityPattern
@@ -82,7 +82,7 @@ public struct PluginCheckedSelector: PruneStep {
                     let from = scores.baseAddress! + start * columns, into = out.baseAddress! + start * columns
                     switch pattern {
                     case .nm(let keep, let group):
-                        shears_prune_select_groups(from, end - start, columns, group - keep, group, into)
+                        shears_prune_select_groups_topk(from, end - start, columns, group - keep, group, into)
                     case .unstructured:
                         scratch.withUnsafeMutableBufferPointer { tmp in
                             shears_prune_select_rows(from, end - start, columns, k, into, tmp.baseAddress!)

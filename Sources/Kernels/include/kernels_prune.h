@@ -37,6 +37,13 @@ void shears_prune_select_rows(const float *scores, size_t rows, size_t cols, siz
 void shears_prune_select_groups(const float *scores, size_t rows, size_t cols, size_t prune, size_t m,
                                 uint8_t *mask);
 
+/** N:M as `shears_prune_select_groups`, but equal scores resolve as in the reference code's
+ *  `torch.topk(group, prune, largest=False)` on CPU: the `prune` entries that libstdc++'s
+ *  `std::nth_element` (value-only comparison, NaN largest) leaves in front of each group of m
+ *  (m <= 64), or its heap selection when prune * 64 <= m. Plain scalar code, no ISA variants. */
+void shears_prune_select_groups_topk(const float *scores, size_t rows, size_t cols, size_t prune, size_t m,
+                                     uint8_t *mask);
+
 /** w[i] = 0 where mask[i] != 0; returns the number of zeros in w afterwards. */
 size_t shears_prune_apply_mask(float *w, const uint8_t *mask, size_t n);
 
