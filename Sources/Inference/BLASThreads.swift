@@ -2,20 +2,23 @@ import CBLAS
 import Synchronization
 
 /// OpenBLAS's process-wide thread count, shared safely by forward passes that run their own
-/// worker threads.
-enum BLASThreads {
+/// worker threads. OpenBLAS may round differently with another thread count (its blocking of
+/// LAPACK factorizations and of products' edges follows the count), so code that compares BLAS
+/// results bit for bit while other threads run forward passes (tests) holds a single-threaded
+/// section around both sides.
+package enum BLASThreads {
     /// The configured thread count (saved while a single-threaded section runs) and the number
     /// of such sections in progress.
     private static let state = Mutex<(configured: Int, depth: Int)>((configured: 0, depth: 0))
 
     /// The thread count OpenBLAS uses outside single-threaded sections.
-    static var configured: Int {
+    package static var configured: Int {
         state.withLock { $0.depth > 0 ? $0.configured : Int(openblas_get_num_threads()) }
     }
 
     /// Runs `body` with OpenBLAS single-threaded (for products issued from several of our own
     /// threads at once), restoring the configured count when the last overlapping section ends.
-    static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
+    package static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
         state.withLock { s in
             if s.depth == 0 {
                 s.configured = Int(openblas_get_num_threads())

@@ -5,21 +5,25 @@
 #include "kernels_forward.h"
 #include "forward_variants.h"
 
-/* The ISA the kernels use: the CPU's widest unless a test narrowed it (-1: not yet chosen). */
-static _Atomic int selected_isa = -1;
+/* The CPU's widest ISA, chosen at the first call (-1: not yet chosen). */
+static _Atomic int cpu_isa = -1;
+/* A narrower ISA the calling thread asked for (tests of every variant), or -1: per thread, so a
+ * test narrowing it never changes what kernels running on other threads compute. */
+static _Thread_local int thread_isa = -1;
 
 static shears_isa forward_isa(void) {
-    int isa = selected_isa;
+    if (thread_isa >= 0) return (shears_isa)thread_isa;
+    int isa = cpu_isa;
     if (isa < 0) {
         isa = (int)shears_cpu_isa();
-        selected_isa = isa;
+        cpu_isa = isa;
     }
     return (shears_isa)isa;
 }
 
-int shears_forward_select_isa(shears_isa isa) {
+int shears_forward_select_thread_isa(shears_isa isa) {
     if (isa > shears_cpu_isa()) return 0;
-    selected_isa = (int)isa;
+    thread_isa = isa == shears_cpu_isa() ? -1 : (int)isa;
     return 1;
 }
 

@@ -5,15 +5,16 @@ import TestSupport
 
 /// Every forward kernel against a scalar Double reference, for every ISA variant this CPU runs,
 /// over sizes that hit each vector tail.
-@Suite(.serialized) struct ForwardKernelTests {
+@Suite struct ForwardKernelTests {
     static let sizes = [0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 1000]
     static let isas = [SHEARS_ISA_BASELINE, SHEARS_ISA_AVX2, SHEARS_ISA_AVX512].filter { $0.rawValue <= shears_cpu_isa().rawValue }
 
-    /// Runs `body` once per supported ISA, restoring the widest afterwards.
+    /// Runs `body` once per supported ISA on this thread (other threads are unaffected), restoring
+    /// the widest afterwards.
     static func forEachISA(_ body: (String) throws -> Void) rethrows {
-        defer { _ = shears_forward_select_isa(shears_cpu_isa()) }
+        defer { _ = shears_forward_select_thread_isa(shears_cpu_isa()) }
         for isa in isas {
-            #expect(shears_forward_select_isa(isa) == 1)
+            #expect(shears_forward_select_thread_isa(isa) == 1)
             try body(String(cString: shears_isa_name(isa)))
         }
     }

@@ -6,12 +6,13 @@
 #include <stdint.h>
 #include "kernels_cpu.h"
 
-/** The ISA the forward kernels dispatch to (the CPU's widest unless narrowed). */
+/** The ISA the forward kernels dispatch to on the calling thread (the CPU's widest unless the thread narrowed it). */
 shears_isa shears_forward_isa(void);
 
-/** Makes the forward kernels use `isa` (for tests of every variant); returns 0 and changes
- *  nothing if the CPU lacks it. */
-int shears_forward_select_isa(shears_isa isa);
+/** Makes the forward kernels called from the calling thread use `isa` (for tests of every
+ *  variant; other threads keep the CPU's widest); the CPU's own ISA restores the default. Returns 0
+ *  and changes nothing if the CPU lacks `isa`. */
+int shears_forward_select_thread_isa(shears_isa isa);
 
 /** y[i] = exp(x[i]) for n elements (vectorised; about 1 ulp; 0 below -87, clamped above 88). */
 void shears_exp(const float *x, float *y, size_t n);

@@ -6,12 +6,13 @@
 #include <stdint.h>
 #include "kernels_cpu.h"
 
-/** The ISA the pruning kernels dispatch to (the CPU's widest unless narrowed). */
+/** The ISA the pruning kernels dispatch to on the calling thread (the CPU's widest unless the thread narrowed it). */
 shears_isa shears_prune_isa(void);
 
-/** Makes the pruning kernels use `isa` (for tests of every variant); returns 0 and changes
- *  nothing if the CPU lacks it. */
-int shears_prune_select_isa(shears_isa isa);
+/** Makes the pruning kernels called from the calling thread use `isa` (for tests of every
+ *  variant; other threads keep the CPU's widest); the CPU's own ISA restores the default. Returns 0
+ *  and changes nothing if the CPU lacks `isa`. */
+int shears_prune_select_thread_isa(shears_isa isa);
 
 /** Per-column sums over `rows` rows of `cols` floats (row stride ld): sum[j] = sum_r x[r,j] and
  *  sumsq[j] = sum_r x[r,j]^2, accumulated in float in row order (either output may be NULL). */
