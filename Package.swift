@@ -10,7 +10,7 @@ let package = Package(
         .library(name: "ShearsInference", targets: ["Inference"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
         // MARK: - Executable
@@ -20,7 +20,8 @@ let package = Package(
         .executableTarget(
             name: "Host",
             dependencies: [
-                "ModelIO", "Tokenization", "Inference", "PruningEngine", "BuiltinMethods", "LuaRuntime", "Kernels", "CBLAS", "CLua",
+                "ModelIO", "Tokenization", "Inference", "PruningEngine", "BuiltinMethods", "LuaRuntime", "Kernels",
+                "CBLAS", "CLua",
                 "PluginHost", "Recipes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -51,7 +52,8 @@ let package = Package(
         .target(
             name: "Recipes",
             dependencies: [
-                "PruningEngine", "BuiltinMethods", "PluginHost", "LuaRuntime", "Inference", "ModelIO", "Tokenization", "Kernels",
+                "PruningEngine", "BuiltinMethods", "PluginHost", "LuaRuntime", "Inference", "ModelIO", "Tokenization",
+                "Kernels",
             ]
         ),
         /// The sandboxed Lua 5.4 runtime for recipes: limits, strict globals, Swift functions and handles.
@@ -88,7 +90,9 @@ let package = Package(
         .testTarget(name: "HostTests", dependencies: ["ModelIO", "TestSupport"]),
         .testTarget(
             name: "PluginHostTests",
-            dependencies: ["PluginHost", "PluginAPI", "PruningEngine", "BuiltinMethods", "ModelIO", "Inference", "TestSupport"]
+            dependencies: [
+                "PluginHost", "PluginAPI", "PruningEngine", "BuiltinMethods", "ModelIO", "Inference", "TestSupport",
+            ]
         ),
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime", "CLua"]),
         .testTarget(
@@ -97,7 +101,9 @@ let package = Package(
         ),
         .testTarget(
             name: "BuiltinMethodsTests",
-            dependencies: ["PruningEngine", "BuiltinMethods", "Inference", "ModelIO", "Kernels", "CBLAS", "TestSupport"]
+            dependencies: [
+                "PruningEngine", "BuiltinMethods", "Inference", "ModelIO", "Kernels", "CBLAS", "TestSupport",
+            ]
         ),
     ]
 )
@@ -109,7 +115,7 @@ let package = Package(
 let pluginCSettings: [CSetting] = [.unsafeFlags(["-fvisibility=hidden"])]
 /// Links a plugin with `Plugins/plugin-exports.map`, which keeps only `shears_plugin_get_entry` global.
 let pluginLinkerSettings: [LinkerSetting] = [
-    .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Plugins/plugin-exports.map"]),
+    .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Plugins/plugin-exports.map"])
 ]
 
 /// The deliberately broken (or instrumented) fixture plugins the plugin-host tests load.
@@ -123,7 +129,9 @@ package.products += [
     .library(name: "ShearsOBSPlugin", type: .dynamic, targets: ["OBSPlugin"]),
     .library(name: "ShearsPowerPlugin", type: .dynamic, targets: ["PowerPlugin"]),
 ]
-package.products += fixturePlugins.map { .library(name: "ShearsFixture\($0)", type: .dynamic, targets: ["Fixture\($0)"]) }
+package.products += fixturePlugins.map {
+    .library(name: "ShearsFixture\($0)", type: .dynamic, targets: ["Fixture\($0)"])
+}
 package.products += [.library(name: "ShearsFixtureNoEntry", type: .dynamic, targets: ["FixtureNoEntry"])]
 
 package.targets += [

@@ -33,71 +33,79 @@ enum PowerPlugin {
     /// The entry, allocated once and never freed (it must outlive every call into the library).
     nonisolated(unsafe) static let entry: UnsafePointer<shears_plugin_entry> = {
         let entry = UnsafeMutablePointer<shears_plugin_entry>.allocate(capacity: 1)
-        entry.initialize(to: shears_plugin_entry(
-            abi_version: shears_version(major: UInt32(SHEARS_PLUGIN_ABI_MAJOR), minor: UInt32(SHEARS_PLUGIN_ABI_MINOR),
-                                        patch: UInt32(SHEARS_PLUGIN_ABI_PATCH)),
-            struct_size: UInt32(MemoryLayout<shears_plugin_entry>.size),
-            id: cString("org.shears.examples.power"),
-            name: cString("Shears activation-power example (Swift)"),
-            version: cString("1.0.0"),
-            description: cString("Wanda with a tunable activation exponent, written in Swift."),
-            init: { host, message, messageSize in PowerPlugin.initialize(host, message, messageSize) },
-            deinit: {
-                if PowerPlugin.loads.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-                    PowerPlugin.latestHost.store(0, ordering: .releasing)
+        entry.initialize(
+            to: shears_plugin_entry(
+                abi_version: shears_version(
+                    major: UInt32(SHEARS_PLUGIN_ABI_MAJOR), minor: UInt32(SHEARS_PLUGIN_ABI_MINOR),
+                    patch: UInt32(SHEARS_PLUGIN_ABI_PATCH)),
+                struct_size: UInt32(MemoryLayout<shears_plugin_entry>.size),
+                id: cString("org.shears.examples.power"),
+                name: cString("Shears activation-power example (Swift)"),
+                version: cString("1.0.0"),
+                description: cString("Wanda with a tunable activation exponent, written in Swift."),
+                init: { host, message, messageSize in PowerPlugin.initialize(host, message, messageSize) },
+                deinit: {
+                    if PowerPlugin.loads.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                        PowerPlugin.latestHost.store(0, ordering: .releasing)
+                    }
+                },
+                criterion_count: { 1 },
+                criterion_descriptor: { index in index == 0 ? PowerPlugin.descriptor : nil },
+                create_criterion: { id, parameters, out, message, messageSize in
+                    PowerPlugin.create(id, parameters, out, message, messageSize)
                 }
-            },
-            criterion_count: { 1 },
-            criterion_descriptor: { index in index == 0 ? PowerPlugin.descriptor : nil },
-            create_criterion: { id, parameters, out, message, messageSize in
-                PowerPlugin.create(id, parameters, out, message, messageSize)
-            }
-        ))
+            ))
         return UnsafePointer(entry)
     }()
 
     /// The one parameter, `alpha`.
     nonisolated(unsafe) static let alphaParameter: UnsafePointer<shears_parameter_descriptor> = {
         let parameter = UnsafeMutablePointer<shears_parameter_descriptor>.allocate(capacity: 1)
-        parameter.initialize(to: shears_parameter_descriptor(
-            struct_size: UInt32(MemoryLayout<shears_parameter_descriptor>.size),
-            type: shears_parameter_type(SHEARS_PARAMETER_NUMBER),
-            name: cString("alpha"),
-            description: cString("Exponent of the activation norm: 0 = magnitude, 1 = Wanda, 2 = squared norm."),
-            default_number: 1, default_string: nil, minimum: 0, maximum: 4
-        ))
+        parameter.initialize(
+            to: shears_parameter_descriptor(
+                struct_size: UInt32(MemoryLayout<shears_parameter_descriptor>.size),
+                type: shears_parameter_type(SHEARS_PARAMETER_NUMBER),
+                name: cString("alpha"),
+                description: cString("Exponent of the activation norm: 0 = magnitude, 1 = Wanda, 2 = squared norm."),
+                default_number: 1, default_string: nil, minimum: 0, maximum: 4
+            ))
         return UnsafePointer(parameter)
     }()
 
     /// The criterion descriptor.
     nonisolated(unsafe) static let descriptor: UnsafePointer<shears_criterion_descriptor> = {
         let descriptor = UnsafeMutablePointer<shears_criterion_descriptor>.allocate(capacity: 1)
-        descriptor.initialize(to: shears_criterion_descriptor(
-            struct_size: UInt32(MemoryLayout<shears_criterion_descriptor>.size),
-            id: cString(criterionID),
-            name: cString("Activation power"),
-            version: cString("1.0.0"),
-            description: cString("""
-                |W_ij| * scaler_row_j^(alpha/2) = |W_ij| * ||X_j||^alpha: Wanda's weight-times-activation score \
-                (Sun et al. 2023, arXiv:2306.11695) with the activation norm raised to a tunable power; \
-                alpha = 0 is magnitude pruning, alpha = 1 is Wanda exactly (same bits).
-                """),
-            statistics: shears_statistics(SHEARS_STATISTICS_SQUARED_NORMS),
-            flags: shears_criterion_flags(SHEARS_CRITERION_THREAD_SAFE),
-            parameter_count: 1,
-            parameters: alphaParameter
-        ))
+        descriptor.initialize(
+            to: shears_criterion_descriptor(
+                struct_size: UInt32(MemoryLayout<shears_criterion_descriptor>.size),
+                id: cString(criterionID),
+                name: cString("Activation power"),
+                version: cString("1.0.0"),
+                description: cString(
+                    """
+                    |W_ij| * scaler_row_j^(alpha/2) = |W_ij| * ||X_j||^alpha: Wanda's weight-times-activation score \
+                    (Sun et al. 2023, arXiv:2306.11695) with the activation norm raised to a tunable power; \
+                    alpha = 0 is magnitude pruning, alpha = 1 is Wanda exactly (same bits).
+                    """),
+                statistics: shears_statistics(SHEARS_STATISTICS_SQUARED_NORMS),
+                flags: shears_criterion_flags(SHEARS_CRITERION_THREAD_SAFE),
+                parameter_count: 1,
+                parameters: alphaParameter
+            ))
         return UnsafePointer(descriptor)
     }()
 
     /// `init`: keeps the host vtable if it has what the plugin uses.
-    static func initialize(_ host: UnsafePointer<shears_host>?, _ message: UnsafeMutablePointer<CChar>?,
-                           _ messageSize: Int) -> shears_status {
+    static func initialize(
+        _ host: UnsafePointer<shears_host>?, _ message: UnsafeMutablePointer<CChar>?,
+        _ messageSize: Int
+    ) -> shears_status {
         guard let host, host.pointee.struct_size >= MemoryLayout<shears_host>.offset(of: \.get_string)!,
-              host.pointee.alloc != nil, host.pointee.free != nil, host.pointee.get_number != nil
+            host.pointee.alloc != nil, host.pointee.free != nil, host.pointee.get_number != nil
         else {
-            return fail(SHEARS_STATUS_UNSUPPORTED, "activation_power: the host vtable lacks alloc/free/get_number",
-                        message, messageSize)
+            return fail(
+                SHEARS_STATUS_UNSUPPORTED, "activation_power: the host vtable lacks alloc/free/get_number",
+                message, messageSize)
         }
         latestHost.store(UInt(bitPattern: host), ordering: .releasing)
         loads.add(1, ordering: .acquiringAndReleasing)
@@ -105,42 +113,51 @@ enum PowerPlugin {
     }
 
     /// `create_criterion`: reads `alpha` and allocates an instance with the host's allocator.
-    static func create(_ id: UnsafePointer<CChar>?, _ parameters: OpaquePointer?,
-                       _ out: UnsafeMutablePointer<UnsafeMutablePointer<shears_criterion>?>?,
-                       _ message: UnsafeMutablePointer<CChar>?, _ messageSize: Int) -> shears_status {
+    static func create(
+        _ id: UnsafePointer<CChar>?, _ parameters: OpaquePointer?,
+        _ out: UnsafeMutablePointer<UnsafeMutablePointer<shears_criterion>?>?,
+        _ message: UnsafeMutablePointer<CChar>?, _ messageSize: Int
+    ) -> shears_status {
         guard let out, let host, let alloc = host.pointee.alloc, let getNumber = host.pointee.get_number else {
-            return fail(SHEARS_STATUS_INVALID_ARGUMENT, "activation_power: create called before init or without out",
-                        message, messageSize)
+            return fail(
+                SHEARS_STATUS_INVALID_ARGUMENT, "activation_power: create called before init or without out",
+                message, messageSize)
         }
         out.pointee = nil
         guard let id, String(cString: id) == criterionID.description else {
-            return fail(SHEARS_STATUS_NOT_FOUND, "activation_power: no criterion '\(id.map { String(cString: $0) } ?? "")'",
-                        message, messageSize)
+            return fail(
+                SHEARS_STATUS_NOT_FOUND, "activation_power: no criterion '\(id.map { String(cString: $0) } ?? "")'",
+                message, messageSize)
         }
         var alpha = 0.0
         let status = getNumber(host, parameters, "alpha", &alpha)
         guard status == SHEARS_STATUS_OK else {
-            return fail(SHEARS_STATUS_INTERNAL, "activation_power: the host did not provide 'alpha' (status \(status))",
-                        message, messageSize)
+            return fail(
+                SHEARS_STATUS_INTERNAL, "activation_power: the host did not provide 'alpha' (status \(status))",
+                message, messageSize)
         }
         guard alpha.isFinite, alpha >= 0 else {
-            return fail(SHEARS_STATUS_INVALID_ARGUMENT, "activation_power: alpha must be finite and >= 0, got \(alpha)",
-                        message, messageSize)
+            return fail(
+                SHEARS_STATUS_INVALID_ARGUMENT, "activation_power: alpha must be finite and >= 0, got \(alpha)",
+                message, messageSize)
         }
         guard let memory = alloc(host, MemoryLayout<PowerInstance>.size, MemoryLayout<PowerInstance>.alignment) else {
-            return fail(SHEARS_STATUS_OUT_OF_MEMORY, "activation_power: no memory for an instance", message, messageSize)
+            return fail(
+                SHEARS_STATUS_OUT_OF_MEMORY, "activation_power: no memory for an instance", message, messageSize)
         }
         let instance = memory.bindMemory(to: PowerInstance.self, capacity: 1)
-        instance.initialize(to: PowerInstance(criterion: shears_criterion(
-            struct_size: UInt32(MemoryLayout<shears_criterion>.size),
-            criterion_data: memory,
-            destroy: { criterion in PowerPlugin.destroy(criterion) },
-            score: { criterion, input, scores, message, messageSize in
-                PowerPlugin.score(criterion, input, scores, message, messageSize)
-            },
-            select: nil,
-            get_extension: { _, _ in nil }
-        ), host: host, alpha: alpha))
+        instance.initialize(
+            to: PowerInstance(
+                criterion: shears_criterion(
+                    struct_size: UInt32(MemoryLayout<shears_criterion>.size),
+                    criterion_data: memory,
+                    destroy: { criterion in PowerPlugin.destroy(criterion) },
+                    score: { criterion, input, scores, message, messageSize in
+                        PowerPlugin.score(criterion, input, scores, message, messageSize)
+                    },
+                    select: nil,
+                    get_extension: { _, _ in nil }
+                ), host: host, alpha: alpha))
         out.pointee = UnsafeMutableRawPointer(instance).assumingMemoryBound(to: shears_criterion.self)
         return SHEARS_STATUS_OK
     }
@@ -153,12 +170,15 @@ enum PowerPlugin {
     }
 
     /// `score`: the instance's `alpha`, then `PowerScore`.
-    static func score(_ criterion: UnsafePointer<shears_criterion>?, _ input: UnsafePointer<shears_score_input>?,
-                      _ scores: UnsafeMutablePointer<Float>?, _ message: UnsafeMutablePointer<CChar>?,
-                      _ messageSize: Int) -> shears_status {
+    static func score(
+        _ criterion: UnsafePointer<shears_criterion>?, _ input: UnsafePointer<shears_score_input>?,
+        _ scores: UnsafeMutablePointer<Float>?, _ message: UnsafeMutablePointer<CChar>?,
+        _ messageSize: Int
+    ) -> shears_status {
         guard let data = criterion?.pointee.criterion_data else {
-            return fail(SHEARS_STATUS_INVALID_ARGUMENT, "activation_power: score called without an instance",
-                        message, messageSize)
+            return fail(
+                SHEARS_STATUS_INVALID_ARGUMENT, "activation_power: score called without an instance",
+                message, messageSize)
         }
         let instance = data.load(as: PowerInstance.self)
         switch PowerScore.run(alpha: instance.alpha, input: input, scores: scores, host: instance.host) {

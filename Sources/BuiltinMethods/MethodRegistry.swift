@@ -15,7 +15,8 @@ public enum MethodRegistry {
 
     private static let sparsity = MethodParameter(
         "sparsity", .number, range: MethodParameterRange(0, 1),
-        help: "the fraction of each linear matrix to prune (implied by an N:M pattern; leave it out after an allocator)")
+        help: "the fraction of each linear matrix to prune (implied by an N:M pattern; leave it out after an allocator)"
+    )
     private static let pattern = MethodParameter(
         "pattern", .pattern, default: .pattern(.unstructured), provenance: .unlessDefault,
         help: "the sparsity pattern: unstructured or N:M (at most N nonzeros in every M consecutive weights of a row)")
@@ -30,15 +31,18 @@ public enum MethodRegistry {
 
     /// Magnitude: |W|, one threshold per matrix (the reference baseline) or per row; no data.
     public static let magnitude = MethodDescriptor(
-        name: "magnitude", summary: "|W|, pruned per matrix (≤ τ, the reference baseline) or per row; needs no calibration",
+        name: "magnitude",
+        summary: "|W|, pruned per matrix (≤ τ, the reference baseline) or per row; needs no calibration",
         parameters: [
             sparsity, pattern,
-            MethodParameter("scope", .choice(["matrix", "row"]), default: .string("matrix"),
-                            help: "the comparison group of unstructured sparsity"),
+            MethodParameter(
+                "scope", .choice(["matrix", "row"]), default: .string("matrix"),
+                help: "the comparison group of unstructured sparsity"),
         ]
     ) { arguments throws(PruneError) in
-        try PruneMethod.magnitude(sparsity: arguments.number("sparsity"), pattern: arguments.pattern("pattern")!,
-                                  scope: PruneMethod.MagnitudeScope(rawValue: arguments.string("scope")!)!)
+        try PruneMethod.magnitude(
+            sparsity: arguments.number("sparsity"), pattern: arguments.pattern("pattern")!,
+            scope: PruneMethod.MagnitudeScope(rawValue: arguments.string("scope")!)!)
     }
 
     /// Wanda: |W|·‖X_j‖ per output row or N:M.
@@ -46,12 +50,14 @@ public enum MethodRegistry {
         name: "wanda", summary: "|W|·‖X_j‖ per output row or N:M (Sun et al.)",
         parameters: [
             sparsity, pattern,
-            MethodParameter("variant", .boolean, default: .boolean(false), provenance: .unlessDefault,
-                            help: "the adaptive-α variant (--use_variant; unstructured only)"),
+            MethodParameter(
+                "variant", .boolean, default: .boolean(false), provenance: .unlessDefault,
+                help: "the adaptive-α variant (--use_variant; unstructured only)"),
         ]
     ) { arguments throws(PruneError) in
-        try PruneMethod.wanda(sparsity: arguments.number("sparsity"), pattern: arguments.pattern("pattern")!,
-                              variant: arguments.boolean("variant")!)
+        try PruneMethod.wanda(
+            sparsity: arguments.number("sparsity"), pattern: arguments.pattern("pattern")!,
+            variant: arguments.boolean("variant")!)
     }
 
     /// SparseGPT: the OBS update with its own block-wise mask.
@@ -59,30 +65,38 @@ public enum MethodRegistry {
         name: "sparsegpt", summary: "OBS reconstruction choosing its own block-wise mask (Frantar & Alistarh)",
         parameters: [sparsity, pattern, blocksize, damp]
     ) { arguments throws(PruneError) in
-        try PruneMethod.sparseGPT(sparsity: arguments.number("sparsity"), pattern: arguments.pattern("pattern")!,
-                                  blocksize: arguments.integer("blocksize")!, damping: arguments.number("damp")!)
+        try PruneMethod.sparseGPT(
+            sparsity: arguments.number("sparsity"), pattern: arguments.pattern("pattern")!,
+            blocksize: arguments.integer("blocksize")!, damping: arguments.number("damp")!)
     }
 
     /// RIA: relative importance and activations, optionally with the channel permutation.
     public static let ria = MethodDescriptor(
-        name: "ria", summary: "relative importance × ‖X_j‖^a, per matrix, per row or N:M, with RIA's channel permutation (Zhang et al.)",
+        name: "ria",
+        summary:
+            "relative importance × ‖X_j‖^a, per matrix, per row or N:M, with RIA's channel permutation (Zhang et al.)",
         parameters: [
             sparsity, pattern,
-            MethodParameter("a", .number, default: .number(0.5), range: MethodParameterRange(0),
-                            help: "the exponent of the activation norm"),
-            MethodParameter("scope", .choice(["matrix", "row"]), default: .string("matrix"),
-                            provenance: .custom { $0.pattern("pattern") == .unstructured ? $0.string("scope") : nil },
-                            help: "the comparison group of unstructured sparsity (row: --per_outneuron)"),
-            MethodParameter("permute", .boolean, default: .boolean(false), provenance: .unlessDefault,
-                            help: "the channel permutation before N:M selection (--reallocation)"),
-            MethodParameter("lsa", .boolean,
-                            provenance: .custom { $0.boolean("permute")! ? "\($0.boolean("lsa") ?? true)" : nil },
-                            help: "linear-sum-assignment rounds refining the permutation (default: true with permute)"),
+            MethodParameter(
+                "a", .number, default: .number(0.5), range: MethodParameterRange(0),
+                help: "the exponent of the activation norm"),
+            MethodParameter(
+                "scope", .choice(["matrix", "row"]), default: .string("matrix"),
+                provenance: .custom { $0.pattern("pattern") == .unstructured ? $0.string("scope") : nil },
+                help: "the comparison group of unstructured sparsity (row: --per_outneuron)"),
+            MethodParameter(
+                "permute", .boolean, default: .boolean(false), provenance: .unlessDefault,
+                help: "the channel permutation before N:M selection (--reallocation)"),
+            MethodParameter(
+                "lsa", .boolean,
+                provenance: .custom { $0.boolean("permute")! ? "\($0.boolean("lsa") ?? true)" : nil },
+                help: "linear-sum-assignment rounds refining the permutation (default: true with permute)"),
         ]
     ) { arguments throws(PruneError) in
-        try PruneMethod.ria(sparsity: arguments.number("sparsity"), pattern: arguments.pattern("pattern")!,
-                            exponent: arguments.number("a")!, scope: PruneMethod.RIAScope(rawValue: arguments.string("scope")!)!,
-                            permute: arguments.boolean("permute")!, lsa: arguments.boolean("lsa"))
+        try PruneMethod.ria(
+            sparsity: arguments.number("sparsity"), pattern: arguments.pattern("pattern")!,
+            exponent: arguments.number("a")!, scope: PruneMethod.RIAScope(rawValue: arguments.string("scope")!)!,
+            permute: arguments.boolean("permute")!, lsa: arguments.boolean("lsa"))
     }
 
     // MARK: Steps
@@ -91,48 +105,62 @@ public enum MethodRegistry {
     public static let owl = MethodDescriptor(
         name: "owl", summary: "allocator: per-layer sparsity from each layer's share of outlier weights (Yin et al.)",
         parameters: [
-            MethodParameter("sparsity", .number, range: MethodParameterRange(0, 1),
-                            help: "the overall target (unstructured; implied by an N:M pattern)"),
+            MethodParameter(
+                "sparsity", .number, range: MethodParameterRange(0, 1),
+                help: "the overall target (unstructured; implied by an N:M pattern)"),
             pattern,
-            MethodParameter("m", .number, default: .number(5), range: MethodParameterRange(0, includesLower: false),
-                            aliases: ["M"], help: "the outlier multiplier"),
-            MethodParameter("lambda", .number, default: .number(0.08), range: MethodParameterRange(0),
-                            help: "the spread of the layer sparsities around the target"),
+            MethodParameter(
+                "m", .number, default: .number(5), range: MethodParameterRange(0, includesLower: false),
+                aliases: ["M"], help: "the outlier multiplier"),
+            MethodParameter(
+                "lambda", .number, default: .number(0.08), range: MethodParameterRange(0),
+                help: "the spread of the layer sparsities around the target"),
         ]
     ) { arguments throws(PruneError) in
-        try PruneMethod.owl(sparsity: arguments.number("sparsity"), pattern: arguments.pattern("pattern")!,
-                            outlierMultiplier: arguments.number("m")!, lambda: arguments.number("lambda")!)
+        try PruneMethod.owl(
+            sparsity: arguments.number("sparsity"), pattern: arguments.pattern("pattern")!,
+            outlierMultiplier: arguments.number("m")!, lambda: arguments.number("lambda")!)
     }
 
     /// DSnoT: grow-and-prune cycles on the chosen mask (a refiner).
     public static let dsnot = MethodDescriptor(
         name: "dsnot", summary: "refiner: grow-and-prune cycles on the chosen mask, no weight update (Zhang et al.)",
         parameters: [
-            MethodParameter("max_cycles", .integer, default: .integer(50), range: MethodParameterRange(0),
-                            help: "the cycles per row at most"),
-            MethodParameter("threshold", .number, default: .number(0.1), range: MethodParameterRange(0),
-                            help: "the |ε| at which a row stops"),
-            MethodParameter("power", .number, default: .number(1), range: MethodParameterRange(0),
-                            help: "the exponent of the variance in the growth order"),
-            MethodParameter("layers", .names, default: .names(["attention"]),
-                            help: "the parts refined: attention, mlp, all or part names (attn_q, ffn_down, ...)"),
-            MethodParameter("grow_pruned_only", .boolean, default: .boolean(false), provenance: .unlessDefault,
-                            help: "growth restricted to pruned weights"),
+            MethodParameter(
+                "max_cycles", .integer, default: .integer(50), range: MethodParameterRange(0),
+                help: "the cycles per row at most"),
+            MethodParameter(
+                "threshold", .number, default: .number(0.1), range: MethodParameterRange(0),
+                help: "the |ε| at which a row stops"),
+            MethodParameter(
+                "power", .number, default: .number(1), range: MethodParameterRange(0),
+                help: "the exponent of the variance in the growth order"),
+            MethodParameter(
+                "layers", .names, default: .names(["attention"]),
+                help: "the parts refined: attention, mlp, all or part names (attn_q, ffn_down, ...)"),
+            MethodParameter(
+                "grow_pruned_only", .boolean, default: .boolean(false), provenance: .unlessDefault,
+                help: "growth restricted to pruned weights"),
         ]
     ) { arguments throws(PruneError) in
         var parts: Set<LlamaTensorNames.Layer> = []
         for name in arguments.names("layers")! { parts.formUnion(try DSnoTRefiner.parts(named: name)) }
-        return try PruneMethod.dsnot(maxCycles: arguments.integer("max_cycles")!, threshold: arguments.number("threshold")!,
-                                     power: arguments.number("power")!, parts: parts,
-                                     growPrunedOnly: arguments.boolean("grow_pruned_only")!)
+        return try PruneMethod.dsnot(
+            maxCycles: arguments.integer("max_cycles")!, threshold: arguments.number("threshold")!,
+            power: arguments.number("power")!, parts: parts,
+            growPrunedOnly: arguments.boolean("grow_pruned_only")!)
     }
 
     /// The OBS re-fit of the weights the previous steps kept (SparseGPT's solver with a fixed mask).
     public static let reconstruct = MethodDescriptor(
-        name: "reconstruct", summary: "reconstructor: SparseGPT's OBS update of the kept weights under the mask chosen before",
+        name: "reconstruct",
+        summary: "reconstructor: SparseGPT's OBS update of the kept weights under the mask chosen before",
         parameters: [blocksize, damp]
     ) { arguments throws(PruneError) in
-        [try SparseGPTReconstructor(maskSource: .fixedMask, blocksize: arguments.integer("blocksize")!,
-                                    damping: arguments.number("damp")!)]
+        [
+            try SparseGPTReconstructor(
+                maskSource: .fixedMask, blocksize: arguments.integer("blocksize")!,
+                damping: arguments.number("damp")!)
+        ]
     }
 }

@@ -30,12 +30,13 @@ extension PruneMethod {
             throw PruneError("RIA channel permutation needs an N:M pattern (e.g. \"2:4\")")
         }
         if lsa == true, !permute { throw PruneError("RIA lsa refines a channel permutation: it needs permute = true") }
-        let selector: any PruneStep = switch (pattern, scope) {
-        case (.nm, _) where permute: try PermutedGroupSelector(pattern, refine: lsa ?? true)
-        case (.nm, _): try GroupSelector(pattern, ties: .lowerColumn)
-        case (.unstructured, .matrix): MatrixThresholdSelector(groupTies: .lowerColumn)
-        case (.unstructured, .row): RowSelector(groupTies: .lowerColumn)
-        }
+        let selector: any PruneStep =
+            switch (pattern, scope) {
+            case (.nm, _) where permute: try PermutedGroupSelector(pattern, refine: lsa ?? true)
+            case (.nm, _): try GroupSelector(pattern, ties: .lowerColumn)
+            case (.unstructured, .matrix): MatrixThresholdSelector(groupTies: .lowerColumn)
+            case (.unstructured, .row): RowSelector(groupTies: .lowerColumn)
+            }
         return allocator + [criterion, selector]
     }
 }

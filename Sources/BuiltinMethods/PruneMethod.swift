@@ -23,11 +23,12 @@ public enum PruneMethod {
         sparsity: Double?, pattern: SparsityPattern = .unstructured, scope: MagnitudeScope = .matrix
     ) throws(PruneError) -> [any PruneStep] {
         let allocator = try UniformSparsity.implied(by: sparsity, pattern: pattern)
-        let selector: any PruneStep = switch (pattern, scope) {
-        case (.nm, _): try GroupSelector(pattern)
-        case (.unstructured, .matrix): MatrixThresholdSelector()
-        case (.unstructured, .row): RowSelector()
-        }
+        let selector: any PruneStep =
+            switch (pattern, scope) {
+            case (.nm, _): try GroupSelector(pattern)
+            case (.unstructured, .matrix): MatrixThresholdSelector()
+            case (.unstructured, .row): RowSelector()
+            }
         return allocator + [MagnitudeScore(), selector]
     }
 
@@ -40,12 +41,15 @@ public enum PruneMethod {
         sparsity: Double?, pattern: SparsityPattern = .unstructured, variant: Bool = false
     ) throws(PruneError) -> [any PruneStep] {
         let allocator = try UniformSparsity.implied(by: sparsity, pattern: pattern)
-        if variant, pattern != .unstructured { throw PruneError("the Wanda variant works on unstructured sparsity only") }
-        let selector: any PruneStep = switch (pattern, variant) {
-        case (.nm, _): try GroupSelector(pattern)
-        case (.unstructured, true): AdaptiveRowSelector()
-        case (.unstructured, false): RowSelector()
+        if variant, pattern != .unstructured {
+            throw PruneError("the Wanda variant works on unstructured sparsity only")
         }
+        let selector: any PruneStep =
+            switch (pattern, variant) {
+            case (.nm, _): try GroupSelector(pattern)
+            case (.unstructured, true): AdaptiveRowSelector()
+            case (.unstructured, false): RowSelector()
+            }
         return allocator + [WandaScore(), selector]
     }
 
@@ -66,8 +70,11 @@ public enum PruneMethod {
         maxCycles: Int = 50, threshold: Double = 0.1, power: Double = 1,
         parts: Set<LlamaTensorNames.Layer> = DSnoTRefiner.attentionParts, growPrunedOnly: Bool = false
     ) throws(PruneError) -> [any PruneStep] {
-        [try DSnoTRefiner(maxCycles: maxCycles, threshold: threshold, power: power, parts: parts,
-                          growPrunedOnly: growPrunedOnly)]
+        [
+            try DSnoTRefiner(
+                maxCycles: maxCycles, threshold: threshold, power: power, parts: parts,
+                growPrunedOnly: growPrunedOnly)
+        ]
     }
 
     /// OWL's per-layer allocation (README defaults M = 5, λ = 0.08); put a method without a
@@ -75,7 +82,8 @@ public enum PruneMethod {
     ///
     /// - Throws: `PruneError` for a bad sparsity, pattern, M or λ.
     public static func owl(
-        sparsity: Double?, pattern: SparsityPattern = .unstructured, outlierMultiplier: Double = 5, lambda: Double = 0.08
+        sparsity: Double?, pattern: SparsityPattern = .unstructured, outlierMultiplier: Double = 5,
+        lambda: Double = 0.08
     ) throws(PruneError) -> [any PruneStep] {
         [try OWLAllocator(sparsity: sparsity, pattern: pattern, outlierMultiplier: outlierMultiplier, lambda: lambda)]
     }

@@ -16,8 +16,10 @@ struct Shears: ParsableCommand {
             *.safetensors). Exit status: 0 on success, 1 when a run fails, 2 on bad usage or bad input.
             """,
         version: ShearsVersion.description,
-        subcommands: [Run.self, Prune.self, Inspect.self, Tokenize.self, Eval.self, Generate.self, Convert.self, Bench.self,
-                      Plugins.self, PluginCheck.self, Methods.self]
+        subcommands: [
+            Run.self, Prune.self, Inspect.self, Tokenize.self, Eval.self, Generate.self, Convert.self, Bench.self,
+            Plugins.self, PluginCheck.self, Methods.self,
+        ]
     )
 
     /// Runs the command line, mapping every error to one message on stderr and an exit status.

@@ -56,14 +56,16 @@ public final class BatchedGenerator {
         guard length >= 1 else { throw InferenceError("generated length \(length) must be at least 1") }
         let config = model.config
         guard length + 1 <= config.contextLength else {
-            throw InferenceError("a start token plus \(length) new ones exceeds the context length \(config.contextLength)")
+            throw InferenceError(
+                "a start token plus \(length) new ones exceeds the context length \(config.contextLength)")
         }
         self.model = model
         self.config = config
         self.batchSize = batchSize
         self.length = length
-        workspace = ForwardWorkspace(config: config, rows: batchSize, logitRows: batchSize,
-                                     cacheRows: batchSize * (length + 1), stagingRows: batchSize)
+        workspace = ForwardWorkspace(
+            config: config, rows: batchSize, logitRows: batchSize,
+            cacheRows: batchSize * (length + 1), stagingRows: batchSize)
         rotary = RotaryTable(positions: length + 1, headDim: config.headDim, base: config.ropeTheta)
         attention = CausalAttention(config: config, capacity: length + 1, block: 1, workers: 1)
     }
@@ -113,8 +115,11 @@ public final class BatchedGenerator {
             try step(inputs, positions)
             if let logitsObserver {
                 for sequence in 0..<sequences {
-                    logitsObserver(sequence, UnsafeBufferPointer(start: workspace.logits.buffer.baseAddress! + sequence * vocab,
-                                                                 count: vocab))
+                    logitsObserver(
+                        sequence,
+                        UnsafeBufferPointer(
+                            start: workspace.logits.buffer.baseAddress! + sequence * vocab,
+                            count: vocab))
                 }
             }
             sample(rows: sequences, samplers: &samplers, into: &chosen)
@@ -143,7 +148,9 @@ public final class BatchedGenerator {
         let logits = UnsafeSendable(workspace.logits.buffer.baseAddress!)
         samplers.withUnsafeMutableBufferPointer { samplers in
             chosen.withUnsafeMutableBufferPointer { chosen in
-                let shared = (samplers: UnsafeSendable(samplers.baseAddress!), chosen: UnsafeSendable(chosen.baseAddress!))
+                let shared = (
+                    samplers: UnsafeSendable(samplers.baseAddress!), chosen: UnsafeSendable(chosen.baseAddress!)
+                )
                 DispatchQueue.concurrentPerform(iterations: rows) { row in
                     let values = Array(UnsafeBufferPointer(start: logits.value + row * vocab, count: vocab))
                     shared.chosen.value[row] = Int32(shared.samplers.value[row].next(values))
@@ -158,7 +165,8 @@ public final class BatchedGenerator {
         let weights = ModelWeights(model)
         let config = weights.config
         guard config == self.config else {
-            throw InferenceError("the model's shape changed (surgery) after this generator was created; create a new one")
+            throw InferenceError(
+                "the model's shape changed (surgery) after this generator was created; create a new one")
         }
         let rows = tokens.count
         let hidden = config.hiddenSize
@@ -168,16 +176,19 @@ public final class BatchedGenerator {
         }
         var timer = PhaseTimer()
         for layer in 0..<config.layerCount {
-            let cache = KVCacheView.perRow(keys: workspace.keys[layer].buffer.baseAddress!,
-                                           values: workspace.values[layer].buffer.baseAddress!,
-                                           rowsPerSequence: length + 1, positions: positions)
-            DecoderLayer(weights, layer: layer).forward(residual, rows: rows, cache: cache, scratch: workspace.scratch,
-                                                        rotary: rotary, attention: attention, timer: &timer)
+            let cache = KVCacheView.perRow(
+                keys: workspace.keys[layer].buffer.baseAddress!,
+                values: workspace.values[layer].buffer.baseAddress!,
+                rowsPerSequence: length + 1, positions: positions)
+            DecoderLayer(weights, layer: layer).forward(
+                residual, rows: rows, cache: cache, scratch: workspace.scratch,
+                rotary: rotary, attention: attention, timer: &timer)
         }
         shears_rmsnorm(residual, weights.outputNorm, normed, rows, hidden, config.rmsNormEpsilon)
-        LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: weights.output,
-                             outputs: config.vocabSize, into: workspace.logits.buffer.baseAddress!,
-                             yStride: config.vocabSize)
+        LinearAlgebra.linear(
+            normed, rows: rows, inputs: hidden, xStride: hidden, weight: weights.output,
+            outputs: config.vocabSize, into: workspace.logits.buffer.baseAddress!,
+            yStride: config.vocabSize)
         withExtendedLifetime(weights) {}
     }
 }

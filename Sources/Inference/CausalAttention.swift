@@ -60,14 +60,17 @@ final class CausalAttention: @unchecked Sendable {
         let kvHeadCount = kvHeads
         let blocks = (rows + block - 1) / block
         let items = blocks * kvHeadCount
-        let shared = (queries: UnsafeSendable(queries), keys: UnsafeSendable(keys), values: UnsafeSendable(values),
-                      output: UnsafeSendable(output))
+        let shared = (
+            queries: UnsafeSendable(queries), keys: UnsafeSendable(keys), values: UnsafeSendable(values),
+            output: UnsafeSendable(output)
+        )
         // Item i is key head i % kvHeadCount of the i / kvHeadCount-th block counted from the
         // end: the costliest blocks go first.
         @Sendable func runItem(_ item: Int, worker: Int) {
-            self.runItem(shape, kvHead: item % kvHeadCount, start: (blocks - 1 - item / kvHeadCount) * block, rows: rows,
-                         firstPosition: firstPosition, worker: worker,
-                         shared.queries.value, shared.keys.value, shared.values.value, shared.output.value)
+            self.runItem(
+                shape, kvHead: item % kvHeadCount, start: (blocks - 1 - item / kvHeadCount) * block, rows: rows,
+                firstPosition: firstPosition, worker: worker,
+                shared.queries.value, shared.keys.value, shared.values.value, shared.output.value)
         }
         if workers == 1 || items == 1 {
             for item in 0..<items { runItem(item, worker: 0) }
@@ -105,16 +108,19 @@ final class CausalAttention: @unchecked Sendable {
         // The group's heads are adjacent in a query row, so each position's stacked rows are one copy.
         let groupWidth = group * headDim
         for r in 0..<count {
-            (stackedQueries + r * groupWidth).update(from: queries + (start + r) * queryWidth + kvHead * groupWidth,
-                                                     count: groupWidth)
+            (stackedQueries + r * groupWidth).update(
+                from: queries + (start + r) * queryWidth + kvHead * groupWidth,
+                count: groupWidth)
         }
-        LinearAlgebra.product(m: stackedRows, n: width, k: headDim, alpha: 1 / Float(headDim).squareRoot(),
-                              stackedQueries, lda: headDim, keys + kvHead * headDim, ldb: kvWidth, transposeB: true,
-                              into: slab, ldc: scoreStride)
+        LinearAlgebra.product(
+            m: stackedRows, n: width, k: headDim, alpha: 1 / Float(headDim).squareRoot(),
+            stackedQueries, lda: headDim, keys + kvHead * headDim, ldb: kvWidth, transposeB: true,
+            into: slab, ldc: scoreStride)
         shears_softmax_causal(slab, stackedRows, scoreStride, firstPosition + start + 1, width, group, normalisers)
-        LinearAlgebra.product(m: stackedRows, n: headDim, k: width, alpha: 1, slab, lda: scoreStride,
-                              values + kvHead * headDim, ldb: kvWidth, transposeB: false,
-                              into: stackedOutput, ldc: headDim)
+        LinearAlgebra.product(
+            m: stackedRows, n: headDim, k: width, alpha: 1, slab, lda: scoreStride,
+            values + kvHead * headDim, ldb: kvWidth, transposeB: false,
+            into: stackedOutput, ldc: headDim)
         // Normalise while unstacking: scaling a head's 64 outputs is cheaper than its scores row.
         for r in 0..<count {
             let destination = output + (start + r) * queryWidth + kvHead * groupWidth
@@ -135,11 +141,13 @@ final class CausalAttention: @unchecked Sendable {
         let kvHead = head / heads.group
         let width = firstPosition + 1
         let slab = scores.buffer.baseAddress!
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(width), Int32(headDim), 1 / Float(headDim).squareRoot(),
-                    keys + kvHead * headDim, Int32(kvWidth), queries + head * headDim, 1, 0, slab, 1)
+        cblas_sgemv(
+            CblasRowMajor, CblasNoTrans, Int32(width), Int32(headDim), 1 / Float(headDim).squareRoot(),
+            keys + kvHead * headDim, Int32(kvWidth), queries + head * headDim, 1, 0, slab, 1)
         shears_softmax_causal(slab, 1, width, width, width, 1, nil)
-        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(width), Int32(headDim), 1, values + kvHead * headDim,
-                    Int32(kvWidth), slab, 1, 0, output + head * headDim, 1)
+        cblas_sgemv(
+            CblasRowMajor, CblasTrans, Int32(width), Int32(headDim), 1, values + kvHead * headDim,
+            Int32(kvWidth), slab, 1, 0, output + head * headDim, 1)
     }
 }
 

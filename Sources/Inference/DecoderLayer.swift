@@ -25,8 +25,9 @@ package enum KVCacheView {
     case sequence(keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, firstPosition: Int)
     /// One token per row, each of its own sequence: row `r` is at `positions[r]` and its cache
     /// starts at cache row `r · rowsPerSequence`.
-    case perRow(keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, rowsPerSequence: Int,
-                positions: [Int])
+    case perRow(
+        keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, rowsPerSequence: Int,
+        positions: [Int])
 }
 
 /// Accumulates wall-clock seconds into the forward phases.
@@ -97,8 +98,9 @@ struct DecoderLayer {
             timer.charge(\.normsAndRope)
             record?.capture(.attentionNormed, normed, rows * hidden)
             show(.attentionInput, normed, hidden)
-            LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.query,
-                                 outputs: queryWidth, into: queries, yStride: queryWidth)
+            LinearAlgebra.linear(
+                normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.query,
+                outputs: queryWidth, into: queries, yStride: queryWidth)
             // New keys and values go straight into a sequence cache, or into staging rows first.
             let (newKeys, newValues): (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
             switch cache {
@@ -107,10 +109,12 @@ struct DecoderLayer {
             case .perRow:
                 (newKeys, newValues) = (scratch.newKeys.buffer.baseAddress!, scratch.newValues.buffer.baseAddress!)
             }
-            LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.key,
-                                 outputs: kvWidth, into: newKeys, yStride: kvWidth)
-            LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.value,
-                                 outputs: kvWidth, into: newValues, yStride: kvWidth)
+            LinearAlgebra.linear(
+                normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.key,
+                outputs: kvWidth, into: newKeys, yStride: kvWidth)
+            LinearAlgebra.linear(
+                normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.value,
+                outputs: kvWidth, into: newValues, yStride: kvWidth)
             timer.charge(\.projections)
             switch cache {
             case .sequence(let keys, let values, let first):
@@ -120,31 +124,36 @@ struct DecoderLayer {
                 record?.capture(.queries, queries, rows * queryWidth)
                 record?.capture(.keys, newKeys, rows * kvWidth)
                 record?.capture(.values, newValues, rows * kvWidth)
-                attention.run(heads: shape.headCount, kvHeads: shape.kvHeadCount, queries: queries, rows: rows,
-                              firstPosition: first, keys: keys, values: values, output: attended)
+                attention.run(
+                    heads: shape.headCount, kvHeads: shape.kvHeadCount, queries: queries, rows: rows,
+                    firstPosition: first, keys: keys, values: values, output: attended)
             case .perRow(let keys, let values, let rowsPerSequence, let positions):
                 precondition(record == nil, "activation records need a sequence cache")
                 for row in 0..<rows {
                     let position = positions[row]
                     let cacheKeys = keys + row * rowsPerSequence * kvWidth
                     let cacheValues = values + row * rowsPerSequence * kvWidth
-                    shears_rope(queries + row * queryWidth, 1, queryWidth, shape.headCount, headDim, cosines, sines,
-                                position)
-                    shears_rope(newKeys + row * kvWidth, 1, kvWidth, shape.kvHeadCount, headDim, cosines, sines,
-                                position)
+                    shears_rope(
+                        queries + row * queryWidth, 1, queryWidth, shape.headCount, headDim, cosines, sines,
+                        position)
+                    shears_rope(
+                        newKeys + row * kvWidth, 1, kvWidth, shape.kvHeadCount, headDim, cosines, sines,
+                        position)
                     (cacheKeys + position * kvWidth).update(from: newKeys + row * kvWidth, count: kvWidth)
                     (cacheValues + position * kvWidth).update(from: newValues + row * kvWidth, count: kvWidth)
-                    attention.run(heads: shape.headCount, kvHeads: shape.kvHeadCount,
-                                  queries: queries + row * queryWidth, rows: 1, firstPosition: position,
-                                  keys: cacheKeys, values: cacheValues, output: attended + row * queryWidth)
+                    attention.run(
+                        heads: shape.headCount, kvHeads: shape.kvHeadCount,
+                        queries: queries + row * queryWidth, rows: 1, firstPosition: position,
+                        keys: cacheKeys, values: cacheValues, output: attended + row * queryWidth)
                 }
             }
             timer.charge(\.attention)
             record?.capture(.attended, attended, rows * queryWidth)
             show(.attentionContext, attended, queryWidth)
-            LinearAlgebra.linear(attended, rows: rows, inputs: queryWidth, xStride: queryWidth,
-                                 weight: w.output, outputs: hidden, into: residual, yStride: hidden,
-                                 accumulate: true)
+            LinearAlgebra.linear(
+                attended, rows: rows, inputs: queryWidth, xStride: queryWidth,
+                weight: w.output, outputs: hidden, into: residual, yStride: hidden,
+                accumulate: true)
             timer.charge(\.projections)
         }
         record?.capture(.midResidual, residual, rows * hidden)
@@ -156,17 +165,20 @@ struct DecoderLayer {
             timer.charge(\.normsAndRope)
             record?.capture(.ffnNormed, normed, rows * hidden)
             show(.ffnInput, normed, hidden)
-            LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.gate,
-                                 outputs: ffn, into: gate, yStride: ffn)
-            LinearAlgebra.linear(normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.up,
-                                 outputs: ffn, into: up, yStride: ffn)
+            LinearAlgebra.linear(
+                normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.gate,
+                outputs: ffn, into: gate, yStride: ffn)
+            LinearAlgebra.linear(
+                normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.up,
+                outputs: ffn, into: up, yStride: ffn)
             record?.capture(.gate, gate, rows * ffn)
             record?.capture(.up, up, rows * ffn)
             shears_silu_mul(gate, up, rows * ffn)
             record?.capture(.ffnHidden, gate, rows * ffn)
             show(.ffnHidden, gate, ffn)
-            LinearAlgebra.linear(gate, rows: rows, inputs: ffn, xStride: ffn, weight: w.down,
-                                 outputs: hidden, into: residual, yStride: hidden, accumulate: true)
+            LinearAlgebra.linear(
+                gate, rows: rows, inputs: ffn, xStride: ffn, weight: w.down,
+                outputs: hidden, into: residual, yStride: hidden, accumulate: true)
             timer.charge(\.mlp)
         }
     }

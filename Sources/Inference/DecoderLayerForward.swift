@@ -28,8 +28,9 @@ public final class DecoderLayerForward {
         self.config = config
         self.capacity = capacity
         rotary = RotaryTable(positions: capacity, headDim: config.headDim, base: config.ropeTheta)
-        attention = CausalAttention(config: config, capacity: capacity, block: ForwardPass.defaultAttentionBlock,
-                                    workers: blasThreadCount())
+        attention = CausalAttention(
+            config: config, capacity: capacity, block: ForwardPass.defaultAttentionBlock,
+            workers: blasThreadCount())
         scratch = LayerScratch(config: config, rows: capacity)
         keys = TensorStorage(zeros: capacity * config.maxKVWidth)
         values = TensorStorage(zeros: capacity * config.maxKVWidth)
@@ -59,10 +60,11 @@ public final class DecoderLayerForward {
         // Surgery within layers only shrinks them, which the buffers still fit.
         let now = weights.config
         guard now.layerCount == config.layerCount, now.hiddenSize == config.hiddenSize, now.headDim == config.headDim,
-              now.maxQueryWidth <= config.maxQueryWidth, now.maxKVWidth <= config.maxKVWidth,
-              now.maxFFNSize <= config.maxFFNSize, now.maxGroupSize <= config.maxGroupSize
+            now.maxQueryWidth <= config.maxQueryWidth, now.maxKVWidth <= config.maxKVWidth,
+            now.maxFFNSize <= config.maxFFNSize, now.maxGroupSize <= config.maxGroupSize
         else {
-            throw InferenceError("the model's shape changed (surgery) beyond what this layer forward was made for; create a new one")
+            throw InferenceError(
+                "the model's shape changed (surgery) beyond what this layer forward was made for; create a new one")
         }
         guard (0..<config.layerCount).contains(layer) else {
             throw InferenceError("layer \(layer) is outside 0..<\(config.layerCount)")
@@ -70,7 +72,9 @@ public final class DecoderLayerForward {
         guard (1...capacity).contains(rows) else {
             throw InferenceError("\(rows) rows do not fit the layer forward capacity \(capacity)")
         }
-        if output != UnsafeMutablePointer(mutating: input) { output.update(from: input, count: rows * config.hiddenSize) }
+        if output != UnsafeMutablePointer(mutating: input) {
+            output.update(from: input, count: rows * config.hiddenSize)
+        }
         var timer = PhaseTimer()
         DecoderLayer(weights, layer: layer).forward(
             output, rows: rows,

@@ -52,14 +52,20 @@ public struct ForwardBenchmarkReport: Sendable, Equatable {
     public var summary: String {
         var lines = ["BLAS core \(blasCore), \(blasThreads) threads; kernels \(kernelISA)"]
         for s in [referenceSgemm] + sgemm {
-            lines.append(String(format: "sgemm %dx%d·%dx%d: median %.1f GFLOP/s, best %.1f GFLOP/s",
-                                s.m, s.k, s.k, s.n, s.medianGFLOPS, s.bestGFLOPS))
+            lines.append(
+                String(
+                    format: "sgemm %dx%d·%dx%d: median %.1f GFLOP/s, best %.1f GFLOP/s",
+                    s.m, s.k, s.k, s.n, s.medianGFLOPS, s.bestGFLOPS))
         }
-        lines.append(String(format: "prefill+loss of %d tokens: median %.3f s (%@ s), %.0f tokens/s",
-                            seqlen, medianSeconds, runSeconds.map { String(format: "%.3f", $0) }.joined(separator: ", "),
-                            tokensPerSecond))
-        lines.append(String(format: "forward %.1f GFLOP, %.1f GFLOP/s = %.0f%% of the reference sgemm",
-                            forwardFLOPs * 1e-9, forwardGFLOPS, fractionOfSgemm * 100))
+        lines.append(
+            String(
+                format: "prefill+loss of %d tokens: median %.3f s (%@ s), %.0f tokens/s",
+                seqlen, medianSeconds, runSeconds.map { String(format: "%.3f", $0) }.joined(separator: ", "),
+                tokensPerSecond))
+        lines.append(
+            String(
+                format: "forward %.1f GFLOP, %.1f GFLOP/s = %.0f%% of the reference sgemm",
+                forwardFLOPs * 1e-9, forwardGFLOPS, fractionOfSgemm * 100))
         let phases = phaseTimes.named.map { String(format: "%@ %.3f s", $0.name, $0.seconds) }
         lines.append("phases: " + phases.joined(separator: ", "))
         return lines.joined(separator: "\n")
@@ -100,8 +106,9 @@ public enum ForwardBenchmark {
         var rates: [Double] = []
         for run in 0...runs {
             let start = DispatchTime.now().uptimeNanoseconds
-            LinearAlgebra.linear(a.buffer.baseAddress!, rows: m, inputs: k, xStride: k, weight: b.buffer.baseAddress!,
-                                 outputs: n, into: c.buffer.baseAddress!, yStride: n)
+            LinearAlgebra.linear(
+                a.buffer.baseAddress!, rows: m, inputs: k, xStride: k, weight: b.buffer.baseAddress!,
+                outputs: n, into: c.buffer.baseAddress!, yStride: n)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             if run > 0 { rates.append(2 * Double(m) * Double(n) * Double(k) / seconds * 1e-9) }
         }
@@ -118,7 +125,9 @@ public enum ForwardBenchmark {
     /// the reference sgemm.
     ///
     /// - Throws: `InferenceError` for fewer than `seqlen` tokens, `seqlen < 2`, `runs < 1`, or bad ids.
-    public static func run(model: Model, tokens: [Int32], seqlen: Int = 2048, runs: Int = 3) throws(InferenceError)
+    public static func run(
+        model: Model, tokens: [Int32], seqlen: Int = 2048, runs: Int = 3
+    ) throws(InferenceError)
         -> ForwardBenchmarkReport
     {
         guard seqlen >= 2 else { throw InferenceError("benchmark seqlen \(seqlen) must be at least 2") }
@@ -128,9 +137,11 @@ public enum ForwardBenchmark {
         }
         let c = model.config
         let ffn = max(1, c.maxFFNSize)
-        let shapes = [(seqlen, ffn, c.hiddenSize), (seqlen, c.hiddenSize, ffn),
-                      (seqlen, max(1, c.maxQueryWidth), c.hiddenSize),
-                      (min(seqlen, ForwardPass.headBlock), c.vocabSize, c.hiddenSize)]
+        let shapes = [
+            (seqlen, ffn, c.hiddenSize), (seqlen, c.hiddenSize, ffn),
+            (seqlen, max(1, c.maxQueryWidth), c.hiddenSize),
+            (min(seqlen, ForwardPass.headBlock), c.vocabSize, c.hiddenSize),
+        ]
         let sgemm = shapes.map { measureSgemm(m: $0.0, n: $0.1, k: $0.2) }
         let chunk = Array(tokens.prefix(seqlen))
         let forward = try ForwardPass(model: model, capacity: seqlen)

@@ -45,10 +45,12 @@ public final class ForwardPass {
         self.model = model
         self.config = config
         self.capacity = capacity
-        workspace = ForwardWorkspace(config: config, rows: capacity, logitRows: min(Self.headBlock, capacity), cacheRows: capacity)
+        workspace = ForwardWorkspace(
+            config: config, rows: capacity, logitRows: min(Self.headBlock, capacity), cacheRows: capacity)
         rotary = RotaryTable(positions: capacity, headDim: config.headDim, base: config.ropeTheta)
-        attention = CausalAttention(config: config, capacity: capacity, block: attentionBlock,
-                                    workers: attentionWorkers ?? blasThreadCount())
+        attention = CausalAttention(
+            config: config, capacity: capacity, block: attentionBlock,
+            workers: attentionWorkers ?? blasThreadCount())
     }
 
     /// Forgets the cached positions; the next call starts a new sequence at position 0.
@@ -63,9 +65,10 @@ public final class ForwardPass {
         var timer = PhaseTimer()
         var result = [Float](repeating: 0, count: tokens.count * config.vocabSize)
         result.withUnsafeMutableBufferPointer { out in
-            LinearAlgebra.linear(workspace.scratch.normed.buffer.baseAddress!, rows: tokens.count, inputs: config.hiddenSize,
-                                 xStride: config.hiddenSize, weight: weights.output, outputs: config.vocabSize,
-                                 into: out.baseAddress!, yStride: config.vocabSize)
+            LinearAlgebra.linear(
+                workspace.scratch.normed.buffer.baseAddress!, rows: tokens.count, inputs: config.hiddenSize,
+                xStride: config.hiddenSize, weight: weights.output, outputs: config.vocabSize,
+                into: out.baseAddress!, yStride: config.vocabSize)
         }
         timer.charge(\.head)
         phaseTimes += timer.times
@@ -80,10 +83,11 @@ public final class ForwardPass {
         var timer = PhaseTimer()
         var result = [Float](repeating: 0, count: config.vocabSize)
         result.withUnsafeMutableBufferPointer { out in
-            LinearAlgebra.linear(workspace.scratch.normed.buffer.baseAddress! + (tokens.count - 1) * config.hiddenSize,
-                                 rows: 1, inputs: config.hiddenSize, xStride: config.hiddenSize,
-                                 weight: weights.output, outputs: config.vocabSize,
-                                 into: out.baseAddress!, yStride: config.vocabSize)
+            LinearAlgebra.linear(
+                workspace.scratch.normed.buffer.baseAddress! + (tokens.count - 1) * config.hiddenSize,
+                rows: 1, inputs: config.hiddenSize, xStride: config.hiddenSize,
+                weight: weights.output, outputs: config.vocabSize,
+                into: out.baseAddress!, yStride: config.vocabSize)
         }
         timer.charge(\.head)
         phaseTimes += timer.times
@@ -112,22 +116,26 @@ public final class ForwardPass {
         let workers = attention.workers
         tokens.withUnsafeBufferPointer { ids in
             nll.withUnsafeMutableBufferPointer { out in
-                let shared = (logits: UnsafeSendable(logits), nll: UnsafeSendable(out.baseAddress!),
-                              ids: UnsafeSendable(ids.baseAddress!))
+                let shared = (
+                    logits: UnsafeSendable(logits), nll: UnsafeSendable(out.baseAddress!),
+                    ids: UnsafeSendable(ids.baseAddress!)
+                )
                 var start = 0
                 while start < predictions {
                     let rows = min(block, predictions - start)
-                    LinearAlgebra.linear(normed + start * config.hiddenSize, rows: rows, inputs: config.hiddenSize,
-                                         xStride: config.hiddenSize, weight: weights.output,
-                                         outputs: config.vocabSize, into: logits, yStride: config.vocabSize)
+                    LinearAlgebra.linear(
+                        normed + start * config.hiddenSize, rows: rows, inputs: config.hiddenSize,
+                        xStride: config.hiddenSize, weight: weights.output,
+                        outputs: config.vocabSize, into: logits, yStride: config.vocabSize)
                     let first = start
                     let share = (rows + workers - 1) / workers
                     DispatchQueue.concurrentPerform(iterations: workers) { worker in
                         let begin = worker * share, end = min(rows, begin + share)
                         guard begin < end else { return }
-                        shears_cross_entropy(shared.logits.value + begin * config.vocabSize, end - begin,
-                                             config.vocabSize, config.vocabSize, shared.ids.value + first + begin + 1,
-                                             shared.nll.value + first + begin)
+                        shears_cross_entropy(
+                            shared.logits.value + begin * config.vocabSize, end - begin,
+                            config.vocabSize, config.vocabSize, shared.ids.value + first + begin + 1,
+                            shared.nll.value + first + begin)
                     }
                     start += rows
                 }
@@ -143,7 +151,8 @@ public final class ForwardPass {
     private func run(_ tokens: [Int32], _ weights: ModelWeights) throws(InferenceError) {
         let config = weights.config
         guard config == self.config else {
-            throw InferenceError("the model's shape changed (surgery) after this forward pass was created; create a new one")
+            throw InferenceError(
+                "the model's shape changed (surgery) after this forward pass was created; create a new one")
         }
         let rows = tokens.count
         guard rows >= 1 else { throw InferenceError("no tokens to run") }
@@ -165,8 +174,9 @@ public final class ForwardPass {
                 residual, rows: rows, cache: workspace.sequenceCache(layer: layer, firstPosition: position),
                 scratch: workspace.scratch, rotary: rotary, attention: attention, timer: &timer)
         }
-        shears_rmsnorm(residual, weights.outputNorm, workspace.scratch.normed.buffer.baseAddress!, rows, hidden,
-                       config.rmsNormEpsilon)
+        shears_rmsnorm(
+            residual, weights.outputNorm, workspace.scratch.normed.buffer.baseAddress!, rows, hidden,
+            config.rmsNormEpsilon)
         timer.charge(\.normsAndRope)
         phaseTimes += timer.times
         position += rows

@@ -33,7 +33,9 @@ public struct ForwardPhaseTimes: Sendable, Equatable {
 
     /// The phases with their names, in pipeline order.
     public var named: [(name: String, seconds: Double)] {
-        [("embedding", embedding), ("norms+rope", normsAndRope), ("projections", projections),
-         ("attention", attention), ("mlp", mlp), ("head", head)]
+        [
+            ("embedding", embedding), ("norms+rope", normsAndRope), ("projections", projections),
+            ("attention", attention), ("mlp", mlp), ("head", head),
+        ]
     }
 }

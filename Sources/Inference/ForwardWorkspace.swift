@@ -25,7 +25,8 @@ struct ForwardWorkspace {
 
     /// The cache view of layer `layer` for one sequence whose new rows start at `firstPosition`.
     func sequenceCache(layer: Int, firstPosition: Int) -> KVCacheView {
-        .sequence(keys: keys[layer].buffer.baseAddress!, values: values[layer].buffer.baseAddress!,
-                  firstPosition: firstPosition)
+        .sequence(
+            keys: keys[layer].buffer.baseAddress!, values: values[layer].buffer.baseAddress!,
+            firstPosition: firstPosition)
     }
 }

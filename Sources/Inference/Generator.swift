@@ -24,7 +24,8 @@ public struct Generator {
         try sampling.validate()
         let context = model.config.contextLength
         guard prompt.count + maxTokens <= context else {
-            throw InferenceError("prompt of \(prompt.count) tokens plus \(maxTokens) new ones exceeds the context length \(context)")
+            throw InferenceError(
+                "prompt of \(prompt.count) tokens plus \(maxTokens) new ones exceeds the context length \(context)")
         }
         if maxTokens == 0 { return [] }
         let forward = try ForwardPass(model: model, capacity: prompt.count + maxTokens)

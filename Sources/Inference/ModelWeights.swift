@@ -47,11 +47,14 @@ package struct ModelWeights {
         layers = model.config.layers.enumerated().map { layer, shape in
             typealias Part = LlamaTensorNames.Layer
             func part(_ part: Part) -> UnsafePointer<Float> { named(part.name(layer: layer)) }
-            let attention = shape.hasAttention
-                ? LayerWeights.Attention(norm: part(.attentionNorm), query: part(.query), key: part(.key),
-                                         value: part(.value), output: part(.attentionOutput))
+            let attention =
+                shape.hasAttention
+                ? LayerWeights.Attention(
+                    norm: part(.attentionNorm), query: part(.query), key: part(.key),
+                    value: part(.value), output: part(.attentionOutput))
                 : nil
-            let ffn = shape.hasFFN
+            let ffn =
+                shape.hasFFN
                 ? LayerWeights.FFN(norm: part(.ffnNorm), gate: part(.gate), up: part(.up), down: part(.down)) : nil
             return LayerWeights(shape: shape, attention: attention, ffn: ffn)
         }

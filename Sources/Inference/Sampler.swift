@@ -51,7 +51,8 @@ struct Sampler {
 
     mutating func next(_ logits: [Float]) -> Int {
         if options.temperature == 0 { return Self.argmax(logits) }
-        let order = options.topK > 0 && options.topK < logits.count
+        let order =
+            options.topK > 0 && options.topK < logits.count
             ? Self.largest(options.topK, of: logits)
             : logits.indices.sorted { logits[$0] > logits[$1] }
         let top = Double(logits[order[0]])
@@ -61,7 +62,10 @@ struct Sampler {
         var kept = weights.count
         for (i, w) in weights.enumerated() {
             cumulative += w / total
-            if cumulative >= Double(options.topP) { kept = i + 1; break }
+            if cumulative >= Double(options.topP) {
+                kept = i + 1
+                break
+            }
         }
         weights.removeLast(weights.count - kept)
         let pick = uniform() * weights.reduce(0, +)

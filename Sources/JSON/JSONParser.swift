@@ -25,7 +25,8 @@ package struct JSONParser {
 
     /// Parses one JSON document held in an array.
     package static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
-        let result = bytes.withUnsafeBufferPointer { buffer in Result { () throws(JSONParseError) in try parse(buffer) } }
+        let result = bytes.withUnsafeBufferPointer { buffer in Result { () throws(JSONParseError) in try parse(buffer) }
+        }
         return try result.get()
     }
 
@@ -57,9 +58,15 @@ package struct JSONParser {
         case UInt8(ascii: "{"): return try parseObject(depth: depth)
         case UInt8(ascii: "["): return try parseArray(depth: depth)
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expect("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expect("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expect("null"); return .null
+        case UInt8(ascii: "t"):
+            try expect("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expect("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expect("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         default: throw error("unexpected character")
         }
@@ -69,7 +76,10 @@ package struct JSONParser {
         position += 1
         var members: [(key: String, value: JSONValue)] = []
         skipWhitespace()
-        if current == UInt8(ascii: "}") { position += 1; return .object(members) }
+        if current == UInt8(ascii: "}") {
+            position += 1
+            return .object(members)
+        }
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
@@ -82,7 +92,9 @@ package struct JSONParser {
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): position += 1
-            case UInt8(ascii: "}"): position += 1; return .object(members)
+            case UInt8(ascii: "}"):
+                position += 1
+                return .object(members)
             default: throw error("expected ',' or '}'")
             }
         }
@@ -92,14 +104,19 @@ package struct JSONParser {
         position += 1
         var elements: [JSONValue] = []
         skipWhitespace()
-        if current == UInt8(ascii: "]") { position += 1; return .array(elements) }
+        if current == UInt8(ascii: "]") {
+            position += 1
+            return .array(elements)
+        }
         while true {
             skipWhitespace()
             elements.append(try parseValue(depth: depth + 1))
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): position += 1
-            case UInt8(ascii: "]"): position += 1; return .array(elements)
+            case UInt8(ascii: "]"):
+                position += 1
+                return .array(elements)
             default: throw error("expected ',' or ']'")
             }
         }
@@ -109,7 +126,9 @@ package struct JSONParser {
         let start = position
         func digits(_ parser: inout JSONParser) -> Int {
             let first = parser.position
-            while let byte = parser.current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { parser.position += 1 }
+            while let byte = parser.current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+                parser.position += 1
+            }
             return parser.position - first
         }
         if current == UInt8(ascii: "-") { position += 1 }
@@ -154,7 +173,9 @@ package struct JSONParser {
         func flushRun(_ parser: JSONParser, into scalars: inout String.UnicodeScalarView) throws(JSONParseError) {
             guard runStart < parser.position else { return }
             let run = UnsafeBufferPointer(rebasing: parser.bytes[runStart..<parser.position])
-            guard let text = String(validating: run, as: UTF8.self) else { throw parser.error("invalid UTF-8 in string") }
+            guard let text = String(validating: run, as: UTF8.self) else {
+                throw parser.error("invalid UTF-8 in string")
+            }
             scalars.append(contentsOf: text.unicodeScalars)
         }
         while true {
@@ -165,7 +186,10 @@ package struct JSONParser {
                 return String(scalars)
             }
             if byte < 0x20 { throw error("unescaped control character in string") }
-            if byte != UInt8(ascii: "\\") { position += 1; continue }
+            if byte != UInt8(ascii: "\\") {
+                position += 1
+                continue
+            }
             try flushRun(self, into: &scalars)
             position += 1
             guard let escape = current else { throw error("unterminated escape") }
@@ -183,7 +207,8 @@ package struct JSONParser {
                 var code = try parseHex4()
                 if (0xD800..<0xDC00).contains(code) {
                     guard bytes.count - position >= 2, bytes[position] == UInt8(ascii: "\\"),
-                          bytes[position + 1] == UInt8(ascii: "u") else { throw error("lone high surrogate") }
+                        bytes[position + 1] == UInt8(ascii: "u")
+                    else { throw error("lone high surrogate") }
                     position += 2
                     let low = try parseHex4()
                     guard (0xDC00..<0xE000).contains(low) else { throw error("invalid low surrogate") }

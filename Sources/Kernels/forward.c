@@ -1,5 +1,5 @@
 /* Run-time dispatch of the forward-pass kernels to the widest ISA this CPU supports.
- * The three variants are compiled from forward_body.c by forward_avx512.c, forward_avx2.c and
+ * The three variants are compiled from forward_body.h by forward_avx512.c, forward_avx2.c and
  * forward_baseline.c; each variant function carries its ISA's suffix. */
 #include "kernels_cpu.h"
 #include "kernels_forward.h"

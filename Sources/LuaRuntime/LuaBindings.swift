@@ -87,7 +87,8 @@ final class LuaBindings {
         var owner: Int64?
         if let argument = handle.ownerArgument {
             guard let id = handleID(at: Int32(argument), state: state) else {
-                throw LuaArgumentError(argument: argument, "handle expected, got \(state.typeName(at: Int32(argument)))")
+                throw LuaArgumentError(
+                    argument: argument, "handle expected, got \(state.typeName(at: Int32(argument)))")
             }
             owner = id
         }
@@ -99,7 +100,7 @@ final class LuaBindings {
         block.storeBytes(of: id, as: Int64.self)
         if let argument = handle.ownerArgument {
             lua_pushvalue(lua, Int32(argument))
-            lua_setiuservalue(lua, -2, 1)  // the owner lives as long as this handle
+            lua_setiuservalue(lua, -2, 1) // the owner lives as long as this handle
         }
         state.registryValue(handle.typeName)
         lua_setmetatable(lua, -2)

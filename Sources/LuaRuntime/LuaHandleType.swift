@@ -64,7 +64,7 @@ final class HandleTable {
 
     /// Closes handle `id`: releases its object and expires its dependents (recursively).
     func close(_ id: Int64) {
-        var released: [AnyObject] = []  // released after the table is consistent
+        var released: [AnyObject] = [] // released after the table is consistent
         release(id, expiredBy: nil, into: &released)
     }
 

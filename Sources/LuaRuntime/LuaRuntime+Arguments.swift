@@ -22,7 +22,7 @@ extension LuaRuntime {
         lua_setmetatable(lua, -2)
         state.pushGlobals()
         state.rawField(configuration.moduleName, of: -1)
-        lua_rotate(lua, -3, -1)  // globals module args
+        lua_rotate(lua, -3, -1) // globals module args
         state.setRawField("args", of: -2)
         state.pop(2)
     }
@@ -31,8 +31,8 @@ extension LuaRuntime {
     func installArgumentHelpers() {
         let state = self.state
         let lua = state.pointer
-        lua_createtable(lua, 0, 1)  // meta
-        lua_createtable(lua, 0, 4)  // meta helpers
+        lua_createtable(lua, 0, 1) // meta
+        lua_createtable(lua, 0, 4) // meta helpers
         let helpers: [(String, LuaFunction)] = [
             ("string", Self.stringArgument),
             ("number", Self.numberArgument),
@@ -43,7 +43,7 @@ extension LuaRuntime {
             CLuaShims_pushFunction(lua, bindings.add(helper))
             state.setRawField(name, of: -2)
         }
-        state.setRawField("__index", of: -2)  // meta
+        state.setRawField("__index", of: -2) // meta
         state.setRawField(argumentsMetatableKey, of: LuaState.registryIndex)
     }
 
@@ -69,7 +69,9 @@ extension LuaRuntime {
         try argument(
             call,
             convert: { text in
-                guard let integer = parseNumber(text, call.state)?.integer else { throw invalid(call, "an integer", text) }
+                guard let integer = parseNumber(text, call.state)?.integer else {
+                    throw invalid(call, "an integer", text)
+                }
                 return .integer(integer)
             },
             fallback: { .integer(try call.integer(3)) }
@@ -118,7 +120,8 @@ extension LuaRuntime {
         var isInteger: Int32 = 0
         let integer = lua_tointegerx(state.pointer, -1, &isInteger)
         let value: LuaValue =
-            lua_isinteger(state.pointer, -1) != 0 ? .integer(Int(integer)) : .number(lua_tonumberx(state.pointer, -1, nil))
+            lua_isinteger(state.pointer, -1) != 0
+            ? .integer(Int(integer)) : .number(lua_tonumberx(state.pointer, -1, nil))
         return (value, isInteger != 0 ? Int(integer) : nil)
     }
 }

@@ -95,7 +95,7 @@ extension LuaRuntime {
             }
         }
 
-        lua_createtable(lua, 0, 8)  // meta
+        lua_createtable(lua, 0, 8) // meta
         state.push(name)
         state.setRawField("__name", of: -2)
         state.push(name)
@@ -106,7 +106,7 @@ extension LuaRuntime {
         }
         methodIDs["close"] = bindings.add(release(remove: false))
         if properties.isEmpty {
-            lua_createtable(lua, 0, Int32(clamping: methodIDs.count))  // meta methods
+            lua_createtable(lua, 0, Int32(clamping: methodIDs.count)) // meta methods
             for (methodName, id) in methodIDs {
                 CLuaShims_pushFunction(lua, id)
                 state.setRawField(methodName, of: -2)
@@ -120,13 +120,14 @@ extension LuaRuntime {
                 throw LuaScriptError("unknown field '\(key)' of \(name)")
             }
         }
-        state.setRawField("__index", of: -2)  // meta
+        state.setRawField("__index", of: -2) // meta
         if let length {
             function { call in [.integer(length(try call.handle(1, as: type)))] }
             state.setRawField("__len", of: -2)
         }
         if let call {
-            CLuaShims_pushCallMetamethod(lua, bindings.add { arguments in try call(arguments.handle(1, as: type), arguments) })
+            CLuaShims_pushCallMetamethod(
+                lua, bindings.add { arguments in try call(arguments.handle(1, as: type), arguments) })
             state.setRawField("__call", of: -2)
         }
         function(release(remove: false))
@@ -160,7 +161,7 @@ extension LuaRuntime {
                 lua_pushvalue(state.pointer, -1)
                 state.setRawField(String(component), of: -3)
             }
-            lua_rotate(state.pointer, -2, -1)  // drop the parent
+            lua_rotate(state.pointer, -2, -1) // drop the parent
             state.pop()
         }
     }

@@ -40,7 +40,8 @@ public final class LuaRuntime {
     /// - Throws: ``RecipeRuntimeError`` if the state cannot be created (out of memory).
     /// - Precondition: `configuration.moduleName` is a non-empty name without dots.
     public init(configuration: Configuration = Configuration()) throws {
-        precondition(!configuration.moduleName.isEmpty && !configuration.moduleName.contains("."), "invalid module name")
+        precondition(
+            !configuration.moduleName.isEmpty && !configuration.moduleName.contains("."), "invalid module name")
         self.configuration = configuration
         context = .allocate(capacity: 1)
         context.initialize(to: CLuaShims_Context())
@@ -127,18 +128,21 @@ public final class LuaRuntime {
         if source.first == UInt8(ascii: "#") {
             source.removeSubrange(0..<(source.firstIndex(of: UInt8(ascii: "\n")) ?? source.count))
         }
-        let directory = (path as NSString).deletingLastPathComponent  // "" for a recipe in the current directory
-        try execute(source, chunkName: path, searchPath: [directory] + configuration.libraryDirectories, arguments: arguments)
+        let directory = (path as NSString).deletingLastPathComponent // "" for a recipe in the current directory
+        try execute(
+            source, chunkName: path, searchPath: [directory] + configuration.libraryDirectories, arguments: arguments)
     }
 
     /// Runs `source` as a chunk named `name`; `require` searches ``Configuration/libraryDirectories`` only.
     ///
     /// - Throws: ``RecipeLoadError`` for a syntax error, ``RecipeRuntimeError`` for a runtime error or limit.
     public func run(source: String, name: String, arguments: RecipeArguments = RecipeArguments()) throws {
-        try execute(Array(source.utf8), chunkName: name, searchPath: configuration.libraryDirectories, arguments: arguments)
+        try execute(
+            Array(source.utf8), chunkName: name, searchPath: configuration.libraryDirectories, arguments: arguments)
     }
 
-    private func execute(_ source: [UInt8], chunkName: String, searchPath: [String], arguments: RecipeArguments) throws {
+    private func execute(_ source: [UInt8], chunkName: String, searchPath: [String], arguments: RecipeArguments) throws
+    {
         precondition(!isRunning, "a Swift function cannot run a recipe while one is running")
         isRunning = true
         defer { isRunning = false }
@@ -157,7 +161,7 @@ public final class LuaRuntime {
             throw RecipeLoadError(file: chunkName, luaMessage: message)
         }
         state.registryValue(CLuaShims_environmentKey)
-        lua_setupvalue(lua, -2, 1)  // the chunk's _ENV is the strict proxy
+        lua_setupvalue(lua, -2, 1) // the chunk's _ENV is the strict proxy
         let limits = configuration.limits
         CLuaShims_startRun(lua, limits.timeMessage, limits.instructionMessage, limits.memoryMessage)
         let status = CLuaShims_callProtected(lua, 0, 0)

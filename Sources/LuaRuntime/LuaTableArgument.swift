@@ -26,7 +26,9 @@ public struct LuaTableArgument {
     /// The string field `name` (numbers are converted); throws if it is missing or not a string.
     public func string(_ name: String) throws -> String { try required(name, optionalString(name), "a string") }
     /// The string field `name`, or `defaultValue` if it is nil.
-    public func string(_ name: String, default defaultValue: String) throws -> String { try optionalString(name) ?? defaultValue }
+    public func string(_ name: String, default defaultValue: String) throws -> String {
+        try optionalString(name) ?? defaultValue
+    }
     /// The string field `name`, or nil if it is nil.
     public func optionalString(_ name: String) throws -> String? {
         try read(.field(name), expected: "a string") { call.state.string(at: -1) }
@@ -35,7 +37,9 @@ public struct LuaTableArgument {
     /// The integer field `name`; throws if it is missing or not an integer.
     public func integer(_ name: String) throws -> Int { try required(name, optionalInteger(name), "an integer") }
     /// The integer field `name`, or `defaultValue` if it is nil.
-    public func integer(_ name: String, default defaultValue: Int) throws -> Int { try optionalInteger(name) ?? defaultValue }
+    public func integer(_ name: String, default defaultValue: Int) throws -> Int {
+        try optionalInteger(name) ?? defaultValue
+    }
     /// The integer field `name`, or nil if it is nil.
     public func optionalInteger(_ name: String) throws -> Int? {
         try read(.field(name), expected: "an integer", convert: Self.integerOnTop(call.state))
@@ -44,7 +48,9 @@ public struct LuaTableArgument {
     /// The number field `name`; throws if it is missing or not a number.
     public func number(_ name: String) throws -> Double { try required(name, optionalNumber(name), "a number") }
     /// The number field `name`, or `defaultValue` if it is nil.
-    public func number(_ name: String, default defaultValue: Double) throws -> Double { try optionalNumber(name) ?? defaultValue }
+    public func number(_ name: String, default defaultValue: Double) throws -> Double {
+        try optionalNumber(name) ?? defaultValue
+    }
     /// The number field `name`, or nil if it is nil.
     public func optionalNumber(_ name: String) throws -> Double? {
         try read(.field(name), expected: "a number", convert: Self.numberOnTop(call.state))
@@ -53,7 +59,9 @@ public struct LuaTableArgument {
     /// The boolean field `name`; throws if it is missing or not a boolean.
     public func boolean(_ name: String) throws -> Bool { try required(name, optionalBoolean(name), "a boolean") }
     /// The boolean field `name`, or `defaultValue` if it is nil.
-    public func boolean(_ name: String, default defaultValue: Bool) throws -> Bool { try optionalBoolean(name) ?? defaultValue }
+    public func boolean(_ name: String, default defaultValue: Bool) throws -> Bool {
+        try optionalBoolean(name) ?? defaultValue
+    }
     /// The boolean field `name`, or nil if it is nil.
     public func optionalBoolean(_ name: String) throws -> Bool? {
         try read(.field(name), expected: "a boolean") {
@@ -82,7 +90,7 @@ public struct LuaTableArgument {
         guard state.reserve(3) else { throw LuaScriptError("stack overflow") }
         lua_pushnil(state.pointer)
         while lua_next(state.pointer, stackIndex) != 0 {
-            state.pop()  // key
+            state.pop() // key
             if allowingSequence, state.type(at: -1) == LUA_TNUMBER {
                 var isInteger: Int32 = 0
                 let key = lua_tointegerx(state.pointer, -1, &isInteger)
@@ -91,7 +99,8 @@ public struct LuaTableArgument {
             guard state.type(at: -1) == LUA_TSTRING, let key = state.string(at: -1) else {
                 let kind = state.typeName(at: -1)
                 state.pop()
-                throw LuaArgumentError(argument: argument, "unexpected key of type \(kind)\(path.isEmpty ? "" : " in field '\(path)'")")
+                throw LuaArgumentError(
+                    argument: argument, "unexpected key of type \(kind)\(path.isEmpty ? "" : " in field '\(path)'")")
             }
             if !allowed.contains(key) {
                 state.pop()
@@ -224,7 +233,7 @@ public struct LuaTableArgument {
         let state = call.state
         var got = state.typeName(at: -1)
         if expected == "an integer", state.type(at: -1) == LUA_TNUMBER, let text = state.string(at: -1) {
-            got = text  // a float without an integer value: show it
+            got = text // a float without an integer value: show it
         }
         state.pop()
         return LuaArgumentError(argument: argument, "\(describe(key)) must be \(expected), got \(got)")

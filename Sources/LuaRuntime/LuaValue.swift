@@ -34,7 +34,9 @@ public enum LuaValue {
     ///   - owner: The argument index of a handle this one depends on (for example the model a
     ///     tensor belongs to). The owner stays alive while this handle is reachable, and closing the
     ///     owner expires this handle, which then raises "attempt to use an expired ...".
-    public static func handle<Object: AnyObject>(_ object: Object, as type: LuaHandleType<Object>, dependingOn owner: Int? = nil)
+    public static func handle<Object: AnyObject>(
+        _ object: Object, as type: LuaHandleType<Object>, dependingOn owner: Int? = nil
+    )
         -> LuaValue
     {
         .newHandle(LuaNewHandle(object: object, typeName: type.name, ownerArgument: owner))

@@ -35,7 +35,9 @@ public struct RecipeLoadError: Error, CustomStringConvertible, Sendable, Equatab
         while let colon = text[index...].firstIndex(of: ":") {
             let digitsStart = text.index(after: colon)
             let digitsEnd = text[digitsStart...].firstIndex(where: { !$0.isASCII || !$0.isNumber }) ?? text.endIndex
-            if digitsEnd > digitsStart, text[digitsEnd...].hasPrefix(": "), let line = Int(text[digitsStart..<digitsEnd]) {
+            if digitsEnd > digitsStart, text[digitsEnd...].hasPrefix(": "),
+                let line = Int(text[digitsStart..<digitsEnd])
+            {
                 return (String(text[..<colon]), line, String(text[text.index(digitsEnd, offsetBy: 2)...]))
             }
             index = digitsStart

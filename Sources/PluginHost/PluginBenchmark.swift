@@ -21,7 +21,10 @@ public enum PluginBenchmark {
 
     /// The `[rows, columns]` of a LLaMA layer's seven linear matrices.
     public static func layerShapes(hidden: Int, kvDimension: Int, ffn: Int) -> [(rows: Int, columns: Int)] {
-        [(hidden, hidden), (kvDimension, hidden), (kvDimension, hidden), (hidden, hidden), (ffn, hidden), (ffn, hidden), (hidden, ffn)]
+        [
+            (hidden, hidden), (kvDimension, hidden), (kvDimension, hidden), (hidden, hidden), (ffn, hidden),
+            (ffn, hidden), (hidden, ffn),
+        ]
     }
 
     /// Runs the step chains `builtin` and `plugin` (e.g. a criterion, or a criterion and a
@@ -30,8 +33,10 @@ public enum PluginBenchmark {
     /// `repeats` times (more repeats steady short timings on a busy machine) and counts as one pass.
     ///
     /// - Throws: `PruneError` when a step fails.
-    public static func compare(builtin: [any PruneStep], plugin: [any PruneStep], shapes: [(rows: Int, columns: Int)],
-                               runs: Int = 21, repeats: Int = 1) throws(PruneError) -> Report {
+    public static func compare(
+        builtin: [any PruneStep], plugin: [any PruneStep], shapes: [(rows: Int, columns: Int)],
+        runs: Int = 21, repeats: Int = 1
+    ) throws(PruneError) -> Report {
         var random = SeededRandom(seed: 42)
         let requirement = (builtin + plugin).reduce(StatisticsRequirement()) { $0.union($1.requirement) }
         var works: [MatrixWork] = []
@@ -42,8 +47,9 @@ public enum PluginBenchmark {
             let statistics = InputStatistics(columns: shape.columns, requirement: requirement)
             let activations = (0..<32 * shape.columns).map { _ in random.normal() }
             activations.withUnsafeBufferPointer { statistics.accumulate($0) }
-            let work = MatrixWork(name: "bench.\(index).weight", layer: 0, part: .up, rows: shape.rows, columns: shape.columns,
-                                  weights: weights, statistics: statistics)
+            let work = MatrixWork(
+                name: "bench.\(index).weight", layer: 0, part: .up, rows: shape.rows, columns: shape.columns,
+                weights: weights, statistics: statistics)
             work.sparsity = 0.5
             works.append(work)
         }
@@ -66,12 +72,14 @@ public enum PluginBenchmark {
                 builtinTimes.append(try pass(builtin))
             }
         }
-        return Report(builtinSeconds: median(builtinTimes), pluginSeconds: median(pluginTimes),
-                      weights: shapes.reduce(0) { $0 + $1.rows * $1.columns }, runs: builtinTimes.count)
+        return Report(
+            builtinSeconds: median(builtinTimes), pluginSeconds: median(pluginTimes),
+            weights: shapes.reduce(0) { $0 + $1.rows * $1.columns }, runs: builtinTimes.count)
     }
 
     private static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }

@@ -29,7 +29,9 @@ public struct PluginCheckedSelector: PruneStep {
     /// - Throws: `PluginError` for an N:M rule with an invalid or unstructured pattern.
     public init(_ criterion: PluginCriterion, rule: Rule) throws(PluginError) {
         if case .groups(let pattern) = rule {
-            guard pattern.prunedPerGroup != nil else { throw criterion.error("the group selector needs an N:M pattern") }
+            guard pattern.prunedPerGroup != nil else {
+                throw criterion.error("the group selector needs an N:M pattern")
+            }
             do throws(PruneError) { _ = try pattern.validated() } catch { throw criterion.error(error.message) }
         }
         self.criterion = criterion
@@ -99,11 +101,14 @@ public struct PluginCheckedSelector: PruneStep {
     private func check(_ work: MatrixWork, rows: Range<Int>) throws(PruneError) {
         let columns = work.columns
         let found = work.scores.withUnsafeBufferPointer { scores in
-            PluginScoreCheck.firstNaN(UnsafeBufferPointer(rebasing: scores[rows.lowerBound * columns..<rows.upperBound * columns]))
+            PluginScoreCheck.firstNaN(
+                UnsafeBufferPointer(rebasing: scores[rows.lowerBound * columns..<rows.upperBound * columns]))
         }
         guard let found else { return }
         let index = rows.lowerBound * columns + found
-        throw PruneError(criterion.error(
-            "score wrote NaN for \(work.name) at row \(index / columns), column \(index % columns)").description)
+        throw PruneError(
+            criterion.error(
+                "score wrote NaN for \(work.name) at row \(index / columns), column \(index % columns)"
+            ).description)
     }
 }

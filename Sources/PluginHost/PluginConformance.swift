@@ -34,15 +34,23 @@ public enum PluginConformance {
     /// Checks every criterion of `library` (or only `only`).
     ///
     /// - Throws: `PluginError` when `only` names a criterion the plugin does not offer.
-    public static func check(_ library: PluginLibrary, only: String? = nil, timingRuns: Int = 7) throws(PluginError) -> [PluginCheckResult] {
+    public static func check(
+        _ library: PluginLibrary, only: String? = nil, timingRuns: Int = 7
+    ) throws(PluginError) -> [PluginCheckResult] {
         let host = PluginABI.hostVersion
         let abi = library.abiVersion
-        var results = [PluginCheckResult(
-            criterion: nil, check: "abi", outcome: .info,
-            detail: "plugin ABI \(abi.major).\(abi.minor).\(abi.patch), host \(host.major).\(host.minor).\(host.patch); entry struct_size \(library.entrySize) (host \(MemoryLayout<shears_plugin_entry>.size))")]
+        var results = [
+            PluginCheckResult(
+                criterion: nil, check: "abi", outcome: .info,
+                detail:
+                    "plugin ABI \(abi.major).\(abi.minor).\(abi.patch), host \(host.major).\(host.minor).\(host.patch); entry struct_size \(library.entrySize) (host \(MemoryLayout<shears_plugin_entry>.size))"
+            )
+        ]
         let descriptors = try only.map { id throws(PluginError) in [try library.criterion(id)] } ?? library.criteria
         if descriptors.isEmpty {
-            results.append(PluginCheckResult(criterion: nil, check: "criteria", outcome: .fail, detail: "the plugin offers no criterion"))
+            results.append(
+                PluginCheckResult(
+                    criterion: nil, check: "criteria", outcome: .fail, detail: "the plugin offers no criterion"))
         }
         for descriptor in descriptors {
             results += checkCriterion(descriptor, of: library, timingRuns: timingRuns)
@@ -50,8 +58,10 @@ public enum PluginConformance {
         return results
     }
 
-    private static func checkCriterion(_ descriptor: PluginCriterionDescriptor, of library: PluginLibrary,
-                                       timingRuns: Int) -> [PluginCheckResult] {
+    private static func checkCriterion(
+        _ descriptor: PluginCriterionDescriptor, of library: PluginLibrary,
+        timingRuns: Int
+    ) -> [PluginCheckResult] {
         var results: [PluginCheckResult] = []
         func report(_ check: String, _ outcome: PluginCheckResult.Outcome, _ detail: String) {
             results.append(PluginCheckResult(criterion: descriptor.id, check: check, outcome: outcome, detail: detail))
@@ -63,8 +73,14 @@ public enum PluginConformance {
             report("create", .fail, error.message)
             return results
         }
-        report("struct-sizes", .info, "descriptor \(descriptor.structSize) (host \(MemoryLayout<shears_criterion_descriptor>.size)), instance \(criterion.structSize) (host \(MemoryLayout<shears_criterion>.size)), score input \(MemoryLayout<shears_score_input>.size) passed")
-        report("declaration", .info, "statistics: \(descriptor.statisticsNames.isEmpty ? "none" : descriptor.statisticsNames.joined(separator: ", ")); \(descriptor.isThreadSafe ? "thread-safe" : "one call per instance at a time"); select: \(criterion.hasSelect ? "yes" : "no")")
+        report(
+            "struct-sizes", .info,
+            "descriptor \(descriptor.structSize) (host \(MemoryLayout<shears_criterion_descriptor>.size)), instance \(criterion.structSize) (host \(MemoryLayout<shears_criterion>.size)), score input \(MemoryLayout<shears_score_input>.size) passed"
+        )
+        report(
+            "declaration", .info,
+            "statistics: \(descriptor.statisticsNames.isEmpty ? "none" : descriptor.statisticsNames.joined(separator: ", ")); \(descriptor.isThreadSafe ? "thread-safe" : "one call per instance at a time"); select: \(criterion.hasSelect ? "yes" : "no")"
+        )
         let fixture = PluginFixture(rows: 48, columns: 96, seed: 0x5EED)
         // The inputs below borrow the fixture's buffers: it must outlive every call made with them.
         defer { withExtendedLifetime(fixture) {} }
@@ -85,17 +101,21 @@ public enum PluginConformance {
         report("score", .pass, "\(fixture.rows)×\(fixture.columns) scored without NaN")
 
         switch scores(criterion, fixture.input(statistics: statistics)) {
-        case .success(let again) where bitwiseEqual(again, reference): report("determinism", .pass, "same input, same scores (bitwise)")
+        case .success(let again) where bitwiseEqual(again, reference):
+            report("determinism", .pass, "same input, same scores (bitwise)")
         case .success: report("determinism", .fail, "a second call on the same input gave different scores")
         case .failure(let error): report("determinism", .fail, "a second call failed: \(error.message)")
         }
 
-        for (layout, name) in [(PluginFixture.Layout.paddedRows, "padded rows (stride \(fixture.columns + 5))"),
-                               (.interleaved, "every other column (strides [\(2 * fixture.columns), 2])")] {
+        for (layout, name) in [
+            (PluginFixture.Layout.paddedRows, "padded rows (stride \(fixture.columns + 5))"),
+            (.interleaved, "every other column (strides [\(2 * fixture.columns), 2])"),
+        ] {
             switch scores(criterion, fixture.input(statistics: statistics, layout: layout)) {
             case .success(let strided) where bitwiseEqual(strided, reference):
                 report("strides", .pass, "\(name), statistics at stride 3: same scores")
-            case .success: report("strides", .fail, "\(name): scores differ from the contiguous view's (strides ignored?)")
+            case .success:
+                report("strides", .fail, "\(name): scores differ from the contiguous view's (strides ignored?)")
             case .failure(let error): report("strides", .fail, "\(name): \(error.message)")
             }
         }
@@ -123,47 +143,90 @@ public enum PluginConformance {
         input.weight = PluginTensorView(copy.baseAddress!, shape: [fixture.rows, fixture.columns])
         switch scores(criterion, input) {
         case .failure(let error):
-            return [PluginCheckResult(criterion: id, check: "nan-inf-input", outcome: .pass, detail: "rejected with a message: \(error.message)")]
+            return [
+                PluginCheckResult(
+                    criterion: id, check: "nan-inf-input", outcome: .pass,
+                    detail: "rejected with a message: \(error.message)")
+            ]
         case .success(let result):
             let nanCount = result.filter(\.isNaN).count
             if nanCount == 0 {
-                return [PluginCheckResult(criterion: id, check: "nan-inf-input", outcome: .pass, detail: "NaN/±Inf weights gave no NaN score")]
+                return [
+                    PluginCheckResult(
+                        criterion: id, check: "nan-inf-input", outcome: .pass,
+                        detail: "NaN/±Inf weights gave no NaN score")
+                ]
             }
             if nanCount == 1, result[5].isNaN {
-                return [PluginCheckResult(criterion: id, check: "nan-inf-input", outcome: .info,
-                                          detail: "the NaN weight gives a NaN score, ±Inf weights none (the host stops on NaN scores, naming the tensor)")]
+                return [
+                    PluginCheckResult(
+                        criterion: id, check: "nan-inf-input", outcome: .info,
+                        detail:
+                            "the NaN weight gives a NaN score, ±Inf weights none (the host stops on NaN scores, naming the tensor)"
+                    )
+                ]
             }
-            return [PluginCheckResult(criterion: id, check: "nan-inf-input", outcome: .warn,
-                                      detail: "one NaN and two ±Inf weights gave \(nanCount) NaN scores (SHOULD keep NaN to where the input is NaN, or return INVALID_ARGUMENT)")]
+            return [
+                PluginCheckResult(
+                    criterion: id, check: "nan-inf-input", outcome: .warn,
+                    detail:
+                        "one NaN and two ±Inf weights gave \(nanCount) NaN scores (SHOULD keep NaN to where the input is NaN, or return INVALID_ARGUMENT)"
+                )
+            ]
         }
     }
 
-    private static func errorReportingCheck(_ criterion: PluginCriterion, _ fixture: PluginFixture) -> [PluginCheckResult] {
+    private static func errorReportingCheck(
+        _ criterion: PluginCriterion, _ fixture: PluginFixture
+    ) -> [PluginCheckResult] {
         let id = criterion.descriptor.id
         var input = fixture.input(statistics: criterion.descriptor.statistics)
         input.weight.dtype = shears_dtype(SHEARS_DTYPE_F16)
         switch scores(criterion, input) {
         case .failure(let error) where error.message.hasSuffix("without a message"):
-            return [PluginCheckResult(criterion: id, check: "error-reporting", outcome: .warn, detail: "refused an F16 view but wrote no message")]
+            return [
+                PluginCheckResult(
+                    criterion: id, check: "error-reporting", outcome: .warn,
+                    detail: "refused an F16 view but wrote no message")
+            ]
         case .failure(let error):
-            return [PluginCheckResult(criterion: id, check: "error-reporting", outcome: .pass, detail: "an F16 view is refused: \(error.message)")]
+            return [
+                PluginCheckResult(
+                    criterion: id, check: "error-reporting", outcome: .pass,
+                    detail: "an F16 view is refused: \(error.message)")
+            ]
         case .success:
-            return [PluginCheckResult(criterion: id, check: "error-reporting", outcome: .fail, detail: "accepted an F16 weight view (dtype not checked)")]
+            return [
+                PluginCheckResult(
+                    criterion: id, check: "error-reporting", outcome: .fail,
+                    detail: "accepted an F16 weight view (dtype not checked)")
+            ]
         }
     }
 
     private static func patternCheck(_ criterion: PluginCriterion, _ fixture: PluginFixture) -> [PluginCheckResult] {
         let id = criterion.descriptor.id
-        let input = fixture.input(statistics: criterion.descriptor.statistics, sparsity: 0.5, pattern: .nm(keep: 2, group: 4))
+        let input = fixture.input(
+            statistics: criterion.descriptor.statistics, sparsity: 0.5, pattern: .nm(keep: 2, group: 4))
         switch scores(criterion, input) {
         case .success(let result) where result.withUnsafeBufferPointer({ PluginScoreCheck.firstNaN($0) }) == nil:
-            return [PluginCheckResult(criterion: id, check: "pattern-2:4", outcome: .pass, detail: "scored for a 2:4 pattern")]
-        case .success: return [PluginCheckResult(criterion: id, check: "pattern-2:4", outcome: .fail, detail: "wrote NaN for a 2:4 pattern")]
-        case .failure(let error): return [PluginCheckResult(criterion: id, check: "pattern-2:4", outcome: .fail, detail: error.message)]
+            return [
+                PluginCheckResult(
+                    criterion: id, check: "pattern-2:4", outcome: .pass, detail: "scored for a 2:4 pattern")
+            ]
+        case .success:
+            return [
+                PluginCheckResult(
+                    criterion: id, check: "pattern-2:4", outcome: .fail, detail: "wrote NaN for a 2:4 pattern")
+            ]
+        case .failure(let error):
+            return [PluginCheckResult(criterion: id, check: "pattern-2:4", outcome: .fail, detail: error.message)]
         }
     }
 
-    private static func selectCheck(_ criterion: PluginCriterion, _ fixture: PluginFixture, reference: [Float]) -> [PluginCheckResult] {
+    private static func selectCheck(
+        _ criterion: PluginCriterion, _ fixture: PluginFixture, reference: [Float]
+    ) -> [PluginCheckResult] {
         let id = criterion.descriptor.id
         var results: [PluginCheckResult] = []
         for pattern in [SparsityPattern.unstructured, .nm(keep: 2, group: 4)] {
@@ -172,18 +235,25 @@ public enum PluginConformance {
             let outcome: Result<Void, PluginError> = input.withRawInput { raw in
                 reference.withUnsafeBufferPointer { scores in
                     mask.withUnsafeMutableBufferPointer { out in
-                        Result { () throws(PluginError) in try criterion.select(raw, scores: scores.baseAddress!, into: out.baseAddress!) }
+                        Result { () throws(PluginError) in
+                            try criterion.select(raw, scores: scores.baseAddress!, into: out.baseAddress!)
+                        }
                     }
                 }
             }
-            let problem: String? = switch outcome {
-            case .failure(let error): error.message
-            case .success: mask.withUnsafeBufferPointer {
-                PluginScoreCheck.maskProblem($0, rows: fixture.rows, columns: fixture.columns, sparsity: 0.5, pattern: pattern)
-            }
-            }
-            results.append(PluginCheckResult(criterion: id, check: "select-\(pattern)", outcome: problem == nil ? .pass : .fail,
-                                              detail: problem ?? "a valid mask for sparsity 0.5, \(pattern)"))
+            let problem: String? =
+                switch outcome {
+                case .failure(let error): error.message
+                case .success:
+                    mask.withUnsafeBufferPointer {
+                        PluginScoreCheck.maskProblem(
+                            $0, rows: fixture.rows, columns: fixture.columns, sparsity: 0.5, pattern: pattern)
+                    }
+                }
+            results.append(
+                PluginCheckResult(
+                    criterion: id, check: "select-\(pattern)", outcome: problem == nil ? .pass : .fail,
+                    detail: problem ?? "a valid mask for sparsity 0.5, \(pattern)"))
         }
         return results
     }
@@ -202,10 +272,15 @@ public enum PluginConformance {
             do throws(PluginError) {
                 instances.append(declared ? criterion : try PluginCriterion(library: library, id: id))
                 let fixture = PluginFixture(rows: 48, columns: 96, seed: 100 + UInt64(thread))
-                references.append(try scores(criterion, fixture.input(statistics: criterion.descriptor.statistics)).get())
+                references.append(
+                    try scores(criterion, fixture.input(statistics: criterion.descriptor.statistics)).get())
                 fixtures.append(fixture)
             } catch {
-                return [PluginCheckResult(criterion: id, check: "threads", outcome: .fail, detail: "before the concurrent calls: \(error.message)")]
+                return [
+                    PluginCheckResult(
+                        criterion: id, check: "threads", outcome: .fail,
+                        detail: "before the concurrent calls: \(error.message)")
+                ]
             }
         }
         let mismatches = Mismatches()
@@ -220,12 +295,18 @@ public enum PluginConformance {
                 }
             }
         }
-        let setting = declared ? "\(threads) threads on one instance (declared thread-safe)"
+        let setting =
+            declared
+            ? "\(threads) threads on one instance (declared thread-safe)"
             : "\(threads) threads on \(threads) instances (not declared thread-safe; the host serialises calls per instance)"
         let bad = mismatches.count
-        return [PluginCheckResult(criterion: id, check: "threads", outcome: bad == 0 ? .pass : .fail,
-                                  detail: bad == 0 ? "\(setting): every result identical to a serial call"
-                                      : "\(setting): \(bad) of \(threads * callsPerThread) calls failed or differed from a serial call")]
+        return [
+            PluginCheckResult(
+                criterion: id, check: "threads", outcome: bad == 0 ? .pass : .fail,
+                detail: bad == 0
+                    ? "\(setting): every result identical to a serial call"
+                    : "\(setting): \(bad) of \(threads * callsPerThread) calls failed or differed from a serial call")
+        ]
     }
 
     private static func timing(_ criterion: PluginCriterion, runs: Int) -> [PluginCheckResult] {
@@ -252,11 +333,16 @@ public enum PluginConformance {
             }
         }
         let id = criterion.descriptor.id
-        if let failure { return [PluginCheckResult(criterion: id, check: "time", outcome: .fail, detail: failure.message)] }
+        if let failure {
+            return [PluginCheckResult(criterion: id, check: "time", outcome: .fail, detail: failure.message)]
+        }
         let timed = samples.dropFirst().sorted()
         let median = timed[timed.count / 2]
-        return [PluginCheckResult(criterion: id, check: "time", outcome: .info,
-                                  detail: String(format: "%.3f ms per million weights (median of %d, 1024×1024)", median, timed.count))]
+        return [
+            PluginCheckResult(
+                criterion: id, check: "time", outcome: .info,
+                detail: String(format: "%.3f ms per million weights (median of %d, 1024×1024)", median, timed.count))
+        ]
     }
 
     // MARK: Helpers

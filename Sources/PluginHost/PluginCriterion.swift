@@ -33,7 +33,9 @@ public final class PluginCriterion: @unchecked Sendable {
     ///
     /// - Throws: `PluginError` for an unknown criterion, a bad parameter, a failed
     ///   `create_criterion`, or an instance without `score` or smaller than ABI 1.0's struct.
-    public init(library: PluginLibrary, id: String, parameters given: [String: PluginParameterValue] = [:]) throws(PluginError) {
+    public init(
+        library: PluginLibrary, id: String, parameters given: [String: PluginParameterValue] = [:]
+    ) throws(PluginError) {
         let descriptor = try library.criterion(id)
         let parameters = try PluginParameters(validating: given, for: descriptor, plugin: library.path)
         func fail(_ message: String) -> PluginError { PluginError(plugin: library.path, criterion: id, message) }
@@ -54,7 +56,9 @@ public final class PluginCriterion: @unchecked Sendable {
         let functions = PluginABI.copy(created, structSize: structSize, into: shears_criterion())
         guard structSize >= PluginABI.minimumCriterionSize else {
             functions.destroy?(created)
-            throw fail("the instance has struct_size \(structSize), smaller than the minimum \(PluginABI.minimumCriterionSize)")
+            throw fail(
+                "the instance has struct_size \(structSize), smaller than the minimum \(PluginABI.minimumCriterionSize)"
+            )
         }
         guard functions.destroy != nil, functions.score != nil else {
             functions.destroy?(created)
@@ -72,29 +76,40 @@ public final class PluginCriterion: @unchecked Sendable {
     deinit { functions.destroy!(instance) }
 
     /// The plugin id, path and criterion id for messages.
-    func error(_ message: String) -> PluginError { PluginError(plugin: library.path, criterion: descriptor.id, message) }
+    func error(_ message: String) -> PluginError {
+        PluginError(plugin: library.path, criterion: descriptor.id, message)
+    }
 
     /// Calls `score` on `input`, writing `rows × columns` floats to `scores`.
     ///
     /// - Throws: `PluginError` with the plugin's status and message when it fails.
-    public func score(_ input: UnsafePointer<shears_score_input>, into scores: UnsafeMutablePointer<Float>) throws(PluginError) {
+    public func score(
+        _ input: UnsafePointer<shears_score_input>, into scores: UnsafeMutablePointer<Float>
+    ) throws(PluginError) {
         let score = functions.score!
         let (status, message) = serialized {
             PluginStatus.withMessageBuffer { buffer, size in score(instance, input, scores, buffer, size) }
         }
-        guard status == SHEARS_STATUS_OK else { throw error("score failed on \(Self.tensorName(input)): \(PluginStatus.describe(status, message: message))") }
+        guard status == SHEARS_STATUS_OK else {
+            throw error("score failed on \(Self.tensorName(input)): \(PluginStatus.describe(status, message: message))")
+        }
     }
 
     /// Calls `select` on `input` and `scores`, writing `rows × columns` flags to `mask`.
     ///
     /// - Throws: `PluginError` when the criterion has no `select` or it fails.
-    public func select(_ input: UnsafePointer<shears_score_input>, scores: UnsafePointer<Float>,
-                       into mask: UnsafeMutablePointer<UInt8>) throws(PluginError) {
+    public func select(
+        _ input: UnsafePointer<shears_score_input>, scores: UnsafePointer<Float>,
+        into mask: UnsafeMutablePointer<UInt8>
+    ) throws(PluginError) {
         guard let select = functions.select else { throw error("the criterion has no select function") }
         let (status, message) = serialized {
             PluginStatus.withMessageBuffer { buffer, size in select(instance, input, scores, mask, buffer, size) }
         }
-        guard status == SHEARS_STATUS_OK else { throw error("select failed on \(Self.tensorName(input)): \(PluginStatus.describe(status, message: message))") }
+        guard status == SHEARS_STATUS_OK else {
+            throw error(
+                "select failed on \(Self.tensorName(input)): \(PluginStatus.describe(status, message: message))")
+        }
     }
 
     /// Runs `body` under the instance lock unless the criterion is declared thread-safe.

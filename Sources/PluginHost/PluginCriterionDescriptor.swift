@@ -40,11 +40,16 @@ public struct PluginCriterionDescriptor: Sendable, Equatable {
     package init(_ raw: UnsafePointer<shears_criterion_descriptor>, plugin: String) throws(PluginError) {
         let structSize = Int(raw.pointee.struct_size)
         guard structSize >= PluginABI.minimumDescriptorSize else {
-            throw PluginError(plugin: plugin, "a criterion descriptor has struct_size \(structSize), smaller than the minimum \(PluginABI.minimumDescriptorSize)")
+            throw PluginError(
+                plugin: plugin,
+                "a criterion descriptor has struct_size \(structSize), smaller than the minimum \(PluginABI.minimumDescriptorSize)"
+            )
         }
         let descriptor = PluginABI.copy(raw, structSize: structSize, into: shears_criterion_descriptor())
         self.structSize = structSize
-        guard let idPointer = descriptor.id else { throw PluginError(plugin: plugin, "a criterion descriptor has no id") }
+        guard let idPointer = descriptor.id else {
+            throw PluginError(plugin: plugin, "a criterion descriptor has no id")
+        }
         let id = String(cString: idPointer)
         guard PluginNames.isCriterionID(id) else {
             throw PluginError(plugin: plugin, criterion: id, "the id is not made of [a-z0-9_.-]")
@@ -60,18 +65,23 @@ public struct PluginCriterionDescriptor: Sendable, Equatable {
             unknown &= ~entry.bit
         }
         guard unknown == 0 else {
-            throw PluginError(plugin: plugin, criterion: id, "declares unknown statistics bits 0x\(String(unknown, radix: 16))")
+            throw PluginError(
+                plugin: plugin, criterion: id, "declares unknown statistics bits 0x\(String(unknown, radix: 16))")
         }
         self.statistics = statistics
         let threadSafe = shears_criterion_flags(SHEARS_CRITERION_THREAD_SAFE)
         guard descriptor.flags & ~threadSafe == 0 else {
-            throw PluginError(plugin: plugin, criterion: id, "declares unknown flag bits 0x\(String(descriptor.flags & ~threadSafe, radix: 16))")
+            throw PluginError(
+                plugin: plugin, criterion: id,
+                "declares unknown flag bits 0x\(String(descriptor.flags & ~threadSafe, radix: 16))")
         }
         isThreadSafe = descriptor.flags & threadSafe != 0
         var parameters: [PluginParameterDeclaration] = []
         let count = Int(descriptor.parameter_count)
         guard count <= PluginABI.maximumParameterCount else {
-            throw PluginError(plugin: plugin, criterion: id, "declares \(count) parameters, more than the maximum \(PluginABI.maximumParameterCount)")
+            throw PluginError(
+                plugin: plugin, criterion: id,
+                "declares \(count) parameters, more than the maximum \(PluginABI.maximumParameterCount)")
         }
         if count > 0 {
             guard let list = descriptor.parameters else {
@@ -82,13 +92,19 @@ public struct PluginCriterionDescriptor: Sendable, Equatable {
             let base = UnsafeRawPointer(list)
             let stride = Int(base.loadUnaligned(as: UInt32.self))
             guard stride <= PluginABI.maximumParameterStructSize else {
-                throw PluginError(plugin: plugin, criterion: id, "a parameter descriptor has struct_size \(stride), larger than the maximum \(PluginABI.maximumParameterStructSize)")
+                throw PluginError(
+                    plugin: plugin, criterion: id,
+                    "a parameter descriptor has struct_size \(stride), larger than the maximum \(PluginABI.maximumParameterStructSize)"
+                )
             }
             for index in 0..<count {
                 let entry = base + index * stride
                 let size = Int(entry.loadUnaligned(as: UInt32.self))
                 guard size == stride else {
-                    throw PluginError(plugin: plugin, criterion: id, "parameter descriptor \(index) has struct_size \(size), not \(stride) like the first (all entries of the list must have one size)")
+                    throw PluginError(
+                        plugin: plugin, criterion: id,
+                        "parameter descriptor \(index) has struct_size \(size), not \(stride) like the first (all entries of the list must have one size)"
+                    )
                 }
                 let declaration = try PluginParameterDeclaration(entry, plugin: plugin, criterion: id)
                 guard !parameters.contains(where: { $0.name == declaration.name }) else {

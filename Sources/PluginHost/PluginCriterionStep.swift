@@ -1,6 +1,5 @@
 import PruningEngine
 
-
 /// Criterion step: runs a plugin criterion's `score` on each matrix.
 ///
 /// The plugin reads the weights and the declared statistics through borrowed views of the
@@ -39,12 +38,16 @@ public struct PluginCriterionStep: PruneStep {
     ///   statistic is missing, the plugin fails, or a score is NaN.
     public func run(_ work: MatrixWork) throws(PruneError) {
         do throws(PluginError) {
-            work.scores = try PluginMatrixInput.withInput(of: work, pattern: work.pattern ?? pattern, criterion: criterion) { input throws(PluginError) in
+            work.scores = try PluginMatrixInput.withInput(
+                of: work, pattern: work.pattern ?? pattern, criterion: criterion
+            ) { input throws(PluginError) in
                 var scores = [Float](repeating: 0, count: work.rows * work.columns)
                 try scores.withUnsafeMutableBufferPointer { (buffer) throws(PluginError) in
                     try criterion.score(input, into: buffer.baseAddress!)
                     if checksScores, let index = PluginScoreCheck.firstNaN(UnsafeBufferPointer(buffer)) {
-                        throw criterion.error("score wrote NaN for \(work.name) at row \(index / work.columns), column \(index % work.columns)")
+                        throw criterion.error(
+                            "score wrote NaN for \(work.name) at row \(index / work.columns), column \(index % work.columns)"
+                        )
                     }
                 }
                 return scores

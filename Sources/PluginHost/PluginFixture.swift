@@ -79,8 +79,10 @@ final class PluginFixture {
     }
 
     deinit {
-        for buffer in [weights, paddedWeights, interleavedWeights, norms, sums, variances, stridedNorms, stridedSums,
-                       stridedVariances, gram] {
+        for buffer in [
+            weights, paddedWeights, interleavedWeights, norms, sums, variances, stridedNorms, stridedSums,
+            stridedVariances, gram,
+        ] {
             buffer.deallocate()
         }
     }
@@ -96,16 +98,25 @@ final class PluginFixture {
     }
 
     /// The input a host would pass for a criterion reading `statistics`.
-    func input(statistics: StatisticsRequirement, layout: Layout = .contiguous, sparsity: Double = 0.5,
-               pattern: SparsityPattern = .unstructured) -> PluginMatrixInput {
-        let weight = switch layout {
-        case .contiguous: PluginTensorView(weights.baseAddress!, shape: [rows, columns])
-        case .paddedRows: PluginTensorView(paddedWeights.baseAddress!, shape: [rows, columns], strides: [columns + 5, 1])
-        case .interleaved: PluginTensorView(interleavedWeights.baseAddress!, shape: [rows, columns], strides: [2 * columns, 2])
-        }
-        var input = PluginMatrixInput(tensorName: "blk.0.ffn_up.weight", layer: 0, weight: weight, sparsity: sparsity, pattern: pattern)
-        func vector(_ plain: UnsafeMutableBufferPointer<Float>, _ strided: UnsafeMutableBufferPointer<Float>) -> PluginTensorView {
-            layout == .contiguous ? PluginTensorView(plain.baseAddress!, shape: [columns])
+    func input(
+        statistics: StatisticsRequirement, layout: Layout = .contiguous, sparsity: Double = 0.5,
+        pattern: SparsityPattern = .unstructured
+    ) -> PluginMatrixInput {
+        let weight =
+            switch layout {
+            case .contiguous: PluginTensorView(weights.baseAddress!, shape: [rows, columns])
+            case .paddedRows:
+                PluginTensorView(paddedWeights.baseAddress!, shape: [rows, columns], strides: [columns + 5, 1])
+            case .interleaved:
+                PluginTensorView(interleavedWeights.baseAddress!, shape: [rows, columns], strides: [2 * columns, 2])
+            }
+        var input = PluginMatrixInput(
+            tensorName: "blk.0.ffn_up.weight", layer: 0, weight: weight, sparsity: sparsity, pattern: pattern)
+        func vector(
+            _ plain: UnsafeMutableBufferPointer<Float>, _ strided: UnsafeMutableBufferPointer<Float>
+        ) -> PluginTensorView {
+            layout == .contiguous
+                ? PluginTensorView(plain.baseAddress!, shape: [columns])
                 : PluginTensorView(strided.baseAddress!, shape: [columns], strides: [3])
         }
         if statistics.contains(.squaredNorms) { input.squaredNorms = vector(norms, stridedNorms) }

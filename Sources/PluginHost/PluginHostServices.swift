@@ -116,8 +116,10 @@ final class PluginParameterTable {
 
     /// A typed lookup for the `get_*` callbacks: NOT_FOUND for an undeclared name,
     /// INVALID_ARGUMENT for another type or NULL arguments.
-    static func lookup<Value>(_ parameters: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<Value>?,
-                              _ extract: (PluginParameterValue) -> Value?) -> shears_status {
+    static func lookup<Value>(
+        _ parameters: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<Value>?,
+        _ extract: (PluginParameterValue) -> Value?
+    ) -> shears_status {
         guard let parameters, let name, let out else { return SHEARS_STATUS_INVALID_ARGUMENT }
         let table = Unmanaged<PluginParameterTable>.fromOpaque(UnsafeRawPointer(parameters)).takeUnretainedValue()
         guard let value = table.values[String(cString: name)] else { return SHEARS_STATUS_NOT_FOUND }

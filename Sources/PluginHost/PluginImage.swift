@@ -31,8 +31,10 @@ final class PluginImage: @unchecked Sendable {
         var holders: Int
     }
 
-    private init(handle: UnsafeMutableRawPointer, entry: shears_plugin_entry, entrySize: Int, services: PluginHostServices,
-                 id: String, criteria: [PluginCriterionDescriptor]) {
+    private init(
+        handle: UnsafeMutableRawPointer, entry: shears_plugin_entry, entrySize: Int, services: PluginHostServices,
+        id: String, criteria: [PluginCriterionDescriptor]
+    ) {
         self.handle = handle
         self.entry = entry
         self.entrySize = entrySize
@@ -46,8 +48,11 @@ final class PluginImage: @unchecked Sendable {
     /// every successful call with one `release(logToken:)`.
     ///
     /// - Throws: `PluginError` naming `path` (see `PluginLibrary.init(path:hostName:log:)`).
-    static func acquire(path: String, hostName: String, log: @escaping PluginLogHandler) throws(PluginError)
-        -> (image: PluginImage, logToken: Int) {
+    static func acquire(
+        path: String, hostName: String, log: @escaping PluginLogHandler
+    ) throws(PluginError)
+        -> (image: PluginImage, logToken: Int)
+    {
         func fail(_ message: String) -> PluginError { PluginError(plugin: path, message) }
         guard !path.isEmpty else { throw fail("an empty path names no library") }
         var isDirectory: ObjCBool = false
@@ -62,7 +67,7 @@ final class PluginImage: @unchecked Sendable {
             throw fail("not a loadable shared object: \(String(cString: dlerror()))")
         }
         if var registration = registry[handle] {
-            dlclose(handle)  // the registered image holds its own reference
+            dlclose(handle) // the registered image holds its own reference
             registration.holders += 1
             registry[handle] = registration
             return (registration.image, registration.image.services.addLogHandler(log))
@@ -96,8 +101,10 @@ final class PluginImage: @unchecked Sendable {
 
     /// Checks the entry of the freshly opened `handle`, installs `log`, runs `init` and reads the
     /// descriptors.
-    private static func load(handle: UnsafeMutableRawPointer, path: String, hostName: String,
-                             log: @escaping PluginLogHandler) throws(PluginError) -> (PluginImage, Int) {
+    private static func load(
+        handle: UnsafeMutableRawPointer, path: String, hostName: String,
+        log: @escaping PluginLogHandler
+    ) throws(PluginError) -> (PluginImage, Int) {
         func fail(_ message: String) -> PluginError { PluginError(plugin: path, message) }
         guard let symbol = dlsym(handle, SHEARS_PLUGIN_ENTRY_SYMBOL) else {
             throw fail("missing entry symbol \(SHEARS_PLUGIN_ENTRY_SYMBOL): not a Shears plugin")
@@ -108,28 +115,41 @@ final class PluginImage: @unchecked Sendable {
         let host = PluginABI.hostVersion
         let version = raw.pointee.abi_version
         guard version.major == host.major else {
-            throw fail("built for plugin ABI \(version.major).\(version.minor).\(version.patch); this host speaks ABI \(host.major).\(host.minor).\(host.patch) (major versions must match)")
+            throw fail(
+                "built for plugin ABI \(version.major).\(version.minor).\(version.patch); this host speaks ABI \(host.major).\(host.minor).\(host.patch) (major versions must match)"
+            )
         }
         let entrySize = Int(raw.pointee.struct_size)
         guard entrySize >= PluginABI.minimumEntrySize else {
-            throw fail("entry struct_size \(entrySize) is smaller than the minimum \(PluginABI.minimumEntrySize) of ABI \(host.major).0")
+            throw fail(
+                "entry struct_size \(entrySize) is smaller than the minimum \(PluginABI.minimumEntrySize) of ABI \(host.major).0"
+            )
         }
         let fields = PluginABI.copy(raw, structSize: entrySize, into: shears_plugin_entry())
         guard let initialize = fields.`init`, let deinitialize = fields.deinit, let count = fields.criterion_count,
-              let describe = fields.criterion_descriptor, fields.create_criterion != nil else {
-            throw fail("the entry lacks a required function (init, deinit, criterion_count, criterion_descriptor, create_criterion)")
+            let describe = fields.criterion_descriptor, fields.create_criterion != nil
+        else {
+            throw fail(
+                "the entry lacks a required function (init, deinit, criterion_count, criterion_descriptor, create_criterion)"
+            )
         }
         guard let idPointer = fields.id else { throw fail("the entry has no id") }
         let id = String(cString: idPointer)
         let services = PluginHostServices(hostName: hostName, pluginID: id)
         // Installed before init, so what the plugin logs while initialising (or failing to) is seen.
         let token = services.addLogHandler(log)
-        let (status, message) = PluginStatus.withMessageBuffer { buffer, size in initialize(services.vtable, buffer, size) }
-        guard status == SHEARS_STATUS_OK else { throw fail("init failed: \(PluginStatus.describe(status, message: message))") }
+        let (status, message) = PluginStatus.withMessageBuffer { buffer, size in
+            initialize(services.vtable, buffer, size)
+        }
+        guard status == SHEARS_STATUS_OK else {
+            throw fail("init failed: \(PluginStatus.describe(status, message: message))")
+        }
         var criteria: [PluginCriterionDescriptor] = []
         do throws(PluginError) {
             for index in 0..<count() {
-                guard let descriptor = describe(index) else { throw fail("criterion_descriptor(\(index)) returned NULL") }
+                guard let descriptor = describe(index) else {
+                    throw fail("criterion_descriptor(\(index)) returned NULL")
+                }
                 let copied = try PluginCriterionDescriptor(descriptor, plugin: path)
                 guard !criteria.contains(where: { $0.id == copied.id }) else {
                     throw PluginError(plugin: path, criterion: copied.id, "two criteria share this id")
@@ -140,7 +160,8 @@ final class PluginImage: @unchecked Sendable {
             deinitialize()
             throw error
         }
-        let image = PluginImage(handle: handle, entry: fields, entrySize: entrySize, services: services, id: id, criteria: criteria)
+        let image = PluginImage(
+            handle: handle, entry: fields, entrySize: entrySize, services: services, id: id, criteria: criteria)
         return (image, token)
     }
 }

@@ -54,7 +54,9 @@ public final class PluginLibrary: @unchecked Sendable {
     /// - Throws: `PluginError` naming `path` when the file is missing or not a loadable shared
     ///   object, the entry symbol is missing, the major version is not this host's, a struct is
     ///   smaller than ABI 1.0's, a required function is NULL, `init` fails, or a descriptor is bad.
-    public init(path: String, hostName: String = "shears", log: @escaping PluginLogHandler = standardErrorPluginLog) throws(PluginError) {
+    public init(
+        path: String, hostName: String = "shears", log: @escaping PluginLogHandler = standardErrorPluginLog
+    ) throws(PluginError) {
         let (image, logToken) = try PluginImage.acquire(path: path, hostName: hostName, log: log)
         let fields = image.entry
         self.path = path
@@ -77,7 +79,9 @@ public final class PluginLibrary: @unchecked Sendable {
     public func criterion(_ id: String) throws(PluginError) -> PluginCriterionDescriptor {
         guard let descriptor = criteria.first(where: { $0.id == id }) else {
             let offered = criteria.map(\.id).joined(separator: ", ")
-            throw PluginError(plugin: path, criterion: id, "no such criterion (the plugin offers: \(offered.isEmpty ? "none" : offered))")
+            throw PluginError(
+                plugin: path, criterion: id,
+                "no such criterion (the plugin offers: \(offered.isEmpty ? "none" : offered))")
         }
         return descriptor
     }

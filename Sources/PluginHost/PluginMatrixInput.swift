@@ -34,10 +34,14 @@ public struct PluginTensorView {
         view.dtype = dtype
         view.rank = UInt32(shape.count)
         withUnsafeMutableBytes(of: &view.shape) { bytes in
-            for (index, extent) in shape.enumerated() { bytes.storeBytes(of: Int64(extent), toByteOffset: index * 8, as: Int64.self) }
+            for (index, extent) in shape.enumerated() {
+                bytes.storeBytes(of: Int64(extent), toByteOffset: index * 8, as: Int64.self)
+            }
         }
         withUnsafeMutableBytes(of: &view.strides) { bytes in
-            for (index, stride) in strides.enumerated() { bytes.storeBytes(of: Int64(stride), toByteOffset: index * 8, as: Int64.self) }
+            for (index, stride) in strides.enumerated() {
+                bytes.storeBytes(of: Int64(stride), toByteOffset: index * 8, as: Int64.self)
+            }
         }
         view.data = UnsafeRawPointer(data)
         return view
@@ -123,9 +127,10 @@ extension PluginMatrixInput {
     ) throws(PluginError) -> Result {
         let declared = criterion.descriptor.statistics
         let columns = work.columns
-        var input = PluginMatrixInput(tensorName: work.name, layer: work.layer,
-                                      weight: PluginTensorView(UnsafePointer(work.weights.buffer.baseAddress!), shape: [work.rows, columns]),
-                                      sparsity: work.sparsity, pattern: pattern)
+        var input = PluginMatrixInput(
+            tensorName: work.name, layer: work.layer,
+            weight: PluginTensorView(UnsafePointer(work.weights.buffer.baseAddress!), shape: [work.rows, columns]),
+            sparsity: work.sparsity, pattern: pattern)
         guard !declared.isEmpty else { return try input.withRawInput(body) }
         guard let statistics = work.statistics, statistics.requirement.isSuperset(of: declared) else {
             throw criterion.error("\(work.name): the declared calibration statistics were not gathered")
@@ -134,15 +139,22 @@ extension PluginMatrixInput {
         input.tokens = statistics.tokens
         // Borrow the declared arrays' storage for the call (they are not mutated meanwhile); an
         // undeclared one is never borrowed, so its view stays absent.
-        return try borrow(declared.contains(.squaredNorms) ? statistics.squaredNorms : nil) { (norms) throws(PluginError) -> Result in
+        return try borrow(declared.contains(.squaredNorms) ? statistics.squaredNorms : nil) {
+            (norms) throws(PluginError) -> Result in
             try borrow(declared.contains(.moments) ? statistics.sums : nil) { (sums) throws(PluginError) -> Result in
-                try borrow(declared.contains(.moments) ? statistics.variances : nil) { (variances) throws(PluginError) -> Result in
+                try borrow(declared.contains(.moments) ? statistics.variances : nil) {
+                    (variances) throws(PluginError) -> Result in
                     if let norms { input.squaredNorms = PluginTensorView(norms, shape: [columns]) }
                     if let sums { input.sums = PluginTensorView(sums, shape: [columns]) }
                     if let variances { input.variances = PluginTensorView(variances, shape: [columns]) }
                     let gram = declared.contains(.gram) ? statistics.gram : nil
-                    if let gram { input.gram = PluginTensorView(UnsafePointer(gram.buffer.baseAddress!), shape: [columns, columns]) }
-                    return try withExtendedLifetime(gram) { () throws(PluginError) -> Result in try input.withRawInput(body) }
+                    if let gram {
+                        input.gram = PluginTensorView(
+                            UnsafePointer(gram.buffer.baseAddress!), shape: [columns, columns])
+                    }
+                    return try withExtendedLifetime(gram) { () throws(PluginError) -> Result in
+                        try input.withRawInput(body)
+                    }
                 }
             }
         }
@@ -153,6 +165,8 @@ extension PluginMatrixInput {
         _ array: [Float]?, _ body: (UnsafePointer<Float>?) throws(PluginError) -> Result
     ) throws(PluginError) -> Result {
         guard let array else { return try body(nil) }
-        return try array.withUnsafeBufferPointer { (buffer) throws(PluginError) -> Result in try body(buffer.baseAddress) }
+        return try array.withUnsafeBufferPointer { (buffer) throws(PluginError) -> Result in
+            try body(buffer.baseAddress)
+        }
     }
 }

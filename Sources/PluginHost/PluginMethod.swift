@@ -1,6 +1,5 @@
 import PruningEngine
 
-
 /// A plugin criterion as a complete method: allocator, criterion and selector, like
 /// the built-in Wanda method for the built-in criterion.
 public enum PluginMethod {
@@ -26,7 +25,8 @@ public enum PluginMethod {
     /// - Throws: `PluginError` naming the plugin and criterion for a bad sparsity or pattern, a
     ///   sparsity contradicting the pattern, `.matrix` with a pattern, or `.plugin` without `select`.
     public static func steps(
-        _ criterion: PluginCriterion, sparsity: Double?, pattern: SparsityPattern = .unstructured, selection: Selection? = nil
+        _ criterion: PluginCriterion, sparsity: Double?, pattern: SparsityPattern = .unstructured,
+        selection: Selection? = nil
     ) throws(PluginError) -> [any PruneStep] {
         let allocator: [any PruneStep]
         do throws(PruneError) {

@@ -39,7 +39,9 @@ public struct PluginParameterDeclaration: Sendable, Equatable {
         func fail(_ message: String) -> PluginError { PluginError(plugin: plugin, criterion: criterion, message) }
         let structSize = Int(raw.loadUnaligned(as: UInt32.self))
         guard structSize >= PluginABI.minimumParameterSize else {
-            throw fail("a parameter descriptor has struct_size \(structSize), smaller than the minimum \(PluginABI.minimumParameterSize)")
+            throw fail(
+                "a parameter descriptor has struct_size \(structSize), smaller than the minimum \(PluginABI.minimumParameterSize)"
+            )
         }
         let descriptor = PluginABI.copy(raw, structSize: structSize, into: shears_parameter_descriptor())
         guard let namePointer = descriptor.name else { throw fail("a parameter descriptor has no name") }
@@ -67,7 +69,9 @@ public struct PluginParameterDeclaration: Sendable, Equatable {
             defaultValue = .integer(Int64(number))
         case SHEARS_PARAMETER_BOOLEAN:
             kind = .boolean
-            guard number == 0 || number == 1 else { throw fail("parameter '\(name)' has a boolean default \(number) (not 0 or 1)") }
+            guard number == 0 || number == 1 else {
+                throw fail("parameter '\(name)' has a boolean default \(number) (not 0 or 1)")
+            }
             defaultValue = .boolean(number == 1)
         case SHEARS_PARAMETER_STRING:
             kind = .string
@@ -102,14 +106,18 @@ public struct PluginParameterDeclaration: Sendable, Equatable {
 enum PluginNames {
     /// `[a-z0-9_.-]+`: criterion ids.
     static func isCriterionID(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.allSatisfy { byte in
-            (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte) || byte == 0x5F || byte == 0x2E || byte == 0x2D
-        }
+        !text.isEmpty
+            && text.utf8.allSatisfy { byte in
+                (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte) || byte == 0x5F || byte == 0x2E
+                    || byte == 0x2D
+            }
     }
 
     /// `[a-z][a-z0-9_]*`: parameter names.
     static func isParameterName(_ text: String) -> Bool {
         guard let first = text.utf8.first, (0x61...0x7A).contains(first) else { return false }
-        return text.utf8.allSatisfy { byte in (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte) || byte == 0x5F }
+        return text.utf8.allSatisfy { byte in
+            (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte) || byte == 0x5F
+        }
     }
 }

@@ -11,15 +11,19 @@ public struct PluginParameters: Sendable, Equatable {
     ///
     /// - Throws: `PluginError` naming `plugin` and the criterion for an unknown or reserved name,
     ///   a value of the wrong type, a non-integral integer or a value outside the declared range.
-    public init(validating given: [String: PluginParameterValue], for descriptor: PluginCriterionDescriptor,
-                plugin: String) throws(PluginError) {
+    public init(
+        validating given: [String: PluginParameterValue], for descriptor: PluginCriterionDescriptor,
+        plugin: String
+    ) throws(PluginError) {
         func fail(_ message: String) -> PluginError { PluginError(plugin: plugin, criterion: descriptor.id, message) }
         for name in given.keys.sorted() where !descriptor.parameters.contains(where: { $0.name == name }) {
             if PluginParameterDeclaration.reservedNames.contains(name) {
                 throw fail("'\(name)' is a step option, not a parameter of this criterion")
             }
             let declared = descriptor.parameters.map(\.name)
-            throw fail("unknown parameter '\(name)' (declared: \(declared.isEmpty ? "none" : declared.joined(separator: ", ")))")
+            throw fail(
+                "unknown parameter '\(name)' (declared: \(declared.isEmpty ? "none" : declared.joined(separator: ", ")))"
+            )
         }
         var values: [String: PluginParameterValue] = [:]
         for declaration in descriptor.parameters {
@@ -28,15 +32,19 @@ public struct PluginParameters: Sendable, Equatable {
                 continue
             }
             let converted = try Self.convert(value, to: declaration, fail: fail)
-            if let problem = declaration.rangeProblem(converted) { throw fail("parameter '\(declaration.name)': \(problem)") }
+            if let problem = declaration.rangeProblem(converted) {
+                throw fail("parameter '\(declaration.name)': \(problem)")
+            }
             values[declaration.name] = converted
         }
         self.values = values
     }
 
     /// `value` as a value of `declaration`'s type.
-    private static func convert(_ value: PluginParameterValue, to declaration: PluginParameterDeclaration,
-                                fail: (String) -> PluginError) throws(PluginError) -> PluginParameterValue {
+    private static func convert(
+        _ value: PluginParameterValue, to declaration: PluginParameterDeclaration,
+        fail: (String) -> PluginError
+    ) throws(PluginError) -> PluginParameterValue {
         switch (declaration.kind, value) {
         case (.number, .number), (.integer, .integer), (.boolean, .boolean), (.string, .string):
             return value

@@ -1,6 +1,5 @@
 import PruningEngine
 
-
 /// Checks of what a plugin wrote.
 public enum PluginScoreCheck {
     /// The index of the first NaN in `scores`, or nil. One vectorised pass (16 lanes at a time).
@@ -26,8 +25,10 @@ public enum PluginScoreCheck {
     /// pruned in every group; an unstructured mask must prune exactly `rows · Int(columns · sparsity)`
     /// (per-row counts) or `Int(rows · columns · sparsity)` (one count per matrix) weights. A mask
     /// of another length, or an N:M group size that does not divide `columns`, is a problem too.
-    public static func maskProblem(_ mask: UnsafeBufferPointer<UInt8>, rows: Int, columns: Int, sparsity: Double,
-                                   pattern: SparsityPattern) -> String? {
+    public static func maskProblem(
+        _ mask: UnsafeBufferPointer<UInt8>, rows: Int, columns: Int, sparsity: Double,
+        pattern: SparsityPattern
+    ) -> String? {
         guard rows >= 0, columns >= 0, mask.count == rows * columns else {
             return "the mask has \(mask.count) flags, not \(rows) × \(columns)"
         }
@@ -36,7 +37,9 @@ public enum PluginScoreCheck {
         }
         var pruned = 0
         for (index, flag) in mask.enumerated() {
-            guard flag <= 1 else { return "flag \(flag) at row \(index / columns), column \(index % columns) is not 0 or 1" }
+            guard flag <= 1 else {
+                return "flag \(flag) at row \(index / columns), column \(index % columns) is not 0 or 1"
+            }
             pruned &+= Int(flag)
         }
         if case .nm(let keep, let group) = pattern {
@@ -45,7 +48,8 @@ public enum PluginScoreCheck {
                     var count = 0
                     for column in start..<start + group { count &+= Int(mask[row &* columns &+ column]) }
                     if count != group - keep {
-                        return "group at row \(row), columns \(start)..<\(start + group) prunes \(count), not \(group - keep) (pattern \(pattern))"
+                        return
+                            "group at row \(row), columns \(start)..<\(start + group) prunes \(count), not \(group - keep) (pattern \(pattern))"
                     }
                 }
             }

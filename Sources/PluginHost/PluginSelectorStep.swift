@@ -34,7 +34,8 @@ public struct PluginSelectorStep: PruneStep {
     ///   selection.
     public func run(_ work: MatrixWork) throws(PruneError) {
         guard work.scores.count == work.rows * work.columns else {
-            throw PruneError(criterion.error("\(work.name): select needs scores from a criterion step before it").description)
+            throw PruneError(
+                criterion.error("\(work.name): select needs scores from a criterion step before it").description)
         }
         let pattern = work.pattern ?? self.pattern
         do throws(PruneError) {
@@ -44,12 +45,15 @@ public struct PluginSelectorStep: PruneStep {
         }
         do throws(PluginError) {
             var mask = [UInt8](repeating: 0xFF, count: work.rows * work.columns)
-            try PluginMatrixInput.withInput(of: work, pattern: pattern, criterion: criterion) { input throws(PluginError) in
+            try PluginMatrixInput.withInput(of: work, pattern: pattern, criterion: criterion) {
+                input throws(PluginError) in
                 try work.scores.withUnsafeBufferPointer { (scores) throws(PluginError) in
                     try mask.withUnsafeMutableBufferPointer { (out) throws(PluginError) in
                         try criterion.select(input, scores: scores.baseAddress!, into: out.baseAddress!)
-                        if let problem = PluginScoreCheck.maskProblem(UnsafeBufferPointer(out), rows: work.rows, columns: work.columns,
-                                                                      sparsity: work.sparsity, pattern: pattern) {
+                        if let problem = PluginScoreCheck.maskProblem(
+                            UnsafeBufferPointer(out), rows: work.rows, columns: work.columns,
+                            sparsity: work.sparsity, pattern: pattern)
+                        {
                             throw criterion.error("select wrote a bad mask for \(work.name): \(problem)")
                         }
                     }

@@ -28,7 +28,9 @@ enum PluginStatus {
 
     /// Calls `body` with a zeroed message buffer of `SHEARS_MESSAGE_SIZE` bytes and returns its
     /// status with the message.
-    static func withMessageBuffer(_ body: (UnsafeMutablePointer<CChar>, Int) -> shears_status) -> (shears_status, String) {
+    static func withMessageBuffer(
+        _ body: (UnsafeMutablePointer<CChar>, Int) -> shears_status
+    ) -> (shears_status, String) {
         let size = Int(SHEARS_MESSAGE_SIZE)
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: size) { buffer in
             let base = buffer.baseAddress!

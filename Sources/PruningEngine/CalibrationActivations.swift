@@ -32,7 +32,8 @@ final class CalibrationActivations {
         for (index, window) in ids.enumerated() {
             guard !window.isEmpty else { throw PruneError("calibration: window \(index) is empty") }
             if let bad = window.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
-                throw PruneError("calibration: window \(index) has id \(bad) outside the vocabulary 0..<\(config.vocabSize)")
+                throw PruneError(
+                    "calibration: window \(index) has id \(bad) outside the vocabulary 0..<\(config.vocabSize)")
             }
             windows.append((total, window.count))
             total += window.count
@@ -73,8 +74,10 @@ final class CalibrationActivations {
         var statisticsSeconds = 0.0
         var nonFinite: LinearInputSite?
         for (index, window) in windows.enumerated() {
-            try run(forward, layer, current.buffer.baseAddress! + window.offset * hidden, window.rows,
-                    dense.buffer.baseAddress! + window.offset * hidden, index) { site, values in
+            try run(
+                forward, layer, current.buffer.baseAddress! + window.offset * hidden, window.rows,
+                dense.buffer.baseAddress! + window.offset * hidden, index
+            ) { site, values in
                 guard let accumulator = statistics[site] else { return }
                 var clock = Stopwatch()
                 if nonFinite == nil, !shears_sum(values.baseAddress!, values.count).isFinite { nonFinite = site }
@@ -83,8 +86,9 @@ final class CalibrationActivations {
             }
             if let site = nonFinite {
                 let readers = LinearMatrix.parts.filter { LinearMatrix.site($0) == site }.map { $0.name(layer: layer) }
-                throw PruneError("layer \(layer): non-finite activation in the input of \(readers.joined(separator: ", ")) "
-                    + "(calibration window \(index))")
+                throw PruneError(
+                    "layer \(layer): non-finite activation in the input of \(readers.joined(separator: ", ")) "
+                        + "(calibration window \(index))")
             }
             try checkOutput(dense.buffer.baseAddress! + window.offset * hidden, window.rows, layer, index)
         }
@@ -96,14 +100,16 @@ final class CalibrationActivations {
 
     /// Window `index`'s input to the current layer, `rows × hidden`.
     func input(window index: Int) -> UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(start: current.buffer.baseAddress! + windows[index].offset * hidden,
-                            count: windows[index].rows * hidden)
+        UnsafeBufferPointer(
+            start: current.buffer.baseAddress! + windows[index].offset * hidden,
+            count: windows[index].rows * hidden)
     }
 
     /// Window `index`'s dense output of the current layer (after `forwardDense`), `rows × hidden`.
     func denseOutput(window index: Int) -> UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(start: dense.buffer.baseAddress! + windows[index].offset * hidden,
-                            count: windows[index].rows * hidden)
+        UnsafeBufferPointer(
+            start: dense.buffer.baseAddress! + windows[index].offset * hidden,
+            count: windows[index].rows * hidden)
     }
 
     /// Runs layer `layer` as the model now holds it on window `index`'s input into `output`
@@ -115,8 +121,9 @@ final class CalibrationActivations {
         if let reason = cancellation?.reason { throw PruneError(cancelled: reason) }
         let window = windows[index]
         do {
-            try forward.run(layer: layer, input: current.buffer.baseAddress! + window.offset * hidden, rows: window.rows,
-                            output: output, observe: nil, record: record)
+            try forward.run(
+                layer: layer, input: current.buffer.baseAddress! + window.offset * hidden, rows: window.rows,
+                output: output, observe: nil, record: record)
         } catch {
             throw PruneError("layer \(layer): \(error)")
         }
@@ -151,9 +158,12 @@ final class CalibrationActivations {
         }
     }
 
-    private func checkOutput(_ output: UnsafePointer<Float>, _ rows: Int, _ layer: Int, _ window: Int) throws(PruneError) {
+    private func checkOutput(
+        _ output: UnsafePointer<Float>, _ rows: Int, _ layer: Int, _ window: Int
+    ) throws(PruneError) {
         guard shears_sum(output, rows * hidden).isFinite else {
-            throw PruneError("layer \(layer): non-finite activation in the output of blk.\(layer) (calibration window \(window))")
+            throw PruneError(
+                "layer \(layer): non-finite activation in the output of blk.\(layer) (calibration window \(window))")
         }
     }
 }

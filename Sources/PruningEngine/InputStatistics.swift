@@ -76,8 +76,9 @@ public final class InputStatistics: @unchecked Sendable {
             }
         }
         if let gram {
-            cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(columns), Int32(rows), 2 / n, x,
-                        Int32(columns), keep, gram.buffer.baseAddress!, Int32(columns))
+            cblas_ssyrk(
+                CblasRowMajor, CblasUpper, CblasTrans, Int32(columns), Int32(rows), 2 / n, x,
+                Int32(columns), keep, gram.buffer.baseAddress!, Int32(columns))
         }
     }
 }

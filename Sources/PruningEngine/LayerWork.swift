@@ -88,7 +88,7 @@ public final class LayerWork {
         switch removal {
         case .blocks: throw PruneError("layer \(layer): a layer step cannot remove whole blocks")
         case .queryHeads(let layer, _), .kvGroups(let layer, _), .ffnChannels(let layer, _), .attention(let layer),
-             .ffn(let layer):
+            .ffn(let layer):
             target = layer
         }
         guard target == layer else { throw PruneError("layer \(layer): a layer step cannot change layer \(target)") }
@@ -97,8 +97,9 @@ public final class LayerWork {
             guard let tensor = model.tensor(work.name) else { return nil }
             if tensor.rows == work.rows && tensor.columns == work.columns { return work }
             let copy = TensorStorage(count: tensor.count) { _ = $0.update(fromContentsOf: tensor.storage.buffer) }
-            let fresh = MatrixWork(name: work.name, layer: layer, part: work.part, rows: tensor.rows,
-                                   columns: tensor.columns, weights: copy, statistics: nil, plan: plan)
+            let fresh = MatrixWork(
+                name: work.name, layer: layer, part: work.part, rows: tensor.rows,
+                columns: tensor.columns, weights: copy, statistics: nil, plan: plan)
             fresh.sparsity = work.sparsity
             return fresh
         }

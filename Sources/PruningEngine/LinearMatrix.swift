@@ -12,7 +12,7 @@ package enum LinearMatrix {
         case .query, .key, .value: .attentionInput
         case .attentionOutput: .attentionContext
         case .gate, .up: .ffnInput
-        default: .ffnHidden  // down; the norms are not linear and never asked about
+        default: .ffnHidden // down; the norms are not linear and never asked about
         }
     }
 }

@@ -31,17 +31,20 @@ package enum MaskSelection {
                 case .unstructured:
                     var scratch = [Float](repeating: 0, count: work.columns)
                     scratch.withUnsafeMutableBufferPointer { tmp in
-                        shears_prune_select_rows(scores.baseAddress!, work.rows, work.columns,
-                                                 work.prunedCount(of: work.columns), out.baseAddress!, tmp.baseAddress!)
+                        shears_prune_select_rows(
+                            scores.baseAddress!, work.rows, work.columns,
+                            work.prunedCount(of: work.columns), out.baseAddress!, tmp.baseAddress!)
                     }
                 case .nm(let keep, let group):
                     switch ties {
                     case .torchTopK:
-                        shears_prune_select_groups_topk(scores.baseAddress!, work.rows, work.columns, group - keep,
-                                                        group, out.baseAddress!)
+                        shears_prune_select_groups_topk(
+                            scores.baseAddress!, work.rows, work.columns, group - keep,
+                            group, out.baseAddress!)
                     case .lowerColumn:
-                        shears_prune_select_groups(scores.baseAddress!, work.rows, work.columns, group - keep, group,
-                                                   out.baseAddress!)
+                        shears_prune_select_groups(
+                            scores.baseAddress!, work.rows, work.columns, group - keep, group,
+                            out.baseAddress!)
                     }
                 }
             }

@@ -36,8 +36,10 @@ public final class MatrixWork {
     public var notes: [String] = []
 
     /// Wraps a copy of `weights` for pruning.
-    public init(name: String, layer: Int, part: LlamaTensorNames.Layer, rows: Int, columns: Int,
-                weights: TensorStorage, statistics: InputStatistics?, plan: LayerTarget? = nil) {
+    public init(
+        name: String, layer: Int, part: LlamaTensorNames.Layer, rows: Int, columns: Int,
+        weights: TensorStorage, statistics: InputStatistics?, plan: LayerTarget? = nil
+    ) {
         self.name = name
         self.layer = layer
         self.part = part
@@ -53,7 +55,9 @@ public final class MatrixWork {
     public func prunedCount(of count: Int) -> Int { Int(Double(count) * sparsity) }
 
     /// The input statistics, or an error naming the step that needs them.
-    package func requireStatistics(_ what: StatisticsRequirement, for step: String) throws(PruneError) -> InputStatistics {
+    package func requireStatistics(
+        _ what: StatisticsRequirement, for step: String
+    ) throws(PruneError) -> InputStatistics {
         guard let statistics, statistics.requirement.contains(what) else {
             throw PruneError("\(name): step \(step) needs calibration statistics that were not gathered")
         }

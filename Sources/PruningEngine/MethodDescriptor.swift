@@ -31,8 +31,10 @@ public struct MethodDescriptor: Sendable {
     /// - Throws: `MethodArgumentError` naming the method's parameters when there is none.
     public func declared(_ name: String) throws(MethodArgumentError) -> MethodParameter {
         guard let parameter = parameters.first(where: { $0.name == name }) else {
-            throw MethodArgumentError(parameter: name, "is not one of \(self.name)'s parameters ("
-                                      + parameters.map(\.name).joined(separator: ", ") + ")")
+            throw MethodArgumentError(
+                parameter: name,
+                "is not one of \(self.name)'s parameters ("
+                    + parameters.map(\.name).joined(separator: ", ") + ")")
         }
         return parameter
     }
@@ -114,8 +116,10 @@ public struct MethodParameter: Sendable {
     public let provenance: Provenance
 
     /// Declares a parameter.
-    public init(_ name: String, _ type: MethodParameterType, default defaultValue: MethodValue? = nil,
-                range: MethodParameterRange? = nil, aliases: [String] = [], provenance: Provenance = .always, help: String) {
+    public init(
+        _ name: String, _ type: MethodParameterType, default defaultValue: MethodValue? = nil,
+        range: MethodParameterRange? = nil, aliases: [String] = [], provenance: Provenance = .always, help: String
+    ) {
         self.name = name
         self.type = type
         self.defaultValue = defaultValue
@@ -131,13 +135,19 @@ public struct MethodParameter: Sendable {
     public func parse(_ text: String) throws(MethodArgumentError) -> MethodValue {
         switch type {
         case .number:
-            guard let value = Double(text) else { throw MethodArgumentError(parameter: name, "must be a number, got '\(text)'") }
+            guard let value = Double(text) else {
+                throw MethodArgumentError(parameter: name, "must be a number, got '\(text)'")
+            }
             return .number(value)
         case .integer:
-            guard let value = Int(text) else { throw MethodArgumentError(parameter: name, "must be an integer, got '\(text)'") }
+            guard let value = Int(text) else {
+                throw MethodArgumentError(parameter: name, "must be an integer, got '\(text)'")
+            }
             return .integer(value)
         case .boolean:
-            guard let value = Bool(text) else { throw MethodArgumentError(parameter: name, "must be true or false, got '\(text)'") }
+            guard let value = Bool(text) else {
+                throw MethodArgumentError(parameter: name, "must be true or false, got '\(text)'")
+            }
             return .boolean(value)
         case .choice:
             return try choice(text)

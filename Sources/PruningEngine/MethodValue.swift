@@ -29,7 +29,8 @@ public enum MethodParameterType: Sendable, Equatable {
     /// Whether `value` is of this type.
     func accepts(_ value: MethodValue) -> Bool {
         switch (self, value) {
-        case (.number, .number), (.integer, .integer), (.boolean, .boolean), (.pattern, .pattern), (.names, .names): true
+        case (.number, .number), (.integer, .integer), (.boolean, .boolean), (.pattern, .pattern), (.names, .names):
+            true
         case (.choice(let choices), .string(let text)): choices.contains(text)
         default: false
         }
@@ -82,7 +83,8 @@ public struct MethodParameterRange: Sendable, Equatable, CustomStringConvertible
     /// `[0, 1)`, `(0, ∞)`, ...
     public var description: String {
         let upperText = upper.map { Self.format($0) } ?? "∞"
-        return (includesLower ? "[" : "(") + Self.format(lower) + ", " + upperText + (includesUpper && upper != nil ? "]" : ")")
+        return (includesLower ? "[" : "(") + Self.format(lower) + ", " + upperText
+            + (includesUpper && upper != nil ? "]" : ")")
     }
 
     private static func format(_ value: Double) -> String {

@@ -51,8 +51,10 @@ public struct SurveyedMatrix {
     public let statistics: InputStatistics
 
     /// Creates a surveyed matrix.
-    public init(name: String, part: LlamaTensorNames.Layer, rows: Int, columns: Int, weights: TensorStorage,
-                statistics: InputStatistics) {
+    public init(
+        name: String, part: LlamaTensorNames.Layer, rows: Int, columns: Int, weights: TensorStorage,
+        statistics: InputStatistics
+    ) {
         self.name = name
         self.part = part
         self.rows = rows

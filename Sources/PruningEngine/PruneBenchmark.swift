@@ -58,8 +58,11 @@ public enum PruneBenchmark {
         func layerFLOPs(_ layer: Int) -> Double {
             calibration.reduce(0.0) { $0 + ForwardBenchmark.layerFLOPs(config, layer: layer, rows: $1.count) }
         }
-        let forwardFLOPs = report.calibrationWindows == 0 ? 0
-            : (0...max(lastLayer, 0)).reduce(0.0) { $0 + layerFLOPs($1) } + report.layers.reduce(0.0) { $0 + layerFLOPs($1.layer) }
+        let forwardFLOPs =
+            report.calibrationWindows == 0
+            ? 0
+            : (0...max(lastLayer, 0)).reduce(0.0) { $0 + layerFLOPs($1) }
+                + report.layers.reduce(0.0) { $0 + layerFLOPs($1.layer) }
         return PruneBenchmarkReport(
             blasCore: blasCoreName(), blasThreads: blasThreadCount(),
             kernelISA: String(cString: shears_isa_name(shears_prune_isa())), sgemm: sgemm, prune: report,

@@ -58,16 +58,21 @@ public final class Pruner {
         guard allocators.count == 1 else {
             throw PruneError("sparsity given twice: by \(allocators[0].name) and \(allocators[1].name)")
         }
-        guard steps.contains(where: { $0.stage == .selector || $0.stage == .layer || $0.stage == .reconstructor }) else {
+        guard steps.contains(where: { $0.stage == .selector || $0.stage == .layer || $0.stage == .reconstructor })
+        else {
             throw PruneError("no step chooses a mask: add a selector or a reconstructor")
         }
-        if let refiner = steps.first(where: { $0.stage == .refiner }), !steps.contains(where: { $0.stage == .selector }) {
-            throw PruneError("step \(refiner.name) refines a mask but no selector (such as wanda) chooses one before it")
+        if let refiner = steps.first(where: { $0.stage == .refiner }), !steps.contains(where: { $0.stage == .selector })
+        {
+            throw PruneError(
+                "step \(refiner.name) refines a mask but no selector (such as wanda) chooses one before it")
         }
         if let refiner = steps.first(where: { $0.stage == .refiner }),
-           let permuted = steps.first(where: \.producesPermutedGroups) {
-            throw PruneError("step \(refiner.name) cannot refine the mask of \(permuted.name): its N:M groups are in permuted "
-                             + "channel order; drop permute or the refiner")
+            let permuted = steps.first(where: \.producesPermutedGroups)
+        {
+            throw PruneError(
+                "step \(refiner.name) cannot refine the mask of \(permuted.name): its N:M groups are in permuted "
+                    + "channel order; drop permute or the refiner")
         }
         self.model = model
         self.steps = steps
@@ -95,19 +100,23 @@ public final class Pruner {
     ///   every matrix and calibration window: within a fraction of a second).
     public func run(calibration: [[Int32]]) throws(PruneError) -> PruneReport {
         var stopwatch = Stopwatch()
-        var report = PruneReport(steps: steps.map(\.name), layers: [], times: PrunePhaseTimes(), seconds: 0,
-                                 calibrationWindows: 0, calibrationTokens: 0)
+        var report = PruneReport(
+            steps: steps.map(\.name), layers: [], times: PrunePhaseTimes(), seconds: 0,
+            calibrationWindows: 0, calibrationTokens: 0)
         plans = [:]
         if let surveyor { plans = try survey(surveyor, calibration, &report) }
         let needsData = !requirement.isEmpty || steps.contains { ($0 as? any LayerStep)?.usesCalibration == true }
         if !needsData {
             for layer in 0..<model.config.layerCount where !targets[layer].isEmpty {
-                options.progress?(PruneProgress(layer: layer, layerCount: model.config.layerCount,
-                                                layersDone: report.layers.count))
+                options.progress?(
+                    PruneProgress(
+                        layer: layer, layerCount: model.config.layerCount,
+                        layersDone: report.layers.count))
                 var times = PrunePhaseTimes()
                 let matrices = try pruneMatrices(layer, statistics: [:], times: &times)
-                finish(LayerReport(layer: layer, matrices: matrices, plan: plans[layer], outputError: nil, times: times),
-                       &report)
+                finish(
+                    LayerReport(layer: layer, matrices: matrices, plan: plans[layer], outputError: nil, times: times),
+                    &report)
             }
         } else {
             try runCalibrated(calibration, &report)
@@ -120,8 +129,10 @@ public final class Pruner {
         let (activations, forward) = try prepareCalibration(calibration, &report)
         let lastTarget = targets.lastIndex { !$0.isEmpty }!
         for layer in 0...lastTarget {
-            options.progress?(PruneProgress(layer: layer, layerCount: model.config.layerCount,
-                                            layersDone: report.layers.count))
+            options.progress?(
+                PruneProgress(
+                    layer: layer, layerCount: model.config.layerCount,
+                    layersDone: report.layers.count))
             var times = PrunePhaseTimes()
             let parts = targets[layer]
             if parts.isEmpty {
@@ -135,22 +146,25 @@ public final class Pruner {
             for part in parts {
                 let site = LinearMatrix.site(part)
                 if statistics[site] == nil {
-                    statistics[site] = InputStatistics(columns: model.tensor(part.name(layer: layer))!.columns,
-                                                       requirement: requirement)
+                    statistics[site] = InputStatistics(
+                        columns: model.tensor(part.name(layer: layer))!.columns,
+                        requirement: requirement)
                 }
             }
             var clock = Stopwatch()
             let statisticsSeconds = try activations.forwardDense(forward, layer: layer, statistics: statistics)
             times.forwards += clock.lap() - statisticsSeconds
             times.statistics += statisticsSeconds
-            let matrices = try pruneMatrices(layer, statistics: statistics, times: &times, activations: activations,
-                                             forward: forward)
+            let matrices = try pruneMatrices(
+                layer, statistics: statistics, times: &times, activations: activations,
+                forward: forward)
             statistics = [:]
             _ = clock.lap()
             let error = try activations.forwardPruned(forward, layer: layer)
             times.forwards += clock.lap()
-            finish(LayerReport(layer: layer, matrices: matrices, plan: plans[layer], outputError: error, times: times),
-                   &report)
+            finish(
+                LayerReport(layer: layer, matrices: matrices, plan: plans[layer], outputError: error, times: times),
+                &report)
         }
     }
 
@@ -182,15 +196,17 @@ public final class Pruner {
             report.times.statistics += statisticsSeconds
             let matrices = parts.map { part in
                 let tensor = model.tensor(part.name(layer: layer))!
-                return SurveyedMatrix(name: tensor.name, part: part, rows: tensor.rows, columns: tensor.columns,
-                                      weights: tensor.storage, statistics: statistics[LinearMatrix.site(part)]!)
+                return SurveyedMatrix(
+                    name: tensor.name, part: part, rows: tensor.rows, columns: tensor.columns,
+                    weights: tensor.storage, statistics: statistics[LinearMatrix.site(part)]!)
             }
             measures.append((layer, try surveyor.measure(SurveyedLayer(layer: layer, matrices: matrices))))
             report.times.selection += clock.lap()
         }
         let planned = try surveyor.plan(measures)
         guard planned.count == measures.count else {
-            throw PruneError("allocator \(surveyor.name) planned \(planned.count) layers for \(measures.count) surveyed")
+            throw PruneError(
+                "allocator \(surveyor.name) planned \(planned.count) layers for \(measures.count) surveyed")
         }
         return Dictionary(uniqueKeysWithValues: zip(measures.map(\.layer), planned))
     }
@@ -221,8 +237,9 @@ public final class Pruner {
             try run(steps.filter { $0.stage < .layer }, on: work, times: &times)
             works.append(work)
         }
-        let layerWork = LayerWork(layer: layer, model: model, matrices: works, statistics: statistics,
-                                  activations: activations, forward: forward, plan: plans[layer])
+        let layerWork = LayerWork(
+            layer: layer, model: model, matrices: works, statistics: statistics,
+            activations: activations, forward: forward, plan: plans[layer])
         var clock = Stopwatch()
         for step in layerSteps {
             try checkCancellation()
@@ -245,8 +262,9 @@ public final class Pruner {
         let name = part.name(layer: layer)
         let tensor = model.tensor(name)!
         let copy = TensorStorage(count: tensor.count) { _ = $0.update(fromContentsOf: tensor.storage.buffer) }
-        return MatrixWork(name: name, layer: layer, part: part, rows: tensor.rows, columns: tensor.columns,
-                          weights: copy, statistics: statistics[LinearMatrix.site(part)], plan: plans[layer])
+        return MatrixWork(
+            name: name, layer: layer, part: part, rows: tensor.rows, columns: tensor.columns,
+            weights: copy, statistics: statistics[LinearMatrix.site(part)], plan: plans[layer])
     }
 
     /// Runs the matrix-level `steps` on `work`, timing them.
@@ -254,7 +272,11 @@ public final class Pruner {
         var clock = Stopwatch()
         for step in steps {
             try step.run(work)
-            if step.stage == .reconstructor { times.reconstruction += clock.lap() } else { times.selection += clock.lap() }
+            if step.stage == .reconstructor {
+                times.reconstruction += clock.lap()
+            } else {
+                times.selection += clock.lap()
+            }
         }
     }
 
@@ -263,14 +285,16 @@ public final class Pruner {
         var clock = Stopwatch()
         let weights = work.weights
         let zeros = work.mask.withUnsafeBufferPointer { mask in
-            mask.isEmpty ? shears_prune_count_zeros(weights.buffer.baseAddress!, weights.count)
+            mask.isEmpty
+                ? shears_prune_count_zeros(weights.buffer.baseAddress!, weights.count)
                 : shears_prune_apply_mask(weights.buffer.baseAddress!, mask.baseAddress!, weights.count)
         }
         times.selection += clock.lap()
         let tensor = model.tensor(work.name)!
         model.replace(Tensor(name: work.name, shape: tensor.shape, storage: weights, sourceType: tensor.sourceType))
-        return MatrixReport(name: work.name, count: weights.count, zeros: zeros, targetSparsity: work.sparsity,
-                            notes: work.notes)
+        return MatrixReport(
+            name: work.name, count: weights.count, zeros: zeros, targetSparsity: work.sparsity,
+            notes: work.notes)
     }
 
     /// Embeds the calibration windows and makes the layer forward that runs them, recording the
@@ -278,7 +302,8 @@ public final class Pruner {
     private func prepareCalibration(
         _ calibration: [[Int32]], _ report: inout PruneReport
     ) throws(PruneError) -> (CalibrationActivations, DecoderLayerForward) {
-        let activations = try CalibrationActivations(model: model, windows: calibration, cancellation: options.cancellation)
+        let activations = try CalibrationActivations(
+            model: model, windows: calibration, cancellation: options.cancellation)
         report.calibrationWindows = calibration.count
         report.calibrationTokens = activations.tokens
         report.times.forwards += activations.captureSeconds

@@ -19,7 +19,8 @@ public enum SparsityPattern: Sendable, Equatable, CustomStringConvertible {
         }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let keep = Int(parts[0]), let group = Int(parts[1]) else {
-            throw PruneError("unknown sparsity pattern \"\(text)\" (expected \"unstructured\" or \"N:M\", e.g. \"2:4\")")
+            throw PruneError(
+                "unknown sparsity pattern \"\(text)\" (expected \"unstructured\" or \"N:M\", e.g. \"2:4\")")
         }
         self = try Self.checked(keep: keep, group: group)
     }

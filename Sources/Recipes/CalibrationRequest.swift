@@ -19,7 +19,9 @@ package struct CalibrationRequest {
         /// The token stream and its name in provenance (nil for `generated`).
         ///
         /// - Throws: `CommandFailure` for an unreadable or invalid file.
-        package func tokens(for model: Model, reading: TextReading) throws(CommandFailure) -> (ids: [Int32], name: String)? {
+        package func tokens(
+            for model: Model, reading: TextReading
+        ) throws(CommandFailure) -> (ids: [Int32], name: String)? {
             switch self {
             case .text(let path): (try reading.encode(path, for: model), path)
             case .ids(let path): (try InputFiles.readIDs(path, vocabularySize: model.config.vocabSize), path)
@@ -61,14 +63,18 @@ package struct CalibrationRequest {
     ///
     /// - Throws: `CommandFailure` for an unreadable file, `InferenceError` for windows that do not
     ///   fit the tokens or bad counts.
-    package func makeSet(for model: Model, progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> CalibrationSet {
+    package func makeSet(
+        for model: Model, progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> CalibrationSet {
         guard let (tokens, name) = try source.tokens(for: model, reading: reading) else {
-            return try CalibrationSet.generated(by: model, samples: samples, seqlen: seqlen, seed: seed,
-                                                temperature: temperature, progress: progress)
+            return try CalibrationSet.generated(
+                by: model, samples: samples, seqlen: seqlen, seed: seed,
+                temperature: temperature, progress: progress)
         }
         if let offsets {
-            return try CalibrationSet.windows(from: tokens, offsets: offsets.values, seqlen: seqlen,
-                                              source: "\(name), \(offsets.values.count) windows of \(seqlen) at \(offsets.origin)")
+            return try CalibrationSet.windows(
+                from: tokens, offsets: offsets.values, seqlen: seqlen,
+                source: "\(name), \(offsets.values.count) windows of \(seqlen) at \(offsets.origin)")
         }
         return try CalibrationSet.random(from: tokens, samples: samples, seqlen: seqlen, seed: seed, source: name)
     }

@@ -21,7 +21,8 @@ package final class CancellationScope {
         interrupt.setEventHandler {
             if cancellation.reason == nil {
                 cancellation.cancel(.interrupted)
-                FileHandle.standardError.write(Data("\nshears: stopping (SIGINT); press Ctrl-C again to quit at once\n".utf8))
+                FileHandle.standardError.write(
+                    Data("\nshears: stopping (SIGINT); press Ctrl-C again to quit at once\n".utf8))
             } else {
                 Foundation.exit(130)
             }
@@ -51,8 +52,10 @@ package final class CancellationScope {
         case .interrupted?:
             CommandFailure(message: "interrupted (SIGINT); stopped before writing any output", status: 130)
         case .timedOut?:
-            CommandFailure(message: "timed out after \(timeout.map { "\($0)" } ?? "?") s (--timeout); stopped before writing any output",
-                           status: 1)
+            CommandFailure(
+                message:
+                    "timed out after \(timeout.map { "\($0)" } ?? "?") s (--timeout); stopped before writing any output",
+                status: 1)
         case nil:
             nil
         }

@@ -39,14 +39,17 @@ package enum InputFiles {
 
     /// Reads a file of integers, one per line (blank lines ignored): calibration window offsets.
     package static func readOffsets(_ path: String) throws(CommandFailure) -> [Int] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw .badInput("\(path): cannot read the offsets file")
         }
         var offsets: [Int] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
-            guard let offset = Int(trimmed) else { throw .badInput("\(path):\(number + 1): '\(trimmed)' is not an integer offset") }
+            guard let offset = Int(trimmed) else {
+                throw .badInput("\(path):\(number + 1): '\(trimmed)' is not an integer offset")
+            }
             offsets.append(offset)
         }
         return offsets

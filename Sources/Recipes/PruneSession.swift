@@ -56,15 +56,17 @@ package enum PruneSession {
         let steps = recipes.flatMap(\.steps)
         let report: PruneReport
         if let benchmark {
-            let measured = try PruneBenchmark.run(model: model, steps: steps, calibration: calibration, options: options)
+            let measured = try PruneBenchmark.run(
+                model: model, steps: steps, calibration: calibration, options: options)
             benchmark(measured)
             report = measured.prune
         } else {
             report = try Pruner(model: model, steps: steps, options: options).run(calibration: calibration)
         }
         bar.finish()
-        record(in: model, steps: recipes.map(\.description).joined(separator: " + "), calibration: calibrationSource,
-               sparsity: ModelStatistics.modelSparsity(model).linear)
+        record(
+            in: model, steps: recipes.map(\.description).joined(separator: " + "), calibration: calibrationSource,
+            sparsity: ModelStatistics.modelSparsity(model).linear)
         return report
     }
 

@@ -37,12 +37,17 @@ package struct RecipeRunner {
             libraries += environment.split(separator: ":").map(String.init)
         }
         libraries.append("Scripts/lib")
-        let runtime = try LuaRuntime(configuration: .init(version: ShearsVersion.number, libraryDirectories: libraries,
-                                                          limits: limits, output: output))
+        let runtime = try LuaRuntime(
+            configuration: .init(
+                version: ShearsVersion.number, libraryDirectories: libraries,
+                limits: limits, output: output))
         defer { runtime.close() }
-        let plugins = PluginSearchPath(directories: pluginDirectories, recipeDirectory: (path as NSString).deletingLastPathComponent)
-        ShearsModule(recipe: RecipeProvenance(path: path, arguments: arguments), pluginSearch: plugins,
-                     cancellation: cancellation).install(into: runtime)
+        let plugins = PluginSearchPath(
+            directories: pluginDirectories, recipeDirectory: (path as NSString).deletingLastPathComponent)
+        ShearsModule(
+            recipe: RecipeProvenance(path: path, arguments: arguments), pluginSearch: plugins,
+            cancellation: cancellation
+        ).install(into: runtime)
         try runtime.run(file: path, arguments: recipeArguments)
     }
 }

@@ -11,15 +11,22 @@ extension ShearsModule {
             runtime.register(descriptor.name) { (call: LuaCall) throws -> [LuaValue] in
                 let arguments = try Self.arguments(descriptor, call.optionalTable(1))
                 let steps: [any PruneStep]
-                do throws(PruneError) { steps = try descriptor.makeSteps(arguments) } catch { throw LuaArgumentError(argument: 1, error.message) }
-                return [.handle(PruneRecipe(steps: steps, description: descriptor.describe(arguments)), as: RecipeHandles.step)]
+                do throws(PruneError) { steps = try descriptor.makeSteps(arguments) } catch {
+                    throw LuaArgumentError(argument: 1, error.message)
+                }
+                return [
+                    .handle(
+                        PruneRecipe(steps: steps, description: descriptor.describe(arguments)), as: RecipeHandles.step)
+                ]
             }
         }
     }
 
     /// The descriptor's arguments from a recipe's options table (nil: all defaults), read with the
     /// table's own type checks.
-    private static func arguments(_ descriptor: MethodDescriptor, _ options: LuaTableArgument?) throws -> MethodArguments {
+    private static func arguments(
+        _ descriptor: MethodDescriptor, _ options: LuaTableArgument?
+    ) throws -> MethodArguments {
         try options?.checkFields(allowed: descriptor.acceptedNames)
         var given: [String: MethodValue] = [:]
         do {
@@ -37,14 +44,18 @@ extension ShearsModule {
     private static func field(_ parameter: MethodParameter, _ options: LuaTableArgument) throws -> String? {
         let present = ([parameter.name] + parameter.aliases).filter { options.typeName(of: $0) != "nil" }
         guard present.count <= 1 else {
-            throw LuaArgumentError(argument: 1, "give \(parameter.help) as "
-                                   + present.map { "'\($0)'" }.joined(separator: " or ") + ", not both")
+            throw LuaArgumentError(
+                argument: 1,
+                "give \(parameter.help) as "
+                    + present.map { "'\($0)'" }.joined(separator: " or ") + ", not both")
         }
         return present.first
     }
 
     /// The value of `field` read as `parameter`'s type.
-    private static func value(_ parameter: MethodParameter, _ field: String, _ options: LuaTableArgument) throws -> MethodValue? {
+    private static func value(
+        _ parameter: MethodParameter, _ field: String, _ options: LuaTableArgument
+    ) throws -> MethodValue? {
         switch parameter.type {
         case .number: return try options.optionalNumber(field).map(MethodValue.number)
         case .integer: return try options.optionalInteger(field).map(MethodValue.integer)

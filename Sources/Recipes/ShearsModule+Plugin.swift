@@ -48,13 +48,19 @@ extension ShearsModule {
             methods: [
                 "criteria": { library, _ in [.array(library.criteria.map(Self.criterionTable))] },
                 "criterion": { library, call in
-                    [.handle(try PluginCriterionReference(library: library, id: try call.string(2)), as: RecipeHandles.pluginCriterion)]
+                    [
+                        .handle(
+                            try PluginCriterionReference(library: library, id: try call.string(2)),
+                            as: RecipeHandles.pluginCriterion)
+                    ]
                 },
             ],
             properties: [
                 "id": { .string($0.id) }, "name": { .string($0.name) }, "version": { .string($0.version) },
                 "description": { .string($0.description) }, "path": { .string($0.path) },
-                "abi": { library in .string("\(library.abiVersion.major).\(library.abiVersion.minor).\(library.abiVersion.patch)") },
+                "abi": { library in
+                    .string("\(library.abiVersion.major).\(library.abiVersion.minor).\(library.abiVersion.patch)")
+                },
             ],
             describe: { "\($0.id) \($0.version) (\($0.path))" })
         runtime.register(
@@ -69,21 +75,30 @@ extension ShearsModule {
         runtime.register("plugin") { [pluginSearch] call in
             let path = try pluginSearch.resolve(try call.string(1))
             // Loading a file twice shares its one initialisation (see PluginLibrary).
-            return [.handle(try PluginLibrary(path: path, hostName: "shears \(ShearsVersion.number)"), as: RecipeHandles.plugin)]
+            return [
+                .handle(
+                    try PluginLibrary(path: path, hostName: "shears \(ShearsVersion.number)"), as: RecipeHandles.plugin)
+            ]
         }
     }
 
     /// `p:criteria()`'s entry for one criterion.
     private static func criterionTable(_ descriptor: PluginCriterionDescriptor) -> LuaValue {
-        ["id": .string(descriptor.id), "name": .string(descriptor.name), "version": .string(descriptor.version),
-         "description": .string(descriptor.description), "statistics": .array(descriptor.statisticsNames.map { .string($0) }),
-         "parameters": .array(descriptor.parameters.map(parameterTable)), "thread_safe": .boolean(descriptor.isThreadSafe)]
+        [
+            "id": .string(descriptor.id), "name": .string(descriptor.name), "version": .string(descriptor.version),
+            "description": .string(descriptor.description),
+            "statistics": .array(descriptor.statisticsNames.map { .string($0) }),
+            "parameters": .array(descriptor.parameters.map(parameterTable)),
+            "thread_safe": .boolean(descriptor.isThreadSafe),
+        ]
     }
 
     /// The entry of one declared parameter in `parameters` lists.
     private static func parameterTable(_ parameter: PluginParameterDeclaration) -> LuaValue {
-        var table: [String: LuaValue] = ["name": .string(parameter.name), "type": .string(parameter.kind.rawValue),
-                                         "description": .string(parameter.description), "default": luaValue(parameter.defaultValue)]
+        var table: [String: LuaValue] = [
+            "name": .string(parameter.name), "type": .string(parameter.kind.rawValue),
+            "description": .string(parameter.description), "default": luaValue(parameter.defaultValue),
+        ]
         if parameter.kind == .number || parameter.kind == .integer {
             table["minimum"] = .number(parameter.minimum)
             table["maximum"] = .number(parameter.maximum)
@@ -102,7 +117,9 @@ extension ShearsModule {
 
     /// The `shears.Step` of the criterion with the options table the caller passed (argument 2 of
     /// the call, after the handle itself; nil gives the defaults).
-    private static func step(_ reference: PluginCriterionReference, options call: LuaCall) throws(PluginError) -> LuaValue {
+    private static func step(
+        _ reference: PluginCriterionReference, options call: LuaCall
+    ) throws(PluginError) -> LuaValue {
         let library = reference.library, descriptor = reference.descriptor, id = descriptor.id
         func fail(_ message: String) -> PluginError { PluginError(plugin: library.path, criterion: id, message) }
         let options: LuaTableArgument?
@@ -117,8 +134,9 @@ extension ShearsModule {
         } catch let error as LuaArgumentError where error.detail.hasPrefix("unknown field '") {
             let declared = descriptor.parameters.map(\.name)
             let name = error.detail.dropFirst("unknown field '".count).prefix { $0 != "'" }
-            throw fail("unknown parameter '\(name)' (parameters: \(declared.isEmpty ? "none" : declared.joined(separator: ", ")); "
-                       + "step options: \(reserved.sorted().joined(separator: ", ")))")
+            throw fail(
+                "unknown parameter '\(name)' (parameters: \(declared.isEmpty ? "none" : declared.joined(separator: ", ")); "
+                    + "step options: \(reserved.sorted().joined(separator: ", ")))")
         } catch {
             throw fail("\(error)")
         }
@@ -131,7 +149,9 @@ extension ShearsModule {
             case "boolean": given[parameter.name] = .boolean(try argument(fail) { try options.boolean(parameter.name) })
             case "string": given[parameter.name] = .string(try argument(fail) { try options.string(parameter.name) })
             case let other:
-                throw fail("parameter '\(parameter.name)' must be \(parameter.kind == .integer ? "an" : "a") \(parameter.kind.rawValue), got a \(other)")
+                throw fail(
+                    "parameter '\(parameter.name)' must be \(parameter.kind == .integer ? "an" : "a") \(parameter.kind.rawValue), got a \(other)"
+                )
             }
         }
         let sparsity = try argument(fail) { try options?.optionalNumber("sparsity") }
@@ -145,21 +165,27 @@ extension ShearsModule {
         }
         let selection = try selectorText.map { text throws(PluginError) in
             guard let selection = PluginMethod.Selection(rawValue: text) else {
-                throw fail("field 'selector' must be one of \(PluginMethod.Selection.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+                throw fail(
+                    "field 'selector' must be one of \(PluginMethod.Selection.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'"
+                )
             }
             return selection
         }
         let criterion = try PluginCriterion(library: library, id: id, parameters: given)
         let steps = try PluginMethod.steps(criterion, sparsity: sparsity, pattern: pattern, selection: selection)
         var summary = criterion.parameters.summary(order: descriptor.parameters).map { ($0.0, Optional($0.1)) }
-        summary += [("sparsity", sparsity.map { "\($0)" }), ("pattern", pattern == .unstructured ? nil : pattern.description),
-                    ("selector", selectorText)]
+        summary += [
+            ("sparsity", sparsity.map { "\($0)" }), ("pattern", pattern == .unstructured ? nil : pattern.description),
+            ("selector", selectorText),
+        ]
         let recipe = PruneRecipe(steps: steps, description: PruneRecipe.describe("\(library.id)/\(id)", summary))
         return .handle(recipe, as: RecipeHandles.step)
     }
 
     /// Runs a Lua argument reader, turning its error into a `PluginError` built by `fail`.
-    private static func argument<Value>(_ fail: (String) -> PluginError, _ read: () throws -> Value) throws(PluginError) -> Value {
+    private static func argument<Value>(
+        _ fail: (String) -> PluginError, _ read: () throws -> Value
+    ) throws(PluginError) -> Value {
         do {
             return try read()
         } catch let error as LuaArgumentError {

@@ -17,8 +17,14 @@ extension ShearsModule {
         runtime.register("layer_sparsity") { (call: LuaCall) throws -> [LuaValue] in
             let values = try Self.layerSparsities(call)
             let allocator: LayerSparsity
-            do throws(PruneError) { allocator = try LayerSparsity(values) } catch { throw LuaArgumentError(argument: 1, error.message) }
-            return [Self.handle([allocator], "layer_sparsity", [("layers", "\(values.count)"), ("mean", "\(allocator.meanSparsity)")])]
+            do throws(PruneError) { allocator = try LayerSparsity(values) } catch {
+                throw LuaArgumentError(argument: 1, error.message)
+            }
+            return [
+                Self.handle(
+                    [allocator], "layer_sparsity",
+                    [("layers", "\(values.count)"), ("mean", "\(allocator.meanSparsity)")])
+            ]
         }
         runtime.register("prune") { [cancellation] call in try Self.prune(call, cancellation: cancellation) }
         installMethods(into: runtime)
@@ -37,7 +43,8 @@ extension ShearsModule {
             recipes.append(try call.handle(Int(stackIndex), as: RecipeHandles.step))
         }
         guard !recipes.isEmpty else {
-            throw LuaArgumentError(argument: 3, "no steps given: pass a list such as { shears.wanda{ sparsity = 0.5 } }")
+            throw LuaArgumentError(
+                argument: 3, "no steps given: pass a list such as { shears.wanda{ sparsity = 0.5 } }")
         }
         let targets = try spec.optionalTable("targets")?.strings()
         let ignore = try spec.optionalTable("ignore")?.strings() ?? []
@@ -46,7 +53,9 @@ extension ShearsModule {
         let onLayer: ((Int, LayerReport) -> Void)? = callback.map { index in
             { layer, report in
                 guard callbackError == nil else { return }
-                do { try call.callFunction(at: index, [.integer(layer), layerTable(report)]) } catch { callbackError = error }
+                do { try call.callFunction(at: index, [.integer(layer), layerTable(report)]) } catch {
+                    callbackError = error
+                }
             }
         }
         let report: PruneReport
@@ -75,13 +84,15 @@ extension ShearsModule {
         let layers = try call.handle(1, as: RecipeHandles.model).model.config.layerCount
         return try (0..<layers).map { layer in
             guard let value = try call.callFunctionForNumber(at: 2, [.integer(layer), .integer(layers)]) else {
-                throw LuaArgumentError(argument: 2, "the function must return a number (the sparsity of layer \(layer))")
+                throw LuaArgumentError(
+                    argument: 2, "the function must return a number (the sparsity of layer \(layer))")
             }
             return value
         }
     }
 
-    private static func handle(_ steps: [any PruneStep], _ name: String, _ parameters: [(String, String?)]) -> LuaValue {
+    private static func handle(_ steps: [any PruneStep], _ name: String, _ parameters: [(String, String?)]) -> LuaValue
+    {
         .handle(PruneRecipe(steps: steps, description: PruneRecipe.describe(name, parameters)), as: RecipeHandles.step)
     }
 
@@ -90,15 +101,19 @@ extension ShearsModule {
     static func layerTable(_ report: LayerReport) -> LuaValue {
         var matrices: [String: LuaValue] = [:]
         for matrix in report.matrices {
-            matrices[matrix.name] = ["sparsity": .number(matrix.sparsity), "target": .number(matrix.targetSparsity),
-                                     "notes": .array(matrix.notes.map { .string($0) })]
+            matrices[matrix.name] = [
+                "sparsity": .number(matrix.sparsity), "target": .number(matrix.targetSparsity),
+                "notes": .array(matrix.notes.map { .string($0) }),
+            ]
         }
         let target = report.plan?.sparsity ?? report.matrices.first?.targetSparsity
-        return ["layer": .integer(report.layer), "error": report.outputError.map { .number($0) } ?? .nil,
-                "sparsity": .number(report.sparsity), "target": target.map { .number($0) } ?? .nil,
-                "outlier_ratio": report.plan?.measure.map { .number($0) } ?? .nil,
-                "pattern": report.plan?.pattern.map { .string($0.description) } ?? .nil,
-                "matrices": .table(matrices), "seconds": .number(report.times.total)]
+        return [
+            "layer": .integer(report.layer), "error": report.outputError.map { .number($0) } ?? .nil,
+            "sparsity": .number(report.sparsity), "target": target.map { .number($0) } ?? .nil,
+            "outlier_ratio": report.plan?.measure.map { .number($0) } ?? .nil,
+            "pattern": report.plan?.pattern.map { .string($0.description) } ?? .nil,
+            "matrices": .table(matrices), "seconds": .number(report.times.total),
+        ]
     }
 
     /// The whole report as a Lua table.
@@ -106,10 +121,13 @@ extension ShearsModule {
         [
             "sparsity": .number(report.sparsity), "seconds": .number(report.seconds),
             "steps": .array(report.steps.map { .string($0) }),
-            "times": ["forwards": .number(report.times.forwards), "statistics": .number(report.times.statistics),
-                      "selection": .number(report.times.selection), "reconstruction": .number(report.times.reconstruction)],
+            "times": [
+                "forwards": .number(report.times.forwards), "statistics": .number(report.times.statistics),
+                "selection": .number(report.times.selection), "reconstruction": .number(report.times.reconstruction),
+            ],
             "layers": .array(report.layers.map(layerTable)),
-            "calibration_windows": .integer(report.calibrationWindows), "calibration_tokens": .integer(report.calibrationTokens),
+            "calibration_windows": .integer(report.calibrationWindows),
+            "calibration_tokens": .integer(report.calibrationTokens),
         ]
     }
 }

@@ -9,11 +9,15 @@ extension ShearsModule {
     static func remove(_ model: Model, _ call: LuaCall) throws -> [LuaValue] {
         let options = try call.table(2)
         try options.checkFields(allowed: ["blocks", "layer", "heads", "kv_groups", "channels", "attention", "ffn"])
-        let units = ["blocks", "heads", "kv_groups", "channels", "attention", "ffn"].filter { options.typeName(of: $0) != "nil" }
+        let units = ["blocks", "heads", "kv_groups", "channels", "attention", "ffn"].filter {
+            options.typeName(of: $0) != "nil"
+        }
         guard units.count == 1 else {
-            throw LuaArgumentError(argument: 1, units.isEmpty
-                ? "say what to remove: blocks = {...}, or layer = N with heads, kv_groups, channels, attention or ffn"
-                : "remove one kind of unit per call, got \(units.joined(separator: " and "))")
+            throw LuaArgumentError(
+                argument: 1,
+                units.isEmpty
+                    ? "say what to remove: blocks = {...}, or layer = N with heads, kv_groups, channels, attention or ffn"
+                    : "remove one kind of unit per call, got \(units.joined(separator: " and "))")
         }
         func list(_ name: String) throws -> [Int] {
             guard let table = try options.optionalTable(name) else {
@@ -39,8 +43,12 @@ extension ShearsModule {
             case "heads": removal = .queryHeads(layer: layer, try list("heads"))
             case "kv_groups": removal = .kvGroups(layer: layer, try list("kv_groups"))
             case "channels": removal = .ffnChannels(layer: layer, try list("channels"))
-            case "attention": _ = try flag("attention"); removal = .attention(layer: layer)
-            default: _ = try flag("ffn"); removal = .ffn(layer: layer)
+            case "attention":
+                _ = try flag("attention")
+                removal = .attention(layer: layer)
+            default:
+                _ = try flag("ffn")
+                removal = .ffn(layer: layer)
             }
         }
         do { try model.remove(removal) } catch {
@@ -56,10 +64,13 @@ extension ShearsModule {
             throw LuaArgumentError(argument: 1, "layer \(layer) is out of range 0...\(model.config.layerCount - 1)")
         }
         let shape = model.config.layers[layer]
-        return [.table([
-            "heads": .integer(shape.headCount), "kv_heads": .integer(shape.kvHeadCount), "ffn": .integer(shape.ffnSize),
-            "attention": .boolean(shape.hasAttention), "mlp": .boolean(shape.hasFFN),
-        ])]
+        return [
+            .table([
+                "heads": .integer(shape.headCount), "kv_heads": .integer(shape.kvHeadCount),
+                "ffn": .integer(shape.ffnSize),
+                "attention": .boolean(shape.hasAttention), "mlp": .boolean(shape.hasFFN),
+            ])
+        ]
     }
 
     /// A per-layer count as Lua sees it: one integer when every layer has it, else a list with

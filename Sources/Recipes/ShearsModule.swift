@@ -20,7 +20,9 @@ final class ShearsModule {
     let cancellation: Cancellation?
     private let progressBar = RecipeProgress()
 
-    init(recipe: RecipeProvenance, pluginSearch: PluginSearchPath = PluginSearchPath(), cancellation: Cancellation? = nil) {
+    init(
+        recipe: RecipeProvenance, pluginSearch: PluginSearchPath = PluginSearchPath(), cancellation: Cancellation? = nil
+    ) {
         self.cancellation = cancellation
         self.recipe = recipe
         self.pluginSearch = pluginSearch
@@ -52,7 +54,8 @@ final class ShearsModule {
             let model = try call.handle(1, as: RecipeHandles.model).model
             let ids = try call.table(2).integers()
             if let bad = ids.first(where: { $0 < 0 || $0 >= model.config.vocabSize }) {
-                throw LuaArgumentError(argument: 2, "token id \(bad) is outside the vocabulary (0..<\(model.config.vocabSize))")
+                throw LuaArgumentError(
+                    argument: 2, "token id \(bad) is outside the vocabulary (0..<\(model.config.vocabSize))")
             }
             return [.string(model.tokenizer.decode(ids.map { Int32($0) }))]
         }
@@ -78,7 +81,9 @@ final class ShearsModule {
                     guard box.model.tensor(name) != nil else {
                         throw LuaArgumentError(argument: 1, "no tensor '\(name)' in the model (see m:tensors())")
                     }
-                    return [.handle(TensorReference(model: box.model, name: name), as: RecipeHandles.tensor, dependingOn: 1)]
+                    return [
+                        .handle(TensorReference(model: box.model, name: name), as: RecipeHandles.tensor, dependingOn: 1)
+                    ]
                 },
                 "perplexity": { [self] box, call in try perplexity(box.model, call) },
                 "remove": { box, call in try Self.remove(box.model, call) },
@@ -109,7 +114,8 @@ final class ShearsModule {
             ],
             describe: { box in
                 let c = box.model.config
-                return "\(URL(fileURLWithPath: box.model.sourcePath).lastPathComponent) (\(c.layerCount) layers, hidden \(c.hiddenSize))"
+                return
+                    "\(URL(fileURLWithPath: box.model.sourcePath).lastPathComponent) (\(c.layerCount) layers, hidden \(c.hiddenSize))"
             }
         )
     }
@@ -122,7 +128,9 @@ final class ShearsModule {
         let chunks = try options.optionalInteger("chunks")
         let result: PerplexityResult
         do {
-            result = try PerplexityEvaluator(model: model, cancellation: cancellation).evaluate(tokens: tokens, seqlen: seqlen, maxChunks: chunks) {
+            result = try PerplexityEvaluator(model: model, cancellation: cancellation).evaluate(
+                tokens: tokens, seqlen: seqlen, maxChunks: chunks
+            ) {
                 [progressBar] done, total in progressBar.update(label: "perplexity", done: done, total: total)
             }
         } catch {
@@ -148,7 +156,8 @@ final class ShearsModule {
         let maxTokens = try options?.integer("max_tokens", default: 32) ?? 32
         let ids: [Int32]
         do {
-            ids = try Generator(model: model).generate(prompt: model.tokenizer.encode(prompt), maxTokens: maxTokens, sampling: sampling)
+            ids = try Generator(model: model).generate(
+                prompt: model.tokenizer.encode(prompt), maxTokens: maxTokens, sampling: sampling)
         } catch {
             throw LuaArgumentError(argument: 2, error.message)
         }
@@ -165,7 +174,10 @@ final class ShearsModule {
         try options?.checkFields(allowed: ["type"])
         let typeName = try options?.string("type", default: "f16") ?? "f16"
         guard let type = OutputType(rawValue: typeName) else {
-            throw LuaArgumentError(argument: 2, "field 'type' must be one of \(OutputType.allCases.map(\.rawValue).joined(separator: ", ")), got '\(typeName)'")
+            throw LuaArgumentError(
+                argument: 2,
+                "field 'type' must be one of \(OutputType.allCases.map(\.rawValue).joined(separator: ", ")), got '\(typeName)'"
+            )
         }
         try ModelWriter.write(model, to: path, type: type, annotations: recipe.annotations)
         return []
@@ -188,7 +200,9 @@ final class ShearsModule {
                 "columns": { .integer($0.tensor.columns) },
                 "numel": { .integer($0.tensor.count) },
             ],
-            describe: { reference in "\(reference.name) \(reference.tensor.shape.map(String.init).joined(separator: "x"))" }
+            describe: { reference in
+                "\(reference.name) \(reference.tensor.shape.map(String.init).joined(separator: "x"))"
+            }
         )
     }
 
@@ -201,10 +215,11 @@ final class ShearsModule {
                 "window": { box, call in
                     let index = try call.integer(2)
                     guard (1...box.set.windows.count).contains(index) else {
-                        throw LuaArgumentError(argument: 1, "window \(index) is out of range 1..\(box.set.windows.count)")
+                        throw LuaArgumentError(
+                            argument: 1, "window \(index) is out of range 1..\(box.set.windows.count)")
                     }
                     return [.array(box.set.windows[index - 1].map { .integer(Int($0)) })]
-                },
+                }
             ],
             properties: [
                 "seqlen": { .integer($0.set.seqlen) },
@@ -218,8 +233,10 @@ final class ShearsModule {
     }
 
     private func makeCalibration(_ options: LuaTableArgument, call: LuaCall) throws -> CalibrationSet {
-        try options.checkFields(allowed: ["model", "text", "ids", "tokens", "samples", "seqlen", "seed", "offsets", "generate",
-                                          "temperature", "pre_tokenizer", "keep_crlf"])
+        try options.checkFields(allowed: [
+            "model", "text", "ids", "tokens", "samples", "seqlen", "seed", "offsets", "generate",
+            "temperature", "pre_tokenizer", "keep_crlf",
+        ])
         guard let box = try modelField(options, call) ?? lastModel else {
             throw LuaArgumentError(argument: 1, "field 'model' is required when no model is loaded")
         }
@@ -227,14 +244,16 @@ final class ShearsModule {
         var request: CalibrationRequest
         if try options.boolean("generate", default: false) {
             request = CalibrationRequest(source: .generated)
-            request.temperature = Float(try options.number("temperature", default: Double(CalibrationRequest.defaultTemperature)))
+            request.temperature = Float(
+                try options.number("temperature", default: Double(CalibrationRequest.defaultTemperature)))
         } else {
             request = CalibrationRequest(source: try tokenSource(options, model: model))
             if let offsets = try offsetList(options) { request.offsets = offsets }
         }
         request.samples = try options.integer("samples", default: CalibrationRequest.defaultSamples)
         request.seqlen = try options.integer("seqlen", default: CalibrationRequest.defaultSeqlen)
-        request.seed = UInt64(truncatingIfNeeded: try options.integer("seed", default: Int(CalibrationRequest.defaultSeed)))
+        request.seed = UInt64(
+            truncatingIfNeeded: try options.integer("seed", default: Int(CalibrationRequest.defaultSeed)))
         request.reading = try textReading(options)
         do {
             let set = try request.makeSet(for: model) { [progressBar] done, total in
@@ -298,7 +317,8 @@ final class ShearsModule {
 
     /// The `keep_crlf` and `pre_tokenizer` fields.
     private func textReading(_ options: LuaTableArgument) throws -> TextReading {
-        TextReading(keepCRLF: try options.boolean("keep_crlf", default: false),
-                    preTokenizer: try options.optionalString("pre_tokenizer"))
+        TextReading(
+            keepCRLF: try options.boolean("keep_crlf", default: false),
+            preTokenizer: try options.optionalString("pre_tokenizer"))
     }
 }

@@ -36,7 +36,9 @@ package struct TextReading {
     }
 
     /// Reads and encodes `path` for `model`.
-    package func encode(_ path: String, for model: Model, parseSpecialTokens: Bool = false) throws(CommandFailure) -> [Int32] {
+    package func encode(
+        _ path: String, for model: Model, parseSpecialTokens: Bool = false
+    ) throws(CommandFailure) -> [Int32] {
         try tokenizer(for: model).encode(read(path), parseSpecialTokens: parseSpecialTokens)
     }
 }

@@ -15,9 +15,11 @@ public struct BPEVocabulary: Sendable, Equatable {
     public var addBOS: Bool
 
     /// Creates a vocabulary.
-    public init(tokens: [String], merges: [String], tokenTypes: [Int32] = [], preTokenizer: String,
-                bosID: Int32? = nil, eosID: Int32? = nil, unknownID: Int32? = nil, paddingID: Int32? = nil,
-                addBOS: Bool = false) {
+    public init(
+        tokens: [String], merges: [String], tokenTypes: [Int32] = [], preTokenizer: String,
+        bosID: Int32? = nil, eosID: Int32? = nil, unknownID: Int32? = nil, paddingID: Int32? = nil,
+        addBOS: Bool = false
+    ) {
         self.tokens = tokens
         self.merges = merges
         self.tokenTypes = tokenTypes

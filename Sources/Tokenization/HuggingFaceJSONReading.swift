@@ -11,10 +11,13 @@ extension BPEVocabulary {
             throw TokenizerError("tokenizer.json is not valid JSON: \(error.message)")
         }
         guard let model = document["model"], model["type"]?.string == "BPE" else {
-            throw TokenizerError("tokenizer.json: model.type is \(document["model"]?["type"]?.summary ?? "missing"), expected \"BPE\"")
+            throw TokenizerError(
+                "tokenizer.json: model.type is \(document["model"]?["type"]?.summary ?? "missing"), expected \"BPE\"")
         }
-        for (key, harmless) in [("dropout", JSONValue.null), ("byte_fallback", .bool(false)),
-                                ("continuing_subword_prefix", .null), ("end_of_word_suffix", .null)] {
+        for (key, harmless) in [
+            ("dropout", JSONValue.null), ("byte_fallback", .bool(false)),
+            ("continuing_subword_prefix", .null), ("end_of_word_suffix", .null),
+        ] {
             if let value = model[key], value != harmless, !(value == .string("") && harmless == .null) {
                 throw TokenizerError("tokenizer.json: model.\(key) = \(value.summary) is not supported")
             }
@@ -27,23 +30,30 @@ extension BPEVocabulary {
         }
         let preTokenizer = try PreTokenizer(huggingFace: document["pre_tokenizer"] ?? .null)
         if (model["ignore_merges"]?.bool ?? false) != preTokenizer.ignoresMerges {
-            throw TokenizerError("tokenizer.json: model.ignore_merges = \(model["ignore_merges"]?.summary ?? "false") "
-                + "does not match the \(preTokenizer.rawValue) pre-tokenizer, which we reproduce with ignore_merges = \(preTokenizer.ignoresMerges)")
+            throw TokenizerError(
+                "tokenizer.json: model.ignore_merges = \(model["ignore_merges"]?.summary ?? "false") "
+                    + "does not match the \(preTokenizer.rawValue) pre-tokenizer, which we reproduce with ignore_merges = \(preTokenizer.ignoresMerges)"
+            )
         }
 
         var tokensByID: [Int: String] = [:]
         var types: [Int: TokenType] = [:]
-        guard let vocab = model["vocab"]?.members else { throw TokenizerError("tokenizer.json: model.vocab is missing") }
+        guard let vocab = model["vocab"]?.members else {
+            throw TokenizerError("tokenizer.json: model.vocab is missing")
+        }
         var vocabTokens = Set<String>(minimumCapacity: vocab.count)
         for (token, value) in vocab {
             guard vocabTokens.insert(token).inserted else {
                 throw TokenizerError("tokenizer.json: model.vocab lists \(JSONWriter.quoted(token)) twice")
             }
             guard let id = value.int, id >= 0 else {
-                throw TokenizerError("tokenizer.json: model.vocab[\(JSONWriter.quoted(token))] = \(value.summary) is not a token id")
+                throw TokenizerError(
+                    "tokenizer.json: model.vocab[\(JSONWriter.quoted(token))] = \(value.summary) is not a token id")
             }
             if let other = tokensByID[id] {
-                throw TokenizerError("tokenizer.json: model.vocab gives id \(id) to both \(JSONWriter.quoted(other)) and \(JSONWriter.quoted(token))")
+                throw TokenizerError(
+                    "tokenizer.json: model.vocab gives id \(id) to both \(JSONWriter.quoted(other)) and \(JSONWriter.quoted(token))"
+                )
             }
             tokensByID[id] = token
         }
@@ -76,12 +86,16 @@ extension BPEVocabulary {
         let ids = Dictionary(tokens.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { first, _ in first })
         var unknownID: Int32?
         if let unknown = model["unk_token"]?.string {
-            guard let id = ids[unknown] else { throw TokenizerError("tokenizer.json: unk_token \(JSONWriter.quoted(unknown)) is not in the vocabulary") }
+            guard let id = ids[unknown] else {
+                throw TokenizerError("tokenizer.json: unk_token \(JSONWriter.quoted(unknown)) is not in the vocabulary")
+            }
             unknownID = id
         }
         let bosID = try Self.prependedToken(document["post_processor"] ?? .null, ids: ids)
-        self.init(tokens: tokens, merges: merges, tokenTypes: (0..<count).map { types[$0]?.rawValue ?? TokenType.normal.rawValue },
-                  preTokenizer: preTokenizer.rawValue, bosID: bosID, unknownID: unknownID, addBOS: bosID != nil)
+        self.init(
+            tokens: tokens, merges: merges,
+            tokenTypes: (0..<count).map { types[$0]?.rawValue ?? TokenType.normal.rawValue },
+            preTokenizer: preTokenizer.rawValue, bosID: bosID, unknownID: unknownID, addBOS: bosID != nil)
     }
 
     /// The token a `post_processor` puts before every sequence (BOS), or nil when it adds none.
@@ -97,12 +111,16 @@ extension BPEVocabulary {
                 let single = step["single"]?.array ?? []
                 let specials = single.compactMap { $0["SpecialToken"]?["id"]?.string }
                 guard single.count == specials.count + 1, single.last?["Sequence"] != nil, specials.count <= 1 else {
-                    throw TokenizerError("tokenizer.json: post_processor template \(JSONValue.array(single).summary) is not supported (only a BOS before the text)")
+                    throw TokenizerError(
+                        "tokenizer.json: post_processor template \(JSONValue.array(single).summary) is not supported (only a BOS before the text)"
+                    )
                 }
                 if let name = specials.first {
                     let tokenIDs = step["special_tokens"]?[name]?["ids"]?.array?.compactMap(\.int)
                     guard let tokenIDs, tokenIDs.count == 1, ids.values.contains(Int32(tokenIDs[0])) else {
-                        throw TokenizerError("tokenizer.json: post_processor special token \(JSONWriter.quoted(name)) has no single id in the vocabulary")
+                        throw TokenizerError(
+                            "tokenizer.json: post_processor special token \(JSONWriter.quoted(name)) has no single id in the vocabulary"
+                        )
                     }
                     bosID = Int32(tokenIDs[0])
                 }

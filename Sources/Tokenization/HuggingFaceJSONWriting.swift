@@ -14,7 +14,9 @@ extension BPEVocabulary {
         for (id, token) in tokens.enumerated() {
             let type = type(of: id)
             guard type == .control || type == .userDefined else { continue }
-            out += (first ? "\n" : ",\n") + "    {\"id\": \(id), \"content\": \(JSONWriter.quoted(token)), \"single_word\": false, "
+            out +=
+                (first ? "\n" : ",\n")
+                + "    {\"id\": \(id), \"content\": \(JSONWriter.quoted(token)), \"single_word\": false, "
                 + "\"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": \(type == .control)}"
             first = false
         }
@@ -23,11 +25,13 @@ extension BPEVocabulary {
         let preTokenizer = try? PreTokenizer(name: self.preTokenizer)
         out += "  \"pre_tokenizer\": \(preTokenizer?.huggingFaceJSON ?? "null"),\n"
         out += "  \"post_processor\": \(postProcessorJSON),\n"
-        out += "  \"decoder\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": true},\n"
+        out +=
+            "  \"decoder\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": true},\n"
         out += "  \"model\": {\n    \"type\": \"BPE\",\n    \"dropout\": null,\n"
         out += "    \"unk_token\": \(unknownID.map { JSONWriter.quoted(tokens[Int($0)]) } ?? "null"),\n"
         out += "    \"continuing_subword_prefix\": null,\n    \"end_of_word_suffix\": null,\n    \"fuse_unk\": false,\n"
-        out += "    \"byte_fallback\": false,\n    \"ignore_merges\": \(preTokenizer?.ignoresMerges ?? false),\n    \"vocab\": {"
+        out +=
+            "    \"byte_fallback\": false,\n    \"ignore_merges\": \(preTokenizer?.ignoresMerges ?? false),\n    \"vocab\": {"
         for (id, token) in tokens.enumerated() {
             out += (id == 0 ? "\n      " : ",\n      ") + JSONWriter.quoted(token) + ": \(id)"
         }
@@ -36,7 +40,8 @@ extension BPEVocabulary {
         var firstMerge = true
         for (rank, merge) in merges.enumerated() {
             guard let (left, right) = try? MergeTable.split(merge, rank: rank),
-                  known.contains(left), known.contains(right), known.contains(left + right) else { continue }
+                known.contains(left), known.contains(right), known.contains(left + right)
+            else { continue }
             out += (firstMerge ? "\n      " : ",\n      ") + JSONWriter.quoted(merge)
             firstMerge = false
         }

@@ -17,11 +17,14 @@ extension PreTokenizer {
         let byteLevelWithRegex = #"{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}"#
         let byteLevelAlone = #"{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":false}"#
         func split(_ regex: String) -> String {
-            #"{"type":"Split","pattern":{"Regex":"# + JSONWriter.quoted(regex) + #"},"behavior":"Isolated","invert":false}"#
+            #"{"type":"Split","pattern":{"Regex":"# + JSONWriter.quoted(regex)
+                + #"},"behavior":"Isolated","invert":false}"#
         }
         return switch self {
         case .gpt2: byteLevelWithRegex
-        case .smollm: #"{"type":"Sequence","pretokenizers":[{"type":"Digits","individual_digits":true},"# + byteLevelWithRegex + "]}"
+        case .smollm:
+            #"{"type":"Sequence","pretokenizers":[{"type":"Digits","individual_digits":true},"# + byteLevelWithRegex
+                + "]}"
         case .llamaBPE: #"{"type":"Sequence","pretokenizers":["# + split(Self.llama3Regex) + "," + byteLevelAlone + "]}"
         case .qwen2: #"{"type":"Sequence","pretokenizers":["# + split(Self.qwen2Regex) + "," + byteLevelAlone + "]}"
         }
@@ -37,14 +40,16 @@ extension PreTokenizer {
         }
         func splitRegex(_ step: JSONValue) -> String? {
             guard step["type"]?.string == "Split", step["behavior"]?.string == "Isolated",
-                  step["invert"]?.bool != true else { return nil }
+                step["invert"]?.bool != true
+            else { return nil }
             return step["pattern"]?["Regex"]?.string
         }
         switch steps.count {
         case 1 where isByteLevel(steps[0], regex: true):
             self = .gpt2
             return
-        case 2 where steps[0]["type"]?.string == "Digits" && steps[0]["individual_digits"]?.bool == true
+        case 2
+        where steps[0]["type"]?.string == "Digits" && steps[0]["individual_digits"]?.bool == true
             && isByteLevel(steps[1], regex: true):
             self = .smollm
             return
@@ -60,7 +65,9 @@ extension PreTokenizer {
             }
         default: break
         }
-        throw TokenizerError("pre_tokenizer \(section.summary) is not one we can reproduce (we support GPT-2 ByteLevel, "
-            + "SmolLM Digits+ByteLevel, and the Llama 3 and Qwen 2 Split regexes + ByteLevel, without add_prefix_space)")
+        throw TokenizerError(
+            "pre_tokenizer \(section.summary) is not one we can reproduce (we support GPT-2 ByteLevel, "
+                + "SmolLM Digits+ByteLevel, and the Llama 3 and Qwen 2 Split regexes + ByteLevel, without add_prefix_space)"
+        )
     }
 }

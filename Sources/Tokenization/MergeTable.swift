@@ -21,7 +21,8 @@ struct MergeTable: Sendable {
     static func split(_ merge: String, rank: Int) throws(TokenizerError) -> (String, String) {
         let scalars = merge.unicodeScalars
         guard !scalars.isEmpty, let space = scalars[scalars.index(after: scalars.startIndex)...].firstIndex(of: " "),
-              scalars.index(after: space) < scalars.endIndex else {
+            scalars.index(after: space) < scalars.endIndex
+        else {
             throw TokenizerError("merge \(rank) '\(merge)' is not two tokens separated by a space")
         }
         return (String(scalars[..<space]), String(scalars[scalars.index(after: space)...]))

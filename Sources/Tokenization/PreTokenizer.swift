@@ -47,8 +47,10 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
     }
 
     /// Splits the valid UTF-8 in `bytes[range]`, calling `emit` with the byte range of each word in order.
-    func split(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, scalars: inout ScalarText,
-               emit: (Range<Int>) -> Void) {
+    func split(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, scalars: inout ScalarText,
+        emit: (Range<Int>) -> Void
+    ) {
         scalars.load(bytes, range)
         let text = scalars
         func emitScalars(_ start: Int, _ end: Int) { emit(text.byteOffsets[start]..<text.byteOffsets[end]) }
@@ -81,12 +83,12 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             return ignoringCase && (0x41...0x5A).contains(value) ? value + 0x20 : value
         }
         switch letter(position + 1) {
-        case 0x73, 0x74, 0x6D, 0x64: return 2  // s t m d
+        case 0x73, 0x74, 0x6D, 0x64: return 2 // s t m d
         default: break
         }
         guard position + 2 < end else { return 0 }
         switch (letter(position + 1), letter(position + 2)) {
-        case (0x72, 0x65), (0x76, 0x65), (0x6C, 0x6C): return 3  // re ve ll
+        case (0x72, 0x65), (0x76, 0x65), (0x6C, 0x6C): return 3 // re ve ll
         default: return 0
         }
     }
@@ -117,8 +119,10 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
     }
 
     /// `\s+(?!\S)|\s+` at `position` (a whitespace scalar); returns where the match ends.
-    private static func scanWhitespace(_ text: ScalarText, _ position: Int, _ end: Int,
-                                       _ emit: (Int, Int) -> Void) -> Int {
+    private static func scanWhitespace(
+        _ text: ScalarText, _ position: Int, _ end: Int,
+        _ emit: (Int, Int) -> Void
+    ) -> Int {
         var stop = position
         while stop < end && text.classes[stop].contains(.whitespace) { stop += 1 }
         if stop - position > 1 && stop < end { stop -= 1 }
@@ -128,8 +132,10 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
     }
 
     /// The Llama 3 / Qwen 2 regex over scalars `start..<end`, digits grouped by up to `maxDigits`.
-    private static func scanLlama3(_ text: ScalarText, _ start: Int, _ end: Int, maxDigits: Int,
-                                   _ emit: (Int, Int) -> Void) {
+    private static func scanLlama3(
+        _ text: ScalarText, _ start: Int, _ end: Int, maxDigits: Int,
+        _ emit: (Int, Int) -> Void
+    ) {
         let classes = text.classes, values = text.values
         func isNewline(_ index: Int) -> Bool { values[index] == carriageReturn || values[index] == lineFeed }
         var position = start
@@ -143,7 +149,8 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
             let kind = classes[position]
             // `[^\r\n\p{L}\p{N}]?\p{L}+`
             if !isNewline(position) && !kind.contains(.number)
-                && (kind.contains(.letter) || (position + 1 < end && classes[position + 1].contains(.letter))) {
+                && (kind.contains(.letter) || (position + 1 < end && classes[position + 1].contains(.letter)))
+            {
                 var stop = position + 1
                 while stop < end && classes[stop].contains(.letter) { stop += 1 }
                 emit(position, stop)

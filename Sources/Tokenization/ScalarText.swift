@@ -21,10 +21,18 @@ struct ScalarText {
             let lead = bytes[offset]
             var value: UInt32, length: Int
             switch lead {
-            case 0..<0x80: value = UInt32(lead); length = 1
-            case 0xC0..<0xE0: value = UInt32(lead & 0x1F); length = 2
-            case 0xE0..<0xF0: value = UInt32(lead & 0x0F); length = 3
-            default: value = UInt32(lead & 0x07); length = 4
+            case 0..<0x80:
+                value = UInt32(lead)
+                length = 1
+            case 0xC0..<0xE0:
+                value = UInt32(lead & 0x1F)
+                length = 2
+            case 0xE0..<0xF0:
+                value = UInt32(lead & 0x0F)
+                length = 3
+            default:
+                value = UInt32(lead & 0x07)
+                length = 4
             }
             length = min(length, range.upperBound - offset)
             for index in 1..<length { value = value << 6 | UInt32(bytes[offset + index] & 0x3F) }

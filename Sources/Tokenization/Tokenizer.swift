@@ -22,10 +22,13 @@ public final class Tokenizer: Sendable {
             throw TokenizerError("the vocabulary has \(tokens.count) tokens")
         }
         guard vocabulary.tokenTypes.isEmpty || vocabulary.tokenTypes.count == tokens.count else {
-            throw TokenizerError("the vocabulary has \(tokens.count) tokens but \(vocabulary.tokenTypes.count) token types")
+            throw TokenizerError(
+                "the vocabulary has \(tokens.count) tokens but \(vocabulary.tokenTypes.count) token types")
         }
-        for (name, id) in [("BOS", vocabulary.bosID), ("EOS", vocabulary.eosID), ("unknown", vocabulary.unknownID),
-                           ("padding", vocabulary.paddingID)] {
+        for (name, id) in [
+            ("BOS", vocabulary.bosID), ("EOS", vocabulary.eosID), ("unknown", vocabulary.unknownID),
+            ("padding", vocabulary.paddingID),
+        ] {
             if let id, !(0..<Int32(tokens.count)).contains(id) {
                 throw TokenizerError("the \(name) token id \(id) is outside the vocabulary of \(tokens.count) tokens")
             }
@@ -94,8 +97,9 @@ public final class Tokenizer: Sendable {
         if vocabulary.addBOS, let bos = vocabulary.bosID { output.append(bos) }
         var text = text
         text.withUTF8 { bytes in
-            var encoder = WordEncoder(merges: merges, byteTokens: byteTokens,
-                                      wholeWords: preTokenizer.ignoresMerges ? idsByToken : nil)
+            var encoder = WordEncoder(
+                merges: merges, byteTokens: byteTokens,
+                wholeWords: preTokenizer.ignoresMerges ? idsByToken : nil)
             var scalars = ScalarText()
             let matcher = parseSpecialTokens ? parsedOnRequest : alwaysParsed
             let fragments: [SpecialTokenMatcher.Fragment] =

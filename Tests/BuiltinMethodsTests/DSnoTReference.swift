@@ -43,13 +43,17 @@ enum DSnoTReference {
     }
 
     /// The unstructured branch; returns the final mask and per row the decisions of active rows.
-    static func unstructured(_ input: Input, maxCycles: Int, threshold: Double, power: Double)
+    static func unstructured(
+        _ input: Input, maxCycles: Int, threshold: Double, power: Double
+    )
         -> (mask: [UInt8], decisions: [[Decision]])
     {
         let rows = input.rows, d = input.columns
         var mask = input.mask
         let metric = (0..<rows * d).map { Double(input.weights[$0]) * Double(input.sums[$0 % d]) }
-        let wanda = (0..<rows * d).map { abs(Double(input.weights[$0])) * Double(input.squaredNorms[$0 % d]).squareRoot() }
+        let wanda = (0..<rows * d).map {
+            abs(Double(input.weights[$0])) * Double(input.squaredNorms[$0 % d]).squareRoot()
+        }
         var regrowMetric = metric
         var error = [Double](repeating: 0, count: rows)
         for i in 0..<rows * d {
@@ -96,8 +100,10 @@ enum DSnoTReference {
                     mask[r * d + grown] = 0
                     error[r] += metric[r * d + pruned]
                     error[r] -= metric[r * d + grown]
-                    decisions[r].append(Decision(cycle: cycle - 1, regrown: grown, pruned: pruned, errorBefore: before,
-                                                 applied: true))
+                    decisions[r].append(
+                        Decision(
+                            cycle: cycle - 1, regrown: grown, pruned: pruned, errorBefore: before,
+                            applied: true))
                 }
             }
         }
@@ -106,7 +112,9 @@ enum DSnoTReference {
 
     /// The N:M branch (`prune_n` pruned of every `group`); `groupExhausted` reports a cycle whose
     /// group had no finite candidate (where the reference's topk picks an arbitrary +∞ entry).
-    static func groups(_ input: Input, group: Int, maxCycles: Int, threshold: Double, power: Double)
+    static func groups(
+        _ input: Input, group: Int, maxCycles: Int, threshold: Double, power: Double
+    )
         -> (mask: [UInt8], decisions: [[Decision]], groupExhausted: Bool)
     {
         let rows = input.rows, d = input.columns
@@ -140,7 +148,7 @@ enum DSnoTReference {
                 if initial[r * d + pruned] == .infinity { exhausted = true }
                 let after = error[r] + metric[r * d + pruned] - metric[r * d + grown]
                 let sign = after > 0 ? 1 : after < 0 ? -1 : 0
-                if mask[r * d + grown] == 0 { update[r] = false }  // our deviation, as in the unstructured loop
+                if mask[r * d + grown] == 0 { update[r] = false } // our deviation, as in the unstructured loop
                 let wasActive = update[r]
                 let passesThreshold = abs(error[r]) > threshold
                 update[r] = update[r] && initialSign[r] == sign && passesThreshold
@@ -150,8 +158,10 @@ enum DSnoTReference {
                     mask[r * d + grown] = 0
                 }
                 if wasActive && passesThreshold {
-                    decisions[r].append(Decision(cycle: cycleTime - 2, regrown: grown, pruned: pruned, errorBefore: error[r],
-                                                 applied: update[r]))
+                    decisions[r].append(
+                        Decision(
+                            cycle: cycleTime - 2, regrown: grown, pruned: pruned, errorBefore: error[r],
+                            applied: update[r]))
                 }
                 if update[r] {
                     error[r] += metric[r * d + pruned]

@@ -1,16 +1,18 @@
 import BuiltinMethods
 import ModelIO
 import PruningEngine
-import Testing
 import TestSupport
+import Testing
 
 /// DSnoT against the literal transcription of the reference loop: the same decisions cycle by
 /// cycle, the same final masks, exact row counts, the MLP skip, parameter checks.
 @Suite struct DSnoTTests {
     /// A random matrix with statistics from random activations (per-column means of both signs),
     /// masked by Wanda per row at `sparsity` or by the N:M `pattern`.
-    static func work(rows: Int, columns: Int, sparsity: Double, pattern: SparsityPattern = .unstructured,
-                     part: LlamaTensorNames.Layer = .query, seed: UInt64 = 3) throws -> MatrixWork {
+    static func work(
+        rows: Int, columns: Int, sparsity: Double, pattern: SparsityPattern = .unstructured,
+        part: LlamaTensorNames.Layer = .query, seed: UInt64 = 3
+    ) throws -> MatrixWork {
         var rng = SplitMix64(seed: seed)
         let weights = (0..<rows * columns).map { _ in (rng.nextUnitFloat() * 2 - 1) * 0.1 }
         let statistics = InputStatistics(columns: columns, requirement: [.squaredNorms, .moments])
@@ -24,27 +26,35 @@ import TestSupport
             }
             x.withUnsafeBufferPointer { statistics.accumulate($0) }
         }
-        let work = MatrixWork(name: part.name(layer: 0), layer: 0, part: part, rows: rows, columns: columns,
-                              weights: TensorStorage(weights), statistics: statistics)
-        let steps = pattern == .unstructured ? try PruneMethod.wanda(sparsity: sparsity) : try PruneMethod.wanda(sparsity: nil, pattern: pattern)
+        let work = MatrixWork(
+            name: part.name(layer: 0), layer: 0, part: part, rows: rows, columns: columns,
+            weights: TensorStorage(weights), statistics: statistics)
+        let steps =
+            pattern == .unstructured
+            ? try PruneMethod.wanda(sparsity: sparsity) : try PruneMethod.wanda(sparsity: nil, pattern: pattern)
         for step in steps { try step.run(work) }
         return work
     }
 
     static func input(_ work: MatrixWork) -> DSnoTReference.Input {
         let statistics = work.statistics!
-        return DSnoTReference.Input(rows: work.rows, columns: work.columns, weights: work.weights.array,
-                                    sums: statistics.sums, variances: statistics.variances,
-                                    squaredNorms: statistics.squaredNorms, mask: work.mask, scores: work.scores)
+        return DSnoTReference.Input(
+            rows: work.rows, columns: work.columns, weights: work.weights.array,
+            sums: statistics.sums, variances: statistics.variances,
+            squaredNorms: statistics.squaredNorms, mask: work.mask, scores: work.scores)
     }
 
     static func prunedPerRow(_ mask: [UInt8], _ columns: Int) -> [Int] {
-        stride(from: 0, to: mask.count, by: columns).map { base in mask[base..<base + columns].reduce(0) { $0 + Int($1) } }
+        stride(from: 0, to: mask.count, by: columns).map { base in
+            mask[base..<base + columns].reduce(0) { $0 + Int($1) }
+        }
     }
 
-    @Test("unstructured: every decision and the final mask match the reference loop", arguments: [(0.6, 1.0, 50), (0.5, 2.0, 6)])
+    @Test(
+        "unstructured: every decision and the final mask match the reference loop",
+        arguments: [(0.6, 1.0, 50), (0.5, 2.0, 6)])
     func unstructured(sparsity: Double, power: Double, cycles: Int) throws {
-        let work = try Self.work(rows: 160, columns: 256, sparsity: sparsity)  // enough rows for two workers
+        let work = try Self.work(rows: 160, columns: 256, sparsity: sparsity) // enough rows for two workers
         let input = Self.input(work)
         let refiner = try DSnoTRefiner(maxCycles: cycles, threshold: 0.1, power: power)
         let traces = try refiner.refine(work, trace: true)
@@ -53,8 +63,9 @@ import TestSupport
         var swaps = 0
         for trace in traces {
             let decisions = trace.cycles.map {
-                DSnoTReference.Decision(cycle: $0.cycle, regrown: $0.regrown, pruned: $0.pruned!, errorBefore: $0.errorBefore,
-                                        applied: $0.applied)
+                DSnoTReference.Decision(
+                    cycle: $0.cycle, regrown: $0.regrown, pruned: $0.pruned!, errorBefore: $0.errorBefore,
+                    applied: $0.applied)
             }
             #expect(decisions == expected.decisions[trace.row], "row \(trace.row)")
             swaps += trace.swaps
@@ -76,8 +87,9 @@ import TestSupport
         #expect(!expected.groupExhausted, "pick data where every group keeps a candidate")
         for trace in traces {
             let decisions = trace.cycles.map {
-                DSnoTReference.Decision(cycle: $0.cycle, regrown: $0.regrown, pruned: $0.pruned ?? -1,
-                                        errorBefore: $0.errorBefore, applied: $0.applied)
+                DSnoTReference.Decision(
+                    cycle: $0.cycle, regrown: $0.regrown, pruned: $0.pruned ?? -1,
+                    errorBefore: $0.errorBefore, applied: $0.applied)
             }
             #expect(decisions == expected.decisions[trace.row], "row \(trace.row)")
         }
@@ -101,7 +113,9 @@ import TestSupport
         #expect(throws: PruneError.self) { try DSnoTRefiner.parts(named: "attn_norm") }
     }
 
-    @Test("rows that run short of pruned weights keep their count: the default stops them, grow_pruned_only grows the other sign")
+    @Test(
+        "rows that run short of pruned weights keep their count: the default stops them, grow_pruned_only grows the other sign"
+    )
     func rowsRunningShort() throws {
         let reference = try Self.work(rows: 32, columns: 64, sparsity: 0.1)
         let clean = try Self.work(rows: 32, columns: 64, sparsity: 0.1)
@@ -118,7 +132,9 @@ import TestSupport
     func badInput() throws {
         #expect(throws: PruneError("DSnoT max_cycles -1 must be ≥ 0")) { try DSnoTRefiner(maxCycles: -1) }
         #expect(throws: PruneError("DSnoT threshold nan must be finite and ≥ 0")) { try DSnoTRefiner(threshold: .nan) }
-        #expect(throws: PruneError("DSnoT threshold inf must be finite and ≥ 0")) { try DSnoTRefiner(threshold: .infinity) }
+        #expect(throws: PruneError("DSnoT threshold inf must be finite and ≥ 0")) {
+            try DSnoTRefiner(threshold: .infinity)
+        }
         #expect(throws: PruneError("DSnoT power -1.0 must be finite and ≥ 0")) { try DSnoTRefiner(power: -1) }
         let work = try Self.work(rows: 4, columns: 16, sparsity: 0.5)
         work.mask = []

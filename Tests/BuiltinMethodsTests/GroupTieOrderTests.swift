@@ -47,8 +47,9 @@ import Testing
         // Every column sees the same input, so Wanda's column factor is one constant.
         let statistics = InputStatistics(columns: 4, requirement: .squaredNorms)
         [Float](repeating: 1.5, count: 3 * 4).withUnsafeBufferPointer { statistics.accumulate($0) }
-        return MatrixWork(name: "blk.0.ffn_up.weight", layer: 0, part: .up, rows: groups.count, columns: 4,
-                          weights: TensorStorage(weights), statistics: statistics)
+        return MatrixWork(
+            name: "blk.0.ffn_up.weight", layer: 0, part: .up, rows: groups.count, columns: 4,
+            weights: TensorStorage(weights), statistics: statistics)
     }
 
     static func run(_ steps: [any PruneStep], pattern: SparsityPattern? = nil) throws -> [UInt8] {
@@ -79,15 +80,16 @@ import Testing
         #expect(wide == Self.torchMask)
     }
 
-    @Test("the kernel matches torch.topk for 4:8 and for 1 of 64 (torch's heap selection)",
-          arguments: [
+    @Test(
+        "the kernel matches torch.topk for 4:8 and for 1 of 64 (torch's heap selection)",
+        arguments: [
             ([Float](repeating: 1, count: 8), 4, [4, 5, 6, 7]),
             ([0, 1, 0, 1, 0, 1, 0, 1], 4, [0, 2, 4, 6]),
             ([2, 2, 1, 1, 2, 2, 1, 1], 4, [2, 3, 6, 7]),
             ([3, 0, 3, 0, 0, 3, 0, 3], 4, [1, 3, 4, 6]),
             ([Float](repeating: 1, count: 64), 1, [0]),
             ([Float](repeating: 2, count: 30) + [1, 2, 2, 1] + [Float](repeating: 2, count: 30), 1, [30]),
-          ])
+        ])
     func kernelOtherGroups(scores: [Float], prune: Int, expected: [Int]) {
         var mask = [UInt8](repeating: 9, count: scores.count)
         shears_prune_select_groups_topk(scores, 1, scores.count, prune, scores.count, &mask)
@@ -105,8 +107,10 @@ import Testing
     @Test("magnitude and Wanda follow torch.topk in an N:M pattern an allocator set (OWL)")
     func allocatedPattern() throws {
         let pattern = SparsityPattern.nm(keep: 2, group: 4)
-        for steps in [try PruneMethod.magnitude(sparsity: 0.5), try PruneMethod.magnitude(sparsity: 0.5, scope: .row),
-                      try PruneMethod.wanda(sparsity: 0.5)] {
+        for steps in [
+            try PruneMethod.magnitude(sparsity: 0.5), try PruneMethod.magnitude(sparsity: 0.5, scope: .row),
+            try PruneMethod.wanda(sparsity: 0.5),
+        ] {
             #expect(try Self.run(steps, pattern: pattern) == Self.torchMask, "\(steps.map(\.name))")
         }
     }

@@ -3,8 +3,8 @@ import Inference
 import ModelIO
 import PruningEngine
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// The layer stage: a step that sees the whole block, sets per-row masks jointly, re-runs the
 /// layer with candidate weights, and removes structured units.
@@ -83,8 +83,9 @@ import TestSupport
                 let zeros = (0..<pruned.columns).count { pruned.storage.buffer[row * pruned.columns + $0] == 0 }
                 #expect(zeros == (row % 3) * pruned.columns / 4, "\(part) row \(row)")
                 for column in 0..<pruned.columns where pruned.storage.buffer[row * pruned.columns + column] != 0 {
-                    #expect(pruned.storage.buffer[row * pruned.columns + column]
-                        == original.storage.buffer[row * pruned.columns + column])
+                    #expect(
+                        pruned.storage.buffer[row * pruned.columns + column]
+                            == original.storage.buffer[row * pruned.columns + column])
                 }
             }
         }
@@ -129,6 +130,8 @@ import TestSupport
         #expect(error?.cancellation == .timedOut)
         #expect(error?.message == "pruning stopped: timed out")
         // Layer 1 was never pruned.
-        #expect(model.tensor("blk.1.attn_q.weight")?.storage.array == (try TinyModel.make()).tensor("blk.1.attn_q.weight")?.storage.array)
+        #expect(
+            model.tensor("blk.1.attn_q.weight")?.storage.array
+                == (try TinyModel.make()).tensor("blk.1.attn_q.weight")?.storage.array)
     }
 }

@@ -2,8 +2,8 @@ import BuiltinMethods
 import Foundation
 import ModelIO
 import PruningEngine
-import Testing
 import TestSupport
+import Testing
 
 /// OWL and DSnoT on SmolLM2-135M with the reference calibration windows, against figures measured
 /// once on 2026-11-24 (4 chunks in CI; 40 chunks with `SHEARS_FULL_EVAL=1`, which also prints the
@@ -15,8 +15,10 @@ struct OWLSmolLM2Tests {
     @Test("OWL 70% + Wanda: per-layer targets around 0.7 with the mean kept, exact row counts")
     func owlWanda() throws {
         let model = try SmolLM2Fixtures.model()
-        let report = try Pruner(model: model, steps: try PruneMethod.owl(sparsity: 0.7) + PruneMethod.wanda(sparsity: nil))
-            .run(calibration: try SmolLM2Fixtures.calibration())
+        let report = try Pruner(
+            model: model, steps: try PruneMethod.owl(sparsity: 0.7) + PruneMethod.wanda(sparsity: nil)
+        )
+        .run(calibration: try SmolLM2Fixtures.calibration())
         let targets = report.layers.map { $0.plan!.sparsity }
         #expect(targets.count == 30)
         #expect(abs(targets.reduce(0, +) / 30 - 0.7) < 1e-12)
@@ -25,7 +27,9 @@ struct OWLSmolLM2Tests {
         for layer in report.layers {
             for matrix in layer.matrices {
                 let columns = model.tensor(matrix.name)!.columns
-                #expect(matrix.zeros == matrix.count / columns * Int(Double(columns) * layer.plan!.sparsity), "\(matrix.name)")
+                #expect(
+                    matrix.zeros == matrix.count / columns * Int(Double(columns) * layer.plan!.sparsity),
+                    "\(matrix.name)")
             }
         }
         print("owl: ratios \(report.layers.map { String(format: "%.3f", $0.plan!.measure!) }.joined(separator: " "))")
@@ -42,7 +46,8 @@ struct OWLSmolLM2Tests {
             .run(calibration: try SmolLM2Fixtures.calibration())
         for matrix in report.layers.flatMap(\.matrices) {
             let columns = model.tensor(matrix.name)!.columns
-            #expect(matrix.zeros == matrix.count / columns * Int(Double(columns) * 0.6), "\(matrix.name): \(matrix.zeros)")
+            #expect(
+                matrix.zeros == matrix.count / columns * Int(Double(columns) * 0.6), "\(matrix.name): \(matrix.zeros)")
             #expect(matrix.notes.contains { $0.hasPrefix("dsnot") } == !matrix.name.contains("ffn"), "\(matrix.name)")
         }
         print("wanda+dsnot: \(report.layers[0].matrices[0].notes), \(report.seconds) s, phases \(report.times)")
@@ -50,8 +55,9 @@ struct OWLSmolLM2Tests {
             .check(try SmolLM2Fixtures.perplexity(model), "wanda 60% + dsnot")
     }
 
-    @Test("full evaluation: plain Wanda at 70% and 60% for comparison",
-          .enabled(if: SmolLM2Fixtures.fullEvaluation), arguments: [0.7, 0.6])
+    @Test(
+        "full evaluation: plain Wanda at 70% and 60% for comparison",
+        .enabled(if: SmolLM2Fixtures.fullEvaluation), arguments: [0.7, 0.6])
     func wandaBaseline(sparsity: Double) throws {
         let model = try SmolLM2Fixtures.model()
         let report = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: sparsity))

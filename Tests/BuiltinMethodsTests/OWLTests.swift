@@ -2,8 +2,8 @@ import BuiltinMethods
 import Inference
 import ModelIO
 import PruningEngine
-import Testing
 import TestSupport
+import Testing
 
 /// OWL: outlier ratios from the dense model against a scalar reference, the sparsity map on
 /// crafted numbers (mean kept, the 0.01 clamp, max == min, N:M integer counts), the two passes
@@ -49,13 +49,18 @@ import TestSupport
 
     @Test("N:M: λ not doubled, rounded half to even, N − round(z) pruned per group; 0 leaves a layer dense")
     func patterns() throws {
-        let twoFour = try Self.plan(try OWLAllocator(sparsity: nil, pattern: .nm(keep: 2, group: 4), lambda: 2), [1, 2, 3, 4])
-        #expect(twoFour.map(\.pattern) == [.nm(keep: 1, group: 4), .nm(keep: 2, group: 4), .nm(keep: 2, group: 4), .nm(keep: 3, group: 4)])
+        let twoFour = try Self.plan(
+            try OWLAllocator(sparsity: nil, pattern: .nm(keep: 2, group: 4), lambda: 2), [1, 2, 3, 4])
+        #expect(
+            twoFour.map(\.pattern) == [
+                .nm(keep: 1, group: 4), .nm(keep: 2, group: 4), .nm(keep: 2, group: 4), .nm(keep: 3, group: 4),
+            ])
         #expect(twoFour.map(\.sparsity) == [0.75, 0.5, 0.5, 0.25])
         // z = ±0.5 rounds to 0 (half to even): every layer keeps 2:4.
         let halves = try Self.plan(try OWLAllocator(sparsity: nil, pattern: .nm(keep: 2, group: 4), lambda: 1), [1, 2])
         #expect(halves.map(\.pattern) == [.nm(keep: 2, group: 4), .nm(keep: 2, group: 4)])
-        let dense = try Self.plan(try OWLAllocator(sparsity: nil, pattern: .nm(keep: 3, group: 4), lambda: 2), [1, 2, 3, 4])
+        let dense = try Self.plan(
+            try OWLAllocator(sparsity: nil, pattern: .nm(keep: 3, group: 4), lambda: 2), [1, 2, 3, 4])
         #expect(dense.last == LayerTarget(sparsity: 0, pattern: .unstructured, measure: 4))
         #expect(throws: PruneError("OWL gives layer 0 4 pruned of 4, outside 0..<4: lower lambda (4.0)")) {
             try Self.plan(try OWLAllocator(sparsity: nil, pattern: .nm(keep: 2, group: 4), lambda: 4), [1, 2, 3, 4])
@@ -64,8 +69,12 @@ import TestSupport
 
     @Test("bad parameters fail clearly")
     func badParameters() throws {
-        #expect(throws: PruneError("OWL lambda -0.1 must be finite and ≥ 0")) { try OWLAllocator(sparsity: 0.5, lambda: -0.1) }
-        #expect(throws: PruneError("OWL lambda nan must be finite and ≥ 0")) { try OWLAllocator(sparsity: 0.5, lambda: .nan) }
+        #expect(throws: PruneError("OWL lambda -0.1 must be finite and ≥ 0")) {
+            try OWLAllocator(sparsity: 0.5, lambda: -0.1)
+        }
+        #expect(throws: PruneError("OWL lambda nan must be finite and ≥ 0")) {
+            try OWLAllocator(sparsity: 0.5, lambda: .nan)
+        }
         #expect(throws: PruneError("OWL outlier multiplier M 0.0 must be positive and finite")) {
             try OWLAllocator(sparsity: 0.5, outlierMultiplier: 0)
         }
@@ -83,7 +92,9 @@ import TestSupport
         let config = model.config, hidden = config.hiddenSize
         let forward = try DecoderLayerForward(model: model, capacity: windows.map(\.count).max()!)
         let embedding = model.tensor(LlamaTensorNames.tokenEmbedding)!.storage.buffer
-        var states = windows.map { window in window.flatMap { Array(embedding[Int($0) * hidden..<(Int($0) + 1) * hidden]) } }
+        var states = windows.map { window in
+            window.flatMap { Array(embedding[Int($0) * hidden..<(Int($0) + 1) * hidden]) }
+        }
         var ratios: [Double] = []
         for layer in 0..<config.layerCount {
             var squares: [LinearInputSite: [Double]] = [:]
@@ -94,7 +105,8 @@ import TestSupport
                 var perSequence: [LinearInputSite: [Double]] = [:]
                 try states[index].withUnsafeMutableBufferPointer { input in
                     try output.withUnsafeMutableBufferPointer { out in
-                        try forward.run(layer: layer, input: input.baseAddress!, rows: rows, output: out.baseAddress!) { site, values in
+                        try forward.run(layer: layer, input: input.baseAddress!, rows: rows, output: out.baseAddress!) {
+                            site, values in
                             let width = values.count / rows
                             var sums = [Double](repeating: 0, count: width)
                             for (i, v) in values.enumerated() { sums[i % width] += Double(v) * Double(v) }
@@ -105,21 +117,26 @@ import TestSupport
                 sequences += 1
                 for (site, sums) in perSequence {
                     let previous = squares[site] ?? [Double](repeating: 0, count: sums.count)
-                    squares[site] = zip(previous, sums).map { $0 * Double(sequences - 1) / Double(sequences) + $1 / Double(sequences) }
+                    squares[site] = zip(previous, sums).map {
+                        $0 * Double(sequences - 1) / Double(sequences) + $1 / Double(sequences)
+                    }
                 }
                 states[index] = output
             }
             var scores: [Double] = []
             for part in LlamaTensorNames.Layer.allCases where part.isLinear {
                 let tensor = model.tensor(part.name(layer: layer))!
-                let site: LinearInputSite = switch part {
-                case .query, .key, .value: .attentionInput
-                case .attentionOutput: .attentionContext
-                case .gate, .up: .ffnInput
-                default: .ffnHidden
-                }
+                let site: LinearInputSite =
+                    switch part {
+                    case .query, .key, .value: .attentionInput
+                    case .attentionOutput: .attentionContext
+                    case .gate, .up: .ffnInput
+                    default: .ffnHidden
+                    }
                 let norms = squares[site]!.map { $0.squareRoot() }
-                for i in 0..<tensor.count { scores.append(abs(Double(tensor.storage.buffer[i])) * norms[i % tensor.columns]) }
+                for i in 0..<tensor.count {
+                    scores.append(abs(Double(tensor.storage.buffer[i])) * norms[i % tensor.columns])
+                }
             }
             let limit = scores.reduce(0, +) / Double(scores.count) * multiplier
             ratios.append(100 * Double(scores.filter { $0 > limit }.count) / Double(scores.count))
@@ -132,8 +149,11 @@ import TestSupport
         let windows = PrunerTests.windows(4, length: 16)
         let model = try TinyModel.make()
         let expectedRatios = try Self.referenceRatios(try TinyModel.make(), windows, multiplier: 2)
-        let report = try Pruner(model: model, steps: try PruneMethod.owl(sparsity: 0.6, outlierMultiplier: 2, lambda: 0.1)
-            + PruneMethod.wanda(sparsity: nil)).run(calibration: windows)
+        let report = try Pruner(
+            model: model,
+            steps: try PruneMethod.owl(sparsity: 0.6, outlierMultiplier: 2, lambda: 0.1)
+                + PruneMethod.wanda(sparsity: nil)
+        ).run(calibration: windows)
         let ratios = report.layers.map { $0.plan!.measure! }
         let weights = report.layers[0].matrices.reduce(0) { $0 + $1.count }
         for (got, want) in zip(ratios, expectedRatios) {
@@ -158,18 +178,26 @@ import TestSupport
         let replay = try TinyModel.make()
         _ = try Pruner(model: replay, steps: try PruneMethod.layerSparsity(targets) + PruneMethod.wanda(sparsity: nil))
             .run(calibration: windows)
-        for tensor in replay.tensors { #expect(model.tensor(tensor.name)!.storage.array == tensor.storage.array, "\(tensor.name)") }
+        for tensor in replay.tensors {
+            #expect(model.tensor(tensor.name)!.storage.array == tensor.storage.array, "\(tensor.name)")
+        }
     }
 
     @Test("OWL + magnitude: the survey still uses data; the prune itself does not need it")
     func magnitude() throws {
         let model = try TinyModel.make()
-        let report = try Pruner(model: model, steps: try PruneMethod.owl(sparsity: 0.5, outlierMultiplier: 2)
-            + PruneMethod.magnitude(sparsity: nil, scope: .row)).run(calibration: PrunerTests.windows())
+        let report = try Pruner(
+            model: model,
+            steps: try PruneMethod.owl(sparsity: 0.5, outlierMultiplier: 2)
+                + PruneMethod.magnitude(sparsity: nil, scope: .row)
+        ).run(calibration: PrunerTests.windows())
         #expect(report.calibrationWindows == 3 && report.layers.allSatisfy { $0.plan != nil && $0.outputError == nil })
         #expect(throws: PruneError("calibration: no token windows given, but the steps need data")) {
-            try Pruner(model: try TinyModel.make(), steps: try PruneMethod.owl(sparsity: 0.5)
-                + PruneMethod.magnitude(sparsity: nil, scope: .row)).run(calibration: [])
+            try Pruner(
+                model: try TinyModel.make(),
+                steps: try PruneMethod.owl(sparsity: 0.5)
+                    + PruneMethod.magnitude(sparsity: nil, scope: .row)
+            ).run(calibration: [])
         }
     }
 }

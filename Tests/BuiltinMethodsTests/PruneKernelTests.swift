@@ -1,6 +1,6 @@
 import Kernels
-import Testing
 import TestSupport
+import Testing
 
 /// Every pruning kernel against a plain scalar Swift reference, for every ISA variant this CPU
 /// runs, over sizes that hit each vector tail. The kernels do not reassociate, so results are
@@ -138,8 +138,10 @@ import TestSupport
     }
 
     /// The sweep written out plainly.
-    static func referenceSweep(_ w: inout [Float], rows: Int, cols: Int, ldw: Int, u: [Float], ldu: Int,
-                               mask: inout [UInt8], prune: Int, m: Int, err: inout [Float]) {
+    static func referenceSweep(
+        _ w: inout [Float], rows: Int, cols: Int, ldw: Int, u: [Float], ldu: Int,
+        mask: inout [UInt8], prune: Int, m: Int, err: inout [Float]
+    ) {
         for r in 0..<rows {
             for c in 0..<cols {
                 if prune > 0, c % m == 0 {
@@ -174,8 +176,9 @@ import TestSupport
                     var (w, mask, err) = (w0, mask0, [Float](repeating: 0, count: rows * cols))
                     var (ew, emask, eerr) = (w0, mask0, err)
                     shears_sparsegpt_sweep(&w, rows, cols, ldw, u, ldu, &mask, cols, prune, m, &err, cols)
-                    Self.referenceSweep(&ew, rows: rows, cols: cols, ldw: ldw, u: u, ldu: ldu, mask: &emask,
-                                        prune: prune, m: m, err: &eerr)
+                    Self.referenceSweep(
+                        &ew, rows: rows, cols: cols, ldw: ldw, u: u, ldu: ldu, mask: &emask,
+                        prune: prune, m: m, err: &eerr)
                     #expect(w == ew && mask == emask && err == eerr, "\(isa) cols \(cols) prune \(prune)")
                 }
             }

@@ -2,8 +2,8 @@ import BuiltinMethods
 import Inference
 import ModelIO
 import PruningEngine
-import Testing
 import TestSupport
+import Testing
 
 /// The engine on tiny random models: statistics from the dense layer, exact counts, targets,
 /// callbacks, reports and bad input.
@@ -32,7 +32,8 @@ import TestSupport
         for window in calibration {
             var x = window.flatMap { Array(embedding[Int($0) * 32..<(Int($0) + 1) * 32]) }
             try x.withUnsafeMutableBufferPointer { buffer in
-                try forward.run(layer: 0, input: buffer.baseAddress!, rows: 12, output: buffer.baseAddress!) { site, values in
+                try forward.run(layer: 0, input: buffer.baseAddress!, rows: 12, output: buffer.baseAddress!) {
+                    site, values in
                     let width = values.count / 12
                     var sums = squares[site] ?? [Double](repeating: 0, count: width)
                     for (i, v) in values.enumerated() { sums[i % width] += Double(v) * Double(v) }
@@ -43,12 +44,13 @@ import TestSupport
         for part in LlamaTensorNames.Layer.allCases where part.isLinear {
             let name = part.name(layer: 0)
             let original = reference.tensor(name)!, pruned = model.tensor(name)!
-            let site: LinearInputSite = switch part {
-            case .query, .key, .value: .attentionInput
-            case .attentionOutput: .attentionContext
-            case .gate, .up: .ffnInput
-            default: .ffnHidden
-            }
+            let site: LinearInputSite =
+                switch part {
+                case .query, .key, .value: .attentionInput
+                case .attentionOutput: .attentionContext
+                case .gate, .up: .ffnInput
+                default: .ffnHidden
+                }
             let norms = squares[site]!.map { $0.squareRoot() }
             let columns = original.columns
             for r in 0..<original.rows {
@@ -76,10 +78,15 @@ import TestSupport
         options.ignore = [TensorNamePattern("blk.0.*")]
         var started: [Int] = []
         options.progress = { started.append($0.layer) }
-        let report = try Pruner(model: model, steps: try PruneMethod.magnitude(sparsity: 0.25, scope: .row),
-                                options: options).run(calibration: [])
+        let report = try Pruner(
+            model: model, steps: try PruneMethod.magnitude(sparsity: 0.25, scope: .row),
+            options: options
+        ).run(calibration: [])
         #expect(report.layers.map(\.layer) == [1] && started == [1])
-        #expect(report.layers[0].matrices.map(\.name) == ["blk.1.ffn_gate.weight", "blk.1.ffn_up.weight", "blk.1.ffn_down.weight"])
+        #expect(
+            report.layers[0].matrices.map(\.name) == [
+                "blk.1.ffn_gate.weight", "blk.1.ffn_up.weight", "blk.1.ffn_down.weight",
+            ])
         for tensor in reference.tensors where !tensor.name.hasPrefix("blk.1.ffn_") || tensor.name.contains("norm") {
             #expect(model.tensor(tensor.name)!.storage.array == tensor.storage.array, "\(tensor.name) changed")
         }
@@ -89,8 +96,10 @@ import TestSupport
     @Test("SparseGPT and N:M through the engine reach the requested sparsity")
     func sparseGPTAndNM() throws {
         let model = try TinyModel.make()
-        let report = try Pruner(model: model, steps: try PruneMethod.sparseGPT(sparsity: nil, pattern: .nm(keep: 2, group: 4)))
-            .run(calibration: Self.windows())
+        let report = try Pruner(
+            model: model, steps: try PruneMethod.sparseGPT(sparsity: nil, pattern: .nm(keep: 2, group: 4))
+        )
+        .run(calibration: Self.windows())
         for matrix in report.layers.flatMap(\.matrices) {
             let weights = model.tensor(matrix.name)!.storage.array
             for base in stride(from: 0, to: weights.count, by: 4) {
@@ -122,23 +131,36 @@ import TestSupport
         }
         var options = PruneOptions()
         options.targets = [TensorNamePattern("blk.9.*")]
-        #expect(message { _ = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: 0.5), options: options) }
-            .contains("match no linear matrix"))
+        #expect(
+            message { _ = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: 0.5), options: options) }
+                .contains("match no linear matrix"))
         #expect(message { _ = try PruneMethod.wanda(sparsity: 1.0) }.contains("outside [0, 1)"))
-        #expect(message { _ = try PruneMethod.wanda(sparsity: 0.5, pattern: .nm(keep: 2, group: 4), variant: true) }
-            .contains("unstructured"))
-        #expect(message { _ = try PruneMethod.magnitude(sparsity: 0.6, pattern: .nm(keep: 2, group: 4)) }.contains("contradicts"))
-        #expect(message {
-            _ = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: nil, pattern: .nm(keep: 3, group: 7)))
+        #expect(
+            message { _ = try PruneMethod.wanda(sparsity: 0.5, pattern: .nm(keep: 2, group: 4), variant: true) }
+                .contains("unstructured"))
+        #expect(
+            message { _ = try PruneMethod.magnitude(sparsity: 0.6, pattern: .nm(keep: 2, group: 4)) }.contains(
+                "contradicts"))
+        #expect(
+            message {
+                _ = try Pruner(
+                    model: model, steps: try PruneMethod.wanda(sparsity: nil, pattern: .nm(keep: 3, group: 7))
+                )
                 .run(calibration: Self.windows())
-        }.contains("divide the input dimension"))
-        #expect(message { _ = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: 0.5)).run(calibration: []) }
-            .contains("no token windows"))
-        #expect(message { _ = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: 0.5)).run(calibration: [[1, 300]]) }
+            }.contains("divide the input dimension"))
+        #expect(
+            message { _ = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: 0.5)).run(calibration: []) }
+                .contains("no token windows"))
+        #expect(
+            message {
+                _ = try Pruner(model: model, steps: try PruneMethod.wanda(sparsity: 0.5)).run(calibration: [[1, 300]])
+            }
             .contains("outside the vocabulary"))
-        #expect(message { _ = try Pruner(model: model, steps: [RowSelector(), WandaScore()]) }.contains("cannot follow"))
-        #expect(message { _ = try Pruner(model: model, steps: [try UniformSparsity(0.5), WandaScore()]) }
-            .contains("no step chooses a mask"))
+        #expect(
+            message { _ = try Pruner(model: model, steps: [RowSelector(), WandaScore()]) }.contains("cannot follow"))
+        #expect(
+            message { _ = try Pruner(model: model, steps: [try UniformSparsity(0.5), WandaScore()]) }
+                .contains("no step chooses a mask"))
     }
 
     @Test("chains: exactly one allocator, a refiner needs a selector before it, methods without a sparsity")
@@ -148,25 +170,46 @@ import TestSupport
             do { _ = try Pruner(model: model, steps: try steps()) } catch { return "\(error)" }
             return "no error"
         }
-        #expect(message { try PruneMethod.wanda(sparsity: nil) }
-            == "no sparsity: give sparsity = ... or put an allocator such as shears.owl{...} first")
-        #expect(message { try PruneMethod.owl(sparsity: 0.7) + PruneMethod.wanda(sparsity: 0.5) }
-            == "sparsity given twice: by owl and uniform")
-        #expect(message { try PruneMethod.wanda(sparsity: 0.5) + PruneMethod.owl(sparsity: 0.7) }
-            == "step owl (allocator) cannot follow per-row (selector)")
-        #expect(message { try [UniformSparsity(0.5), WandaScore()] + PruneMethod.dsnot() + [SparseGPTReconstructor(maskSource: .fixedMask)] }
-            == "step dsnot refines a mask but no selector (such as wanda) chooses one before it")
-        #expect(message { try PruneMethod.dsnot() + PruneMethod.wanda(sparsity: 0.5) } == "step uniform (allocator) cannot follow dsnot (refiner)")
-        #expect(message { try PruneMethod.layerSparsity([0.5, 0.5, 0.5]) + PruneMethod.wanda(sparsity: nil) }
-            == "layer sparsity lists 3 values for a model of 2 layers")
-        #expect(message { try PruneMethod.ria(sparsity: nil, pattern: .nm(keep: 2, group: 4), permute: true) + PruneMethod.dsnot() }
-            == "step dsnot cannot refine the mask of 2:4-permuted: its N:M groups are in permuted channel order; drop permute or the refiner")
-        for steps in [try PruneMethod.owl(sparsity: 0.7) + PruneMethod.wanda(sparsity: nil),
-                      try PruneMethod.owl(sparsity: 0.7) + PruneMethod.sparseGPT(sparsity: nil),
-                      try PruneMethod.wanda(sparsity: 0.6) + PruneMethod.dsnot(),
-                      try PruneMethod.wanda(sparsity: 0.5) + PruneMethod.dsnot() + [SparseGPTReconstructor(maskSource: .fixedMask)],
-                      try PruneMethod.layerSparsity([0.3, 0.6]) + PruneMethod.magnitude(sparsity: nil, scope: .row)] {
-            #expect(throws: Never.self) { try Pruner(model: try TinyModel.make(), steps: steps).run(calibration: Self.windows()) }
+        #expect(
+            message { try PruneMethod.wanda(sparsity: nil) }
+                == "no sparsity: give sparsity = ... or put an allocator such as shears.owl{...} first")
+        #expect(
+            message { try PruneMethod.owl(sparsity: 0.7) + PruneMethod.wanda(sparsity: 0.5) }
+                == "sparsity given twice: by owl and uniform")
+        #expect(
+            message { try PruneMethod.wanda(sparsity: 0.5) + PruneMethod.owl(sparsity: 0.7) }
+                == "step owl (allocator) cannot follow per-row (selector)")
+        #expect(
+            message {
+                try [UniformSparsity(0.5), WandaScore()] + PruneMethod.dsnot() + [
+                    SparseGPTReconstructor(maskSource: .fixedMask)
+                ]
+            }
+                == "step dsnot refines a mask but no selector (such as wanda) chooses one before it")
+        #expect(
+            message { try PruneMethod.dsnot() + PruneMethod.wanda(sparsity: 0.5) }
+                == "step uniform (allocator) cannot follow dsnot (refiner)")
+        #expect(
+            message { try PruneMethod.layerSparsity([0.5, 0.5, 0.5]) + PruneMethod.wanda(sparsity: nil) }
+                == "layer sparsity lists 3 values for a model of 2 layers")
+        #expect(
+            message {
+                try PruneMethod.ria(sparsity: nil, pattern: .nm(keep: 2, group: 4), permute: true) + PruneMethod.dsnot()
+            }
+                == "step dsnot cannot refine the mask of 2:4-permuted: its N:M groups are in permuted channel order; drop permute or the refiner"
+        )
+        for steps in [
+            try PruneMethod.owl(sparsity: 0.7) + PruneMethod.wanda(sparsity: nil),
+            try PruneMethod.owl(sparsity: 0.7) + PruneMethod.sparseGPT(sparsity: nil),
+            try PruneMethod.wanda(sparsity: 0.6) + PruneMethod.dsnot(),
+            try PruneMethod.wanda(sparsity: 0.5) + PruneMethod.dsnot() + [
+                SparseGPTReconstructor(maskSource: .fixedMask)
+            ],
+            try PruneMethod.layerSparsity([0.3, 0.6]) + PruneMethod.magnitude(sparsity: nil, scope: .row),
+        ] {
+            #expect(throws: Never.self) {
+                try Pruner(model: try TinyModel.make(), steps: steps).run(calibration: Self.windows())
+            }
         }
     }
 
@@ -176,7 +219,9 @@ import TestSupport
     func dsnotChains() throws {
         for extra in [[], [try SparseGPTReconstructor(maskSource: .fixedMask)] as [any PruneStep]] {
             let model = try TinyModel.make()
-            let steps = try PruneMethod.wanda(sparsity: 0.5) + PruneMethod.dsnot(parts: DSnoTRefiner.parts(named: "all"), growPrunedOnly: true)
+            let steps =
+                try PruneMethod.wanda(sparsity: 0.5)
+                + PruneMethod.dsnot(parts: DSnoTRefiner.parts(named: "all"), growPrunedOnly: true)
                 + extra
             let report = try Pruner(model: model, steps: steps).run(calibration: Self.windows())
             #expect(report.steps == ["uniform", "wanda", "per-row", "dsnot"] + extra.map(\.name))
@@ -184,7 +229,8 @@ import TestSupport
                 #expect(matrix.notes.contains { $0.hasPrefix("dsnot: ") }, "\(matrix.name)")
                 let tensor = model.tensor(matrix.name)!
                 for row in 0..<tensor.rows {
-                    let zeros = (0..<tensor.columns).filter { tensor.storage.buffer[row * tensor.columns + $0] == 0 }.count
+                    let zeros = (0..<tensor.columns).filter { tensor.storage.buffer[row * tensor.columns + $0] == 0 }
+                        .count
                     #expect(zeros == tensor.columns / 2, "\(matrix.name) row \(row)")
                 }
             }

@@ -1,22 +1,28 @@
 import BuiltinMethods
 import ModelIO
 import PruningEngine
-import Testing
 import TestSupport
+import Testing
 
 /// The Hungarian solver against brute force; RIA's zig-zag reallocation, assignment rounds and
 /// permuted N:M masks against their definitions.
 @Suite struct RIAPermutationTests {
     static func randomScores(rows: Int, columns: Int, rng: inout SplitMix64) -> [Float] {
         // Skewed positive scores, like relative importances times activation norms.
-        (0..<rows * columns).map { _ in let u = rng.nextUnitFloat(); return u * u * u + 1e-4 }
+        (0..<rows * columns).map { _ in
+            let u = rng.nextUnitFloat()
+            return u * u * u + 1e-4
+        }
     }
 
     /// Every permutation of 0..<n (Heap's algorithm).
     static func permutations(_ n: Int) -> [[Int]] {
         var result: [[Int]] = [], items = Array(0..<n)
         func generate(_ k: Int) {
-            if k <= 1 { result.append(items); return }
+            if k <= 1 {
+                result.append(items)
+                return
+            }
             for i in 0..<k {
                 generate(k - 1)
                 items.swapAt(k % 2 == 0 ? i : 0, k - 1)
@@ -27,7 +33,9 @@ import TestSupport
     }
 
     /// The retained score by definition: per row and permuted group, the N largest scores.
-    static func retained(_ scores: [Float], rows: Int, columns: Int, keep: Int, group: Int, _ permutation: [Int]) -> Double {
+    static func retained(
+        _ scores: [Float], rows: Int, columns: Int, keep: Int, group: Int, _ permutation: [Int]
+    ) -> Double {
         var total = 0.0
         for r in 0..<rows {
             for start in stride(from: 0, to: columns, by: group) {
@@ -48,7 +56,9 @@ import TestSupport
                 let values = (0..<n * n).map { _ in
                     trial % 2 == 0 ? Double(rng.nextUnitFloat()) * 10 - 3 : Double(rng.next() % 4)
                 }
-                let total = { (assignment: [Int]) in assignment.enumerated().reduce(0.0) { $0 + values[$1.0 * n + $1.1] } }
+                let total = { (assignment: [Int]) in
+                    assignment.enumerated().reduce(0.0) { $0 + values[$1.0 * n + $1.1] }
+                }
                 let best = all.map(total).max()!
                 let assignment = try LinearAssignment.maximize(values, size: n)
                 #expect(assignment.sorted() == Array(0..<n), "n \(n): \(assignment) is not a permutation")
@@ -76,23 +86,28 @@ import TestSupport
         #expect(order == [1, 7, 0, 4, 5, 3, 6, 2])
         // Ties go to the lower column; M = 2 with three groups.
         #expect(try ChannelPermutation.zigZag(importance: [1, 1, 1, 0, 0, 0], group: 2) == [3, 2, 4, 1, 5, 0])
-        #expect { try ChannelPermutation.zigZag(importance: [1, 2, 3], group: 2) } throws: { "\($0)".contains("does not divide") }
+        #expect { try ChannelPermutation.zigZag(importance: [1, 2, 3], group: 2) } throws: {
+            "\($0)".contains("does not divide")
+        }
     }
 
-    @Test("permuted masks are N:M in permuted order, map back, and never retain less than the identity",
-          arguments: [(2, 4), (1, 4), (3, 4), (4, 8)])
+    @Test(
+        "permuted masks are N:M in permuted order, map back, and never retain less than the identity",
+        arguments: [(2, 4), (1, 4), (3, 4), (4, 8)])
     func searchProperties(keep: Int, group: Int) throws {
         var rng = SplitMix64(seed: UInt64(keep * 100 + group))
         for trial in 0..<25 {
             let rows = 1 + Int(rng.next() % 12), columns = group * (1 + Int(rng.next() % 10))
             let scores = Self.randomScores(rows: rows, columns: columns, rng: &rng)
-            let search = try ChannelPermutation(scores: scores, rows: rows, columns: columns,
-                                                pattern: .nm(keep: keep, group: group))
+            let search = try ChannelPermutation(
+                scores: scores, rows: rows, columns: columns,
+                pattern: .nm(keep: keep, group: group))
             for refine in [false, true] {
                 let outcome = try search.search(refine: refine)
                 let permutation = outcome.permutation
                 #expect(permutation.sorted() == Array(0..<columns))
-                let identity = Self.retained(scores, rows: rows, columns: columns, keep: keep, group: group, Array(0..<columns))
+                let identity = Self.retained(
+                    scores, rows: rows, columns: columns, keep: keep, group: group, Array(0..<columns))
                 let final = Self.retained(scores, rows: rows, columns: columns, keep: keep, group: group, permutation)
                 #expect(abs(outcome.identityScore - identity) <= 1e-9 * identity)
                 #expect(abs(outcome.finalScore - final) <= 1e-9 * final)
@@ -126,8 +141,9 @@ import TestSupport
             let group = trial % 3 == 0 ? 8 : 4, keep = trial % 3 == 0 ? 4 : 1 + trial % 3
             let groups = 2 + trial % 4, rows = 1 + Int(rng.next() % 40), columns = groups * group
             let scores = Self.randomScores(rows: rows, columns: columns, rng: &rng)
-            let search = try ChannelPermutation(scores: scores, rows: rows, columns: columns,
-                                                pattern: .nm(keep: keep, group: group))
+            let search = try ChannelPermutation(
+                scores: scores, rows: rows, columns: columns,
+                pattern: .nm(keep: keep, group: group))
             var permutation = Array(0..<columns)
             permutation.shuffle(using: &rng)
             for slot in 0..<group {
@@ -141,7 +157,8 @@ import TestSupport
                 for assignment in Self.permutations(groups) {
                     var candidate = permutation
                     for g in 0..<groups { candidate[g * group + slot] = permutation[assignment[g] * group + slot] }
-                    best = max(best, Self.retained(scores, rows: rows, columns: columns, keep: keep, group: group, candidate))
+                    best = max(
+                        best, Self.retained(scores, rows: rows, columns: columns, keep: keep, group: group, candidate))
                 }
                 #expect(after >= best * (1 - 1e-6), "trial \(trial) slot \(slot): \(after) below the optimum \(best)")
                 permutation = refined
@@ -153,23 +170,27 @@ import TestSupport
     func selector() throws {
         var rng = SplitMix64(seed: 11)
         let rows = 6, columns = 16
-        let work = MatrixWork(name: "blk.1.attn_q.weight", layer: 1, part: .query, rows: rows, columns: columns,
-                              weights: TensorStorage(zeros: rows * columns), statistics: nil)
+        let work = MatrixWork(
+            name: "blk.1.attn_q.weight", layer: 1, part: .query, rows: rows, columns: columns,
+            weights: TensorStorage(zeros: rows * columns), statistics: nil)
         work.scores = Self.randomScores(rows: rows, columns: columns, rng: &rng)
         try PermutedGroupSelector(.nm(keep: 2, group: 4)).run(work)
         #expect(work.mask.count == rows * columns && work.mask.filter { $0 == 1 }.count == rows * columns / 2)
         #expect(work.notes.count == 1 && work.notes[0].hasPrefix("permutation: retained score +"), "\(work.notes)")
-        let narrow = MatrixWork(name: "blk.1.attn_k.weight", layer: 1, part: .key, rows: 2, columns: 6,
-                                weights: TensorStorage(zeros: 12), statistics: nil)
+        let narrow = MatrixWork(
+            name: "blk.1.attn_k.weight", layer: 1, part: .key, rows: 2, columns: 6,
+            weights: TensorStorage(zeros: 12), statistics: nil)
         narrow.scores = [Float](repeating: 1, count: 12)
         #expect { try PermutedGroupSelector(.nm(keep: 2, group: 4)).run(narrow) } throws: {
             "\($0)".contains("blk.1.attn_k.weight") && "\($0)".contains("divide")
         }
         #expect { try PermutedGroupSelector(.unstructured) } throws: { "\($0)".contains("N:M") }
-        let search = try ChannelPermutation(scores: work.scores, rows: rows, columns: columns, pattern: .nm(keep: 2, group: 4))
+        let search = try ChannelPermutation(
+            scores: work.scores, rows: rows, columns: columns, pattern: .nm(keep: 2, group: 4))
         #expect { try search.refined(Array(0..<columns), slot: 4) } throws: { "\($0)".contains("slot 4") }
         #expect { try search.mask([0, 0] + Array(2..<columns)) } throws: { "\($0)".contains("repeated") }
-        #expect { try ChannelPermutation(scores: [1, .nan, 1, 1], rows: 1, columns: 4, pattern: .nm(keep: 2, group: 4)) }
-            throws: { "\($0)".contains("not finite") }
+        #expect {
+            try ChannelPermutation(scores: [1, .nan, 1, 1], rows: 1, columns: 4, pattern: .nm(keep: 2, group: 4))
+        } throws: { "\($0)".contains("not finite") }
     }
 }

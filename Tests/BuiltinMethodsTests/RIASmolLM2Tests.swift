@@ -2,8 +2,8 @@ import BuiltinMethods
 import Foundation
 import ModelIO
 import PruningEngine
-import Testing
 import TestSupport
+import Testing
 
 /// RIA on SmolLM2-135M with the 64×512 WikiText-2 calibration windows: exact sparsities, N:M
 /// validity, perplexity sanity (between dense and magnitude) and the perplexities measured once
@@ -28,7 +28,9 @@ struct RIASmolLM2Tests {
         let report = try Pruner(model: model, steps: steps).run(calibration: try SmolLM2Fixtures.calibration())
         #expect(report.layers.count == 30 && report.layers.allSatisfy { $0.matrices.count == 7 })
         let perplexity = try SmolLM2Fixtures.perplexity(model)
-        print("\(label): perplexity \(perplexity) (\(SmolLM2Fixtures.evaluationChunks) chunks), prune \(report.seconds) s, phases \(report.times)")
+        print(
+            "\(label): perplexity \(perplexity) (\(SmolLM2Fixtures.evaluationChunks) chunks), prune \(report.seconds) s, phases \(report.times)"
+        )
         #expect(perplexity.isFinite && perplexity > Self.dense, "\(label): perplexity \(perplexity)")
         return (report, perplexity)
     }
@@ -38,8 +40,9 @@ struct RIASmolLM2Tests {
         let (report, perplexity) = try prune(try PruneMethod.ria(sparsity: 0.5), label: "ria 50%")
         for matrix in report.layers.flatMap(\.matrices) {
             // The ≤ τ rule prunes k + 1 (plus ties with τ).
-            #expect(matrix.zeros > matrix.count / 2 && matrix.zeros <= matrix.count / 2 + matrix.count / 1000,
-                    "\(matrix.name): \(matrix.zeros) zeros of \(matrix.count)")
+            #expect(
+                matrix.zeros > matrix.count / 2 && matrix.zeros <= matrix.count / 2 + matrix.count / 1000,
+                "\(matrix.name): \(matrix.zeros) zeros of \(matrix.count)")
         }
         #expect(perplexity < Self.magnitude)
         Self.check(perplexity, "ria 50%", subset: 57.5207, full: 48.836, tolerance: 0.015)
@@ -56,7 +59,9 @@ struct RIASmolLM2Tests {
             let model = try SmolLM2Fixtures.model()
             let linear = model.tensors.filter { $0.name.hasPrefix("blk.") && $0.shape.count == 2 }
             let zerosBefore = linear.map { tensor in
-                (0..<tensor.rows).map { row in tensor.storage.buffer[row * tensor.columns..<(row + 1) * tensor.columns].filter { $0 == 0 }.count }
+                (0..<tensor.rows).map { row in
+                    tensor.storage.buffer[row * tensor.columns..<(row + 1) * tensor.columns].filter { $0 == 0 }.count
+                }
             }
             let report = try Pruner(model: model, steps: steps).run(calibration: calibration)
             for (tensor, before) in zip(linear, zerosBefore) {
@@ -81,14 +86,22 @@ struct RIASmolLM2Tests {
                     guard note.hasPrefix("permutation: retained score ") else { return nil }
                     return Double(note.dropFirst("permutation: retained score ".count).prefix { $0 != "%" })
                 }
-                #expect(gains.count == 210 && gains.allSatisfy { $0 >= 0 }, "\(gains.count) notes, min \(gains.min() ?? .nan)")
-                print("ria 2:4 permuted: retained-score gain mean \(gains.reduce(0, +) / Double(gains.count))%, range \(gains.min() ?? 0)...\(gains.max() ?? 0)%")
+                #expect(
+                    gains.count == 210 && gains.allSatisfy { $0 >= 0 },
+                    "\(gains.count) notes, min \(gains.min() ?? .nan)")
+                print(
+                    "ria 2:4 permuted: retained-score gain mean \(gains.reduce(0, +) / Double(gains.count))%, range \(gains.min() ?? 0)...\(gains.max() ?? 0)%"
+                )
             }
             let perplexity = try SmolLM2Fixtures.perplexity(model)
             let label = permute ? "ria 2:4 permuted" : "ria 2:4"
-            print("\(label) (\(calibration.count) windows): perplexity \(perplexity) (\(SmolLM2Fixtures.evaluationChunks) chunks), prune \(report.seconds) s, phases \(report.times)")
+            print(
+                "\(label) (\(calibration.count) windows): perplexity \(perplexity) (\(SmolLM2Fixtures.evaluationChunks) chunks), prune \(report.seconds) s, phases \(report.times)"
+            )
             #expect(perplexity.isFinite && perplexity > Self.dense, "\(label): perplexity \(perplexity)")
-            Self.check(perplexity, label, subset: permute ? 126.192 : 216.970, full: permute ? 97.410 : 177.34, tolerance: 0.02)
+            Self.check(
+                perplexity, label, subset: permute ? 126.192 : 216.970, full: permute ? 97.410 : 177.34, tolerance: 0.02
+            )
             perplexities.append(perplexity)
         }
         #expect(perplexities[1] < perplexities[0], "the permutation should help: \(perplexities)")
@@ -102,22 +115,27 @@ struct RIASmolLM2Tests {
         // Activation-free relative importance (a = 0) needs no calibration pass.
         let statistics = InputStatistics(columns: columns, requirement: .squaredNorms)
         [Float](repeating: 1, count: columns).withUnsafeBufferPointer { statistics.accumulate($0) }
-        let work = MatrixWork(name: tensor.name, layer: 5, part: .down, rows: rows, columns: columns,
-                              weights: TensorStorage(Array(tensor.storage.buffer)), statistics: statistics)
+        let work = MatrixWork(
+            name: tensor.name, layer: 5, part: .down, rows: rows, columns: columns,
+            weights: TensorStorage(Array(tensor.storage.buffer)), statistics: statistics)
         let clock = ContinuousClock()
         let scoring = clock.now
         try RIAScore(exponent: 0).run(work)
         print("RIA scores of \(tensor.name): \(clock.now - scoring)")
         let start = clock.now
-        let search = try ChannelPermutation(scores: work.scores, rows: rows, columns: columns, pattern: .nm(keep: 2, group: 4))
+        let search = try ChannelPermutation(
+            scores: work.scores, rows: rows, columns: columns, pattern: .nm(keep: 2, group: 4))
         let outcome = try search.search(refine: true)
         let mask = try search.mask(outcome.permutation)
-        print("permutation of \(tensor.name): \(clock.now - start), identity \(outcome.identityScore), zig-zag \(outcome.heuristicScore), final \(outcome.finalScore)")
+        print(
+            "permutation of \(tensor.name): \(clock.now - start), identity \(outcome.identityScore), zig-zag \(outcome.heuristicScore), final \(outcome.finalScore)"
+        )
         #expect(outcome.finalScore >= outcome.heuristicScore && outcome.finalScore >= outcome.identityScore)
         let permutation = outcome.permutation
         var invalid = 0
         for r in 0..<rows {
-            for start in stride(from: 0, to: columns, by: 4) where (start..<start + 4).filter({ mask[r * columns + permutation[$0]] == 1 }).count != 2 {
+            for start in stride(from: 0, to: columns, by: 4)
+            where (start..<start + 4).filter({ mask[r * columns + permutation[$0]] == 1 }).count != 2 {
                 invalid += 1
             }
         }

@@ -2,8 +2,8 @@ import BuiltinMethods
 import Foundation
 import ModelIO
 import PruningEngine
-import Testing
 import TestSupport
+import Testing
 
 /// RIA scores and masks against a plain Double reference written here, on small random layers
 /// with ties (duplicated columns), a zero column and a zero row; bad parameters.
@@ -14,8 +14,10 @@ import TestSupport
         let weights: [Float]
         let statistics: InputStatistics
 
-        init(rows: Int, columns: Int, seed: UInt64, duplicate: (Int, Int)? = nil, zeroColumn: Int? = nil,
-             zeroRow: Int? = nil, silentInput: Int? = nil) {
+        init(
+            rows: Int, columns: Int, seed: UInt64, duplicate: (Int, Int)? = nil, zeroColumn: Int? = nil,
+            zeroRow: Int? = nil, silentInput: Int? = nil
+        ) {
             var rng = SplitMix64(seed: seed)
             var weights = (0..<rows * columns).map { _ in rng.nextUnitFloat() * 2 - 1 }
             var input = (0..<5 * columns).map { _ in rng.nextUnitFloat() * 2 - 1 }
@@ -34,8 +36,9 @@ import TestSupport
         }
 
         func work() -> MatrixWork {
-            MatrixWork(name: "blk.0.ffn_up.weight", layer: 0, part: .up, rows: rows, columns: columns,
-                       weights: TensorStorage(weights), statistics: statistics)
+            MatrixWork(
+                name: "blk.0.ffn_up.weight", layer: 0, part: .up, rows: rows, columns: columns,
+                weights: TensorStorage(weights), statistics: statistics)
         }
 
         /// The RIA formula in Double, a zero sum counting as "relative importance 0".
@@ -102,8 +105,9 @@ import TestSupport
                 let reference = layer.referenceScores(a: a)
                 #expect(work.scores.count == reference.count)
                 for (got, expected) in zip(work.scores, reference) {
-                    #expect(got.isFinite && abs(Double(got) - expected) <= 1e-6 * max(expected, 1e-30),
-                            "layer \(index) a \(a): \(got) vs \(expected)")
+                    #expect(
+                        got.isFinite && abs(Double(got) - expected) <= 1e-6 * max(expected, 1e-30),
+                        "layer \(index) a \(a): \(got) vs \(expected)")
                 }
             }
         }
@@ -120,14 +124,18 @@ import TestSupport
             let scores = layer.referenceScores(a: 0.5)
             for sparsity in [0.5, 0.3, 0.7] {
                 let matrix = try run(try PruneMethod.ria(sparsity: sparsity), on: layer)
-                #expect(matrix.mask == Reference.matrix(scores, sparsity: sparsity), "layer \(index) matrix \(sparsity)")
+                #expect(
+                    matrix.mask == Reference.matrix(scores, sparsity: sparsity), "layer \(index) matrix \(sparsity)")
                 let row = try run(try PruneMethod.ria(sparsity: sparsity, scope: .row), on: layer)
-                #expect(row.mask == Reference.row(scores, columns: layer.columns, sparsity: sparsity),
-                        "layer \(index) row \(sparsity)")
+                #expect(
+                    row.mask == Reference.row(scores, columns: layer.columns, sparsity: sparsity),
+                    "layer \(index) row \(sparsity)")
             }
             for (keep, group) in [(2, 4), (1, 4), (3, 4), (4, 8)] where layer.columns % group == 0 {
-                let work = try run(try PruneMethod.ria(sparsity: nil, pattern: .nm(keep: keep, group: group)), on: layer)
-                #expect(work.mask == Reference.groups(scores, keep: keep, group: group), "layer \(index) \(keep):\(group)")
+                let work = try run(
+                    try PruneMethod.ria(sparsity: nil, pattern: .nm(keep: keep, group: group)), on: layer)
+                #expect(
+                    work.mask == Reference.groups(scores, keep: keep, group: group), "layer \(index) \(keep):\(group)")
             }
         }
     }
@@ -146,15 +154,16 @@ import TestSupport
         #expect((try PruneMethod.ria(sparsity: 0.5, exponent: 0.25)[1] as? RIAScore)?.exponent == 0.25)
     }
 
-    @Test("bad parameters throw clear errors",
-          arguments: [
+    @Test(
+        "bad parameters throw clear errors",
+        arguments: [
             (Double.nan, SparsityPattern.unstructured, false, Bool?.none, "exponent a must be a finite number"),
             (Double.infinity, .unstructured, false, nil, "exponent a must be a finite number"),
             (-1, .unstructured, false, nil, "exponent a must be a finite number"),
             (0.5, .unstructured, true, nil, "permutation needs an N:M pattern"),
             (0.5, .nm(keep: 2, group: 4), false, true, "needs permute = true"),
             (0.5, .nm(keep: 4, group: 4), true, nil, "0 < N < M"),
-          ])
+        ])
     func badParameters(a: Double, pattern: SparsityPattern, permute: Bool, lsa: Bool?, message: String) {
         let sparsity: Double? = pattern == .unstructured ? 0.5 : nil
         #expect {
@@ -165,13 +174,17 @@ import TestSupport
     @Test("the criterion refuses missing statistics and non-finite weights, naming the tensor")
     func badInput() throws {
         let layer = Self.layers[0]
-        let bare = MatrixWork(name: "blk.0.ffn_up.weight", layer: 0, part: .up, rows: layer.rows, columns: layer.columns,
-                              weights: TensorStorage(layer.weights), statistics: nil)
+        let bare = MatrixWork(
+            name: "blk.0.ffn_up.weight", layer: 0, part: .up, rows: layer.rows, columns: layer.columns,
+            weights: TensorStorage(layer.weights), statistics: nil)
         #expect { try RIAScore().run(bare) } throws: { "\($0)".contains("blk.0.ffn_up.weight") }
         var weights = layer.weights
         weights[5] = .infinity
-        let broken = MatrixWork(name: "blk.0.ffn_up.weight", layer: 0, part: .up, rows: layer.rows, columns: layer.columns,
-                                weights: TensorStorage(weights), statistics: layer.statistics)
-        #expect { try RIAScore().run(broken) } throws: { "\($0)".contains("blk.0.ffn_up.weight: RIA found a non-finite weight in column 5") }
+        let broken = MatrixWork(
+            name: "blk.0.ffn_up.weight", layer: 0, part: .up, rows: layer.rows, columns: layer.columns,
+            weights: TensorStorage(weights), statistics: layer.statistics)
+        #expect { try RIAScore().run(broken) } throws: {
+            "\($0)".contains("blk.0.ffn_up.weight: RIA found a non-finite weight in column 5")
+        }
     }
 }

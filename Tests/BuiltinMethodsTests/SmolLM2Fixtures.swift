@@ -17,7 +17,8 @@ enum SmolLM2Fixtures {
     /// The 64 windows of 512 ids at the reference offsets into the validation ids.
     static func calibration() throws -> [[Int32]] {
         let ids = try ReferenceData.int32s("wikitext2-valid.smollm2-ids.i32")
-        let text = try String(contentsOf: ReferenceData.file("wikitext2-valid.calib-64x512-seed0.offsets"), encoding: .utf8)
+        let text = try String(
+            contentsOf: ReferenceData.file("wikitext2-valid.calib-64x512-seed0.offsets"), encoding: .utf8)
         return text.split(whereSeparator: \.isNewline).map { Array(ids[Int($0)!..<Int($0)! + 512]) }
     }
 
@@ -25,7 +26,8 @@ enum SmolLM2Fixtures {
     /// evaluation also prints the 4-chunk figure the CI subset compares with).
     static func perplexity(_ model: Model) throws -> Double {
         let ids = try ReferenceData.int32s("wikitext2-test.smollm2-ids.i32")
-        let result = try PerplexityEvaluator(model: model).evaluate(tokens: ids, seqlen: 2048, maxChunks: evaluationChunks)
+        let result = try PerplexityEvaluator(model: model).evaluate(
+            tokens: ids, seqlen: 2048, maxChunks: evaluationChunks)
         if fullEvaluation {
             let subset = result.chunkMeanNLLs.prefix(4)
             print("4-chunk perplexity \(exp(subset.reduce(0, +) / Double(subset.count)))")

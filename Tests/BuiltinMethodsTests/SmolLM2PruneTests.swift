@@ -3,8 +3,8 @@ import Foundation
 import Inference
 import ModelIO
 import PruningEngine
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance on SmolLM2-135M: perplexities after each method, exact sparsities.
 ///
@@ -42,7 +42,8 @@ struct SmolLM2PruneTests {
         }
         #expect(report.layers.count == 30 && report.layers.allSatisfy { $0.matrices.count == 7 })
         print("magnitude: sparsity \(report.sparsity), \(report.seconds) s")
-        Expected(subset: 449.689, full: 517.04, tolerance: 0.01).check(try SmolLM2Fixtures.perplexity(model), "magnitude")
+        Expected(subset: 449.689, full: 517.04, tolerance: 0.01).check(
+            try SmolLM2Fixtures.perplexity(model), "magnitude")
     }
 
     @Test("Wanda 50% unstructured")
@@ -66,6 +67,7 @@ struct SmolLM2PruneTests {
             #expect(abs(matrix.sparsity - 0.5) < 0.001, "\(matrix.name): sparsity \(matrix.sparsity)")
         }
         print("sparsegpt: \(report.seconds) s, phases \(report.times)")
-        Expected(subset: 46.2337, full: 37.873, tolerance: 0.02).check(try SmolLM2Fixtures.perplexity(model), "sparsegpt")
+        Expected(subset: 46.2337, full: 37.873, tolerance: 0.02).check(
+            try SmolLM2Fixtures.perplexity(model), "sparsegpt")
     }
 }

@@ -1,8 +1,8 @@
 import BuiltinMethods
 import ModelIO
 import PruningEngine
-import Testing
 import TestSupport
+import Testing
 
 /// SparseGPT against the textbook Double OBS oracle on small layers, plus the spec's sanity checks.
 @Suite struct SparseGPTTests {
@@ -35,8 +35,9 @@ import TestSupport
         }
 
         func work(sparsity: Double) -> MatrixWork {
-            let work = MatrixWork(name: "blk.0.attn_q.weight", layer: 0, part: .query, rows: rows, columns: columns,
-                                  weights: TensorStorage(weights), statistics: statistics)
+            let work = MatrixWork(
+                name: "blk.0.attn_q.weight", layer: 0, part: .query, rows: rows, columns: columns,
+                weights: TensorStorage(weights), statistics: statistics)
             work.sparsity = sparsity
             return work
         }
@@ -45,10 +46,12 @@ import TestSupport
         func oracle(damping: Double = 0.01, dead: Int? = 3) -> TextbookOBS {
             let gram = statistics.gram!.buffer
             var h = [Double](repeating: 0, count: columns * columns)
-            for i in 0..<columns { for j in i..<columns {
-                h[i * columns + j] = Double(gram[i * columns + j])
-                h[j * columns + i] = h[i * columns + j]
-            } }
+            for i in 0..<columns {
+                for j in i..<columns {
+                    h[i * columns + j] = Double(gram[i * columns + j])
+                    h[j * columns + i] = h[i * columns + j]
+                }
+            }
             var w = weights.map(Double.init)
             for j in 0..<columns where h[j * columns + j] == 0 {
                 h[j * columns + j] = 1
@@ -63,24 +66,32 @@ import TestSupport
         func outputError(_ pruned: [Float]) -> Double {
             let tokens = inputs.count / columns
             var total = 0.0
-            for t in 0..<tokens { for r in 0..<rows {
-                var y = 0.0
-                for j in 0..<columns { y += Double(inputs[t * columns + j]) * Double(weights[r * columns + j] - pruned[r * columns + j]) }
-                total += y * y
-            } }
+            for t in 0..<tokens {
+                for r in 0..<rows {
+                    var y = 0.0
+                    for j in 0..<columns {
+                        y +=
+                            Double(inputs[t * columns + j]) * Double(weights[r * columns + j] - pruned[r * columns + j])
+                    }
+                    total += y * y
+                }
+            }
             return total
         }
     }
 
     static func expectClose(_ actual: [Float], _ expected: [Double], _ what: String) {
         let scale = expected.map(abs).max() ?? 1
-        for (i, (a, e)) in zip(actual, expected).enumerated() where abs(Double(a) - e) > 1e-4 * max(abs(e), 0.01 * scale) {
+        for (i, (a, e)) in zip(actual, expected).enumerated()
+        where abs(Double(a) - e) > 1e-4 * max(abs(e), 0.01 * scale) {
             Issue.record("\(what): weight \(i) is \(a), oracle \(e)")
             return
         }
     }
 
-    @Test("unstructured: masks equal and weights within 1e-4 of the textbook OBS", arguments: [(8, 8), (5, 16), (24, 5), (8, 130)])
+    @Test(
+        "unstructured: masks equal and weights within 1e-4 of the textbook OBS",
+        arguments: [(8, 8), (5, 16), (24, 5), (8, 130)])
     func unstructured(blocksize: Int, rows: Int) throws {
         let layer = Layer(rows: rows, columns: 24, seed: UInt64(blocksize * 31 + rows))
         let work = layer.work(sparsity: 0.5)
@@ -117,19 +128,22 @@ import TestSupport
         eye.withUnsafeBufferPointer { statistics.accumulate($0) }
         var rng = SplitMix64(seed: 5)
         let weights = (0..<rows * columns).map { _ in rng.nextUnitFloat() - 0.5 }
-        let work = MatrixWork(name: "w", layer: 0, part: .up, rows: rows, columns: columns,
-                              weights: TensorStorage(weights), statistics: statistics)
+        let work = MatrixWork(
+            name: "w", layer: 0, part: .up, rows: rows, columns: columns,
+            weights: TensorStorage(weights), statistics: statistics)
         work.sparsity = 0.5
         try SparseGPTReconstructor(maskSource: .adaptive(.unstructured), blocksize: 8).run(work)
         for b0 in stride(from: 0, to: columns, by: 8) {
             var block: [Float] = []
             for r in 0..<rows { for j in b0..<b0 + 8 { block.append(abs(weights[r * columns + j])) } }
             let tau = block.sorted()[Int(Double(block.count) * 0.5)]
-            for r in 0..<rows { for j in b0..<b0 + 8 {
-                let i = r * columns + j
-                #expect(work.mask[i] == (abs(weights[i]) <= tau ? 1 : 0))
-                #expect(work.weights.buffer[i] == (work.mask[i] != 0 ? 0 : weights[i]))
-            } }
+            for r in 0..<rows {
+                for j in b0..<b0 + 8 {
+                    let i = r * columns + j
+                    #expect(work.mask[i] == (abs(weights[i]) <= tau ? 1 : 0))
+                    #expect(work.weights.buffer[i] == (work.mask[i] != 0 ? 0 : weights[i]))
+                }
+            }
         }
     }
 
@@ -149,7 +163,7 @@ import TestSupport
 
     @Test("a singular Hessian without damping retries with more damping and says so")
     func dampingRetry() throws {
-        let layer = Layer(rows: 4, columns: 24, tokens: 8, dead: nil, seed: 3)  // rank ≤ 8 < 24
+        let layer = Layer(rows: 4, columns: 24, tokens: 8, dead: nil, seed: 3) // rank ≤ 8 < 24
         let work = layer.work(sparsity: 0.5)
         try SparseGPTReconstructor(maskSource: .adaptive(.unstructured), blocksize: 8, damping: 0).run(work)
         let retried = work.notes.contains { $0.contains("damping") }
@@ -166,9 +180,12 @@ import TestSupport
             try SparseGPTReconstructor(maskSource: .adaptive(.nm(keep: 2, group: 8)), blocksize: 12)
         }
         let layer = Layer(rows: 2, columns: 24, seed: 1)
-        #expect(throws: PruneError.self) { try SparseGPTReconstructor(maskSource: .fixedMask).run(layer.work(sparsity: 0.5)) }
         #expect(throws: PruneError.self) {
-            try SparseGPTReconstructor(maskSource: .adaptive(.nm(keep: 3, group: 16)), blocksize: 16).run(layer.work(sparsity: 0.5))
+            try SparseGPTReconstructor(maskSource: .fixedMask).run(layer.work(sparsity: 0.5))
+        }
+        #expect(throws: PruneError.self) {
+            try SparseGPTReconstructor(maskSource: .adaptive(.nm(keep: 3, group: 16)), blocksize: 16).run(
+                layer.work(sparsity: 0.5))
         }
     }
 }

@@ -18,7 +18,7 @@ struct TextbookOBS {
             for c in 0..<n { a[r * 2 * n + c] = hessian[(j + r) * columns + j + c] }
             a[r * 2 * n + n + r] = 1
         }
-        for pivot in 0..<n {  // Gauss-Jordan; H is positive definite, no pivoting needed
+        for pivot in 0..<n { // Gauss-Jordan; H is positive definite, no pivoting needed
             let p = a[pivot * 2 * n + pivot]
             for c in 0..<2 * n { a[pivot * 2 * n + c] /= p }
             for r in 0..<n where r != pivot {

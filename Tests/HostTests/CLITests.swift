@@ -1,7 +1,7 @@
 import Foundation
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 
 /// The `shears` command line on tiny generated models: exit codes, messages, outputs.
 @Suite("shears CLI")
@@ -78,7 +78,9 @@ struct CLITests {
         try Data([0x61, 0x62, 0xFF, 0x63]).write(to: URL(fileURLWithPath: bad))
         let outcome = try CommandRunner.run(["tokenize", model, "--text", bad, "--out", directory.path("bad.i32")])
         #expect(outcome.status == 2)
-        #expect(outcome.stderr.contains("bad.txt") && outcome.stderr.contains("UTF-8") && outcome.stderr.contains("offset 2"))
+        #expect(
+            outcome.stderr.contains("bad.txt") && outcome.stderr.contains("UTF-8")
+                && outcome.stderr.contains("offset 2"))
         #expect(!FileManager.default.fileExists(atPath: directory.path("bad.i32")))
     }
 
@@ -108,12 +110,16 @@ struct CLITests {
         let model = try Self.tinyModel(in: directory)
         let ids = directory.path("bad.i32")
         var data = Data()
-        for id in [Int32](repeating: 5, count: 200) + [99_999] { withUnsafeBytes(of: id.littleEndian) { data.append(contentsOf: $0) } }
+        for id in [Int32](repeating: 5, count: 200) + [99_999] {
+            withUnsafeBytes(of: id.littleEndian) { data.append(contentsOf: $0) }
+        }
         try data.write(to: URL(fileURLWithPath: ids))
         let eval = try CommandRunner.run(["eval", model, "--ids", ids, "--seqlen", "64"])
         #expect(eval.status == 2 && eval.stderr.contains("bad.i32") && eval.stderr.contains("99999"), "\(eval.stderr)")
-        let prune = try CommandRunner.run(["prune", model, "--method", "wanda", "--sparsity", "0.5", "--calib-ids", ids,
-                                           "--samples", "2", "--seqlen", "16", "--out", directory.path("out.gguf")])
+        let prune = try CommandRunner.run([
+            "prune", model, "--method", "wanda", "--sparsity", "0.5", "--calib-ids", ids,
+            "--samples", "2", "--seqlen", "16", "--out", directory.path("out.gguf"),
+        ])
         #expect(prune.status == 2 && prune.stderr.contains("outside the vocabulary"), "\(prune.stderr)")
         #expect(!FileManager.default.fileExists(atPath: directory.path("out.gguf")))
     }
@@ -132,8 +138,10 @@ struct CLITests {
     func generate() throws {
         let directory = try TemporaryDirectory()
         let model = try Self.tinyModel(in: directory)
-        let arguments = ["generate", model, "--prompt", "the cat", "--max-tokens", "12", "--temperature", "0.9",
-                         "--seed", "7", "--show-ids"]
+        let arguments = [
+            "generate", model, "--prompt", "the cat", "--max-tokens", "12", "--temperature", "0.9",
+            "--seed", "7", "--show-ids",
+        ]
         let first = try CommandRunner.run(arguments)
         let second = try CommandRunner.run(arguments)
         #expect(first.status == 0, "\(first.stderr)")
@@ -153,8 +161,10 @@ struct CLITests {
             return try #require(report?["ppl"] as? Double)
         }
         let reference = try ppl(model)
-        for (out, type, tolerance) in [("f32.gguf", "f32", 0.0), ("hf-f32", "f32", 1e-5), ("f16.gguf", "f16", 1e-2),
-                                       ("q8.gguf", "q8_0", 5e-2), ("hf-bf16", "bf16", 5e-2)] {
+        for (out, type, tolerance) in [
+            ("f32.gguf", "f32", 0.0), ("hf-f32", "f32", 1e-5), ("f16.gguf", "f16", 1e-2),
+            ("q8.gguf", "q8_0", 5e-2), ("hf-bf16", "bf16", 5e-2),
+        ] {
             let path = directory.path(out)
             let outcome = try CommandRunner.run(["convert", model, "--out", path, "--type", type])
             #expect(outcome.status == 0, "\(out): \(outcome.stderr)")

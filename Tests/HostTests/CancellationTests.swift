@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// SIGINT and `--timeout` stop a long prune within seconds, with no output and the right status.
 @Suite(.serialized, .enabled(if: ReferenceData.hasModel && ReferenceData.hasData))
@@ -50,7 +50,8 @@ struct CancellationTests {
         let out = directory.path("pruned.gguf")
         // The progress bar's first layer line shows the prune proper has started.
         let (status, stderr, latency) = try Self.interrupt(
-            ["prune", ReferenceData.modelPath, "--method", "wanda", "--sparsity", "0.5", "--out", out] + Self.calibration,
+            ["prune", ReferenceData.modelPath, "--method", "wanda", "--sparsity", "0.5", "--out", out]
+                + Self.calibration,
             after: "prune")
         print("prune stopped \(String(format: "%.2f", latency)) s after SIGINT")
         #expect(status == 130, "\(stderr)")
@@ -70,8 +71,9 @@ struct CancellationTests {
         ])
         let seconds = Date().timeIntervalSince(start)
         #expect(outcome.status == 1, "\(outcome.stderr)")
-        #expect(outcome.stderr.contains("timed out after 4.0 s (--timeout); stopped before writing any output"),
-                "\(outcome.stderr)")
+        #expect(
+            outcome.stderr.contains("timed out after 4.0 s (--timeout); stopped before writing any output"),
+            "\(outcome.stderr)")
         #expect(seconds < 20, "took \(seconds) s")
         #expect(!FileManager.default.fileExists(atPath: out))
     }
@@ -80,12 +82,12 @@ struct CancellationTests {
     static func recipe(in workspace: RecipeTests.Workspace) throws -> String {
         let path = workspace.directory.path("long.lua")
         try """
-            local m = shears.load(shears.args.model)
-            local calibration = shears.calibration{ model = m, ids = shears.args.ids, samples = 64, seqlen = 512 }
-            local ok, err = pcall(function() shears.prune(m, calibration, { shears.wanda{ sparsity = 0.5 } }) end)
-            print("prune stopped:", ok, err)
-            m:save(shears.args.out)
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        local m = shears.load(shears.args.model)
+        local calibration = shears.calibration{ model = m, ids = shears.args.ids, samples = 64, seqlen = 512 }
+        local ok, err = pcall(function() shears.prune(m, calibration, { shears.wanda{ sparsity = 0.5 } }) end)
+        print("prune stopped:", ok, err)
+        m:save(shears.args.out)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 }

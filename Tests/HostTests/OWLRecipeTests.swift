@@ -1,7 +1,7 @@
 import Foundation
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 
 /// `shears.owl`, `shears.dsnot` and `shears.layer_sparsity` in recipes on the tiny model: chains,
 /// report tables with per-layer targets and outlier ratios, provenance, and errors in Lua's words.
@@ -11,7 +11,8 @@ struct OWLRecipeTests {
     func owlWanda() throws {
         let workspace = try RecipeTests.Workspace()
         let out = workspace.directory.path("owl.gguf")
-        let outcome = try workspace.run("""
+        let outcome = try workspace.run(
+            """
             local m = shears.load(shears.args.model)
             local c = shears.calibration{ text = shears.args.text, samples = 4, seqlen = 32, seed = 1 }
             local report = shears.prune(m, c, { shears.owl{ sparsity = 0.5, lambda = 0.08, M = 2 }, shears.wanda{} })
@@ -40,7 +41,8 @@ struct OWLRecipeTests {
 
     @Test("owl N:M gives each layer its own pattern; wanda{} and sparsegpt{} follow it")
     func owlPattern() throws {
-        let outcome = try RecipeTests.Workspace().run("""
+        let outcome = try RecipeTests.Workspace().run(
+            """
             local m = shears.load(shears.args.model)
             local c = shears.calibration{ text = shears.args.text, samples = 4, seqlen = 32, seed = 1 }
             local report = shears.prune(m, c, { shears.owl{ pattern = "4:8", lambda = 2, m = 2 }, shears.wanda{} })
@@ -57,7 +59,8 @@ struct OWLRecipeTests {
 
     @Test("wanda + dsnot keeps the sparsity; layer_sparsity sets one target per layer")
     func dsnotAndLayerSparsity() throws {
-        let outcome = try RecipeTests.Workspace().run("""
+        let outcome = try RecipeTests.Workspace().run(
+            """
             local m = shears.load(shears.args.model)
             local c = shears.calibration{ text = shears.args.text, samples = 4, seqlen = 32, seed = 1 }
             local report = shears.prune(m, c, { shears.wanda{ sparsity = 0.5 },
@@ -84,17 +87,24 @@ struct OWLRecipeTests {
         #expect(outcome.stdout.contains("dsnot(max_cycles=50, threshold=0.1, power=1.0, layers=attention)"))
     }
 
-    @Test("the example recipes run end to end", arguments: [
-        ("prune-owl.lua", [], "layer  1: outlier ratio"), ("prune-owl.lua", ["method=sparsegpt"], "layer  0: outlier ratio"),
-        ("prune-owl.lua", ["method=ria", "pattern=2:4"], ":4), sparsity 0.5"),
-        ("prune-wanda-dsnot.lua", [], "pruned linear sparsity: 0.5917"), ("prune-ramp.lua", [], "layer  1: target 0.6000"),
-    ])
+    @Test(
+        "the example recipes run end to end",
+        arguments: [
+            ("prune-owl.lua", [], "layer  1: outlier ratio"),
+            ("prune-owl.lua", ["method=sparsegpt"], "layer  0: outlier ratio"),
+            ("prune-owl.lua", ["method=ria", "pattern=2:4"], ":4), sparsity 0.5"),
+            ("prune-wanda-dsnot.lua", [], "pruned linear sparsity: 0.5917"),
+            ("prune-ramp.lua", [], "layer  1: target 0.6000"),
+        ])
     func examples(script: String, options: [String], expected: String) throws {
         let workspace = try RecipeTests.Workspace()
         let out = workspace.directory.path("pruned.gguf")
-        let outcome = try CommandRunner.run(["run", RecipeTests.script(script), "model=\(workspace.model)", "calib=\(workspace.text)",
-                                             "eval=\(workspace.text)", "samples=4", "seqlen=32", "eval_seqlen=64",
-                                             "eval_chunks=2", "out=\(out)", "type=f32"] + options)
+        let outcome = try CommandRunner.run(
+            [
+                "run", RecipeTests.script(script), "model=\(workspace.model)", "calib=\(workspace.text)",
+                "eval=\(workspace.text)", "samples=4", "seqlen=32", "eval_seqlen=64",
+                "eval_chunks=2", "out=\(out)", "type=f32",
+            ] + options)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.contains(expected), "\(outcome.stdout)")
         #expect(outcome.stdout.contains("pruned perplexity: ") && FileManager.default.fileExists(atPath: out))
@@ -103,22 +113,38 @@ struct OWLRecipeTests {
     @Test("prune-owl.lua names the methods it takes when given another")
     func owlRecipeUnknownMethod() throws {
         let workspace = try RecipeTests.Workspace()
-        let outcome = try CommandRunner.run(["run", RecipeTests.script("prune-owl.lua"), "model=\(workspace.model)", "method=obs"])
+        let outcome = try CommandRunner.run([
+            "run", RecipeTests.script("prune-owl.lua"), "model=\(workspace.model)", "method=obs",
+        ])
         #expect(outcome.status != 0)
-        #expect(outcome.stderr.contains("unknown method=obs (use wanda, sparsegpt, ria or magnitude)"), "\(outcome.stderr)")
+        #expect(
+            outcome.stderr.contains("unknown method=obs (use wanda, sparsegpt, ria or magnitude)"), "\(outcome.stderr)")
     }
 
-    @Test("chain and parameter errors read clearly",
-          arguments: [
-            ("shears.prune(m, c, { shears.wanda{} })", "no sparsity: give sparsity = ... or put an allocator such as shears.owl{...} first"),
-            ("shears.prune(m, c, { shears.owl{ sparsity = 0.7 }, shears.wanda{ sparsity = 0.5 } })",
-             "sparsity given twice: by owl(sparsity=0.7, m=5.0, lambda=0.08) and wanda(sparsity=0.5)"),
+    @Test(
+        "chain and parameter errors read clearly",
+        arguments: [
+            (
+                "shears.prune(m, c, { shears.wanda{} })",
+                "no sparsity: give sparsity = ... or put an allocator such as shears.owl{...} first"
+            ),
+            (
+                "shears.prune(m, c, { shears.owl{ sparsity = 0.7 }, shears.wanda{ sparsity = 0.5 } })",
+                "sparsity given twice: by owl(sparsity=0.7, m=5.0, lambda=0.08) and wanda(sparsity=0.5)"
+            ),
             ("shears.prune(m, c, { shears.dsnot{}, shears.wanda{ sparsity = 0.5 } })", "cannot follow dsnot (refiner)"),
-            ("shears.prune(m, c, { shears.layer_sparsity{ 0.5, 0.5, 0.5 }, shears.dsnot{}, shears.reconstruct{} })",
-             "step dsnot refines a mask but no selector (such as wanda) chooses one before it"),
-            ("shears.layer_sparsity(m, function(layer) return layer == 1 and 'steep' or 0.5 end)",
-             "bad argument #2 to 'layer_sparsity' (the function must return a number (the sparsity of layer 1))"),
-            ("shears.layer_sparsity(m, function(layer) error('no plan for layer ' .. layer) end)", "no plan for layer 0"),
+            (
+                "shears.prune(m, c, { shears.layer_sparsity{ 0.5, 0.5, 0.5 }, shears.dsnot{}, shears.reconstruct{} })",
+                "step dsnot refines a mask but no selector (such as wanda) chooses one before it"
+            ),
+            (
+                "shears.layer_sparsity(m, function(layer) return layer == 1 and 'steep' or 0.5 end)",
+                "bad argument #2 to 'layer_sparsity' (the function must return a number (the sparsity of layer 1))"
+            ),
+            (
+                "shears.layer_sparsity(m, function(layer) error('no plan for layer ' .. layer) end)",
+                "no plan for layer 0"
+            ),
             ("shears.owl{ sparsity = 0.5, lambda = -1 }", "OWL lambda -1.0 must be finite and ≥ 0"),
             ("shears.owl{ sparsity = 0.5, lambda = 0/0 }", "OWL lambda"),
             ("shears.owl{ sparsity = 0.5, m = 0 }", "OWL outlier multiplier M 0.0 must be positive and finite"),
@@ -129,10 +155,14 @@ struct OWLRecipeTests {
             ("shears.dsnot{ layers = 'heads' }", "unknown DSnoT layer selection \"heads\""),
             ("shears.dsnot{ cycles = 3 }", "unknown field 'cycles'"),
             ("shears.layer_sparsity{ 0.5, 1.5 }", "layer sparsity for layer 1 is 1.5"),
-            ("shears.prune(m, c, { shears.layer_sparsity{ 0.5 }, shears.wanda{} })", "layer sparsity lists 1 values for a model of 2 layers"),
-          ])
+            (
+                "shears.prune(m, c, { shears.layer_sparsity{ 0.5 }, shears.wanda{} })",
+                "layer sparsity lists 1 values for a model of 2 layers"
+            ),
+        ])
     func errors(source: String, message: String) throws {
-        let outcome = try RecipeTests.Workspace().run("""
+        let outcome = try RecipeTests.Workspace().run(
+            """
             local m = shears.load(shears.args.model)
             local c = shears.calibration{ text = shears.args.text, samples = 2, seqlen = 16, seed = 1 }
             """ + "\n" + source)

@@ -1,7 +1,7 @@
 import Foundation
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 
 /// `shears.plugin` in recipes: listing, steps with every selector, reconstruction after them,
 /// parameters, path resolution, and failures that stop the recipe before it saves.
@@ -31,7 +31,8 @@ struct PluginRecipeTests {
 
         /// Prunes with the step expression `step` and saves to `output`.
         func prune(_ step: String, plugin: String = "libShearsWandaPlugin.so") throws -> ProcessOutcome {
-            try run("""
+            try run(
+                """
                 local p = shears.plugin("\(plugin)")
                 local m = shears.load(shears.args.model)
                 local calib = shears.calibration{ text = shears.args.text, samples = 2, seqlen = 16 }
@@ -45,7 +46,8 @@ struct PluginRecipeTests {
 
     @Test("p:criteria() lists ids, descriptions, statistics and parameters")
     func criteria() throws {
-        let outcome = try Workspace().run("""
+        let outcome = try Workspace().run(
+            """
             local p = shears.plugin("libShearsFixtureParams.so")
             assert(p.id == "org.shears.fixtures.params" and p.abi == "1.0.0")
             for _, c in ipairs(p:criteria()) do
@@ -59,7 +61,8 @@ struct PluginRecipeTests {
 
     @Test("p:criterion(id) is a callable handle with properties that keeps the library loaded after p:close()")
     func criterionHandle() throws {
-        let outcome = try Workspace().run("""
+        let outcome = try Workspace().run(
+            """
             local p = shears.plugin("libShearsFixtureParams.so")
             local c = p:criterion("params")
             print(tostring(c), c.id, c.version ~= nil, #c.parameters, c.parameters[2].name, c.parameters[2].type)
@@ -70,21 +73,32 @@ struct PluginRecipeTests {
             print(pcall(c, 5))
             """)
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        let path = CommandRunner.binary.deletingLastPathComponent().appendingPathComponent("libShearsFixtureParams.so").path
-        #expect(outcome.stdout == """
-            shears.PluginCriterion: org.shears.fixtures.params/params 1.0.0\tparams\ttrue\t4\tshift\tinteger
-            shears.Plugin (closed)\tshears.Step: org.shears.fixtures.params/params(scale=2.0, shift=0, negate=false, mode="abs", sparsity=0.5)
-            false\tplugin \(path): criterion 'params': the step options must be a table, got number
+        let path = CommandRunner.binary.deletingLastPathComponent().appendingPathComponent("libShearsFixtureParams.so")
+            .path
+        #expect(
+            outcome.stdout == """
+                shears.PluginCriterion: org.shears.fixtures.params/params 1.0.0\tparams\ttrue\t4\tshift\tinteger
+                shears.Plugin (closed)\tshears.Step: org.shears.fixtures.params/params(scale=2.0, shift=0, negate=false, mode="abs", sparsity=0.5)
+                false\tplugin \(path): criterion 'params': the step options must be a table, got number
 
-            """)
+                """)
     }
 
     @Test("calling what is not a criterion, or with bad arguments, fails at the recipe's line")
     func badCalls() throws {
         for (source, expected) in [
-            ("local p = shears.plugin(\"libShearsWandaPlugin.so\")\np{}", "recipe.lua:2: attempt to call a shears.Plugin value (local 'p')"),
-            ("local p = shears.plugin(\"libShearsWandaPlugin.so\")\nlocal c = p:criterion()", "recipe.lua:2: bad argument #1 to 'criterion' (string expected, got no value)"),
-            ("local p = shears.plugin(\"libShearsWandaPlugin.so\")\nlocal x = p.ids", "recipe.lua:2: unknown field 'ids' of shears.Plugin"),
+            (
+                "local p = shears.plugin(\"libShearsWandaPlugin.so\")\np{}",
+                "recipe.lua:2: attempt to call a shears.Plugin value (local 'p')"
+            ),
+            (
+                "local p = shears.plugin(\"libShearsWandaPlugin.so\")\nlocal c = p:criterion()",
+                "recipe.lua:2: bad argument #1 to 'criterion' (string expected, got no value)"
+            ),
+            (
+                "local p = shears.plugin(\"libShearsWandaPlugin.so\")\nlocal x = p.ids",
+                "recipe.lua:2: unknown field 'ids' of shears.Plugin"
+            ),
             ("local p = shears.plugin({})", "recipe.lua:1: bad argument #1 to 'plugin' (string expected, got table)"),
         ] {
             let outcome = try Workspace().run(source)
@@ -98,7 +112,10 @@ struct PluginRecipeTests {
         for (plugin, builtin) in [
             ("p:criterion(\"wanda\"){ sparsity = 0.5 }", "shears.wanda{ sparsity = 0.5 }"),
             ("p:criterion(\"wanda\"){ pattern = \"2:4\" }", "shears.wanda{ pattern = \"2:4\" }"),
-            ("p:criterion(\"wanda\"){ sparsity = 0.5 }, shears.reconstruct{}", "shears.wanda{ sparsity = 0.5 }, shears.reconstruct{}"),
+            (
+                "p:criterion(\"wanda\"){ sparsity = 0.5 }, shears.reconstruct{}",
+                "shears.wanda{ sparsity = 0.5 }, shears.reconstruct{}"
+            ),
         ] {
             let workspace = try Workspace()
             let viaPlugin = try workspace.prune(plugin)
@@ -111,13 +128,23 @@ struct PluginRecipeTests {
         }
     }
 
-    @Test("a plugin step without a sparsity follows shears.owl (also N:M) like shears.wanda; DSnoT may refine its 2:4 mask")
+    @Test(
+        "a plugin step without a sparsity follows shears.owl (also N:M) like shears.wanda; DSnoT may refine its 2:4 mask"
+    )
     func afterAllocator() throws {
         for (plugin, builtin) in [
-            ("shears.owl{ sparsity = 0.6, m = 2 }, p:criterion(\"wanda\"){}", "shears.owl{ sparsity = 0.6, m = 2 }, shears.wanda{}"),
-            ("shears.owl{ pattern = \"4:8\", lambda = 2, m = 2 }, p:criterion(\"wanda\"){}",
-             "shears.owl{ pattern = \"4:8\", lambda = 2, m = 2 }, shears.wanda{}"),
-            ("p:criterion(\"wanda\"){ pattern = \"2:4\" }, shears.dsnot{}", "shears.wanda{ pattern = \"2:4\" }, shears.dsnot{}"),
+            (
+                "shears.owl{ sparsity = 0.6, m = 2 }, p:criterion(\"wanda\"){}",
+                "shears.owl{ sparsity = 0.6, m = 2 }, shears.wanda{}"
+            ),
+            (
+                "shears.owl{ pattern = \"4:8\", lambda = 2, m = 2 }, p:criterion(\"wanda\"){}",
+                "shears.owl{ pattern = \"4:8\", lambda = 2, m = 2 }, shears.wanda{}"
+            ),
+            (
+                "p:criterion(\"wanda\"){ pattern = \"2:4\" }, shears.dsnot{}",
+                "shears.wanda{ pattern = \"2:4\" }, shears.dsnot{}"
+            ),
         ] {
             let workspace = try Workspace()
             let viaPlugin = try workspace.prune(plugin)
@@ -135,63 +162,95 @@ struct PluginRecipeTests {
         let workspace = try Workspace()
         let outcome = try workspace.prune("shears.owl{ sparsity = 0.6 }, p:criterion(\"wanda\"){ sparsity = 0.5 }")
         #expect(outcome.status == 1)
-        #expect(outcome.stderr.contains("sparsity given twice: by owl(sparsity=0.6, m=5.0, lambda=0.08) and org.shears.examples.wanda/wanda(sparsity=0.5)"),
-                "\(outcome.stderr)")
+        #expect(
+            outcome.stderr.contains(
+                "sparsity given twice: by owl(sparsity=0.6, m=5.0, lambda=0.08) and org.shears.examples.wanda/wanda(sparsity=0.5)"
+            ),
+            "\(outcome.stderr)")
         #expect(!workspace.saved)
     }
 
     @Test("the step is described in the saved provenance with its parameters")
     func provenance() throws {
         let workspace = try Workspace()
-        let outcome = try workspace.prune("p:criterion(\"params\"){ scale = 2, mode = \"square\", sparsity = 0.25, selector = \"matrix\" }",
-                                          plugin: "libShearsFixtureParams.so")
+        let outcome = try workspace.prune(
+            "p:criterion(\"params\"){ scale = 2, mode = \"square\", sparsity = 0.25, selector = \"matrix\" }",
+            plugin: "libShearsFixtureParams.so")
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let steps = try GGUFFile(path: workspace.output).metadata["shears.steps"]?.string
-        #expect(steps == "org.shears.fixtures.params/params(scale=2.0, shift=0, negate=false, mode=\"square\", sparsity=0.25, selector=matrix)")
+        #expect(
+            steps
+                == "org.shears.fixtures.params/params(scale=2.0, shift=0, negate=false, mode=\"square\", sparsity=0.25, selector=matrix)"
+        )
     }
 
-    @Test("failures stop the recipe with the plugin and criterion named, and nothing is saved", arguments: [
-        ("libShearsFixtureNaNScores.so", "p:criterion(\"nan\"){ sparsity = 0.5 }",
-         "criterion 'nan': score wrote NaN for blk.0.attn_q.weight at row 31, column 31"),
-        ("libShearsFixtureScoreError.so", "p:criterion(\"refuse\"){ sparsity = 0.5 }",
-         "criterion 'refuse': score failed on blk.0.attn_q.weight: INVALID_ARGUMENT: fixture: score refuses every matrix"),
-        ("libShearsFixtureSelect.so", "p:criterion(\"row_select\"){ sparsity = 0.5, miscount = true }",
-         "criterion 'row_select': select wrote a bad mask for blk.0.attn_q.weight: prunes 511 of 1024 weights, not 512"),
-        ("libShearsFixtureParams.so", "p:criterion(\"params\"){ sparsity = 0.5, scale = 9 }",
-         "criterion 'params': parameter 'scale': 9.0 is outside [0.5, 4.0]"),
-        ("libShearsFixtureParams.so", "p:criterion(\"params\"){ sparsity = 0.5, shift = \"one\" }",
-         "criterion 'params': parameter 'shift' must be an integer, got a string (\"one\")"),
-        ("libShearsFixtureParams.so", "p:criterion(\"params\"){ sparsity = 0.5, scael = 2 }",
-         "criterion 'params': unknown parameter 'scael' (parameters: scale, shift, negate, mode; step options: pattern, selector, sparsity)"),
-        ("libShearsFixtureParams.so", "p:criterion(\"params\"){ sparsity = 0.5, mode = \"cube\" }",
-         "criterion 'params': create_criterion failed: INVALID_ARGUMENT: fixture: mode must be \"abs\" or \"square\", got \"cube\""),
-        ("libShearsWandaPlugin.so", "p:criterion(\"wand\"){ sparsity = 0.5 }",
-         "criterion 'wand': no such criterion (the plugin offers: wanda)"),
-        ("libShearsWandaPlugin.so", "p:criterion(\"wanda\"){ selector = \"plugin\", sparsity = 0.5 }",
-         "criterion 'wanda': the criterion has no select function"),
-    ])
+    @Test(
+        "failures stop the recipe with the plugin and criterion named, and nothing is saved",
+        arguments: [
+            (
+                "libShearsFixtureNaNScores.so", "p:criterion(\"nan\"){ sparsity = 0.5 }",
+                "criterion 'nan': score wrote NaN for blk.0.attn_q.weight at row 31, column 31"
+            ),
+            (
+                "libShearsFixtureScoreError.so", "p:criterion(\"refuse\"){ sparsity = 0.5 }",
+                "criterion 'refuse': score failed on blk.0.attn_q.weight: INVALID_ARGUMENT: fixture: score refuses every matrix"
+            ),
+            (
+                "libShearsFixtureSelect.so", "p:criterion(\"row_select\"){ sparsity = 0.5, miscount = true }",
+                "criterion 'row_select': select wrote a bad mask for blk.0.attn_q.weight: prunes 511 of 1024 weights, not 512"
+            ),
+            (
+                "libShearsFixtureParams.so", "p:criterion(\"params\"){ sparsity = 0.5, scale = 9 }",
+                "criterion 'params': parameter 'scale': 9.0 is outside [0.5, 4.0]"
+            ),
+            (
+                "libShearsFixtureParams.so", "p:criterion(\"params\"){ sparsity = 0.5, shift = \"one\" }",
+                "criterion 'params': parameter 'shift' must be an integer, got a string (\"one\")"
+            ),
+            (
+                "libShearsFixtureParams.so", "p:criterion(\"params\"){ sparsity = 0.5, scael = 2 }",
+                "criterion 'params': unknown parameter 'scael' (parameters: scale, shift, negate, mode; step options: pattern, selector, sparsity)"
+            ),
+            (
+                "libShearsFixtureParams.so", "p:criterion(\"params\"){ sparsity = 0.5, mode = \"cube\" }",
+                "criterion 'params': create_criterion failed: INVALID_ARGUMENT: fixture: mode must be \"abs\" or \"square\", got \"cube\""
+            ),
+            (
+                "libShearsWandaPlugin.so", "p:criterion(\"wand\"){ sparsity = 0.5 }",
+                "criterion 'wand': no such criterion (the plugin offers: wanda)"
+            ),
+            (
+                "libShearsWandaPlugin.so", "p:criterion(\"wanda\"){ selector = \"plugin\", sparsity = 0.5 }",
+                "criterion 'wanda': the criterion has no select function"
+            ),
+        ])
     func failures(plugin: String, step: String, expected: String) throws {
         let workspace = try Workspace()
         let outcome = try workspace.prune(step, plugin: plugin)
         #expect(outcome.status == 1)
         let path = CommandRunner.binary.deletingLastPathComponent().appendingPathComponent(plugin).path
-        #expect(outcome.stderr.contains("recipe.lua:4: plugin \(path): \(expected)") || outcome.stderr.contains("recipe.lua:1: plugin \(path): \(expected)"),
-                "\(outcome.stderr)")
+        #expect(
+            outcome.stderr.contains("recipe.lua:4: plugin \(path): \(expected)")
+                || outcome.stderr.contains("recipe.lua:1: plugin \(path): \(expected)"),
+            "\(outcome.stderr)")
         #expect(!workspace.saved)
     }
 
-    @Test("loading failures name the file; relative paths resolve against the recipe's directory without --plugin-dir", arguments: [
-        ("libShearsFixtureBadMajor.so", "built for plugin ABI 99.0.0"),
-        ("libShearsFixtureSmallEntry.so", "entry struct_size 80 is smaller than the minimum 88"),
-        ("libShearsFixtureNoEntry.so", "missing entry symbol shears_plugin_get_entry"),
-        ("libShearsFixtureInitFails.so", "init failed: UNSUPPORTED: fixture: init always fails"),
-        ("libnothing.so", "not found in --plugin-dir"),
-    ])
+    @Test(
+        "loading failures name the file; relative paths resolve against the recipe's directory without --plugin-dir",
+        arguments: [
+            ("libShearsFixtureBadMajor.so", "built for plugin ABI 99.0.0"),
+            ("libShearsFixtureSmallEntry.so", "entry struct_size 80 is smaller than the minimum 88"),
+            ("libShearsFixtureNoEntry.so", "missing entry symbol shears_plugin_get_entry"),
+            ("libShearsFixtureInitFails.so", "init failed: UNSUPPORTED: fixture: init always fails"),
+            ("libnothing.so", "not found in --plugin-dir"),
+        ])
     func loadFailures(plugin: String, expected: String) throws {
         let workspace = try Workspace()
         let outcome = try workspace.prune("p:criterion(\"x\"){}", plugin: plugin)
         #expect(outcome.status == 1)
-        #expect(outcome.stderr.contains("recipe.lua:1: plugin ") && outcome.stderr.contains(expected), "\(outcome.stderr)")
+        #expect(
+            outcome.stderr.contains("recipe.lua:1: plugin ") && outcome.stderr.contains(expected), "\(outcome.stderr)")
         #expect(!workspace.saved)
     }
 
@@ -201,7 +260,9 @@ struct PluginRecipeTests {
         try "text\n".write(toFile: workspace.directory.path("libfake.so"), atomically: true, encoding: .utf8)
         let outcome = try workspace.run("local p = shears.plugin(\"libfake.so\")", pluginDir: false)
         #expect(outcome.status == 1)
-        #expect(outcome.stderr.contains("plugin \(workspace.directory.path("libfake.so")): not a loadable shared object: "), "\(outcome.stderr)")
+        #expect(
+            outcome.stderr.contains("plugin \(workspace.directory.path("libfake.so")): not a loadable shared object: "),
+            "\(outcome.stderr)")
     }
 
     /// Every linear weight of the GGUF at `path`.

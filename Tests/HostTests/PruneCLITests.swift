@@ -1,7 +1,7 @@
 import Foundation
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 
 /// `shears prune` and `shears.prune` on the tiny model: exact sparsity, patterns, chains,
 /// callbacks, provenance and refusals.
@@ -22,7 +22,9 @@ struct PruneCLITests {
         let directory = try TemporaryDirectory()
         let model = try CLITests.tinyModel(in: directory)
         let out = directory.path("magnitude.gguf")
-        let outcome = try CommandRunner.run(["prune", model, "--method", "magnitude", "--sparsity", "0.5", "--out", out, "--type", "f32"])
+        let outcome = try CommandRunner.run([
+            "prune", model, "--method", "magnitude", "--sparsity", "0.5", "--out", out, "--type", "f32",
+        ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let sparsity = try Self.linearSparsity(out)
         #expect(sparsity.count == 14)
@@ -39,8 +41,10 @@ struct PruneCLITests {
         let model = try CLITests.tinyModel(in: directory)
         let text = try CLITests.sampleText(in: directory)
         let out = directory.path("wanda24.gguf")
-        let outcome = try CommandRunner.run(["prune", model, "--method", "wanda", "--pattern", "2:4", "--calib", text,
-                                             "--samples", "4", "--seqlen", "32", "--out", out, "--type", "f32"])
+        let outcome = try CommandRunner.run([
+            "prune", model, "--method", "wanda", "--pattern", "2:4", "--calib", text,
+            "--samples", "4", "--seqlen", "32", "--out", out, "--type", "f32",
+        ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let pruned = try ModelLoader.load(path: out)
         for tensor in pruned.tensors where tensor.shape.count == 2 && tensor.name.hasPrefix("blk.") {
@@ -59,9 +63,11 @@ struct PruneCLITests {
         let model = try CLITests.tinyModel(in: directory)
         let text = try CLITests.sampleText(in: directory)
         let out = directory.path("ria-owl-dsnot.gguf")
-        let outcome = try CommandRunner.run(["prune", model, "--method", "ria", "--sparsity", "0.6", "--owl", "--owl-lambda", "0.1",
-                                             "--dsnot", "--calib", text, "--samples", "4", "--seqlen", "32",
-                                             "--out", out, "--type", "f32"])
+        let outcome = try CommandRunner.run([
+            "prune", model, "--method", "ria", "--sparsity", "0.6", "--owl", "--owl-lambda", "0.1",
+            "--dsnot", "--calib", text, "--samples", "4", "--seqlen", "32",
+            "--out", out, "--type", "f32",
+        ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let sparsity = try Self.linearSparsity(out)
         let layers = (0..<2).map { layer in
@@ -71,12 +77,16 @@ struct PruneCLITests {
         #expect(abs(layers[0] - layers[1]) > 0.15, "\(layers)")
         #expect(abs((layers[0] + layers[1]) / 2 - 0.6) < 0.01, "\(layers)")
         let file = try GGUFFile(path: out)
-        #expect(file.metadata["shears.steps"] == .string(
-            "owl(sparsity=0.6, m=5.0, lambda=0.1) + ria(a=0.5, scope=matrix) + dsnot(max_cycles=50, threshold=0.1, power=1.0, layers=attention)"))
+        #expect(
+            file.metadata["shears.steps"]
+                == .string(
+                    "owl(sparsity=0.6, m=5.0, lambda=0.1) + ria(a=0.5, scope=matrix) + dsnot(max_cycles=50, threshold=0.1, power=1.0, layers=attention)"
+                ))
     }
 
-    @Test("bad prune requests exit 2 and write nothing",
-          arguments: [
+    @Test(
+        "bad prune requests exit 2 and write nothing",
+        arguments: [
             ["--method", "wanda", "--sparsity", "1.5"],
             ["--method", "wanda", "--sparsity", "0.5"],
             ["--method", "magnitude", "--pattern", "4:2"],
@@ -91,7 +101,7 @@ struct PruneCLITests {
             ["--method", "magnitude", "--sparsity", "0.5", "--param", "scope=column"],
             ["--method", "magnitude", "--sparsity", "0.5", "--param", "variant=true"],
             ["--method", "magnitude", "--sparsity", "0.5", "--param", "sparsity=0.4"],
-          ])
+        ])
     func refusals(arguments: [String]) throws {
         let directory = try TemporaryDirectory()
         let model = try CLITests.tinyModel(in: directory)
@@ -106,8 +116,10 @@ struct PruneCLITests {
     func unwritableOutput() throws {
         let directory = try TemporaryDirectory()
         let model = try CLITests.tinyModel(in: directory)
-        let outcome = try CommandRunner.run(["prune", model, "--method", "magnitude", "--sparsity", "0.5",
-                                             "--out", "/nonexistent-dir/x.gguf"])
+        let outcome = try CommandRunner.run([
+            "prune", model, "--method", "magnitude", "--sparsity", "0.5",
+            "--out", "/nonexistent-dir/x.gguf",
+        ])
         #expect(outcome.status == 2)
         #expect(outcome.stderr.contains("/nonexistent-dir") && outcome.stderr.contains("not writable"))
     }
@@ -116,7 +128,8 @@ struct PruneCLITests {
     func recipeChain() throws {
         let workspace = try RecipeTests.Workspace()
         let out = workspace.directory.path("chained.gguf")
-        let outcome = try workspace.run("""
+        let outcome = try workspace.run(
+            """
             local m = shears.load(shears.args.model)
             local c = shears.calibration{ text = shears.args.text, samples = 4, seqlen = 32, seed = 1 }
             local seen = 0
@@ -140,16 +153,23 @@ struct PruneCLITests {
         #expect(file.metadata["shears.steps"] == .string("wanda(sparsity=0.5) + reconstruct(blocksize=128, damp=0.01)"))
     }
 
-    @Test("recipe prune errors read clearly",
-          arguments: [
+    @Test(
+        "recipe prune errors read clearly",
+        arguments: [
             ("shears.prune(m, nil, {})", "no steps given"),
             ("shears.prune(m, nil, { 42 })", "element #1 must be a handle"),
             ("shears.prune(m, nil, { shears.wanda{ sparsity = 0.5 } })", "calibration"),
             ("shears.wanda{ sparsity = 2 }", "sparsity"),
             ("shears.magnitude{ sparsity = 0.5, pattern = 'x' }", "field 'pattern'"),
-            ("shears.prune(m, nil, { shears.magnitude{ sparsity = 0.5 }, targets = { 'nothing' } })", "match no linear matrix"),
-            ("shears.prune(m, nil, { shears.magnitude{ sparsity = 0.5 }, on_layer = function() error('stop here') end })", "stop here"),
-          ])
+            (
+                "shears.prune(m, nil, { shears.magnitude{ sparsity = 0.5 }, targets = { 'nothing' } })",
+                "match no linear matrix"
+            ),
+            (
+                "shears.prune(m, nil, { shears.magnitude{ sparsity = 0.5 }, on_layer = function() error('stop here') end })",
+                "stop here"
+            ),
+        ])
     func recipeErrors(source: String, message: String) throws {
         let outcome = try RecipeTests.Workspace().run("local m = shears.load(shears.args.model)\n" + source)
         #expect(outcome.status == 1, "\(outcome.stderr)")
@@ -160,11 +180,14 @@ struct PruneCLITests {
     func recipeEqualsCommand() throws {
         let workspace = try RecipeTests.Workspace()
         let command = workspace.directory.path("command.gguf"), recipe = workspace.directory.path("recipe.gguf")
-        let outcome = try CommandRunner.run(["prune", workspace.model, "--method", "ria", "--sparsity", "0.5", "--param", "scope=row",
-                                             "--dsnot", "--calib", workspace.text, "--samples", "4", "--seqlen", "32",
-                                             "--seed", "1", "--out", command, "--type", "f32"])
+        let outcome = try CommandRunner.run([
+            "prune", workspace.model, "--method", "ria", "--sparsity", "0.5", "--param", "scope=row",
+            "--dsnot", "--calib", workspace.text, "--samples", "4", "--seqlen", "32",
+            "--seed", "1", "--out", command, "--type", "f32",
+        ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        let run = try workspace.run("""
+        let run = try workspace.run(
+            """
             local m = shears.load(shears.args.model)
             local c = shears.calibration{ text = shears.args.text, samples = 4, seqlen = 32, seed = 1 }
             shears.prune(m, c, { shears.ria{ sparsity = 0.5, scope = "row" }, shears.dsnot{} })
@@ -172,14 +195,19 @@ struct PruneCLITests {
             """, ["out=\(recipe)"])
         #expect(run.status == 0, "\(run.stderr)")
         let (a, b) = (try GGUFFile(path: command), try GGUFFile(path: recipe))
-        let bytes = { (file: GGUFFile) in try Data(contentsOf: URL(fileURLWithPath: file.path)).dropFirst(file.dataOffset) }
+        let bytes = { (file: GGUFFile) in
+            try Data(contentsOf: URL(fileURLWithPath: file.path)).dropFirst(file.dataOffset)
+        }
         #expect(try bytes(a) == bytes(b))
         #expect(try bytes(a).contains { $0 != 0 })
         for key in ["shears.steps", "shears.calibration", "shears.sparsity"] {
             #expect(a.metadata[key] != nil && a.metadata[key] == b.metadata[key], "\(key)")
         }
-        #expect(a.metadata["shears.steps"]
-                == .string("ria(sparsity=0.5, a=0.5, scope=row) + dsnot(max_cycles=50, threshold=0.1, power=1.0, layers=attention)"))
+        #expect(
+            a.metadata["shears.steps"]
+                == .string(
+                    "ria(sparsity=0.5, a=0.5, scope=row) + dsnot(max_cycles=50, threshold=0.1, power=1.0, layers=attention)"
+                ))
     }
 
     @Test("--bench records provenance like any other prune")
@@ -187,8 +215,10 @@ struct PruneCLITests {
         let directory = try TemporaryDirectory()
         let model = try CLITests.tinyModel(in: directory)
         let out = directory.path("bench.gguf")
-        let outcome = try CommandRunner.run(["prune", model, "--method", "magnitude", "--sparsity", "0.5", "--bench",
-                                             "--out", out, "--type", "f32"])
+        let outcome = try CommandRunner.run([
+            "prune", model, "--method", "magnitude", "--sparsity", "0.5", "--bench",
+            "--out", out, "--type", "f32",
+        ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.contains("GFLOP/s"))
         let file = try GGUFFile(path: out)
@@ -201,10 +231,13 @@ struct PruneCLITests {
     func parameterErrors() throws {
         let directory = try TemporaryDirectory()
         let model = try CLITests.tinyModel(in: directory)
-        let outcome = try CommandRunner.run(["prune", model, "--method", "ria", "--sparsity", "0.5", "--param", "scope=column",
-                                             "--calib-generate", "--out", directory.path("x.gguf")])
+        let outcome = try CommandRunner.run([
+            "prune", model, "--method", "ria", "--sparsity", "0.5", "--param", "scope=column",
+            "--calib-generate", "--out", directory.path("x.gguf"),
+        ])
         #expect(outcome.status == 2)
-        #expect(outcome.stderr == "shears: --param scope must be 'matrix' or 'row', got 'column'\n", "\(outcome.stderr)")
+        #expect(
+            outcome.stderr == "shears: --param scope must be 'matrix' or 'row', got 'column'\n", "\(outcome.stderr)")
     }
 
     @Test("shears methods lists every built-in with its parameters")

@@ -1,7 +1,7 @@
 import Foundation
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 
 /// `shears.ria` in recipes on the tiny model: sparsities per scope and pattern, the permutation's
 /// notes, descriptions, the example recipe and clear errors.
@@ -10,7 +10,8 @@ struct RIARecipeTests {
     @Test("per-matrix, per-row and 2:4 with permutation prune as specified; steps describe themselves")
     func prune() throws {
         let workspace = try RecipeTests.Workspace()
-        let outcome = try workspace.run("""
+        let outcome = try workspace.run(
+            """
             local function fresh() return shears.load(shears.args.model) end
             local m = fresh()
             local c = shears.calibration{ model = m, text = shears.args.text, samples = 4, seqlen = 32, seed = 1 }
@@ -43,7 +44,9 @@ struct RIARecipeTests {
             """)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.contains("shears.Step: ria(sparsity=0.5, a=0.5, scope=matrix)"), "\(outcome.stdout)")
-        #expect(outcome.stdout.contains("shears.Step: ria(pattern=2:4, a=0.25, permute=true, lsa=false)"), "\(outcome.stdout)")
+        #expect(
+            outcome.stdout.contains("shears.Step: ria(pattern=2:4, a=0.25, permute=true, lsa=false)"),
+            "\(outcome.stdout)")
     }
 
     @Test("the example recipe prunes to 2:4 with permutation and writes a model with 2 of 4 kept per permuted group")
@@ -52,7 +55,8 @@ struct RIARecipeTests {
         let out = workspace.directory.path("ria24.gguf")
         let outcome = try CommandRunner.run([
             "run", RecipeTests.script("prune-ria-2of4.lua"), "model=\(workspace.model)", "calib=\(workspace.text)",
-            "eval=\(workspace.text)", "samples=4", "seqlen=32", "eval_seqlen=64", "eval_chunks=2", "out=\(out)", "type=f32",
+            "eval=\(workspace.text)", "samples=4", "seqlen=32", "eval_seqlen=64", "eval_chunks=2", "out=\(out)",
+            "type=f32",
         ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.contains("pruned linear sparsity: 0.5000"), "\(outcome.stdout)")
@@ -67,8 +71,9 @@ struct RIARecipeTests {
         }
     }
 
-    @Test("bad RIA parameters read clearly",
-          arguments: [
+    @Test(
+        "bad RIA parameters read clearly",
+        arguments: [
             ("shears.ria{ sparsity = 0.5, a = 0/0 }", "exponent a must be a finite number"),
             ("shears.ria{ sparsity = 0.5, a = math.huge }", "exponent a must be a finite number"),
             ("shears.ria{ sparsity = 0.5, scope = 'column' }", "field 'scope' must be 'matrix' or 'row', got 'column'"),
@@ -77,10 +82,12 @@ struct RIARecipeTests {
             ("shears.ria{ pattern = '2:3:4' }", "field 'pattern'"),
             ("shears.ria{ sparsity = 0.5, alpha = 1 }", "unknown field 'alpha'"),
             ("shears.ria{ pattern = '2:4', permute = 'yes' }", "permute"),
-          ])
+        ])
     func errors(source: String, message: String) throws {
         let outcome = try RecipeTests.Workspace().run(source)
         #expect(outcome.status == 1, "\(outcome.stderr)")
-        #expect(outcome.stderr.contains("bad argument #1 to 'ria'") && outcome.stderr.contains(message), "\(outcome.stderr)")
+        #expect(
+            outcome.stderr.contains("bad argument #1 to 'ria'") && outcome.stderr.contains(message), "\(outcome.stderr)"
+        )
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The acceptance checks of the foundation on SmolLM2-135M-Instruct, through the binary.
 @Suite("shears CLI on SmolLM2", .enabled(if: ReferenceData.hasModel && ReferenceData.hasData), .serialized)
@@ -24,8 +24,10 @@ struct RealModelCLITests {
 
     @Test("greedy generation reproduces the reference continuation")
     func greedy() throws {
-        let outcome = try CommandRunner.run(["generate", ReferenceData.modelPath, "--prompt", "The capital of France is",
-                                             "--max-tokens", "12", "--show-ids"])
+        let outcome = try CommandRunner.run([
+            "generate", ReferenceData.modelPath, "--prompt", "The capital of France is",
+            "--max-tokens", "12", "--show-ids",
+        ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let lines = outcome.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.last(where: { !$0.isEmpty }) == "7042 30 198 198 504 2988 314 42 216 34 32 33")

@@ -1,7 +1,7 @@
 import Foundation
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 
 /// `shears run`: the example recipes and the `shears` API end to end on a tiny model.
 @Suite("shears run")
@@ -26,7 +26,9 @@ struct RecipeTests {
         }
     }
 
-    static func script(_ name: String) -> String { ReferenceData.packageRoot.appendingPathComponent("Scripts/\(name)").path }
+    static func script(_ name: String) -> String {
+        ReferenceData.packageRoot.appendingPathComponent("Scripts/\(name)").path
+    }
 
     @Test("the example recipes run end to end")
     func examples() throws {
@@ -35,17 +37,20 @@ struct RecipeTests {
         let evaluate = try CommandRunner.run(["run", Self.script("evaluate.lua")] + common + ["seqlen=64"])
         #expect(evaluate.status == 0, "\(evaluate.stderr)")
         #expect(evaluate.stdout.contains("perplexity: "))
-        let generate = try CommandRunner.run(["run", Self.script("generate.lua")] + common + ["prompt=the cat", "max_tokens=5"])
+        let generate = try CommandRunner.run(
+            ["run", Self.script("generate.lua")] + common + ["prompt=the cat", "max_tokens=5"])
         #expect(generate.status == 0, "\(generate.stderr)")
         #expect(generate.stdout.hasPrefix("the cat"))
-        let calibrate = try CommandRunner.run(["run", Self.script("self-calibrate.lua")] + common + ["samples=2", "seqlen=16"])
+        let calibrate = try CommandRunner.run(
+            ["run", Self.script("self-calibrate.lua")] + common + ["samples=2", "seqlen=16"])
         #expect(calibrate.status == 0, "\(calibrate.stderr)")
         #expect(calibrate.stdout.contains("perplexity on held-out self-generated text"))
     }
 
     @Test("model fields, tensors, sparsity, tokenize round trip")
     func modelAPI() throws {
-        let outcome = try Workspace().run("""
+        let outcome = try Workspace().run(
+            """
             local m = shears.load(shears.args.model)
             assert(m.arch == "llama" and m.layers == 2 and m.hidden == 32 and m.heads == 4 and m.kv_heads == 2)
             assert(m.ffn == 48 and m.vocab == 300 and m.head_dim == 8 and m.tied == false)
@@ -68,7 +73,8 @@ struct RecipeTests {
     func calibration() throws {
         let workspace = try Workspace()
         try "3\n10\n\n7\n".write(toFile: workspace.directory.path("offsets.txt"), atomically: true, encoding: .utf8)
-        let outcome = try workspace.run("""
+        let outcome = try workspace.run(
+            """
             local m = shears.load(shears.args.model)
             local c = shears.calibration{ text = shears.args.text, samples = 5, seqlen = 16, seed = 0 }
             assert(#c == 5 and c.seqlen == 16 and c.samples == 5 and #c:window(5) == 16)
@@ -87,7 +93,8 @@ struct RecipeTests {
     func save() throws {
         let workspace = try Workspace()
         let out = workspace.directory.path("saved.gguf")
-        let outcome = try workspace.run("""
+        let outcome = try workspace.run(
+            """
             local m = shears.load(shears.args.model)
             local before = m:perplexity{ text = shears.args.text, seqlen = 64 }
             m:save(shears.args.out, { type = "f32" })
@@ -101,20 +108,33 @@ struct RecipeTests {
         #expect(saved.metadata["shears.recipe_sha256"]?.string?.count == 64)
     }
 
-    @Test("errors: syntax (exit 2), runtime with traceback (exit 1), API misuse in Lua's words",
-          arguments: [
+    @Test(
+        "errors: syntax (exit 2), runtime with traceback (exit 1), API misuse in Lua's words",
+        arguments: [
             ("local x = = 1", 2, "recipe.lua:1:"),
             ("local m = shears.load(shears.args.model)\nlocal y = nil\nprint(y.field)", 1, "recipe.lua:3:"),
             ("shears.load()", 1, "bad argument #1 to 'load' (string expected, got no value)"),
             ("shears.load(nil)", 1, "bad argument #1 to 'load' (string expected, got nil)"),
-            ("local m = shears.load(shears.args.model)\nm:perplexity{ text = shears.args.text, seqln = 64 }", 1, "unknown field 'seqln'"),
+            (
+                "local m = shears.load(shears.args.model)\nm:perplexity{ text = shears.args.text, seqln = 64 }", 1,
+                "unknown field 'seqln'"
+            ),
             ("local m = shears.load(shears.args.model)\nm:close()\nprint(m.layers)", 1, "closed shears.Model"),
-            ("local m = shears.load(shears.args.model)\nlocal t = m:tensor('token_embd.weight')\nm:close()\nprint(t:norm())", 1, "expired"),
+            (
+                "local m = shears.load(shears.args.model)\nlocal t = m:tensor('token_embd.weight')\nm:close()\nprint(t:norm())",
+                1, "expired"
+            ),
             ("local m = shears.load(shears.args.model)\nm:tensor('nope')", 1, "no tensor 'nope'"),
-            ("local m = shears.load(shears.args.model)\nlocal c = shears.calibration{ text = shears.args.text, seqlen = 4, offsets = { 100000 } }", 1, "offset #1 = 100000"),
-            ("local m = shears.load(shears.args.model)\nm:save(shears.args.model, { type = 'f16' })", 1, "overwrite the input"),
+            (
+                "local m = shears.load(shears.args.model)\nlocal c = shears.calibration{ text = shears.args.text, seqlen = 4, offsets = { 100000 } }",
+                1, "offset #1 = 100000"
+            ),
+            (
+                "local m = shears.load(shears.args.model)\nm:save(shears.args.model, { type = 'f16' })", 1,
+                "overwrite the input"
+            ),
             ("shears.load('/nonexistent/model.gguf')", 1, "/nonexistent/model.gguf: no such file"),
-          ])
+        ])
     func errors(source: String, status: Int32, message: String) throws {
         let outcome = try Workspace().run(source)
         #expect(outcome.status == status, "\(outcome.stderr)")
@@ -123,7 +143,8 @@ struct RecipeTests {
 
     @Test("a runtime error prints a traceback with file:line frames")
     func traceback() throws {
-        let outcome = try Workspace().run("""
+        let outcome = try Workspace().run(
+            """
             local function inner() error("boom") end
             local function outer() inner() end
             outer()

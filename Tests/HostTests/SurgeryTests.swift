@@ -1,7 +1,7 @@
 import Foundation
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 
 /// Structural surgery from the command line (`shears convert --drop-layers`) and from recipes
 /// (`m:remove{...}`, per-layer `m.heads`/`m.kv_heads`/`m.ffn`, `m:layer(i)`).
@@ -18,14 +18,19 @@ import TestSupport
         #expect(dropped.config.layerCount == 1)
         #expect(dropped.metadata["llama.block_count"]?.int == 1)
         #expect(dropped.metadata["shears.dropped_layers"]?.string == "0")
-        #expect(dropped.tensor("blk.0.ffn_up.weight")?.storage.array == original.tensor("blk.1.ffn_up.weight")?.storage.array)
+        #expect(
+            dropped.tensor("blk.0.ffn_up.weight")?.storage.array
+                == original.tensor("blk.1.ffn_up.weight")?.storage.array)
         let inspect = try CommandRunner.run(["inspect", out])
         #expect(inspect.stdout.contains("llama: 1 layers"), "\(inspect.stdout)")
     }
 
-    @Test("convert --drop-layers refuses bad lists without writing anything",
-          arguments: [("1,x", "'x' is not a layer index"), ("3", "out of range 0...1"), ("0-1", "leaves no model"),
-                      ("1-0", "'1-0' is not a layer index or a range")])
+    @Test(
+        "convert --drop-layers refuses bad lists without writing anything",
+        arguments: [
+            ("1,x", "'x' is not a layer index"), ("3", "out of range 0...1"), ("0-1", "leaves no model"),
+            ("1-0", "'1-0' is not a layer index or a range"),
+        ])
     func dropLayersRefusals(_ list: String, _ message: String) throws {
         let directory = try TemporaryDirectory()
         let model = try CLITests.tinyModel(in: directory)
@@ -40,7 +45,8 @@ import TestSupport
     func recipeSurgery() throws {
         let workspace = try RecipeTests.Workspace()
         let out = workspace.directory.path("hetero.gguf")
-        let outcome = try workspace.run("""
+        let outcome = try workspace.run(
+            """
             local m = shears.load(shears.args.model)
             local before = m:perplexity{ text = shears.args.text, seqlen = 64 }
             m:remove{ layer = 0, heads = { 1, 3 } }

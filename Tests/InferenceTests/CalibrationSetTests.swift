@@ -1,6 +1,6 @@
 import Inference
-import Testing
 import TestSupport
+import Testing
 
 /// Calibration windows: CPython-exact random offsets, explicit offsets, errors.
 @Suite("Calibration sets")
@@ -18,7 +18,8 @@ struct CalibrationSetTests {
     @Test("random windows equal the reference runs' 64 x 512 windows", .enabled(if: ReferenceData.hasData))
     func referenceWindows() throws {
         let ids = try ReferenceData.int32s("wikitext2-valid.smollm2-ids.i32")
-        let text = try String(contentsOf: ReferenceData.file("wikitext2-valid.calib-64x512-seed0.offsets"), encoding: .utf8)
+        let text = try String(
+            contentsOf: ReferenceData.file("wikitext2-valid.calib-64x512-seed0.offsets"), encoding: .utf8)
         let offsets = text.split(separator: "\n").compactMap { Int($0) }
         #expect(offsets.count == 64)
         let drawn = try CalibrationSet.random(from: ids, samples: 64, seqlen: 512, seed: 0, source: "valid")
@@ -29,9 +30,15 @@ struct CalibrationSetTests {
     @Test("offsets out of range and empty sets are refused")
     func errors() throws {
         let tokens = [Int32](0..<100)
-        #expect(throws: InferenceError.self) { try CalibrationSet.windows(from: tokens, offsets: [95], seqlen: 10, source: "t") }
-        #expect(throws: InferenceError.self) { try CalibrationSet.windows(from: tokens, offsets: [-1], seqlen: 10, source: "t") }
-        #expect(throws: InferenceError.self) { try CalibrationSet.random(from: tokens, samples: 2, seqlen: 99, seed: 0, source: "t") }
+        #expect(throws: InferenceError.self) {
+            try CalibrationSet.windows(from: tokens, offsets: [95], seqlen: 10, source: "t")
+        }
+        #expect(throws: InferenceError.self) {
+            try CalibrationSet.windows(from: tokens, offsets: [-1], seqlen: 10, source: "t")
+        }
+        #expect(throws: InferenceError.self) {
+            try CalibrationSet.random(from: tokens, samples: 2, seqlen: 99, seed: 0, source: "t")
+        }
         #expect(throws: InferenceError.self) { try CalibrationSet(windows: [], source: "t") }
         let set = try CalibrationSet.windows(from: tokens, offsets: [0, 90], seqlen: 10, source: "t")
         #expect(set.windows[1] == Array(90..<100) && set.tokenCount == 20)

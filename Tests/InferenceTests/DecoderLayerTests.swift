@@ -1,8 +1,8 @@
 import Foundation
 import Inference
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 
 /// The one decoder-layer routine, through each of its drivers, against the Double reference, for
 /// uniform and heterogeneous shapes; and surgery against zeroing the removed units.
@@ -27,7 +27,8 @@ import TestSupport
             let inv = 1 / (x.reduce(0) { $0 + $1 * $1 } / Double(c.hiddenSize) + Double(c.rmsNormEpsilon)).squareRoot()
             let normed = (0..<c.hiddenSize).map { x[$0] * inv * Double(norm[$0]) }
             for v in 0..<c.vocabSize {
-                logits.append((0..<c.hiddenSize).reduce(0.0) { $0 + Double(output[v * c.hiddenSize + $1]) * normed[$1] })
+                logits.append(
+                    (0..<c.hiddenSize).reduce(0.0) { $0 + Double(output[v * c.hiddenSize + $1]) * normed[$1] })
             }
         }
         return logits
@@ -43,7 +44,8 @@ import TestSupport
             let forward = try DecoderLayerForward(model: model, capacity: tokens.count)
             try states.withUnsafeMutableBufferPointer { buffer in
                 for layer in 0..<c.layerCount {
-                    try forward.run(layer: layer, input: buffer.baseAddress!, rows: tokens.count, output: buffer.baseAddress!)
+                    try forward.run(
+                        layer: layer, input: buffer.baseAddress!, rows: tokens.count, output: buffer.baseAddress!)
                 }
             }
             let expected = ReferenceForward.logits(model, tokens).flatMap { $0 }
@@ -95,8 +97,9 @@ import TestSupport
                     }
                 }
                 #expect(logits[sequence].count == 6 * vocab)
-                ForwardPassTests.expectClose(logits[sequence], expected.map(Double.init), tolerance: 1e-5,
-                                             "\(name), sequence \(sequence)")
+                ForwardPassTests.expectClose(
+                    logits[sequence], expected.map(Double.init), tolerance: 1e-5,
+                    "\(name), sequence \(sequence)")
             }
         }
     }
@@ -113,8 +116,9 @@ import TestSupport
             var seen: [LinearInputSite: [Float]] = [:]
             let record = LayerActivationRecord()
             var output = [Float](repeating: 0, count: input.count)
-            try forward.run(layer: layer, input: input, rows: rows, output: &output,
-                            observe: { site, values in seen[site] = Array(values) }, record: record)
+            try forward.run(
+                layer: layer, input: input, rows: rows, output: &output,
+                observe: { site, values in seen[site] = Array(values) }, record: record)
             var expectedSites: [LinearInputSite] = []
             if shape.hasAttention { expectedSites += [.attentionInput, .attentionContext] }
             if shape.hasFFN { expectedSites += [.ffnInput, .ffnHidden] }
@@ -173,7 +177,9 @@ import TestSupport
         try shrunk.remove(removal)
         for (layer, part, columns) in zero {
             let tensor = zeroed.tensor(part.name(layer: layer))!
-            for row in 0..<tensor.rows { for column in columns { tensor.storage.buffer[row * tensor.columns + column] = 0 } }
+            for row in 0..<tensor.rows {
+                for column in columns { tensor.storage.buffer[row * tensor.columns + column] = 0 }
+            }
         }
         #expect(shrunk.parameterCount < zeroed.parameterCount)
         let tokens = Self.tokens(50, vocab: config.vocabSize, seed: 5)

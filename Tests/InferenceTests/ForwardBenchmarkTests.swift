@@ -1,13 +1,13 @@
 import Foundation
 import Inference
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct ForwardBenchmarkTests {
     @Test("the analytic FLOP count adds up the products term by term")
     func flopCount() {
-        let c = TinyModel.config  // hidden 32, 4 heads of 8, 2 KV heads, ffn 48, vocab 300, 2 layers
+        let c = TinyModel.config // hidden 32, 4 heads of 8, 2 KV heads, ffn 48, vocab 300, 2 layers
         let t = 10.0
         let perLayer = 2 * t * 32 * (32 + 16 + 16) + 2 * t * 32 * 32 + 6 * t * 32 * 48 + 4 * (t * (t + 1) / 2) * 8 * 4
         #expect(ForwardBenchmark.flopCount(c, seqlen: 10) == 2 * perLayer + 2 * 9 * 32 * 300)

@@ -1,13 +1,15 @@
 import Foundation
 import Kernels
-import Testing
 import TestSupport
+import Testing
 
 /// Every forward kernel against a scalar Double reference, for every ISA variant this CPU runs,
 /// over sizes that hit each vector tail.
 @Suite struct ForwardKernelTests {
     static let sizes = [0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 1000]
-    static let isas = [SHEARS_ISA_BASELINE, SHEARS_ISA_AVX2, SHEARS_ISA_AVX512].filter { $0.rawValue <= shears_cpu_isa().rawValue }
+    static let isas = [SHEARS_ISA_BASELINE, SHEARS_ISA_AVX2, SHEARS_ISA_AVX512].filter {
+        $0.rawValue <= shears_cpu_isa().rawValue
+    }
 
     /// Runs `body` once per supported ISA on this thread (other threads are unaffected), restoring
     /// the widest afterwards.
@@ -24,8 +26,10 @@ import TestSupport
         return (0..<count).map { _ in (rng.nextUnitFloat() * 2 - 1) * scale }
     }
 
-    static func expectClose(_ actual: [Float], _ expected: [Double], relative: Double, absolute: Double = 0,
-                            _ what: String) {
+    static func expectClose(
+        _ actual: [Float], _ expected: [Double], relative: Double, absolute: Double = 0,
+        _ what: String
+    ) {
         #expect(actual.count == expected.count, "\(what): count")
         for (i, (a, e)) in zip(actual, expected).enumerated() where abs(Double(a) - e) > relative * abs(e) + absolute {
             Issue.record("\(what): element \(i) is \(a), expected \(e)")
@@ -74,7 +78,9 @@ import TestSupport
                 shears_rmsnorm(x, w, &y, rows, n, 1e-5)
                 Self.expectClose(y, expected, relative: 1e-5, absolute: 1e-6, "\(isa) rmsnorm n=\(n)")
                 var inPlace = x
-                inPlace.withUnsafeMutableBufferPointer { shears_rmsnorm($0.baseAddress!, w, $0.baseAddress!, rows, n, 1e-5) }
+                inPlace.withUnsafeMutableBufferPointer {
+                    shears_rmsnorm($0.baseAddress!, w, $0.baseAddress!, rows, n, 1e-5)
+                }
                 #expect(inPlace == y, "\(isa) rmsnorm in place n=\(n)")
             }
         }
@@ -123,14 +129,17 @@ import TestSupport
                     }
                     var unnormalised = scores
                     shears_softmax_causal(&scores, rows, ld, first, width, group, nil)
-                    Self.expectClose(scores, expected, relative: 1e-6, absolute: 1e-7, "\(isa) softmax width=\(width) group=\(group)")
+                    Self.expectClose(
+                        scores, expected, relative: 1e-6, absolute: 1e-7, "\(isa) softmax width=\(width) group=\(group)"
+                    )
                     var normalisers = [Float](repeating: .nan, count: rows)
                     shears_softmax_causal(&unnormalised, rows, ld, first, width, group, &normalisers)
                     for r in 0..<rows {
                         for i in 0..<width { unnormalised[r * ld + i] *= normalisers[r] }
                     }
-                    Self.expectClose(unnormalised, expected, relative: 2e-6, absolute: 1e-7,
-                                     "\(isa) unnormalised softmax width=\(width) group=\(group)")
+                    Self.expectClose(
+                        unnormalised, expected, relative: 2e-6, absolute: 1e-7,
+                        "\(isa) unnormalised softmax width=\(width) group=\(group)")
                 }
             }
         }

@@ -1,18 +1,30 @@
 import Inference
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct ForwardPassTests {
     static let shapes: [(String, LlamaConfig)] = [
         ("gqa-untied", TinyModel.config),
-        ("mha-tied", LlamaConfig(layerCount: 2, hiddenSize: 32, headCount: 4, kvHeadCount: 4, ffnSize: 40,
-                                 vocabSize: 280, contextLength: 256, ropeTheta: 10000, tiedEmbedding: true)),
-        ("mqa-wide-heads", LlamaConfig(layerCount: 1, hiddenSize: 24, headCount: 3, kvHeadCount: 1, headDim: 16,
-                                       ffnSize: 36, vocabSize: 270, contextLength: 256, ropeTheta: 500,
-                                       rmsNormEpsilon: 1e-6)),
-        ("gqa-3-layers", LlamaConfig(layerCount: 3, hiddenSize: 48, headCount: 6, kvHeadCount: 2, ffnSize: 64,
-                                     vocabSize: 300, contextLength: 512, ropeTheta: 100000, tiedEmbedding: true)),
+        (
+            "mha-tied",
+            LlamaConfig(
+                layerCount: 2, hiddenSize: 32, headCount: 4, kvHeadCount: 4, ffnSize: 40,
+                vocabSize: 280, contextLength: 256, ropeTheta: 10000, tiedEmbedding: true)
+        ),
+        (
+            "mqa-wide-heads",
+            LlamaConfig(
+                layerCount: 1, hiddenSize: 24, headCount: 3, kvHeadCount: 1, headDim: 16,
+                ffnSize: 36, vocabSize: 270, contextLength: 256, ropeTheta: 500,
+                rmsNormEpsilon: 1e-6)
+        ),
+        (
+            "gqa-3-layers",
+            LlamaConfig(
+                layerCount: 3, hiddenSize: 48, headCount: 6, kvHeadCount: 2, ffnSize: 64,
+                vocabSize: 300, contextLength: 512, ropeTheta: 100000, tiedEmbedding: true)
+        ),
     ]
 
     static func tokens(_ count: Int, vocab: Int, seed: UInt64) -> [Int32] {
@@ -31,7 +43,7 @@ import TestSupport
     func prefillMatchesReference(_ index: Int) throws {
         let (name, config) = Self.shapes[index]
         let model = try TinyModel.make(config, seed: UInt64(index + 7))
-        let length = index == 0 ? 150 : 37  // 150 spans two attention blocks of 128
+        let length = index == 0 ? 150 : 37 // 150 spans two attention blocks of 128
         let tokens = Self.tokens(length, vocab: config.vocabSize, seed: UInt64(index))
         let expected = ReferenceForward.logits(model, tokens)
         let forward = try ForwardPass(model: model, capacity: length)
@@ -52,7 +64,7 @@ import TestSupport
     func lossMatchesFullLogits(_ index: Int) throws {
         let (name, config) = Self.shapes[index]
         let model = try TinyModel.make(config, seed: UInt64(index + 11))
-        let length = index == 0 ? 200 : 45  // 200 spans two loss blocks of 128
+        let length = index == 0 ? 200 : 45 // 200 spans two loss blocks of 128
         let tokens = Self.tokens(length, vocab: config.vocabSize, seed: UInt64(index + 100))
         let forward = try ForwardPass(model: model, capacity: length)
         let logits = try forward.logits(appending: tokens)

@@ -1,7 +1,7 @@
 import Inference
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct GeneratorTests {
     static let prompt: [Int32] = [72, 101, 108, 108, 111]
@@ -58,9 +58,13 @@ import TestSupport
         #expect(throws: InferenceError.self) { try generator.generate(prompt: Self.prompt, maxTokens: -1) }
         #expect(throws: InferenceError.self) { try generator.generate(prompt: Self.prompt, maxTokens: 252) }
         #expect(throws: InferenceError.self) { try generator.generate(prompt: [1, 999], maxTokens: 3) }
-        for bad in [SamplingOptions(temperature: -1), SamplingOptions(temperature: .nan), SamplingOptions(topK: -2),
-                    SamplingOptions(topP: 0), SamplingOptions(topP: 1.5)] {
-            #expect(throws: InferenceError.self) { try generator.generate(prompt: Self.prompt, maxTokens: 3, sampling: bad) }
+        for bad in [
+            SamplingOptions(temperature: -1), SamplingOptions(temperature: .nan), SamplingOptions(topK: -2),
+            SamplingOptions(topP: 0), SamplingOptions(topP: 1.5),
+        ] {
+            #expect(throws: InferenceError.self) {
+                try generator.generate(prompt: Self.prompt, maxTokens: 3, sampling: bad)
+            }
         }
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import Inference
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 
 /// Stock llama.cpp runs a heterogeneous model that Shears wrote (`deci`), with Shears' own
 /// perplexity on the same ids and protocol. Runs when the llama.cpp tools are built
@@ -13,15 +13,16 @@ import TestSupport
     /// The bin directory of an existing llama.cpp build, or nil.
     static let tools: String? = {
         guard let outcome = try? ChildProcess.run(URL(fileURLWithPath: "/bin/bash"), [script.path, "--cached"]),
-              outcome.status == 0
+            outcome.status == 0
         else { return nil }
         return outcome.stdout.split(separator: "\n").last.map(String.init)
     }()
 
     static var enabled: Bool { ReferenceData.hasModel && ReferenceData.hasData && tools != nil }
 
-    @Test("a heterogeneous SmolLM2 written as deci runs in llama-perplexity within 1% of Shears",
-          .enabled(if: enabled))
+    @Test(
+        "a heterogeneous SmolLM2 written as deci runs in llama-perplexity within 1% of Shears",
+        .enabled(if: enabled))
     func heterogeneousPerplexity() throws {
         let model = try ModelLoader.load(path: ReferenceData.modelPath)
         // Every kind of layer, including the two llama.cpp cannot run as such: layer 0 without
@@ -42,8 +43,10 @@ import TestSupport
         let text = ReferenceData.file("wikitext2-test.txt").path
         let llama = try ChildProcess.run(
             URL(fileURLWithPath: "/bin/bash"),
-            [ReferenceData.packageRoot.appendingPathComponent("Scripts/llamacpp-perplexity.sh").path, path, text,
-             "\(context)", "\(chunks)"],
+            [
+                ReferenceData.packageRoot.appendingPathComponent("Scripts/llamacpp-perplexity.sh").path, path, text,
+                "\(context)", "\(chunks)",
+            ],
             environment: ["LLAMACPP_BIN": Self.tools!])
         try #require(llama.status == 0, "\(llama.stderr)")
         let theirs = try #require(Double(llama.stdout.split(separator: "\n").last ?? ""))

@@ -31,9 +31,10 @@ enum ReferenceForward {
         var states = tokens.map { id in Array(embedding[Int(id) * c.hiddenSize..<(Int(id) + 1) * c.hiddenSize]) }
         for (layer, shape) in c.layers.enumerated() {
             typealias Part = LlamaTensorNames.Layer
-            let w = Dictionary(uniqueKeysWithValues: Part.allCases.filter { $0.exists(in: shape) }.map {
-                ($0, weight($0.name(layer: layer)))
-            })
+            let w = Dictionary(
+                uniqueKeysWithValues: Part.allCases.filter { $0.exists(in: shape) }.map {
+                    ($0, weight($0.name(layer: layer)))
+                })
             let queryWidth = c.queryWidth(layer), kvWidth = c.kvWidth(layer)
             if shape.hasAttention {
                 var keys: [[Double]] = [], values: [[Double]] = [], queries: [[Double]] = []
@@ -52,14 +53,18 @@ enum ReferenceForward {
                     for h in 0..<shape.headCount {
                         let g = h / shape.groupSize
                         var scores = (0...position).map { j in
-                            (0..<c.headDim).reduce(0.0) { $0 + queries[position][h * c.headDim + $1] * keys[j][g * c.headDim + $1] }
+                            (0..<c.headDim).reduce(0.0) {
+                                $0 + queries[position][h * c.headDim + $1] * keys[j][g * c.headDim + $1]
+                            }
                                 / Double(c.headDim).squareRoot()
                         }
                         let m = scores.max()!
                         scores = scores.map { exp($0 - m) }
                         let total = scores.reduce(0, +)
                         for j in 0...position {
-                            for d in 0..<c.headDim { attended[h * c.headDim + d] += scores[j] / total * values[j][g * c.headDim + d] }
+                            for d in 0..<c.headDim {
+                                attended[h * c.headDim + d] += scores[j] / total * values[j][g * c.headDim + d]
+                            }
                         }
                     }
                     let o = matvec(w[.attentionOutput]!, attended, outputs: c.hiddenSize)

@@ -17,15 +17,21 @@ enum SmolLM2Loader {
     static func load(_ path: String) throws -> Model {
         let file = try GGUFFile(path: path)
         func number(_ key: String) throws -> GGUFValue {
-            guard let value = file.metadata["llama." + key] else { throw MissingKey(description: "\(path): no llama.\(key)") }
+            guard let value = file.metadata["llama." + key] else {
+                throw MissingKey(description: "\(path): no llama.\(key)")
+            }
             return value
         }
         func integer(_ key: String) throws -> Int {
-            guard let value = try number(key).int else { throw MissingKey(description: "\(path): llama.\(key) is not an integer") }
+            guard let value = try number(key).int else {
+                throw MissingKey(description: "\(path): llama.\(key) is not an integer")
+            }
             return value
         }
         func float(_ key: String) throws -> Float {
-            guard let value = try number(key).double else { throw MissingKey(description: "\(path): llama.\(key) is not a float") }
+            guard let value = try number(key).double else {
+                throw MissingKey(description: "\(path): llama.\(key) is not a float")
+            }
             return Float(value)
         }
         let tensors = try file.loadAllTensors()
@@ -40,6 +46,7 @@ enum SmolLM2Loader {
             rmsNormEpsilon: try float("attention.layer_norm_rms_epsilon"),
             tiedEmbedding: !tensors.contains { $0.name == LlamaTensorNames.output })
         let tokenizer = try Tokenizer(vocabulary: TinyModel.vocabulary(size: config.vocabSize))
-        return try Model(config: config, tensors: tensors, metadata: file.metadata, tokenizer: tokenizer, sourcePath: path)
+        return try Model(
+            config: config, tensors: tensors, metadata: file.metadata, tokenizer: tokenizer, sourcePath: path)
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import Inference
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 
 /// The acceptance targets on the real SmolLM2-135M model and the shared WikiText-2 reference data.
 @Suite(.serialized, .enabled(if: ReferenceData.hasModel && ReferenceData.hasData))
@@ -52,14 +52,18 @@ struct SmolLM2Tests {
         #expect(streamed == output)
     }
 
-    @Test("a heterogeneous SmolLM2 (units removed in several layers, one block removed) evaluates as the zeroed dense model")
+    @Test(
+        "a heterogeneous SmolLM2 (units removed in several layers, one block removed) evaluates as the zeroed dense model"
+    )
     func heterogeneousEqualsZeroed() throws {
         let shrunk = try SmolLM2Loader.load(ReferenceData.modelPath)
         let zeroed = try SmolLM2Loader.load(ReferenceData.modelPath)
         let headDim = shrunk.config.headDim, ffn = shrunk.config.layers[0].ffnSize
         func zero(_ layer: Int, _ part: LlamaTensorNames.Layer, _ columns: [Int]) {
             let tensor = zeroed.tensor(part.name(layer: layer))!
-            for row in 0..<tensor.rows { for column in columns { tensor.storage.buffer[row * tensor.columns + column] = 0 } }
+            for row in 0..<tensor.rows {
+                for column in columns { tensor.storage.buffer[row * tensor.columns + column] = 0 }
+            }
         }
         func headColumns(_ heads: [Int]) -> [Int] { heads.flatMap { $0 * headDim..<($0 + 1) * headDim } }
         let channels = Array(stride(from: 1, to: ffn, by: 3))
@@ -80,8 +84,9 @@ struct SmolLM2Tests {
         let tokens = Array(try ReferenceData.int32s("wikitext2-test.smollm2-ids.i32").prefix(4 * 512))
         let expected = try PerplexityEvaluator(model: zeroed).evaluate(tokens: tokens, seqlen: 512)
         let actual = try PerplexityEvaluator(model: shrunk).evaluate(tokens: tokens, seqlen: 512)
-        #expect(abs(actual.perplexity / expected.perplexity - 1) <= 1e-5,
-                "shrunk \(actual.perplexity), zeroed \(expected.perplexity)")
+        #expect(
+            abs(actual.perplexity / expected.perplexity - 1) <= 1e-5,
+            "shrunk \(actual.perplexity), zeroed \(expected.perplexity)")
         #expect(expected.perplexity > 1 && expected.perplexity.isFinite)
     }
 

@@ -33,7 +33,10 @@ struct ErrorReportingTests {
     @Test("A missing recipe file is a load error naming it")
     func missingFile() throws {
         let runtime = try RecipeFixture().runtime()
-        #expect(throws: RecipeLoadError(file: "/nonexistent/recipe.lua", line: nil, message: "cannot read the recipe: no such file")) {
+        #expect(
+            throws: RecipeLoadError(
+                file: "/nonexistent/recipe.lua", line: nil, message: "cannot read the recipe: no such file")
+        ) {
             try runtime.run(file: "/nonexistent/recipe.lua")
         }
     }
@@ -75,7 +78,8 @@ struct ErrorReportingTests {
         #expect(error.limit == nil)
         #expect(
             error.description.hasPrefix(
-                "recipe.lua:2: attempt to index a nil value (local 'x')\nstack traceback:\n\trecipe.lua:2: in upvalue 'inner'"))
+                "recipe.lua:2: attempt to index a nil value (local 'x')\nstack traceback:\n\trecipe.lua:2: in upvalue 'inner'"
+            ))
     }
 
     @Test("error() frames include the C function and the caller's line")
@@ -97,9 +101,10 @@ struct ErrorReportingTests {
     func deepStack() throws {
         let runtime = try RecipeFixture().runtime()
         let error = try #require(
-            try runtimeError("local function f(n) if n == 0 then error('deep') end return 1 + f(n - 1) end\nf(500)", in: runtime))
+            try runtimeError(
+                "local function f(n) if n == 0 then error('deep') end return 1 + f(n - 1) end\nf(500)", in: runtime))
         #expect(error.message == "recipe.lua:1: deep")
-        #expect(error.traceback.count == 22)  // 10 innermost, the elision, 11 outermost of 503 levels
+        #expect(error.traceback.count == 22) // 10 innermost, the elision, 11 outermost of 503 levels
         #expect(error.traceback[10].description == "...\t(skipping 482 levels)")
         #expect(error.traceback.last?.description == "recipe.lua:2: in main chunk")
     }

@@ -22,7 +22,9 @@ struct FunctionBindingTests {
             ]
         }
         runtime.register("fail") { call in throw LuaScriptError(try call.string(1)) }
-        runtime.register("custom", in: "shears.util") { _ in [["list": [1, 2.5, "three", true, nil], "nested": ["k": "v"]]] }
+        runtime.register("custom", in: "shears.util") { _ in
+            [["list": [1, 2.5, "three", true, nil], "nested": ["k": "v"]]]
+        }
         return runtime
     }
 
@@ -73,14 +75,26 @@ struct FunctionBindingTests {
                 "shears.options{seqlen = 'long'}",
                 "recipe.lua:1: bad argument #1 to 'options' (field 'seqlen' must be an integer, got string)"
             ),
-            ("shears.options{seqlen = 1.5}", "recipe.lua:1: bad argument #1 to 'options' (field 'seqlen' must be an integer, got 1.5)"),
-            ("shears.options{name = {}}", "recipe.lua:1: bad argument #1 to 'options' (field 'name' must be a string, got table)"),
+            (
+                "shears.options{seqlen = 1.5}",
+                "recipe.lua:1: bad argument #1 to 'options' (field 'seqlen' must be an integer, got 1.5)"
+            ),
+            (
+                "shears.options{name = {}}",
+                "recipe.lua:1: bad argument #1 to 'options' (field 'name' must be a string, got table)"
+            ),
             (
                 "shears.options{verbose = 'yes'}",
                 "recipe.lua:1: bad argument #1 to 'options' (field 'verbose' must be a boolean, got string)"
             ),
-            ("shears.options{ratio = '0.5'}", "recipe.lua:1: bad argument #1 to 'options' (field 'ratio' must be a number, got string)"),
-            ("shears.options{layers = 3}", "recipe.lua:1: bad argument #1 to 'options' (field 'layers' must be a table, got number)"),
+            (
+                "shears.options{ratio = '0.5'}",
+                "recipe.lua:1: bad argument #1 to 'options' (field 'ratio' must be a number, got string)"
+            ),
+            (
+                "shears.options{layers = 3}",
+                "recipe.lua:1: bad argument #1 to 'options' (field 'layers' must be a table, got number)"
+            ),
             (
                 "shears.options{layers = {1, 'two'}}",
                 "recipe.lua:1: bad argument #1 to 'options' (field 'layers[2]' must be an integer, got string)"
@@ -103,11 +117,15 @@ struct FunctionBindingTests {
 
     @Test("Swift errors become Lua errors at the caller's position, catchable with pcall")
     func swiftErrors() throws {
-        #expect(try message("local x = 1\nshears.fail('model file is corrupt')") == "recipe.lua:2: model file is corrupt")
+        #expect(
+            try message("local x = 1\nshears.fail('model file is corrupt')") == "recipe.lua:2: model file is corrupt")
         let fixture = try RecipeFixture()
         let runtime = try makeRuntime(fixture)
         try runtime.run(source: "print(pcall(shears.fail, 'caught'))\nprint(pcall(shears.load))", name: "recipe.lua")
-        #expect(fixture.output.texts(.print) == ["false\tcaught", "false\tbad argument #1 to '?' (string expected, got no value)"])
+        #expect(
+            fixture.output.texts(.print) == [
+                "false\tcaught", "false\tbad argument #1 to '?' (string expected, got no value)",
+            ])
     }
 
     @Test("Errors thrown from Swift unwind Swift frames normally (defer runs)")

@@ -12,7 +12,8 @@ struct LimitTests {
     func timeout() throws {
         let clock = ContinuousClock()
         let start = clock.now
-        let error = try #require(try failure("local i = 0\nwhile true do i = i + 1 end", limits: RecipeLimits(time: 0.2)))
+        let error = try #require(
+            try failure("local i = 0\nwhile true do i = i + 1 end", limits: RecipeLimits(time: 0.2)))
         let elapsed = clock.now - start
         #expect(error.limit == .time)
         #expect(error.message == "recipe exceeded the time limit of 0.2 s")
@@ -47,12 +48,15 @@ struct LimitTests {
         let error = try #require(try failure("for i = 1, 1e9 do end", limits: RecipeLimits(instructions: 100_000)))
         #expect(error.limit == .instructions)
         #expect(error.message == "recipe exceeded the instruction limit of 100000 instructions")
-        #expect(try failure("local s = 0; for i = 1, 100 do s = s + i end", limits: RecipeLimits(instructions: 100_000)) == nil)
+        #expect(
+            try failure("local s = 0; for i = 1, 100 do s = s + i end", limits: RecipeLimits(instructions: 100_000))
+                == nil)
     }
 
     @Test("A string.rep bomb is stopped by the memory cap")
     func stringBomb() throws {
-        let error = try #require(try failure("local s = string.rep('x', 1 << 30)", limits: RecipeLimits(memory: 8 << 20)))
+        let error = try #require(
+            try failure("local s = string.rep('x', 1 << 30)", limits: RecipeLimits(memory: 8 << 20)))
         #expect(error.limit == .memory)
         #expect(error.message == "recipe exceeded the memory limit of 8 MB")
     }
@@ -88,7 +92,8 @@ struct LimitTests {
         let runtime = try fixture.runtime(limits: RecipeLimits(memory: 4 << 20))
         runtime.register("big") { _ in [.string(String(repeating: "z", count: 6 << 20))] }
         runtime.register("small") { _ in [.string("fine")] }
-        let error = try #require(try runtimeError("local s = shears.big()\nprint('after', shears.small())\nlocal t = {}", in: runtime))
+        let error = try #require(
+            try runtimeError("local s = shears.big()\nprint('after', shears.small())\nlocal t = {}", in: runtime))
         #expect(error.limit == .memory)
         #expect(fixture.output.texts(.print).isEmpty)
         // Once the big string is garbage, Lua's emergency collection makes room again.
@@ -100,7 +105,8 @@ struct LimitTests {
     func garbageDoesNotCount() throws {
         let fixture = try RecipeFixture()
         let runtime = try fixture.runtime(limits: RecipeLimits(memory: 8 << 20))
-        try runtime.run(source: "for i = 1, 200 do local s = string.rep('x', 1 << 20) .. i end print('done')", name: "recipe.lua")
+        try runtime.run(
+            source: "for i = 1, 200 do local s = string.rep('x', 1 << 20) .. i end print('done')", name: "recipe.lua")
         #expect(fixture.output.texts(.print) == ["done"])
     }
 
@@ -120,7 +126,9 @@ struct LimitTests {
         let fixture = try RecipeFixture()
         let runtime = try fixture.runtime(limits: RecipeLimits(memory: 8 << 20))
         runtime.register("churn") { _ in [.array((0..<1000).map { .string("item \($0)") })] }
-        try runtime.run(source: "for i = 1, 200 do shears.churn() end\nprint(collectgarbage('count') < 8 * 1024)", name: "recipe.lua")
+        try runtime.run(
+            source: "for i = 1, 200 do shears.churn() end\nprint(collectgarbage('count') < 8 * 1024)",
+            name: "recipe.lua")
         #expect(fixture.output.texts(.print) == ["true"])
     }
 

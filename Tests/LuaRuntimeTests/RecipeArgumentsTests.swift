@@ -5,7 +5,9 @@ import Testing
 struct RecipeArgumentsTests {
     @Test("Pairs and extras are parsed")
     func parsing() throws {
-        let arguments = try RecipeArguments(parsing: ["seqlen=128", "name=a=b", "empty=", "--", "x", "key=not-a-pair", "--"])
+        let arguments = try RecipeArguments(parsing: [
+            "seqlen=128", "name=a=b", "empty=", "--", "x", "key=not-a-pair", "--",
+        ])
         #expect(arguments.named == ["seqlen": "128", "name": "a=b", "empty": ""])
         #expect(arguments.positional == ["x", "key=not-a-pair", "--"])
     }
@@ -62,9 +64,15 @@ struct RecipeArgumentsTests {
             ("shears.args:number('lr')", ["lr=fast"], "recipe.lua:1: argument 'lr' must be a number, got 'fast'"),
             ("shears.args:boolean('q')", ["q=maybe"], "recipe.lua:1: argument 'q' must be true or false, got 'maybe'"),
             ("shears.args:number('lr')", [], "recipe.lua:1: missing argument 'lr' (pass lr=VALUE)"),
-            ("shears.args:integer('n', 'ten')", [], "recipe.lua:1: bad argument #2 to 'integer' (number expected, got string)"),
+            (
+                "shears.args:integer('n', 'ten')", [],
+                "recipe.lua:1: bad argument #2 to 'integer' (number expected, got string)"
+            ),
             ("shears.args:string()", [], "recipe.lua:1: bad argument #1 to 'string' (string expected, got no value)"),
-            ("shears.args.number('n', 1)", [], "recipe.lua:1: bad argument #1 to 'number' (table expected, got string)"),
+            (
+                "shears.args.number('n', 1)", [],
+                "recipe.lua:1: bad argument #1 to 'number' (table expected, got string)"
+            ),
         ])
     func helperErrors(source: String, words: [String], message: String) throws {
         #expect(try run(source, words).error == message)

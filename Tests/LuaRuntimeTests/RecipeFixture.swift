@@ -28,7 +28,8 @@ final class RecipeFixture {
     @discardableResult
     func write(_ relativePath: String, _ contents: String) throws -> String {
         let path = directory + "/" + relativePath
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try contents.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

@@ -15,7 +15,9 @@ struct SandboxTests {
 
     @Test("package.loadlib and C searchers are unreachable")
     func noLoadlib() throws {
-        #expect(try errorMessage("return package.loadlib('libc.so.6', 'system')") == "recipe.lua:1: unknown global 'package'")
+        #expect(
+            try errorMessage("return package.loadlib('libc.so.6', 'system')")
+                == "recipe.lua:1: unknown global 'package'")
         #expect(try errorMessage("return require('io')")?.contains("module 'io' not found") == true)
     }
 
@@ -35,15 +37,22 @@ struct SandboxTests {
         #expect(try printed("print(getmetatable(''))") == ["false"])
         let message = try errorMessage("return getmetatable('').__index.dump")
         #expect(message == "recipe.lua:1: attempt to index a boolean value")
-        #expect(try errorMessage("setmetatable('', {})") == "recipe.lua:1: bad argument #1 to 'setmetatable' (table expected, got string)")
+        #expect(
+            try errorMessage("setmetatable('', {})")
+                == "recipe.lua:1: bad argument #1 to 'setmetatable' (table expected, got string)")
     }
 
     @Test("load refuses binary chunks built with lua_dump")
     func binaryChunks() throws {
         let literal = binaryChunk(of: "return 1").map { "\\\($0)" }.joined()
-        #expect(try printed("print(load('\(literal)'))") == ["nil\tbinary chunks are not allowed (load accepts Lua source text only)"])
         #expect(
-            try printed("print(load('\(literal)', 'x', 'b'))") == ["nil\tbinary chunks are not allowed (load accepts Lua source text only)"]
+            try printed("print(load('\(literal)'))") == [
+                "nil\tbinary chunks are not allowed (load accepts Lua source text only)"
+            ])
+        #expect(
+            try printed("print(load('\(literal)', 'x', 'b'))") == [
+                "nil\tbinary chunks are not allowed (load accepts Lua source text only)"
+            ]
         )
         let reader =
             "local s = '\(literal)'; local done = false; print(load(function() if done then return nil end; done = true; return s end, '=reader', 'bt'))"
@@ -54,18 +63,23 @@ struct SandboxTests {
     func loadText() throws {
         #expect(try printed("print(load('return 1 + 1')())") == ["2"])
         #expect(
-            try errorMessage("load('x = 1')()") == "[string \"x = 1\"]:1: assignment to undeclared global 'x' (declare it with 'local')")
+            try errorMessage("load('x = 1')()")
+                == "[string \"x = 1\"]:1: assignment to undeclared global 'x' (declare it with 'local')")
         #expect(try printed("local env = {}; load('x = 5', 'c', 't', env)(); print(env.x)") == ["5"])
-        #expect(try errorMessage("load(42)") == "recipe.lua:1: bad argument #1 to 'load' (function expected, got number)")
+        #expect(
+            try errorMessage("load(42)") == "recipe.lua:1: bad argument #1 to 'load' (function expected, got number)")
     }
 
     @Test("Reading an unknown global and assigning any global are errors")
     func strictGlobals() throws {
         #expect(try errorMessage("local a = 1\nprint(undefinedName)") == "recipe.lua:2: unknown global 'undefinedName'")
-        #expect(try errorMessage("counter = 1") == "recipe.lua:1: assignment to undeclared global 'counter' (declare it with 'local')")
+        #expect(
+            try errorMessage("counter = 1")
+                == "recipe.lua:1: assignment to undeclared global 'counter' (declare it with 'local')")
         #expect(try errorMessage("print = nil") == "recipe.lua:1: assignment to read-only global 'print'")
         #expect(
-            try errorMessage("function helper() end") == "recipe.lua:1: assignment to undeclared global 'helper' (declare it with 'local')")
+            try errorMessage("function helper() end")
+                == "recipe.lua:1: assignment to undeclared global 'helper' (declare it with 'local')")
         #expect(try printed("local x = 3; local function f() return x * 2 end; print(f())") == ["6"])
     }
 
@@ -74,8 +88,12 @@ struct SandboxTests {
         #expect(
             try errorMessage("setmetatable(_ENV, {__index = function() return 1 end})")
                 == "recipe.lua:1: bad argument #1 to 'setmetatable' (table expected, got userdata)")
-        #expect(try errorMessage("rawset(_G, 'sneaky', 1)") == "recipe.lua:1: bad argument #1 to 'rawset' (table expected, got userdata)")
-        #expect(try errorMessage("_G.sneaky = 1") == "recipe.lua:1: assignment to undeclared global 'sneaky' (declare it with 'local')")
+        #expect(
+            try errorMessage("rawset(_G, 'sneaky', 1)")
+                == "recipe.lua:1: bad argument #1 to 'rawset' (table expected, got userdata)")
+        #expect(
+            try errorMessage("_G.sneaky = 1")
+                == "recipe.lua:1: assignment to undeclared global 'sneaky' (declare it with 'local')")
         #expect(try errorMessage("_ENV.print = 1") == "recipe.lua:1: assignment to read-only global 'print'")
         #expect(try printed("print(getmetatable(_ENV), getmetatable(_G), _G == _ENV)") == ["false\tfalse\ttrue"])
         #expect(try errorMessage("for k in pairs(_G) do end")?.contains("table expected, got userdata") == true)
@@ -92,10 +110,14 @@ struct SandboxTests {
 
     @Test("collectgarbage offers only collect and count")
     func collectGarbage() throws {
-        #expect(try printed("print(collectgarbage(), collectgarbage('collect'), math.type(collectgarbage('count')))") == ["0\t0\tfloat"])
+        #expect(
+            try printed("print(collectgarbage(), collectgarbage('collect'), math.type(collectgarbage('count')))") == [
+                "0\t0\tfloat"
+            ])
         #expect(
             try errorMessage("collectgarbage('stop')")
-                == "recipe.lua:1: bad argument #1 to 'collectgarbage' (option 'stop' is not available (only 'collect' and 'count'))")
+                == "recipe.lua:1: bad argument #1 to 'collectgarbage' (option 'stop' is not available (only 'collect' and 'count'))"
+        )
     }
 
     @Test("Coroutines share the strict environment and cannot reach the host")
@@ -110,7 +132,9 @@ struct SandboxTests {
             print(ok, message)
             """
         #expect(try printed(source) == ["false\trecipe.lua:1: unknown global 'io'"])
-        #expect(try errorMessage("coroutine.wrap(function() error('inside') end)()")?.hasSuffix("recipe.lua:1: inside") == true)
+        #expect(
+            try errorMessage("coroutine.wrap(function() error('inside') end)()")?.hasSuffix("recipe.lua:1: inside")
+                == true)
     }
 
     @Test("Yielding across the runtime's C functions is an error, not a crash")
@@ -131,7 +155,7 @@ struct SandboxTests {
             fixture.output.texts(.print) == [
                 "false\tattempt to yield across a C-call boundary",
                 "false\tattempt to yield across a C-call boundary",
-                "true\tnil\tattempt to yield across a C-call boundary",  // load reports reader errors as nil, message
+                "true\tnil\tattempt to yield across a C-call boundary", // load reports reader errors as nil, message
             ])
     }
 
@@ -148,7 +172,8 @@ struct SandboxTests {
     func noFinalizers() throws {
         #expect(
             try errorMessage("setmetatable({}, {__gc = function() while true do end end})")
-                == "recipe.lua:1: bad argument #2 to 'setmetatable' (__gc metamethods are not allowed in recipes (use a <close> variable))")
+                == "recipe.lua:1: bad argument #2 to 'setmetatable' (__gc metamethods are not allowed in recipes (use a <close> variable))"
+        )
         let lateGC = """
             local mt = {}
             local t = setmetatable({}, mt)
@@ -162,7 +187,8 @@ struct SandboxTests {
 
     @Test("shears.version and shears.clock")
     func moduleBasics() throws {
-        let lines = try printed("local t0 = shears.clock(); local t1 = shears.clock(); print(shears.version, t1 >= t0, math.type(t0))")
+        let lines = try printed(
+            "local t0 = shears.clock(); local t1 = shears.clock(); print(shears.version, t1 >= t0, math.type(t0))")
         #expect(lines == ["0.1.0\ttrue\tfloat"])
     }
 }

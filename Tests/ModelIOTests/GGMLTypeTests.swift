@@ -1,5 +1,5 @@
-import Testing
 import ModelIO
+import Testing
 
 @Suite("GGML types")
 struct GGMLTypeTests {

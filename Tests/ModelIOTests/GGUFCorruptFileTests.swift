@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import ModelIO
 import TestSupport
+import Testing
 
 @Suite("GGUF corrupt files")
 struct GGUFCorruptFileTests {
@@ -19,7 +19,8 @@ struct GGUFCorruptFileTests {
             self.bytes = bytes
         }
 
-        init(_ description: String, item: String?, _ message: String, edit: @escaping @Sendable (inout RawGGUF) -> Void) {
+        init(_ description: String, item: String?, _ message: String, edit: @escaping @Sendable (inout RawGGUF) -> Void)
+        {
             self.init(description, item: item, message) {
                 var file = RawGGUF.valid()
                 edit(&file)
@@ -34,32 +35,45 @@ struct GGUFCorruptFileTests {
     static let cases: [Case] = [
         Case("empty file", item: nil, "truncated: the magic bytes needs 4 bytes") { [] },
         Case("truncated inside the tensor table", item: "b", "truncated") { Array(RawGGUF.valid().bytes.prefix(150)) },
-        Case("truncated inside the data", item: "b", "outside the file's data section") { Array(RawGGUF.valid().bytes.dropLast(1)) },
+        Case("truncated inside the data", item: "b", "outside the file's data section") {
+            Array(RawGGUF.valid().bytes.dropLast(1))
+        },
         Case("wrong magic", item: nil, "not a GGUF file") { $0.magic = Array("GGML".utf8) },
         Case("version 1", item: nil, "GGUF version 1 is not supported") { $0.version = 1 },
         Case("unknown version", item: nil, "unknown GGUF version 4") { $0.version = 4 },
-        Case("big-endian file", item: nil, "big-endian GGUF files are not supported") { $0.version = UInt32(3).byteSwapped },
+        Case("big-endian file", item: nil, "big-endian GGUF files are not supported") {
+            $0.version = UInt32(3).byteSwapped
+        },
         Case("unknown value type", item: "weird", "unknown metadata value type 13") {
             $0.entries.append(RawGGUF.entry("weird", type: 13) { $0.integer(UInt32(0)) })
         },
         Case("string longer than the file", item: "general.name", "length of the string value 1000000 exceeds") {
-            $0.entries.append(RawGGUF.entry("general.name", type: GGUFValueType.string.rawValue) { $0.integer(UInt64(1_000_000)) })
+            $0.entries.append(
+                RawGGUF.entry("general.name", type: GGUFValueType.string.rawValue) { $0.integer(UInt64(1_000_000)) })
         },
         Case("array longer than the file", item: "tokens", "array element count 4611686018427387904 exceeds") {
-            $0.entries.append(RawGGUF.entry("tokens", type: GGUFValueType.array.rawValue) {
-                $0.integer(GGUFValueType.string.rawValue)
-                $0.integer(UInt64(1) << 62)
-            })
+            $0.entries.append(
+                RawGGUF.entry("tokens", type: GGUFValueType.array.rawValue) {
+                    $0.integer(GGUFValueType.string.rawValue)
+                    $0.integer(UInt64(1) << 62)
+                })
         },
-        Case("huge metadata key count", item: nil, "metadata key count 18446744073709551615 exceeds") { $0.entryCount = .max },
+        Case("huge metadata key count", item: nil, "metadata key count 18446744073709551615 exceeds") {
+            $0.entryCount = .max
+        },
         Case("huge tensor count", item: nil, "tensor count 1099511627776 exceeds") { $0.tensorCount = 1 << 40 },
         Case("tensor count larger than the table", item: "tensor #2", "tensor name is empty") { $0.tensorCount = 3 },
-        Case("tensor count larger than the file", item: "tensor #2", "file is truncated: length of the name needs 8 bytes") {
+        Case(
+            "tensor count larger than the file", item: "tensor #2",
+            "file is truncated: length of the name needs 8 bytes"
+        ) {
             $0.tensorCount = 3
             $0.alignment = 1
             $0.data = []
         },
-        Case("empty metadata key", item: "metadata entry #2", "key is empty") { $0.entries.append(RawGGUF.stringEntry("", "x")) },
+        Case("empty metadata key", item: "metadata entry #2", "key is empty") {
+            $0.entries.append(RawGGUF.stringEntry("", "x"))
+        },
         Case("dimensions whose product overflows", item: "a", "overflow the element count") {
             $0.tensorInfos[0] = RawGGUF.tensorInfo("a", dimensions: [1 << 32, 1 << 32], type: f32, offset: 0)
         },
@@ -78,7 +92,10 @@ struct GGUFCorruptFileTests {
         Case("unknown tensor type", item: "a", "unknown tensor type 99") {
             $0.tensorInfos[0] = RawGGUF.tensorInfo("a", dimensions: [8], type: 99, offset: 0)
         },
-        Case("row not a multiple of the block size", item: "b", "row length 33 is not a multiple of the q8_0 block size 32") {
+        Case(
+            "row not a multiple of the block size", item: "b",
+            "row length 33 is not a multiple of the q8_0 block size 32"
+        ) {
             $0.tensorInfos[1] = RawGGUF.tensorInfo("b", dimensions: [33, 2], type: q8_0, offset: 32)
         },
         Case("tensor data outside the file", item: "b", "lies outside the file's data section of 100 bytes") {
@@ -115,12 +132,13 @@ struct GGUFCorruptFileTests {
             $0.entries.append(RawGGUF.entry("flag", type: GGUFValueType.bool.rawValue) { $0.integer(UInt8(2)) })
         },
         Case("arrays nested too deep", item: "deep", "arrays nested deeper than 8 levels") {
-            $0.entries.append(RawGGUF.entry("deep", type: GGUFValueType.array.rawValue) {
-                for _ in 0..<20 {
-                    $0.integer(GGUFValueType.array.rawValue)
-                    $0.integer(UInt64(1))
-                }
-            })
+            $0.entries.append(
+                RawGGUF.entry("deep", type: GGUFValueType.array.rawValue) {
+                    for _ in 0..<20 {
+                        $0.integer(GGUFValueType.array.rawValue)
+                        $0.integer(UInt64(1))
+                    }
+                })
         },
     ]
 
@@ -141,10 +159,13 @@ struct GGUFCorruptFileTests {
         #expect(file.tensors.map(\.name) == ["a", "b"])
         #expect(try file.loadAllTensors().map(\.count) == [8, 64])
         #expect(try file.loadTensor(named: "a").storage.array == (0..<8).map(Float.init))
-        #expect(throws: ModelIOError(path: file.path, item: "c", "tensor is missing")) { _ = try file.loadTensor(named: "c") }
+        #expect(throws: ModelIOError(path: file.path, item: "c", "tensor is missing")) {
+            _ = try file.loadTensor(named: "c")
+        }
         var foreign = file.tensors[0]
         foreign.dimensions = [4096]
-        #expect(throws: ModelIOError(path: file.path, item: "a", "tensor info does not describe a tensor of this file")) {
+        #expect(throws: ModelIOError(path: file.path, item: "a", "tensor info does not describe a tensor of this file"))
+        {
             _ = try file.loadTensor(foreign)
         }
     }
@@ -167,7 +188,11 @@ struct GGUFCorruptFileTests {
     func notAFile() {
         let directory = GGUFTemporaryDirectory()
         let missing = directory.path("missing.gguf")
-        #expect(throws: ModelIOError(path: missing, "cannot open: No such file or directory")) { _ = try GGUFFile(path: missing) }
-        #expect(throws: ModelIOError(path: directory.url.path, "not a regular file")) { _ = try GGUFFile(path: directory.url.path) }
+        #expect(throws: ModelIOError(path: missing, "cannot open: No such file or directory")) {
+            _ = try GGUFFile(path: missing)
+        }
+        #expect(throws: ModelIOError(path: directory.url.path, "not a regular file")) {
+            _ = try GGUFFile(path: directory.url.path)
+        }
     }
 }

@@ -1,14 +1,15 @@
-import Testing
-import ModelIO
 import Kernels
+import ModelIO
 import TestSupport
+import Testing
 
 @Suite("GGUF dequantization and quantization")
 struct GGUFDequantizationTests {
     // Parameterised by raw value: Swift Testing prints arguments, and GGMLType.description
     // currently recurses forever (see the report to the lead).
-    @Test("each type matches the element-by-element reference decoder bit for bit",
-          arguments: Dequantization.supportedTypes.map(\.rawValue))
+    @Test(
+        "each type matches the element-by-element reference decoder bit for bit",
+        arguments: Dequantization.supportedTypes.map(\.rawValue))
     func matchesReference(rawType: UInt32) throws {
         let type = try #require(GGMLType(rawValue: rawType))
         var rng = SplitMix64(seed: 0xD0 + UInt64(type.rawValue))
@@ -20,8 +21,13 @@ struct GGUFDequantizationTests {
         bytes.withUnsafeBytes { source in
             actual.withUnsafeMutableBufferPointer { Dequantization.dequantize(source, type: type, into: $0) }
         }
-        let mismatches = zip(expected, actual).enumerated().filter { $0.element.0.bitPattern != $0.element.1.bitPattern }
-        #expect(mismatches.isEmpty, "\(type.name): \(mismatches.count) elements differ, first \(mismatches.first.map { "#\($0.offset): \($0.element)" } ?? "")")
+        let mismatches = zip(expected, actual).enumerated().filter {
+            $0.element.0.bitPattern != $0.element.1.bitPattern
+        }
+        #expect(
+            mismatches.isEmpty,
+            "\(type.name): \(mismatches.count) elements differ, first \(mismatches.first.map { "#\($0.offset): \($0.element)" } ?? "")"
+        )
     }
 
     @Test("the reference decoder itself agrees with values worked out by hand")
@@ -33,10 +39,14 @@ struct GGUFDequantizationTests {
         // element 1 has ql[1] = qh[1] = 0, so 2·(0 − 32) = −64.
         var q6_K = [UInt8](repeating: 0, count: 210)
         (q6_K[0], q6_K[128], q6_K[192], q6_K[208], q6_K[209]) = (0x21, 0b11, 2, 0x00, 0x3C)
-        for (type, bytes, index, value) in [(GGMLType.q4_0, q4_0, 0, Float(3.5)), (.q4_0, q4_0, 16, 0.5),
-                                            (.q6_K, q6_K, 0, 34), (.q6_K, q6_K, 1, -64)] {
+        for (type, bytes, index, value) in [
+            (GGMLType.q4_0, q4_0, 0, Float(3.5)), (.q4_0, q4_0, 16, 0.5),
+            (.q6_K, q6_K, 0, 34), (.q6_K, q6_K, 1, -64),
+        ] {
             var out = [Float](repeating: 0, count: type.blockSize)
-            bytes.withUnsafeBytes { source in out.withUnsafeMutableBufferPointer { Dequantization.dequantize(source, type: type, into: $0) } }
+            bytes.withUnsafeBytes { source in
+                out.withUnsafeMutableBufferPointer { Dequantization.dequantize(source, type: type, into: $0) }
+            }
             #expect(out[index] == value, "\(type.name)[\(index)]")
             #expect(GGUFQuantBlocks.element(type, block: bytes[...], index: index) == value)
         }
@@ -46,10 +56,16 @@ struct GGUFDequantizationTests {
     func halfToFloatExhaustive() {
         let halves = (0...UInt16.max).map { $0 }
         var floats = [Float](repeating: 0, count: halves.count)
-        halves.withUnsafeBytes { source in floats.withUnsafeMutableBufferPointer { shears_f16_to_f32(source.baseAddress, $0.baseAddress, halves.count) } }
+        halves.withUnsafeBytes { source in
+            floats.withUnsafeMutableBufferPointer {
+                shears_f16_to_f32(source.baseAddress, $0.baseAddress, halves.count)
+            }
+        }
         for (half, value) in zip(halves, floats) {
             let expected = Float(Float16(bitPattern: half))
-            #expect(value.bitPattern == expected.bitPattern || (value.isNaN && expected.isNaN), "half 0x\(String(half, radix: 16))")
+            #expect(
+                value.bitPattern == expected.bitPattern || (value.isNaN && expected.isNaN),
+                "half 0x\(String(half, radix: 16))")
             if value.bitPattern != expected.bitPattern && !(value.isNaN && expected.isNaN) { break }
             #expect(shears_half_to_float(half).bitPattern == value.bitPattern || value.isNaN)
         }
@@ -58,8 +74,10 @@ struct GGUFDequantizationTests {
     @Test("float → half rounds to nearest even, like Swift's Float16, in bulk and scalar paths")
     func floatToHalf() {
         var rng = SplitMix64(seed: 7)
-        var values: [Float] = [0, -0, 1, -1, 65504, 65519.99, 65520, -65520, 1e-8, 2.98e-8, 2.9802322e-8, 5.9604645e-8,
-                               6.1035156e-5, 6.097555e-5, .infinity, -.infinity, .greatestFiniteMagnitude, .leastNonzeroMagnitude]
+        var values: [Float] = [
+            0, -0, 1, -1, 65504, 65519.99, 65520, -65520, 1e-8, 2.98e-8, 2.9802322e-8, 5.9604645e-8,
+            6.1035156e-5, 6.097555e-5, .infinity, -.infinity, .greatestFiniteMagnitude, .leastNonzeroMagnitude,
+        ]
         for _ in 0..<200_000 { values.append(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))) }
         // Every half-way point between adjacent halves must round to even.
         for half in UInt16(0)..<0x7BFF {
@@ -67,30 +85,45 @@ struct GGUFDequantizationTests {
             values.append((low + high) / 2)
         }
         var bulk = [UInt16](repeating: 0, count: values.count)
-        values.withUnsafeBufferPointer { source in bulk.withUnsafeMutableBytes { shears_f32_to_f16(source.baseAddress, $0.baseAddress, values.count) } }
+        values.withUnsafeBufferPointer { source in
+            bulk.withUnsafeMutableBytes { shears_f32_to_f16(source.baseAddress, $0.baseAddress, values.count) }
+        }
         var failures = 0
         for (value, result) in zip(values, bulk) {
             let expected = Float16(value)
             let scalar = shears_float_to_half(value)
-            let ok = value.isNaN
-                ? Float16(bitPattern: result).isNaN && Float16(bitPattern: scalar).isNaN && (result & 0x8000) == (scalar & 0x8000)
+            let ok =
+                value.isNaN
+                ? Float16(bitPattern: result).isNaN && Float16(bitPattern: scalar).isNaN
+                    && (result & 0x8000) == (scalar & 0x8000)
                 : result == expected.bitPattern && scalar == expected.bitPattern
             if !ok { failures += 1 }
-            #expect(ok, "\(value) → bulk 0x\(String(result, radix: 16)), scalar 0x\(String(scalar, radix: 16)), expected 0x\(String(expected.bitPattern, radix: 16))")
+            #expect(
+                ok,
+                "\(value) → bulk 0x\(String(result, radix: 16)), scalar 0x\(String(scalar, radix: 16)), expected 0x\(String(expected.bitPattern, radix: 16))"
+            )
             if failures > 5 { break }
         }
     }
 
     @Test("bfloat16 conversions: exact widening, round-to-nearest-even narrowing, NaN stays NaN")
     func bfloat16() {
-        let inputs: [Float] = [1, -2.5, Float(bitPattern: 0x3F80_8000), Float(bitPattern: 0x3F81_8000), Float(bitPattern: 0x3F80_8001),
-                               .infinity, .nan, Float(bitPattern: 0x7F80_0001), .greatestFiniteMagnitude]
+        let inputs: [Float] = [
+            1, -2.5, Float(bitPattern: 0x3F80_8000), Float(bitPattern: 0x3F81_8000), Float(bitPattern: 0x3F80_8001),
+            .infinity, .nan, Float(bitPattern: 0x7F80_0001), .greatestFiniteMagnitude,
+        ]
         let expected: [UInt16] = [0x3F80, 0xC020, 0x3F80, 0x3F82, 0x3F81, 0x7F80, 0x7FC0, 0x7FC0, 0x7F80]
         var narrowed = [UInt16](repeating: 0, count: inputs.count)
-        inputs.withUnsafeBufferPointer { source in narrowed.withUnsafeMutableBytes { shears_f32_to_bf16(source.baseAddress, $0.baseAddress, inputs.count) } }
+        inputs.withUnsafeBufferPointer { source in
+            narrowed.withUnsafeMutableBytes { shears_f32_to_bf16(source.baseAddress, $0.baseAddress, inputs.count) }
+        }
         #expect(narrowed == expected)
         var widened = [Float](repeating: 0, count: narrowed.count)
-        narrowed.withUnsafeBytes { source in widened.withUnsafeMutableBufferPointer { shears_bf16_to_f32(source.baseAddress, $0.baseAddress, narrowed.count) } }
+        narrowed.withUnsafeBytes { source in
+            widened.withUnsafeMutableBufferPointer {
+                shears_bf16_to_f32(source.baseAddress, $0.baseAddress, narrowed.count)
+            }
+        }
         #expect(widened.map(\.bitPattern) == narrowed.map { UInt32($0) << 16 })
     }
 
@@ -98,10 +131,12 @@ struct GGUFDequantizationTests {
     func q8_0Quantization() {
         var rng = SplitMix64(seed: 42)
         var values = (0..<32 * 500).map { _ in (rng.nextUnitFloat() * 2 - 1) * 3 }
-        values.replaceSubrange(0..<32, with: repeatElement(0, count: 32))     // an all-zero block
-        values[40] = 1e-30                                                    // a tiny amax
+        values.replaceSubrange(0..<32, with: repeatElement(0, count: 32)) // an all-zero block
+        values[40] = 1e-30 // a tiny amax
         var bytes = [UInt8](repeating: 0, count: 34 * 500)
-        values.withUnsafeBufferPointer { source in bytes.withUnsafeMutableBytes { Quantization.quantize(source, type: .q8_0, into: $0) } }
+        values.withUnsafeBufferPointer { source in
+            bytes.withUnsafeMutableBytes { Quantization.quantize(source, type: .q8_0, into: $0) }
+        }
         for block in 0..<500 {
             let x = values[(32 * block)..<(32 * block + 32)]
             let amax = x.map(abs).max()!
@@ -115,7 +150,9 @@ struct GGUFDequantizationTests {
             }
         }
         var decoded = [Float](repeating: 0, count: values.count)
-        bytes.withUnsafeBytes { source in decoded.withUnsafeMutableBufferPointer { Dequantization.dequantize(source, type: .q8_0, into: $0) } }
+        bytes.withUnsafeBytes { source in
+            decoded.withUnsafeMutableBufferPointer { Dequantization.dequantize(source, type: .q8_0, into: $0) }
+        }
         for block in 0..<500 {
             let range = (32 * block)..<(32 * block + 32)
             let step = Float(Float16(values[range].map(abs).max()! / 127))

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import ModelIO
 import TestSupport
+import Testing
 
 @Suite("GGUF mutation fuzzing")
 struct GGUFFuzzTests {
@@ -60,7 +60,9 @@ struct GGUFFuzzTests {
         // Every truncation point inside the header, metadata and tensor table, plus some in the data.
         for length in 0..<dataOffset { try Self.exercise(Array(base.prefix(length)), in: directory, tally: &tally) }
         for _ in 0..<50 {
-            try Self.exercise(Array(base.prefix(dataOffset + Int(rng.next() % UInt64(base.count - dataOffset)))), in: directory, tally: &tally)
+            try Self.exercise(
+                Array(base.prefix(dataOffset + Int(rng.next() % UInt64(base.count - dataOffset)))), in: directory,
+                tally: &tally)
         }
         #expect(tally.accepted == 0, "a truncated file was accepted")
 
@@ -82,12 +84,17 @@ struct GGUFFuzzTests {
             let value = rng.next() % 3 == 0 ? rng.next() : edges[Int(rng.next() % UInt64(edges.count))]
             let width = rng.next() % 2 == 0 ? 8 : 4
             let position = Int(rng.next() % UInt64(dataOffset - width))
-            withUnsafeBytes(of: value.littleEndian) { mutant.replaceSubrange(position..<(position + width), with: $0.prefix(width)) }
+            withUnsafeBytes(of: value.littleEndian) {
+                mutant.replaceSubrange(position..<(position + width), with: $0.prefix(width))
+            }
             try Self.exercise(mutant, in: directory, tally: &tally)
         }
 
-        print("GGUF fuzz: \(tally.accepted) accepted, \(tally.refused) refused on open, \(tally.refusedWhileLoading) refused on load")
+        print(
+            "GGUF fuzz: \(tally.accepted) accepted, \(tally.refused) refused on open, \(tally.refusedWhileLoading) refused on load"
+        )
         #expect(tally.refused > 3000)
-        #expect(tally.accepted > 50, "mutations that leave the file valid (e.g. in string bytes or data) should still load")
+        #expect(
+            tally.accepted > 50, "mutations that leave the file valid (e.g. in string bytes or data) should still load")
     }
 }

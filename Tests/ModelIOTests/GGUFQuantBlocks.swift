@@ -22,7 +22,9 @@ enum GGUFQuantBlocks {
             case .f32:
                 withUnsafeBytes(of: ((rng.nextUnitFloat() * 2 - 1) * 10).bitPattern) { bytes.append(contentsOf: $0) }
             case .f16:
-                withUnsafeBytes(of: Float16((rng.nextUnitFloat() * 2 - 1) * 100).bitPattern) { bytes.append(contentsOf: $0) }
+                withUnsafeBytes(of: Float16((rng.nextUnitFloat() * 2 - 1) * 100).bitPattern) {
+                    bytes.append(contentsOf: $0)
+                }
             case .bf16:
                 let bits = ((rng.nextUnitFloat() * 2 - 1) * 1000).bitPattern
                 withUnsafeBytes(of: UInt16(bits >> 16)) { bytes.append(contentsOf: $0) }

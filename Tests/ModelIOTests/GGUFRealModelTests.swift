@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import ModelIO
 import TestSupport
+import Testing
 
 @Suite("GGUF real model (SmolLM2-135M Q4_1)", .serialized, .enabled(if: ReferenceData.hasModel))
 struct GGUFRealModelTests {
@@ -39,7 +39,9 @@ struct GGUFRealModelTests {
         let clock = ContinuousClock()
         var tensors: [Tensor] = []
         let elapsed = try clock.measure { tensors = try file.loadAllTensors() }
-        print("SmolLM2 Q4_1: dequantized \(tensors.count) tensors, \(tensors.reduce(0) { $0 + $1.count }) elements in \(elapsed)")
+        print(
+            "SmolLM2 Q4_1: dequantized \(tensors.count) tensors, \(tensors.reduce(0) { $0 + $1.count }) elements in \(elapsed)"
+        )
         #expect(tensors.count == 272)
         #expect(tensors.reduce(0) { $0 + $1.count } == 134_515_008)
         for tensor in tensors {
@@ -63,25 +65,31 @@ struct GGUFRealModelTests {
         let directory = GGUFTemporaryDirectory()
         let tensors = try file.loadAllTensors()
         let output = directory.path("smollm2-f32.gguf")
-        try GGUFWriter.write(metadata: file.metadata, tensors: tensors.map { .init(tensor: $0, type: .f32) }, to: output)
+        try GGUFWriter.write(
+            metadata: file.metadata, tensors: tensors.map { .init(tensor: $0, type: .f32) }, to: output)
         let copy = try GGUFFile(path: output)
         #expect(copy.metadata == file.metadata)
         #expect(copy.tensors.map(\.name) == file.tensors.map(\.name))
         for (original, info) in zip(tensors, copy.tensors) {
             let reread = try copy.loadTensor(info)
             #expect(reread.shape == original.shape)
-            #expect(memcmp(reread.storage.buffer.baseAddress!, original.storage.buffer.baseAddress!, original.count * 4) == 0,
-                    "\(original.name) differs after the round trip")
+            #expect(
+                memcmp(reread.storage.buffer.baseAddress!, original.storage.buffer.baseAddress!, original.count * 4)
+                    == 0,
+                "\(original.name) differs after the round trip")
         }
     }
 
-    @Test("the gguf Python package agrees on metadata, shapes and every dequantized value",
-          .enabled(if: GGUFCrosscheck.isAvailable))
+    @Test(
+        "the gguf Python package agrees on metadata, shapes and every dequantized value",
+        .enabled(if: GGUFCrosscheck.isAvailable))
     func pythonCrosscheck() throws {
         let directory = GGUFTemporaryDirectory()
         let expected: [String: Any] = [
             "metadata": file.metadata.map { GGUFCrosscheck.describe(key: $0.key, value: $0.value) },
-            "tensors": try file.tensors.map { GGUFCrosscheck.describe(try file.loadTensor($0), type: $0.type, allBits: false) },
+            "tensors": try file.tensors.map {
+                GGUFCrosscheck.describe(try file.loadTensor($0), type: $0.type, allBits: false)
+            },
         ]
         let result = try GGUFCrosscheck.check(file: file.path, expected: expected, in: directory)
         #expect(result.status == 0, "\(result.stderr)")

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import ModelIO
 import TestSupport
+import Testing
 
 @Suite("GGUF write/read round trips")
 struct GGUFRoundTripTests {
@@ -16,8 +16,15 @@ struct GGUFRoundTripTests {
         ("ints", .array(.int32, [.int32(1), .int32(-2), .int32(3)])),
         ("strings", .array(.string, [.string("a"), .string(""), .string("Ġthe")])),
         ("empty.array", .array(.float64, [])),
-        ("nested", .array(.array, [.array(.uint8, [.uint8(1), .uint8(2)]), .array(.uint8, []),
-                                   .array(.array, [.array(.string, [.string("deep")])])])),
+        (
+            "nested",
+            .array(
+                .array,
+                [
+                    .array(.uint8, [.uint8(1), .uint8(2)]), .array(.uint8, []),
+                    .array(.array, [.array(.string, [.string("deep")])]),
+                ])
+        ),
     ])
 
     @Test("every metadata value type survives a write and a read")
@@ -41,7 +48,9 @@ struct GGUFRoundTripTests {
         let directory = GGUFTemporaryDirectory()
         // TinyModel's FFN width 48 is not a multiple of the Q8_0 block; use 64 here.
         var config = TinyModel.config
-        config.layers = config.layers.map { LayerShape(headCount: $0.headCount, kvHeadCount: $0.kvHeadCount, ffnSize: 64) }
+        config.layers = config.layers.map {
+            LayerShape(headCount: $0.headCount, kvHeadCount: $0.kvHeadCount, ffnSize: 64)
+        }
         let metadata = TinyModel.metadata(config, TinyModel.vocabulary(size: config.vocabSize))
         let tensors = TinyModel.tensors(config, seed: 3)
         for type in [GGMLType.f32, .f16, .bf16, .q8_0] {
@@ -77,7 +86,8 @@ struct GGUFRoundTripTests {
                         let amax = a[block].map(abs).max()!
                         let step = Float(Float16(amax / 127))
                         let bound = step / 2 + 127 * abs(step - amax / 127) + 1e-7
-                        #expect(block.allSatisfy { abs(a[$0] - b[$0]) <= bound }, "\(original.name) block \(start / 32)")
+                        #expect(
+                            block.allSatisfy { abs(a[$0] - b[$0]) <= bound }, "\(original.name) block \(start / 32)")
                     }
                 }
             }
@@ -89,14 +99,17 @@ struct GGUFRoundTripTests {
         let directory = GGUFTemporaryDirectory()
         let tensor = Tensor(name: "t", shape: [3, 32], storage: TensorStorage((0..<96).map { Float($0) }))
         let plain = directory.path("plain.gguf")
-        try GGUFWriter.write(metadata: GGUFMetadata([("k", .string("v"))]), tensors: [.init(tensor: tensor, type: .f16)], to: plain)
+        try GGUFWriter.write(
+            metadata: GGUFMetadata([("k", .string("v"))]), tensors: [.init(tensor: tensor, type: .f16)], to: plain)
         let plainFile = try GGUFFile(path: plain)
         #expect(plainFile.alignment == 32 && plainFile.metadata[GGUFFormat.alignmentKey] == nil)
         #expect(plainFile.dataOffset % 32 == 0)
 
         let wide = directory.path("wide.gguf")
-        let entries: [GGUFWriter.Entry] = [.init(tensor: tensor, type: .q8_0),
-                                           .init(tensor: Tensor(name: "u", shape: [5], storage: TensorStorage([1, 2, 3, 4, 5])), type: .f32)]
+        let entries: [GGUFWriter.Entry] = [
+            .init(tensor: tensor, type: .q8_0),
+            .init(tensor: Tensor(name: "u", shape: [5], storage: TensorStorage([1, 2, 3, 4, 5])), type: .f32),
+        ]
         try GGUFWriter.write(metadata: plainFile.metadata, tensors: entries, to: wide, alignment: 256)
         let wideFile = try GGUFFile(path: wide)
         #expect(wideFile.alignment == 256)
@@ -119,7 +132,9 @@ struct GGUFRoundTripTests {
         #expect(GGUFValue.array(.uint8, []) != .array(.int8, []))
         #expect(GGUFValue.uint32(1) != .int32(1))
         let directory = GGUFTemporaryDirectory()
-        let metadata = GGUFMetadata([("nan", .float32(.nan)), ("negative.zero", .float64(-0.0)), ("nfd", .string("e\u{301}"))])
+        let metadata = GGUFMetadata([
+            ("nan", .float32(.nan)), ("negative.zero", .float64(-0.0)), ("nfd", .string("e\u{301}")),
+        ])
         let path = directory.path("odd-values.gguf")
         try GGUFWriter.write(metadata: metadata, tensors: [], to: path)
         #expect(try GGUFFile(path: path).metadata == metadata)
@@ -134,17 +149,42 @@ struct GGUFRoundTripTests {
         bad.storage.buffer[5] = .nan
         let cases: [(GGUFMetadata, [GGUFWriter.Entry], Int?, String, String)] = [
             (GGUFMetadata(), [.init(tensor: good, type: .q4_K)], nil, "good", "cannot write tensors of type q4_K"),
-            (GGUFMetadata(), [.init(tensor: good, type: .f32), .init(tensor: good, type: .f16)], nil, "good", "appears twice"),
-            (GGUFMetadata(), [.init(tensor: Tensor(name: "odd", shape: [3, 31], storage: TensorStorage(zeros: 93)), type: .q8_0)], nil,
-             "odd", "not a multiple of the q8_0 block size 32"),
-            (GGUFMetadata(), [.init(tensor: Tensor(name: "five", shape: [1, 1, 1, 1, 2], storage: TensorStorage(zeros: 2)), type: .f32)], nil,
-             "five", "1 to 4 positive dimensions"),
+            (
+                GGUFMetadata(), [.init(tensor: good, type: .f32), .init(tensor: good, type: .f16)], nil, "good",
+                "appears twice"
+            ),
+            (
+                GGUFMetadata(),
+                [.init(tensor: Tensor(name: "odd", shape: [3, 31], storage: TensorStorage(zeros: 93)), type: .q8_0)],
+                nil,
+                "odd", "not a multiple of the q8_0 block size 32"
+            ),
+            (
+                GGUFMetadata(),
+                [
+                    .init(
+                        tensor: Tensor(name: "five", shape: [1, 1, 1, 1, 2], storage: TensorStorage(zeros: 2)),
+                        type: .f32)
+                ], nil,
+                "five", "1 to 4 positive dimensions"
+            ),
             (GGUFMetadata(), [.init(tensor: bad, type: .q8_0)], nil, "bad", "q8_0 needs finite values"),
-            (GGUFMetadata(), [.init(tensor: Tensor(name: String(repeating: "n", count: 64), shape: [1], storage: TensorStorage([0])), type: .f32)],
-             nil, String(repeating: "n", count: 64), "tensor name must be 1 to 63 bytes long"),
+            (
+                GGUFMetadata(),
+                [
+                    .init(
+                        tensor: Tensor(
+                            name: String(repeating: "n", count: 64), shape: [1], storage: TensorStorage([0])),
+                        type: .f32)
+                ],
+                nil, String(repeating: "n", count: 64), "tensor name must be 1 to 63 bytes long"
+            ),
             (GGUFMetadata(), [], 48, "general.alignment", "power of two"),
             (GGUFMetadata([("general.alignment", .string("x"))]), [], nil, "general.alignment", "must be an integer"),
-            (GGUFMetadata([("mixed", .array(.int32, [.int32(1), .uint8(2)]))]), [], nil, "mixed", "array of int32 holds an element of type uint8"),
+            (
+                GGUFMetadata([("mixed", .array(.int32, [.int32(1), .uint8(2)]))]), [], nil, "mixed",
+                "array of int32 holds an element of type uint8"
+            ),
         ]
         for (metadata, entries, alignment, item, message) in cases {
             let error = #expect(throws: ModelIOError.self) {
@@ -166,12 +206,15 @@ struct GGUFRoundTripTests {
             try GGUFWriter.write(metadata: GGUFMetadata(), tensors: [.init(tensor: nan, type: .q8_0)], to: path)
         }
         #expect(FileManager.default.contents(atPath: path) == Data("previous contents".utf8))
-        try GGUFWriter.write(metadata: GGUFMetadata([("a", .bool(true))]), tensors: [.init(tensor: nan, type: .f32)], to: path)
+        try GGUFWriter.write(
+            metadata: GGUFMetadata([("a", .bool(true))]), tensors: [.init(tensor: nan, type: .f32)], to: path)
         #expect(try GGUFFile(path: path).metadata["a"] == .bool(true))
         #expect(directory.fileNames == ["model.gguf"])
         // A destination in a missing directory is an error naming the path, not a crash.
         let missing = directory.path("no/such/dir/out.gguf")
-        let error = #expect(throws: ModelIOError.self) { try GGUFWriter.write(metadata: GGUFMetadata(), tensors: [], to: missing) }
+        let error = #expect(throws: ModelIOError.self) {
+            try GGUFWriter.write(metadata: GGUFMetadata(), tensors: [], to: missing)
+        }
         #expect(error?.path == missing)
     }
 

@@ -94,10 +94,14 @@ struct RawGGUF {
     /// A small valid file: two metadata keys, an F32 tensor `a` [8] and a Q8_0 tensor `b` [2, 32].
     static func valid() -> RawGGUF {
         var file = RawGGUF()
-        file.entries = [stringEntry("general.architecture", "llama"),
-                        entry("llama.block_count", type: GGUFValueType.uint32.rawValue) { $0.integer(UInt32(1)) }]
-        file.tensorInfos = [tensorInfo("a", dimensions: [8], type: GGMLType.f32.rawValue, offset: 0),
-                            tensorInfo("b", dimensions: [32, 2], type: GGMLType.q8_0.rawValue, offset: 32)]
+        file.entries = [
+            stringEntry("general.architecture", "llama"),
+            entry("llama.block_count", type: GGUFValueType.uint32.rawValue) { $0.integer(UInt32(1)) },
+        ]
+        file.tensorInfos = [
+            tensorInfo("a", dimensions: [8], type: GGMLType.f32.rawValue, offset: 0),
+            tensorInfo("b", dimensions: [32, 2], type: GGMLType.q8_0.rawValue, offset: 32),
+        ]
         var data = GGUFBytes()
         for i in 0..<8 { data.integer(Float(i).bitPattern) }
         for row in 0..<2 {
@@ -131,7 +135,9 @@ enum GGUFCrosscheck {
     static var script: String { ReferenceData.packageRoot.path + "/Scripts/gguf_crosscheck.py" }
 
     /// Checks `file` against `expected` (the JSON shape the script documents); returns the script's result.
-    static func check(file: String, expected: [String: Any], in directory: GGUFTemporaryDirectory) throws -> ProcessOutcome {
+    static func check(
+        file: String, expected: [String: Any], in directory: GGUFTemporaryDirectory
+    ) throws -> ProcessOutcome {
         let json = directory.path("expected-\(UUID().uuidString).json")
         try JSONSerialization.data(withJSONObject: expected).write(to: URL(fileURLWithPath: json))
         return try PythonRunner.run([script, file, "--expect-json", json])

@@ -1,30 +1,35 @@
-import Testing
 import ModelIO
 import TestSupport
+import Testing
 
 @Suite("Hugging Face config.json")
 struct HuggingFaceConfigTests {
     /// SmolLM2-135M-Instruct's config.json (transformers 4.x spelling).
     static let smolLM2 = """
-    {
-      "architectures": ["LlamaForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
-      "bos_token_id": 1, "eos_token_id": 2, "hidden_act": "silu", "hidden_size": 576,
-      "initializer_range": 0.041666666666666664, "intermediate_size": 1536, "is_llama_config": true,
-      "max_position_embeddings": 8192, "mlp_bias": false, "model_type": "llama", "num_attention_heads": 9,
-      "num_hidden_layers": 30, "num_key_value_heads": 3, "pad_token_id": 2, "pretraining_tp": 1,
-      "rms_norm_eps": 1e-05, "rope_interleaved": false, "rope_scaling": null, "rope_theta": 100000,
-      "tie_word_embeddings": true, "torch_dtype": "bfloat16", "transformers_version": "4.42.3",
-      "use_cache": true, "vocab_size": 49152
-    }
-    """
+        {
+          "architectures": ["LlamaForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+          "bos_token_id": 1, "eos_token_id": 2, "hidden_act": "silu", "hidden_size": 576,
+          "initializer_range": 0.041666666666666664, "intermediate_size": 1536, "is_llama_config": true,
+          "max_position_embeddings": 8192, "mlp_bias": false, "model_type": "llama", "num_attention_heads": 9,
+          "num_hidden_layers": 30, "num_key_value_heads": 3, "pad_token_id": 2, "pretraining_tp": 1,
+          "rms_norm_eps": 1e-05, "rope_interleaved": false, "rope_scaling": null, "rope_theta": 100000,
+          "tie_word_embeddings": true, "torch_dtype": "bfloat16", "transformers_version": "4.42.3",
+          "use_cache": true, "vocab_size": 49152
+        }
+        """
 
     @Test("SmolLM2's config.json reads into the expected hyper-parameters")
     func smolLM2() throws {
         let config = try HuggingFaceConfig(json: Array(Self.smolLM2.utf8), path: "config.json")
-        #expect(config.llama == LlamaConfig(layerCount: 30, hiddenSize: 576, headCount: 9, kvHeadCount: 3, headDim: 64,
-                                            ffnSize: 1536, vocabSize: 49152, contextLength: 8192, ropeTheta: 100000,
-                                            rmsNormEpsilon: 1e-5, tiedEmbedding: true))
-        #expect(config.torchDType == "bfloat16" && config.bosTokenID == 1 && config.eosTokenIDs == [2] && config.padTokenID == 2)
+        #expect(
+            config.llama
+                == LlamaConfig(
+                    layerCount: 30, hiddenSize: 576, headCount: 9, kvHeadCount: 3, headDim: 64,
+                    ffnSize: 1536, vocabSize: 49152, contextLength: 8192, ropeTheta: 100000,
+                    rmsNormEpsilon: 1e-5, tiedEmbedding: true))
+        #expect(
+            config.torchDType == "bfloat16" && config.bosTokenID == 1 && config.eosTokenIDs == [2]
+                && config.padTokenID == 2)
         #expect(try LlamaConfig(huggingFaceConfig: Array(Self.smolLM2.utf8), path: "config.json") == config.llama)
     }
 
@@ -32,19 +37,21 @@ struct HuggingFaceConfigTests {
     func roundTrip(tied: Bool) throws {
         var llama = TinyModel.config
         llama.tiedEmbedding = tied
-        llama.headDim = 16  // differs from hidden / heads: must be written explicitly
+        llama.headDim = 16 // differs from hidden / heads: must be written explicitly
         llama.rmsNormEpsilon = 1e-6
         llama.ropeTheta = 500000
         let config = HuggingFaceConfig(llama: llama, torchDType: "float32", bosTokenID: 0, eosTokenIDs: [1, 2])
         let text = String(decoding: config.json(), as: UTF8.self)
-        #expect(text.hasPrefix("{\n  \"architectures\": [\n    \"LlamaForCausalLM\"\n  ],\n  \"attention_bias\": false,"))
+        #expect(
+            text.hasPrefix("{\n  \"architectures\": [\n    \"LlamaForCausalLM\"\n  ],\n  \"attention_bias\": false,"))
         #expect(text.contains("\"rms_norm_eps\": 1e-06,"))
         #expect(try HuggingFaceConfig(json: config.json(), path: "c") == config)
     }
 
     @Test("transformers 5 spelling (rope_parameters, dtype) and Mistral are accepted")
     func variants() throws {
-        let v5 = #"{"architectures":["MistralForCausalLM"],"hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"#
+        let v5 =
+            #"{"architectures":["MistralForCausalLM"],"hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"#
             + #""num_attention_heads":4,"num_key_value_heads":2,"vocab_size":300,"max_position_embeddings":32768,"sliding_window":4096,"#
             + #""rope_parameters":{"rope_type":"default","rope_theta":1000000.0},"dtype":"bfloat16","eos_token_id":[5,6]}"#
         let config = try HuggingFaceConfig(json: Array(v5.utf8), path: "c")
@@ -69,7 +76,9 @@ struct HuggingFaceConfigTests {
     func refusal(change: String, key: String, fragment: String) {
         // A repeated key takes its last value (as in Python), so appending overrides.
         let json = String(Self.smolLM2.dropLast(2)) + "," + change + "}"
-        let error = #expect(throws: ModelIOError.self) { try HuggingFaceConfig(json: Array(json.utf8), path: "config.json") }
+        let error = #expect(throws: ModelIOError.self) {
+            try HuggingFaceConfig(json: Array(json.utf8), path: "config.json")
+        }
         #expect(error?.item == key, "\(error?.description ?? "")")
         #expect(error?.message.contains(fragment) == true, "\(error?.description ?? "")")
     }
@@ -103,7 +112,9 @@ struct HuggingFaceConfigTests {
     @Test("a missing required key is named")
     func missingKey() {
         let json = Self.smolLM2.replacingOccurrences(of: "\"intermediate_size\": 1536,", with: "")
-        let error = #expect(throws: ModelIOError.self) { try HuggingFaceConfig(json: Array(json.utf8), path: "config.json") }
+        let error = #expect(throws: ModelIOError.self) {
+            try HuggingFaceConfig(json: Array(json.utf8), path: "config.json")
+        }
         #expect(error?.item == "intermediate_size")
     }
 }

@@ -19,7 +19,9 @@ enum HuggingFaceCrossCheck {
 
     /// The script's summary of `directory`, with a forward pass over `logitIDs` if given, and a
     /// copy saved by transformers into `resaveDirectory` if given.
-    static func summary(of directory: String, logitIDs: [Int32] = [], resaveDirectory: String? = nil) throws -> [String: Any] {
+    static func summary(
+        of directory: String, logitIDs: [Int32] = [], resaveDirectory: String? = nil
+    ) throws -> [String: Any] {
         var arguments = [ReferenceData.packageRoot.appendingPathComponent("Scripts/hf_crosscheck.py").path, directory]
         if !logitIDs.isEmpty { arguments += ["--logits", logitIDs.map(String.init).joined(separator: ",")] }
         if let resaveDirectory { arguments += ["--resave", resaveDirectory] }

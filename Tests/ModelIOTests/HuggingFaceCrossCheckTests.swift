@@ -1,20 +1,22 @@
-import Testing
 import Foundation
 import ModelIO
-import Tokenization
 import TestSupport
+import Testing
+import Tokenization
 
 @Suite("Hugging Face directories checked by the Python reference libraries")
 struct HuggingFaceCrossCheckTests {
-    @Test("safetensors, transformers' AutoConfig and AutoTokenizer read a written TinyModel as we do",
-          .enabled(if: HuggingFaceCrossCheck.available), arguments: [SafetensorsDType.f32, .bf16])
+    @Test(
+        "safetensors, transformers' AutoConfig and AutoTokenizer read a written TinyModel as we do",
+        .enabled(if: HuggingFaceCrossCheck.available), arguments: [SafetensorsDType.f32, .bf16])
     func tinyModel(type: SafetensorsDType) throws {
         let parent = try SafetensorsTestFiles.makeDirectory()
         defer { SafetensorsTestFiles.remove(parent) }
         let model = try TinyModel.make(seed: 9)
         let directory = parent + "/tiny"
-        try HuggingFaceModelWriter.write(model, to: directory, type: type, metadata: ["shears.test": "cross-check"],
-                                         maxShardSize: type == .bf16 ? 30_000 : SafetensorsWriter.defaultMaxShardSize)
+        try HuggingFaceModelWriter.write(
+            model, to: directory, type: type, metadata: ["shears.test": "cross-check"],
+            maxShardSize: type == .bf16 ? 30_000 : SafetensorsWriter.defaultMaxShardSize)
         let summary = try HuggingFaceCrossCheck.summary(of: directory, logitIDs: [1, 2, 3])
 
         let safetensors = try #require(summary["safetensors"] as? [String: Any])
@@ -66,8 +68,9 @@ struct HuggingFaceCrossCheckTests {
         #expect(logits.count == 3 && logits.allSatisfy { $0.count == 4 && $0.allSatisfy(\.isFinite) })
     }
 
-    @Test("a directory saved by transformers itself (save_pretrained) loads back to the same model",
-          .enabled(if: HuggingFaceCrossCheck.hasTorch))
+    @Test(
+        "a directory saved by transformers itself (save_pretrained) loads back to the same model",
+        .enabled(if: HuggingFaceCrossCheck.hasTorch))
     func transformersWritten() throws {
         let parent = try SafetensorsTestFiles.makeDirectory()
         defer { SafetensorsTestFiles.remove(parent) }
@@ -82,12 +85,16 @@ struct HuggingFaceCrossCheckTests {
         let read = try HuggingFaceModelReader.load(directory: parent + "/theirs")
         #expect(read.config == model.config)
         for tensor in model.tensors {
-            let same = read.tensor(tensor.name)?.storage.array.map(\.bitPattern) == tensor.storage.array.map(\.bitPattern)
+            let same =
+                read.tensor(tensor.name)?.storage.array.map(\.bitPattern) == tensor.storage.array.map(\.bitPattern)
             #expect(same, "\(tensor.name)")
         }
         let (vocabulary, reference) = (read.tokenizer.vocabulary, model.tokenizer.vocabulary)
         #expect(vocabulary.tokens == reference.tokens)
-        #expect(vocabulary.bosID == reference.bosID && vocabulary.eosID == reference.eosID && vocabulary.addBOS == reference.addBOS)
-        #expect(read.tokenizer.encode("the theory of other things") == model.tokenizer.encode("the theory of other things"))
+        #expect(
+            vocabulary.bosID == reference.bosID && vocabulary.eosID == reference.eosID
+                && vocabulary.addBOS == reference.addBOS)
+        #expect(
+            read.tokenizer.encode("the theory of other things") == model.tokenizer.encode("the theory of other things"))
     }
 }

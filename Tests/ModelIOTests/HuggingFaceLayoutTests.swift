@@ -1,6 +1,6 @@
-import Testing
 import ModelIO
 import TestSupport
+import Testing
 
 @Suite("Hugging Face names and q/k permutation")
 struct HuggingFaceLayoutTests {
@@ -11,8 +11,12 @@ struct HuggingFaceLayoutTests {
             #expect(hf != nil, "\(name)")
             #expect(hf.flatMap { HuggingFaceTensorNames.ggufName(huggingFace: $0) } == name)
         }
-        #expect(HuggingFaceTensorNames.huggingFaceName(gguf: "blk.12.attn_q.weight") == "model.layers.12.self_attn.q_proj.weight")
-        #expect(HuggingFaceTensorNames.ggufName(huggingFace: "model.layers.3.post_attention_layernorm.weight") == "blk.3.ffn_norm.weight")
+        #expect(
+            HuggingFaceTensorNames.huggingFaceName(gguf: "blk.12.attn_q.weight")
+                == "model.layers.12.self_attn.q_proj.weight")
+        #expect(
+            HuggingFaceTensorNames.ggufName(huggingFace: "model.layers.3.post_attention_layernorm.weight")
+                == "blk.3.ffn_norm.weight")
         #expect(HuggingFaceTensorNames.ggufName(huggingFace: "model.embed_tokens.weight") == "token_embd.weight")
         #expect(HuggingFaceTensorNames.ggufName(huggingFace: "lm_head.weight") == "output.weight")
         #expect(HuggingFaceTensorNames.ggufName(huggingFace: "model.layers.03.mlp.up_proj.weight") == nil)
@@ -22,8 +26,9 @@ struct HuggingFaceLayoutTests {
 
     /// A tensor whose element at (row, column) is `row * 1000 + column`.
     static func indexed(rows: Int, columns: Int) -> Tensor {
-        Tensor(name: "q", shape: [rows, columns],
-               storage: TensorStorage((0..<rows * columns).map { Float(($0 / columns) * 1000 + $0 % columns) }))
+        Tensor(
+            name: "q", shape: [rows, columns],
+            storage: TensorStorage((0..<rows * columns).map { Float(($0 / columns) * 1000 + $0 % columns) }))
     }
 
     @Test("rows follow llama.cpp's permute: GGUF row 2i+j of a head is HF row j·d/2+i")
@@ -35,7 +40,9 @@ struct HuggingFaceLayoutTests {
         #expect(gguf.storage.buffer[3 * 1 + 2] == 2002)
     }
 
-    @Test("the permutation and its inverse are exact inverses in both directions", arguments: [(1, 2), (3, 64), (9, 64), (4, 6)])
+    @Test(
+        "the permutation and its inverse are exact inverses in both directions",
+        arguments: [(1, 2), (3, 64), (9, 64), (4, 6)])
     func permutationInverse(heads: Int, headDim: Int) {
         let tensor = SafetensorsTestFiles.randomTensor("w", shape: [heads * headDim, 5], seed: UInt64(heads * headDim))
         let bits = tensor.storage.array.map(\.bitPattern)

@@ -1,8 +1,8 @@
-import Testing
 import Foundation
 import ModelIO
-import Tokenization
 import TestSupport
+import Testing
+import Tokenization
 
 @Suite("Hugging Face model directories")
 struct HuggingFaceModelTests {
@@ -17,7 +17,10 @@ struct HuggingFaceModelTests {
         #expect(read.config == original.config)
         #expect(read.tensorNames == LlamaTensorNames.expected(original.config).map(\.name))
         for tensor in original.tensors {
-            guard let other = read.tensor(tensor.name) else { Issue.record("missing \(tensor.name)"); continue }
+            guard let other = read.tensor(tensor.name) else {
+                Issue.record("missing \(tensor.name)")
+                continue
+            }
             #expect(other.shape == tensor.shape)
             let expected = tensor.storage.array.map { SafetensorsRoundTripTests.quantised($0, type).bitPattern }
             #expect(other.storage.array.map(\.bitPattern) == expected, "\(tensor.name)")
@@ -34,7 +37,8 @@ struct HuggingFaceModelTests {
         #expect(vocabulary.unknownID == reference.unknownID && vocabulary.paddingID == reference.paddingID)
     }
 
-    @Test("a TinyModel written as F32 reads back bit-identical, with equal config and metadata", arguments: [false, true])
+    @Test(
+        "a TinyModel written as F32 reads back bit-identical, with equal config and metadata", arguments: [false, true])
     func roundTrip(tied: Bool) throws {
         let parent = try SafetensorsTestFiles.makeDirectory()
         defer { SafetensorsTestFiles.remove(parent) }
@@ -43,8 +47,10 @@ struct HuggingFaceModelTests {
         let directory = parent + "/tiny"
         try HuggingFaceModelWriter.write(model, to: directory, type: .f32, metadata: ["shears.source": "tiny"])
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: parent)) == ["tiny"])
-        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: directory)) ==
-                ["model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json"])
+        #expect(
+            Set(try FileManager.default.contentsOfDirectory(atPath: directory)) == [
+                "model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json",
+            ])
         let file = try SafetensorsFile(path: directory + "/model.safetensors")
         #expect(file.metadata == ["format": "pt", "shears.source": "tiny"])
         #expect(file.tensorNames.contains("lm_head.weight") == !tied)
@@ -68,7 +74,9 @@ struct HuggingFaceModelTests {
         try HuggingFaceModelWriter.write(model, to: parent + "/m", type: .f32, metadata: [:])
         let file = try SafetensorsFile(path: parent + "/m/model.safetensors")
         let config = model.config
-        for (part, heads) in [(LlamaTensorNames.Layer.query, config.layers[0].headCount), (.key, config.layers[0].kvHeadCount)] {
+        for (part, heads) in [
+            (LlamaTensorNames.Layer.query, config.layers[0].headCount), (.key, config.layers[0].kvHeadCount),
+        ] {
             let stored = try file.tensor(HuggingFaceTensorNames.huggingFaceName(gguf: part.name(layer: 1))!)
             let expected = HuggingFaceRotaryPermutation.toHuggingFace(model.tensor(part.name(layer: 1))!, heads: heads)
             #expect(stored.storage.array == expected.storage.array)
@@ -85,7 +93,8 @@ struct HuggingFaceModelTests {
         let read = try HuggingFaceModelReader.load(directory: parent + "/m")
         Self.expectSame(read, model, type: type)
         #expect(read.tensors.allSatisfy { $0.sourceType == type.ggmlType })
-        let config = try HuggingFaceConfig(json: Array(try Data(contentsOf: URL(fileURLWithPath: parent + "/m/config.json"))), path: "c")
+        let config = try HuggingFaceConfig(
+            json: Array(try Data(contentsOf: URL(fileURLWithPath: parent + "/m/config.json"))), path: "c")
         #expect(config.torchDType == type.torchName)
     }
 
@@ -133,12 +142,25 @@ struct HuggingFaceModelTests {
         let parent = try SafetensorsTestFiles.makeDirectory()
         defer { SafetensorsTestFiles.remove(parent) }
         let cases: [(String, (inout [Tensor]) -> Void, String)] = [
-            ("model.layers.1.mlp.up_proj.weight", { $0.removeAll { $0.name == "model.layers.1.mlp.up_proj.weight" } }, "missing"),
-            ("model.layers.2.mlp.up_proj.weight", { $0.append(SafetensorsTestFiles.randomTensor("model.layers.2.mlp.up_proj.weight", shape: [48, 32], seed: 1)) }, "not part"),
-            ("model.norm.weight", { tensors in
-                tensors.removeAll { $0.name == "model.norm.weight" }
-                tensors.append(SafetensorsTestFiles.randomTensor("model.norm.weight", shape: [31], seed: 1))
-            }, "shape [31]"),
+            (
+                "model.layers.1.mlp.up_proj.weight",
+                { $0.removeAll { $0.name == "model.layers.1.mlp.up_proj.weight" } }, "missing"
+            ),
+            (
+                "model.layers.2.mlp.up_proj.weight",
+                {
+                    $0.append(
+                        SafetensorsTestFiles.randomTensor(
+                            "model.layers.2.mlp.up_proj.weight", shape: [48, 32], seed: 1))
+                }, "not part"
+            ),
+            (
+                "model.norm.weight",
+                { tensors in
+                    tensors.removeAll { $0.name == "model.norm.weight" }
+                    tensors.append(SafetensorsTestFiles.randomTensor("model.norm.weight", shape: [31], seed: 1))
+                }, "shape [31]"
+            ),
         ]
         for (index, (item, edit, fragment)) in cases.enumerated() {
             let caseParent = parent + "/\(index)"
@@ -159,7 +181,8 @@ struct HuggingFaceModelTests {
         try HuggingFaceModelWriter.write(model, to: directory, type: .f32, metadata: [:])
         let path = directory + "/model.safetensors"
         var tensors = try SafetensorsFile(path: path).tensors()
-        tensors.append(SafetensorsTestFiles.randomTensor("model.layers.0.self_attn.rotary_emb.inv_freq", shape: [4], seed: 2))
+        tensors.append(
+            SafetensorsTestFiles.randomTensor("model.layers.0.self_attn.rotary_emb.inv_freq", shape: [4], seed: 2))
         tensors.append(SafetensorsTestFiles.randomTensor("lm_head.weight", shape: [300, 32], seed: 3))
         try FileManager.default.removeItem(atPath: path)
         try SafetensorsWriter.write(tensors, type: .f32, to: path)

@@ -1,8 +1,8 @@
-import Testing
 import Foundation
 import ModelIO
-import Tokenization
 import TestSupport
+import Testing
+import Tokenization
 
 /// SmolLM2-135M converted GGUF → Hugging Face directory, then run by `transformers`: the logits
 /// must equal the shared reference (computed by transformers from the same dequantized weights
@@ -19,24 +19,29 @@ struct HuggingFaceRealModelTests {
         let config = LlamaConfig(
             layerCount: try int("block_count"), hiddenSize: try int("embedding_length"),
             headCount: try int("attention.head_count"), kvHeadCount: try int("attention.head_count_kv"),
-            ffnSize: try int("feed_forward_length"), vocabSize: tensors.first { $0.name == LlamaTensorNames.tokenEmbedding }!.rows,
+            ffnSize: try int("feed_forward_length"),
+            vocabSize: tensors.first { $0.name == LlamaTensorNames.tokenEmbedding }!.rows,
             contextLength: try int("context_length"), ropeTheta: try float("rope.freq_base"),
             rmsNormEpsilon: try float("attention.layer_norm_rms_epsilon"),
             tiedEmbedding: !tensors.contains { $0.name == LlamaTensorNames.output }
         )
-        return try Model(config: config, tensors: tensors, metadata: metadata,
-                         tokenizer: try Tokenizer(gguf: metadata, path: ReferenceData.modelPath), sourcePath: ReferenceData.modelPath)
+        return try Model(
+            config: config, tensors: tensors, metadata: metadata,
+            tokenizer: try Tokenizer(gguf: metadata, path: ReferenceData.modelPath), sourcePath: ReferenceData.modelPath
+        )
     }
 
-    @Test("written as F32, transformers reproduces the reference logits, and it reads back bit-identical",
-          .enabled(if: ReferenceData.hasModel && ReferenceData.hasData && HuggingFaceCrossCheck.hasTorch))
+    @Test(
+        "written as F32, transformers reproduces the reference logits, and it reads back bit-identical",
+        .enabled(if: ReferenceData.hasModel && ReferenceData.hasData && HuggingFaceCrossCheck.hasTorch))
     func smolLM2() throws {
         let model = try Self.loadGGUF()
         let parent = try SafetensorsTestFiles.makeDirectory()
         defer { SafetensorsTestFiles.remove(parent) }
         let directory = parent + "/SmolLM2-135M-Instruct"
         let start = Date()
-        try HuggingFaceModelWriter.write(model, to: directory, type: .f32, metadata: ["shears.source": "SmolLM2 Q4_1 GGUF"])
+        try HuggingFaceModelWriter.write(
+            model, to: directory, type: .f32, metadata: ["shears.source": "SmolLM2 Q4_1 GGUF"])
         let writeSeconds = Date().timeIntervalSince(start)
 
         let ids = Array(try ReferenceData.int32s("wikitext2-test.smollm2-ids.i32").prefix(8))
@@ -62,12 +67,17 @@ struct HuggingFaceRealModelTests {
         }
         let unpermuted = try SafetensorsFile(path: directory + "/model.safetensors").tensors().map { tensor in
             guard let ggufName = HuggingFaceTensorNames.ggufName(huggingFace: tensor.name),
-                  ggufName.hasSuffix("attn_q.weight") || ggufName.hasSuffix("attn_k.weight") else { return tensor }
-            let heads = ggufName.hasSuffix("attn_q.weight") ? model.config.layers[0].headCount : model.config.layers[0].kvHeadCount
+                ggufName.hasSuffix("attn_q.weight") || ggufName.hasSuffix("attn_k.weight")
+            else { return tensor }
+            let heads =
+                ggufName.hasSuffix("attn_q.weight")
+                ? model.config.layers[0].headCount : model.config.layers[0].kvHeadCount
             return HuggingFaceRotaryPermutation.toGGUF(tensor, heads: heads)
         }
-        try SafetensorsWriter.write(unpermuted, type: .f32, metadata: ["format": "pt"], to: control + "/model.safetensors")
-        let wrong = try #require(try HuggingFaceCrossCheck.summary(of: control, logitIDs: ids)["model"] as? [String: Any])
+        try SafetensorsWriter.write(
+            unpermuted, type: .f32, metadata: ["format": "pt"], to: control + "/model.safetensors")
+        let wrong = try #require(
+            try HuggingFaceCrossCheck.summary(of: control, logitIDs: ids)["model"] as? [String: Any])
         let wrongLogits = try #require(wrong["logits"] as? [[Double]])
         let largestDifference = zip(wrongLogits.joined(), logits.joined()).map { abs($0 - $1) }.max() ?? 0
         print("logit difference with q/k rows left in GGUF order: \(largestDifference)")
@@ -76,10 +86,13 @@ struct HuggingFaceRealModelTests {
         let readStart = Date()
         let read = try HuggingFaceModelReader.load(directory: directory)
         let readSeconds = Date().timeIntervalSince(readStart)
-        print("SmolLM2 F32 HF directory: write \(String(format: "%.2f", writeSeconds)) s, read \(String(format: "%.2f", readSeconds)) s")
+        print(
+            "SmolLM2 F32 HF directory: write \(String(format: "%.2f", writeSeconds)) s, read \(String(format: "%.2f", readSeconds)) s"
+        )
         #expect(read.config == model.config)
         for tensor in model.tensors {
-            let same = read.tensor(tensor.name)?.storage.array.map(\.bitPattern) == tensor.storage.array.map(\.bitPattern)
+            let same =
+                read.tensor(tensor.name)?.storage.array.map(\.bitPattern) == tensor.storage.array.map(\.bitPattern)
             #expect(same, "\(tensor.name)")
         }
         #expect(read.tokenizer.vocabulary.tokens == model.tokenizer.vocabulary.tokens)

@@ -1,7 +1,7 @@
 import Foundation
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 
 /// Structural surgery on a `Model`: shapes, names, legality, and heterogeneous models in and out
 /// of GGUF (`deci` out; `deci` and per-layer-array `llama` in) and safetensors (refused).
@@ -12,11 +12,14 @@ import TestSupport
     func shapes() throws {
         let model = try TinyModel.heterogeneous()
         let c = model.config
-        #expect(c.layers == [
-            LayerShape(headCount: 2, kvHeadCount: 2, ffnSize: 48), LayerShape(headCount: 2, kvHeadCount: 1, ffnSize: 48),
-            LayerShape(headCount: 0, kvHeadCount: 0, ffnSize: 48), LayerShape(headCount: 4, kvHeadCount: 2, ffnSize: 32),
-            LayerShape(headCount: 4, kvHeadCount: 2, ffnSize: 0),
-        ])
+        #expect(
+            c.layers == [
+                LayerShape(headCount: 2, kvHeadCount: 2, ffnSize: 48),
+                LayerShape(headCount: 2, kvHeadCount: 1, ffnSize: 48),
+                LayerShape(headCount: 0, kvHeadCount: 0, ffnSize: 48),
+                LayerShape(headCount: 4, kvHeadCount: 2, ffnSize: 32),
+                LayerShape(headCount: 4, kvHeadCount: 2, ffnSize: 0),
+            ])
         #expect(model.tensor(Part.query.name(layer: 0))?.shape == [16, 32])
         #expect(model.tensor(Part.attentionOutput.name(layer: 0))?.shape == [32, 16])
         #expect(model.tensor(Part.key.name(layer: 0))?.shape == [16, 32])
@@ -38,7 +41,8 @@ import TestSupport
         try model.remove(.ffnChannels(layer: 0, [3, 4]))
         let q = original.tensor(Part.query.name(layer: 1))!.storage.array
         // Heads 1 and 3 remain: rows 8..<16 and 24..<32.
-        #expect(model.tensor(Part.query.name(layer: 1))!.storage.array == Array(q[8 * 32..<16 * 32] + q[24 * 32..<32 * 32]))
+        #expect(
+            model.tensor(Part.query.name(layer: 1))!.storage.array == Array(q[8 * 32..<16 * 32] + q[24 * 32..<32 * 32]))
         let o = original.tensor(Part.attentionOutput.name(layer: 1))!.storage.array
         let keptO = (0..<32).flatMap { row in (Array(8..<16) + Array(24..<32)).map { o[row * 32 + $0] } }
         #expect(model.tensor(Part.attentionOutput.name(layer: 1))!.storage.array == keptO)
@@ -56,8 +60,10 @@ import TestSupport
         try model.remove(.blocks([2, 0]))
         #expect(model.config.layerCount == 2)
         #expect(model.tensor("blk.2.attn_q.weight") == nil)
-        #expect(model.tensor("blk.0.ffn_up.weight")?.storage.array == original.tensor("blk.1.ffn_up.weight")?.storage.array)
-        #expect(model.tensor("blk.1.ffn_up.weight")?.storage.array == original.tensor("blk.3.ffn_up.weight")?.storage.array)
+        #expect(
+            model.tensor("blk.0.ffn_up.weight")?.storage.array == original.tensor("blk.1.ffn_up.weight")?.storage.array)
+        #expect(
+            model.tensor("blk.1.ffn_up.weight")?.storage.array == original.tensor("blk.3.ffn_up.weight")?.storage.array)
         #expect(model.tensorNames.filter { $0.hasPrefix("blk.") }.count == 18)
     }
 
@@ -143,7 +149,8 @@ import TestSupport
 
         metadata["llama.feed_forward_length"] = .array(.int32, [.int32(48)])
         let short = directory.path("short.gguf")
-        try GGUFWriter.write(metadata: metadata, tensors: model.tensors.map { .init(tensor: $0, type: .f32) }, to: short)
+        try GGUFWriter.write(
+            metadata: metadata, tensors: model.tensors.map { .init(tensor: $0, type: .f32) }, to: short)
         let error = #expect(throws: ModelIOError.self) { try ModelLoader.load(path: short) }
         #expect(error?.item == "llama.feed_forward_length")
         #expect(error?.message == "has 1 entries for 2 layers")
@@ -155,8 +162,9 @@ import TestSupport
         var config = model.config
         config.layers[1] = LayerShape(headCount: 0, kvHeadCount: 0, ffnSize: 48)
         let error = #expect(throws: ModelIOError.self) {
-            try Model(config: config, tensors: model.tensors, metadata: model.metadata, tokenizer: model.tokenizer,
-                      sourcePath: "stray.gguf")
+            try Model(
+                config: config, tensors: model.tensors, metadata: model.metadata, tokenizer: model.tokenizer,
+                sourcePath: "stray.gguf")
         }
         #expect(error?.item == "blk.1.attn_norm.weight")
         #expect(error?.message.contains("layer 1 has no attention") == true)

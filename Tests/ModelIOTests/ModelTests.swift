@@ -1,7 +1,7 @@
 import Foundation
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 import Tokenization
 
 /// `Model` validation, GGUF model reading and format detection.
@@ -12,11 +12,13 @@ struct ModelTests {
         var tensors = TinyModel.tensors(config, seed: 3)
         edit(&tensors)
         let vocabulary = TinyModel.vocabulary(size: config.vocabSize)
-        return try Model(config: config, tensors: tensors, metadata: TinyModel.metadata(config, vocabulary),
-                         tokenizer: try Tokenizer(vocabulary: vocabulary), sourcePath: "tiny")
+        return try Model(
+            config: config, tensors: tensors, metadata: TinyModel.metadata(config, vocabulary),
+            tokenizer: try Tokenizer(vocabulary: vocabulary), sourcePath: "tiny")
     }
 
-    @Test("a non-finite weight is refused, naming the tensor and element", arguments: [Float.nan, .infinity, -.infinity])
+    @Test(
+        "a non-finite weight is refused, naming the tensor and element", arguments: [Float.nan, .infinity, -.infinity])
     func nonFinite(value: Float) throws {
         let error = try #require(throws: ModelIOError.self) {
             try Self.make { tensors in tensors[5].storage.buffer[17] = value }
@@ -40,7 +42,8 @@ struct ModelTests {
         #expect(misshaped.item == "blk.0.attn_k.weight" && misshaped.message.contains("shape"))
     }
 
-    @Test("firstNonFiniteIndex finds the first bad element at every position", arguments: [0, 1, 15, 16, 17, 31, 32, 99])
+    @Test(
+        "firstNonFiniteIndex finds the first bad element at every position", arguments: [0, 1, 15, 16, 17, 31, 32, 99])
     func scan(position: Int) {
         let storage = TensorStorage(zeros: 100)
         #expect(storage.firstNonFiniteIndex() == nil)
@@ -53,7 +56,9 @@ struct ModelTests {
     func architecture() throws {
         var metadata = TinyModel.metadata(TinyModel.config, TinyModel.vocabulary(size: 300))
         metadata["general.architecture"] = .string("gpt2")
-        let error = try #require(throws: ModelIOError.self) { try GGUFModelReader.config(from: metadata, path: "m.gguf") }
+        let error = try #require(throws: ModelIOError.self) {
+            try GGUFModelReader.config(from: metadata, path: "m.gguf")
+        }
         #expect(error.message.contains("'gpt2' is not supported"))
     }
 

@@ -1,7 +1,7 @@
-import Testing
 import Foundation
 import ModelIO
 import TestSupport
+import Testing
 
 @Suite("Safetensors bad input")
 struct SafetensorsBadInputTests {
@@ -25,33 +25,71 @@ struct SafetensorsBadInputTests {
         Case(label: "header longer than the file", bytes: Array(file(valid).prefix(30)), expected: "runs past the end"),
         Case(label: "absurd header length", bytes: file(valid, declared: 200_000_000), expected: "exceeds"),
         Case(label: "huge header length", bytes: file(valid, declared: UInt64.max), expected: "exceeds"),
-        Case(label: "truncated data", bytes: Array(file(valid).dropLast(3)), expected: "past the 5-byte data section", item: "w"),
-        Case(label: "trailing data", bytes: file(valid, eight + [1, 2, 3, 4]), expected: "tensors cover 8 bytes but the data section has 12"),
+        Case(
+            label: "truncated data", bytes: Array(file(valid).dropLast(3)), expected: "past the 5-byte data section",
+            item: "w"),
+        Case(
+            label: "trailing data", bytes: file(valid, eight + [1, 2, 3, 4]),
+            expected: "tensors cover 8 bytes but the data section has 12"),
         Case(label: "invalid JSON", bytes: file(#"{"w":{"dtype":"F32","#), expected: "not valid JSON"),
-        Case(label: "invalid UTF-8", bytes: file("{\"\u{FF}\":1}").map { $0 == 0xC3 ? 0xFF : $0 }, expected: "not valid JSON"),
+        Case(
+            label: "invalid UTF-8", bytes: file("{\"\u{FF}\":1}").map { $0 == 0xC3 ? 0xFF : $0 },
+            expected: "not valid JSON"),
         Case(label: "JSON not an object", bytes: file("[1,2]"), expected: "not a JSON object"),
-        Case(label: "unknown dtype", bytes: file(#"{"w":{"dtype":"F33","shape":[2],"data_offsets":[0,8]}}"#), expected: "unknown dtype \"F33\"", item: "w"),
-        Case(label: "missing shape", bytes: file(#"{"w":{"dtype":"F32","data_offsets":[0,8]}}"#), expected: "no \"shape\"", item: "w"),
-        Case(label: "negative dimension", bytes: file(#"{"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#), expected: "non-negative integer", item: "w"),
-        Case(label: "fractional dimension", bytes: file(#"{"w":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}}"#), expected: "non-negative integer", item: "w"),
-        Case(label: "overflowing shape", bytes: file(#"{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#), expected: "overflow", item: "w"),
-        Case(label: "offsets reversed", bytes: file(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#), expected: "data_offsets", item: "w"),
-        Case(label: "size mismatch", bytes: file(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#), expected: "needs 12", item: "w"),
-        Case(label: "offsets outside the data", bytes: file(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#), expected: "gap", item: "w"),
-        Case(label: "offsets past the end", bytes: file(#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#), expected: "past the 8-byte data section", item: "w"),
-        Case(label: "overlapping tensors",
-             bytes: file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#),
-             expected: "overlaps", item: "b"),
-        Case(label: "hole between tensors",
-             bytes: file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[2],"data_offsets":[6,8]}}"#),
-             expected: "gap", item: "b"),
-        Case(label: "duplicate tensor name",
-             bytes: file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#),
-             expected: "appears twice", item: "a"),
-        Case(label: "metadata not strings", bytes: file(#"{"__metadata__":{"n":1},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#),
-             expected: "not a string", item: "__metadata__.n"),
+        Case(
+            label: "unknown dtype", bytes: file(#"{"w":{"dtype":"F33","shape":[2],"data_offsets":[0,8]}}"#),
+            expected: "unknown dtype \"F33\"", item: "w"),
+        Case(
+            label: "missing shape", bytes: file(#"{"w":{"dtype":"F32","data_offsets":[0,8]}}"#),
+            expected: "no \"shape\"", item: "w"),
+        Case(
+            label: "negative dimension", bytes: file(#"{"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#),
+            expected: "non-negative integer", item: "w"),
+        Case(
+            label: "fractional dimension", bytes: file(#"{"w":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}}"#),
+            expected: "non-negative integer", item: "w"),
+        Case(
+            label: "overflowing shape",
+            bytes: file(#"{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#),
+            expected: "overflow", item: "w"),
+        Case(
+            label: "offsets reversed", bytes: file(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#),
+            expected: "data_offsets", item: "w"),
+        Case(
+            label: "size mismatch", bytes: file(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#),
+            expected: "needs 12", item: "w"),
+        Case(
+            label: "offsets outside the data", bytes: file(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#),
+            expected: "gap", item: "w"),
+        Case(
+            label: "offsets past the end", bytes: file(#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#),
+            expected: "past the 8-byte data section", item: "w"),
+        Case(
+            label: "overlapping tensors",
+            bytes: file(
+                #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
+            ),
+            expected: "overlaps", item: "b"),
+        Case(
+            label: "hole between tensors",
+            bytes: file(
+                #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[2],"data_offsets":[6,8]}}"#
+            ),
+            expected: "gap", item: "b"),
+        Case(
+            label: "duplicate tensor name",
+            bytes: file(
+                #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
+            ),
+            expected: "appears twice", item: "a"),
+        Case(
+            label: "metadata not strings",
+            bytes: file(#"{"__metadata__":{"n":1},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#),
+            expected: "not a string", item: "__metadata__.n"),
         Case(label: "trailing garbage after JSON", bytes: file(valid + "x"), expected: "not valid JSON"),
-        Case(label: "deeply nested JSON", bytes: file(String(repeating: "[", count: 100_000)), expected: "nesting deeper"),
+        Case(
+            label: "deeply nested JSON", bytes: file(String(repeating: "[", count: 100_000)), expected: "nesting deeper"
+        ),
         Case(label: "lone surrogate escape", bytes: file(#"{"\ud800":1}"#), expected: "surrogate"),
     ]
 
@@ -70,8 +108,9 @@ struct SafetensorsBadInputTests {
     func nonFloatDType() throws {
         let directory = try SafetensorsTestFiles.makeDirectory()
         defer { SafetensorsTestFiles.remove(directory) }
-        let path = try SafetensorsTestFiles.write(Self.file(#"{"ids":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#),
-                                                  named: "i.safetensors", in: directory)
+        let path = try SafetensorsTestFiles.write(
+            Self.file(#"{"ids":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#),
+            named: "i.safetensors", in: directory)
         let file = try SafetensorsFile(path: path)
         let error = #expect(throws: ModelIOError.self) { try file.tensor("ids") }
         #expect(error?.item == "ids" && error?.message.contains("I64") == true)
@@ -106,7 +145,9 @@ struct SafetensorsBadInputTests {
         defer { SafetensorsTestFiles.remove(directory) }
         let indexPath = directory + "/" + SafetensorsCheckpoint.indexFileName
         let index = try String(contentsOfFile: indexPath, encoding: .utf8)
-            .replacingOccurrences(of: "\"t3\": \"model-00002-of-00002.safetensors\"", with: "\"t3\": \"model-00001-of-00002.safetensors\"")
+            .replacingOccurrences(
+                of: "\"t3\": \"model-00002-of-00002.safetensors\"", with: "\"t3\": \"model-00001-of-00002.safetensors\""
+            )
         try index.write(toFile: indexPath, atomically: true, encoding: .utf8)
         let error = #expect(throws: ModelIOError.self) { try SafetensorsCheckpoint(directory: directory) }
         #expect(error?.item == "t3")
@@ -117,8 +158,9 @@ struct SafetensorsBadInputTests {
     func shardPathTraversal() throws {
         let directory = try SafetensorsTestFiles.makeDirectory()
         defer { SafetensorsTestFiles.remove(directory) }
-        _ = try SafetensorsTestFiles.write(Array(#"{"weight_map":{"w":"../x.safetensors"}}"#.utf8),
-                                           named: SafetensorsCheckpoint.indexFileName, in: directory)
+        _ = try SafetensorsTestFiles.write(
+            Array(#"{"weight_map":{"w":"../x.safetensors"}}"#.utf8),
+            named: SafetensorsCheckpoint.indexFileName, in: directory)
         let error = #expect(throws: ModelIOError.self) { try SafetensorsCheckpoint(directory: directory) }
         #expect(error?.item == "w")
     }
@@ -127,8 +169,10 @@ struct SafetensorsBadInputTests {
     func mutationFuzz() throws {
         let directory = try SafetensorsTestFiles.makeDirectory()
         defer { SafetensorsTestFiles.remove(directory) }
-        let tensors = [SafetensorsTestFiles.randomTensor("a.weight", shape: [3, 2], seed: 1),
-                       SafetensorsTestFiles.randomTensor("b", shape: [2], seed: 2)]
+        let tensors = [
+            SafetensorsTestFiles.randomTensor("a.weight", shape: [3, 2], seed: 1),
+            SafetensorsTestFiles.randomTensor("b", shape: [2], seed: 2),
+        ]
         let validPath = directory + "/valid.safetensors"
         try SafetensorsWriter.write(tensors, type: .bf16, metadata: ["format": "pt"], to: validPath)
         let valid = Array(try Data(contentsOf: URL(fileURLWithPath: validPath)))

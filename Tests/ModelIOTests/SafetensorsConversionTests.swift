@@ -1,6 +1,6 @@
-import Testing
 import ModelIO
 import TestSupport
+import Testing
 
 /// `values` encoded as 16-bit `type` elements through `SafetensorsConversion.encode`.
 func encoded16(_ values: [Float], as type: SafetensorsDType) -> [UInt16] {
@@ -28,9 +28,9 @@ struct SafetensorsConversionTests {
         let values = decoded16(all, as: .f16)
         let again = encoded16(values, as: .f16)
         for (bits, (value, back)) in zip(all, zip(values, again)) {
-            #if !(os(macOS) && arch(x86_64))  // Float16 does not exist on Intel Macs
-            let reference = Float(Float16(bitPattern: bits))
-            #expect(value.bitPattern == reference.bitPattern || (value.isNaN && reference.isNaN), "half \(bits)")
+            #if !(os(macOS) && arch(x86_64)) // Float16 does not exist on Intel Macs
+                let reference = Float(Float16(bitPattern: bits))
+                #expect(value.bitPattern == reference.bitPattern || (value.isNaN && reference.isNaN), "half \(bits)")
             #endif
             if value.isNaN {
                 #expect(decoded16([back], as: .f16)[0].isNaN)
@@ -43,14 +43,17 @@ struct SafetensorsConversionTests {
     @Test("Float32 → half rounds to nearest, ties to even, like the hardware conversion (SIMD and scalar tails)")
     func halfRounding() {
         var rng = SplitMix64(seed: 7)
-        var samples: [Float] = [65504, 65519.99, 65520, 1e-8, 2.98e-8, 2.99e-8, 5.96e-8, 6.1e-5, 1 + 0x1p-11, 1 + 0x1p-11 + 0x1p-23, .infinity, 1e30]
+        var samples: [Float] = [
+            65504, 65519.99, 65520, 1e-8, 2.98e-8, 2.99e-8, 5.96e-8, 6.1e-5, 1 + 0x1p-11, 1 + 0x1p-11 + 0x1p-23,
+            .infinity, 1e30,
+        ]
         for _ in 0..<200_003 { samples.append(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))) }
         samples.removeAll { $0.isNaN }
         let bits = encoded16(samples, as: .f16)
         let negated = encoded16(samples.map { -$0 }, as: .f16)
         for (value, (half, negative)) in zip(samples, zip(bits, negated)) {
-            #if !(os(macOS) && arch(x86_64))  // Float16 does not exist on Intel Macs
-            #expect(half == Float16(value).bitPattern, "value \(value)")
+            #if !(os(macOS) && arch(x86_64)) // Float16 does not exist on Intel Macs
+                #expect(half == Float16(value).bitPattern, "value \(value)")
             #endif
             #expect(negative == half ^ 0x8000, "sign symmetry for \(value)")
         }

@@ -1,7 +1,7 @@
-import Testing
 import Foundation
 import ModelIO
 import TestSupport
+import Testing
 
 @Suite("Safetensors read/write round trips")
 struct SafetensorsRoundTripTests {
@@ -22,13 +22,16 @@ struct SafetensorsRoundTripTests {
         }
     }
 
-    @Test("each dtype round-trips (exactly for F32, to the rounded value for F16/BF16)", arguments: SafetensorsDType.allCases)
+    @Test(
+        "each dtype round-trips (exactly for F32, to the rounded value for F16/BF16)",
+        arguments: SafetensorsDType.allCases)
     func roundTrip(type: SafetensorsDType) throws {
         let directory = try SafetensorsTestFiles.makeDirectory()
         defer { SafetensorsTestFiles.remove(directory) }
         let path = directory + "/t.safetensors"
         let original = Self.tensors(seed: 11)
-        try SafetensorsWriter.write(original, type: type, metadata: ["format": "pt", "source": "test \"quoted\" ü"], to: path)
+        try SafetensorsWriter.write(
+            original, type: type, metadata: ["format": "pt", "source": "test \"quoted\" ü"], to: path)
         let file = try SafetensorsFile(path: path)
         #expect(file.metadata == ["format": "pt", "source": "test \"quoted\" ü"])
         #expect(file.tensorNames == original.map(\.name).sorted())
@@ -40,7 +43,10 @@ struct SafetensorsRoundTripTests {
             #expect(read.storage.array.map(\.bitPattern) == expected, "\(tensor.name)")
         }
         let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
-        let headerLength = Int(try Data(contentsOf: URL(fileURLWithPath: path)).prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        let headerLength = Int(
+            try Data(contentsOf: URL(fileURLWithPath: path)).prefix(8).withUnsafeBytes {
+                $0.loadUnaligned(as: UInt64.self)
+            })
         #expect(headerLength % 8 == 0)
         #expect(size == 8 + headerLength + original.reduce(0) { $0 + $1.count * type.byteCount })
     }
@@ -54,7 +60,10 @@ struct SafetensorsRoundTripTests {
         let json = #"{"attn.0":{"dtype":"F32","shape":[1,2,3],"data_offsets":[0,24]}}"#
         #expect(header == [64, 0, 0, 0, 0, 0, 0, 0] + Array(json.utf8))
         let (padded, _) = try SafetensorsWriter.header(for: [], type: .f32, metadata: ["framework": "pt"], path: "x")
-        #expect(padded == [40, 0, 0, 0, 0, 0, 0, 0] + Array(#"{"__metadata__":{"framework":"pt"}}"#.utf8) + [32, 32, 32, 32, 32])
+        #expect(
+            padded == [40, 0, 0, 0, 0, 0, 0, 0] + Array(#"{"__metadata__":{"framework":"pt"}}"#.utf8) + [
+                32, 32, 32, 32, 32,
+            ])
     }
 
     @Test("a file with holes-free offsets in any header order reads back")
@@ -62,8 +71,10 @@ struct SafetensorsRoundTripTests {
         let directory = try SafetensorsTestFiles.makeDirectory()
         defer { SafetensorsTestFiles.remove(directory) }
         let data: [UInt8] = [0, 0, 128, 63, 0, 0, 0, 64, 0x80, 0x3F]
-        let header = #"{"b":{"dtype":"BF16","shape":[1],"data_offsets":[8,10]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
-        let path = try SafetensorsTestFiles.write(SafetensorsTestFiles.raw(header: header, data: data), named: "u.safetensors", in: directory)
+        let header =
+            #"{"b":{"dtype":"BF16","shape":[1],"data_offsets":[8,10]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
+        let path = try SafetensorsTestFiles.write(
+            SafetensorsTestFiles.raw(header: header, data: data), named: "u.safetensors", in: directory)
         let file = try SafetensorsFile(path: path)
         #expect(file.tensorNames == ["a", "b"])
         #expect(try file.tensor("a").storage.array == [1, 2])
@@ -74,15 +85,22 @@ struct SafetensorsRoundTripTests {
     func sharded() throws {
         let directory = try SafetensorsTestFiles.makeDirectory()
         defer { SafetensorsTestFiles.remove(directory) }
-        let original = (0..<7).map { SafetensorsTestFiles.randomTensor("t.\($0).weight", shape: [10, 10 * ($0 % 3 + 1)], seed: UInt64($0)) }
+        let original = (0..<7).map {
+            SafetensorsTestFiles.randomTensor("t.\($0).weight", shape: [10, 10 * ($0 % 3 + 1)], seed: UInt64($0))
+        }
         // 400, 800, 1200, 400, 800, 1200, 400 bytes with a 1000-byte limit: each 1200 becomes a
         // shard of its own at once, and no two neighbours fit together.
         let plan = SafetensorsWriter.shardPlan(original, type: .f32, maxShardSize: 1000)
-        #expect(plan.map { $0.map(\.name) } == [["t.0.weight"], ["t.2.weight"], ["t.1.weight"], ["t.3.weight"],
-                                                ["t.5.weight"], ["t.4.weight"], ["t.6.weight"]])
+        #expect(
+            plan.map { $0.map(\.name) } == [
+                ["t.0.weight"], ["t.2.weight"], ["t.1.weight"], ["t.3.weight"],
+                ["t.5.weight"], ["t.4.weight"], ["t.6.weight"],
+            ])
         #expect(SafetensorsWriter.shardPlan(original, type: .f32, maxShardSize: 2400).map(\.count) == [3, 3, 1])
-        let names = try SafetensorsWriter.writeCheckpoint(original, type: .f32, metadata: ["format": "pt"], directory: directory, maxShardSize: 1000)
-        #expect(names == (1...7).map { SafetensorsWriter.shardFileName($0, of: 7) } + [SafetensorsCheckpoint.indexFileName])
+        let names = try SafetensorsWriter.writeCheckpoint(
+            original, type: .f32, metadata: ["format": "pt"], directory: directory, maxShardSize: 1000)
+        #expect(
+            names == (1...7).map { SafetensorsWriter.shardFileName($0, of: 7) } + [SafetensorsCheckpoint.indexFileName])
         #expect(names[0] == "model-00001-of-00007.safetensors")
         let checkpoint = try SafetensorsCheckpoint(directory: directory)
         #expect(checkpoint.files.count == 7)
@@ -112,7 +130,9 @@ struct SafetensorsRoundTripTests {
         let tensor = SafetensorsTestFiles.randomTensor("w", shape: [2], seed: 1)
         try SafetensorsWriter.write([tensor], type: .f32, to: path)
         #expect(throws: ModelIOError.self) { try SafetensorsWriter.write([tensor], type: .f32, to: path) }
-        #expect(throws: ModelIOError.self) { try SafetensorsWriter.write([tensor, tensor], type: .f32, to: directory + "/y.safetensors") }
+        #expect(throws: ModelIOError.self) {
+            try SafetensorsWriter.write([tensor, tensor], type: .f32, to: directory + "/y.safetensors")
+        }
         #expect(!FileManager.default.fileExists(atPath: directory + "/y.safetensors"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["x.safetensors"])
     }

@@ -37,7 +37,8 @@ enum SafetensorsTestFiles {
         let count = shape.reduce(1, *)
         let storage = TensorStorage(count: count) { buffer in
             for i in 0..<count {
-                let magnitude = Float(sign: .plus, exponent: Int(rng.next() % 20) - 10, significand: 1 + rng.nextUnitFloat())
+                let magnitude = Float(
+                    sign: .plus, exponent: Int(rng.next() % 20) - 10, significand: 1 + rng.nextUnitFloat())
                 buffer[i] = i % 17 == 0 ? 0 : (rng.next() & 1 == 0 ? magnitude : -magnitude)
             }
         }

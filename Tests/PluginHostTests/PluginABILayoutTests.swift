@@ -21,15 +21,19 @@ struct PluginABILayoutTests {
     /// A parameter declaration `name` (a number in [0, 10], default `value`).
     static func parameter(_ name: String, _ value: Double, _ strings: CStrings) -> shears_parameter_descriptor {
         shears_parameter_descriptor(
-            struct_size: UInt32(MemoryLayout<shears_parameter_descriptor>.size), type: shears_parameter_type(SHEARS_PARAMETER_NUMBER),
-            name: strings(name), description: strings("a number"), default_number: value, default_string: nil, minimum: 0, maximum: 10)
+            struct_size: UInt32(MemoryLayout<shears_parameter_descriptor>.size),
+            type: shears_parameter_type(SHEARS_PARAMETER_NUMBER),
+            name: strings(name), description: strings("a number"), default_number: value, default_string: nil,
+            minimum: 0, maximum: 10)
     }
 
     /// Parses a descriptor of `descriptorSize` bytes (trailing bytes past the 1.0 fields filled with
     /// 0xAB) whose parameter list has `count` entries of the given struct sizes (0xAB past the 1.0
     /// fields too).
-    static func parse(descriptorSize: Int = MemoryLayout<shears_criterion_descriptor>.size, count: Int,
-                      sizes: [Int]) throws(PluginError) -> PluginCriterionDescriptor {
+    static func parse(
+        descriptorSize: Int = MemoryLayout<shears_criterion_descriptor>.size, count: Int,
+        sizes: [Int]
+    ) throws(PluginError) -> PluginCriterionDescriptor {
         let strings = CStrings()
         let list = UnsafeMutableRawPointer.allocate(byteCount: max(sizes.reduce(0, +), 1), alignment: 8)
         defer { list.deallocate() }
@@ -55,7 +59,8 @@ struct PluginABILayoutTests {
             raw.copyMemory(from: bytes.baseAddress!, byteCount: min(descriptorSize, bytes.count))
         }
         return try withExtendedLifetime(strings) { () throws(PluginError) -> PluginCriterionDescriptor in
-            try PluginCriterionDescriptor(raw.assumingMemoryBound(to: shears_criterion_descriptor.self), plugin: "libgrown.so")
+            try PluginCriterionDescriptor(
+                raw.assumingMemoryBound(to: shears_criterion_descriptor.self), plugin: "libgrown.so")
         }
     }
 
@@ -65,8 +70,10 @@ struct PluginABILayoutTests {
         #expect(PluginABI.minimumDescriptorSize == MemoryLayout<shears_criterion_descriptor>.size)
         #expect(PluginABI.minimumParameterSize == MemoryLayout<shears_parameter_descriptor>.size)
         #expect(PluginABI.minimumCriterionSize == MemoryLayout<shears_criterion>.size)
-        let frozen: [Int] = [PluginABI.minimumEntrySize, PluginABI.minimumDescriptorSize, PluginABI.minimumParameterSize,
-                             PluginABI.minimumCriterionSize]
+        let frozen: [Int] = [
+            PluginABI.minimumEntrySize, PluginABI.minimumDescriptorSize, PluginABI.minimumParameterSize,
+            PluginABI.minimumCriterionSize,
+        ]
         #expect(frozen == [88, 64, 56, 48])
     }
 
@@ -79,15 +86,25 @@ struct PluginABILayoutTests {
         #expect(try Self.parse(count: 2, sizes: [56, 56]).parameters.count == 2)
     }
 
-    @Test("bad descriptors and parameter lists are refused naming the plugin", arguments: [
-        (48, 1, [56], "a criterion descriptor has struct_size 48, smaller than the minimum 64"),
-        (64, 257, [56], "criterion 'grown': declares 257 parameters, more than the maximum 256"),
-        (64, 2, [5000, 5000], "criterion 'grown': a parameter descriptor has struct_size 5000, larger than the maximum 4096"),
-        (64, 2, [72, 56], "criterion 'grown': parameter descriptor 1 has struct_size 56, not 72 like the first"),
-        (64, 2, [48, 48], "criterion 'grown': a parameter descriptor has struct_size 48, smaller than the minimum 56"),
-    ])
+    @Test(
+        "bad descriptors and parameter lists are refused naming the plugin",
+        arguments: [
+            (48, 1, [56], "a criterion descriptor has struct_size 48, smaller than the minimum 64"),
+            (64, 257, [56], "criterion 'grown': declares 257 parameters, more than the maximum 256"),
+            (
+                64, 2, [5000, 5000],
+                "criterion 'grown': a parameter descriptor has struct_size 5000, larger than the maximum 4096"
+            ),
+            (64, 2, [72, 56], "criterion 'grown': parameter descriptor 1 has struct_size 56, not 72 like the first"),
+            (
+                64, 2, [48, 48],
+                "criterion 'grown': a parameter descriptor has struct_size 48, smaller than the minimum 56"
+            ),
+        ])
     func badLists(descriptorSize: Int, count: Int, sizes: [Int], expected: String) {
-        let error = #expect(throws: PluginError.self) { try Self.parse(descriptorSize: descriptorSize, count: count, sizes: sizes) }
+        let error = #expect(throws: PluginError.self) {
+            try Self.parse(descriptorSize: descriptorSize, count: count, sizes: sizes)
+        }
         #expect(error?.description.hasPrefix("plugin libgrown.so: ") == true, "\(String(describing: error))")
         #expect(error?.description.contains(expected) == true, "\(String(describing: error))")
     }

@@ -1,7 +1,7 @@
 import Foundation
 import PluginHost
-import Testing
 import TestSupport
+import Testing
 
 /// Loading: the checks before and around `init`, and the descriptors read afterwards.
 @Suite("plugin library loading")
@@ -28,16 +28,20 @@ struct PluginLibraryTests {
         #expect(byName["mode"]?.defaultValue == .string("abs"))
     }
 
-    @Test("broken libraries are refused with a message naming the file", arguments: [
-        ("Tests/Fixtures/Plugins/not-a-library.so", "not a loadable shared object"),
-        ("ShearsFixtureNoEntry", "missing entry symbol shears_plugin_get_entry"),
-        ("ShearsFixtureBadMajor", "built for plugin ABI 99.0.0; this host speaks ABI 1.0"),
-        ("ShearsFixtureSmallEntry", "entry struct_size 80 is smaller than the minimum 88"),
-        ("ShearsFixtureInitFails", "init failed: UNSUPPORTED: fixture: init always fails"),
-        ("no-such-plugin.so", "no such file"),
-    ])
+    @Test(
+        "broken libraries are refused with a message naming the file",
+        arguments: [
+            ("Tests/Fixtures/Plugins/not-a-library.so", "not a loadable shared object"),
+            ("ShearsFixtureNoEntry", "missing entry symbol shears_plugin_get_entry"),
+            ("ShearsFixtureBadMajor", "built for plugin ABI 99.0.0; this host speaks ABI 1.0"),
+            ("ShearsFixtureSmallEntry", "entry struct_size 80 is smaller than the minimum 88"),
+            ("ShearsFixtureInitFails", "init failed: UNSUPPORTED: fixture: init always fails"),
+            ("no-such-plugin.so", "no such file"),
+        ])
     func brokenLibraries(name: String, expected: String) throws {
-        let path = name.hasSuffix(".so") ? ReferenceData.packageRoot.appendingPathComponent(name).path : BuiltPlugins.path(name)
+        let path =
+            name.hasSuffix(".so")
+            ? ReferenceData.packageRoot.appendingPathComponent(name).path : BuiltPlugins.path(name)
         let error = try #require(BuiltPlugins.loadError(path: path))
         #expect(error.plugin == path)
         #expect(error.description.hasPrefix("plugin \(path): "))
@@ -75,7 +79,10 @@ struct PluginLibraryTests {
     @Test("an unknown criterion lists the ones offered")
     func unknownCriterion() throws {
         let library = try BuiltPlugins.load("ShearsWandaPlugin")
-        #expect(throws: PluginError(plugin: library.path, criterion: "wandaa", "no such criterion (the plugin offers: wanda)")) {
+        #expect(
+            throws: PluginError(
+                plugin: library.path, criterion: "wandaa", "no such criterion (the plugin offers: wanda)")
+        ) {
             try library.criterion("wandaa")
         }
     }
@@ -84,7 +91,9 @@ struct PluginLibraryTests {
     func logAndParameters() throws {
         let lines = LogLines()
         let library = try PluginLibrary(path: BuiltPlugins.path("ShearsFixtureParams"), log: { lines.append($0) })
-        _ = try PluginCriterion(library: library, id: "params", parameters: ["scale": .number(2), "shift": .number(-3), "mode": .string("square")])
+        _ = try PluginCriterion(
+            library: library, id: "params",
+            parameters: ["scale": .number(2), "shift": .number(-3), "mode": .string("square")])
         let line = try #require(lines.all.last)
         #expect(line.plugin == "org.shears.fixtures.params")
         #expect(line.level == .info)
@@ -98,7 +107,10 @@ struct PluginLibraryTests {
             try PluginCriterion(library: library, id: "params", parameters: ["mode": .string("cube")])
         }
         #expect(error?.criterion == "params")
-        #expect(error?.message == "create_criterion failed: INVALID_ARGUMENT: fixture: mode must be \"abs\" or \"square\", got \"cube\"")
+        #expect(
+            error?.message
+                == "create_criterion failed: INVALID_ARGUMENT: fixture: mode must be \"abs\" or \"square\", got \"cube\""
+        )
     }
 }
 

@@ -2,8 +2,8 @@ import BuiltinMethods
 import ModelIO
 import PluginHost
 import PruningEngine
-import Testing
 import TestSupport
+import Testing
 
 /// Plugin selectors and N:M patterns: validation against the column count, the pattern an
 /// allocator sets per matrix (OWL), and the pattern recorded for refiners (DSnoT).
@@ -12,8 +12,9 @@ struct PluginPatternTests {
     /// A `rows × columns` matrix with seeded random scores and sparsity 0.5.
     static func work(rows: Int, columns: Int, pattern: SparsityPattern? = nil, seed: UInt64 = 5) -> MatrixWork {
         var rng = SplitMix64(seed: seed)
-        let work = MatrixWork(name: "m", layer: 0, part: .up, rows: rows, columns: columns,
-                              weights: TensorStorage(zeros: rows * columns), statistics: nil)
+        let work = MatrixWork(
+            name: "m", layer: 0, part: .up, rows: rows, columns: columns,
+            weights: TensorStorage(zeros: rows * columns), statistics: nil)
         work.sparsity = 0.5
         work.pattern = pattern
         work.scores = (0..<rows * columns).map { _ in Float(rng.next() % 50) }
@@ -28,7 +29,11 @@ struct PluginPatternTests {
     func selectValidatesPattern() throws {
         let criterion = try Self.selectCriterion()
         let step = try PluginSelectorStep(criterion, pattern: .nm(keep: 3, group: 7))
-        #expect(throws: PruneError("plugin \(criterion.library.path): criterion 'row_select': m: N:M pattern 3:7 needs M to divide the input dimension 10")) {
+        #expect(
+            throws: PruneError(
+                "plugin \(criterion.library.path): criterion 'row_select': m: N:M pattern 3:7 needs M to divide the input dimension 10"
+            )
+        ) {
             try step.run(Self.work(rows: 4, columns: 10))
         }
     }
@@ -37,9 +42,12 @@ struct PluginPatternTests {
     func maskProblemGuards() {
         let mask = [UInt8](repeating: 0, count: 40)
         mask.withUnsafeBufferPointer { flags in
-            #expect(PluginScoreCheck.maskProblem(flags, rows: 4, columns: 10, sparsity: 4.0 / 7, pattern: .nm(keep: 3, group: 7))
+            #expect(
+                PluginScoreCheck.maskProblem(
+                    flags, rows: 4, columns: 10, sparsity: 4.0 / 7, pattern: .nm(keep: 3, group: 7))
                     == "N:M pattern 3:7 needs M to divide the input dimension 10")
-            #expect(PluginScoreCheck.maskProblem(flags, rows: 5, columns: 10, sparsity: 0.5, pattern: .unstructured)
+            #expect(
+                PluginScoreCheck.maskProblem(flags, rows: 5, columns: 10, sparsity: 0.5, pattern: .unstructured)
                     == "the mask has 40 flags, not 5 × 10")
         }
     }
@@ -58,8 +66,9 @@ struct PluginPatternTests {
         #expect(own.pattern == .nm(keep: 2, group: 4))
     }
 
-    @Test("the checked selector follows an allocator's pattern and records N:M like the built-in selectors",
-          arguments: [SparsityPattern?.none, .nm(keep: 1, group: 4), .unstructured])
+    @Test(
+        "the checked selector follows an allocator's pattern and records N:M like the built-in selectors",
+        arguments: [SparsityPattern?.none, .nm(keep: 1, group: 4), .unstructured])
     func checkedSelectorFollowsPattern(allocated: SparsityPattern?) throws {
         let criterion = try PluginCriterion(library: try BuiltPlugins.load("ShearsWandaPlugin"), id: "wanda")
         let builtins: [(PluginCheckedSelector.Rule, any PruneStep)] = [
@@ -72,11 +81,12 @@ struct PluginPatternTests {
             let viaBuiltin = Self.work(rows: 9, columns: 32, pattern: allocated)
             try builtin.run(viaBuiltin)
             #expect(viaPlugin.mask == viaBuiltin.mask, "\(rule)")
-            let expected: SparsityPattern? = switch (allocated, rule) {
-            case (.some(let pattern), _): pattern
-            case (nil, .groups(let pattern)): pattern
-            default: nil
-            }
+            let expected: SparsityPattern? =
+                switch (allocated, rule) {
+                case (.some(let pattern), _): pattern
+                case (nil, .groups(let pattern)): pattern
+                default: nil
+                }
             #expect(viaPlugin.pattern == expected, "\(rule)")
         }
     }
@@ -86,14 +96,19 @@ struct PluginPatternTests {
         let wanda = try PluginCriterion(library: try BuiltPlugins.load("ShearsWandaPlugin"), id: "wanda")
         let viaPlugin = try PluginMethod.steps(wanda, sparsity: nil)
         #expect(viaPlugin.count == 2)
-        for owl in [try PruneMethod.owl(sparsity: 0.6, outlierMultiplier: 2),
-                    try PruneMethod.owl(sparsity: nil, pattern: .nm(keep: 4, group: 8), outlierMultiplier: 2, lambda: 2)] {
-            let same = try PluginStepTests.prune(owl + viaPlugin) == PluginStepTests.prune(owl + PruneMethod.wanda(sparsity: nil))
+        for owl in [
+            try PruneMethod.owl(sparsity: 0.6, outlierMultiplier: 2),
+            try PruneMethod.owl(sparsity: nil, pattern: .nm(keep: 4, group: 8), outlierMultiplier: 2, lambda: 2),
+        ] {
+            let same =
+                try PluginStepTests.prune(owl + viaPlugin)
+                == PluginStepTests.prune(owl + PruneMethod.wanda(sparsity: nil))
             #expect(same, "\(owl[0].name)")
         }
         let twoFour = SparsityPattern.nm(keep: 2, group: 4)
         let dsnot = try PruneMethod.dsnot()
-        let refined = try PluginStepTests.prune(PluginMethod.steps(wanda, sparsity: nil, pattern: twoFour) + dsnot)
+        let refined =
+            try PluginStepTests.prune(PluginMethod.steps(wanda, sparsity: nil, pattern: twoFour) + dsnot)
             == PluginStepTests.prune(PruneMethod.wanda(sparsity: nil, pattern: twoFour) + dsnot)
         #expect(refined)
     }

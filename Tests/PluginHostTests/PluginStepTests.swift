@@ -4,8 +4,8 @@ import Inference
 import ModelIO
 import PluginHost
 import PruningEngine
-import Testing
 import TestSupport
+import Testing
 
 /// Plugin criteria as pruning steps on tiny models: same masks as the built-in steps, every
 /// selector, reconstruction after them, and failures that stop the engine with a clear message.
@@ -27,16 +27,20 @@ struct PluginStepTests {
         return weights
     }
 
-    static func wanda(_ selection: PluginMethod.Selection? = nil, pattern: SparsityPattern = .unstructured) throws -> [any PruneStep] {
+    static func wanda(
+        _ selection: PluginMethod.Selection? = nil, pattern: SparsityPattern = .unstructured
+    ) throws -> [any PruneStep] {
         let criterion = try PluginCriterion(library: try BuiltPlugins.load("ShearsWandaPlugin"), id: "wanda")
-        return try PluginMethod.steps(criterion, sparsity: pattern == .unstructured ? 0.5 : nil, pattern: pattern, selection: selection)
+        return try PluginMethod.steps(
+            criterion, sparsity: pattern == .unstructured ? 0.5 : nil, pattern: pattern, selection: selection)
     }
 
     @Test("the C Wanda plugin prunes exactly like the built-in Wanda: per row, per matrix and 2:4")
     func sameAsBuiltin() throws {
         let perRow = try Self.prune(Self.wanda()) == Self.prune(PruneMethod.wanda(sparsity: 0.5))
         #expect(perRow)
-        let twoFour = try Self.prune(Self.wanda(pattern: .nm(keep: 2, group: 4)))
+        let twoFour =
+            try Self.prune(Self.wanda(pattern: .nm(keep: 2, group: 4)))
             == Self.prune(PruneMethod.wanda(sparsity: nil, pattern: .nm(keep: 2, group: 4)))
         #expect(twoFour)
         let builtinMatrix: [any PruneStep] = [try UniformSparsity(0.5), WandaScore(), MatrixThresholdSelector()]
@@ -51,7 +55,10 @@ struct PluginStepTests {
         // running beside this one change; both sides run with it pinned, so they must agree bit
         // for bit.
         let (plugin, builtin) = try BLASThreads.singleThreaded {
-            (try Self.prune(Self.wanda() + [reconstruct]), try Self.prune(PruneMethod.wanda(sparsity: 0.5) + [reconstruct]))
+            (
+                try Self.prune(Self.wanda() + [reconstruct]),
+                try Self.prune(PruneMethod.wanda(sparsity: 0.5) + [reconstruct])
+            )
         }
         #expect(plugin.keys.sorted() == builtin.keys.sorted())
         for (name, weights) in plugin {
@@ -69,15 +76,24 @@ struct PluginStepTests {
         #expect(same)
         let miscount = try PluginCriterion(library: library, id: "row_select", parameters: ["miscount": .boolean(true)])
         let error = #expect(throws: PruneError.self) { try Self.prune(PluginMethod.steps(miscount, sparsity: 0.5)) }
-        #expect(error?.message.hasPrefix("plugin \(library.path): criterion 'row_select': select wrote a bad mask for blk.0.attn_q.weight: prunes 511 of 1024 weights, not 512") == true,
-                "\(String(describing: error))")
+        #expect(
+            error?.message.hasPrefix(
+                "plugin \(library.path): criterion 'row_select': select wrote a bad mask for blk.0.attn_q.weight: prunes 511 of 1024 weights, not 512"
+            ) == true,
+            "\(String(describing: error))")
     }
 
-    @Test("NaN scores stop pruning, naming plugin, criterion, tensor, row and column", arguments: [PluginMethod.Selection.row, .matrix])
+    @Test(
+        "NaN scores stop pruning, naming plugin, criterion, tensor, row and column",
+        arguments: [PluginMethod.Selection.row, .matrix])
     func nanScores(selection: PluginMethod.Selection) throws {
         let library = try BuiltPlugins.load("ShearsFixtureNaNScores")
-        let steps = try PluginMethod.steps(try PluginCriterion(library: library, id: "nan"), sparsity: 0.5, selection: selection)
-        #expect(throws: PruneError("plugin \(library.path): criterion 'nan': score wrote NaN for blk.0.attn_q.weight at row 31, column 31")) {
+        let steps = try PluginMethod.steps(
+            try PluginCriterion(library: library, id: "nan"), sparsity: 0.5, selection: selection)
+        #expect(
+            throws: PruneError(
+                "plugin \(library.path): criterion 'nan': score wrote NaN for blk.0.attn_q.weight at row 31, column 31")
+        ) {
             try Self.prune(steps)
         }
     }
@@ -85,8 +101,14 @@ struct PluginStepTests {
     @Test("a criterion step on its own checks NaN too")
     func standaloneCheck() throws {
         let library = try BuiltPlugins.load("ShearsFixtureNaNScores")
-        let steps: [any PruneStep] = [try UniformSparsity(0.5), PluginCriterionStep(try PluginCriterion(library: library, id: "nan")), RowSelector()]
-        #expect(throws: PruneError("plugin \(library.path): criterion 'nan': score wrote NaN for blk.0.attn_q.weight at row 31, column 31")) {
+        let steps: [any PruneStep] = [
+            try UniformSparsity(0.5), PluginCriterionStep(try PluginCriterion(library: library, id: "nan")),
+            RowSelector(),
+        ]
+        #expect(
+            throws: PruneError(
+                "plugin \(library.path): criterion 'nan': score wrote NaN for blk.0.attn_q.weight at row 31, column 31")
+        ) {
             try Self.prune(steps)
         }
     }
@@ -95,7 +117,11 @@ struct PluginStepTests {
     func scoreError() throws {
         let library = try BuiltPlugins.load("ShearsFixtureScoreError")
         let steps = try PluginMethod.steps(try PluginCriterion(library: library, id: "refuse"), sparsity: 0.5)
-        #expect(throws: PruneError("plugin \(library.path): criterion 'refuse': score failed on blk.0.attn_q.weight: INVALID_ARGUMENT: fixture: score refuses every matrix")) {
+        #expect(
+            throws: PruneError(
+                "plugin \(library.path): criterion 'refuse': score failed on blk.0.attn_q.weight: INVALID_ARGUMENT: fixture: score refuses every matrix"
+            )
+        ) {
             try Self.prune(steps)
         }
     }
@@ -107,7 +133,10 @@ struct PluginStepTests {
         #expect(throws: PluginError(plugin: path, criterion: "wanda", "sparsity 1.5 is outside [0, 1)")) {
             try PluginMethod.steps(criterion, sparsity: 1.5)
         }
-        #expect(throws: PluginError(plugin: path, criterion: "wanda", "sparsity 0.7 contradicts pattern 2:4 (which implies 0.5)")) {
+        #expect(
+            throws: PluginError(
+                plugin: path, criterion: "wanda", "sparsity 0.7 contradicts pattern 2:4 (which implies 0.5)")
+        ) {
             try PluginMethod.steps(criterion, sparsity: 0.7, pattern: .nm(keep: 2, group: 4))
         }
         #expect(throws: PluginError(plugin: path, criterion: "wanda", "the criterion has no select function")) {
@@ -122,8 +151,9 @@ struct PluginStepTests {
         for (rows, columns) in [(1, 8), (37, 64), (300, 96), (5, 20_000)] {
             let scores = (0..<rows * columns).map { _ in Float(rng.next() % 50) }
             func mask(_ step: any PruneStep) throws -> [UInt8] {
-                let work = MatrixWork(name: "m", layer: 0, part: .up, rows: rows, columns: columns,
-                                      weights: TensorStorage(zeros: rows * columns), statistics: nil)
+                let work = MatrixWork(
+                    name: "m", layer: 0, part: .up, rows: rows, columns: columns,
+                    weights: TensorStorage(zeros: rows * columns), statistics: nil)
                 work.sparsity = 0.5
                 work.scores = scores
                 try step.run(work)
@@ -131,7 +161,8 @@ struct PluginStepTests {
             }
             #expect(try mask(PluginCheckedSelector(criterion, rule: .row)) == mask(RowSelector()))
             #expect(try mask(PluginCheckedSelector(criterion, rule: .matrix)) == mask(MatrixThresholdSelector()))
-            #expect(try mask(PluginCheckedSelector(criterion, rule: .groups(.nm(keep: 2, group: 4))))
+            #expect(
+                try mask(PluginCheckedSelector(criterion, rule: .groups(.nm(keep: 2, group: 4))))
                     == mask(GroupSelector(.nm(keep: 2, group: 4))))
         }
     }

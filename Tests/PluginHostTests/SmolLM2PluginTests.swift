@@ -3,8 +3,8 @@ import Foundation
 import ModelIO
 import PluginHost
 import PruningEngine
-import Testing
 import TestSupport
+import Testing
 
 /// The C Wanda example against the built-in Wanda on SmolLM2 with the 64 reference calibration
 /// windows: in one pruning run, every matrix of every layer is scored and selected both ways from
@@ -40,11 +40,14 @@ struct SmolLM2PluginTests {
 
     static func calibration() throws -> [[Int32]] {
         let ids = try ReferenceData.int32s("wikitext2-valid.smollm2-ids.i32")
-        let text = try String(contentsOf: ReferenceData.file("wikitext2-valid.calib-64x512-seed0.offsets"), encoding: .utf8)
+        let text = try String(
+            contentsOf: ReferenceData.file("wikitext2-valid.calib-64x512-seed0.offsets"), encoding: .utf8)
         return text.split(whereSeparator: \.isNewline).map { Array(ids[Int($0)!..<Int($0)! + 512]) }
     }
 
-    @Test("identical masks: unstructured 50% per row and 2:4", arguments: [SparsityPattern.unstructured, .nm(keep: 2, group: 4)])
+    @Test(
+        "identical masks: unstructured 50% per row and 2:4",
+        arguments: [SparsityPattern.unstructured, .nm(keep: 2, group: 4)])
     func identicalMasks(pattern: SparsityPattern) throws {
         let criterion = try PluginCriterion(library: try BuiltPlugins.load("ShearsWandaPlugin"), id: "wanda")
         let sparsity: Double? = pattern == .unstructured ? 0.5 : nil

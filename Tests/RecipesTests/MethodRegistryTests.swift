@@ -12,7 +12,9 @@ struct MethodRegistryTests {
     }
 
     /// Values just inside and just outside `range`, as `type` values.
-    static func probes(_ range: MethodParameterRange, _ type: MethodParameterType) -> (inside: [MethodValue], outside: [MethodValue]) {
+    static func probes(
+        _ range: MethodParameterRange, _ type: MethodParameterType
+    ) -> (inside: [MethodValue], outside: [MethodValue]) {
         let integer = type == .integer
         func value(_ number: Double) -> MethodValue { integer ? .integer(Int(number)) : .number(number) }
         var inside = [value(range.includesLower ? range.lower : (integer ? range.lower + 1 : range.lower.nextUp))]
@@ -53,18 +55,26 @@ struct MethodRegistryTests {
         func describe(_ descriptor: MethodDescriptor, _ given: [String: MethodValue]) throws -> String {
             descriptor.describe(try descriptor.arguments(given))
         }
-        #expect(try describe(MethodRegistry.magnitude, ["sparsity": .number(0.5)]) == "magnitude(sparsity=0.5, scope=matrix)")
-        #expect(try describe(MethodRegistry.wanda, ["pattern": .pattern(.nm(keep: 2, group: 4))]) == "wanda(pattern=2:4)")
-        #expect(try describe(MethodRegistry.ria, ["pattern": .pattern(.nm(keep: 2, group: 4)), "permute": .boolean(true)])
+        #expect(
+            try describe(MethodRegistry.magnitude, ["sparsity": .number(0.5)])
+                == "magnitude(sparsity=0.5, scope=matrix)")
+        #expect(
+            try describe(MethodRegistry.wanda, ["pattern": .pattern(.nm(keep: 2, group: 4))]) == "wanda(pattern=2:4)")
+        #expect(
+            try describe(MethodRegistry.ria, ["pattern": .pattern(.nm(keep: 2, group: 4)), "permute": .boolean(true)])
                 == "ria(pattern=2:4, a=0.5, permute=true, lsa=true)")
         #expect(try describe(MethodRegistry.owl, ["sparsity": .number(0.7)]) == "owl(sparsity=0.7, m=5.0, lambda=0.08)")
-        #expect(try describe(MethodRegistry.dsnot, ["layers": .names(["attention", "mlp"])])
+        #expect(
+            try describe(MethodRegistry.dsnot, ["layers": .names(["attention", "mlp"])])
                 == "dsnot(max_cycles=50, threshold=0.1, power=1.0, layers=attention+mlp)")
     }
 
     @Test("unknown parameters and wrong types are refused with the parameter named")
     func badArguments() {
-        #expect(throws: MethodArgumentError(parameter: "alpha", "is not one of ria's parameters (sparsity, pattern, a, scope, permute, lsa)")) {
+        #expect(
+            throws: MethodArgumentError(
+                parameter: "alpha", "is not one of ria's parameters (sparsity, pattern, a, scope, permute, lsa)")
+        ) {
             try MethodRegistry.ria.arguments(["alpha": .number(1)])
         }
         #expect(throws: MethodArgumentError(parameter: "scope", "must be 'matrix' or 'row', got 'column'")) {

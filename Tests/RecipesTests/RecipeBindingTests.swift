@@ -2,8 +2,8 @@ import Foundation
 import LuaRuntime
 import ModelIO
 import Recipes
-import Testing
 import TestSupport
+import Testing
 
 /// The `shears` Lua module in process: recipes run against the tiny generated model through
 /// `RecipeRunner`, with their output captured.
@@ -51,7 +51,8 @@ struct RecipeBindingTests {
     func wandaHalfPerRow() throws {
         let workspace = try Workspace()
         let out = workspace.directory.path("wanda.gguf")
-        try workspace.run("""
+        try workspace.run(
+            """
             local m = shears.load(shears.args.model)
             local c = shears.calibration{ text = shears.args.text, samples = 4, seqlen = 32 }
             local report = shears.prune(m, c, { shears.wanda{ sparsity = 0.5 } })
@@ -73,15 +74,20 @@ struct RecipeBindingTests {
         #expect(try GGUFFile(path: out).metadata["shears.steps"] == .string("wanda(sparsity=0.5)"))
     }
 
-    @Test("bad arguments raise the exact message at the recipe's line",
-          arguments: [
+    @Test(
+        "bad arguments raise the exact message at the recipe's line",
+        arguments: [
             ("shears.wanda{ sparsity = 2 }", "1: bad argument #1 to 'wanda' (sparsity 2.0 is outside [0, 1))"),
-            ("shears.ria{ scope = 'column' }",
-             "1: bad argument #1 to 'ria' (field 'scope' must be 'matrix' or 'row', got 'column')"),
-            ("shears.magnitude{ sparsity = 0.5, pattern = '4:2' }",
-             "1: bad argument #1 to 'magnitude' (field 'pattern': N:M pattern 4:2 needs 0 < N < M ≤ 64)"),
+            (
+                "shears.ria{ scope = 'column' }",
+                "1: bad argument #1 to 'ria' (field 'scope' must be 'matrix' or 'row', got 'column')"
+            ),
+            (
+                "shears.magnitude{ sparsity = 0.5, pattern = '4:2' }",
+                "1: bad argument #1 to 'magnitude' (field 'pattern': N:M pattern 4:2 needs 0 < N < M ≤ 64)"
+            ),
             ("shears.dsnot{ cycles = 3 }", "1: bad argument #1 to 'dsnot' (unknown field 'cycles')"),
-          ])
+        ])
     func badArguments(source: String, message: String) throws {
         #expect(try Workspace().error(source) == message)
     }
@@ -89,7 +95,8 @@ struct RecipeBindingTests {
     @Test("calibration defaults: 128 windows of 512 tokens, seed 0 (the CLI's defaults too)")
     func calibrationDefaults() throws {
         let workspace = try Workspace()
-        try workspace.run("""
+        try workspace.run(
+            """
             local m = shears.load(shears.args.model)
             local c = shears.calibration{ model = m, text = shears.args.text }
             local seeded = shears.calibration{ text = shears.args.text, samples = 128, seqlen = 512, seed = 0 }

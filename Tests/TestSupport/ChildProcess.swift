@@ -18,7 +18,9 @@ public struct ProcessOutcome: Sendable {
 /// Runs child processes for tests, capturing both output streams.
 public enum ChildProcess {
     /// Runs `executable` with `arguments` (stdin empty, `environment` added to ours) and waits.
-    public static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> ProcessOutcome {
+    public static func run(
+        _ executable: URL, _ arguments: [String], environment: [String: String] = [:]
+    ) throws -> ProcessOutcome {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

@@ -49,12 +49,16 @@ public enum ReferenceData {
     /// Reads a little-endian int32 file (the reference token id streams).
     public static func int32s(_ name: String) throws -> [Int32] {
         let data = try Data(contentsOf: file(name))
-        return data.withUnsafeBytes { raw in (0..<data.count / 4).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self) } }
+        return data.withUnsafeBytes { raw in
+            (0..<data.count / 4).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self) }
+        }
     }
 
     /// Reads a little-endian float32 file (the reference NLLs).
     public static func float32s(_ name: String) throws -> [Float] {
         let data = try Data(contentsOf: file(name))
-        return data.withUnsafeBytes { raw in (0..<data.count / 4).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
+        return data.withUnsafeBytes { raw in
+            (0..<data.count / 4).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+        }
     }
 }

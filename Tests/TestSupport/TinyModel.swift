@@ -23,14 +23,16 @@ public enum TinyModel {
         tokens.append("<|endoftext|>")
         var types = [Int32](repeating: 1, count: tokens.count)
         types[types.count - 1] = 3
-        return BPEVocabulary(tokens: tokens, merges: merges, tokenTypes: types, preTokenizer: "gpt2",
-                             bosID: Int32(size - 1), eosID: Int32(size - 1), addBOS: false)
+        return BPEVocabulary(
+            tokens: tokens, merges: merges, tokenTypes: types, preTokenizer: "gpt2",
+            bosID: Int32(size - 1), eosID: Int32(size - 1), addBOS: false)
     }
 
     /// GGUF metadata for `config` and `vocabulary`, as llama.cpp would write it (`deci` when the
     /// layers differ).
     public static func metadata(_ config: LlamaConfig, _ vocabulary: BPEVocabulary) -> GGUFMetadata {
-        let base = HuggingFaceMetadata.gguf(config: config, vocabulary: vocabulary, name: "tiny-test-model", chatTemplate: nil)
+        let base = HuggingFaceMetadata.gguf(
+            config: config, vocabulary: vocabulary, name: "tiny-test-model", chatTemplate: nil)
         return config.uniformShape == nil ? GGUFArchitectureKeys.apply(config, to: base) : base
     }
 

@@ -1,13 +1,14 @@
-import Testing
 import TestSupport
+import Testing
 import Tokenization
 
 /// BPE merging, special tokens and decoding on hand-made vocabularies.
 @Suite struct BPEEncodingTests {
     /// Tokens `a b c Ġ bc ab abc aa` (no token for other bytes) with merges `b c`, `a b`, `a bc`, `a a`.
     static func handMade(preTokenizer: String = "gpt2") throws -> Tokenizer {
-        let vocabulary = BPEVocabulary(tokens: ["a", "b", "c", "Ġ", "bc", "ab", "abc", "aa", "Ġa"],
-                                       merges: ["b c", "a b", "a bc", "a a", "Ġ a"], preTokenizer: preTokenizer)
+        let vocabulary = BPEVocabulary(
+            tokens: ["a", "b", "c", "Ġ", "bc", "ab", "abc", "aa", "Ġa"],
+            merges: ["b c", "a b", "a bc", "a a", "Ġ a"], preTokenizer: preTokenizer)
         return try Tokenizer(vocabulary: vocabulary)
     }
 
@@ -26,7 +27,8 @@ import Tokenization
     }
 
     @Test func mergesThatCannotApplyAreIgnored() throws {
-        let vocabulary = BPEVocabulary(tokens: ["a", "b", "c", "ab"], merges: ["q zz", "b c", "a b"], preTokenizer: "gpt2")
+        let vocabulary = BPEVocabulary(
+            tokens: ["a", "b", "c", "ab"], merges: ["q zz", "b c", "a b"], preTokenizer: "gpt2")
         // "q zz" names missing tokens and "b c" makes one ("bc"): neither applies, "a b" still does.
         #expect(try Tokenizer(vocabulary: vocabulary).encode("abc") == [3, 2])
     }
@@ -99,7 +101,8 @@ import Tokenization
 
     @Test func ignoreMergesTakesWholeWords() throws {
         // With llama-bpe, a word that is a token wins even though the merges would split it.
-        let vocabulary = BPEVocabulary(tokens: ["a", "b", "c", "ab", "abc"], merges: ["a b"], preTokenizer: "llama-bpe")
+        let vocabulary = BPEVocabulary(
+            tokens: ["a", "b", "c", "ab", "abc"], merges: ["a b"], preTokenizer: "llama-bpe")
         let llama = try Tokenizer(vocabulary: vocabulary)
         #expect(llama.encode("abc") == [4])
         var gpt2Vocabulary = vocabulary
@@ -133,7 +136,8 @@ import Tokenization
         badBOS.bosID = 300
         #expect(message(badBOS)?.contains("BOS token id 300") == true)
         #expect(message(BPEVocabulary(tokens: [], merges: [], preTokenizer: "gpt2")) != nil)
-        #expect(message(BPEVocabulary(tokens: ["<s>"], merges: [], preTokenizer: "gpt2"))?.contains("byte-level") == true)
+        #expect(
+            message(BPEVocabulary(tokens: ["<s>"], merges: [], preTokenizer: "gpt2"))?.contains("byte-level") == true)
     }
 
     @Test func encodesConcurrently() async throws {

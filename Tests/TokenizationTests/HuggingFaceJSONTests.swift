@@ -1,5 +1,5 @@
-import Testing
 import TestSupport
+import Testing
 import Tokenization
 
 /// Reading and writing Hugging Face `tokenizer.json`.
@@ -61,8 +61,10 @@ import Tokenization
 
     @Test func refusesWhatItCannotReproduce() {
         let byteLevel = #"{"type": "ByteLevel", "add_prefix_space": false, "use_regex": true}"#
-        func document(model: String = #"{"type": "BPE", "vocab": {"a": 0}, "merges": []}"#,
-                      pre: String = byteLevel, normalizer: String = "null", extra: String = "") -> [UInt8] {
+        func document(
+            model: String = #"{"type": "BPE", "vocab": {"a": 0}, "merges": []}"#,
+            pre: String = byteLevel, normalizer: String = "null", extra: String = ""
+        ) -> [UInt8] {
             Array(#"{"normalizer": \#(normalizer), "pre_tokenizer": \#(pre), "model": \#(model)\#(extra)}"#.utf8)
         }
         let cases: [([UInt8], String)] = [
@@ -73,19 +75,42 @@ import Tokenization
             (Array("{\"a\": \"\\ud800\"}".utf8), "lone high surrogate"),
             (Array("{\"a\": 01}".utf8), "leading zero"),
             (document(model: #"{"type": "WordPiece", "vocab": {}}"#), #"model.type is "WordPiece", expected "BPE""#),
-            (document(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [], "byte_fallback": true}"#), "model.byte_fallback = true is not supported"),
+            (
+                document(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [], "byte_fallback": true}"#),
+                "model.byte_fallback = true is not supported"
+            ),
             (document(normalizer: #"{"type": "NFC"}"#), #"normalizer {"type":"NFC"} is not supported"#),
             (document(pre: #"{"type": "Metaspace", "replacement": "▁"}"#), "is not one we can reproduce"),
             (document(pre: #"{"type": "ByteLevel", "add_prefix_space": true}"#), "is not one we can reproduce"),
-            (document(pre: #"{"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\s+"}, "behavior": "Isolated"}, {"type": "ByteLevel", "use_regex": false}]}"#), "is not one we can reproduce"),
-            (document(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [], "ignore_merges": true}"#), "ignore_merges = true does not match the gpt2 pre-tokenizer"),
+            (
+                document(
+                    pre:
+                        #"{"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\s+"}, "behavior": "Isolated"}, {"type": "ByteLevel", "use_regex": false}]}"#
+                ), "is not one we can reproduce"
+            ),
+            (
+                document(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [], "ignore_merges": true}"#),
+                "ignore_merges = true does not match the gpt2 pre-tokenizer"
+            ),
             (document(model: #"{"type": "BPE", "vocab": {"a": 0, "b": 2}, "merges": []}"#), "no token has id 1"),
             (document(model: #"{"type": "BPE", "vocab": {"a": 0, "b": 0}, "merges": []}"#), "gives id 0 to both"),
-            (document(model: #"{"type": "BPE", "vocab": {"a": 0, "a": 1}, "merges": []}"#), #"model.vocab lists "a" twice"#),
+            (
+                document(model: #"{"type": "BPE", "vocab": {"a": 0, "a": 1}, "merges": []}"#),
+                #"model.vocab lists "a" twice"#
+            ),
             (document(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [1]}"#), "merge 1 is neither"),
-            (document(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [], "unk_token": "<unk>"}"#), #"unk_token "<unk>" is not in the vocabulary"#),
-            (document(extra: #", "post_processor": {"type": "RobertaProcessing"}"#), #"post_processor {"type":"RobertaProcessing"} is not supported"#),
-            (document(extra: #", "decoder": {"type": "Metaspace"}"#), #"decoder {"type":"Metaspace"} is not supported"#),
+            (
+                document(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [], "unk_token": "<unk>"}"#),
+                #"unk_token "<unk>" is not in the vocabulary"#
+            ),
+            (
+                document(extra: #", "post_processor": {"type": "RobertaProcessing"}"#),
+                #"post_processor {"type":"RobertaProcessing"} is not supported"#
+            ),
+            (
+                document(extra: #", "decoder": {"type": "Metaspace"}"#),
+                #"decoder {"type":"Metaspace"} is not supported"#
+            ),
         ]
         for (json, expected) in cases {
             do {
@@ -97,22 +122,25 @@ import Tokenization
         }
     }
 
-    @Test(.enabled(if: PythonTokenizers.available, "needs python3 with tokenizers (pip install tokenizers)"),
-          arguments: preTokenizers)
+    @Test(
+        .enabled(if: PythonTokenizers.available, "needs python3 with tokenizers (pip install tokenizers)"),
+        arguments: preTokenizers)
     func pythonTokenizersEncodeTheSame(preTokenizer: String) throws {
         var vocabulary = TinyModel.vocabulary(size: 300)
         vocabulary.preTokenizer = preTokenizer
         let tokenizer = try Tokenizer(vocabulary: vocabulary)
         let texts = [Self.trickyText, "the thin anther", "", "<|endoftext|> the"]
-        let reference = try PythonTokenizers.encode(tokenizerJSON: vocabulary.huggingFaceJSON(), texts: texts.map { Array($0.utf8) })
+        let reference = try PythonTokenizers.encode(
+            tokenizerJSON: vocabulary.huggingFaceJSON(), texts: texts.map { Array($0.utf8) })
         for (text, expected) in zip(texts, reference) {
             // Hugging Face always parses added tokens, so compare with parsing on.
             #expect(tokenizer.encode(text, parseSpecialTokens: true) == expected, "\(preTokenizer): \(text)")
         }
     }
 
-    @Test(.enabled(if: PythonTokenizers.available, "needs python3 with tokenizers (pip install tokenizers)"),
-          arguments: preTokenizers)
+    @Test(
+        .enabled(if: PythonTokenizers.available, "needs python3 with tokenizers (pip install tokenizers)"),
+        arguments: preTokenizers)
     func readsWhatTokenizersWrites(preTokenizer: String) throws {
         var vocabulary = TinyModel.vocabulary(size: 300)
         vocabulary.preTokenizer = preTokenizer
@@ -124,13 +152,17 @@ import Tokenization
         #expect(read.preTokenizer == preTokenizer && read.addBOS && read.bosID == vocabulary.bosID)
     }
 
-    @Test(.enabled(if: PythonTokenizers.available, "needs python3 with tokenizers (pip install tokenizers)"),
-          arguments: preTokenizers)
+    @Test(
+        .enabled(if: PythonTokenizers.available, "needs python3 with tokenizers (pip install tokenizers)"),
+        arguments: preTokenizers)
     func pythonTokenizersSplitTheSame(preTokenizer: String) throws {
         var vocabulary = TinyModel.vocabulary(size: 300)
         vocabulary.preTokenizer = preTokenizer
-        let ours = try PreTokenizer(name: preTokenizer).split(Self.trickyText).map { ByteLevelAlphabet.string(for: $0.utf8) }
-        let reference = try PythonTokenizers.preTokenize(tokenizerJSON: vocabulary.huggingFaceJSON(), text: Self.trickyText)
+        let ours = try PreTokenizer(name: preTokenizer).split(Self.trickyText).map {
+            ByteLevelAlphabet.string(for: $0.utf8)
+        }
+        let reference = try PythonTokenizers.preTokenize(
+            tokenizerJSON: vocabulary.huggingFaceJSON(), text: Self.trickyText)
         #expect(ours == reference)
     }
 }

@@ -3,9 +3,11 @@ import Tokenization
 
 @Suite struct PreTokenizerTests {
     @Test func gpt2Contractions() {
-        #expect(PreTokenizer.gpt2.split("I'm sure they'll say it's fine, we'd've")
-            == ["I", "'m", " sure", " they", "'ll", " say", " it", "'s", " fine", ",", " we", "'d", "'ve"])
-        #expect(PreTokenizer.gpt2.split("you're, we've, don't") == ["you", "'re", ",", " we", "'ve", ",", " don", "'t"])
+        #expect(
+            PreTokenizer.gpt2.split("I'm sure they'll say it's fine, we'd've")
+                == ["I", "'m", " sure", " they", "'ll", " say", " it", "'s", " fine", ",", " we", "'d", "'ve"])
+        #expect(
+            PreTokenizer.gpt2.split("you're, we've, don't") == ["you", "'re", ",", " we", "'ve", ",", " don", "'t"])
         // Upper-case contractions are not contractions for GPT-2: the apostrophe is punctuation.
         #expect(PreTokenizer.gpt2.split("I'M YOU'RE DON'T") == ["I", "'", "M", " YOU", "'", "RE", " DON", "'", "T"])
         #expect(PreTokenizer.gpt2.split("'x' '") == ["'", "x", "'", " '"])
@@ -23,7 +25,10 @@ import Tokenization
     }
 
     @Test func gpt2Classes() {
-        #expect(PreTokenizer.gpt2.split("Hello, world! 12345 abc123") == ["Hello", ",", " world", "!", " 12345", " abc", "123"])
+        #expect(
+            PreTokenizer.gpt2.split("Hello, world! 12345 abc123") == [
+                "Hello", ",", " world", "!", " 12345", " abc", "123",
+            ])
         #expect(PreTokenizer.gpt2.split(" ... ?!") == [" ...", " ?!"])
         #expect(PreTokenizer.gpt2.split("日本語のテキスト") == ["日本語のテキスト"])
         #expect(PreTokenizer.gpt2.split("hi 😀😀 there") == ["hi", " 😀😀", " there"])
@@ -31,7 +36,8 @@ import Tokenization
     }
 
     @Test func smollmIsolatesDigits() {
-        #expect(PreTokenizer.smollm.split("in 2024, 3.14") == ["in", " ", "2", "0", "2", "4", ",", " ", "3", ".", "1", "4"])
+        #expect(
+            PreTokenizer.smollm.split("in 2024, 3.14") == ["in", " ", "2", "0", "2", "4", ",", " ", "3", ".", "1", "4"])
         #expect(PreTokenizer.smollm.split("abc123def") == ["abc", "1", "2", "3", "def"])
         // The digit ends the piece, so a whitespace run before it is kept whole.
         #expect(PreTokenizer.smollm.split("a  1") == ["a", "  ", "1"])
@@ -40,7 +46,10 @@ import Tokenization
     }
 
     @Test func llama3Contractions() {
-        #expect(PreTokenizer.llamaBPE.split("I'M you'Re it's WE'LL") == ["I", "'M", " you", "'Re", " it", "'s", " WE", "'LL"])
+        #expect(
+            PreTokenizer.llamaBPE.split("I'M you'Re it's WE'LL") == [
+                "I", "'M", " you", "'Re", " it", "'s", " WE", "'LL",
+            ])
         #expect(PreTokenizer.llamaBPE.split("don'T they'd've") == ["don", "'T", " they", "'d", "'ve"])
     }
 

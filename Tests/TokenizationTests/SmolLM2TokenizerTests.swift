@@ -1,7 +1,7 @@
 import Foundation
 import ModelIO
-import Testing
 import TestSupport
+import Testing
 import Tokenization
 
 /// The real SmolLM2-135M vocabulary against the reference id streams and Hugging Face `tokenizers`.
@@ -23,7 +23,8 @@ struct SmolLM2TokenizerTests {
     static func unixLineEnds(_ bytes: [UInt8]) -> [UInt8] {
         var result: [UInt8] = []
         result.reserveCapacity(bytes.count)
-        for (index, byte) in bytes.enumerated() where !(byte == 0x0D && index + 1 < bytes.count && bytes[index + 1] == 0x0A) {
+        for (index, byte) in bytes.enumerated()
+        where !(byte == 0x0D && index + 1 < bytes.count && bytes[index + 1] == 0x0A) {
             result.append(byte)
         }
         return result
@@ -33,7 +34,8 @@ struct SmolLM2TokenizerTests {
         let vocabulary = try Self.vocabulary()
         #expect(vocabulary.tokens.count == 49152 && vocabulary.merges.count == 48900)
         #expect(vocabulary.preTokenizer == "smollm")
-        #expect(vocabulary.bosID == 1 && vocabulary.eosID == 2 && vocabulary.unknownID == 0 && vocabulary.paddingID == 2)
+        #expect(
+            vocabulary.bosID == 1 && vocabulary.eosID == 2 && vocabulary.unknownID == 0 && vocabulary.paddingID == 2)
         #expect(!vocabulary.addBOS)
         let tokenizer = try Tokenizer(vocabulary: vocabulary)
         #expect(tokenizer.preTokenizer == .smollm && tokenizer.vocabularySize == 49152)
@@ -41,7 +43,9 @@ struct SmolLM2TokenizerTests {
         #expect(tokenizer.token(for: 1) == "<|im_start|>" && tokenizer.id(for: "<|im_end|>") == 2)
         // The reference prompt from ../shared/data/README.md.
         #expect(tokenizer.encode("The capital of France is") == [504, 3575, 282, 4649, 314])
-        #expect(tokenizer.decode([7042, 30, 198, 198, 504, 2988, 314, 42, 216, 34, 32, 33]) == " Paris.\n\nThe answer is: 201")
+        #expect(
+            tokenizer.decode([7042, 30, 198, 198, 504, 2988, 314, 42, 216, 34, 32, 33])
+                == " Paris.\n\nThe answer is: 201")
         #expect(tokenizer.encode("<|im_start|>user\nHi<|im_end|>", parseSpecialTokens: true).first == 1)
     }
 
@@ -79,8 +83,9 @@ struct SmolLM2TokenizerTests {
     /// Our encoding of the raw files against Hugging Face `tokenizers` loading the
     /// `tokenizer.json` we write, for every pre-tokenizer (SmolLM's is the real SmolLM2 one:
     /// `Digits(individual_digits)` then `ByteLevel`).
-    @Test(.enabled(if: PythonTokenizers.available, "needs python3 with tokenizers (pip install tokenizers)"),
-          arguments: HuggingFaceJSONTests.preTokenizers)
+    @Test(
+        .enabled(if: PythonTokenizers.available, "needs python3 with tokenizers (pip install tokenizers)"),
+        arguments: HuggingFaceJSONTests.preTokenizers)
     func matchesHuggingFaceTokenizers(preTokenizer: String) throws {
         var vocabulary = try Self.vocabulary()
         vocabulary.preTokenizer = preTokenizer

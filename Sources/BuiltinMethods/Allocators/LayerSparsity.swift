@@ -31,7 +31,8 @@ public struct LayerSparsity: PruneStep {
     /// - Throws: `PruneError` when the counts differ.
     public func validate(chain: [any PruneStep], model: Model) throws(PruneError) {
         guard sparsities.count == model.config.layerCount else {
-            throw PruneError("layer sparsity lists \(sparsities.count) values for a model of \(model.config.layerCount) layers")
+            throw PruneError(
+                "layer sparsity lists \(sparsities.count) values for a model of \(model.config.layerCount) layers")
         }
     }
 
@@ -41,7 +42,8 @@ public struct LayerSparsity: PruneStep {
     ///   before the engine starts).
     public func run(_ work: MatrixWork) throws(PruneError) {
         guard work.layer < sparsities.count else {
-            throw PruneError("\(work.name): layer sparsity lists \(sparsities.count) layers, no value for layer \(work.layer)")
+            throw PruneError(
+                "\(work.name): layer sparsity lists \(sparsities.count) layers, no value for layer \(work.layer)")
         }
         work.sparsity = sparsities[work.layer]
     }

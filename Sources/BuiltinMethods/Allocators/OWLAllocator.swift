@@ -32,8 +32,10 @@ public struct OWLAllocator: ModelSurveyingAllocator {
 
     /// - Throws: `PruneError` for a sparsity outside [0, 1) (or missing, unstructured), one that
     ///   contradicts the pattern, M not positive and finite, or λ negative or not finite.
-    public init(sparsity: Double?, pattern: SparsityPattern = .unstructured, outlierMultiplier: Double = 5,
-                lambda: Double = 0.08) throws(PruneError) {
+    public init(
+        sparsity: Double?, pattern: SparsityPattern = .unstructured, outlierMultiplier: Double = 5,
+        lambda: Double = 0.08
+    ) throws(PruneError) {
         let pattern = try pattern.validated()
         if let implied = pattern.impliedSparsity {
             if let sparsity, abs(sparsity - implied) > 1e-9 {
@@ -89,17 +91,21 @@ public struct OWLAllocator: ModelSurveyingAllocator {
                 var layerSparsity = 1 - (shift + (1 - sparsity))
                 if layerSparsity <= 0 { layerSparsity = 0.01 }
                 guard layerSparsity < 1 else {
-                    throw PruneError("OWL gives layer \(entry.layer) sparsity \(layerSparsity) ≥ 1: lower lambda (\(lambda))")
+                    throw PruneError(
+                        "OWL gives layer \(entry.layer) sparsity \(layerSparsity) ≥ 1: lower lambda (\(lambda))")
                 }
                 return LayerTarget(sparsity: layerSparsity, measure: entry.measure)
             case .nm(let keep, let group):
                 let pruned = group - keep - Int(shift.rounded(.toNearestOrEven))
                 guard pruned >= 0, pruned < group else {
-                    throw PruneError("OWL gives layer \(entry.layer) \(pruned) pruned of \(group), outside 0..<\(group): lower lambda (\(lambda))")
+                    throw PruneError(
+                        "OWL gives layer \(entry.layer) \(pruned) pruned of \(group), outside 0..<\(group): lower lambda (\(lambda))"
+                    )
                 }
                 if pruned == 0 { return LayerTarget(sparsity: 0, pattern: .unstructured, measure: entry.measure) }
-                return LayerTarget(sparsity: Double(pruned) / Double(group), pattern: .nm(keep: group - pruned, group: group),
-                                   measure: entry.measure)
+                return LayerTarget(
+                    sparsity: Double(pruned) / Double(group), pattern: .nm(keep: group - pruned, group: group),
+                    measure: entry.measure)
             }
         }
     }
@@ -107,7 +113,8 @@ public struct OWLAllocator: ModelSurveyingAllocator {
     /// Sets the matrix's target from its layer's plan.
     public func run(_ work: MatrixWork) throws(PruneError) {
         guard let plan = work.plan else {
-            throw PruneError("\(work.name): OWL has no plan for layer \(work.layer) (it needs the engine's survey pass)")
+            throw PruneError(
+                "\(work.name): OWL has no plan for layer \(work.layer) (it needs the engine's survey pass)")
         }
         work.sparsity = plan.sparsity
         work.pattern = plan.pattern

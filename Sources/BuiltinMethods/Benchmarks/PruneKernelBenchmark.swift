@@ -28,8 +28,10 @@ public enum PruneKernelBenchmark {
         /// One line per kernel.
         public var summary: String {
             (["prune kernels (\(isa)); memory probe \(String(format: "%.1f", memoryGigabytesPerSecond)) GB/s"]
-                + kernels.map { "\($0.name): \(String(format: "%.3f", $0.seconds * 1e3)) ms, "
-                    + "\(String(format: "%.1f", $0.gigabytesPerSecond)) GB/s" }).joined(separator: "\n")
+                + kernels.map {
+                    "\($0.name): \(String(format: "%.3f", $0.seconds * 1e3)) ms, "
+                        + "\(String(format: "%.1f", $0.gigabytesPerSecond)) GB/s"
+                }).joined(separator: "\n")
         }
     }
 
@@ -45,7 +47,7 @@ public enum PruneKernelBenchmark {
         var scores = [Float](repeating: 0, count: n), scratch = scores, weights = values
         var mask = [UInt8](repeating: 0, count: n)
         var sums = [Float](repeating: 0, count: columns), squares = sums
-        let block = min(128, columns - columns % 4)  // one SparseGPT block, a multiple of 4 for 2:4
+        let block = min(128, columns - columns % 4) // one SparseGPT block, a multiple of 4 for 2:4
         var errors = [Float](repeating: 0, count: rows * block)
         var u = [Float](repeating: 0, count: block * block)
         for j in 0..<block { u[j * block + j] = 1 }
@@ -62,32 +64,40 @@ public enum PruneKernelBenchmark {
         }
         let shape = "\(rows)×\(columns)"
         var kernels: [KernelThroughput] = []
-        kernels.append(time("column_moments \(shape)", bytes: floatBytes) {
-            shears_prune_column_moments(values, rows, columns, columns, &sums, &squares)
-        })
-        kernels.append(time("abs_scores \(shape)", bytes: 2 * floatBytes + Double(columns * 4)) {
-            shears_prune_abs_scores(values, rows, columns, sums, &scores)
-        })
-        kernels.append(time("kth_smallest \(n)", bytes: 2 * floatBytes) {
-            _ = shears_prune_kth_smallest(scores, n, n / 2, &scratch)
-        })
-        kernels.append(time("select_rows \(shape) k=\(columns / 2)", bytes: floatBytes + Double(n)) {
-            shears_prune_select_rows(scores, rows, columns, columns / 2, &mask, &scratch)
-        })
-        kernels.append(time("select_groups 2:4 \(shape)", bytes: floatBytes + Double(n)) {
-            shears_prune_select_groups(scores, rows, columns, 2, 4, &mask)
-        })
-        kernels.append(time("apply_mask \(shape)", bytes: 2 * floatBytes + Double(n)) {
-            _ = shears_prune_apply_mask(&weights, mask, n)
-        })
-        kernels.append(time("sparsegpt_sweep 2:4 \(rows)×\(block)", bytes: Double(rows * block * 9)) {
-            shears_sparsegpt_sweep(&weights, rows, block, columns, u, block, &mask, columns, 2, 4, &errors, block)
-        })
+        kernels.append(
+            time("column_moments \(shape)", bytes: floatBytes) {
+                shears_prune_column_moments(values, rows, columns, columns, &sums, &squares)
+            })
+        kernels.append(
+            time("abs_scores \(shape)", bytes: 2 * floatBytes + Double(columns * 4)) {
+                shears_prune_abs_scores(values, rows, columns, sums, &scores)
+            })
+        kernels.append(
+            time("kth_smallest \(n)", bytes: 2 * floatBytes) {
+                _ = shears_prune_kth_smallest(scores, n, n / 2, &scratch)
+            })
+        kernels.append(
+            time("select_rows \(shape) k=\(columns / 2)", bytes: floatBytes + Double(n)) {
+                shears_prune_select_rows(scores, rows, columns, columns / 2, &mask, &scratch)
+            })
+        kernels.append(
+            time("select_groups 2:4 \(shape)", bytes: floatBytes + Double(n)) {
+                shears_prune_select_groups(scores, rows, columns, 2, 4, &mask)
+            })
+        kernels.append(
+            time("apply_mask \(shape)", bytes: 2 * floatBytes + Double(n)) {
+                _ = shears_prune_apply_mask(&weights, mask, n)
+            })
+        kernels.append(
+            time("sparsegpt_sweep 2:4 \(rows)×\(block)", bytes: Double(rows * block * 9)) {
+                shears_sparsegpt_sweep(&weights, rows, block, columns, u, block, &mask, columns, 2, 4, &errors, block)
+            })
         let probe = [Float](repeating: 1, count: 64 << 20)
         let bandwidth = time("memory probe", bytes: Double(probe.count * 4)) {
             _ = probe.withUnsafeBufferPointer { shears_sum($0.baseAddress!, $0.count) }
         }
-        return Report(isa: String(cString: shears_isa_name(shears_prune_isa())),
-                      memoryGigabytesPerSecond: bandwidth.gigabytesPerSecond, kernels: kernels)
+        return Report(
+            isa: String(cString: shears_isa_name(shears_prune_isa())),
+            memoryGigabytesPerSecond: bandwidth.gigabytesPerSecond, kernels: kernels)
     }
 }

@@ -33,7 +33,8 @@ public struct RIAScore: PruneStep {
         let statistics = try work.requireStatistics(.squaredNorms, for: name)
         let rows = work.rows, columns = work.columns
         guard statistics.squaredNorms.count == columns else {
-            throw PruneError("\(work.name): RIA got \(statistics.squaredNorms.count) input statistics for \(columns) columns")
+            throw PruneError(
+                "\(work.name): RIA got \(statistics.squaredNorms.count) input statistics for \(columns) columns")
         }
         let weights = UnsafeBufferPointer(work.weights.buffer)
         var columnSums = [Double](repeating: 0, count: columns)

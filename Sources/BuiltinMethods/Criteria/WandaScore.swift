@@ -20,8 +20,9 @@ public struct WandaScore: PruneStep {
         var scores = [Float](repeating: 0, count: work.rows * work.columns)
         scores.withUnsafeMutableBufferPointer { out in
             norms.withUnsafeBufferPointer { scale in
-                shears_prune_abs_scores(work.weights.buffer.baseAddress!, work.rows, work.columns,
-                                        scale.baseAddress!, out.baseAddress!)
+                shears_prune_abs_scores(
+                    work.weights.buffer.baseAddress!, work.rows, work.columns,
+                    scale.baseAddress!, out.baseAddress!)
             }
         }
         work.scores = scores

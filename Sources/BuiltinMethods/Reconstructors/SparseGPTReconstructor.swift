@@ -67,7 +67,8 @@ public struct SparseGPTReconstructor: PruneStep {
         if case .adaptive(let pattern) = maskSource {
             try pattern.validate(columns: d, name: work.name)
             if case .nm(let keep, let group) = pattern, blocksize % group != 0 {
-                throw PruneError("\(work.name): SparseGPT block size \(blocksize) must be a multiple of M for \(keep):\(group)")
+                throw PruneError(
+                    "\(work.name): SparseGPT block size \(blocksize) must be a multiple of M for \(keep):\(group)")
             }
         }
         if maskSource == .fixedMask, work.mask.count != rows * d {
@@ -90,10 +91,11 @@ public struct SparseGPTReconstructor: PruneStep {
         var errors = [Float](repeating: 0, count: rows * blocksize)
         var saliency = [Float](repeating: 0, count: rows * blocksize)
         var scratch = saliency
-        let (prune, group): (Int, Int) = switch maskSource {
-        case .adaptive(.nm(let keep, let m)): (m - keep, m)
-        default: (0, 1)
-        }
+        let (prune, group): (Int, Int) =
+            switch maskSource {
+            case .adaptive(.nm(let keep, let m)): (m - keep, m)
+            default: (0, 1)
+            }
         u.withUnsafeBufferPointer { u in
             let u = u.baseAddress!
             var b0 = 0
@@ -122,8 +124,9 @@ public struct SparseGPTReconstructor: PruneStep {
                 }
                 sweep(w + b0, rows, width, d, u + b0 * d + b0, &blockMask, prune, group, &errors)
                 if b1 < d {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d - b1), Int32(width),
-                                -1, errors, Int32(width), u + b0 * d + b1, Int32(d), 1, w + b1, Int32(d))
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d - b1), Int32(width),
+                        -1, errors, Int32(width), u + b0 * d + b1, Int32(d), 1, w + b1, Int32(d))
                 }
                 for r in 0..<rows {
                     for c in 0..<width { mask[r * d + b0 + c] = blockMask[r * width + c] }
@@ -147,9 +150,10 @@ public struct SparseGPTReconstructor: PruneStep {
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
                     let first = worker * share, count = min(rows, first + share) - first
                     guard count > 0 else { return }
-                    shears_sparsegpt_sweep(shared.value.w + first * ldw, count, width, ldw, shared.value.u, ldw,
-                                           shared.value.mask + first * width, width, prune, group,
-                                           shared.value.errors + first * width, width)
+                    shears_sparsegpt_sweep(
+                        shared.value.w + first * ldw, count, width, ldw, shared.value.u, ldw,
+                        shared.value.mask + first * width, width, prune, group,
+                        shared.value.errors + first * width, width)
                 }
             }
         }

@@ -58,10 +58,14 @@ public struct DSnoTRefiner: PruneStep {
 
     /// - Throws: `PruneError` for negative cycles, a threshold or power that is negative or not
     ///   finite, or no parts.
-    public init(maxCycles: Int = 50, threshold: Double = 0.1, power: Double = 1,
-                parts: Set<LlamaTensorNames.Layer> = attentionParts, growPrunedOnly: Bool = false) throws(PruneError) {
+    public init(
+        maxCycles: Int = 50, threshold: Double = 0.1, power: Double = 1,
+        parts: Set<LlamaTensorNames.Layer> = attentionParts, growPrunedOnly: Bool = false
+    ) throws(PruneError) {
         guard maxCycles >= 0 else { throw PruneError("DSnoT max_cycles \(maxCycles) must be ≥ 0") }
-        guard threshold.isFinite, threshold >= 0 else { throw PruneError("DSnoT threshold \(threshold) must be finite and ≥ 0") }
+        guard threshold.isFinite, threshold >= 0 else {
+            throw PruneError("DSnoT threshold \(threshold) must be finite and ≥ 0")
+        }
         guard power.isFinite, power >= 0 else { throw PruneError("DSnoT power \(power) must be finite and ≥ 0") }
         guard !parts.isEmpty, parts.allSatisfy(\.isLinear) else {
             throw PruneError("DSnoT needs at least one linear part to refine")
@@ -85,7 +89,8 @@ public struct DSnoTRefiner: PruneStep {
         default:
             guard let part = LlamaTensorNames.Layer(rawValue: name), part.isLinear else {
                 let names = LinearMatrix.parts.map(\.rawValue).joined(separator: ", ")
-                throw PruneError("unknown DSnoT layer selection \"\(name)\" (expected attention, mlp, all or one of \(names))")
+                throw PruneError(
+                    "unknown DSnoT layer selection \"\(name)\" (expected attention, mlp, all or one of \(names))")
             }
             return [part]
         }
@@ -116,7 +121,9 @@ public struct DSnoTRefiner: PruneStep {
         let groups = groupSize
         let d = work.columns
         let sums = statistics.sums.map(Double.init)
-        let divisors = statistics.variances.map { power == 0 ? 1 : pow(Swift.max(Double($0), Self.varianceFloor), power) }
+        let divisors = statistics.variances.map {
+            power == 0 ? 1 : pow(Swift.max(Double($0), Self.varianceFloor), power)
+        }
         let norms = statistics.squaredNorms.map { Double($0).squareRoot() }
         let rows = work.rows
         let scores = groups == nil ? [] : work.scores
@@ -125,7 +132,8 @@ public struct DSnoTRefiner: PruneStep {
         let workers = Swift.max(1, Swift.min(blasThreadCount(), rows / 64))
         work.mask.withUnsafeMutableBufferPointer { mask in
             results.withUnsafeMutableBufferPointer { results in
-                let shared = UnsafeSendable((weights: UnsafeBufferPointer(work.weights.buffer), mask: mask, results: results))
+                let shared = UnsafeSendable(
+                    (weights: UnsafeBufferPointer(work.weights.buffer), mask: mask, results: results))
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
                     var row = RowState(columns: d)
                     for r in stride(from: worker, to: rows, by: workers) {
@@ -135,7 +143,8 @@ public struct DSnoTRefiner: PruneStep {
                         row.load(w, m, sums: sums, divisors: divisors, growPrunedOnly: growPrunedOnly)
                         if let groups {
                             let rowScores = scores[base..<base + d].map(Double.init)
-                            shared.value.results[r] = refineGroups(r, &row, m, scores: rowScores, group: groups, trace: trace)
+                            shared.value.results[r] = refineGroups(
+                                r, &row, m, scores: rowScores, group: groups, trace: trace)
                         } else {
                             row.prepareUnstructuredPruneList(w, m, norms: norms, zeroFix: growPrunedOnly)
                             shared.value.results[r] = refineRow(r, &row, m, trace: trace)
@@ -158,17 +167,41 @@ public struct DSnoTRefiner: PruneStep {
         var error = row.error
         result.stop = .maxCycles
         for cycle in 0..<maxCycles {
-            guard abs(error) > threshold else { result.stop = .threshold; break }
-            guard gf <= gb, pf <= pb else { result.stop = .exhausted; break }
+            guard abs(error) > threshold else {
+                result.stop = .threshold
+                break
+            }
+            guard gf <= gb, pf <= pb else {
+                result.stop = .exhausted
+                break
+            }
             let grown: Int
-            if error > 0 { grown = row.grow[gb]; gb -= 1 } else { grown = row.grow[gf]; gf += 1 }
+            if error > 0 {
+                grown = row.grow[gb]
+                gb -= 1
+            } else {
+                grown = row.grow[gf]
+                gf += 1
+            }
             // The reference's grow list runs on into kept weights once the pruned ones of the
             // needed sign are used up; "regrowing" a kept weight would prune one weight more than
             // the row's count, so the row stops here instead (a deliberate deviation).
-            guard mask[grown] == 1 else { result.stop = .exhausted; break }
+            guard mask[grown] == 1 else {
+                result.stop = .exhausted
+                break
+            }
             let pruned: Int
-            if error < 0 { pruned = row.pruneList[pb]; pb -= 1 } else { pruned = row.pruneList[pf]; pf += 1 }
-            if trace { result.cycles.append(DSnoTCycle(cycle: cycle, regrown: grown, pruned: pruned, errorBefore: error, applied: true)) }
+            if error < 0 {
+                pruned = row.pruneList[pb]
+                pb -= 1
+            } else {
+                pruned = row.pruneList[pf]
+                pf += 1
+            }
+            if trace {
+                result.cycles.append(
+                    DSnoTCycle(cycle: cycle, regrown: grown, pruned: pruned, errorBefore: error, applied: true))
+            }
             mask[pruned] = 1
             mask[grown] = 0
             error = error + row.contributions[pruned] - row.contributions[grown]
@@ -191,25 +224,49 @@ public struct DSnoTRefiner: PruneStep {
         let initialSign = sign(error)
         result.stop = .maxCycles
         for cycle in 0..<maxCycles {
-            guard abs(error) > threshold else { result.stop = .threshold; break }
-            guard gf <= gb else { result.stop = .exhausted; break }
+            guard abs(error) > threshold else {
+                result.stop = .threshold
+                break
+            }
+            guard gf <= gb else {
+                result.stop = .exhausted
+                break
+            }
             let grown: Int
-            if error > 0 { grown = row.grow[gb]; gb -= 1 } else { grown = row.grow[gf]; gf += 1 }
+            if error > 0 {
+                grown = row.grow[gb]
+                gb -= 1
+            } else {
+                grown = row.grow[gf]
+                gf += 1
+            }
             // As in the unstructured loop: a kept weight cannot be regrown (its group would lose
             // one more weight than N:M allows), so the row stops.
-            guard mask[grown] == 1 else { result.stop = .exhausted; break }
+            guard mask[grown] == 1 else {
+                result.stop = .exhausted
+                break
+            }
             let start = grown - grown % group
             var pruned = start
             for j in start..<start + group where candidates[j] < candidates[pruned] { pruned = j }
             guard candidates[pruned] < .infinity else {
-                if trace { result.cycles.append(DSnoTCycle(cycle: cycle, regrown: grown, pruned: nil, errorBefore: error, applied: false)) }
+                if trace {
+                    result.cycles.append(
+                        DSnoTCycle(cycle: cycle, regrown: grown, pruned: nil, errorBefore: error, applied: false))
+                }
                 continue
             }
             candidates[pruned] = .infinity
             let after = error + row.contributions[pruned] - row.contributions[grown]
             let applied = sign(after) == initialSign
-            if trace { result.cycles.append(DSnoTCycle(cycle: cycle, regrown: grown, pruned: pruned, errorBefore: error, applied: applied)) }
-            guard applied else { result.stop = .signChange; break }
+            if trace {
+                result.cycles.append(
+                    DSnoTCycle(cycle: cycle, regrown: grown, pruned: pruned, errorBefore: error, applied: applied))
+            }
+            guard applied else {
+                result.stop = .signChange
+                break
+            }
             mask[pruned] = 1
             mask[grown] = 0
             error = after

@@ -105,7 +105,9 @@ public struct ChannelPermutation {
     /// - Throws: `PruneError` for a bad slot or permutation.
     public func refined(_ permutation: [Int], slot: Int) throws(PruneError) -> [Int] {
         try check(permutation)
-        guard slot >= 0, slot < group else { throw PruneError("channel permutation: slot \(slot) is outside 0..<\(group)") }
+        guard slot >= 0, slot < group else {
+            throw PruneError("channel permutation: slot \(slot) is outside 0..<\(group)")
+        }
         let groups = self.groups, rows = self.rows, columns = self.columns, group = self.group, keep = self.keep
         // Group g keeps the top N−1 of its fixed columns plus max(candidate, N-th largest fixed):
         // only that threshold depends on g, so the values of a round are sums of maxima.
@@ -153,8 +155,9 @@ public struct ChannelPermutation {
         if refine {
             for slot in 0..<group { permutation = try refined(permutation, slot: slot) }
         }
-        return Outcome(permutation: permutation, identityScore: identityScore, heuristicScore: heuristicScore,
-                       finalScore: retained(permutation))
+        return Outcome(
+            permutation: permutation, identityScore: identityScore, heuristicScore: heuristicScore,
+            finalScore: retained(permutation))
     }
 
     /// The N:M mask (1 = pruned) chosen in `permutation`'s order (the M − N lowest scores of each
@@ -206,7 +209,9 @@ public struct ChannelPermutation {
                 for i in 0..<rows {
                     let row = score.baseAddress! + i * columns
                     for g in 0..<groups {
-                        for s in 0..<group { Self.insertDescending(row[permutation[g * group + s]], into: values, count: s) }
+                        for s in 0..<group {
+                            Self.insertDescending(row[permutation[g * group + s]], into: values, count: s)
+                        }
                         for s in 0..<keep { total += Double(values[s]) }
                     }
                 }

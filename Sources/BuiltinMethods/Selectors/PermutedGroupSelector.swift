@@ -24,7 +24,9 @@ public struct PermutedGroupSelector: PruneStep {
 
     /// - Throws: `PruneError` if `pattern` is unstructured or not `0 < N < M ≤ 64`.
     public init(_ pattern: SparsityPattern, refine: Bool = true) throws(PruneError) {
-        guard pattern.prunedPerGroup != nil else { throw PruneError("the permuted group selector needs an N:M pattern") }
+        guard pattern.prunedPerGroup != nil else {
+            throw PruneError("the permuted group selector needs an N:M pattern")
+        }
         self.pattern = try pattern.validated()
         self.refine = refine
     }
@@ -34,8 +36,9 @@ public struct PermutedGroupSelector: PruneStep {
         try work.requireScores(for: name)
         try pattern.validate(columns: work.columns, name: work.name)
         do {
-            let permutation = try ChannelPermutation(scores: work.scores, rows: work.rows, columns: work.columns,
-                                                     pattern: pattern)
+            let permutation = try ChannelPermutation(
+                scores: work.scores, rows: work.rows, columns: work.columns,
+                pattern: pattern)
             let outcome = try permutation.search(refine: refine)
             work.mask = try permutation.mask(outcome.permutation)
             work.notes.append(Self.note(outcome, refine: refine))

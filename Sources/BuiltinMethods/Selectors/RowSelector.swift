@@ -25,4 +25,3 @@ public struct RowSelector: PruneStep {
         work.mask = try MaskSelection.select(work, work.pattern ?? .unstructured, ties: groupTies)
     }
 }
-

@@ -19,8 +19,9 @@ struct Bench: ParsableCommand {
 
     @OptionGroup var source: ModelArgument
 
-    @Option(name: [.long, .customShort("f"), .customLong("file")], help: "Text to run on (default: synthetic ids).",
-            completion: .file())
+    @Option(
+        name: [.long, .customShort("f"), .customLong("file")], help: "Text to run on (default: synthetic ids).",
+        completion: .file())
     var text: String?
 
     @OptionGroup var textOptions: TextOptions
@@ -34,7 +35,8 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    @Flag(help: "Also time the pruning kernels (scores, selection, masks, statistics) next to a memory-bandwidth probe.")
+    @Flag(
+        help: "Also time the pruning kernels (scores, selection, masks, statistics) next to a memory-bandwidth probe.")
     var kernels = false
 
     func validate() throws {

@@ -53,14 +53,17 @@ struct Convert: ParsableCommand {
     static func layerList(_ text: String) throws -> [Int] {
         var layers: [Int] = []
         for field in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let bounds = field.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let bounds = field.split(separator: "-", omittingEmptySubsequences: false).map {
+                Int($0.trimmingCharacters(in: .whitespaces))
+            }
             switch bounds.count {
             case 1 where bounds[0] != nil:
                 layers.append(bounds[0]!)
             case 2 where bounds[0] != nil && bounds[1] != nil && bounds[0]! <= bounds[1]!:
                 layers += Array(bounds[0]!...bounds[1]!)
             default:
-                throw CommandFailure.badInput("--drop-layers: '\(field)' is not a layer index or a range such as 20-23 (in '\(text)')")
+                throw CommandFailure.badInput(
+                    "--drop-layers: '\(field)' is not a layer index or a range such as 20-23 (in '\(text)')")
             }
         }
         return layers

@@ -17,8 +17,9 @@ struct Eval: ParsableCommand {
 
     @OptionGroup var source: ModelArgument
 
-    @Option(name: [.long, .customShort("f"), .customLong("file")],
-            help: "The UTF-8 text to evaluate on.", completion: .file())
+    @Option(
+        name: [.long, .customShort("f"), .customLong("file")],
+        help: "The UTF-8 text to evaluate on.", completion: .file())
     var text: String?
 
     @Option(help: "Token ids (int32 little-endian) to evaluate on, instead of --text.", completion: .file())
@@ -56,7 +57,8 @@ struct Eval: ParsableCommand {
         }
         let chunkCount = min(chunks ?? available, available)
         if let chunks, chunks > available {
-            Terminal.printError("shears: note: the text has only \(available) chunks of \(seqlen) tokens; evaluating \(available)")
+            Terminal.printError(
+                "shears: note: the text has only \(available) chunks of \(seqlen) tokens; evaluating \(available)")
         }
         let bar = ProgressBar("eval", total: chunkCount, unit: "tok")
         let scope = CancellationScope()
@@ -72,16 +74,22 @@ struct Eval: ParsableCommand {
         }
         bar.finish()
         if result.exceedsContextLength {
-            Terminal.printError("shears: note: seqlen \(seqlen) exceeds the model's context length \(model.config.contextLength)")
+            Terminal.printError(
+                "shears: note: seqlen \(seqlen) exceeds the model's context length \(model.config.contextLength)")
         }
         if json {
-            try JSONOutput.print(EvalReport(model: source.model, text: text ?? ids!, result: result, blas: BLASRuntime.summary))
+            try JSONOutput.print(
+                EvalReport(model: source.model, text: text ?? ids!, result: result, blas: BLASRuntime.summary))
         } else {
-            print(String(format: "chunks %d x %d tokens = %d tokens in %.1f s (%.0f tokens/s)",
-                         result.chunks, result.seqlen, result.tokens, result.seconds,
-                         Double(result.tokens) / result.seconds))
-            print(String(format: "Final estimate: PPL = %.4f +/- %.4f", result.perplexity,
-                         result.perplexity * Self.standardError(result.chunkMeanNLLs)))
+            print(
+                String(
+                    format: "chunks %d x %d tokens = %d tokens in %.1f s (%.0f tokens/s)",
+                    result.chunks, result.seqlen, result.tokens, result.seconds,
+                    Double(result.tokens) / result.seconds))
+            print(
+                String(
+                    format: "Final estimate: PPL = %.4f +/- %.4f", result.perplexity,
+                    result.perplexity * Self.standardError(result.chunkMeanNLLs)))
         }
     }
 }

@@ -33,7 +33,9 @@ struct Generate: ParsableCommand {
 
     func validate() throws {
         guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be non-negative") }
-        guard temperature.isFinite, temperature >= 0 else { throw ValidationError("--temperature must be a non-negative number") }
+        guard temperature.isFinite, temperature >= 0 else {
+            throw ValidationError("--temperature must be a non-negative number")
+        }
         guard topK >= 0 else { throw ValidationError("--top-k must be non-negative") }
         guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
     }
@@ -62,7 +64,9 @@ struct Generate: ParsableCommand {
         let text = model.tokenizer.decode(generated)
         Terminal.write(String(text.dropFirst(printed.count)) + "\n")
         if showIds { print(generated.map(String.init).joined(separator: " ")) }
-        Terminal.printError(String(format: "shears: %d tokens in %.2f s (%.1f tokens/s)", generated.count, seconds,
-                                   Double(generated.count) / max(seconds, 1e-9)))
+        Terminal.printError(
+            String(
+                format: "shears: %d tokens in %.2f s (%.1f tokens/s)", generated.count, seconds,
+                Double(generated.count) / max(seconds, 1e-9)))
     }
 }

@@ -97,16 +97,27 @@ struct ModelDescription: Encodable {
     /// The human-readable report.
     func text(tensors listTensors: Bool, metadata listMetadata: Bool) -> String {
         var lines: [String] = []
-        func row(_ key: String, _ value: String) { lines.append(key.padding(toLength: 14, withPad: " ", startingAt: 0) + value) }
+        func row(_ key: String, _ value: String) {
+            lines.append(key.padding(toLength: 14, withPad: " ", startingAt: 0) + value)
+        }
         row("model", path + (name.map { "  (\($0))" } ?? ""))
         row("format", "\(format), \(tensors.count) tensors, \(Format.bytes(fileBytes))")
         if let shape = config.uniformShape {
-            row("architecture", "\(architecture): \(config.layerCount) layers, hidden \(config.hiddenSize), FFN \(shape.ffnSize)")
-            row("attention", "\(shape.headCount) heads, \(shape.kvHeadCount) KV heads (GQA \(shape.groupSize):1), head dim \(config.headDim)")
+            row(
+                "architecture",
+                "\(architecture): \(config.layerCount) layers, hidden \(config.hiddenSize), FFN \(shape.ffnSize)")
+            row(
+                "attention",
+                "\(shape.headCount) heads, \(shape.kvHeadCount) KV heads (GQA \(shape.groupSize):1), head dim \(config.headDim)"
+            )
         } else {
-            row("architecture", "\(architecture): \(config.layerCount) layers of different shapes, hidden \(config.hiddenSize), head dim \(config.headDim)")
+            row(
+                "architecture",
+                "\(architecture): \(config.layerCount) layers of different shapes, hidden \(config.hiddenSize), head dim \(config.headDim)"
+            )
             for (layer, shape) in config.layers.enumerated() {
-                let attention = shape.hasAttention ? "\(shape.headCount) heads, \(shape.kvHeadCount) KV heads" : "no attention"
+                let attention =
+                    shape.hasAttention ? "\(shape.headCount) heads, \(shape.kvHeadCount) KV heads" : "no attention"
                 row("  layer \(layer)", "\(attention), \(shape.hasFFN ? "FFN \(shape.ffnSize)" : "no FFN")")
             }
         }
@@ -130,9 +141,10 @@ struct ModelDescription: Encodable {
             lines.append("tensors:")
             let width = tensors.map(\.name.count).max() ?? 0
             for tensor in tensors {
-                lines.append("  " + tensor.name.padding(toLength: width + 2, withPad: " ", startingAt: 0)
-                             + tensor.type.padding(toLength: 6, withPad: " ", startingAt: 0)
-                             + tensor.shape.map(String.init).joined(separator: " x "))
+                lines.append(
+                    "  " + tensor.name.padding(toLength: width + 2, withPad: " ", startingAt: 0)
+                        + tensor.type.padding(toLength: 6, withPad: " ", startingAt: 0)
+                        + tensor.shape.map(String.init).joined(separator: " x "))
             }
         }
         return lines.joined(separator: "\n")

@@ -36,8 +36,9 @@ struct PluginCheck: ParsableCommand {
     @Option(help: "Time the criterion against this built-in criterion: wanda or magnitude.")
     var compareBuiltin: String?
 
-    @Option(help: "With --compare-builtin: take the matrix shapes from this model instead of SmolLM2-135M's.",
-            completion: .file(extensions: ["gguf"]))
+    @Option(
+        help: "With --compare-builtin: take the matrix shapes from this model instead of SmolLM2-135M's.",
+        completion: .file(extensions: ["gguf"]))
     var model: String?
 
     @Option(help: "With --compare-builtin: timed passes (the median is reported).")
@@ -65,19 +66,28 @@ struct PluginCheck: ParsableCommand {
         let failures = results.filter { $0.outcome == .fail }
         if json {
             var object: [String: Any] = [
-                "plugin": plugin.path, "id": plugin.id, "version": plugin.version, "loaded": true, "passed": failures.isEmpty,
+                "plugin": plugin.path, "id": plugin.id, "version": plugin.version, "loaded": true,
+                "passed": failures.isEmpty,
                 "results": results.map { result -> [String: Any] in
-                    ["criterion": result.criterion ?? NSNull(), "check": result.check, "outcome": result.outcome.rawValue,
-                     "detail": result.detail]
+                    [
+                        "criterion": result.criterion ?? NSNull(), "check": result.check,
+                        "outcome": result.outcome.rawValue,
+                        "detail": result.detail,
+                    ]
                 },
             ]
             if let comparison {
                 func entry(_ report: PluginBenchmark.Report) -> [String: Any] {
-                    ["builtin_seconds": report.builtinSeconds, "plugin_seconds": report.pluginSeconds, "ratio": report.ratio,
-                     "weights": report.weights, "runs": report.runs]
+                    [
+                        "builtin_seconds": report.builtinSeconds, "plugin_seconds": report.pluginSeconds,
+                        "ratio": report.ratio,
+                        "weights": report.weights, "runs": report.runs,
+                    ]
                 }
-                object["benchmark"] = ["builtin": compareBuiltin!, "criterion": entry(comparison.criterion),
-                                       "criterion_and_selection": entry(comparison.selection)]
+                object["benchmark"] = [
+                    "builtin": compareBuiltin!, "criterion": entry(comparison.criterion),
+                    "criterion_and_selection": entry(comparison.selection),
+                ]
             }
             print(Self.jsonText(object))
         } else {
@@ -87,35 +97,49 @@ struct PluginCheck: ParsableCommand {
                 print("\(label)  \(result.criterion.map { "\($0): " } ?? "")\(result.check): \(result.detail)")
             }
             if let comparison {
-                for (label, report) in [("criterion", comparison.criterion), ("criterion + per-row selection", comparison.selection)] {
-                    print(String(format: "BENCH %@: plugin %@ %.3f ms vs built-in %@ %.3f ms per layer (%d weights, median of %d): ratio %.3f",
-                                 label, criterion!, report.pluginSeconds * 1e3, compareBuiltin!, report.builtinSeconds * 1e3,
-                                 report.weights, report.runs, report.ratio))
+                for (label, report) in [
+                    ("criterion", comparison.criterion), ("criterion + per-row selection", comparison.selection),
+                ] {
+                    print(
+                        String(
+                            format:
+                                "BENCH %@: plugin %@ %.3f ms vs built-in %@ %.3f ms per layer (%d weights, median of %d): ratio %.3f",
+                            label, criterion!, report.pluginSeconds * 1e3, compareBuiltin!, report.builtinSeconds * 1e3,
+                            report.weights, report.runs, report.ratio))
                 }
             }
-            print(failures.isEmpty ? "conformance: passed" : "conformance: \(failures.count) check\(failures.count == 1 ? "" : "s") failed")
+            print(
+                failures.isEmpty
+                    ? "conformance: passed"
+                    : "conformance: \(failures.count) check\(failures.count == 1 ? "" : "s") failed")
         }
         if !failures.isEmpty {
-            throw CommandFailure.runFailed("\(plugin.path): \(failures.count) conformance check\(failures.count == 1 ? "" : "s") failed")
+            throw CommandFailure.runFailed(
+                "\(plugin.path): \(failures.count) conformance check\(failures.count == 1 ? "" : "s") failed")
         }
     }
 
     /// The benchmark of `--compare-builtin`: the criterion alone (no NaN check), then criterion
     /// and per-row selection as recipes run them (the plugin's with the fused NaN check).
-    private func compare(_ plugin: PluginLibrary, builtin: String) throws -> (criterion: PluginBenchmark.Report, selection: PluginBenchmark.Report) {
+    private func compare(
+        _ plugin: PluginLibrary, builtin: String
+    ) throws -> (criterion: PluginBenchmark.Report, selection: PluginBenchmark.Report) {
         var shapes = PluginBenchmark.layerShapes(hidden: 576, kvDimension: 192, ffn: 1536)
         if let model {
             let config = try ModelLoader.load(path: model).config
-            shapes = PluginBenchmark.layerShapes(hidden: config.hiddenSize, kvDimension: config.maxKVWidth, ffn: config.maxFFNSize)
+            shapes = PluginBenchmark.layerShapes(
+                hidden: config.hiddenSize, kvDimension: config.maxKVWidth, ffn: config.maxFFNSize)
         }
         do {
             let instance = try PluginCriterion(library: plugin, id: criterion!)
             let builtinStep: any PruneStep = builtin == "wanda" ? WandaScore() : MagnitudeScore()
             let pluginStep = PluginCriterionStep(instance, checksScores: false)
-            let criterion = try PluginBenchmark.compare(builtin: [builtinStep], plugin: [pluginStep], shapes: shapes, runs: runs, repeats: 10)
-            let selection = try PluginBenchmark.compare(builtin: [builtinStep, RowSelector()],
-                                                        plugin: [pluginStep, PluginCheckedSelector(instance, rule: .row)],
-                                                        shapes: shapes, runs: runs)
+            let criterion = try PluginBenchmark.compare(
+                builtin: [builtinStep], plugin: [pluginStep], shapes: shapes, runs: runs, repeats: 10)
+            let selection = try PluginBenchmark.compare(
+                builtin: [builtinStep, RowSelector()],
+                plugin: [pluginStep, PluginCheckedSelector(instance, rule: .row)],
+                shapes: shapes, runs: runs)
             return (criterion, selection)
         } catch let error as PluginError {
             throw CommandFailure.badInput(error.description)
@@ -125,7 +149,9 @@ struct PluginCheck: ParsableCommand {
     }
 
     private static func jsonText(_ object: [String: Any]) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+            return "{}"
+        }
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -37,15 +37,20 @@ struct Plugins: ParsableCommand {
     /// The text printed for one library.
     static func listing(_ library: PluginLibrary) -> String {
         let abi = library.abiVersion
-        var text = "\(library.id) \(library.version): \(library.name) (ABI \(abi.major).\(abi.minor).\(abi.patch), \(library.path))\n"
+        var text =
+            "\(library.id) \(library.version): \(library.name) (ABI \(abi.major).\(abi.minor).\(abi.patch), \(library.path))\n"
         if !library.description.isEmpty { text += "  \(library.description)\n" }
         for criterion in library.criteria {
-            let statistics = criterion.statisticsNames.isEmpty ? "weights only" : criterion.statisticsNames.joined(separator: ", ")
-            text += "\n  \(criterion.id) \(criterion.version): \(criterion.name) [statistics: \(statistics)\(criterion.isThreadSafe ? "; thread-safe" : "")]\n"
+            let statistics =
+                criterion.statisticsNames.isEmpty ? "weights only" : criterion.statisticsNames.joined(separator: ", ")
+            text +=
+                "\n  \(criterion.id) \(criterion.version): \(criterion.name) [statistics: \(statistics)\(criterion.isThreadSafe ? "; thread-safe" : "")]\n"
             if !criterion.description.isEmpty { text += "    \(criterion.description)\n" }
             for parameter in criterion.parameters {
                 var line = "    \(parameter.name) (\(parameter.kind.rawValue), default \(parameter.defaultValue)"
-                if parameter.kind == .number || parameter.kind == .integer, parameter.minimum.isFinite || parameter.maximum.isFinite {
+                if parameter.kind == .number || parameter.kind == .integer,
+                    parameter.minimum.isFinite || parameter.maximum.isFinite
+                {
                     line += ", range [\(Self.bound(parameter.minimum)), \(Self.bound(parameter.maximum))]"
                 }
                 line += ")"
@@ -57,6 +62,8 @@ struct Plugins: ParsableCommand {
     }
 
     private static func bound(_ value: Double) -> String {
-        value.isInfinite ? (value < 0 ? "-inf" : "inf") : (value.rounded() == value && abs(value) < 1e15 ? "\(Int(value))" : "\(value)")
+        value.isInfinite
+            ? (value < 0 ? "-inf" : "inf")
+            : (value.rounded() == value && abs(value) < 1e15 ? "\(Int(value))" : "\(value)")
     }
 }

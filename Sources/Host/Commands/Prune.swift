@@ -25,8 +25,10 @@ struct Prune: ParsableCommand {
 
     @OptionGroup var source: ModelArgument
 
-    @Option(help: ArgumentHelp("The method: \(MethodRegistry.methods.map(\.name).joined(separator: ", ")).",
-                               valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "The method: \(MethodRegistry.methods.map(\.name).joined(separator: ", ")).",
+            valueName: "name"))
     var method: String
 
     @Option(help: "Fraction of each linear matrix to prune, in [0, 1) (implied by --pattern).")
@@ -35,8 +37,10 @@ struct Prune: ParsableCommand {
     @Option(help: "N:M semi-structured pattern, e.g. 2:4.")
     var pattern: String?
 
-    @Option(help: ArgumentHelp("Another parameter of the method, e.g. scope=row (repeatable; see shears methods).",
-                               valueName: "name=value"))
+    @Option(
+        help: ArgumentHelp(
+            "Another parameter of the method, e.g. scope=row (repeatable; see shears methods).",
+            valueName: "name=value"))
     var param: [String] = []
 
     @Flag(help: "Allocate per-layer sparsities with OWL (outlier-weighed) instead of one for all layers.")
@@ -63,7 +67,8 @@ struct Prune: ParsableCommand {
     @Option(help: "Calibrate on token ids (int32 little-endian) instead of a text.", completion: .file())
     var calibIds: String?
 
-    @Option(help: "Start offsets of the calibration windows (one per line) instead of random ones.", completion: .file())
+    @Option(
+        help: "Start offsets of the calibration windows (one per line) instead of random ones.", completion: .file())
     var calibOffsets: String?
 
     @Flag(help: "Also measure the sgemm rate in the same process and print the phase figures (benchmark).")
@@ -94,7 +99,9 @@ struct Prune: ParsableCommand {
 
     func validate() throws {
         guard MethodRegistry.methods.contains(where: { $0.name == method }) else {
-            throw ValidationError("--method must be one of \(MethodRegistry.methods.map(\.name).joined(separator: ", ")), got '\(method)'")
+            throw ValidationError(
+                "--method must be one of \(MethodRegistry.methods.map(\.name).joined(separator: ", ")), got '\(method)'"
+            )
         }
         if sparsity == nil, pattern == nil { throw ValidationError("give --sparsity or --pattern") }
         if [calib != nil, calibGenerate, calibIds != nil].filter({ $0 }).count > 1 {
@@ -104,25 +111,32 @@ struct Prune: ParsableCommand {
             throw ValidationError("--owl-m and --owl-lambda set OWL's parameters: add --owl")
         }
         if dsnot, method == "sparsegpt" {
-            throw ValidationError("--dsnot refines a mask before any weight update; SparseGPT chooses its mask while updating weights")
+            throw ValidationError(
+                "--dsnot refines a mask before any weight update; SparseGPT chooses its mask while updating weights")
         }
         if permute, method != "ria" || pattern == nil || owl || dsnot {
-            throw ValidationError("--permute applies to --method ria with an N:M --pattern (and neither --owl nor --dsnot)")
+            throw ValidationError(
+                "--permute applies to --method ria with an N:M --pattern (and neither --owl nor --dsnot)")
         }
         if method != "magnitude" || owl || dsnot, calib == nil, calibIds == nil, !calibGenerate {
-            throw ValidationError("\(owl || dsnot ? "this prune" : method) needs calibration data: --calib FILE, --calib-ids FILE or --calib-generate")
+            throw ValidationError(
+                "\(owl || dsnot ? "this prune" : method) needs calibration data: --calib FILE, --calib-ids FILE or --calib-generate"
+            )
         }
         if calibOffsets != nil, calib == nil, calibIds == nil {
             throw ValidationError("--calib-offsets needs --calib or --calib-ids")
         }
-        guard samples >= 1, seqlen >= 2 else { throw ValidationError("--samples must be positive and --seqlen at least 2") }
+        guard samples >= 1, seqlen >= 2 else {
+            throw ValidationError("--samples must be positive and --seqlen at least 2")
+        }
     }
 }
 
 extension Prune {
     func run() throws {
         if ModelFormat.forOutput(path: out) == .gguf, FileManager.default.fileExists(atPath: out),
-           URL(fileURLWithPath: out).standardizedFileURL == URL(fileURLWithPath: source.model).standardizedFileURL {
+            URL(fileURLWithPath: out).standardizedFileURL == URL(fileURLWithPath: source.model).standardizedFileURL
+        {
             throw CommandFailure.badInput("\(out): refusing to overwrite the input model; choose another output path")
         }
         let directory = URL(fileURLWithPath: out).deletingLastPathComponent().path
@@ -137,16 +151,21 @@ extension Prune {
         do {
             report = try PruneSession.run(
                 model: model, recipes: recipes, calibration: calibration?.windows ?? [],
-                calibrationSource: calibration?.source ?? "none", targets: target.isEmpty ? nil : target, ignore: ignore,
+                calibrationSource: calibration?.source ?? "none", targets: target.isEmpty ? nil : target,
+                ignore: ignore,
                 benchmark: bench ? { print($0.summary) } : nil, cancellation: scope.cancellation)
         } catch {
             if let failure = scope.failure { throw failure }
             throw CommandFailure.badInput(error.message)
         }
         try ModelWriter.write(model, to: out, type: type, annotations: ["version": ShearsVersion.number])
-        print(String(format: "%@: linear sparsity %.4f in %.1f s (forwards %.1f s, statistics %.1f s, selection %.1f s, reconstruction %.1f s) -> %@",
-                     recipes.map(\.description).joined(separator: " + "), report.sparsity, report.seconds, report.times.forwards,
-                     report.times.statistics, report.times.selection, report.times.reconstruction, out))
+        print(
+            String(
+                format:
+                    "%@: linear sparsity %.4f in %.1f s (forwards %.1f s, statistics %.1f s, selection %.1f s, reconstruction %.1f s) -> %@",
+                recipes.map(\.description).joined(separator: " + "), report.sparsity, report.seconds,
+                report.times.forwards,
+                report.times.statistics, report.times.selection, report.times.reconstruction, out))
     }
 
     /// The chain the flags describe, each step parsed by its registry descriptor: OWL (with
@@ -156,7 +175,9 @@ extension Prune {
         var given: [String: MethodValue] = [:]
         var allocation: [String: MethodValue] = [:]
         do throws(MethodArgumentError) {
-            let patternValue = try pattern.map { text throws(MethodArgumentError) in try chosen.parameter("pattern")!.pattern(text) }
+            let patternValue = try pattern.map { text throws(MethodArgumentError) in
+                try chosen.parameter("pattern")!.pattern(text)
+            }
             // With OWL in front, the method takes its per-layer sparsity (or N:M) from OWL.
             if owl {
                 allocation["sparsity"] = sparsity.map(MethodValue.number)
@@ -177,7 +198,9 @@ extension Prune {
                 if ["sparsity", "pattern"].contains(parameter.name) {
                     throw MethodArgumentError(parameter: parameter.name, "is set by --\(parameter.name)")
                 }
-                guard given[parameter.name] == nil else { throw MethodArgumentError(parameter: parameter.name, "is given twice") }
+                guard given[parameter.name] == nil else {
+                    throw MethodArgumentError(parameter: parameter.name, "is given twice")
+                }
                 given[parameter.name] = try parameter.parse(parts[1])
             }
         } catch {
@@ -191,7 +214,9 @@ extension Prune {
     }
 
     /// One registry step with checked arguments, described as recipes describe it.
-    private static func recipe(_ descriptor: MethodDescriptor, _ given: [String: MethodValue]) throws(CommandFailure) -> PruneRecipe {
+    private static func recipe(
+        _ descriptor: MethodDescriptor, _ given: [String: MethodValue]
+    ) throws(CommandFailure) -> PruneRecipe {
         let arguments: MethodArguments
         do throws(MethodArgumentError) { arguments = try descriptor.arguments(given) } catch {
             throw .badInput(error.message { "\(descriptor.name) parameter '\($0)'" })

@@ -30,8 +30,10 @@ struct Run: ParsableCommand {
     @Option(help: "Another directory for require (repeatable).", completion: .directory)
     var libDir: [String] = []
 
-    @Option(help: "A directory where shears.plugin finds relative plugin paths (repeatable; default: the recipe's directory).",
-            completion: .directory)
+    @Option(
+        help:
+            "A directory where shears.plugin finds relative plugin paths (repeatable; default: the recipe's directory).",
+        completion: .directory)
     var pluginDir: [String] = []
 
     func validate() throws {

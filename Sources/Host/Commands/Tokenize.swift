@@ -6,7 +6,8 @@ import Recipes
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Encode a UTF-8 text file with the model's tokenizer.",
-        discussion: "Writes the ids as int32 little-endian with no header (no BOS is added unless the model asks for it).")
+        discussion:
+            "Writes the ids as int32 little-endian with no header (no BOS is added unless the model asks for it).")
 
     @OptionGroup var source: ModelArgument
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ModelIO
 import Recipes
 
@@ -38,8 +39,6 @@ enum Format {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 }
-
-import Foundation
 
 /// Encodes command results as one JSON object on stdout.
 enum JSONOutput {

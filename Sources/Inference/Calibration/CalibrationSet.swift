@@ -18,7 +18,9 @@ public struct CalibrationSet: Sendable, Equatable {
     ///
     /// - Throws: `InferenceError` when there are no windows or their lengths differ.
     public init(windows: [[Int32]], source: String) throws(InferenceError) {
-        guard let first = windows.first, !first.isEmpty else { throw InferenceError("a calibration set needs at least one window") }
+        guard let first = windows.first, !first.isEmpty else {
+            throw InferenceError("a calibration set needs at least one window")
+        }
         guard windows.allSatisfy({ $0.count == first.count }) else {
             throw InferenceError("calibration windows must all have the same length")
         }
@@ -39,12 +41,14 @@ public struct CalibrationSet: Sendable, Equatable {
     ) throws(InferenceError) -> CalibrationSet {
         guard samples >= 1, seqlen >= 1 else { throw InferenceError("calibration samples and seqlen must be positive") }
         guard tokens.count > seqlen + 1 else {
-            throw InferenceError("the calibration text has \(tokens.count) tokens; windows of \(seqlen) need more than \(seqlen + 1)")
+            throw InferenceError(
+                "the calibration text has \(tokens.count) tokens; windows of \(seqlen) need more than \(seqlen + 1)")
         }
         var random = PythonRandom(seed: seed)
         let offsets = (0..<samples).map { _ in random.integer(in: 0...(tokens.count - seqlen - 1)) }
-        return try windows(from: tokens, offsets: offsets, seqlen: seqlen,
-                           source: "\(source), \(samples) random windows of \(seqlen), seed \(seed)")
+        return try windows(
+            from: tokens, offsets: offsets, seqlen: seqlen,
+            source: "\(source), \(samples) random windows of \(seqlen), seed \(seed)")
     }
 
     /// Windows of `seqlen` tokens starting at `offsets` into `tokens`.
@@ -57,7 +61,9 @@ public struct CalibrationSet: Sendable, Equatable {
         var windows: [[Int32]] = []
         for (index, offset) in offsets.enumerated() {
             guard offset >= 0, offset + seqlen <= tokens.count else {
-                throw InferenceError("calibration offset #\(index + 1) = \(offset): the window [\(offset), \(offset + seqlen)) is outside the \(tokens.count) tokens")
+                throw InferenceError(
+                    "calibration offset #\(index + 1) = \(offset): the window [\(offset), \(offset + seqlen)) is outside the \(tokens.count) tokens"
+                )
             }
             windows.append(Array(tokens[offset..<offset + seqlen]))
         }
@@ -90,12 +96,19 @@ public struct CalibrationSet: Sendable, Equatable {
         var reported = 0
         while windows.count < samples {
             let first = windows.count, count = min(batchSize, samples - first)
-            windows += try generator.generate(sequences: count, segmentStart: { sequence, segment in
-                segmentStart(model, sampleSeed: sampleSeeds[first + sequence], segment: segment, temperature: temperature)
-            }, progress: { produced in
-                let done = first + count * produced / seqlen
-                if done > reported { reported = done; progress?(done, samples) }
-            })
+            windows += try generator.generate(
+                sequences: count,
+                segmentStart: { sequence, segment in
+                    segmentStart(
+                        model, sampleSeed: sampleSeeds[first + sequence], segment: segment, temperature: temperature)
+                },
+                progress: { produced in
+                    let done = first + count * produced / seqlen
+                    if done > reported {
+                        reported = done
+                        progress?(done, samples)
+                    }
+                })
         }
         return try CalibrationSet(windows: windows, source: generatedSource(samples, seqlen, temperature, seed))
     }
@@ -115,8 +128,9 @@ public struct CalibrationSet: Sendable, Equatable {
             var segment = 0
             while window.count < seqlen {
                 let start = segmentStart(model, sampleSeed: sampleSeed, segment: segment, temperature: temperature)
-                window += try generator.generate(prompt: [start.token], maxTokens: seqlen - window.count,
-                                                 sampling: start.sampling)
+                window += try generator.generate(
+                    prompt: [start.token], maxTokens: seqlen - window.count,
+                    sampling: start.sampling)
                 segment += 1
             }
             windows.append(window)
@@ -126,11 +140,14 @@ public struct CalibrationSet: Sendable, Equatable {
 
     /// The start of text number `segment` of a sample: its seed is the sample's seed advanced
     /// `segment` times by a 64-bit LCG; the start token is BOS, or that seed modulo the vocabulary.
-    private static func segmentStart(_ model: Model, sampleSeed: UInt64, segment: Int, temperature: Float) -> SegmentStart {
+    private static func segmentStart(
+        _ model: Model, sampleSeed: UInt64, segment: Int, temperature: Float
+    ) -> SegmentStart {
         var segmentSeed = sampleSeed
         for _ in 0..<segment { segmentSeed = segmentSeed &* 6_364_136_223_846_793_005 &+ 1 }
         let token = model.tokenizer.bosID ?? Int32(truncatingIfNeeded: segmentSeed % UInt64(model.config.vocabSize))
-        return SegmentStart(token: token, sampling: SamplingOptions(temperature: temperature, topK: 0, topP: 1, seed: segmentSeed))
+        return SegmentStart(
+            token: token, sampling: SamplingOptions(temperature: temperature, topK: 0, topP: 1, seed: segmentSeed))
     }
 
     private static func generatedSource(_ samples: Int, _ seqlen: Int, _ temperature: Float, _ seed: UInt64) -> String {

@@ -19,15 +19,20 @@ struct GGUFByteCursor {
     var remaining: Int { bytes.count - position }
 
     /// Throws unless `count` more bytes are available for `what` (belonging to `item`).
-    func require(_ count: Int, for what: @autoclosure () -> String, item: @autoclosure () -> String?) throws(ModelIOError) {
+    func require(
+        _ count: Int, for what: @autoclosure () -> String, item: @autoclosure () -> String?
+    ) throws(ModelIOError) {
         guard count <= remaining else {
-            throw ModelIOError(path: path, item: item(),
-                               "file is truncated: \(what()) needs \(count) bytes at offset \(position) but only \(remaining) remain")
+            throw ModelIOError(
+                path: path, item: item(),
+                "file is truncated: \(what()) needs \(count) bytes at offset \(position) but only \(remaining) remain")
         }
     }
 
     /// Reads one little-endian integer.
-    mutating func integer<T: FixedWidthInteger>(_: T.Type, _ what: @autoclosure () -> String, item: @autoclosure () -> String?) throws(ModelIOError) -> T {
+    mutating func integer<T: FixedWidthInteger>(
+        _: T.Type, _ what: @autoclosure () -> String, item: @autoclosure () -> String?
+    ) throws(ModelIOError) -> T {
         let size = MemoryLayout<T>.size
         try require(size, for: what(), item: item())
         let value = T(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: T.self))
@@ -37,17 +42,22 @@ struct GGUFByteCursor {
 
     /// Reads a count or length stored as uint64 and checks that `minimumElementSize` bytes per
     /// element could still follow, so that no caller allocates from an impossible count.
-    mutating func count(_ what: @autoclosure () -> String, item: @autoclosure () -> String?, minimumElementSize: Int) throws(ModelIOError) -> Int {
+    mutating func count(
+        _ what: @autoclosure () -> String, item: @autoclosure () -> String?, minimumElementSize: Int
+    ) throws(ModelIOError) -> Int {
         let raw = try integer(UInt64.self, what(), item: item())
         guard raw <= UInt64(remaining / max(minimumElementSize, 1)) else {
-            throw ModelIOError(path: path, item: item(),
-                               "\(what()) \(raw) exceeds what the remaining \(remaining) bytes of the file can hold")
+            throw ModelIOError(
+                path: path, item: item(),
+                "\(what()) \(raw) exceeds what the remaining \(remaining) bytes of the file can hold")
         }
         return Int(raw)
     }
 
     /// Reads a GGUF string (uint64 byte length, then UTF-8 bytes without terminator).
-    mutating func string(_ what: @autoclosure () -> String, item: @autoclosure () -> String?) throws(ModelIOError) -> String {
+    mutating func string(
+        _ what: @autoclosure () -> String, item: @autoclosure () -> String?
+    ) throws(ModelIOError) -> String {
         let length = try count("length of the \(what())", item: item(), minimumElementSize: 1)
         let slice = UnsafeRawBufferPointer(rebasing: bytes[position..<(position + length)])
         guard let text = String(validating: slice, as: UTF8.self) else {
@@ -77,8 +87,9 @@ struct GGUFByteCursor {
         case .string: return .string(try string("string value", item: item))
         case .array:
             guard depth < GGUFFormat.maxArrayNesting else {
-                throw ModelIOError(path: path, item: item,
-                                   "arrays nested deeper than \(GGUFFormat.maxArrayNesting) levels")
+                throw ModelIOError(
+                    path: path, item: item,
+                    "arrays nested deeper than \(GGUFFormat.maxArrayNesting) levels")
             }
             let elementType = try valueType("array element type", key: item)
             let count = try count("array element count", item: item, minimumElementSize: elementType.minimumEncodedSize)

@@ -50,8 +50,9 @@ struct GGUFEncoder {
             integer(UInt64(elements.count))
             for element in elements {
                 guard element.type == elementType else {
-                    throw ModelIOError(path: path, item: key,
-                                       "array of \(elementType) holds an element of type \(element.type)")
+                    throw ModelIOError(
+                        path: path, item: key,
+                        "array of \(elementType) holds an element of type \(element.type)")
                 }
                 try self.value(element, key: key)
             }

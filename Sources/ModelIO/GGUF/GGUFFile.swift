@@ -46,8 +46,9 @@ public final class GGUFFile: @unchecked Sendable {
     /// object lives. `info` must come from this file's `tensors`.
     public func rawData(of info: GGUFTensorInfo) -> UnsafeRawBufferPointer {
         let start = dataOffset + info.offset
-        precondition(start >= dataOffset && start + info.byteCount <= mapping.bytes.count,
-                     "tensor info \(info.name) does not belong to \(path)")
+        precondition(
+            start >= dataOffset && start + info.byteCount <= mapping.bytes.count,
+            "tensor info \(info.name) does not belong to \(path)")
         return UnsafeRawBufferPointer(rebasing: mapping.bytes[start..<(start + info.byteCount)])
     }
 
@@ -61,8 +62,10 @@ public final class GGUFFile: @unchecked Sendable {
             throw ModelIOError(path: path, item: info.name, "tensor info does not describe a tensor of this file")
         }
         guard Dequantization.isSupported(info.type) else {
-            throw ModelIOError(path: path, item: info.name,
-                               "tensor type \(info.type.name) (ggml type \(info.type.rawValue)) cannot be dequantized; supported: \(Dequantization.supportedTypes.map(\.name).joined(separator: ", "))")
+            throw ModelIOError(
+                path: path, item: info.name,
+                "tensor type \(info.type.name) (ggml type \(info.type.rawValue)) cannot be dequantized; supported: \(Dequantization.supportedTypes.map(\.name).joined(separator: ", "))"
+            )
         }
         let source = rawData(of: info)
         let storage = TensorStorage(count: info.elementCount) { destination in
@@ -75,7 +78,9 @@ public final class GGUFFile: @unchecked Sendable {
     ///
     /// - Throws: `ModelIOError` if the file has no such tensor or its type cannot be dequantized.
     public func loadTensor(named name: String) throws(ModelIOError) -> Tensor {
-        guard let info = tensorInfo(named: name) else { throw ModelIOError(path: path, item: name, "tensor is missing") }
+        guard let info = tensorInfo(named: name) else {
+            throw ModelIOError(path: path, item: name, "tensor is missing")
+        }
         return try loadTensor(info)
     }
 

@@ -43,18 +43,22 @@ enum GGUFHeaderParser {
         let alignment = try alignment(of: metadata, path: path)
         let (tensors, index) = try parseTensorTable(&cursor, count: tensorCount, alignment: alignment)
 
-        let (dataOffset, overflow) = cursor.position.addingReportingOverflow((alignment - cursor.position % alignment) % alignment)
+        let (dataOffset, overflow) = cursor.position.addingReportingOverflow(
+            (alignment - cursor.position % alignment) % alignment)
         let dataSize = overflow ? 0 : max(0, bytes.count - dataOffset)
         try checkPlacement(of: tensors, dataSize: dataSize, path: path)
-        return Header(version: version, alignment: alignment, metadata: metadata, tensors: tensors,
-                      tensorIndex: index, dataOffset: dataOffset)
+        return Header(
+            version: version, alignment: alignment, metadata: metadata, tensors: tensors,
+            tensorIndex: index, dataOffset: dataOffset)
     }
 
     private static func parseMetadata(_ cursor: inout GGUFByteCursor, count: Int) throws(ModelIOError) -> GGUFMetadata {
         var metadata = GGUFMetadata()
         for entry in 0..<count {
             let key = try cursor.string("key", item: "metadata entry #\(entry)")
-            guard !key.isEmpty else { throw ModelIOError(path: cursor.path, item: "metadata entry #\(entry)", "key is empty") }
+            guard !key.isEmpty else {
+                throw ModelIOError(path: cursor.path, item: "metadata entry #\(entry)", "key is empty")
+            }
             if metadata[key] != nil {
                 throw ModelIOError(path: cursor.path, item: key, "metadata key appears twice")
             }
@@ -70,7 +74,8 @@ enum GGUFHeaderParser {
             throw ModelIOError(path: path, item: GGUFFormat.alignmentKey, "must be a uint32, found \(value.type)")
         }
         guard raw != 0, raw & (raw - 1) == 0 else {
-            throw ModelIOError(path: path, item: GGUFFormat.alignmentKey, "must be a nonzero power of two, found \(raw)")
+            throw ModelIOError(
+                path: path, item: GGUFFormat.alignmentKey, "must be a nonzero power of two, found \(raw)")
         }
         return Int(raw)
     }
@@ -84,12 +89,15 @@ enum GGUFHeaderParser {
         tensors.reserveCapacity(count)
         for number in 0..<count {
             let name = try cursor.string("name", item: "tensor #\(number)")
-            guard !name.isEmpty else { throw ModelIOError(path: path, item: "tensor #\(number)", "tensor name is empty") }
+            guard !name.isEmpty else {
+                throw ModelIOError(path: path, item: "tensor #\(number)", "tensor name is empty")
+            }
             if index[name] != nil { throw ModelIOError(path: path, item: name, "tensor name appears twice") }
             let dimensionCount = try cursor.integer(UInt32.self, "dimension count", item: name)
             guard (1...UInt32(GGUFFormat.maxDimensions)).contains(dimensionCount) else {
-                throw ModelIOError(path: path, item: name,
-                                   "tensor has \(dimensionCount) dimensions; GGUF allows 1 to \(GGUFFormat.maxDimensions)")
+                throw ModelIOError(
+                    path: path, item: name,
+                    "tensor has \(dimensionCount) dimensions; GGUF allows 1 to \(GGUFFormat.maxDimensions)")
             }
             var dimensions: [Int] = []
             var elementCount = 1
@@ -101,8 +109,9 @@ enum GGUFHeaderParser {
                 let (product, overflow) = elementCount.multipliedReportingOverflow(by: Int(raw))
                 dimensions.append(Int(raw))
                 guard !overflow else {
-                    throw ModelIOError(path: path, item: name,
-                                       "dimensions \(dimensions)... overflow the element count")
+                    throw ModelIOError(
+                        path: path, item: name,
+                        "dimensions \(dimensions)... overflow the element count")
                 }
                 elementCount = product
             }
@@ -111,10 +120,12 @@ enum GGUFHeaderParser {
                 throw ModelIOError(path: path, item: name, "unknown tensor type \(rawType)")
             }
             guard dimensions[0] % type.blockSize == 0 else {
-                throw ModelIOError(path: path, item: name,
-                                   "row length \(dimensions[0]) is not a multiple of the \(type.name) block size \(type.blockSize)")
+                throw ModelIOError(
+                    path: path, item: name,
+                    "row length \(dimensions[0]) is not a multiple of the \(type.name) block size \(type.blockSize)")
             }
-            guard (elementCount / type.blockSize).multipliedReportingOverflow(by: type.bytesPerBlock).overflow == false else {
+            guard (elementCount / type.blockSize).multipliedReportingOverflow(by: type.bytesPerBlock).overflow == false
+            else {
                 throw ModelIOError(path: path, item: name, "dimensions \(dimensions) overflow the byte count")
             }
             let rawOffset = try cursor.integer(UInt64.self, "data offset", item: name)
@@ -122,8 +133,9 @@ enum GGUFHeaderParser {
                 throw ModelIOError(path: path, item: name, "data offset \(rawOffset) lies outside the file")
             }
             guard Int(rawOffset) % alignment == 0 else {
-                throw ModelIOError(path: path, item: name,
-                                   "data offset \(rawOffset) is not a multiple of the alignment \(alignment)")
+                throw ModelIOError(
+                    path: path, item: name,
+                    "data offset \(rawOffset) is not a multiple of the alignment \(alignment)")
             }
             index[name] = tensors.count
             tensors.append(GGUFTensorInfo(name: name, dimensions: dimensions, type: type, offset: Int(rawOffset)))
@@ -136,12 +148,15 @@ enum GGUFHeaderParser {
         for tensor in tensors {
             let (end, overflow) = tensor.offset.addingReportingOverflow(tensor.byteCount)
             guard !overflow, end <= dataSize else {
-                throw ModelIOError(path: path, item: tensor.name,
-                                   "tensor data (offset \(tensor.offset), \(tensor.byteCount) bytes) lies outside the file's data section of \(dataSize) bytes")
+                throw ModelIOError(
+                    path: path, item: tensor.name,
+                    "tensor data (offset \(tensor.offset), \(tensor.byteCount) bytes) lies outside the file's data section of \(dataSize) bytes"
+                )
             }
         }
         let byStart = tensors.sorted { ($0.offset, $0.byteCount) < ($1.offset, $1.byteCount) }
-        for (previous, next) in zip(byStart, byStart.dropFirst()) where next.offset < previous.offset + previous.byteCount {
+        for (previous, next) in zip(byStart, byStart.dropFirst())
+        where next.offset < previous.offset + previous.byteCount {
             throw ModelIOError(path: path, item: next.name, "tensor data overlaps that of tensor \(previous.name)")
         }
     }

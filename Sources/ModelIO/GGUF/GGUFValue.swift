@@ -3,9 +3,18 @@
 /// Arrays are homogeneous in the file; `array` keeps the element type so that a value read and
 /// written back is byte-identical (an empty array still knows what it is an array of).
 public enum GGUFValue: Sendable, Equatable {
-    case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16)
-    case uint32(UInt32), int32(Int32), uint64(UInt64), int64(Int64)
-    case float32(Float), float64(Double), bool(Bool), string(String)
+    case uint8(UInt8)
+    case int8(Int8)
+    case uint16(UInt16)
+    case int16(Int16)
+    case uint32(UInt32)
+    case int32(Int32)
+    case uint64(UInt64)
+    case int64(Int64)
+    case float32(Float)
+    case float64(Double)
+    case bool(Bool)
+    case string(String)
     case array(GGUFValueType, [GGUFValue])
 
     /// The value's type tag.
@@ -73,19 +82,19 @@ extension GGUFValue {
     /// 0.0 differs from −0.0) and strings by their UTF-8 bytes, as the bytes in a file do.
     public static func == (lhs: GGUFValue, rhs: GGUFValue) -> Bool {
         switch (lhs, rhs) {
-        case let (.uint8(a), .uint8(b)): a == b
-        case let (.int8(a), .int8(b)): a == b
-        case let (.uint16(a), .uint16(b)): a == b
-        case let (.int16(a), .int16(b)): a == b
-        case let (.uint32(a), .uint32(b)): a == b
-        case let (.int32(a), .int32(b)): a == b
-        case let (.uint64(a), .uint64(b)): a == b
-        case let (.int64(a), .int64(b)): a == b
-        case let (.float32(a), .float32(b)): a.bitPattern == b.bitPattern
-        case let (.float64(a), .float64(b)): a.bitPattern == b.bitPattern
-        case let (.bool(a), .bool(b)): a == b
-        case let (.string(a), .string(b)): a.utf8.elementsEqual(b.utf8)
-        case let (.array(typeA, a), .array(typeB, b)): typeA == typeB && a == b
+        case (.uint8(let a), .uint8(let b)): a == b
+        case (.int8(let a), .int8(let b)): a == b
+        case (.uint16(let a), .uint16(let b)): a == b
+        case (.int16(let a), .int16(let b)): a == b
+        case (.uint32(let a), .uint32(let b)): a == b
+        case (.int32(let a), .int32(let b)): a == b
+        case (.uint64(let a), .uint64(let b)): a == b
+        case (.int64(let a), .int64(let b)): a == b
+        case (.float32(let a), .float32(let b)): a.bitPattern == b.bitPattern
+        case (.float64(let a), .float64(let b)): a.bitPattern == b.bitPattern
+        case (.bool(let a), .bool(let b)): a == b
+        case (.string(let a), .string(let b)): a.utf8.elementsEqual(b.utf8)
+        case (.array(let typeA, let a), .array(let typeB, let b)): typeA == typeB && a == b
         default: false
         }
     }
@@ -93,8 +102,19 @@ extension GGUFValue {
 
 /// GGUF metadata value type tags, with their numeric ids in the file format.
 public enum GGUFValueType: UInt32, Sendable {
-    case uint8 = 0, int8 = 1, uint16 = 2, int16 = 3, uint32 = 4, int32 = 5
-    case float32 = 6, bool = 7, string = 8, array = 9, uint64 = 10, int64 = 11, float64 = 12
+    case uint8 = 0
+    case int8 = 1
+    case uint16 = 2
+    case int16 = 3
+    case uint32 = 4
+    case int32 = 5
+    case float32 = 6
+    case bool = 7
+    case string = 8
+    case array = 9
+    case uint64 = 10
+    case int64 = 11
+    case float64 = 12
 }
 
 extension GGUFValueType {

@@ -28,7 +28,9 @@ public enum GGUFWriter {
     ///
     /// - Throws: `ModelIOError` naming `path` and the key or tensor at fault (unsupported type,
     ///   bad shape or name, non-finite values for Q8_0, mistyped array element, bad alignment, I/O error).
-    public static func write(metadata: GGUFMetadata, tensors: [Entry], to path: String, alignment: Int? = nil) throws(ModelIOError) {
+    public static func write(
+        metadata: GGUFMetadata, tensors: [Entry], to path: String, alignment: Int? = nil
+    ) throws(ModelIOError) {
         var metadata = metadata
         let alignment = try resolveAlignment(alignment, metadata: &metadata, path: path)
         let infos = try layout(tensors, alignment: alignment, path: path)
@@ -54,7 +56,9 @@ public enum GGUFWriter {
     }
 
     /// The alignment to use, with `general.alignment` in `metadata` made to agree with it.
-    private static func resolveAlignment(_ requested: Int?, metadata: inout GGUFMetadata, path: String) throws(ModelIOError) -> Int {
+    private static func resolveAlignment(
+        _ requested: Int?, metadata: inout GGUFMetadata, path: String
+    ) throws(ModelIOError) -> Int {
         let key = GGUFFormat.alignmentKey
         let existing = metadata[key]
         let alignment: Int
@@ -78,7 +82,9 @@ public enum GGUFWriter {
     }
 
     /// Validates every entry and assigns aligned data offsets, in order.
-    private static func layout(_ entries: [Entry], alignment: Int, path: String) throws(ModelIOError) -> [GGUFTensorInfo] {
+    private static func layout(
+        _ entries: [Entry], alignment: Int, path: String
+    ) throws(ModelIOError) -> [GGUFTensorInfo] {
         var names = Set<String>()
         var infos: [GGUFTensorInfo] = []
         var offset = 0
@@ -88,26 +94,35 @@ public enum GGUFWriter {
                 throw ModelIOError(path: path, item: tensor.name, "tensor name appears twice")
             }
             guard !tensor.name.isEmpty, tensor.name.utf8.count <= GGUFFormat.maxTensorNameBytes else {
-                throw ModelIOError(path: path, item: tensor.name,
-                                   "tensor name must be 1 to \(GGUFFormat.maxTensorNameBytes) bytes long (llama.cpp's limit)")
+                throw ModelIOError(
+                    path: path, item: tensor.name,
+                    "tensor name must be 1 to \(GGUFFormat.maxTensorNameBytes) bytes long (llama.cpp's limit)")
             }
             guard Quantization.isSupported(type) else {
-                throw ModelIOError(path: path, item: tensor.name,
-                                   "cannot write tensors of type \(type.name); supported: \(Quantization.supportedTypes.map(\.name).joined(separator: ", "))")
+                throw ModelIOError(
+                    path: path, item: tensor.name,
+                    "cannot write tensors of type \(type.name); supported: \(Quantization.supportedTypes.map(\.name).joined(separator: ", "))"
+                )
             }
-            guard (1...GGUFFormat.maxDimensions).contains(tensor.shape.count), tensor.shape.allSatisfy({ $0 > 0 }) else {
-                throw ModelIOError(path: path, item: tensor.name,
-                                   "shape \(tensor.shape) must have 1 to \(GGUFFormat.maxDimensions) positive dimensions")
+            guard (1...GGUFFormat.maxDimensions).contains(tensor.shape.count), tensor.shape.allSatisfy({ $0 > 0 })
+            else {
+                throw ModelIOError(
+                    path: path, item: tensor.name,
+                    "shape \(tensor.shape) must have 1 to \(GGUFFormat.maxDimensions) positive dimensions")
             }
             guard tensor.shape.last! % type.blockSize == 0 else {
-                throw ModelIOError(path: path, item: tensor.name,
-                                   "row length \(tensor.shape.last!) is not a multiple of the \(type.name) block size \(type.blockSize)")
+                throw ModelIOError(
+                    path: path, item: tensor.name,
+                    "row length \(tensor.shape.last!) is not a multiple of the \(type.name) block size \(type.blockSize)"
+                )
             }
             if type == .q8_0, let bad = tensor.storage.buffer.firstIndex(where: { !$0.isFinite }) {
-                throw ModelIOError(path: path, item: tensor.name,
-                                   "element \(bad) is \(tensor.storage.buffer[bad]); q8_0 needs finite values")
+                throw ModelIOError(
+                    path: path, item: tensor.name,
+                    "element \(bad) is \(tensor.storage.buffer[bad]); q8_0 needs finite values")
             }
-            let info = GGUFTensorInfo(name: tensor.name, dimensions: tensor.shape.reversed(), type: type, offset: offset)
+            let info = GGUFTensorInfo(
+                name: tensor.name, dimensions: tensor.shape.reversed(), type: type, offset: offset)
             infos.append(info)
             offset += info.byteCount
             offset += (alignment - offset % alignment) % alignment
@@ -116,7 +131,9 @@ public enum GGUFWriter {
     }
 
     /// Encodes a tensor's data as `type` chunk by chunk and appends it to `output`.
-    private static func writeData(of tensor: Tensor, as type: GGMLType, to output: AtomicOutputFile) throws(ModelIOError) {
+    private static func writeData(
+        of tensor: Tensor, as type: GGMLType, to output: AtomicOutputFile
+    ) throws(ModelIOError) {
         let elements = UnsafeBufferPointer(tensor.storage.buffer)
         let rowLength = tensor.shape.last!
         let chunk = max(1, elementsPerChunk / rowLength) * rowLength

@@ -13,8 +13,9 @@ public enum GGUFModelReader {
         var config = try config(from: file.metadata, path: file.path)
         config.tiedEmbedding = file.tensorInfo(named: LlamaTensorNames.output) == nil
         if file.tensorInfo(named: "rope_freqs.weight") != nil {
-            throw ModelIOError(path: file.path, item: "rope_freqs.weight",
-                               "RoPE frequency scaling (Llama 3.1 style) is not supported yet")
+            throw ModelIOError(
+                path: file.path, item: "rope_freqs.weight",
+                "RoPE frequency scaling (Llama 3.1 style) is not supported yet")
         }
         let vocabulary = try BPEVocabulary(gguf: file.metadata, path: file.path)
         let tokenizer: Tokenizer
@@ -24,8 +25,9 @@ public enum GGUFModelReader {
             throw ModelIOError(path: file.path, item: "tokenizer", error.message)
         }
         let tensors = try file.loadAllTensors()
-        return try Model(config: config, tensors: tensors, metadata: file.metadata, tokenizer: tokenizer,
-                         sourcePath: file.path)
+        return try Model(
+            config: config, tensors: tensors, metadata: file.metadata, tokenizer: tokenizer,
+            sourcePath: file.path)
     }
 
     /// Reads the LLaMA hyper-parameters from GGUF metadata: architecture `llama` (head counts
@@ -38,16 +40,18 @@ public enum GGUFModelReader {
             throw ModelIOError(path: path, item: "general.architecture", "key is missing or not a string")
         }
         guard supportedArchitectures.contains(architecture) else {
-            throw ModelIOError(path: path, item: "general.architecture",
-                               "architecture '\(architecture)' is not supported; Shears runs LLaMA-family decoders "
-                                   + "('llama', or 'deci' for per-layer shapes)")
+            throw ModelIOError(
+                path: path, item: "general.architecture",
+                "architecture '\(architecture)' is not supported; Shears runs LLaMA-family decoders "
+                    + "('llama', or 'deci' for per-layer shapes)")
         }
         func integer(_ key: String) throws(ModelIOError) -> Int {
             guard let value = metadata["\(architecture).\(key)"] else {
                 throw ModelIOError(path: path, item: "\(architecture).\(key)", "key is missing")
             }
             guard let number = value.int else {
-                throw ModelIOError(path: path, item: "\(architecture).\(key)", "expected an integer, found \(value.type)")
+                throw ModelIOError(
+                    path: path, item: "\(architecture).\(key)", "expected an integer, found \(value.type)")
             }
             return number
         }
@@ -63,7 +67,8 @@ public enum GGUFModelReader {
             }
             if let number = value.int { return Array(repeating: number, count: layers) }
             guard let elements = value.array else {
-                throw ModelIOError(path: path, item: item, "expected an integer or an array of integers, found \(value.type)")
+                throw ModelIOError(
+                    path: path, item: item, "expected an integer or an array of integers, found \(value.type)")
             }
             guard elements.count == layers else {
                 throw ModelIOError(path: path, item: item, "has \(elements.count) entries for \(layers) layers")
@@ -71,7 +76,8 @@ public enum GGUFModelReader {
             var numbers: [Int] = []
             for (index, element) in elements.enumerated() {
                 guard let number = element.int else {
-                    throw ModelIOError(path: path, item: "\(item)[\(index)]", "expected an integer, found \(element.type)")
+                    throw ModelIOError(
+                        path: path, item: "\(item)[\(index)]", "expected an integer, found \(element.type)")
                 }
                 numbers.append(number)
             }
@@ -86,7 +92,8 @@ public enum GGUFModelReader {
         }
         let layerCount = try integer("block_count")
         guard (1...4096).contains(layerCount) else {
-            throw ModelIOError(path: path, item: "\(architecture).block_count", "layer count \(layerCount) is not in 1...4096")
+            throw ModelIOError(
+                path: path, item: "\(architecture).block_count", "layer count \(layerCount) is not in 1...4096")
         }
         let hidden = try integer("embedding_length")
         let heads = try perLayer("attention.head_count", layers: layerCount)
@@ -95,24 +102,30 @@ public enum GGUFModelReader {
         // llama.cpp derives the head size from layer 0's head count when key_length is absent.
         let headDim = try optionalInteger("attention.key_length") ?? (heads[0] > 0 ? hidden / heads[0] : 0)
         if let valueLength = try optionalInteger("attention.value_length"), valueLength != headDim {
-            throw ModelIOError(path: path, item: "\(architecture).attention.value_length",
-                               "value head size \(valueLength) differs from the key head size \(headDim); not supported")
+            throw ModelIOError(
+                path: path, item: "\(architecture).attention.value_length",
+                "value head size \(valueLength) differs from the key head size \(headDim); not supported")
         }
         if let ropeDims = try optionalInteger("rope.dimension_count"), ropeDims != headDim {
-            throw ModelIOError(path: path, item: "\(architecture).rope.dimension_count",
-                               "partial rotary embeddings (\(ropeDims) of \(headDim) dimensions) are not supported")
+            throw ModelIOError(
+                path: path, item: "\(architecture).rope.dimension_count",
+                "partial rotary embeddings (\(ropeDims) of \(headDim) dimensions) are not supported")
         }
         if let scaling = metadata["\(architecture).rope.scaling.type"]?.string, scaling != "none" {
-            throw ModelIOError(path: path, item: "\(architecture).rope.scaling.type",
-                               "RoPE scaling '\(scaling)' is not supported yet")
+            throw ModelIOError(
+                path: path, item: "\(architecture).rope.scaling.type",
+                "RoPE scaling '\(scaling)' is not supported yet")
         }
         for (layer, (queryHeads, kv)) in zip(heads, kvHeads).enumerated() where queryHeads > 0 && kv == 0 {
-            throw ModelIOError(path: path, item: "\(architecture).attention.head_count_kv[\(layer)]",
-                               "layer \(layer) has \(queryHeads) query heads and no key/value heads (Nemotron's linear "
-                                   + "attention), which Shears does not run")
+            throw ModelIOError(
+                path: path, item: "\(architecture).attention.head_count_kv[\(layer)]",
+                "layer \(layer) has \(queryHeads) query heads and no key/value heads (Nemotron's linear "
+                    + "attention), which Shears does not run")
         }
         let tokenCount = metadata["tokenizer.ggml.tokens"]?.array?.count
-        let shapes = (0..<layerCount).map { LayerShape(headCount: heads[$0], kvHeadCount: kvHeads[$0], ffnSize: ffn[$0]) }
+        let shapes = (0..<layerCount).map {
+            LayerShape(headCount: heads[$0], kvHeadCount: kvHeads[$0], ffnSize: ffn[$0])
+        }
         let config = LlamaConfig(
             layers: shapes,
             hiddenSize: hidden,

@@ -25,8 +25,10 @@ public struct HuggingFaceConfig: Sendable, Equatable {
     public var padTokenID: Int?
 
     /// Creates a configuration.
-    public init(llama: LlamaConfig, architecture: String = "LlamaForCausalLM", torchDType: String? = nil,
-                bosTokenID: Int? = nil, eosTokenIDs: [Int] = [], padTokenID: Int? = nil) {
+    public init(
+        llama: LlamaConfig, architecture: String = "LlamaForCausalLM", torchDType: String? = nil,
+        bosTokenID: Int? = nil, eosTokenIDs: [Int] = [], padTokenID: Int? = nil
+    ) {
         self.llama = llama
         self.architecture = architecture
         self.torchDType = torchDType
@@ -68,7 +70,8 @@ public struct HuggingFaceConfig: Sendable, Equatable {
         if let architectures = present("architectures") {
             let names = architectures.array?.compactMap(\.string) ?? []
             guard let match = names.first(where: Self.supportedArchitectures.contains) else {
-                throw fail("architectures", "\(names) is not supported (expected one of \(Self.supportedArchitectures))")
+                throw fail(
+                    "architectures", "\(names) is not supported (expected one of \(Self.supportedArchitectures))")
             }
             architecture = match
         } else {
@@ -79,7 +82,9 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             }
         }
         if let activation = present("hidden_act") {
-            guard activation.string == "silu" else { throw fail("hidden_act", "activation \(activation.summary) is not supported (only silu)") }
+            guard activation.string == "silu" else {
+                throw fail("hidden_act", "activation \(activation.summary) is not supported (only silu)")
+            }
         }
         for key in ["attention_bias", "mlp_bias"] where try flag(key) == true {
             throw fail(key, "biases are not supported")
@@ -89,7 +94,9 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             guard let rope = present(key) else { continue }
             guard rope.members != nil else { throw fail(key, "is \(rope.kindName), not an object") }
             let type = rope["rope_type"]?.string ?? rope["type"]?.string ?? "default"
-            guard type == "default" else { throw fail(key, "RoPE type \"\(type)\" is not supported (only the default unscaled RoPE)") }
+            guard type == "default" else {
+                throw fail(key, "RoPE type \"\(type)\" is not supported (only the default unscaled RoPE)")
+            }
             if let theta = try float("rope_theta", in: rope) { ropeTheta = theta }
         }
 
@@ -136,15 +143,21 @@ public struct HuggingFaceConfig: Sendable, Equatable {
     /// - Throws: `ModelIOError` naming `path`, the first layer that differs and the field.
     public static func requireExpressible(_ config: LlamaConfig, path: String) throws(ModelIOError) {
         let first = config.layers[0]
-        let advice = "config.json gives every layer one shape; write a .gguf file instead (llama.cpp's deci architecture holds per-layer shapes)"
+        let advice =
+            "config.json gives every layer one shape; write a .gguf file instead (llama.cpp's deci architecture holds per-layer shapes)"
         guard first.hasAttention && first.hasFFN else {
             let field = first.hasAttention ? "intermediate_size" : "num_attention_heads"
-            throw ModelIOError(path: path, item: "layer 0 \(field)", "layer 0 has no \(first.hasAttention ? "FFN" : "attention"); \(advice)")
+            throw ModelIOError(
+                path: path, item: "layer 0 \(field)",
+                "layer 0 has no \(first.hasAttention ? "FFN" : "attention"); \(advice)")
         }
         for (index, layer) in config.layers.enumerated() where layer != first {
-            let field = layer.headCount != first.headCount ? "num_attention_heads (\(layer.headCount), layer 0 has \(first.headCount))"
-                : layer.kvHeadCount != first.kvHeadCount ? "num_key_value_heads (\(layer.kvHeadCount), layer 0 has \(first.kvHeadCount))"
-                : "intermediate_size (\(layer.ffnSize), layer 0 has \(first.ffnSize))"
+            let field =
+                layer.headCount != first.headCount
+                ? "num_attention_heads (\(layer.headCount), layer 0 has \(first.headCount))"
+                : layer.kvHeadCount != first.kvHeadCount
+                    ? "num_key_value_heads (\(layer.kvHeadCount), layer 0 has \(first.kvHeadCount))"
+                    : "intermediate_size (\(layer.ffnSize), layer 0 has \(first.ffnSize))"
             throw ModelIOError(path: path, item: "layer \(index)", "\(field) differs from layer 0; \(advice)")
         }
     }
@@ -154,7 +167,9 @@ public struct HuggingFaceConfig: Sendable, Equatable {
     public func json() -> [UInt8] {
         let shape = llama.layers[0]
         func id(_ value: Int?) -> JSONValue { value.map { .integer($0) } ?? .null }
-        let eos: JSONValue = eosTokenIDs.count == 1 ? .integer(eosTokenIDs[0])
+        let eos: JSONValue =
+            eosTokenIDs.count == 1
+            ? .integer(eosTokenIDs[0])
             : eosTokenIDs.isEmpty ? .null : .array(eosTokenIDs.map { .integer($0) })
         var members: [(key: String, value: JSONValue)] = [
             ("architectures", .array([.string(architecture)])),
@@ -198,7 +213,8 @@ extension LlamaConfig {
     }
 
     /// This configuration as a Hugging Face `config.json` (LlamaForCausalLM).
-    public func huggingFaceConfig(torchDType: String? = nil, bosTokenID: Int? = nil, eosTokenIDs: [Int] = []) -> [UInt8] {
+    public func huggingFaceConfig(torchDType: String? = nil, bosTokenID: Int? = nil, eosTokenIDs: [Int] = []) -> [UInt8]
+    {
         HuggingFaceConfig(llama: self, torchDType: torchDType, bosTokenID: bosTokenID, eosTokenIDs: eosTokenIDs).json()
     }
 }

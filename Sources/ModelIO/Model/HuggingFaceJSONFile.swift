@@ -9,7 +9,8 @@ enum HuggingFaceJSONFile {
     static func bytes(_ path: String) throws(ModelIOError) -> [UInt8] {
         let mapping = try MappedFile(path: path)
         guard mapping.bytes.count <= maxSize else {
-            throw ModelIOError(path: path, "file is \(mapping.bytes.count) bytes, larger than the \(maxSize)-byte limit for JSON")
+            throw ModelIOError(
+                path: path, "file is \(mapping.bytes.count) bytes, larger than the \(maxSize)-byte limit for JSON")
         }
         return Array(mapping.bytes)
     }

@@ -5,7 +5,9 @@ import Tokenization
 public enum HuggingFaceMetadata {
     /// Metadata for `config` (uniform, as config.json describes it) and `vocabulary`: `general.*`, `llama.*` hyper-parameters and
     /// `tokenizer.ggml.*` (plus `tokenizer.chat_template` when there is one).
-    public static func gguf(config: LlamaConfig, vocabulary: BPEVocabulary, name: String, chatTemplate: String?) -> GGUFMetadata {
+    public static func gguf(
+        config: LlamaConfig, vocabulary: BPEVocabulary, name: String, chatTemplate: String?
+    ) -> GGUFMetadata {
         var metadata = GGUFMetadata([
             ("general.architecture", .string("llama")),
             ("general.name", .string(name)),
@@ -31,7 +33,10 @@ public enum HuggingFaceMetadata {
             metadata["tokenizer.ggml.token_type"] = .array(.int32, vocabulary.tokenTypes.map { .int32($0) })
         }
         metadata["tokenizer.ggml.merges"] = .array(.string, vocabulary.merges.map { .string($0) })
-        for (key, id) in [("bos", vocabulary.bosID), ("eos", vocabulary.eosID), ("unknown", vocabulary.unknownID), ("padding", vocabulary.paddingID)] {
+        for (key, id) in [
+            ("bos", vocabulary.bosID), ("eos", vocabulary.eosID), ("unknown", vocabulary.unknownID),
+            ("padding", vocabulary.paddingID),
+        ] {
             if let id { metadata["tokenizer.ggml.\(key)_token_id"] = .uint32(UInt32(bitPattern: id)) }
         }
         metadata["tokenizer.ggml.add_bos_token"] = .bool(vocabulary.addBOS)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// File names of a Hugging Face model directory and the file-system steps the reader and writer
@@ -23,7 +23,8 @@ enum HuggingFaceModelFiles {
         let name = slash.map { String(trimmed[trimmed.index(after: $0)...]) } ?? trimmed
         let path = "\(parent).\(name).shears-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"
         guard mkdir(path, 0o755) == 0 else {
-            throw ModelIOError(path: destination, "cannot create the temporary directory \(path): \(String(cString: strerror(errno)))")
+            throw ModelIOError(
+                path: destination, "cannot create the temporary directory \(path): \(String(cString: strerror(errno)))")
         }
         return path
     }
@@ -47,9 +48,12 @@ enum HuggingFaceModelFiles {
 
     /// Renames the finished `temporary` directory to `destination`, which must not exist.
     static func moveIntoPlace(_ temporary: String, _ destination: String) throws(ModelIOError) {
-        if exists(destination) { throw ModelIOError(path: destination, "appeared while the model was being written; refusing to replace it") }
+        if exists(destination) {
+            throw ModelIOError(path: destination, "appeared while the model was being written; refusing to replace it")
+        }
         guard rename(temporary, destination) == 0 else {
-            throw ModelIOError(path: destination, "cannot rename \(temporary) into place: \(String(cString: strerror(errno)))")
+            throw ModelIOError(
+                path: destination, "cannot rename \(temporary) into place: \(String(cString: strerror(errno)))")
         }
     }
 }

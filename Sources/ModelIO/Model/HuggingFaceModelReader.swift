@@ -23,7 +23,8 @@ public enum HuggingFaceModelReader {
             throw ModelIOError(path: tokenizerPath, error.message)
         }
         let settings = try HuggingFaceTokenizerSettings(directory: directory)
-        try settings.apply(to: &vocabulary, config: hfConfig, path: directory + "/" + HuggingFaceModelFiles.tokenizerConfig)
+        try settings.apply(
+            to: &vocabulary, config: hfConfig, path: directory + "/" + HuggingFaceModelFiles.tokenizerConfig)
         let tokenizer: Tokenizer
         do {
             tokenizer = try Tokenizer(vocabulary: vocabulary)
@@ -31,9 +32,11 @@ public enum HuggingFaceModelReader {
             throw ModelIOError(path: tokenizerPath, error.message)
         }
         let name = directory.split(separator: "/").last.map(String.init) ?? directory
-        let metadata = HuggingFaceMetadata.gguf(config: hfConfig.llama, vocabulary: vocabulary, name: name,
-                                                chatTemplate: settings.chatTemplate)
-        return try Model(config: hfConfig.llama, tensors: tensors, metadata: metadata, tokenizer: tokenizer, sourcePath: directory)
+        let metadata = HuggingFaceMetadata.gguf(
+            config: hfConfig.llama, vocabulary: vocabulary, name: name,
+            chatTemplate: settings.chatTemplate)
+        return try Model(
+            config: hfConfig.llama, tensors: tensors, metadata: metadata, tokenizer: tokenizer, sourcePath: directory)
     }
 
     /// Reads the weights in `directory` for `config` as GGUF-named tensors in llama.cpp's row
@@ -50,12 +53,16 @@ public enum HuggingFaceModelReader {
         for hfName in checkpoint.tensorNames {
             if HuggingFaceTensorNames.isIgnoredBuffer(hfName) { continue }
             if hfName == HuggingFaceTensorNames.output && config.tiedEmbedding { continue }
-            guard let ggufName = HuggingFaceTensorNames.ggufName(huggingFace: hfName), let shape = shapes[ggufName] else {
-                throw ModelIOError(path: directory, item: hfName, "tensor is not part of this LLaMA architecture (\(config.layerCount) layers)")
+            guard let ggufName = HuggingFaceTensorNames.ggufName(huggingFace: hfName), let shape = shapes[ggufName]
+            else {
+                throw ModelIOError(
+                    path: directory, item: hfName,
+                    "tensor is not part of this LLaMA architecture (\(config.layerCount) layers)")
             }
             let info = checkpoint.info(hfName)!
             guard info.shape == shape else {
-                throw ModelIOError(path: directory, item: hfName, "shape \(info.shape) does not match config.json's \(shape)")
+                throw ModelIOError(
+                    path: directory, item: hfName, "shape \(info.shape) does not match config.json's \(shape)")
             }
             hfNameByGGUF[ggufName] = hfName
         }
@@ -63,14 +70,16 @@ public enum HuggingFaceModelReader {
         tensors.reserveCapacity(expected.count)
         for (ggufName, _) in expected {
             guard let hfName = hfNameByGGUF[ggufName] else {
-                throw ModelIOError(path: directory, item: HuggingFaceTensorNames.huggingFaceName(gguf: ggufName) ?? ggufName,
-                                   "tensor is missing")
+                throw ModelIOError(
+                    path: directory, item: HuggingFaceTensorNames.huggingFaceName(gguf: ggufName) ?? ggufName,
+                    "tensor is missing")
             }
             var tensor = try checkpoint.tensor(hfName)
             tensor.name = ggufName
             if let (layer, part) = LlamaTensorNames.parse(ggufName), part == .query || part == .key {
                 let shape = config.layers[layer]
-                tensor = HuggingFaceRotaryPermutation.toGGUF(tensor, heads: part == .query ? shape.headCount : shape.kvHeadCount)
+                tensor = HuggingFaceRotaryPermutation.toGGUF(
+                    tensor, heads: part == .query ? shape.headCount : shape.kvHeadCount)
             }
             tensors.append(tensor)
         }

@@ -39,7 +39,9 @@ public enum HuggingFaceModelWriter {
         let vocabulary = model.tokenizer.vocabulary
         let tokenizerJSON = vocabulary.huggingFaceJSON()
         guard !tokenizerJSON.isEmpty else {
-            throw ModelIOError(path: directory, item: HuggingFaceModelFiles.tokenizer, "the tokenizer could not be rendered as tokenizer.json")
+            throw ModelIOError(
+                path: directory, item: HuggingFaceModelFiles.tokenizer,
+                "the tokenizer could not be rendered as tokenizer.json")
         }
         let config = HuggingFaceConfig(
             llama: model.config, torchDType: type.torchName,
@@ -52,14 +54,21 @@ public enum HuggingFaceModelWriter {
 
         let temporary = try HuggingFaceModelFiles.makeTemporarySibling(of: directory)
         do throws(ModelIOError) {
-            try SafetensorsWriter.writeCheckpoint(hfTensors, type: type, metadata: headerMetadata,
-                                                             directory: temporary, maxShardSize: maxShardSize)
+            try SafetensorsWriter.writeCheckpoint(
+                hfTensors, type: type, metadata: headerMetadata,
+                directory: temporary, maxShardSize: maxShardSize)
             let files: [(String, [UInt8])] = [
                 (HuggingFaceModelFiles.config, config.json()),
                 (HuggingFaceModelFiles.tokenizer, tokenizerJSON),
-                (HuggingFaceModelFiles.tokenizerConfig, HuggingFaceTokenizerSettings.json(
-                    vocabulary: vocabulary, modelMaxLength: model.config.contextLength, chatTemplate: chatTemplate)),
-                (HuggingFaceModelFiles.generationConfig, HuggingFaceTokenizerSettings.generationConfigJSON(vocabulary: vocabulary)),
+                (
+                    HuggingFaceModelFiles.tokenizerConfig,
+                    HuggingFaceTokenizerSettings.json(
+                        vocabulary: vocabulary, modelMaxLength: model.config.contextLength, chatTemplate: chatTemplate)
+                ),
+                (
+                    HuggingFaceModelFiles.generationConfig,
+                    HuggingFaceTokenizerSettings.generationConfigJSON(vocabulary: vocabulary)
+                ),
             ]
             for (name, bytes) in files {
                 try AtomicOutputFile.write(bytes, to: temporary + "/" + name)

@@ -23,7 +23,9 @@ public enum HuggingFaceRotaryPermutation {
 
     private static func permute(_ tensor: Tensor, heads: Int, toGGUF: Bool) -> Tensor {
         let rows = tensor.rows, columns = tensor.columns
-        precondition(heads > 0 && rows % (2 * heads) == 0, "\(tensor.name): \(rows) rows do not split into \(heads) heads of pairs")
+        precondition(
+            heads > 0 && rows % (2 * heads) == 0,
+            "\(tensor.name): \(rows) rows do not split into \(heads) heads of pairs")
         let headDim = rows / heads, half = headDim / 2
         let source = UnsafeBufferPointer(tensor.storage.buffer)
         let storage = TensorStorage(count: tensor.count) { destination in

@@ -37,7 +37,9 @@ public enum HuggingFaceTensorNames {
         case output: return LlamaTensorNames.output
         default: break
         }
-        guard let (layer, rest) = splitLayer(name, prefix: "model.layers."), let part = partsBySuffix[rest] else { return nil }
+        guard let (layer, rest) = splitLayer(name, prefix: "model.layers."), let part = partsBySuffix[rest] else {
+            return nil
+        }
         return part.name(layer: layer)
     }
 
@@ -50,7 +52,8 @@ public enum HuggingFaceTensorNames {
         default: break
         }
         guard let (layer, rest) = splitLayer(name, prefix: "blk."), rest.hasSuffix(".weight"),
-              let part = partsByGGUFName[String(rest.dropLast(".weight".count))] else { return nil }
+            let part = partsByGGUFName[String(rest.dropLast(".weight".count))]
+        else { return nil }
         return "model.layers.\(layer).\(layerSuffix(part))"
     }
 
@@ -65,7 +68,8 @@ public enum HuggingFaceTensorNames {
         guard name.hasPrefix(prefix) else { return nil }
         let tail = name.dropFirst(prefix.count)
         guard let dot = tail.firstIndex(of: "."), let layer = Int(tail[..<dot]), layer >= 0,
-              String(layer) == tail[..<dot] else { return nil }
+            String(layer) == tail[..<dot]
+        else { return nil }
         return (layer, String(tail[tail.index(after: dot)...]))
     }
 }

@@ -1,5 +1,5 @@
-import Tokenization
 import JSON
+import Tokenization
 
 /// The tokenizer settings a Hugging Face directory keeps outside `tokenizer.json`
 /// (`tokenizer_config.json`, `chat_template.jinja`), and their rendering when writing one.
@@ -22,7 +22,9 @@ struct HuggingFaceTokenizerSettings {
                 case .string(let content)?: return content
                 case let value?:
                     guard let content = value["content"]?.string else {
-                        throw ModelIOError(path: configPath, item: key, "is \(value.kindName), not a token string or {\"content\": ...}")
+                        throw ModelIOError(
+                            path: configPath, item: key,
+                            "is \(value.kindName), not a token string or {\"content\": ...}")
                     }
                     return content
                 }
@@ -62,9 +64,11 @@ struct HuggingFaceTokenizerSettings {
             return Int32(id)
         }
         vocabulary.bosID = try resolve(bosToken, "bos_token") ?? fromConfig(config.bosTokenID) ?? vocabulary.bosID
-        vocabulary.eosID = try resolve(eosToken, "eos_token") ?? fromConfig(config.eosTokenIDs.first) ?? vocabulary.eosID
+        vocabulary.eosID =
+            try resolve(eosToken, "eos_token") ?? fromConfig(config.eosTokenIDs.first) ?? vocabulary.eosID
         vocabulary.unknownID = try resolve(unknownToken, "unk_token") ?? vocabulary.unknownID
-        vocabulary.paddingID = try resolve(paddingToken, "pad_token") ?? fromConfig(config.padTokenID) ?? vocabulary.paddingID
+        vocabulary.paddingID =
+            try resolve(paddingToken, "pad_token") ?? fromConfig(config.padTokenID) ?? vocabulary.paddingID
         if let addBOS { vocabulary.addBOS = addBOS }
     }
 
@@ -81,8 +85,10 @@ struct HuggingFaceTokenizerSettings {
             ("model_max_length", .integer(modelMaxLength)),
             ("tokenizer_class", .string("PreTrainedTokenizerFast")),
         ]
-        for (key, id) in [("bos_token", vocabulary.bosID), ("eos_token", vocabulary.eosID),
-                          ("unk_token", vocabulary.unknownID), ("pad_token", vocabulary.paddingID)] {
+        for (key, id) in [
+            ("bos_token", vocabulary.bosID), ("eos_token", vocabulary.eosID),
+            ("unk_token", vocabulary.unknownID), ("pad_token", vocabulary.paddingID),
+        ] {
             if let content = token(id) { members.append((key, .string(content))) }
         }
         if let chatTemplate { members.append(("chat_template", .string(chatTemplate))) }

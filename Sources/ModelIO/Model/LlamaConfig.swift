@@ -57,10 +57,11 @@ public struct LlamaConfig: Sendable, Equatable, Encodable {
         rmsNormEpsilon: Float = 1e-5, tiedEmbedding: Bool = false
     ) {
         let shape = LayerShape(headCount: headCount, kvHeadCount: kvHeadCount, ffnSize: ffnSize)
-        self.init(layers: Array(repeating: shape, count: max(0, layerCount)), hiddenSize: hiddenSize,
-                  headDim: headDim ?? (headCount > 0 ? hiddenSize / headCount : 0), vocabSize: vocabSize,
-                  contextLength: contextLength, ropeTheta: ropeTheta, rmsNormEpsilon: rmsNormEpsilon,
-                  tiedEmbedding: tiedEmbedding)
+        self.init(
+            layers: Array(repeating: shape, count: max(0, layerCount)), hiddenSize: hiddenSize,
+            headDim: headDim ?? (headCount > 0 ? hiddenSize / headCount : 0), vocabSize: vocabSize,
+            contextLength: contextLength, ropeTheta: ropeTheta, rmsNormEpsilon: rmsNormEpsilon,
+            tiedEmbedding: tiedEmbedding)
     }
 
     /// Creates a configuration with a shape per layer. `validate(path:)` checks it.
@@ -110,29 +111,35 @@ public struct LlamaConfig: Sendable, Equatable, Encodable {
         try require((1...4096).contains(layerCount), "layers", "layer count \(layerCount) is not in 1...4096")
         try require((1...limit).contains(hiddenSize), "hidden", "hidden size \(hiddenSize) is out of range")
         try require((1...limit).contains(vocabSize), "vocab", "vocabulary size \(vocabSize) is out of range")
-        try require(headDim >= 2 && headDim % 2 == 0 && headDim <= 4096, "head_dim",
-                    "head dimension \(headDim) must be even (RoPE rotates pairs)")
+        try require(
+            headDim >= 2 && headDim % 2 == 0 && headDim <= 4096, "head_dim",
+            "head dimension \(headDim) must be even (RoPE rotates pairs)")
         // A uniform configuration (config.json, llama GGUF scalars) names the field alone.
         let uniform = uniformShape != nil
         for (index, layer) in layers.enumerated() {
             func field(_ name: String) -> String { uniform ? name : "\(name)[\(index)]" }
-            try require((0...limit).contains(layer.ffnSize), field("ffn"),
-                        "FFN size \(layer.ffnSize) of layer \(index) is out of range")
-            try require((0...4096).contains(layer.headCount), field("heads"),
-                        "head count \(layer.headCount) of layer \(index) is out of range")
+            try require(
+                (0...limit).contains(layer.ffnSize), field("ffn"),
+                "FFN size \(layer.ffnSize) of layer \(index) is out of range")
+            try require(
+                (0...4096).contains(layer.headCount), field("heads"),
+                "head count \(layer.headCount) of layer \(index) is out of range")
             if layer.headCount == 0 {
-                try require(layer.kvHeadCount == 0, field("kv_heads"),
-                            "layer \(index) has no query heads but \(layer.kvHeadCount) key/value heads")
+                try require(
+                    layer.kvHeadCount == 0, field("kv_heads"),
+                    "layer \(index) has no query heads but \(layer.kvHeadCount) key/value heads")
             } else {
-                try require(layer.kvHeadCount >= 1 && layer.headCount % layer.kvHeadCount == 0, field("kv_heads"),
-                            "key/value head count \(layer.kvHeadCount) of layer \(index) does not divide its head count "
-                                + "\(layer.headCount)")
+                try require(
+                    layer.kvHeadCount >= 1 && layer.headCount % layer.kvHeadCount == 0, field("kv_heads"),
+                    "key/value head count \(layer.kvHeadCount) of layer \(index) does not divide its head count "
+                        + "\(layer.headCount)")
             }
         }
         try require(contextLength >= 1, "context_length", "context length \(contextLength) must be positive")
         try require(ropeTheta.isFinite && ropeTheta > 0, "rope_theta", "RoPE base \(ropeTheta) must be positive")
-        try require(rmsNormEpsilon.isFinite && rmsNormEpsilon >= 0, "rms_norm_eps",
-                    "RMSNorm epsilon \(rmsNormEpsilon) must be a non-negative number")
+        try require(
+            rmsNormEpsilon.isFinite && rmsNormEpsilon >= 0, "rms_norm_eps",
+            "RMSNorm epsilon \(rmsNormEpsilon) must be a non-negative number")
     }
 
     private enum CodingKeys: String, CodingKey {

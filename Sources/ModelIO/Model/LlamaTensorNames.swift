@@ -55,7 +55,7 @@ public enum LlamaTensorNames {
     public static func parse(_ name: String) -> (layer: Int, part: Layer)? {
         let fields = name.split(separator: ".", omittingEmptySubsequences: false)
         guard fields.count == 4, fields[0] == "blk", fields[3] == "weight", let layer = Int(fields[1]), layer >= 0,
-              let part = Layer(rawValue: String(fields[2])), part.name(layer: layer) == name
+            let part = Layer(rawValue: String(fields[2])), part.name(layer: layer) == name
         else { return nil }
         return (layer, part)
     }

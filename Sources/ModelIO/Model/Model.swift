@@ -43,25 +43,31 @@ public final class Model: @unchecked Sendable {
                 throw ModelIOError(path: sourcePath, item: name, "tensor is missing")
             }
             if tensor.shape != shape {
-                throw ModelIOError(path: sourcePath, item: name,
-                                   "shape \(tensor.shape) does not match the architecture's \(shape)")
+                throw ModelIOError(
+                    path: sourcePath, item: name,
+                    "shape \(tensor.shape) does not match the architecture's \(shape)")
             }
         }
         let expected = Set(LlamaTensorNames.expected(config).map(\.name))
         for tensor in tensors {
             if let (layer, part) = LlamaTensorNames.parse(tensor.name), !expected.contains(tensor.name) {
-                let what = layer >= config.layerCount ? "the model has \(config.layerCount) layers"
+                let what =
+                    layer >= config.layerCount
+                    ? "the model has \(config.layerCount) layers"
                     : "layer \(layer) has no \(part.isAttention ? "attention" : "FFN") (its head count or FFN width is 0)"
-                throw ModelIOError(path: sourcePath, item: tensor.name, "tensor is not part of the architecture: \(what)")
+                throw ModelIOError(
+                    path: sourcePath, item: tensor.name, "tensor is not part of the architecture: \(what)")
             }
             if let index = tensor.storage.firstNonFiniteIndex() {
-                throw ModelIOError(path: sourcePath, item: tensor.name,
-                                   "element \(index) is \(tensor.storage.buffer[index]); the weights must be finite")
+                throw ModelIOError(
+                    path: sourcePath, item: tensor.name,
+                    "element \(index) is \(tensor.storage.buffer[index]); the weights must be finite")
             }
         }
         if tokenizer.vocabularySize > config.vocabSize {
-            throw ModelIOError(path: sourcePath, item: "tokenizer",
-                               "tokenizer has \(tokenizer.vocabularySize) tokens but the embedding only \(config.vocabSize) rows")
+            throw ModelIOError(
+                path: sourcePath, item: "tokenizer",
+                "tokenizer has \(tokenizer.vocabularySize) tokens but the embedding only \(config.vocabSize) rows")
         }
         self.config = config
         self.metadata = metadata

@@ -27,8 +27,9 @@ public enum ModelFormat: String, Sendable, CustomStringConvertible {
         let magic = (try? handle.read(upToCount: 4)) ?? Data()
         if magic == Data("GGUF".utf8) { return .gguf }
         if path.hasSuffix(".safetensors") {
-            throw ModelIOError(path: path,
-                               "a bare .safetensors file has no config or tokenizer; pass the model directory that holds it")
+            throw ModelIOError(
+                path: path,
+                "a bare .safetensors file has no config or tokenizer; pass the model directory that holds it")
         }
         throw ModelIOError(path: path, "not a model: expected a .gguf file or a Hugging Face model directory")
     }

@@ -43,7 +43,9 @@ extension Model {
                 throw fail("layer \(layer)", "no such layer: the model has layers 0...\(config.layerCount - 1)")
             }
         }
-        func checkIndices(_ indices: [Int], below limit: Int, _ what: String, layer: Int?) throws(ModelIOError) -> Set<Int> {
+        func checkIndices(
+            _ indices: [Int], below limit: Int, _ what: String, layer: Int?
+        ) throws(ModelIOError) -> Set<Int> {
             let item = layer.map { "layer \($0) \(what)" } ?? what
             guard !indices.isEmpty else { throw fail(item, "no \(what) given") }
             var seen = Set<Int>()
@@ -70,12 +72,15 @@ extension Model {
             guard shape.hasAttention else { throw fail("layer \(layer) heads", "layer \(layer) has no attention left") }
             let removed = try checkIndices(heads, below: shape.headCount, "heads", layer: layer)
             let group = shape.groupSize
-            let perGroup = (0..<shape.kvHeadCount).map { g in (g * group..<(g + 1) * group).count { removed.contains($0) } }
+            let perGroup = (0..<shape.kvHeadCount).map { g in
+                (g * group..<(g + 1) * group).count { removed.contains($0) }
+            }
             guard Set(perGroup).count == 1 else {
-                throw fail("layer \(layer) heads",
-                           "every KV group must keep the same number of query heads (llama.cpp splits them evenly); "
-                               + "this removes \(perGroup.map(String.init).joined(separator: ", ")) from KV groups "
-                               + "0...\(shape.kvHeadCount - 1), whose \(group) heads each are contiguous")
+                throw fail(
+                    "layer \(layer) heads",
+                    "every KV group must keep the same number of query heads (llama.cpp splits them evenly); "
+                        + "this removes \(perGroup.map(String.init).joined(separator: ", ")) from KV groups "
+                        + "0...\(shape.kvHeadCount - 1), whose \(group) heads each are contiguous")
             }
             if removed.count == shape.headCount {
                 removeAttention(layer)
@@ -87,7 +92,9 @@ extension Model {
         case .kvGroups(let layer, let groups):
             try checkLayer(layer)
             let shape = config.layers[layer]
-            guard shape.hasAttention else { throw fail("layer \(layer) kv_groups", "layer \(layer) has no attention left") }
+            guard shape.hasAttention else {
+                throw fail("layer \(layer) kv_groups", "layer \(layer) has no attention left")
+            }
             let removed = try checkIndices(groups, below: shape.kvHeadCount, "kv_groups", layer: layer)
             if removed.count == shape.kvHeadCount {
                 removeAttention(layer)
@@ -120,7 +127,9 @@ extension Model {
 
         case .ffn(let layer):
             try checkLayer(layer)
-            guard config.layers[layer].hasFFN else { throw fail("layer \(layer) ffn", "layer \(layer) has no FFN left") }
+            guard config.layers[layer].hasFFN else {
+                throw fail("layer \(layer) ffn", "layer \(layer) has no FFN left")
+            }
             removeFFN(layer)
         }
     }
@@ -140,7 +149,8 @@ extension Model {
     }
 
     /// Replaces a matrix by the given rows and columns of it (nil: all), in the given order.
-    private func slice(_ part: LlamaTensorNames.Layer, _ layer: Int, rows keptRows: [Int]?, columns keptColumns: [Int]?) {
+    private func slice(_ part: LlamaTensorNames.Layer, _ layer: Int, rows keptRows: [Int]?, columns keptColumns: [Int]?)
+    {
         let name = part.name(layer: layer)
         let tensor = tensorsByName[name]!
         let rowIndices = keptRows ?? Array(0..<tensor.rows)
@@ -162,8 +172,9 @@ extension Model {
                 }
             }
         }
-        tensorsByName[name] = Tensor(name: name, shape: [rowIndices.count, columnIndices.count], storage: storage,
-                                     sourceType: tensor.sourceType)
+        tensorsByName[name] = Tensor(
+            name: name, shape: [rowIndices.count, columnIndices.count], storage: storage,
+            sourceType: tensor.sourceType)
     }
 
     private func removeAttention(_ layer: Int) {

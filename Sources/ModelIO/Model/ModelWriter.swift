@@ -60,7 +60,9 @@ public enum ModelWriter {
             // Provenance recorded in the model (e.g. by a prune) travels with the file too.
             var metadata = annotations
             for (key, value) in model.metadata where key.hasPrefix("shears.") {
-                if let text = value.string, metadata[String(key.dropFirst(7))] == nil { metadata[String(key.dropFirst(7))] = text }
+                if let text = value.string, metadata[String(key.dropFirst(7))] == nil {
+                    metadata[String(key.dropFirst(7))] = text
+                }
             }
             try HuggingFaceModelWriter.write(model, to: path, type: dtype, metadata: metadata)
         }
@@ -95,10 +97,13 @@ public enum ModelWriter {
         let hidden = config.hiddenSize
         func zeros(_ part: Part, _ layer: Int) -> Tensor {
             let shape = part.shape(config, layer: layer)
-            return Tensor(name: part.name(layer: layer), shape: shape, storage: TensorStorage(zeros: shape.reduce(1, *)))
+            return Tensor(
+                name: part.name(layer: layer), shape: shape, storage: TensorStorage(zeros: shape.reduce(1, *)))
         }
         func ones(_ part: Part, _ layer: Int) -> Tensor {
-            Tensor(name: part.name(layer: layer), shape: [hidden], storage: TensorStorage([Float](repeating: 1, count: hidden)))
+            Tensor(
+                name: part.name(layer: layer), shape: [hidden],
+                storage: TensorStorage([Float](repeating: 1, count: hidden)))
         }
         /// Inserts `padding` among layer `layer`'s tensors: before its first FFN tensor for
         /// attention, after its last tensor for an FFN (llama.cpp's converter order).
@@ -110,8 +115,10 @@ public enum ModelWriter {
                 position = last + 1
             } else {
                 // A layer with no tensors: after the previous layer's (or the embedding).
-                let previous = tensors.lastIndex { (LlamaTensorNames.parse($0.name)?.layer ?? -1) < layer
-                    && ($0.name == LlamaTensorNames.tokenEmbedding || LlamaTensorNames.parse($0.name) != nil) }
+                let previous = tensors.lastIndex {
+                    (LlamaTensorNames.parse($0.name)?.layer ?? -1) < layer
+                        && ($0.name == LlamaTensorNames.tokenEmbedding || LlamaTensorNames.parse($0.name) != nil)
+                }
                 position = (previous ?? -1) + 1
             }
             tensors.insert(contentsOf: padding, at: position)
@@ -119,12 +126,15 @@ public enum ModelWriter {
         if !config.layers[0].hasAttention {
             config.layers[0].headCount = 1
             config.layers[0].kvHeadCount = 1
-            insert([ones(.attentionNorm, 0)] + [Part.query, .key, .value, .attentionOutput].map { zeros($0, 0) },
-                   layer: 0, beforeFFN: true)
+            insert(
+                [ones(.attentionNorm, 0)] + [Part.query, .key, .value, .attentionOutput].map { zeros($0, 0) },
+                layer: 0, beforeFFN: true)
         }
         for layer in 0..<config.layerCount where !config.layers[layer].hasFFN {
             config.layers[layer].ffnSize = 1
-            insert([ones(.ffnNorm, layer)] + [Part.gate, .up, .down].map { zeros($0, layer) }, layer: layer, beforeFFN: false)
+            insert(
+                [ones(.ffnNorm, layer)] + [Part.gate, .up, .down].map { zeros($0, layer) }, layer: layer,
+                beforeFFN: false)
         }
         return (config, tensors)
     }

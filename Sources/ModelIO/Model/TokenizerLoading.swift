@@ -15,8 +15,9 @@ extension BPEVocabulary {
         }
         guard model == "gpt2" else {
             let kind = model == "llama" ? "SentencePiece ('llama') tokenizers are" : "tokenizer model '\(model)' is"
-            throw ModelIOError(path: path, item: "tokenizer.ggml.model",
-                               "\(kind) not supported yet; only byte-level BPE ('gpt2') is")
+            throw ModelIOError(
+                path: path, item: "tokenizer.ggml.model",
+                "\(kind) not supported yet; only byte-level BPE ('gpt2') is")
         }
         guard let tokens = try reader.strings("tokenizer.ggml.tokens") else {
             throw ModelIOError(path: path, item: "tokenizer.ggml.tokens", "the token list is missing")
@@ -26,15 +27,19 @@ extension BPEVocabulary {
         }
         let types = try reader.integers("tokenizer.ggml.token_type") ?? []
         if !types.isEmpty && types.count != tokens.count {
-            throw ModelIOError(path: path, item: "tokenizer.ggml.token_type",
-                               "\(types.count) token types for \(tokens.count) tokens")
+            throw ModelIOError(
+                path: path, item: "tokenizer.ggml.token_type",
+                "\(types.count) token types for \(tokens.count) tokens")
         }
         let preTokenizer = try reader.string("tokenizer.ggml.pre") ?? "default"
         let bosID = try reader.tokenID("tokenizer.ggml.bos_token_id", count: tokens.count)
-        let addBOS = try reader.bool("tokenizer.ggml.add_bos_token")
+        let addBOS =
+            try reader.bool("tokenizer.ggml.add_bos_token")
             ?? (bosID != nil && (try? PreTokenizer(name: preTokenizer)) == .llamaBPE)
         if addBOS && bosID == nil {
-            throw ModelIOError(path: path, item: "tokenizer.ggml.add_bos_token", "BOS is to be added but there is no tokenizer.ggml.bos_token_id")
+            throw ModelIOError(
+                path: path, item: "tokenizer.ggml.add_bos_token",
+                "BOS is to be added but there is no tokenizer.ggml.bos_token_id")
         }
         self.init(
             tokens: tokens, merges: merges, tokenTypes: types.map { Int32(truncatingIfNeeded: $0) },
@@ -67,13 +72,17 @@ private struct TokenizerMetadataReader {
 
     func string(_ key: String) throws(ModelIOError) -> String? {
         guard let value = metadata[key] else { return nil }
-        guard let string = value.string else { throw ModelIOError(path: path, item: key, "expected a string, found \(value.type)") }
+        guard let string = value.string else {
+            throw ModelIOError(path: path, item: key, "expected a string, found \(value.type)")
+        }
         return string
     }
 
     func bool(_ key: String) throws(ModelIOError) -> Bool? {
         guard let value = metadata[key] else { return nil }
-        guard let bool = value.bool else { throw ModelIOError(path: path, item: key, "expected a bool, found \(value.type)") }
+        guard let bool = value.bool else {
+            throw ModelIOError(path: path, item: key, "expected a bool, found \(value.type)")
+        }
         return bool
     }
 
@@ -94,7 +103,8 @@ private struct TokenizerMetadataReader {
         result.reserveCapacity(elements.count)
         for element in elements {
             guard let integer = element.int, element.type != .bool else {
-                throw ModelIOError(path: path, item: key, "expected an array of integers, found \(Self.describe(value))")
+                throw ModelIOError(
+                    path: path, item: key, "expected an array of integers, found \(Self.describe(value))")
             }
             result.append(integer)
         }
@@ -104,7 +114,9 @@ private struct TokenizerMetadataReader {
     /// A token id key, checked against the vocabulary size.
     func tokenID(_ key: String, count: Int) throws(ModelIOError) -> Int32? {
         guard let value = metadata[key] else { return nil }
-        guard let id = value.int, value.type != .bool else { throw ModelIOError(path: path, item: key, "expected a token id, found \(value.type)") }
+        guard let id = value.int, value.type != .bool else {
+            throw ModelIOError(path: path, item: key, "expected a token id, found \(value.type)")
+        }
         guard (0..<count).contains(id) else {
             throw ModelIOError(path: path, item: key, "token id \(id) is outside the vocabulary of \(count) tokens")
         }

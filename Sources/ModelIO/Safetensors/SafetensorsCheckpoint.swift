@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The safetensors weights of a Hugging Face model directory: either one `model.safetensors` or
@@ -60,7 +60,9 @@ public final class SafetensorsCheckpoint: Sendable {
     /// The `__metadata__` of the first file.
     public var metadata: [String: String] { files.first?.metadata ?? [:] }
 
-    private static func openSharded(indexPath: String, directory: String) throws(ModelIOError) -> ([SafetensorsFile], [String: Int]) {
+    private static func openSharded(
+        indexPath: String, directory: String
+    ) throws(ModelIOError) -> ([SafetensorsFile], [String: Int]) {
         let json = try HuggingFaceJSONFile.read(indexPath)
         guard let weightMap = json["weight_map"]?.members else {
             throw ModelIOError(path: indexPath, item: "weight_map", "missing or not an object")
@@ -70,10 +72,12 @@ public final class SafetensorsCheckpoint: Sendable {
         var shardByTensor: [String: String] = [:]
         for (tensor, value) in weightMap {
             guard let shard = value.string else {
-                throw ModelIOError(path: indexPath, item: tensor, "weight_map entry is \(value.kindName), not a file name")
+                throw ModelIOError(
+                    path: indexPath, item: tensor, "weight_map entry is \(value.kindName), not a file name")
             }
             guard !shard.isEmpty, !shard.contains("/"), shard != ".", shard != ".." else {
-                throw ModelIOError(path: indexPath, item: tensor, "shard \"\(shard)\" is not a plain file name in the model directory")
+                throw ModelIOError(
+                    path: indexPath, item: tensor, "shard \"\(shard)\" is not a plain file name in the model directory")
             }
             guard shardByTensor.updateValue(shard, forKey: tensor) == nil else {
                 throw ModelIOError(path: indexPath, item: tensor, "tensor is listed twice in weight_map")
@@ -87,14 +91,19 @@ public final class SafetensorsCheckpoint: Sendable {
         for shard in shardOrder {
             let shardPath = directory + "/" + shard
             guard access(shardPath, F_OK) == 0 else {
-                throw ModelIOError(path: indexPath, item: tensorsByShard[shard]![0], "shard \(shard) listed for this tensor does not exist")
+                throw ModelIOError(
+                    path: indexPath, item: tensorsByShard[shard]![0],
+                    "shard \(shard) listed for this tensor does not exist")
             }
             let file = try SafetensorsFile(path: shardPath)
             for tensor in tensorsByShard[shard]! where file.info(tensor) == nil {
-                throw ModelIOError(path: shardPath, item: tensor, "tensor is listed in \(indexFileName) for this shard but the shard does not have it")
+                throw ModelIOError(
+                    path: shardPath, item: tensor,
+                    "tensor is listed in \(indexFileName) for this shard but the shard does not have it")
             }
             for tensor in file.tensorNames where shardByTensor[tensor] != shard {
-                throw ModelIOError(path: shardPath, item: tensor, "tensor is in this shard but \(indexFileName) does not list it here")
+                throw ModelIOError(
+                    path: shardPath, item: tensor, "tensor is in this shard but \(indexFileName) does not list it here")
             }
             for tensor in file.tensorNames { fileIndexByTensor[tensor] = files.count }
             files.append(file)

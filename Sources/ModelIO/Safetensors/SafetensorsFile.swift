@@ -40,7 +40,9 @@ public final class SafetensorsFile: Sendable {
     public func tensor(_ name: String) throws(ModelIOError) -> Tensor {
         guard let info = info(name) else { throw ModelIOError(path: path, item: name, "tensor is not in the file") }
         guard let dtype = info.dtype else {
-            throw ModelIOError(path: path, item: name, "dtype \(info.dtypeName) cannot be read as floating point (F32, F16 and BF16 can)")
+            throw ModelIOError(
+                path: path, item: name,
+                "dtype \(info.dtypeName) cannot be read as floating point (F32, F16 and BF16 can)")
         }
         let source = mapping.bytes.baseAddress! + dataOffset + info.dataRange.lowerBound
         let storage = TensorStorage(count: info.elementCount) { buffer in

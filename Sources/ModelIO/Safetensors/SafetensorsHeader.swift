@@ -30,7 +30,9 @@ struct SafetensorsHeader {
         }
         let headerLength = Int(declared)
         guard headerLength <= file.count - 8 else {
-            throw ModelIOError(path: path, "header length \(headerLength) runs past the end of the \(file.count)-byte file (truncated?)")
+            throw ModelIOError(
+                path: path,
+                "header length \(headerLength) runs past the end of the \(file.count)-byte file (truncated?)")
         }
         let headerBytes = UnsafeBufferPointer(rebasing: file.bindMemoryIfNeeded()[8..<(8 + headerLength)])
         let json: JSONValue
@@ -47,7 +49,9 @@ struct SafetensorsHeader {
         var tensors: [SafetensorsTensorInfo] = []
         var seen = Set<String>()
         for (name, value) in members {
-            guard seen.insert(name).inserted else { throw ModelIOError(path: path, item: name, "name appears twice in the header") }
+            guard seen.insert(name).inserted else {
+                throw ModelIOError(path: path, item: name, "name appears twice in the header")
+            }
             if name == "__metadata__" {
                 metadata = try Self.parseMetadata(value, path: path)
             } else {
@@ -55,27 +59,37 @@ struct SafetensorsHeader {
             }
         }
 
-        tensors.sort { ($0.dataRange.lowerBound, $0.dataRange.upperBound) < ($1.dataRange.lowerBound, $1.dataRange.upperBound) }
+        tensors.sort {
+            ($0.dataRange.lowerBound, $0.dataRange.upperBound) < ($1.dataRange.lowerBound, $1.dataRange.upperBound)
+        }
         let dataLength = file.count - 8 - headerLength
         var expectedStart = 0
         for tensor in tensors {
             let range = tensor.dataRange
             if range.lowerBound > expectedStart {
-                throw ModelIOError(path: path, item: tensor.name,
-                                   "data starts at \(range.lowerBound), leaving a gap after byte \(expectedStart) (offsets must tile the data section)")
+                throw ModelIOError(
+                    path: path, item: tensor.name,
+                    "data starts at \(range.lowerBound), leaving a gap after byte \(expectedStart) (offsets must tile the data section)"
+                )
             }
             if range.lowerBound < expectedStart {
-                throw ModelIOError(path: path, item: tensor.name,
-                                   "data at \(range.lowerBound)..<\(range.upperBound) overlaps the previous tensor, which ends at \(expectedStart)")
+                throw ModelIOError(
+                    path: path, item: tensor.name,
+                    "data at \(range.lowerBound)..<\(range.upperBound) overlaps the previous tensor, which ends at \(expectedStart)"
+                )
             }
             if range.upperBound > dataLength {
-                throw ModelIOError(path: path, item: tensor.name,
-                                   "data ends at \(range.upperBound), past the \(dataLength)-byte data section (truncated?)")
+                throw ModelIOError(
+                    path: path, item: tensor.name,
+                    "data ends at \(range.upperBound), past the \(dataLength)-byte data section (truncated?)")
             }
             expectedStart = range.upperBound
         }
         if expectedStart != dataLength {
-            throw ModelIOError(path: path, "tensors cover \(expectedStart) bytes but the data section has \(dataLength) (truncated or trailing data)")
+            throw ModelIOError(
+                path: path,
+                "tensors cover \(expectedStart) bytes but the data section has \(dataLength) (truncated or trailing data)"
+            )
         }
         self.tensors = tensors
         self.metadata = metadata
@@ -98,32 +112,47 @@ struct SafetensorsHeader {
         return result
     }
 
-    private static func parseTensor(name: String, _ value: JSONValue, path: String) throws(ModelIOError) -> SafetensorsTensorInfo {
-        guard value.members != nil else { throw ModelIOError(path: path, item: name, "entry is \(value.kindName), not an object") }
-        guard let dtype = value["dtype"]?.string else { throw ModelIOError(path: path, item: name, "has no string \"dtype\"") }
+    private static func parseTensor(
+        name: String, _ value: JSONValue, path: String
+    ) throws(ModelIOError) -> SafetensorsTensorInfo {
+        guard value.members != nil else {
+            throw ModelIOError(path: path, item: name, "entry is \(value.kindName), not an object")
+        }
+        guard let dtype = value["dtype"]?.string else {
+            throw ModelIOError(path: path, item: name, "has no string \"dtype\"")
+        }
         guard let elementSize = SafetensorsDType.formatElementSizes[dtype] else {
             throw ModelIOError(path: path, item: name, "unknown dtype \"\(dtype)\"")
         }
-        guard let shapeValues = value["shape"]?.array else { throw ModelIOError(path: path, item: name, "has no \"shape\" array") }
+        guard let shapeValues = value["shape"]?.array else {
+            throw ModelIOError(path: path, item: name, "has no \"shape\" array")
+        }
         var shape: [Int] = []
         var elements = 1
         for dimension in shapeValues {
             guard let size = dimension.int, size >= 0 else {
-                throw ModelIOError(path: path, item: name, "shape entry \(dimension.summary) is not a non-negative integer")
+                throw ModelIOError(
+                    path: path, item: name, "shape entry \(dimension.summary) is not a non-negative integer")
             }
             let (product, overflow) = elements.multipliedReportingOverflow(by: size)
-            guard !overflow else { throw ModelIOError(path: path, item: name, "shape \(shapeValues.map(\.summary)) overflows") }
+            guard !overflow else {
+                throw ModelIOError(path: path, item: name, "shape \(shapeValues.map(\.summary)) overflows")
+            }
             elements = product
             shape.append(size)
         }
         guard let offsets = value["data_offsets"]?.array, offsets.count == 2,
-              let start = offsets[0].int, let end = offsets[1].int, start >= 0, end >= start else {
-            throw ModelIOError(path: path, item: name, "\"data_offsets\" is not a pair [start, end] with 0 <= start <= end")
+            let start = offsets[0].int, let end = offsets[1].int, start >= 0, end >= start
+        else {
+            throw ModelIOError(
+                path: path, item: name, "\"data_offsets\" is not a pair [start, end] with 0 <= start <= end")
         }
         let (byteCount, overflow) = elements.multipliedReportingOverflow(by: elementSize)
         guard !overflow, end - start == byteCount else {
-            throw ModelIOError(path: path, item: name,
-                               "data_offsets span \(end - start) bytes but shape \(shape) of \(dtype) needs \(overflow ? "more than Int.max" : String(byteCount))")
+            throw ModelIOError(
+                path: path, item: name,
+                "data_offsets span \(end - start) bytes but shape \(shape) of \(dtype) needs \(overflow ? "more than Int.max" : String(byteCount))"
+            )
         }
         return SafetensorsTensorInfo(name: name, dtypeName: dtype, shape: shape, dataRange: start..<end)
     }

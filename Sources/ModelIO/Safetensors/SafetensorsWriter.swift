@@ -30,15 +30,23 @@ public enum SafetensorsWriter {
         var offset = 0
         var previous: String?
         for tensor in order {
-            if tensor.name == previous { throw ModelIOError(path: path, item: tensor.name, "tensor name appears twice") }
-            if tensor.name == "__metadata__" { throw ModelIOError(path: path, item: tensor.name, "reserved name cannot be a tensor") }
+            if tensor.name == previous {
+                throw ModelIOError(path: path, item: tensor.name, "tensor name appears twice")
+            }
+            if tensor.name == "__metadata__" {
+                throw ModelIOError(path: path, item: tensor.name, "reserved name cannot be a tensor")
+            }
             previous = tensor.name
             let byteCount = tensor.count * type.byteCount
-            members.append((tensor.name, .object([
-                ("dtype", .string(type.rawValue)),
-                ("shape", .array(tensor.shape.map { .integer($0) })),
-                ("data_offsets", .array([.integer(offset), .integer(offset + byteCount)])),
-            ])))
+            members.append(
+                (
+                    tensor.name,
+                    .object([
+                        ("dtype", .string(type.rawValue)),
+                        ("shape", .array(tensor.shape.map { .integer($0) })),
+                        ("data_offsets", .array([.integer(offset), .integer(offset + byteCount)])),
+                    ])
+                ))
             offset += byteCount
         }
         var json = JSONWriter.compact(.object(members))
@@ -69,7 +77,8 @@ public enum SafetensorsWriter {
             var start = 0
             while start < elements.count {
                 let end = min(start + chunkElements, elements.count)
-                SafetensorsConversion.encode(UnsafeBufferPointer(rebasing: elements[start..<end]), as: type, into: scratch)
+                SafetensorsConversion.encode(
+                    UnsafeBufferPointer(rebasing: elements[start..<end]), as: type, into: scratch)
                 try file.write(UnsafeRawBufferPointer(start: scratch, count: (end - start) * type.byteCount))
                 start = end
             }
@@ -113,7 +122,8 @@ public enum SafetensorsWriter {
     ) throws(ModelIOError) -> [String] {
         let shards = shardPlan(tensors, type: type, maxShardSize: max(1, maxShardSize))
         if shards.count == 1 {
-            try write(tensors, type: type, metadata: metadata, to: directory + "/" + SafetensorsCheckpoint.singleFileName)
+            try write(
+                tensors, type: type, metadata: metadata, to: directory + "/" + SafetensorsCheckpoint.singleFileName)
             return [SafetensorsCheckpoint.singleFileName]
         }
         var names: [String] = []

@@ -5,7 +5,9 @@ import Kernels
 /// (`dequantize_row_*` in ggml-quants.c; block layouts from ggml-common.h).
 public enum Dequantization {
     /// The types `dequantize` accepts.
-    public static let supportedTypes: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K]
+    public static let supportedTypes: [GGMLType] = [
+        .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K,
+    ]
 
     /// Whether data of `type` can be dequantized.
     public static func isSupported(_ type: GGMLType) -> Bool { supportedTypes.contains(type) }
@@ -18,7 +20,9 @@ public enum Dequantization {
     /// Preconditions (checked): `type` is supported, `destination.count` is a multiple of the block
     /// size and `source` holds exactly the bytes of that many elements. Large inputs are decoded
     /// in parallel.
-    public static func dequantize(_ source: UnsafeRawBufferPointer, type: GGMLType, into destination: UnsafeMutableBufferPointer<Float>) {
+    public static func dequantize(
+        _ source: UnsafeRawBufferPointer, type: GGMLType, into destination: UnsafeMutableBufferPointer<Float>
+    ) {
         precondition(isSupported(type), "dequantization of \(type.name) is not supported")
         precondition(destination.count % type.blockSize == 0, "element count is not a multiple of the block size")
         let blockCount = destination.count / type.blockSize
@@ -38,7 +42,9 @@ public enum Dequantization {
     }
 
     /// Decodes the blocks in `blocks` (block indices) of `type`.
-    private static func decode(_ type: GGMLType, _ input: UnsafeRawPointer, _ output: UnsafeMutablePointer<Float>, blocks: Range<Int>) {
+    private static func decode(
+        _ type: GGMLType, _ input: UnsafeRawPointer, _ output: UnsafeMutablePointer<Float>, blocks: Range<Int>
+    ) {
         let inBlock = type.bytesPerBlock, outBlock = type.blockSize
         let source = input + blocks.lowerBound * inBlock
         let destination = output + blocks.lowerBound * outBlock

@@ -3,12 +3,37 @@
 /// Only the layout facts live here (block size and bytes per block); conversion to and from
 /// Float32 is in `Dequantization.swift` and `Quantization.swift`.
 public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
-    case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3
-    case q5_0 = 6, q5_1 = 7, q8_0 = 8, q8_1 = 9
-    case q2_K = 10, q3_K = 11, q4_K = 12, q5_K = 13, q6_K = 14, q8_K = 15
-    case iq2_xxs = 16, iq2_xs = 17, iq3_xxs = 18, iq1_s = 19, iq4_nl = 20, iq3_s = 21, iq2_s = 22, iq4_xs = 23
-    case i8 = 24, i16 = 25, i32 = 26, i64 = 27, f64 = 28, iq1_m = 29, bf16 = 30
-    case tq1_0 = 34, tq2_0 = 35
+    case f32 = 0
+    case f16 = 1
+    case q4_0 = 2
+    case q4_1 = 3
+    case q5_0 = 6
+    case q5_1 = 7
+    case q8_0 = 8
+    case q8_1 = 9
+    case q2_K = 10
+    case q3_K = 11
+    case q4_K = 12
+    case q5_K = 13
+    case q6_K = 14
+    case q8_K = 15
+    case iq2_xxs = 16
+    case iq2_xs = 17
+    case iq3_xxs = 18
+    case iq1_s = 19
+    case iq4_nl = 20
+    case iq3_s = 21
+    case iq2_s = 22
+    case iq4_xs = 23
+    case i8 = 24
+    case i16 = 25
+    case i32 = 26
+    case i64 = 27
+    case f64 = 28
+    case iq1_m = 29
+    case bf16 = 30
+    case tq1_0 = 34
+    case tq2_0 = 35
 
     /// Elements per block (1 for plain scalar types).
     public var blockSize: Int {

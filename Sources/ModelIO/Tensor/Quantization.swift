@@ -18,10 +18,13 @@ public enum Quantization {
     ///
     /// Preconditions (checked): `type` is supported, `source.count` is a multiple of the block
     /// size and `destination` holds exactly `byteCount(elements: source.count, type: type)` bytes.
-    public static func quantize(_ source: UnsafeBufferPointer<Float>, type: GGMLType, into destination: UnsafeMutableRawBufferPointer) {
+    public static func quantize(
+        _ source: UnsafeBufferPointer<Float>, type: GGMLType, into destination: UnsafeMutableRawBufferPointer
+    ) {
         precondition(isSupported(type), "quantization to \(type.name) is not supported")
         precondition(source.count % type.blockSize == 0, "element count is not a multiple of the block size")
-        precondition(destination.count == byteCount(elements: source.count, type: type), "destination size does not match")
+        precondition(
+            destination.count == byteCount(elements: source.count, type: type), "destination size does not match")
         guard let input = source.baseAddress, let output = destination.baseAddress else { return }
         switch type {
         case .f32:
