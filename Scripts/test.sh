@@ -14,5 +14,8 @@ if [ "${CI:-}" = "true" ]; then
     export SHEARS_REQUIRE_REFERENCE=1
 fi
 
+# The tree must be as swift-format (configured by .swift-format) leaves it; to fix it:
+# swift format format --in-place --recursive --parallel Sources Tests Plugins Package.swift
+swift format lint --strict --recursive --parallel Sources Tests Plugins Package.swift
 swift build -c release --build-tests
 swift test -c release --skip-build "$@"
