@@ -59,17 +59,18 @@ package struct CalibrationRequest {
     /// A request for `source` with the defaults.
     package init(source: Source) { self.source = source }
 
-    /// The windows for `model`; `progress` sees generated samples.
+    /// The windows for `model`; `progress` sees generated samples, and `cancellation` stops
+    /// their generation.
     ///
     /// - Throws: `CommandFailure` for an unreadable file, `InferenceError` for windows that do not
-    ///   fit the tokens or bad counts.
+    ///   fit the tokens, bad counts, or a cancelled generation.
     package func makeSet(
-        for model: Model, progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+        for model: Model, cancellation: Cancellation? = nil, progress: ((_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> CalibrationSet {
         guard let (tokens, name) = try source.tokens(for: model, reading: reading) else {
             return try CalibrationSet.generated(
                 by: model, samples: samples, seqlen: seqlen, seed: seed,
-                temperature: temperature, progress: progress)
+                temperature: temperature, cancellation: cancellation, progress: progress)
         }
         if let offsets {
             return try CalibrationSet.windows(

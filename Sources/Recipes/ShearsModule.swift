@@ -256,7 +256,7 @@ final class ShearsModule {
             truncatingIfNeeded: try options.integer("seed", default: Int(CalibrationRequest.defaultSeed)))
         request.reading = try textReading(options)
         do {
-            let set = try request.makeSet(for: model) { [progressBar] done, total in
+            let set = try request.makeSet(for: model, cancellation: cancellation) { [progressBar] done, total in
                 progressBar.update(label: "self-calibration", done: done, total: total)
             }
             progressBar.finish()

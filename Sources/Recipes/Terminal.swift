@@ -1,9 +1,11 @@
 import Foundation
 
-/// Output helpers: stderr messages and a progress bar shown only on a terminal.
+/// Output helpers: stderr messages and a progress bar shown on a terminal (or when asked for).
 package enum Terminal {
-    /// Whether stderr is an interactive terminal.
-    package static let stderrIsTerminal = isatty(STDERR_FILENO) != 0
+    /// Whether progress bars are drawn: stderr is an interactive terminal, or the environment sets
+    /// `SHEARS_PROGRESS=1` (for logs and for tests that watch a run's progress through a pipe).
+    package static let showsProgress =
+        isatty(STDERR_FILENO) != 0 || ProcessInfo.processInfo.environment["SHEARS_PROGRESS"] == "1"
 
     /// Writes `message` and a newline to stderr.
     package static func printError(_ message: String) {
@@ -16,7 +18,7 @@ package enum Terminal {
     }
 }
 
-/// A one-line progress bar on stderr: items done, rate, ETA. Silent unless stderr is a terminal.
+/// A one-line progress bar on stderr: items done, rate, ETA. Silent unless `Terminal.showsProgress`.
 package final class ProgressBar {
     private let label: String
     private let total: Int
@@ -26,7 +28,7 @@ package final class ProgressBar {
     private let enabled: Bool
 
     /// Creates a bar for `total` steps; `unit` names what the rate counts (e.g. "tok").
-    package init(_ label: String, total: Int, unit: String, enabled: Bool = Terminal.stderrIsTerminal) {
+    package init(_ label: String, total: Int, unit: String, enabled: Bool = Terminal.showsProgress) {
         self.label = label
         self.total = max(total, 1)
         self.unit = unit

@@ -10,12 +10,13 @@ struct CancellationTests {
         "--calib-offsets", ReferenceData.file("wikitext2-valid.calib-64x512-seed0.offsets").path,
     ]
 
-    /// Starts `shears` with `arguments`, waits until its stderr shows `marker` (or `delay` passes),
+    /// Starts `shears` with `arguments` and progress bars on, waits until its stderr shows `marker`,
     /// sends SIGINT and returns the exit status, stderr, and seconds from the signal to the exit.
     static func interrupt(_ arguments: [String], after marker: String) throws -> (Int32, String, Double) {
         let process = Process()
         process.executableURL = CommandRunner.binary
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(["SHEARS_PROGRESS": "1"]) { $1 }
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
@@ -26,6 +27,7 @@ struct CancellationTests {
         while !collected.text.contains(marker) && Date().timeIntervalSince(start) < 120 && process.isRunning {
             Thread.sleep(forTimeInterval: 0.1)
         }
+        #expect(collected.text.contains(marker), "the run never showed '\(marker)': the signal may have come too early")
         let signalled = Date()
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
@@ -57,6 +59,24 @@ struct CancellationTests {
         #expect(status == 130, "\(stderr)")
         #expect(stderr.contains("interrupted (SIGINT); stopped before writing any output"), "\(stderr)")
         #expect(latency < 10, "a prune of SmolLM2 takes ~45 s; it must stop at the next matrix or window")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path("")).isEmpty)
+    }
+
+    @Test("SIGINT while shears prune generates its own calibration: exit 130 within seconds, no output file")
+    func interruptSelfCalibration() throws {
+        let directory = try TemporaryDirectory()
+        let out = directory.path("pruned.gguf")
+        // 64 samples of 512 generated tokens take minutes; the progress bar shows generation began.
+        let (status, stderr, latency) = try Self.interrupt(
+            [
+                "prune", ReferenceData.modelPath, "--method", "wanda", "--sparsity", "0.5", "--out", out,
+                "--calib-generate", "--samples", "64", "--seqlen", "512",
+            ],
+            after: "self-calibration")
+        print("self-calibration stopped \(String(format: "%.2f", latency)) s after SIGINT")
+        #expect(status == 130, "\(stderr)")
+        #expect(stderr.contains("interrupted (SIGINT); stopped before writing any output"), "\(stderr)")
+        #expect(latency < 10, "generation must stop at its next step")
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path("")).isEmpty)
     }
 

@@ -146,7 +146,7 @@ extension Prune {
         let recipes = try makeRecipes()
         let scope = CancellationScope()
         let model = try source.load()
-        let calibration = try makeCalibration(model)
+        let calibration = try makeCalibration(model, cancellation: scope)
         let report: PruneReport
         do {
             report = try PruneSession.run(
@@ -229,7 +229,7 @@ extension Prune {
     }
 
     /// The calibration set the flags describe (nil: none given).
-    private func makeCalibration(_ model: Model) throws -> CalibrationSet? {
+    private func makeCalibration(_ model: Model, cancellation scope: CancellationScope) throws -> CalibrationSet? {
         var request: CalibrationRequest
         if calibGenerate {
             request = CalibrationRequest(source: .generated)
@@ -248,8 +248,11 @@ extension Prune {
         let bar = calibGenerate ? ProgressBar("self-calibration", total: samples, unit: "sample") : nil
         defer { bar?.finish() }
         do {
-            return try request.makeSet(for: model) { done, _ in bar?.update(done: done, work: Double(done)) }
+            return try request.makeSet(for: model, cancellation: scope.cancellation) { done, _ in
+                bar?.update(done: done, work: Double(done))
+            }
         } catch let error as InferenceError {
+            if let failure = scope.failure { throw failure }
             throw CommandFailure.badInput("calibration: \(error.message)")
         }
     }

@@ -80,18 +80,20 @@ public struct CalibrationSet: Sendable, Equatable {
     /// ends a text (EOS) before `seqlen` tokens, the window goes on with a new text. The samples
     /// advance together in batches (`BatchedGenerator`, as many as `generationCacheBudget` allows);
     /// `progress` sees whole samples' worth of tokens produced so far. The windows equal
-    /// `generatedSequentially`'s except where batched rounding flips a sampled token.
+    /// `generatedSequentially`'s except where batched rounding flips a sampled token. `cancellation`
+    /// is checked between generation steps.
     ///
-    /// - Throws: `InferenceError` for bad counts or sampling options.
+    /// - Throws: `InferenceError` for bad counts or sampling options, or when cancelled.
     public static func generated(
         by model: Model, samples: Int, seqlen: Int, seed: UInt64, temperature: Float,
-        progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+        cancellation: Cancellation? = nil, progress: ((_ done: Int, _ total: Int) -> Void)? = nil
     ) throws(InferenceError) -> CalibrationSet {
         guard samples >= 1, seqlen >= 1 else { throw InferenceError("calibration samples and seqlen must be positive") }
         let sampleSeeds = SplitMixSeeds.first(samples, seed: seed)
         let perSequence = BatchedGenerator.cacheBytes(config: model.config, length: seqlen)
         let batchSize = min(samples, max(1, generationCacheBudget / perSequence))
         let generator = try BatchedGenerator(model: model, batchSize: batchSize, length: seqlen)
+        generator.cancellation = cancellation
         var windows: [[Int32]] = []
         var reported = 0
         while windows.count < samples {
