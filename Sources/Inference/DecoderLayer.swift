@@ -154,6 +154,7 @@ struct DecoderLayer {
                 attended, rows: rows, inputs: queryWidth, xStride: queryWidth,
                 weight: w.output, outputs: hidden, into: residual, yStride: hidden,
                 accumulate: true)
+            if let bias = w.outputBias { addRowBias(bias, to: residual, rows: rows, width: hidden) }
             timer.charge(\.projections)
         }
         record?.capture(.midResidual, residual, rows * hidden)
@@ -179,7 +180,18 @@ struct DecoderLayer {
             LinearAlgebra.linear(
                 gate, rows: rows, inputs: ffn, xStride: ffn, weight: w.down,
                 outputs: hidden, into: residual, yStride: hidden, accumulate: true)
+            if let bias = w.downBias { addRowBias(bias, to: residual, rows: rows, width: hidden) }
             timer.charge(\.mlp)
+        }
+    }
+
+    /// `y[r, :] += bias` for every one of `rows` rows of `width` values.
+    private func addRowBias(
+        _ bias: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, rows: Int, width: Int
+    ) {
+        for row in 0..<rows {
+            let target = y + row * width
+            for j in 0..<width { target[j] += bias[j] }
         }
     }
 }

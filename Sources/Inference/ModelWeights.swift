@@ -5,11 +5,15 @@ package struct LayerWeights {
     /// The attention sub-block's weights.
     package struct Attention {
         let norm, query, key, value, output: UnsafePointer<Float>
+        /// `attn_output.bias`, added to the attention's output (nil: none).
+        let outputBias: UnsafePointer<Float>?
     }
 
     /// The FFN sub-block's weights.
     package struct FFN {
         let norm, gate, up, down: UnsafePointer<Float>
+        /// `ffn_down.bias`, added to the FFN's output (nil: none).
+        let downBias: UnsafePointer<Float>?
     }
 
     /// The layer's head counts and FFN width.
@@ -47,15 +51,21 @@ package struct ModelWeights {
         layers = model.config.layers.enumerated().map { layer, shape in
             typealias Part = LlamaTensorNames.Layer
             func part(_ part: Part) -> UnsafePointer<Float> { named(part.name(layer: layer)) }
+            func bias(_ part: Part) -> UnsafePointer<Float>? {
+                model.tensor(part.name(layer: layer, kind: .bias)).map(pointer)
+            }
             let attention =
                 shape.hasAttention
                 ? LayerWeights.Attention(
                     norm: part(.attentionNorm), query: part(.query), key: part(.key),
-                    value: part(.value), output: part(.attentionOutput))
+                    value: part(.value), output: part(.attentionOutput), outputBias: bias(.attentionOutput))
                 : nil
             let ffn =
                 shape.hasFFN
-                ? LayerWeights.FFN(norm: part(.ffnNorm), gate: part(.gate), up: part(.up), down: part(.down)) : nil
+                ? LayerWeights.FFN(
+                    norm: part(.ffnNorm), gate: part(.gate), up: part(.up), down: part(.down),
+                    downBias: bias(.down))
+                : nil
             return LayerWeights(shape: shape, attention: attention, ffn: ffn)
         }
         self.storages = storages

@@ -11,9 +11,14 @@ import Testing
         ForwardPassTests.tokens(count, vocab: vocab, seed: seed)
     }
 
-    /// The models every test runs: uniform GQA, and the five-layer one with every kind of layer.
+    /// The models every test runs: uniform GQA, and the five-layer one with every kind of layer,
+    /// each also with `attn_output`/`ffn_down` biases.
     static func models() throws -> [(String, Model)] {
-        [("uniform", try TinyModel.make(seed: 3)), ("heterogeneous", try TinyModel.heterogeneous())]
+        [
+            ("uniform", try TinyModel.make(seed: 3)), ("heterogeneous", try TinyModel.heterogeneous()),
+            ("uniform with biases", try TinyModel.make(seed: 3, biases: true)),
+            ("heterogeneous with biases", try TinyModel.heterogeneous(biases: true)),
+        ]
     }
 
     /// Logits from hidden states, in Double: final RMSNorm and the output projection.
@@ -167,19 +172,30 @@ import Testing
         (.queryHeads(layer: 2, [0, 1, 2, 3]), [(2, .attentionOutput, Array(0..<32))]),
     ]
 
-    @Test("removing units physically gives the logits of zeroing their outputs", arguments: 0..<removals.count)
-    func surgeryEqualsZeroing(_ index: Int) throws {
+    /// With biases, a removal that takes a whole sub-block takes its bias too (zeroed with every
+    /// column); removing some heads or channels keeps it.
+    @Test(
+        "removing units physically gives the logits of zeroing their outputs",
+        arguments: 0..<removals.count, [false, true])
+    func surgeryEqualsZeroing(_ index: Int, biases: Bool) throws {
         let (removal, zero) = Self.removals[index]
         var config = TinyModel.config
         config.layers = Array(repeating: config.layers[0], count: 3)
-        let shrunk = try TinyModel.make(config, seed: 21)
-        let zeroed = try TinyModel.make(config, seed: 21)
+        let shrunk = try TinyModel.make(config, seed: 21, biases: biases)
+        let zeroed = try TinyModel.make(config, seed: 21, biases: biases)
         try shrunk.remove(removal)
         for (layer, part, columns) in zero {
             let tensor = zeroed.tensor(part.name(layer: layer))!
             for row in 0..<tensor.rows {
                 for column in columns { tensor.storage.buffer[row * tensor.columns + column] = 0 }
             }
+            if columns.count == tensor.columns, let bias = zeroed.tensor(part.name(layer: layer, kind: .bias)) {
+                for i in 0..<bias.count { bias.storage.buffer[i] = 0 }
+            }
+        }
+        if biases {
+            let kept = shrunk.tensorNames.filter { LlamaTensorNames.parse($0)?.kind == .bias }
+            #expect(!kept.isEmpty && kept.allSatisfy { shrunk.tensor($0)!.shape == [config.hiddenSize] })
         }
         #expect(shrunk.parameterCount < zeroed.parameterCount)
         let tokens = Self.tokens(50, vocab: config.vocabSize, seed: 5)

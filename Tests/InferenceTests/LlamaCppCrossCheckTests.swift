@@ -20,6 +20,39 @@ import Testing
 
     static var enabled: Bool { ReferenceData.hasModel && ReferenceData.hasData && tools != nil }
 
+    /// llama-perplexity's figure for the model file at `path` next to Shears' own for the same
+    /// file, on the same ids and protocol (chunks of `context` ids, the second half of each scored).
+    static func perplexities(
+        _ path: String, context: Int = 512, chunks: Int = 4
+    ) throws -> (ours: Double, theirs: Double) {
+        let text = ReferenceData.file("wikitext2-test.txt").path
+        let llama = try ChildProcess.run(
+            URL(fileURLWithPath: "/bin/bash"),
+            [
+                ReferenceData.packageRoot.appendingPathComponent("Scripts/llamacpp-perplexity.sh").path, path, text,
+                "\(context)", "\(chunks)",
+            ],
+            environment: ["LLAMACPP_BIN": Self.tools!])
+        try #require(llama.status == 0, "\(llama.stderr)")
+        let theirs = try #require(Double(llama.stdout.split(separator: "\n").last ?? ""))
+        return (try Self.shearsPerplexity(try ModelLoader.load(path: path), context: context, chunks: chunks), theirs)
+    }
+
+    /// Shears' perplexity of `model` under llama-perplexity's protocol.
+    static func shearsPerplexity(_ model: Model, context: Int = 512, chunks: Int = 4) throws -> Double {
+        let ids = try ReferenceData.int32s("wikitext2-test.smollm2-ids.i32")
+        let forward = try ForwardPass(model: model, capacity: context)
+        var total = 0.0, count = 0
+        for chunk in 0..<chunks {
+            let nll = try forward.negativeLogLikelihoods(Array(ids[chunk * context..<(chunk + 1) * context]))
+            for value in nll[(context / 2)...] {
+                total += Double(value)
+                count += 1
+            }
+        }
+        return exp(total / Double(count))
+    }
+
     @Test(
         "a heterogeneous SmolLM2 written as deci runs in llama-perplexity within 1% of Shears",
         .enabled(if: enabled))
@@ -39,32 +72,41 @@ import Testing
         try ModelWriter.write(model, to: path, type: .f32)
         #expect(try GGUFFile(path: path).metadata["general.architecture"]?.string == "deci")
 
-        let context = 512, chunks = 4
-        let text = ReferenceData.file("wikitext2-test.txt").path
-        let llama = try ChildProcess.run(
-            URL(fileURLWithPath: "/bin/bash"),
-            [
-                ReferenceData.packageRoot.appendingPathComponent("Scripts/llamacpp-perplexity.sh").path, path, text,
-                "\(context)", "\(chunks)",
-            ],
-            environment: ["LLAMACPP_BIN": Self.tools!])
-        try #require(llama.status == 0, "\(llama.stderr)")
-        let theirs = try #require(Double(llama.stdout.split(separator: "\n").last ?? ""))
+        let (ours, theirs) = try Self.perplexities(path)
+        #expect(abs(ours / theirs - 1) <= 0.01, "Shears \(ours), llama.cpp \(theirs)")
+        print("heterogeneous SmolLM2: Shears \(ours), llama.cpp \(theirs) (4 chunks of 512)")
+    }
 
-        // llama-perplexity's protocol: chunks of `context` ids, only the second half scored.
-        let reread = try ModelLoader.load(path: path)
-        let ids = try ReferenceData.int32s("wikitext2-test.smollm2-ids.i32")
-        let forward = try ForwardPass(model: reread, capacity: context)
-        var total = 0.0, count = 0
-        for chunk in 0..<chunks {
-            let nll = try forward.negativeLogLikelihoods(Array(ids[chunk * context..<(chunk + 1) * context]))
-            for value in nll[(context / 2)...] {
-                total += Double(value)
-                count += 1
+    @Test(
+        "attn_output and ffn_down biases apply in llama-perplexity as in Shears, for llama and deci",
+        .enabled(if: enabled), arguments: [false, true])
+    func biases(heterogeneous: Bool) throws {
+        let model = try ModelLoader.load(path: ReferenceData.modelPath)
+        if heterogeneous {
+            try model.remove(.queryHeads(layer: 3, [0, 4, 8]))
+            try model.remove(.attention(layer: 7))
+        }
+        let plain = try Self.shearsPerplexity(model)
+        var rng = SplitMix64(seed: 17)
+        for layer in 0..<model.config.layerCount {
+            for part in [LlamaTensorNames.Layer.attentionOutput, .down]
+            where part.exists(in: model.config.layers[layer]) {
+                try model.setBias(
+                    (0..<model.config.hiddenSize).map { _ in 0.1 * (rng.nextUnitFloat() * 2 - 1) }, of: part,
+                    layer: layer)
             }
         }
-        let ours = exp(total / Double(count))
+        let directory = try TemporaryDirectory()
+        let path = directory.path("biased.gguf")
+        try ModelWriter.write(model, to: path, type: .f32)
+        #expect(
+            try GGUFFile(path: path).metadata["general.architecture"]?.string == (heterogeneous ? "deci" : "llama"))
+        let (ours, theirs) = try Self.perplexities(path)
+        // The biases must matter, or agreement would not show that llama.cpp applies them.
+        #expect(abs(ours / plain - 1) > 0.03, "biases changed Shears' perplexity only from \(plain) to \(ours)")
         #expect(abs(ours / theirs - 1) <= 0.01, "Shears \(ours), llama.cpp \(theirs)")
-        print("heterogeneous SmolLM2: Shears \(ours), llama.cpp \(theirs) (\(chunks) chunks of \(context))")
+        print(
+            "SmolLM2 with biases (\(heterogeneous ? "deci" : "llama")): Shears \(ours) (\(plain) without), llama.cpp \(theirs)"
+        )
     }
 }

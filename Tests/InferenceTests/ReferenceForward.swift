@@ -2,8 +2,8 @@ import Foundation
 import ModelIO
 
 /// A deliberately plain Double-precision LLaMA forward pass (straightforward loops, no cache),
-/// the yardstick for the optimised `ForwardPass` and `DecoderLayer`; layers may differ in shape
-/// and lack attention or FFN.
+/// the yardstick for the optimised `ForwardPass` and `DecoderLayer`; layers may differ in shape,
+/// lack attention or FFN, and carry `attn_output`/`ffn_down` biases.
 enum ReferenceForward {
     /// Logits of every position, `tokens.count` rows of `vocab` values.
     static func logits(_ model: Model, _ tokens: [Int32]) -> [[Double]] {
@@ -35,6 +35,11 @@ enum ReferenceForward {
                 uniqueKeysWithValues: Part.allCases.filter { $0.exists(in: shape) }.map {
                     ($0, weight($0.name(layer: layer)))
                 })
+            func bias(_ part: Part) -> [Double] {
+                model.tensor(part.name(layer: layer, kind: .bias))?.storage.array.map(Double.init)
+                    ?? [Double](repeating: 0, count: c.hiddenSize)
+            }
+            let outputBias = bias(.attentionOutput), downBias = bias(.down)
             let queryWidth = c.queryWidth(layer), kvWidth = c.kvWidth(layer)
             if shape.hasAttention {
                 var keys: [[Double]] = [], values: [[Double]] = [], queries: [[Double]] = []
@@ -68,7 +73,7 @@ enum ReferenceForward {
                         }
                     }
                     let o = matvec(w[.attentionOutput]!, attended, outputs: c.hiddenSize)
-                    for i in 0..<c.hiddenSize { states[position][i] += o[i] }
+                    for i in 0..<c.hiddenSize { states[position][i] += o[i] + outputBias[i] }
                 }
             }
             if shape.hasFFN {
@@ -78,7 +83,7 @@ enum ReferenceForward {
                     let up = matvec(w[.up]!, x, outputs: shape.ffnSize)
                     let inner = (0..<shape.ffnSize).map { gate[$0] / (1 + exp(-gate[$0])) * up[$0] }
                     let down = matvec(w[.down]!, inner, outputs: c.hiddenSize)
-                    for i in 0..<c.hiddenSize { states[position][i] += down[i] }
+                    for i in 0..<c.hiddenSize { states[position][i] += down[i] + downBias[i] }
                 }
             }
         }

@@ -37,12 +37,13 @@ public enum TinyModel {
     }
 
     /// A five-layer model with a layer of every kind, made by surgery on a uniform one (hidden 32,
-    /// 4 query heads over 2 KV heads, FFN 48): layer 0 keeps one query head per KV group, layer 1
+    /// 4 query heads over 2 KV heads, FFN 48; with `biases`, random `attn_output`/`ffn_down`
+    /// biases where the sub-block is kept): layer 0 keeps one query head per KV group, layer 1
     /// one KV group, layer 2 has no attention, layer 3 a narrower FFN, layer 4 no FFN.
-    public static func heterogeneous(seed: UInt64 = 5) throws -> Model {
+    public static func heterogeneous(seed: UInt64 = 5, biases: Bool = false) throws -> Model {
         var uniform = config
         uniform.layers = Array(repeating: config.layers[0], count: 5)
-        let model = try make(uniform, seed: seed)
+        let model = try make(uniform, seed: seed, biases: biases)
         for removal in heterogeneousRemovals { try model.remove(removal) }
         return model
     }
@@ -70,11 +71,26 @@ public enum TinyModel {
         }
     }
 
-    /// A complete random model.
-    public static func make(_ config: LlamaConfig = config, seed: UInt64 = 1) throws -> Model {
+    /// Random `attn_output` and `ffn_down` biases (uniform in ±0.1) for every layer of `config`
+    /// that has the sub-block.
+    public static func biases(_ config: LlamaConfig, seed: UInt64) -> [Tensor] {
+        var rng = SplitMix64(seed: seed ^ 0xB1A5)
+        return config.layers.enumerated().flatMap { layer, shape in
+            [LlamaTensorNames.Layer.attentionOutput, .down].filter { $0.exists(in: shape) }.map { part in
+                let storage = TensorStorage(count: config.hiddenSize) { buffer in
+                    for i in 0..<config.hiddenSize { buffer[i] = 0.1 * (rng.nextUnitFloat() * 2 - 1) }
+                }
+                return Tensor(name: part.name(layer: layer, kind: .bias), shape: [config.hiddenSize], storage: storage)
+            }
+        }
+    }
+
+    /// A complete random model, with `attn_output`/`ffn_down` biases when `biases`.
+    public static func make(_ config: LlamaConfig = config, seed: UInt64 = 1, biases: Bool = false) throws -> Model {
         let vocabulary = vocabulary(size: config.vocabSize)
+        let extra = biases ? Self.biases(config, seed: seed) : []
         return try Model(
-            config: config, tensors: tensors(config, seed: seed), metadata: metadata(config, vocabulary),
+            config: config, tensors: tensors(config, seed: seed) + extra, metadata: metadata(config, vocabulary),
             tokenizer: try Tokenizer(vocabulary: vocabulary), sourcePath: "<tiny model seed \(seed)>"
         )
     }

@@ -76,7 +76,7 @@ public enum HuggingFaceModelReader {
             }
             var tensor = try checkpoint.tensor(hfName)
             tensor.name = ggufName
-            if let (layer, part) = LlamaTensorNames.parse(ggufName), part == .query || part == .key {
+            if let (layer, part, _) = LlamaTensorNames.parse(ggufName), part == .query || part == .key {
                 let shape = config.layers[layer]
                 tensor = HuggingFaceRotaryPermutation.toGGUF(
                     tensor, heads: part == .query ? shape.headCount : shape.kvHeadCount)

@@ -23,12 +23,18 @@ public enum HuggingFaceModelWriter {
             throw ModelIOError(path: directory, "already exists; refusing to write the model into it")
         }
         try HuggingFaceConfig.requireExpressible(model.config, path: directory)
+        if let bias = model.tensorNames.first(where: { LlamaTensorNames.parse($0)?.kind == .bias }) {
+            throw ModelIOError(
+                path: directory, item: bias,
+                "config.json cannot express a bias on o_proj or down_proj alone (attention_bias and mlp_bias add biases to every projection); write a .gguf file instead"
+            )
+        }
         var hfTensors: [Tensor] = []
         for var tensor in model.tensors {
             guard let hfName = HuggingFaceTensorNames.huggingFaceName(gguf: tensor.name) else {
                 throw ModelIOError(path: model.sourcePath, item: tensor.name, "tensor has no Hugging Face LLaMA name")
             }
-            if let (layer, part) = LlamaTensorNames.parse(tensor.name), part == .query || part == .key {
+            if let (layer, part, _) = LlamaTensorNames.parse(tensor.name), part == .query || part == .key {
                 let shape = model.config.layers[layer]
                 tensor = HuggingFaceRotaryPermutation.toHuggingFace(
                     tensor, heads: part == .query ? shape.headCount : shape.kvHeadCount)

@@ -22,6 +22,15 @@ public enum LlamaTensorNames {
         /// The full name of this tensor in layer `layer`, e.g. `blk.3.attn_q.weight`.
         public func name(layer: Int) -> String { "blk.\(layer).\(rawValue).weight" }
 
+        /// The full name of this part's weight or bias in layer `layer`, e.g. `blk.3.ffn_down.bias`.
+        public func name(layer: Int, kind: Kind) -> String { "blk.\(layer).\(rawValue).\(kind.rawValue)" }
+
+        /// Whether the part may carry an optional bias, `[hidden]`, added to its output: the two
+        /// matrices that write into the residual stream (`attn_output`, `ffn_down`), whose biases
+        /// llama.cpp's `llama` and `deci` graphs apply. Structured pruning's compensation (FLAP)
+        /// lands there.
+        public var takesBias: Bool { self == .attentionOutput || self == .down }
+
         /// Whether this is one of the seven linear (prunable) matrices.
         public var isLinear: Bool { self != .attentionNorm && self != .ffnNorm }
 
@@ -50,14 +59,23 @@ public enum LlamaTensorNames {
         public func exists(in shape: LayerShape) -> Bool { isAttention ? shape.hasAttention : shape.hasFFN }
     }
 
-    /// The layer and part of a per-layer tensor name such as `blk.3.attn_q.weight`; nil for
-    /// any other name.
-    public static func parse(_ name: String) -> (layer: Int, part: Layer)? {
+    /// What a per-layer tensor holds.
+    public enum Kind: String, Sendable {
+        /// The part's weight (a norm vector or a matrix).
+        case weight
+        /// The optional bias of a part that `takesBias`.
+        case bias
+    }
+
+    /// The layer, part and kind of a per-layer tensor name such as `blk.3.attn_q.weight` or
+    /// `blk.3.ffn_down.bias`; nil for any other name (including biases no part takes).
+    public static func parse(_ name: String) -> (layer: Int, part: Layer, kind: Kind)? {
         let fields = name.split(separator: ".", omittingEmptySubsequences: false)
-        guard fields.count == 4, fields[0] == "blk", fields[3] == "weight", let layer = Int(fields[1]), layer >= 0,
-            let part = Layer(rawValue: String(fields[2])), part.name(layer: layer) == name
+        guard fields.count == 4, fields[0] == "blk", let kind = Kind(rawValue: String(fields[3])),
+            let layer = Int(fields[1]), layer >= 0, let part = Layer(rawValue: String(fields[2])),
+            kind == .weight || part.takesBias, part.name(layer: layer, kind: kind) == name
         else { return nil }
-        return (layer, part)
+        return (layer, part, kind)
     }
 
     /// Every tensor name the model must have, with its shape, in a stable order.

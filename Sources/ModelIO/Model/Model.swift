@@ -50,13 +50,25 @@ public final class Model: @unchecked Sendable {
         }
         let expected = Set(LlamaTensorNames.expected(config).map(\.name))
         for tensor in tensors {
-            if let (layer, part) = LlamaTensorNames.parse(tensor.name), !expected.contains(tensor.name) {
-                let what =
-                    layer >= config.layerCount
-                    ? "the model has \(config.layerCount) layers"
-                    : "layer \(layer) has no \(part.isAttention ? "attention" : "FFN") (its head count or FFN width is 0)"
+            if let (layer, part, kind) = LlamaTensorNames.parse(tensor.name), !expected.contains(tensor.name) {
+                if kind == .bias, layer < config.layerCount, part.exists(in: config.layers[layer]) {
+                    guard tensor.shape == [config.hiddenSize] else {
+                        throw ModelIOError(
+                            path: sourcePath, item: tensor.name,
+                            "shape \(tensor.shape) does not match the bias shape [\(config.hiddenSize)]")
+                    }
+                } else {
+                    let what =
+                        layer >= config.layerCount
+                        ? "the model has \(config.layerCount) layers"
+                        : "layer \(layer) has no \(part.isAttention ? "attention" : "FFN") (its head count or FFN width is 0)"
+                    throw ModelIOError(
+                        path: sourcePath, item: tensor.name, "tensor is not part of the architecture: \(what)")
+                }
+            } else if tensor.name.hasPrefix("blk."), tensor.name.hasSuffix(".bias") {
                 throw ModelIOError(
-                    path: sourcePath, item: tensor.name, "tensor is not part of the architecture: \(what)")
+                    path: sourcePath, item: tensor.name,
+                    "this bias is not supported: a LLaMA layer may only carry attn_output.bias and ffn_down.bias")
             }
             if let index = tensor.storage.firstNonFiniteIndex() {
                 throw ModelIOError(

@@ -17,9 +17,9 @@ public enum StructuralRemoval: Sendable, Equatable {
     case kvGroups(layer: Int, [Int])
     /// FFN channels of one layer; removing all of them removes the layer's FFN.
     case ffnChannels(layer: Int, [Int])
-    /// A layer's whole attention sub-block (its norm and four matrices).
+    /// A layer's whole attention sub-block (its norm, four matrices and output bias).
     case attention(layer: Int)
-    /// A layer's whole FFN sub-block (its norm and three matrices).
+    /// A layer's whole FFN sub-block (its norm, three matrices and down bias).
     case ffn(layer: Int)
 }
 
@@ -197,7 +197,9 @@ extension Model {
         var byName: [String: Tensor] = [:]
         for name in tensorNames {
             var tensor = tensorsByName[name]!
-            if let (layer, part) = LlamaTensorNames.parse(name) { tensor.name = part.name(layer: renumbered[layer]!) }
+            if let (layer, part, kind) = LlamaTensorNames.parse(name) {
+                tensor.name = part.name(layer: renumbered[layer]!, kind: kind)
+            }
             names.append(tensor.name)
             byName[tensor.name] = tensor
         }
@@ -207,7 +209,8 @@ extension Model {
     }
 
     private func dropTensors(where condition: ((layer: Int, part: LlamaTensorNames.Layer)) -> Bool) {
-        let dropped = Set(tensorNames.filter { name in LlamaTensorNames.parse(name).map(condition) ?? false })
+        let dropped = Set(
+            tensorNames.filter { name in LlamaTensorNames.parse(name).map { condition(($0.layer, $0.part)) } ?? false })
         tensorNames.removeAll { dropped.contains($0) }
         for name in dropped { tensorsByName[name] = nil }
     }
