@@ -6,10 +6,13 @@ import PruningEngine
 public enum MethodRegistry {
     /// Every built-in method and step, in listing order: the four methods, then the OWL
     /// allocator, the DSnoT refiner and the fixed-mask reconstruction.
-    public static let builtins: [MethodDescriptor] = [magnitude, wanda, sparseGPT, ria, owl, dsnot, reconstruct]
+    public static let builtins: [MethodDescriptor] = [
+        magnitude, wanda, sparseGPT, ria, owl, dsnot, reconstruct, blocks,
+    ]
 
-    /// The methods `shears prune --method` chooses from (those with their own criterion or mask).
-    public static let methods: [MethodDescriptor] = [magnitude, wanda, sparseGPT, ria]
+    /// The methods `shears prune --method` chooses from (those with their own criterion or mask,
+    /// and block removal).
+    public static let methods: [MethodDescriptor] = [magnitude, wanda, sparseGPT, ria, blocks]
 
     // MARK: Shared parameters
 
@@ -28,6 +31,26 @@ public enum MethodRegistry {
         help: "the damping added to the Hessian diagonal, as a fraction of its mean")
 
     // MARK: Methods
+
+    /// Depth pruning: whole blocks removed by Shortened LLaMA's perplexity criterion.
+    public static let blocks = MethodDescriptor(
+        name: "blocks",
+        summary:
+            "removes whole blocks, least important first by the calibration perplexity without each (Shortened LLaMA, Kim et al.)",
+        parameters: [
+            MethodParameter(
+                "remove", .integer, range: MethodParameterRange(1), help: "the number of blocks to remove"),
+            MethodParameter(
+                "criterion", .choice(["ppl"]), default: .string("ppl"),
+                help: "how blocks are scored: ppl, the calibration perplexity of the model without the block"),
+            MethodParameter(
+                "keep_ends", .boolean, default: .boolean(true), provenance: .unlessDefault,
+                help: "keep the first four and the last two blocks (the reference's + heuristic)"),
+        ]
+    ) { arguments throws(PruneError) in
+        guard let count = arguments.integer("remove") else { throw PruneError("blocks: give remove = N") }
+        return [try BlockRemoval(count: count, keepEnds: arguments.boolean("keep_ends")!)]
+    }
 
     /// Magnitude: |W|, one threshold per matrix (the reference baseline) or per row; no data.
     public static let magnitude = MethodDescriptor(

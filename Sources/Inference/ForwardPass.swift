@@ -18,6 +18,9 @@ public final class ForwardPass {
     public private(set) var position = 0
     /// Time spent per phase since creation (or since the caller last reset it).
     public var phaseTimes = ForwardPhaseTimes()
+    /// Decoder layers to leave out, as if their blocks were removed (each adds nothing to the
+    /// residual stream): what depth-pruning criteria score. Empty by default.
+    public var skippedLayers: Set<Int> = []
     /// Threads that share the attention work (each running single-threaded BLAS); 1 lets
     /// OpenBLAS thread each product instead.
     public var attentionWorkers: Int { attention.workers }
@@ -169,7 +172,7 @@ public final class ForwardPass {
             (residual + row * hidden).update(from: weights.tokenEmbedding + Int(id) * hidden, count: hidden)
         }
         timer.charge(\.embedding)
-        for layer in 0..<config.layerCount {
+        for layer in 0..<config.layerCount where !skippedLayers.contains(layer) {
             DecoderLayer(weights, layer: layer).forward(
                 residual, rows: rows, cache: workspace.sequenceCache(layer: layer, firstPosition: position),
                 scratch: workspace.scratch, rotary: rotary, attention: attention, timer: &timer)

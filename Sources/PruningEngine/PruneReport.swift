@@ -75,6 +75,8 @@ public struct PruneReport: Sendable, Equatable {
     public var seconds: Double
     /// Calibration windows and tokens used.
     public var calibrationWindows: Int, calibrationTokens: Int
+    /// What the model steps (run before any layer) did, in order.
+    public var modelSteps: [ModelStepReport] = []
 
     /// Zeros over all pruned matrices divided by their weights.
     public var sparsity: Double {

@@ -2,6 +2,8 @@ import ModelIO
 
 /// Where a step sits in the per-matrix pipeline; steps run in this order.
 public enum PruneStage: Int, Comparable, Sendable, CaseIterable {
+    /// Works on the whole model once, before any layer (`ModelStep`): may remove whole blocks.
+    case model
     /// Decides how sparse each matrix is (`MatrixWork.sparsity`).
     case allocator
     /// Scores every weight (`MatrixWork.scores`).

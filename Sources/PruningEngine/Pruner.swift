@@ -12,7 +12,9 @@ import ModelIO
 /// statistics and two activation buffers (tokens × hidden Float32). When no step needs data the
 /// calibration set is not used at all.
 ///
-/// A `ModelSurveyingAllocator` (OWL) first gets a dense pre-pass over all layers (see there);
+/// Model steps (`ModelStep`: block removal) run first, once, on the whole model; the layer loop
+/// then prunes what is left. A `ModelSurveyingAllocator` (OWL) first gets a dense pre-pass over
+/// all layers (see there);
 /// the prune proper then restarts from the captured decoder input.
 ///
 /// ```swift
@@ -27,14 +29,19 @@ import ModelIO
 public final class Pruner {
     /// The model pruned in place (its tensors are replaced).
     public let model: Model
-    /// The steps run on every targeted matrix, in stage order.
+    /// The steps, in stage order: model steps first, then those run on every targeted matrix.
     public let steps: [any PruneStep]
     /// Targets and callbacks.
     public let options: PruneOptions
     /// The statistics the steps need.
     public let requirement: StatisticsRequirement
-    /// Per layer, the linear parts to prune (matching the targets, not the ignores).
-    private let targets: [[LlamaTensorNames.Layer]]
+    /// Per layer, the linear parts to prune (matching the targets, not the ignores); resolved
+    /// again after the model steps, which may remove blocks.
+    private var targets: [[LlamaTensorNames.Layer]] = []
+    /// The steps run once on the whole model before any layer.
+    private let modelSteps: [any ModelStep]
+    /// The steps run per layer and matrix (empty when the chain has only model steps).
+    private let matrixChain: [any PruneStep]
     /// The allocator when it surveys the dense model first.
     private let surveyor: (any ModelSurveyingAllocator)?
     /// Per layer, the surveying allocator's target (empty without one); set by `run`.
@@ -42,15 +49,30 @@ public final class Pruner {
 
     /// Checks the steps and resolves the targets.
     ///
-    /// - Throws: `PruneError` when there are no steps, they are out of stage order, there is not
-    ///   exactly one allocator, none of them chooses a mask, a refiner has no selector before it (or
-    ///   follows a selector that `producesPermutedGroups`), a step's own `validate(chain:model:)`
-    ///   fails, or the targets match no linear matrix.
+    /// - Throws: `PruneError` when there are no steps, they are out of stage order, or, when the
+    ///   chain prunes matrices (anything besides model steps): there is not exactly one allocator,
+    ///   none of them chooses a mask, a refiner has no selector before it (or follows a selector that
+    ///   `producesPermutedGroups`), a step's own `validate(chain:model:)` fails, or the targets
+    ///   match no linear matrix.
     public init(model: Model, steps: [any PruneStep], options: PruneOptions = PruneOptions()) throws(PruneError) {
         guard !steps.isEmpty else { throw PruneError("no pruning steps given") }
         for (previous, next) in zip(steps, steps.dropFirst()) where next.stage < previous.stage {
             throw PruneError("step \(next.name) (\(next.stage)) cannot follow \(previous.name) (\(previous.stage))")
         }
+        modelSteps = steps.compactMap { $0 as? any ModelStep }
+        matrixChain = steps.filter { !($0 is any ModelStep) }
+        self.model = model
+        self.steps = steps
+        self.options = options
+        requirement = matrixChain.reduce([]) { $0.union($1.requirement) }
+        surveyor = matrixChain.isEmpty ? nil : try Self.checkMatrixChain(matrixChain)
+        for step in steps { try step.validate(chain: steps, model: model) }
+        if !matrixChain.isEmpty { try resolveTargets() }
+    }
+
+    /// The checks of a chain that prunes matrices; returns its allocator's survey, if any.
+    private static func checkMatrixChain(_ steps: [any PruneStep]) throws(PruneError) -> (any ModelSurveyingAllocator)?
+    {
         let allocators = steps.filter { $0.stage == .allocator }
         guard !allocators.isEmpty else {
             throw PruneError("no sparsity: give sparsity = ... or put an allocator such as shears.owl{...} first")
@@ -74,12 +96,11 @@ public final class Pruner {
                 "step \(refiner.name) cannot refine the mask of \(permuted.name): its N:M groups are in permuted "
                     + "channel order; drop permute or the refiner")
         }
-        self.model = model
-        self.steps = steps
-        self.options = options
-        requirement = steps.reduce([]) { $0.union($1.requirement) }
-        surveyor = allocators[0].surveyor
-        for step in steps { try step.validate(chain: steps, model: model) }
+        return allocators[0].surveyor
+    }
+
+    /// Per layer of the model as it is now, the linear parts the options target.
+    private func resolveTargets() throws(PruneError) {
         targets = (0..<model.config.layerCount).map { layer in
             LinearMatrix.parts.filter { part in
                 let name = part.name(layer: layer)
@@ -103,9 +124,28 @@ public final class Pruner {
         var report = PruneReport(
             steps: steps.map(\.name), layers: [], times: PrunePhaseTimes(), seconds: 0,
             calibrationWindows: 0, calibrationTokens: 0)
+        for step in modelSteps {
+            try checkCancellation()
+            let work = ModelWork(
+                model: model, calibration: calibration, step: step.name, cancellation: options.cancellation)
+            var clock = Stopwatch()
+            try step.run(model: work)
+            report.times.selection += clock.lap()
+            report.modelSteps.append(work.report)
+        }
+        if !modelSteps.isEmpty {
+            report.calibrationWindows = calibration.count
+            report.calibrationTokens = calibration.reduce(0) { $0 + $1.count }
+        }
+        guard !matrixChain.isEmpty else {
+            report.seconds = stopwatch.lap()
+            return report
+        }
+        try resolveTargets()
         plans = [:]
         if let surveyor { plans = try survey(surveyor, calibration, &report) }
-        let needsData = !requirement.isEmpty || steps.contains { ($0 as? any LayerStep)?.usesCalibration == true }
+        let needsData =
+            !requirement.isEmpty || matrixChain.contains { ($0 as? any LayerStep)?.usesCalibration == true }
         if !needsData {
             for layer in 0..<model.config.layerCount where !targets[layer].isEmpty {
                 options.progress?(
@@ -219,13 +259,13 @@ public final class Pruner {
         _ layer: Int, statistics: [LinearInputSite: InputStatistics], times: inout PrunePhaseTimes,
         activations: CalibrationActivations? = nil, forward: DecoderLayerForward? = nil
     ) throws(PruneError) -> [MatrixReport] {
-        let layerSteps = steps.compactMap { $0 as? any LayerStep }
+        let layerSteps = matrixChain.compactMap { $0 as? any LayerStep }
         guard !layerSteps.isEmpty else {
             var reports: [MatrixReport] = []
             for part in targets[layer] {
                 try checkCancellation()
                 let work = makeWork(layer, part, statistics)
-                try run(steps, on: work, times: &times)
+                try run(matrixChain, on: work, times: &times)
                 reports.append(finish(work, times: &times))
             }
             return reports
@@ -234,7 +274,7 @@ public final class Pruner {
         for part in targets[layer] {
             try checkCancellation()
             let work = makeWork(layer, part, statistics)
-            try run(steps.filter { $0.stage < .layer }, on: work, times: &times)
+            try run(matrixChain.filter { $0.stage < .layer }, on: work, times: &times)
             works.append(work)
         }
         let layerWork = LayerWork(
@@ -249,7 +289,7 @@ public final class Pruner {
         var reports: [MatrixReport] = []
         for work in layerWork.matrices {
             try checkCancellation()
-            try run(steps.filter { $0.stage > .layer }, on: work, times: &times)
+            try run(matrixChain.filter { $0.stage > .layer }, on: work, times: &times)
             reports.append(finish(work, times: &times))
         }
         return reports

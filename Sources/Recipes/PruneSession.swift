@@ -32,15 +32,16 @@ package enum PruneSession {
     /// With `benchmark`, the prune runs under `PruneBenchmark` (the sgemm rate measured first in
     /// the same process), which hands it its measurements; provenance is recorded either way.
     ///
-    /// - Throws: `PruneError`, naming the recipes when none or more than one gives the sparsity,
-    ///   or carrying the reason when `cancellation` stops it.
+    /// - Throws: `PruneError`, naming the recipes when none or more than one gives the sparsity of a
+    ///   chain that prunes matrices, or carrying the reason when `cancellation` stops it.
     package static func run(
         model: Model, recipes: [PruneRecipe], calibration: [[Int32]], calibrationSource: String,
         targets: [String]?, ignore: [String], onLayer: ((Int, LayerReport) -> Void)? = nil,
         benchmark: ((PruneBenchmarkReport) -> Void)? = nil, cancellation: Cancellation? = nil
     ) throws(PruneError) -> PruneReport {
         let allocating = recipes.filter { recipe in recipe.steps.contains { $0.stage == .allocator } }
-        if allocating.isEmpty {
+        let prunesMatrices = recipes.contains { recipe in recipe.steps.contains { $0.stage != .model } }
+        if allocating.isEmpty, prunesMatrices {
             throw PruneError("no sparsity: give sparsity = ... or put an allocator such as shears.owl{...} first")
         }
         if allocating.count > 1 {

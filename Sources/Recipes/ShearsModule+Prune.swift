@@ -128,6 +128,11 @@ extension ShearsModule {
             "layers": .array(report.layers.map(layerTable)),
             "calibration_windows": .integer(report.calibrationWindows),
             "calibration_tokens": .integer(report.calibrationTokens),
+            "removed_blocks": .array(report.modelSteps.flatMap(\.removedBlocks).map { .integer($0) }),
+            // Block b's score at index b + 1 (every block of the model as the step found it).
+            "block_scores": .array(
+                (report.modelSteps.first { !$0.blockScores.isEmpty }?.blockScores.sorted { $0.key < $1.key } ?? [])
+                    .map { .number($0.value) }),
         ]
     }
 }

@@ -210,6 +210,53 @@ struct PruneCLITests {
                 ))
     }
 
+    @Test("block removal: the command and the recipe write the same smaller model")
+    func blocksCommandEqualsRecipe() throws {
+        let workspace = try RecipeTests.Workspace()
+        let command = workspace.directory.path("command.gguf"), recipe = workspace.directory.path("recipe.gguf")
+        let outcome = try CommandRunner.run([
+            "prune", workspace.model, "--method", "blocks", "--param", "remove=1", "--param", "keep_ends=false",
+            "--calib", workspace.text, "--samples", "3", "--seqlen", "16", "--seed", "2", "--out", command,
+            "--type", "f32",
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("removed blocks ["), "\(outcome.stdout)")
+        let run = try workspace.run(
+            """
+            local m = shears.load(shears.args.model)
+            local c = shears.calibration{ text = shears.args.text, samples = 3, seqlen = 16, seed = 2 }
+            local report = shears.prune(m, c, { shears.blocks{ remove = 1, keep_ends = false } })
+            print("removed", #report.removed_blocks, #report.block_scores, m.layers)
+            m:save(shears.args.out, { type = "f32" })
+            """, ["out=\(recipe)"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("removed\t1\t2\t1"), "\(run.stdout)")
+        let (a, b) = (try GGUFFile(path: command), try GGUFFile(path: recipe))
+        #expect(a.metadata["llama.block_count"]?.int == 1)
+        let bytes = { (file: GGUFFile) in
+            try Data(contentsOf: URL(fileURLWithPath: file.path)).dropFirst(file.dataOffset)
+        }
+        #expect(try bytes(a) == bytes(b))
+        for key in ["shears.steps", "shears.calibration", "llama.block_count"] {
+            #expect(a.metadata[key] != nil && a.metadata[key] == b.metadata[key], "\(key)")
+        }
+        #expect(a.metadata["shears.steps"] == .string("blocks(remove=1, criterion=ppl, keep_ends=false)"))
+
+        let refused = try CommandRunner.run([
+            "prune", workspace.model, "--method", "blocks", "--sparsity", "0.5", "--calib", workspace.text,
+            "--out", workspace.directory.path("x.gguf"),
+        ])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("--method blocks removes whole blocks: give --param remove=N"))
+        let tooMany = try CommandRunner.run([
+            "prune", workspace.model, "--method", "blocks", "--param", "remove=2", "--calib", workspace.text,
+            "--out", workspace.directory.path("y.gguf"),
+        ])
+        #expect(tooMany.status == 2)
+        #expect(tooMany.stderr.contains("blocks: cannot remove 2 of 2 blocks"), "\(tooMany.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: workspace.directory.path("y.gguf")))
+    }
+
     @Test("--bench records provenance like any other prune")
     func benchProvenance() throws {
         let directory = try TemporaryDirectory()

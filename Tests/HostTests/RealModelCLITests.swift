@@ -1,4 +1,5 @@
 import Foundation
+import ModelIO
 import TestSupport
 import Testing
 
@@ -44,5 +45,30 @@ struct RealModelCLITests {
         let converted = try Self.eval(out, ["--seqlen", "512", "--chunks", "2"])
         let a = try #require(dense["ppl"] as? Double), b = try #require(converted["ppl"] as? Double)
         #expect(abs(a - b) <= 1e-5 * a, "\(a) vs \(b)")
+    }
+
+    @Test("Shortened LLaMA's setting: 6 of 30 blocks removed by perplexity, a llama GGUF of 24 layers")
+    func blockRemoval() throws {
+        let directory = try TemporaryDirectory()
+        let out = directory.path("shortened.gguf")
+        let outcome = try CommandRunner.run([
+            "prune", ReferenceData.modelPath, "--method", "blocks", "--param", "remove=6",
+            "--calib-ids", ReferenceData.file("wikitext2-valid.smollm2-ids.i32").path, "--samples", "10",
+            "--seqlen", "128", "--seed", "1234", "--out", out, "--type", "f32",
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        print(outcome.stdout)
+        let line = try #require(
+            outcome.stdout.split(separator: "\n").first { $0.hasPrefix("blocks-ppl: removed blocks [") })
+        let removed = line.dropFirst("blocks-ppl: removed blocks [".count).prefix { $0 != "]" }
+            .split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        #expect(removed.count == 6 && removed.allSatisfy { (4...27).contains($0) }, "\(removed)")
+        let file = try GGUFFile(path: out)
+        #expect(file.metadata["general.architecture"]?.string == "llama")
+        #expect(file.metadata["llama.block_count"]?.int == 24)
+        let report = try Self.eval(out, ["--seqlen", "512", "--chunks", "2"])
+        let ppl = try #require(report["ppl"] as? Double)
+        print("SmolLM2 without blocks \(removed): perplexity \(ppl) (2 chunks of 512)")
+        #expect(ppl.isFinite && ppl > 15)
     }
 }

@@ -161,6 +161,20 @@ import Testing
         }
     }
 
+    @Test("skipping layers in the forward pass gives the logits of removing their blocks")
+    func skippedLayersEqualRemovedBlocks() throws {
+        var config = TinyModel.config
+        config.layers = Array(repeating: config.layers[0], count: 4)
+        let shrunk = try TinyModel.make(config, seed: 6, biases: true)
+        try shrunk.remove(.blocks([1, 3]))
+        let whole = try TinyModel.make(config, seed: 6, biases: true)
+        let tokens = Self.tokens(30, vocab: config.vocabSize, seed: 2)
+        let skipping = try ForwardPass(model: whole, capacity: 30)
+        skipping.skippedLayers = [1, 3]
+        let expected = try ForwardPass(model: shrunk, capacity: 30).logits(appending: tokens)
+        #expect(try skipping.logits(appending: tokens) == expected)
+    }
+
     /// Each removal next to what zeroing the removed units does in the unshrunk model.
     static let removals: [(StructuralRemoval, zero: [(layer: Int, part: LlamaTensorNames.Layer, columns: [Int])])] = [
         (.queryHeads(layer: 1, [0, 3]), [(1, .attentionOutput, Array(0..<8) + Array(24..<32))]),

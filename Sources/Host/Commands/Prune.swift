@@ -103,7 +103,15 @@ struct Prune: ParsableCommand {
                 "--method must be one of \(MethodRegistry.methods.map(\.name).joined(separator: ", ")), got '\(method)'"
             )
         }
-        if sparsity == nil, pattern == nil { throw ValidationError("give --sparsity or --pattern") }
+        if method == "blocks" {
+            if sparsity != nil || pattern != nil || owl || dsnot || permute {
+                throw ValidationError(
+                    "--method blocks removes whole blocks: give --param remove=N (no --sparsity, --pattern, --owl, --dsnot or --permute; chain it with other methods in a recipe)"
+                )
+            }
+        } else if sparsity == nil, pattern == nil {
+            throw ValidationError("give --sparsity or --pattern")
+        }
         if [calib != nil, calibGenerate, calibIds != nil].filter({ $0 }).count > 1 {
             throw ValidationError("give at most one of --calib, --calib-ids and --calib-generate")
         }
@@ -159,6 +167,10 @@ extension Prune {
             throw CommandFailure.badInput(error.message)
         }
         try ModelWriter.write(model, to: out, type: type, annotations: ["version": ShearsVersion.number])
+        for step in report.modelSteps {
+            let scores = step.blockScores.sorted { $0.key < $1.key }.map { String(format: "%d:%.4g", $0.key, $0.value) }
+            print("\(step.step): removed blocks \(step.removedBlocks) (scores \(scores.joined(separator: " ")))")
+        }
         print(
             String(
                 format:

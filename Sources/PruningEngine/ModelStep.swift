@@ -1,0 +1,90 @@
+import Inference
+import ModelIO
+
+/// A step that works on the whole model once, before any layer is pruned: with the calibration
+/// windows it may score whole blocks and remove them (depth pruning, as Shortened LLaMA does).
+/// Later steps of the chain then prune the smaller model.
+public protocol ModelStep: PruneStep {
+    /// Does its work on the model.
+    func run(model work: ModelWork) throws(PruneError)
+}
+
+extension ModelStep {
+    /// Model steps run first.
+    public var stage: PruneStage { .model }
+    /// None: a model step reads no per-matrix statistics.
+    public var requirement: StatisticsRequirement { [] }
+    /// Never called: the engine runs a model step once through `run(model:)`.
+    public func run(_ work: MatrixWork) throws(PruneError) {}
+}
+
+/// The model as a `ModelStep` sees it: the model itself, the calibration windows, and the
+/// language-model loss on them, also with blocks left out.
+public final class ModelWork {
+    /// The model being pruned.
+    public let model: Model
+    /// The calibration windows (each an independent sequence from position 0).
+    public let calibration: [[Int32]]
+    /// What the step reports: a score per block of the model as the step found it, and the
+    /// blocks it removed (indices before removal).
+    public internal(set) var report: ModelStepReport
+
+    private let cancellation: Cancellation?
+
+    init(model: Model, calibration: [[Int32]], step: String, cancellation: Cancellation?) {
+        self.model = model
+        self.calibration = calibration
+        self.cancellation = cancellation
+        report = ModelStepReport(step: step, blockScores: [:], removedBlocks: [])
+    }
+
+    /// The mean next-token negative log-likelihood over every predicted token of every window
+    /// (each window's first token is not predicted), with the blocks in `skipping` left out as if
+    /// removed.
+    ///
+    /// - Throws: `PruneError` without calibration windows, for windows shorter than 2 tokens or
+    ///   ids outside the vocabulary, or when the prune is cancelled.
+    public func meanNegativeLogLikelihood(skipping: Set<Int> = []) throws(PruneError) -> Double {
+        guard !calibration.isEmpty else { throw PruneError("\(report.step) needs calibration windows") }
+        let longest = calibration.map(\.count).max()!
+        do {
+            let forward = try ForwardPass(model: model, capacity: longest)
+            forward.skippedLayers = skipping
+            var total = 0.0, count = 0
+            for window in calibration {
+                try cancellation?.check()
+                for value in try forward.negativeLogLikelihoods(window) {
+                    total += Double(value)
+                    count += 1
+                }
+            }
+            return total / Double(count)
+        } catch let error where error.cancellation != nil {
+            throw PruneError(cancelled: error.cancellation!)
+        } catch {
+            throw PruneError("\(report.step): \(error.message)")
+        }
+    }
+
+    /// Records `scores` (by block index) for the report.
+    public func record(blockScores scores: [Int: Double]) { report.blockScores = scores }
+
+    /// Removes whole blocks (indices as the model has them now); later blocks are renumbered and
+    /// the rest of the chain prunes the smaller model.
+    ///
+    /// - Throws: `PruneError` for an index out of range, a repeated one, or removing every block.
+    public func removeBlocks(_ blocks: [Int]) throws(PruneError) {
+        do { try model.remove(.blocks(blocks)) } catch { throw PruneError("\(report.step): \(error.message)") }
+        report.removedBlocks += blocks.sorted()
+    }
+}
+
+/// What a model step did.
+public struct ModelStepReport: Sendable, Equatable {
+    /// The step's name.
+    public var step: String
+    /// Its score of each block it scored, by block index (lower: less important).
+    public var blockScores: [Int: Double]
+    /// The blocks it removed, by their index before removal, ascending.
+    public var removedBlocks: [Int]
+}
