@@ -176,33 +176,48 @@ struct PruneCLITests {
         #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
     }
 
-    @Test("a recipe and the equivalent command write bit-identical tensors with the same provenance")
-    func recipeEqualsCommand() throws {
-        let workspace = try RecipeTests.Workspace()
-        let command = workspace.directory.path("command.gguf"), recipe = workspace.directory.path("recipe.gguf")
-        let outcome = try CommandRunner.run([
-            "prune", workspace.model, "--method", "ria", "--sparsity", "0.5", "--param", "scope=row",
-            "--dsnot", "--calib", workspace.text, "--samples", "4", "--seqlen", "32",
-            "--seed", "1", "--out", command, "--type", "f32",
-        ])
+    /// Runs `shears prune` with `arguments` (plus `--out` and `--type f32`) and `recipe` (which
+    /// saves to `shears.args.out`) in `workspace`; expects both to succeed and returns their files
+    /// and what each printed.
+    static func commandAndRecipe(
+        _ workspace: RecipeTests.Workspace, _ arguments: [String], _ recipe: String
+    ) throws -> (command: GGUFFile, recipe: GGUFFile, commandOutput: String, recipeOutput: String) {
+        let commandPath = workspace.directory.path("command.gguf"), recipePath = workspace.directory.path("recipe.gguf")
+        let outcome = try CommandRunner.run(["prune"] + arguments + ["--out", commandPath, "--type", "f32"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        let run = try workspace.run(
-            """
-            local m = shears.load(shears.args.model)
-            local c = shears.calibration{ text = shears.args.text, samples = 4, seqlen = 32, seed = 1 }
-            shears.prune(m, c, { shears.ria{ sparsity = 0.5, scope = "row" }, shears.dsnot{} })
-            m:save(shears.args.out, { type = "f32" })
-            """, ["out=\(recipe)"])
+        let run = try workspace.run(recipe, ["out=\(recipePath)"])
         #expect(run.status == 0, "\(run.stderr)")
-        let (a, b) = (try GGUFFile(path: command), try GGUFFile(path: recipe))
+        return (try GGUFFile(path: commandPath), try GGUFFile(path: recipePath), outcome.stdout, run.stdout)
+    }
+
+    /// Expects `a` and `b` to hold the same tensor bytes (not all zero) and the same `keys`.
+    static func expectSameTensors(_ a: GGUFFile, _ b: GGUFFile, keys: [String]) throws {
         let bytes = { (file: GGUFFile) in
             try Data(contentsOf: URL(fileURLWithPath: file.path)).dropFirst(file.dataOffset)
         }
         #expect(try bytes(a) == bytes(b))
         #expect(try bytes(a).contains { $0 != 0 })
-        for key in ["shears.steps", "shears.calibration", "shears.sparsity"] {
+        for key in keys {
             #expect(a.metadata[key] != nil && a.metadata[key] == b.metadata[key], "\(key)")
         }
+    }
+
+    @Test("a recipe and the equivalent command write bit-identical tensors with the same provenance")
+    func recipeEqualsCommand() throws {
+        let workspace = try RecipeTests.Workspace()
+        let (a, b, _, _) = try Self.commandAndRecipe(
+            workspace,
+            [
+                workspace.model, "--method", "ria", "--sparsity", "0.5", "--param", "scope=row", "--dsnot", "--calib",
+                workspace.text, "--samples", "4", "--seqlen", "32", "--seed", "1",
+            ],
+            """
+            local m = shears.load(shears.args.model)
+            local c = shears.calibration{ text = shears.args.text, samples = 4, seqlen = 32, seed = 1 }
+            shears.prune(m, c, { shears.ria{ sparsity = 0.5, scope = "row" }, shears.dsnot{} })
+            m:save(shears.args.out, { type = "f32" })
+            """)
+        try Self.expectSameTensors(a, b, keys: ["shears.steps", "shears.calibration", "shears.sparsity"])
         #expect(
             a.metadata["shears.steps"]
                 == .string(
@@ -213,33 +228,23 @@ struct PruneCLITests {
     @Test("block removal: the command and the recipe write the same smaller model")
     func blocksCommandEqualsRecipe() throws {
         let workspace = try RecipeTests.Workspace()
-        let command = workspace.directory.path("command.gguf"), recipe = workspace.directory.path("recipe.gguf")
-        let outcome = try CommandRunner.run([
-            "prune", workspace.model, "--method", "blocks", "--param", "remove=1", "--param", "keep_ends=false",
-            "--calib", workspace.text, "--samples", "3", "--seqlen", "16", "--seed", "2", "--out", command,
-            "--type", "f32",
-        ])
-        #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stdout.contains("removed blocks ["), "\(outcome.stdout)")
-        let run = try workspace.run(
+        let (a, b, commandOutput, recipeOutput) = try Self.commandAndRecipe(
+            workspace,
+            [
+                workspace.model, "--method", "blocks", "--param", "remove=1", "--param", "keep_ends=false",
+                "--calib", workspace.text, "--samples", "3", "--seqlen", "16", "--seed", "2",
+            ],
             """
             local m = shears.load(shears.args.model)
             local c = shears.calibration{ text = shears.args.text, samples = 3, seqlen = 16, seed = 2 }
             local report = shears.prune(m, c, { shears.blocks{ remove = 1, keep_ends = false } })
             print("removed", #report.removed_blocks, #report.block_scores, m.layers)
             m:save(shears.args.out, { type = "f32" })
-            """, ["out=\(recipe)"])
-        #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("removed\t1\t2\t1"), "\(run.stdout)")
-        let (a, b) = (try GGUFFile(path: command), try GGUFFile(path: recipe))
+            """)
+        #expect(commandOutput.contains("removed blocks ["), "\(commandOutput)")
+        #expect(recipeOutput.contains("removed\t1\t2\t1"), "\(recipeOutput)")
         #expect(a.metadata["llama.block_count"]?.int == 1)
-        let bytes = { (file: GGUFFile) in
-            try Data(contentsOf: URL(fileURLWithPath: file.path)).dropFirst(file.dataOffset)
-        }
-        #expect(try bytes(a) == bytes(b))
-        for key in ["shears.steps", "shears.calibration", "llama.block_count"] {
-            #expect(a.metadata[key] != nil && a.metadata[key] == b.metadata[key], "\(key)")
-        }
+        try Self.expectSameTensors(a, b, keys: ["shears.steps", "shears.calibration", "llama.block_count"])
         #expect(a.metadata["shears.steps"] == .string("blocks(remove=1, criterion=ppl, keep_ends=false)"))
 
         let refused = try CommandRunner.run([
