@@ -84,5 +84,19 @@ import Testing
         }
         let file = try GGUFFile(path: out)
         #expect(file.metadata["deci.attention.head_count"]?.array?.compactMap(\.int) == [2, 0])
+        let inspect = try CommandRunner.run(["inspect", out])
+        #expect(inspect.stdout.contains("deci: 2 layers of different shapes"), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("  layer 1     no attention"), "\(inspect.stdout)")
+    }
+
+    @Test("inspect names the attn_output and ffn_down biases a model carries")
+    func inspectBiases() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("biased.gguf")
+        try ModelWriter.write(try TinyModel.heterogeneous(biases: true), to: path, type: .f32)
+        let inspect = try CommandRunner.run(["inspect", path])
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        #expect(
+            inspect.stdout.contains("biases        attn_output in 4 layers, ffn_down in 4 layers"), "\(inspect.stdout)")
     }
 }

@@ -74,6 +74,7 @@ struct ModelDescription: Encodable {
             eosId = vocabulary.eos
             metadata = Self.render(file.metadata)
             name = file.metadata["general.name"]?.string
+            architecture = file.metadata["general.architecture"]?.string ?? "llama"
         case .safetensors:
             let model = try ModelLoader.load(path: path)
             format = "Hugging Face safetensors"
@@ -89,8 +90,8 @@ struct ModelDescription: Encodable {
             eosId = vocabulary.eosID
             metadata = Self.render(model.metadata)
             name = model.metadata["general.name"]?.string
+            architecture = "llama"
         }
-        architecture = "llama"
         parameters = tensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
     }
 
@@ -123,6 +124,13 @@ struct ModelDescription: Encodable {
         }
         row("rope", "base \(config.ropeTheta), context \(config.contextLength), RMSNorm eps \(config.rmsNormEpsilon)")
         row("output", config.tiedEmbedding ? "tied to the token embedding" : "separate output.weight")
+        let biases = LlamaTensorNames.Layer.allCases.filter(\.takesBias).compactMap { part -> String? in
+            let count = tensors.count {
+                LlamaTensorNames.parse($0.name).map { $0.part == part && $0.kind == .bias } ?? false
+            }
+            return count == 0 ? nil : "\(part.rawValue) in \(count) layers"
+        }
+        if !biases.isEmpty { row("biases", biases.joined(separator: ", ")) }
         row("parameters", Format.count(parameters))
         var tokenizerLine = "\(tokenizer) byte-level BPE, pre-tokenizer '\(preTokenizer)', "
         tokenizerLine += "\(vocabularySize) tokens, \(mergeCount) merges"
