@@ -9,10 +9,12 @@ token ids from IDS_FILE (raw little-endian int32), and computes the gradient of 
 next-token negative log-likelihood over every predicted token of every window (N-1 per window)
 with respect to every parameter. Writes the gradients under the model's Hugging Face parameter
 names as F32 safetensors (a tied lm_head appears once, as model.embed_tokens.weight), and
-prints one JSON object: {"loss": mean NLL, "tensors": count}.
+prints one JSON object: {"loss": mean NLL, "tensors": count, "seconds": forward+backward wall time
+of the windows (model loading and saving excluded), "threads": torch's CPU threads}.
 """
 import argparse
 import json
+import time
 
 import numpy as np
 import torch
@@ -39,14 +41,16 @@ def main():
     windows = torch.from_numpy(ids[:needed].astype(np.int64)).reshape(args.windows, args.seqlen)
     predictions = args.windows * (args.seqlen - 1)
     total = 0.0
+    start = time.perf_counter()
     for window in windows:
         logits = model(input_ids=window.unsqueeze(0)).logits[0]
         nll = torch.nn.functional.cross_entropy(logits[:-1], window[1:], reduction="sum")
         (nll / predictions).backward()
         total += nll.item()
+    seconds = time.perf_counter() - start
     gradients = {name: p.grad.detach().contiguous() for name, p in model.named_parameters() if p.grad is not None}
     save_file(gradients, args.out)
-    print(json.dumps({"loss": total / predictions, "tensors": len(gradients)}))
+    print(json.dumps({"loss": total / predictions, "tensors": len(gradients), "seconds": seconds, "threads": torch.get_num_threads()}))
 
 
 if __name__ == "__main__":

@@ -51,8 +51,8 @@ import Testing
         let xd = x.map(Double.init), gd = gamma.map(Double.init)
         let inputError = FiniteDifferences.worstError(analytic: dx, of: { loss($0, gd) }, at: xd)
         let weightError = FiniteDifferences.worstError(analytic: dg, of: { loss(xd, $0) }, at: gd)
-        #expect(inputError < 1e-5, "input: \(inputError)")
-        #expect(weightError < 1e-5, "weight: \(weightError)")
+        #expect(inputError < 1e-6, "input: \(inputError)")
+        #expect(weightError < 1e-6, "weight: \(weightError)")
     }
 
     @Test("RoPE: the inverse rotation of the forward kernel's layout", arguments: [1, 7, 33])
@@ -115,7 +115,8 @@ import Testing
         let attended = attend(qd, kd, vd).map(Float.init)
         var dq = [Float](repeating: 0, count: q.count), dk = [Float](repeating: 0, count: k.count)
         var dv = [Float](repeating: 0, count: v.count)
-        AttentionBackward(headDim: headDim, capacity: rows).run(
+        // Blocks of 8 query rows, so that 33 rows span five blocks (one partial).
+        AttentionBackward(headDim: headDim, capacity: rows, block: 8).run(
             heads: heads, kvHeads: kvHeads, rows: rows, queries: q, keys: k, values: v, attended: attended,
             attendedGradient: c, queryGradient: &dq, keyGradient: &dk, valueGradient: &dv)
         let queryError = FiniteDifferences.worstError(analytic: dq, of: { Self.dot(c, attend($0, kd, vd)) }, at: qd)
@@ -124,12 +125,12 @@ import Testing
         // A single row attends only to itself: the probabilities are constant and dq, dk vanish
         // up to the Float rounding of dP − rowsum(dO ⊙ O) (two equal sums of 8 products).
         if rows > 1 {
-            #expect(queryError < 1e-5, "q: \(queryError)")
-            #expect(keyError < 1e-5, "k: \(keyError)")
+            #expect(queryError < 2e-6, "q: \(queryError)")
+            #expect(keyError < 2e-6, "k: \(keyError)")
         } else {
             #expect(dq.allSatisfy { abs($0) < 1e-5 } && dk.allSatisfy { abs($0) < 1e-5 })
         }
-        #expect(valueError < 1e-5, "v: \(valueError)")
+        #expect(valueError < 2e-6, "v: \(valueError)")
     }
 
     @Test("final norm, output projection and blockwise cross-entropy", arguments: [2, 7, 33, 300])
@@ -161,8 +162,8 @@ import Testing
         let stateError = FiniteDifferences.worstError(analytic: dStates, of: { loss($0, nd, od) }, at: sd, count: 24)
         let normError = FiniteDifferences.worstError(analytic: dNorm, of: { loss(sd, $0, od) }, at: nd, count: 24)
         let outputError = FiniteDifferences.worstError(analytic: dOutput, of: { loss(sd, nd, $0) }, at: od, count: 24)
-        #expect(stateError < 1e-5, "states: \(stateError)")
-        #expect(normError < 1e-5, "norm: \(normError)")
-        #expect(outputError < 1e-5, "output: \(outputError)")
+        #expect(stateError < 5e-6, "states: \(stateError)")
+        #expect(normError < 5e-6, "norm: \(normError)")
+        #expect(outputError < 5e-6, "output: \(outputError)")
     }
 }

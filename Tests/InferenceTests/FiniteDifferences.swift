@@ -24,7 +24,8 @@ enum FiniteDifferences {
     }
 
     /// The worst `|finite difference − analytic|` over the sampled entries, relative to the
-    /// largest analytic magnitude of the tensor.
+    /// largest analytic magnitude of the tensor. The analytic side is Float32, so its rounding
+    /// dominates: measured worst values are 1e-7 to 6e-7, and the tests allow 2 to 10 times that.
     static func worstError(
         analytic: [Float], of f: ([Double]) -> Double, at x: [Double], count: Int = 40, seed: UInt64 = 7
     ) -> Double {
