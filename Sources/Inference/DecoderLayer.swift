@@ -226,14 +226,23 @@ package final class LayerActivationRecord {
         case ffnHidden
     }
 
-    /// The recorded values per site (absent: the layer has no such sub-block).
-    package private(set) var values: [Site: [Float]] = [:]
+    /// The recorded values per site (absent: the layer has no such sub-block), each holding
+    /// exactly the call's elements. A later call reuses a site's storage when the size matches.
+    package private(set) var storages: [Site: TensorStorage] = [:]
+
+    /// The recorded values per site, copied into arrays.
+    package var values: [Site: [Float]] { storages.mapValues { Array($0.buffer) } }
 
     /// Creates an empty record.
     package init() {}
 
+    /// Forgets every site (a layer without a sub-block leaves its sites absent).
+    package func clear() { storages = [:] }
+
     fileprivate func capture(_ site: Site, _ pointer: UnsafePointer<Float>, _ count: Int) {
-        values[site] = Array(UnsafeBufferPointer(start: pointer, count: count))
+        let storage = storages[site].flatMap { $0.count == count ? $0 : nil } ?? TensorStorage(zeros: count)
+        storage.buffer.baseAddress!.update(from: pointer, count: count)
+        storages[site] = storage
     }
 }
 

@@ -2,94 +2,130 @@ import Foundation
 import ModelIO
 
 /// A deliberately plain Double-precision LLaMA forward pass (straightforward loops, no cache),
-/// the yardstick for the optimised `ForwardPass` and `DecoderLayer`; layers may differ in shape,
-/// lack attention or FFN, and carry `attn_output`/`ffn_down` biases.
+/// the yardstick for the optimised `ForwardPass` and `DecoderLayer` and, through finite
+/// differences, for the backward pass; layers may differ in shape, lack attention or FFN, and carry
+/// `attn_output`/`ffn_down` biases.
+/// Every weight can be overridden by name (Double values) to perturb it.
 enum ReferenceForward {
-    /// Logits of every position, `tokens.count` rows of `vocab` values.
-    static func logits(_ model: Model, _ tokens: [Int32]) -> [[Double]] {
-        let c = model.config
-        func weight(_ name: String) -> [Double] { model.tensor(name)!.storage.array.map(Double.init) }
-        func matvec(_ w: [Double], _ x: [Double], outputs: Int) -> [Double] {
-            (0..<outputs).map { o in (0..<x.count).reduce(0.0) { $0 + w[o * x.count + $1] * x[$1] } }
-        }
-        func rmsNorm(_ x: [Double], _ w: [Double]) -> [Double] {
-            let meanSquare = x.reduce(0) { $0 + $1 * $1 } / Double(x.count)
-            let inv = 1 / (meanSquare + Double(c.rmsNormEpsilon)).squareRoot()
-            return (0..<x.count).map { x[$0] * inv * w[$0] }
-        }
-        func rope(_ x: inout [Double], heads: Int, position: Int) {
-            for h in 0..<heads {
-                for i in 0..<(c.headDim / 2) {
-                    let theta = Double(position) * pow(Double(c.ropeTheta), -2 * Double(i) / Double(c.headDim))
-                    let a = x[h * c.headDim + 2 * i], b = x[h * c.headDim + 2 * i + 1]
-                    x[h * c.headDim + 2 * i] = a * cos(theta) - b * sin(theta)
-                    x[h * c.headDim + 2 * i + 1] = a * sin(theta) + b * cos(theta)
-                }
+    /// `y = W·x` for `W` `[outputs, x.count]` row-major.
+    static func matvec(_ w: [Double], _ x: [Double], outputs: Int) -> [Double] {
+        (0..<outputs).map { o in (0..<x.count).reduce(0.0) { $0 + w[o * x.count + $1] * x[$1] } }
+    }
+
+    /// `x / sqrt(mean(x²) + epsilon) ⊙ w`.
+    static func rmsNorm(_ x: [Double], _ w: [Double], epsilon: Double) -> [Double] {
+        let meanSquare = x.reduce(0) { $0 + $1 * $1 } / Double(x.count)
+        let inv = 1 / (meanSquare + epsilon).squareRoot()
+        return (0..<x.count).map { x[$0] * inv * w[$0] }
+    }
+
+    /// RoPE in llama.cpp's adjacent-pair layout for `heads` heads of `headDim` at `position`.
+    static func rope(_ x: inout [Double], heads: Int, headDim: Int, base: Double, position: Int) {
+        for h in 0..<heads {
+            for i in 0..<(headDim / 2) {
+                let theta = Double(position) * pow(base, -2 * Double(i) / Double(headDim))
+                let a = x[h * headDim + 2 * i], b = x[h * headDim + 2 * i + 1]
+                x[h * headDim + 2 * i] = a * cos(theta) - b * sin(theta)
+                x[h * headDim + 2 * i + 1] = a * sin(theta) + b * cos(theta)
             }
         }
+    }
+
+    /// Causal GQA attention from position 0: query head `h` reads KV head `h / (heads / kvHeads)`.
+    static func attention(
+        queries: [[Double]], keys: [[Double]], values: [[Double]], heads: Int, kvHeads: Int, headDim: Int
+    ) -> [[Double]] {
+        let group = heads / kvHeads
+        return (0..<queries.count).map { position in
+            var attended = [Double](repeating: 0, count: heads * headDim)
+            for h in 0..<heads {
+                let g = h / group
+                var scores = (0...position).map { j in
+                    (0..<headDim).reduce(0.0) { $0 + queries[position][h * headDim + $1] * keys[j][g * headDim + $1] }
+                        / Double(headDim).squareRoot()
+                }
+                let m = scores.max()!
+                scores = scores.map { exp($0 - m) }
+                let total = scores.reduce(0, +)
+                for j in 0...position {
+                    for d in 0..<headDim { attended[h * headDim + d] += scores[j] / total * values[j][g * headDim + d] }
+                }
+            }
+            return attended
+        }
+    }
+
+    /// `silu(gate) ⊙ up`.
+    static func swiGLU(_ gate: [Double], _ up: [Double]) -> [Double] {
+        (0..<gate.count).map { gate[$0] / (1 + exp(-gate[$0])) * up[$0] }
+    }
+
+    /// The weights of `model` in Double, `overrides` taking precedence by name.
+    static func weights(_ model: Model, _ overrides: [String: [Double]] = [:]) -> (String) -> [Double] {
+        { name in overrides[name] ?? model.tensor(name)!.storage.array.map(Double.init) }
+    }
+
+    /// Decoder layer `layer` of `model` over `states` (one sequence from position 0).
+    static func layer(_ model: Model, _ layer: Int, _ input: [[Double]], weight: (String) -> [Double]) -> [[Double]] {
+        let c = model.config, shape = c.layers[layer]
+        var states = input
+        typealias Part = LlamaTensorNames.Layer
+        let w = Dictionary(
+            uniqueKeysWithValues: Part.allCases.filter { $0.exists(in: shape) }.map {
+                ($0, weight($0.name(layer: layer)))
+            })
+        func bias(_ part: Part) -> [Double] {
+            let name = part.name(layer: layer, kind: .bias)
+            return model.tensor(name) == nil ? [Double](repeating: 0, count: c.hiddenSize) : weight(name)
+        }
+        let queryWidth = c.queryWidth(layer), kvWidth = c.kvWidth(layer), epsilon = Double(c.rmsNormEpsilon)
+        if shape.hasAttention {
+            var keys: [[Double]] = [], values: [[Double]] = [], queries: [[Double]] = []
+            for (position, state) in states.enumerated() {
+                let x = rmsNorm(state, w[.attentionNorm]!, epsilon: epsilon)
+                var q = matvec(w[.query]!, x, outputs: queryWidth)
+                var k = matvec(w[.key]!, x, outputs: kvWidth)
+                rope(&q, heads: shape.headCount, headDim: c.headDim, base: Double(c.ropeTheta), position: position)
+                rope(&k, heads: shape.kvHeadCount, headDim: c.headDim, base: Double(c.ropeTheta), position: position)
+                queries.append(q)
+                keys.append(k)
+                values.append(matvec(w[.value]!, x, outputs: kvWidth))
+            }
+            let attended = attention(
+                queries: queries, keys: keys, values: values, heads: shape.headCount, kvHeads: shape.kvHeadCount,
+                headDim: c.headDim)
+            for position in 0..<states.count {
+                let o = matvec(w[.attentionOutput]!, attended[position], outputs: c.hiddenSize)
+                let b = bias(.attentionOutput)
+                for i in 0..<c.hiddenSize { states[position][i] += o[i] + b[i] }
+            }
+        }
+        if shape.hasFFN {
+            for position in 0..<states.count {
+                let x = rmsNorm(states[position], w[.ffnNorm]!, epsilon: epsilon)
+                let gate = matvec(w[.gate]!, x, outputs: shape.ffnSize)
+                let up = matvec(w[.up]!, x, outputs: shape.ffnSize)
+                let down = matvec(w[.down]!, swiGLU(gate, up), outputs: c.hiddenSize)
+                let b = bias(.down)
+                for i in 0..<c.hiddenSize { states[position][i] += down[i] + b[i] }
+            }
+        }
+        return states
+    }
+
+    /// Logits of every position, `tokens.count` rows of `vocab` values.
+    static func logits(_ model: Model, _ tokens: [Int32], overrides: [String: [Double]] = [:]) -> [[Double]] {
+        let c = model.config
+        let weight = weights(model, overrides)
         let embedding = weight(LlamaTensorNames.tokenEmbedding)
         var states = tokens.map { id in Array(embedding[Int(id) * c.hiddenSize..<(Int(id) + 1) * c.hiddenSize]) }
-        for (layer, shape) in c.layers.enumerated() {
-            typealias Part = LlamaTensorNames.Layer
-            let w = Dictionary(
-                uniqueKeysWithValues: Part.allCases.filter { $0.exists(in: shape) }.map {
-                    ($0, weight($0.name(layer: layer)))
-                })
-            func bias(_ part: Part) -> [Double] {
-                model.tensor(part.name(layer: layer, kind: .bias))?.storage.array.map(Double.init)
-                    ?? [Double](repeating: 0, count: c.hiddenSize)
-            }
-            let outputBias = bias(.attentionOutput), downBias = bias(.down)
-            let queryWidth = c.queryWidth(layer), kvWidth = c.kvWidth(layer)
-            if shape.hasAttention {
-                var keys: [[Double]] = [], values: [[Double]] = [], queries: [[Double]] = []
-                for (position, state) in states.enumerated() {
-                    let x = rmsNorm(state, w[.attentionNorm]!)
-                    var q = matvec(w[.query]!, x, outputs: queryWidth)
-                    var k = matvec(w[.key]!, x, outputs: kvWidth)
-                    rope(&q, heads: shape.headCount, position: position)
-                    rope(&k, heads: shape.kvHeadCount, position: position)
-                    queries.append(q)
-                    keys.append(k)
-                    values.append(matvec(w[.value]!, x, outputs: kvWidth))
-                }
-                for position in 0..<states.count {
-                    var attended = [Double](repeating: 0, count: queryWidth)
-                    for h in 0..<shape.headCount {
-                        let g = h / shape.groupSize
-                        var scores = (0...position).map { j in
-                            (0..<c.headDim).reduce(0.0) {
-                                $0 + queries[position][h * c.headDim + $1] * keys[j][g * c.headDim + $1]
-                            }
-                                / Double(c.headDim).squareRoot()
-                        }
-                        let m = scores.max()!
-                        scores = scores.map { exp($0 - m) }
-                        let total = scores.reduce(0, +)
-                        for j in 0...position {
-                            for d in 0..<c.headDim {
-                                attended[h * c.headDim + d] += scores[j] / total * values[j][g * c.headDim + d]
-                            }
-                        }
-                    }
-                    let o = matvec(w[.attentionOutput]!, attended, outputs: c.hiddenSize)
-                    for i in 0..<c.hiddenSize { states[position][i] += o[i] + outputBias[i] }
-                }
-            }
-            if shape.hasFFN {
-                for position in 0..<states.count {
-                    let x = rmsNorm(states[position], w[.ffnNorm]!)
-                    let gate = matvec(w[.gate]!, x, outputs: shape.ffnSize)
-                    let up = matvec(w[.up]!, x, outputs: shape.ffnSize)
-                    let inner = (0..<shape.ffnSize).map { gate[$0] / (1 + exp(-gate[$0])) * up[$0] }
-                    let down = matvec(w[.down]!, inner, outputs: c.hiddenSize)
-                    for i in 0..<c.hiddenSize { states[position][i] += down[i] + downBias[i] }
-                }
-            }
-        }
-        let output = model.outputProjection.storage.array.map(Double.init)
+        for layer in 0..<c.layerCount { states = self.layer(model, layer, states, weight: weight) }
+        let tied = model.tensor(LlamaTensorNames.output) == nil
+        let output = tied ? embedding : weight(LlamaTensorNames.output)
         let norm = weight(LlamaTensorNames.outputNorm)
-        return states.map { matvec(output, rmsNorm($0, norm), outputs: c.vocabSize) }
+        return states.map {
+            matvec(output, rmsNorm($0, norm, epsilon: Double(c.rmsNormEpsilon)), outputs: c.vocabSize)
+        }
     }
 
     /// Negative log-likelihoods of predicting token t+1 at each position t, from full logits.
@@ -99,5 +135,16 @@ enum ReferenceForward {
             let m = row.max()!
             return m + log(row.reduce(0) { $0 + exp($1 - m) }) - row[Int(tokens[t + 1])]
         }
+    }
+
+    /// The mean next-token NLL over every predicted token of every window.
+    static func meanLoss(_ model: Model, _ windows: [[Int32]], overrides: [String: [Double]] = [:]) -> Double {
+        var total = 0.0, count = 0
+        for window in windows {
+            let nll = negativeLogLikelihoods(logits: logits(model, window, overrides: overrides), tokens: window)
+            total += nll.reduce(0, +)
+            count += nll.count
+        }
+        return total / Double(count)
     }
 }

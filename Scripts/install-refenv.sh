@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The PyTorch reference environment of the gradient cross-check: a venv with CPU torch and
+# transformers (plus safetensors and numpy) from PyPI, at ${SHEARS_CACHE:-~/.cache/shears}/refenv.
+#
+# Usage: Scripts/install-refenv.sh            create it unless it already imports everything
+#        Scripts/install-refenv.sh --cached   only report whether it exists (exit 0) or not (exit 1)
+#
+# The tests that use it (TorchGradientCrossCheck) run only when its python exists.
+set -euo pipefail
+env_dir="${SHEARS_CACHE:-$HOME/.cache/shears}/refenv"
+python="$env_dir/bin/python"
+imports="import torch, transformers, safetensors, numpy"
+
+if [[ "${1:-}" == "--cached" ]]; then
+    if [[ -x "$python" ]] && "$python" -c "$imports" 2>/dev/null; then
+        echo "refenv: $env_dir ($("$python" -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"
+        exit 0
+    fi
+    echo "refenv: none at $env_dir" >&2
+    exit 1
+fi
+if [[ -x "$python" ]] && "$python" -c "$imports" 2>/dev/null; then
+    echo "refenv: already present at $env_dir"
+    exit 0
+fi
+python3 -m venv "$env_dir"
+"$python" -m pip install --upgrade pip
+"$python" -m pip install --index-url https://download.pytorch.org/whl/cpu torch \
+    || "$python" -m pip install torch
+"$python" -m pip install transformers safetensors numpy
+"$python" -c "$imports"
+echo "refenv: installed at $env_dir"

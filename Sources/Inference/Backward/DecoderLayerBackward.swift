@@ -1,0 +1,141 @@
+import ModelIO
+
+/// The reverse pass of `DecoderLayer.forward` for one sequence from position 0, consuming the
+/// forward's `LayerActivationRecord` (no second copy of the forward math): FFN (down, SwiGLU,
+/// gate/up, RMSNorm, residual), then attention (output projection, causal GQA attention,
+/// inverse RoPE, q/k/v, RMSNorm, residual). Products are OpenBLAS calls; the forward kernels
+/// (softmax, RoPE) are reused.
+///
+/// Not thread-safe: one instance per thread.
+package final class DecoderLayerBackward {
+    /// The model shape the buffers fit.
+    let config: LlamaConfig
+    /// The most positions a call may have.
+    package let capacity: Int
+    /// `dL/d(SwiGLU output)` then `dL/dgate`, and `dL/dup`, `capacity × maxFFN` each.
+    private let hiddenGradient, upGradient: TensorStorage
+    /// `dL/d(normed input)`, `capacity × hidden`.
+    private let normedGradient: TensorStorage
+    /// `dL/d(context)` and `dL/dq`, `capacity × maxQueryWidth` each.
+    private let contextGradient, queryGradient: TensorStorage
+    /// `dL/dk`, `dL/dv`, `capacity × maxKVWidth` each.
+    private let keyGradient, valueGradient: TensorStorage
+    /// The attention backward's scratch.
+    private let attention: AttentionBackward
+    /// The inverse rotation.
+    private let rotary: RotaryBackward
+
+    /// Buffers for calls of up to `capacity` rows on any layer of `config`.
+    package init(config: LlamaConfig, capacity: Int) {
+        self.config = config
+        self.capacity = capacity
+        hiddenGradient = TensorStorage(zeros: capacity * config.maxFFNSize)
+        upGradient = TensorStorage(zeros: capacity * config.maxFFNSize)
+        normedGradient = TensorStorage(zeros: capacity * config.hiddenSize)
+        contextGradient = TensorStorage(zeros: capacity * config.maxQueryWidth)
+        queryGradient = TensorStorage(zeros: capacity * config.maxQueryWidth)
+        keyGradient = TensorStorage(zeros: capacity * config.maxKVWidth)
+        valueGradient = TensorStorage(zeros: capacity * config.maxKVWidth)
+        attention = AttentionBackward(headDim: config.headDim, capacity: capacity)
+        rotary = RotaryBackward(positions: capacity, headDim: config.headDim, base: config.ropeTheta)
+    }
+
+    /// Turns `gradient` (`rows × hidden`) from `dL/d(layer output)` into `dL/d(layer input)` in
+    /// place, for the layer `weights` whose forward call over the same rows filled `record`.
+    /// Writes (or adds, when `accumulate`) the weight gradients into `weights`' buffers when
+    /// `weightGradients` is given, and adds the unit-gate gradients to `gates` when given.
+    package func run(
+        _ weights: LayerWeights, record: LayerActivationRecord, rows: Int, gradient: UnsafeMutablePointer<Float>,
+        weightGradients: LayerGradients?, accumulate: Bool, gates: UnsafeMutablePointer<LayerGateGradients>?
+    ) {
+        precondition(rows <= capacity, "layer backward: \(rows) rows exceed the capacity \(capacity)")
+        if let weightGradients, !accumulate { weightGradients.zero() }
+        func site(_ site: LayerActivationRecord.Site) -> UnsafeMutablePointer<Float> {
+            record.storages[site]!.buffer.baseAddress!
+        }
+        let hidden = config.hiddenSize, epsilon = config.rmsNormEpsilon
+        let dNormed = normedGradient.buffer.baseAddress!
+        let shape = weights.shape
+        if let w = weights.ffn {
+            let ffn = shape.ffnSize
+            let dz = hiddenGradient.buffer.baseAddress!, dUp = upGradient.buffer.baseAddress!
+            let z = site(.ffnHidden), normed = site(.ffnNormed)
+            LinearBackward.inputGradient(gradient, rows: rows, outputs: hidden, weight: w.down, inputs: ffn, into: dz)
+            if let g = weightGradients {
+                LinearBackward.weightGradient(
+                    gradient, rows: rows, outputs: hidden, input: z, inputs: ffn, into: g[.down], accumulate: true)
+                g.addBiasGradient(.down, gradient, rows: rows, width: hidden)
+            }
+            if let gates {
+                for r in 0..<rows {
+                    for j in 0..<ffn { gates.pointee.channels[j] += Double(z[r * ffn + j] * dz[r * ffn + j]) }
+                }
+            }
+            SwiGLUBackward.backward(
+                gate: site(.gate), up: site(.up), gradient: dz, upGradient: dUp, count: rows * ffn)
+            if let g = weightGradients {
+                LinearBackward.weightGradient(
+                    dz, rows: rows, outputs: ffn, input: normed, inputs: hidden, into: g[.gate], accumulate: true)
+                LinearBackward.weightGradient(
+                    dUp, rows: rows, outputs: ffn, input: normed, inputs: hidden, into: g[.up], accumulate: true)
+            }
+            LinearBackward.inputGradient(dz, rows: rows, outputs: ffn, weight: w.gate, inputs: hidden, into: dNormed)
+            LinearBackward.inputGradient(
+                dUp, rows: rows, outputs: ffn, weight: w.up, inputs: hidden, into: dNormed, accumulate: true)
+            RMSNormBackward.backward(
+                x: site(.midResidual), weight: w.norm, outputGradient: dNormed, rows: rows, n: hidden,
+                epsilon: epsilon, addingInputGradientTo: gradient, addingWeightGradientTo: weightGradients?[.ffnNorm])
+        }
+        if let w = weights.attention {
+            let headDim = config.headDim
+            let queryWidth = shape.headCount * headDim, kvWidth = shape.kvHeadCount * headDim
+            let dContext = contextGradient.buffer.baseAddress!, dq = queryGradient.buffer.baseAddress!
+            let dk = keyGradient.buffer.baseAddress!, dv = valueGradient.buffer.baseAddress!
+            let context = site(.attended), normed = site(.attentionNormed)
+            LinearBackward.inputGradient(
+                gradient, rows: rows, outputs: hidden, weight: w.output, inputs: queryWidth, into: dContext)
+            if let g = weightGradients {
+                LinearBackward.weightGradient(
+                    gradient, rows: rows, outputs: hidden, input: context, inputs: queryWidth,
+                    into: g[.attentionOutput], accumulate: true)
+                g.addBiasGradient(.attentionOutput, gradient, rows: rows, width: hidden)
+            }
+            if let gates {
+                for r in 0..<rows {
+                    for h in 0..<shape.headCount {
+                        var sum: Float = 0
+                        for j in (h * headDim)..<((h + 1) * headDim) {
+                            sum += context[r * queryWidth + j] * dContext[r * queryWidth + j]
+                        }
+                        gates.pointee.heads[h] += Double(sum)
+                    }
+                }
+            }
+            attention.run(
+                heads: shape.headCount, kvHeads: shape.kvHeadCount, rows: rows, queries: site(.queries),
+                keys: site(.keys), values: site(.values), attended: context, attendedGradient: dContext,
+                queryGradient: dq, keyGradient: dk, valueGradient: dv)
+            rotary.apply(dq, rows: rows, heads: shape.headCount)
+            rotary.apply(dk, rows: rows, heads: shape.kvHeadCount)
+            if let g = weightGradients {
+                LinearBackward.weightGradient(
+                    dq, rows: rows, outputs: queryWidth, input: normed, inputs: hidden, into: g[.query],
+                    accumulate: true)
+                LinearBackward.weightGradient(
+                    dk, rows: rows, outputs: kvWidth, input: normed, inputs: hidden, into: g[.key], accumulate: true)
+                LinearBackward.weightGradient(
+                    dv, rows: rows, outputs: kvWidth, input: normed, inputs: hidden, into: g[.value], accumulate: true)
+            }
+            LinearBackward.inputGradient(
+                dq, rows: rows, outputs: queryWidth, weight: w.query, inputs: hidden, into: dNormed)
+            LinearBackward.inputGradient(
+                dk, rows: rows, outputs: kvWidth, weight: w.key, inputs: hidden, into: dNormed, accumulate: true)
+            LinearBackward.inputGradient(
+                dv, rows: rows, outputs: kvWidth, weight: w.value, inputs: hidden, into: dNormed, accumulate: true)
+            RMSNormBackward.backward(
+                x: site(.input), weight: w.norm, outputGradient: dNormed, rows: rows, n: hidden,
+                epsilon: epsilon, addingInputGradientTo: gradient,
+                addingWeightGradientTo: weightGradients?[.attentionNorm])
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Inference
+import ModelIO
+import TestSupport
+import Testing
+
+/// Model-level gradients (`ModelGradients`) against central finite differences of the Double
+/// reference's mean next-token loss; the Fisher accumulator against per-window gradients; unit
+/// gates against the directional derivatives of the weight gradients; bad input.
+@Suite struct ModelGradientTests {
+    /// Untied uniform GQA, tied, and the heterogeneous five-layer model (also with biases).
+    static func models() throws -> [(String, Model)] {
+        var tied = TinyModel.config
+        tied.tiedEmbedding = true
+        return [
+            ("uniform", try TinyModel.make(seed: 3)), ("tied", try TinyModel.make(tied, seed: 4)),
+            ("heterogeneous", try TinyModel.heterogeneous()),
+            ("heterogeneous with biases", try TinyModel.heterogeneous(biases: true)),
+        ]
+    }
+
+    /// Windows of 7 and 33 tokens.
+    static func windows(vocab: Int) -> [[Int32]] {
+        [ForwardPassTests.tokens(7, vocab: vocab, seed: 21), ForwardPassTests.tokens(33, vocab: vocab, seed: 22)]
+    }
+
+    /// Every tensor's gradient, by name.
+    static func gradients(
+        _ model: Model, _ windows: [[Int32]], fisher: Bool = false
+    ) throws -> (
+        loss: Double, tensors: [String: TensorGradient]
+    ) {
+        var tensors: [String: TensorGradient] = [:]
+        let loss = try ModelGradients(model: model).weights(windows: windows, fisher: fisher) { tensors[$0.name] = $0 }
+        return (loss, tensors)
+    }
+
+    @Test("every weight's gradient of the mean NLL matches finite differences")
+    func weightsMatchFiniteDifferences() throws {
+        for (name, model) in try Self.models() {
+            let windows = Self.windows(vocab: model.config.vocabSize)
+            let (loss, tensors) = try Self.gradients(model, windows)
+            #expect(Set(tensors.keys) == Set(model.tensors.map(\.name)), "\(name): one gradient per tensor")
+            #expect(abs(loss - ReferenceForward.meanLoss(model, windows)) < 1e-5)
+            for (tensor, gradient) in tensors.sorted(by: { $0.key < $1.key }) {
+                let w = model.tensor(tensor)!.storage.array.map(Double.init)
+                let error = FiniteDifferences.worstError(
+                    analytic: Array(gradient.gradient.buffer),
+                    of: { ReferenceForward.meanLoss(model, windows, overrides: [tensor: $0]) }, at: w, count: 5)
+                #expect(error < 5e-6, "\(name) \(tensor): \(error)")
+            }
+        }
+    }
+
+    @Test("the Fisher accumulator sums the squared per-window gradients")
+    func fisher() throws {
+        for (name, model) in try Self.models() {
+            let windows = Self.windows(vocab: model.config.vocabSize)
+            let (_, both) = try Self.gradients(model, windows, fisher: true)
+            let total = Float(windows.reduce(0) { $0 + $1.count - 1 })
+            let single = try windows.map { try Self.gradients(model, [$0]).tensors }
+            for (tensor, gradient) in both {
+                let squared = Array(gradient.squared!.buffer)
+                var expected = [Float](repeating: 0, count: squared.count)
+                var sum = [Float](repeating: 0, count: squared.count)
+                for (window, tensors) in zip(windows, single) {
+                    let share = Float(window.count - 1) / total
+                    for (i, g) in tensors[tensor]!.gradient.buffer.enumerated() {
+                        expected[i] += (g * share) * (g * share)
+                        sum[i] += g * share
+                    }
+                }
+                let scale = expected.map(abs).max()!, sumScale = sum.map(abs).max()!
+                let worst = zip(squared, expected).map { abs($0 - $1) }.max()! / scale
+                let sumWorst = zip(Array(gradient.gradient.buffer), sum).map { abs($0 - $1) }.max()! / sumScale
+                #expect(worst < 2e-5, "\(name) \(tensor) squared: \(worst)")
+                #expect(sumWorst < 1e-5, "\(name) \(tensor) sum: \(sumWorst)")
+            }
+        }
+    }
+
+    @Test("gate gradients equal Σ W ⊙ ∂L/∂W over each unit's output columns")
+    func gates() throws {
+        for (name, model) in try Self.models() {
+            let c = model.config
+            let windows = Self.windows(vocab: c.vocabSize)
+            let (loss, tensors) = try Self.gradients(model, windows)
+            let gates = try ModelGradients(model: model).gates(windows: windows, units: Set(GateUnit.allCases))
+            #expect(abs(gates.loss - loss) < 1e-9)
+            for layer in 0..<c.layerCount {
+                let shape = c.layers[layer], g = gates.layers[layer]
+                /// Σ over `columns` of `W ⊙ ∂L/∂W` for tensor `part` (`[hidden, width]`).
+                func directional(_ part: LlamaTensorNames.Layer, _ columns: Range<Int>) -> Double {
+                    let tensor = part.name(layer: layer)
+                    let w = model.tensor(tensor)!.storage.array, d = Array(tensors[tensor]!.gradient.buffer)
+                    let width = w.count / c.hiddenSize
+                    var sum = 0.0
+                    for row in 0..<c.hiddenSize {
+                        for column in columns {
+                            sum += Double(w[row * width + column]) * Double(d[row * width + column])
+                        }
+                    }
+                    return sum
+                }
+                func check(_ actual: [Double], _ expected: [Double], _ unit: String) {
+                    #expect(actual.count == expected.count, "\(name) layer \(layer) \(unit) count")
+                    let scale = expected.map(abs).max() ?? 0
+                    let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? 0
+                    #expect(worst <= 1e-5 * scale, "\(name) layer \(layer) \(unit): \(worst / scale) relative")
+                }
+                let d = c.headDim
+                let heads = (0..<shape.headCount).map { directional(.attentionOutput, $0 * d..<($0 + 1) * d) }
+                let groups = (0..<shape.kvHeadCount).map {
+                    directional(.attentionOutput, $0 * shape.groupSize * d..<($0 + 1) * shape.groupSize * d)
+                }
+                let channels = (0..<shape.ffnSize).map { directional(.down, $0..<$0 + 1) }
+                let block =
+                    (shape.hasAttention ? directional(.attentionOutput, 0..<c.queryWidth(layer)) : 0)
+                    + (shape.hasFFN ? directional(.down, 0..<shape.ffnSize) : 0)
+                check(g.heads, heads, "heads")
+                check(g.kvGroups, groups, "KV groups")
+                check(g.channels, channels, "channels")
+                check([g.block], [block], "block")
+            }
+        }
+    }
+
+    @Test("bad input is refused before any work, naming what and where")
+    func badInput() throws {
+        let model = try TinyModel.heterogeneous()
+        let gradients = ModelGradients(model: model)
+        func message(_ body: () throws -> Void) -> String {
+            do {
+                try body()
+                return ""
+            } catch { return "\(error)" }
+        }
+        #expect(message { _ = try gradients.weights(windows: [[1, 2, 3], [4]]) { _ in } }.contains("window 1"))
+        #expect(message { _ = try gradients.weights(windows: [[1, 2, 999]]) { _ in } }.contains("position 2"))
+        #expect(message { _ = try gradients.weights(windows: []) { _ in } }.contains("no calibration windows"))
+        #expect(
+            message { _ = try gradients.gates(windows: [[1, 2]], units: [.heads], layers: [2]) }.contains("layer 2"))
+        #expect(
+            message { _ = try gradients.gates(windows: [[1, 2]], units: [.kvGroups], layers: [2]) }.contains(
+                "attention"))
+        #expect(
+            message { _ = try gradients.gates(windows: [[1, 2]], units: [.channels], layers: [4]) }.contains("no FFN"))
+        #expect(
+            message { _ = try gradients.gates(windows: [[1, 2]], units: [.blocks], layers: [5]) }.contains("layer 5"))
+        #expect(message { _ = try gradients.gates(windows: [[1, 2]], units: [.blocks], layers: [2, 4]) }.isEmpty)
+    }
+}
