@@ -189,10 +189,7 @@ struct DecoderLayer {
     private func addRowBias(
         _ bias: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, rows: Int, width: Int
     ) {
-        for row in 0..<rows {
-            let target = y + row * width
-            for j in 0..<width { target[j] += bias[j] }
-        }
+        for row in 0..<rows { shears_add(y + row * width, bias, width) }
     }
 }
 

@@ -1,3 +1,4 @@
+import Kernels
 import ModelIO
 
 /// Gradient buffers for the tensors of one decoder layer (those its shape has), each shaped as
@@ -44,9 +45,7 @@ package final class LayerGradients {
     /// Adds the column sums of `gradient` (`rows × width`) to the bias buffer of `part`, if any.
     func addBiasGradient(_ part: LlamaTensorNames.Layer, _ gradient: UnsafePointer<Float>, rows: Int, width: Int) {
         guard let bias = biases[part]?.buffer.baseAddress else { return }
-        for r in 0..<rows {
-            for j in 0..<width { bias[j] += gradient[r * width + j] }
-        }
+        shears_prune_column_moments(gradient, rows, width, width, bias, nil)
     }
 }
 
