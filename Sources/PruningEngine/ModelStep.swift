@@ -30,6 +30,9 @@ public final class ModelWork {
     public internal(set) var report: ModelStepReport
 
     private let cancellation: Cancellation?
+    /// One forward pass over the windows, made at the first use and again after a block removal
+    /// (a forward pass is sized for the model's shape when created).
+    private var forward: ForwardPass?
 
     init(model: Model, calibration: [[Int32]], step: String, cancellation: Cancellation?) {
         self.model = model
@@ -46,9 +49,14 @@ public final class ModelWork {
     ///   ids outside the vocabulary, or when the prune is cancelled.
     public func meanNegativeLogLikelihood(skipping: Set<Int> = []) throws(PruneError) -> Double {
         guard !calibration.isEmpty else { throw PruneError("\(report.step) needs calibration windows") }
-        let longest = calibration.map(\.count).max()!
         do {
-            let forward = try ForwardPass(model: model, capacity: longest)
+            let forward: ForwardPass
+            if let existing = self.forward {
+                forward = existing
+            } else {
+                forward = try ForwardPass(model: model, capacity: calibration.map(\.count).max()!)
+                self.forward = forward
+            }
             forward.skippedLayers = skipping
             var total = 0.0, count = 0
             for window in calibration {
@@ -75,6 +83,7 @@ public final class ModelWork {
     /// - Throws: `PruneError` for an index out of range, a repeated one, or removing every block.
     public func removeBlocks(_ blocks: [Int]) throws(PruneError) {
         do { try model.remove(.blocks(blocks)) } catch { throw PruneError("\(report.step): \(error.message)") }
+        forward = nil
         report.removedBlocks += blocks.sorted()
     }
 }
