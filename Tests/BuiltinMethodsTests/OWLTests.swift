@@ -126,14 +126,7 @@ import Testing
             var scores: [Double] = []
             for part in LlamaTensorNames.Layer.allCases where part.isLinear {
                 let tensor = model.tensor(part.name(layer: layer))!
-                let site: LinearInputSite =
-                    switch part {
-                    case .query, .key, .value: .attentionInput
-                    case .attentionOutput: .attentionContext
-                    case .gate, .up: .ffnInput
-                    default: .ffnHidden
-                    }
-                let norms = squares[site]!.map { $0.squareRoot() }
+                let norms = squares[LinearMatrix.site(part)]!.map { $0.squareRoot() }
                 for i in 0..<tensor.count {
                     scores.append(abs(Double(tensor.storage.buffer[i])) * norms[i % tensor.columns])
                 }

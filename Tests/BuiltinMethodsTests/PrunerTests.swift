@@ -44,14 +44,7 @@ import Testing
         for part in LlamaTensorNames.Layer.allCases where part.isLinear {
             let name = part.name(layer: 0)
             let original = reference.tensor(name)!, pruned = model.tensor(name)!
-            let site: LinearInputSite =
-                switch part {
-                case .query, .key, .value: .attentionInput
-                case .attentionOutput: .attentionContext
-                case .gate, .up: .ffnInput
-                default: .ffnHidden
-                }
-            let norms = squares[site]!.map { $0.squareRoot() }
+            let norms = squares[LinearMatrix.site(part)]!.map { $0.squareRoot() }
             let columns = original.columns
             for r in 0..<original.rows {
                 let scores = (0..<columns).map { abs(Double(original.storage.buffer[r * columns + $0])) * norms[$0] }
