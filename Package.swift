@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "ModelIO", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelIO", "Kernels", "TestSupport"]),
-        .testTarget(name: "HostTests", dependencies: ["ModelIO", "TestSupport"]),
+        .testTarget(name: "HostTests", dependencies: ["ModelIO", "Inference", "TestSupport"]),
         .testTarget(
             name: "PluginHostTests",
             dependencies: [

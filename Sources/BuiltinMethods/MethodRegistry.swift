@@ -7,12 +7,12 @@ public enum MethodRegistry {
     /// Every built-in method and step, in listing order: the four methods, then the OWL
     /// allocator, the DSnoT refiner and the fixed-mask reconstruction.
     public static let builtins: [MethodDescriptor] = [
-        magnitude, wanda, sparseGPT, ria, owl, dsnot, reconstruct, blocks,
+        magnitude, wanda, sparseGPT, ria, taylor, owl, dsnot, reconstruct, blocks,
     ]
 
     /// The methods `shears prune --method` chooses from (those with their own criterion or mask,
     /// and block removal).
-    public static let methods: [MethodDescriptor] = [magnitude, wanda, sparseGPT, ria, blocks]
+    public static let methods: [MethodDescriptor] = [magnitude, wanda, sparseGPT, ria, taylor, blocks]
 
     // MARK: Shared parameters
 
@@ -120,6 +120,28 @@ public enum MethodRegistry {
             sparsity: arguments.number("sparsity"), pattern: arguments.pattern("pattern")!,
             exponent: arguments.number("a")!, scope: PruneMethod.RIAScope(rawValue: arguments.string("scope")!)!,
             permute: arguments.boolean("permute")!, lsa: arguments.boolean("lsa"))
+    }
+
+    /// Taylor: the dense model's loss gradient times the weight, per output row or N:M.
+    public static let taylor = MethodDescriptor(
+        name: "taylor",
+        summary:
+            "|W·∂L/∂W| (order 1) or |W·∂L/∂W − ½·W·F·W| (order 2, F the Fisher diagonal) from one reverse pass over the calibration windows, per output row or N:M (LLM-Pruner's element-wise Taylor, Ma et al.)",
+        parameters: [
+            sparsity, pattern,
+            MethodParameter(
+                "order", .integer, default: .integer(1), range: MethodParameterRange(1, 2, includesUpper: true),
+                provenance: .unlessDefault,
+                help: "1: the first-order term (param_first); 2: with LLM-Pruner's second-order Fisher term (param_mix)"
+            ),
+        ]
+    ) { arguments throws(PruneError) in
+        let value = arguments.integer("order")!
+        guard let order = TaylorScore.Order(rawValue: value) else {
+            throw PruneError("taylor: order must be 1 or 2, got \(value)")
+        }
+        return try PruneMethod.taylor(
+            sparsity: arguments.number("sparsity"), pattern: arguments.pattern("pattern")!, order: order)
     }
 
     // MARK: Steps

@@ -53,6 +53,22 @@ public enum PruneMethod {
         return allocator + [WandaScore(), selector]
     }
 
+    /// Taylor importance from the dense model's loss gradient (LLM-Pruner's element-wise terms;
+    /// `order` 1: `|W ⊙ g|`, 2: `|W ⊙ g − ½ W ⊙ F ⊙ W|`), pruned per output row or N:M like Wanda.
+    ///
+    /// - Throws: `PruneError` for a bad sparsity.
+    public static func taylor(
+        sparsity: Double?, pattern: SparsityPattern = .unstructured, order: TaylorScore.Order = .first
+    ) throws(PruneError) -> [any PruneStep] {
+        let allocator = try UniformSparsity.implied(by: sparsity, pattern: pattern)
+        let selector: any PruneStep =
+            switch pattern {
+            case .nm: try GroupSelector(pattern)
+            case .unstructured: RowSelector()
+            }
+        return allocator + [TaylorScore(order: order), selector]
+    }
+
     /// SparseGPT with its own block-wise mask (reference defaults: blocksize 128, damping 0.01).
     ///
     /// - Throws: `PruneError` for a bad sparsity, block size or damping.

@@ -17,7 +17,8 @@ struct Shears: ParsableCommand {
             """,
         version: ShearsVersion.description,
         subcommands: [
-            Run.self, Prune.self, Inspect.self, Tokenize.self, Eval.self, Generate.self, Convert.self, Bench.self,
+            Run.self, Prune.self, Gradients.self, Inspect.self, Tokenize.self, Eval.self, Generate.self, Convert.self,
+            Bench.self,
             Plugins.self, PluginCheck.self, Methods.self,
         ]
     )

@@ -18,6 +18,8 @@ public final class MatrixWork {
     public let weights: TensorStorage
     /// Statistics of this matrix's input (nil when no step asked for any).
     public let statistics: InputStatistics?
+    /// The dense model's loss gradient with respect to this matrix (nil when no step asked for it).
+    public let gradient: WeightGradient?
     /// The per-layer target a model-surveying allocator (OWL) planned for this matrix's layer
     /// before pruning started; its allocator step copies it into `sparsity` and `pattern`.
     public let plan: LayerTarget?
@@ -38,7 +40,8 @@ public final class MatrixWork {
     /// Wraps a copy of `weights` for pruning.
     public init(
         name: String, layer: Int, part: LlamaTensorNames.Layer, rows: Int, columns: Int,
-        weights: TensorStorage, statistics: InputStatistics?, plan: LayerTarget? = nil
+        weights: TensorStorage, statistics: InputStatistics?, gradient: WeightGradient? = nil,
+        plan: LayerTarget? = nil
     ) {
         self.name = name
         self.layer = layer
@@ -47,6 +50,7 @@ public final class MatrixWork {
         self.columns = columns
         self.weights = weights
         self.statistics = statistics
+        self.gradient = gradient
         self.plan = plan
     }
 
@@ -62,6 +66,14 @@ public final class MatrixWork {
             throw PruneError("\(name): step \(step) needs calibration statistics that were not gathered")
         }
         return statistics
+    }
+
+    /// The gradient, or an error naming the step that needs it.
+    package func requireGradient(fisher: Bool = false, for step: String) throws(PruneError) -> WeightGradient {
+        guard let gradient, !fisher || gradient.fisher != nil else {
+            throw PruneError("\(name): step \(step) needs model gradients that were not computed")
+        }
+        return gradient
     }
 
     /// Throws unless a criterion has filled `scores` (the check of every selector).

@@ -9,12 +9,14 @@ public struct PrunePhaseTimes: Sendable, Equatable {
     public var selection: Double = 0
     /// Reconstructor steps (SparseGPT).
     public var reconstruction: Double = 0
+    /// The dense model's loss gradients for criteria that read them (forward and backward).
+    public var gradients: Double = 0
 
     /// Creates zero times.
     public init() {}
 
     /// Sum of the phases.
-    public var total: Double { forwards + statistics + selection + reconstruction }
+    public var total: Double { forwards + statistics + selection + reconstruction + gradients }
 
     /// Adds `other` phase by phase.
     public static func += (lhs: inout PrunePhaseTimes, rhs: PrunePhaseTimes) {
@@ -22,6 +24,7 @@ public struct PrunePhaseTimes: Sendable, Equatable {
         lhs.statistics += rhs.statistics
         lhs.selection += rhs.selection
         lhs.reconstruction += rhs.reconstruction
+        lhs.gradients += rhs.gradients
     }
 }
 

@@ -38,6 +38,8 @@ public protocol PruneStep: Sendable {
     var stage: PruneStage { get }
     /// The statistics of the matrix input it reads (empty: none; the engine then skips them).
     var requirement: StatisticsRequirement { get }
+    /// The model-level gradients it reads (`MatrixWork.gradient`), or nil (the default): none.
+    var gradientRequirement: GradientRequirement? { get }
     /// Whether the mask it chooses keeps N:M groups in a permuted channel order, which
     /// `MatrixWork` does not carry, so no refiner may follow it (default false).
     var producesPermutedGroups: Bool { get }
@@ -54,6 +56,8 @@ public protocol PruneStep: Sendable {
 }
 
 extension PruneStep {
+    /// Nil: no gradients.
+    public var gradientRequirement: GradientRequirement? { nil }
     /// False: a plain mask.
     public var producesPermutedGroups: Bool { false }
     /// Nil: no survey.

@@ -46,6 +46,11 @@ public final class Pruner {
     private let surveyor: (any ModelSurveyingAllocator)?
     /// Per layer, the surveying allocator's target (empty without one); set by `run`.
     private var plans: [Int: LayerTarget] = [:]
+    /// The gradients the matrix chain reads (nil: none).
+    private let gradientRequirement: GradientRequirement?
+    /// Per targeted tensor not yet pruned, the dense model's loss gradient; set by `run` when the
+    /// chain reads gradients, each handed over (and released) when its matrix is pruned.
+    private var gradients: [String: WeightGradient] = [:]
 
     /// Checks the steps and resolves the targets.
     ///
@@ -65,6 +70,8 @@ public final class Pruner {
         self.steps = steps
         self.options = options
         requirement = matrixChain.reduce([]) { $0.union($1.requirement) }
+        let readers = matrixChain.compactMap(\.gradientRequirement)
+        gradientRequirement = readers.isEmpty ? nil : GradientRequirement(fisher: readers.contains(where: \.fisher))
         surveyor = matrixChain.isEmpty ? nil : try Self.checkMatrixChain(matrixChain)
         for step in steps { try step.validate(chain: steps, model: model) }
         if !matrixChain.isEmpty { try resolveTargets() }
@@ -144,6 +151,8 @@ public final class Pruner {
         try resolveTargets()
         plans = [:]
         if let surveyor { plans = try survey(surveyor, calibration, &report) }
+        if let gradientRequirement { gradients = try computeGradients(gradientRequirement, calibration, &report) }
+        defer { gradients = [:] }
         let needsData =
             !requirement.isEmpty || matrixChain.contains { ($0 as? any LayerStep)?.usesCalibration == true }
         if !needsData {
@@ -251,6 +260,35 @@ public final class Pruner {
         return Dictionary(uniqueKeysWithValues: zip(measures.map(\.layer), planned))
     }
 
+    /// The dense model's loss gradients over `calibration` for every targeted matrix, in one
+    /// reverse pass before any layer is pruned.
+    private func computeGradients(
+        _ requirement: GradientRequirement, _ calibration: [[Int32]], _ report: inout PruneReport
+    ) throws(PruneError) -> [String: WeightGradient] {
+        let readers = matrixChain.filter { $0.gradientRequirement != nil }.map(\.name).joined(separator: ", ")
+        guard !calibration.isEmpty else { throw PruneError("\(readers) needs calibration windows for its gradients") }
+        let wanted = Set(targets.enumerated().flatMap { layer, parts in parts.map { $0.name(layer: layer) } })
+        var result: [String: WeightGradient] = [:]
+        var clock = Stopwatch()
+        do {
+            try ModelGradients(model: model, cancellation: options.cancellation).weights(
+                windows: calibration, fisher: requirement.fisher
+            ) { tensor in
+                guard wanted.contains(tensor.name) else { return }
+                result[tensor.name] = WeightGradient(gradient: tensor.gradient, fisher: tensor.squared)
+            }
+        } catch let error as InferenceError {
+            if let reason = error.cancellation { throw PruneError(cancelled: reason) }
+            throw PruneError("gradients for \(readers): \(error.message)")
+        } catch {
+            throw PruneError("gradients for \(readers): \(error)")
+        }
+        report.times.gradients += clock.lap()
+        report.calibrationWindows = calibration.count
+        report.calibrationTokens = calibration.reduce(0) { $0 + $1.count }
+        return result
+    }
+
     /// Runs the steps on the layer's targeted matrices and puts the results into the model. Without
     /// layer steps each matrix goes through all steps in turn (one matrix copy in memory at a
     /// time); with them, every matrix goes through the steps before the layer stage, then the
@@ -304,7 +342,9 @@ public final class Pruner {
         let copy = TensorStorage(count: tensor.count) { _ = $0.update(fromContentsOf: tensor.storage.buffer) }
         return MatrixWork(
             name: name, layer: layer, part: part, rows: tensor.rows, columns: tensor.columns,
-            weights: copy, statistics: statistics[LinearMatrix.site(part)], plan: plans[layer])
+            weights: copy, statistics: statistics[LinearMatrix.site(part)],
+            gradient: gradients.removeValue(forKey: name),
+            plan: plans[layer])
     }
 
     /// Runs the matrix-level `steps` on `work`, timing them.

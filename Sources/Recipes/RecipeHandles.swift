@@ -10,6 +10,8 @@ enum RecipeHandles {
     static let tensor = LuaHandleType<TensorReference>("shears.Tensor")
     /// `shears.Calibration`: token windows for pruning.
     static let calibration = LuaHandleType<CalibrationBox>("shears.Calibration")
+    /// `shears.Gradient`: one tensor's loss gradient (or Fisher estimate) from `m:gradients{...}`.
+    static let gradient = LuaHandleType<GradientBox>("shears.Gradient")
 }
 
 /// A loaded model as a handle's object.

@@ -124,6 +124,7 @@ extension ShearsModule {
             "times": [
                 "forwards": .number(report.times.forwards), "statistics": .number(report.times.statistics),
                 "selection": .number(report.times.selection), "reconstruction": .number(report.times.reconstruction),
+                "gradients": .number(report.times.gradients),
             ],
             "layers": .array(report.layers.map(layerTable)),
             "calibration_windows": .integer(report.calibrationWindows),

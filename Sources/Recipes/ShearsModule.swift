@@ -33,6 +33,7 @@ final class ShearsModule {
         registerModel(runtime)
         registerTensor(runtime)
         registerCalibration(runtime)
+        registerGradient(runtime)
         installPruning(into: runtime)
         installPlugins(into: runtime)
 
@@ -86,6 +87,7 @@ final class ShearsModule {
                     ]
                 },
                 "perplexity": { [self] box, call in try perplexity(box.model, call) },
+                "gradients": { [self] box, call in try gradients(box.model, call) },
                 "remove": { box, call in try Self.remove(box.model, call) },
                 "layer": { box, call in try Self.layerShape(box.model, call) },
                 "generate": { box, call in try Self.generate(box.model, call) },

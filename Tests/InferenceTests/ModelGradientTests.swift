@@ -26,20 +26,24 @@ import Testing
 
     /// Every tensor's gradient, by name.
     static func gradients(
-        _ model: Model, _ windows: [[Int32]], fisher: Bool = false
+        _ model: Model, _ windows: [[Int32]], fisher: Bool = false, order: WeightGradientOrder = .layers
     ) throws -> (
         loss: Double, tensors: [String: TensorGradient]
     ) {
         var tensors: [String: TensorGradient] = [:]
-        let loss = try ModelGradients(model: model).weights(windows: windows, fisher: fisher) { tensors[$0.name] = $0 }
+        let loss = try ModelGradients(model: model).weights(windows: windows, fisher: fisher, order: order) {
+            tensors[$0.name] = $0
+        }
         return (loss, tensors)
     }
 
-    @Test("every weight's gradient of the mean NLL matches finite differences")
-    func weightsMatchFiniteDifferences() throws {
+    @Test(
+        "every weight's gradient of the mean NLL matches finite differences, in either order",
+        arguments: WeightGradientOrder.allCases)
+    func weightsMatchFiniteDifferences(order: WeightGradientOrder) throws {
         for (name, model) in try Self.models() {
             let windows = Self.windows(vocab: model.config.vocabSize)
-            let (loss, tensors) = try Self.gradients(model, windows)
+            let (loss, tensors) = try Self.gradients(model, windows, order: order)
             #expect(Set(tensors.keys) == Set(model.tensors.map(\.name)), "\(name): one gradient per tensor")
             #expect(abs(loss - ReferenceForward.meanLoss(model, windows)) < 1e-5)
             for (tensor, gradient) in tensors.sorted(by: { $0.key < $1.key }) {
@@ -52,11 +56,13 @@ import Testing
         }
     }
 
-    @Test("the Fisher accumulator sums the squared per-window gradients")
-    func fisher() throws {
+    @Test(
+        "the Fisher estimate is the mean over windows of each window's own squared gradient",
+        arguments: WeightGradientOrder.allCases)
+    func fisher(order: WeightGradientOrder) throws {
         for (name, model) in try Self.models() {
             let windows = Self.windows(vocab: model.config.vocabSize)
-            let (_, both) = try Self.gradients(model, windows, fisher: true)
+            let (_, both) = try Self.gradients(model, windows, fisher: true, order: order)
             let total = Float(windows.reduce(0) { $0 + $1.count - 1 })
             let single = try windows.map { try Self.gradients(model, [$0]).tensors }
             for (tensor, gradient) in both {
@@ -66,7 +72,7 @@ import Testing
                 for (window, tensors) in zip(windows, single) {
                     let share = Float(window.count - 1) / total
                     for (i, g) in tensors[tensor]!.gradient.buffer.enumerated() {
-                        expected[i] += (g * share) * (g * share)
+                        expected[i] += g * g / Float(windows.count)
                         sum[i] += g * share
                     }
                 }
@@ -114,9 +120,18 @@ import Testing
                     directional(.attentionOutput, $0 * shape.groupSize * d..<($0 + 1) * shape.groupSize * d)
                 }
                 let channels = (0..<shape.ffnSize).map { directional(.down, $0..<$0 + 1) }
+                /// `Σ b ⊙ ∂L/∂b` for the bias of `part`, if the layer has one.
+                func biasShare(_ part: LlamaTensorNames.Layer) -> Double {
+                    let name = part.name(layer: layer, kind: .bias)
+                    guard let b = model.tensor(name)?.storage.array, let db = tensors[name]?.gradient.buffer else {
+                        return 0
+                    }
+                    return zip(b, db).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+                }
                 let block =
                     (shape.hasAttention ? directional(.attentionOutput, 0..<c.queryWidth(layer)) : 0)
                     + (shape.hasFFN ? directional(.down, 0..<shape.ffnSize) : 0)
+                    + biasShare(.attentionOutput) + biasShare(.down)
                 check(g.heads, heads, "heads")
                 check(g.kvGroups, groups, "KV groups")
                 check(g.channels, channels, "channels")
@@ -138,6 +153,11 @@ import Testing
         #expect(message { _ = try gradients.weights(windows: [[1, 2, 3], [4]]) { _ in } }.contains("window 1"))
         #expect(message { _ = try gradients.weights(windows: [[1, 2, 999]]) { _ in } }.contains("position 2"))
         #expect(message { _ = try gradients.weights(windows: []) { _ in } }.contains("no calibration windows"))
+        var consumed = 0
+        let limited = message {
+            _ = try gradients.weights(windows: [[1, 2, 3]], memoryLimit: 1024) { _ in consumed += 1 }
+        }
+        #expect(limited.contains("over the limit of 1 MiB") && consumed == 0, "\(limited)")
         #expect(
             message { _ = try gradients.gates(windows: [[1, 2]], units: [.heads], layers: [2]) }.contains("layer 2"))
         #expect(
@@ -148,5 +168,50 @@ import Testing
         #expect(
             message { _ = try gradients.gates(windows: [[1, 2]], units: [.blocks], layers: [5]) }.contains("layer 5"))
         #expect(message { _ = try gradients.gates(windows: [[1, 2]], units: [.blocks], layers: [2, 4]) }.isEmpty)
+    }
+
+    @Test("each order needs less memory where the other grows: many windows, or a large model")
+    func memoryEstimates() throws {
+        let model = try TinyModel.make(seed: 3)
+        let gradients = ModelGradients(model: model)
+        let one = [ForwardPassTests.tokens(16, vocab: model.config.vocabSize, seed: 1)]
+        let many = Array(repeating: one[0], count: 400)
+        #expect(gradients.cheapestOrder(windows: one, fisher: false) == .layers)
+        #expect(gradients.cheapestOrder(windows: many, fisher: false) == .windows)
+        let layers = gradients.memory(windows: many, fisher: false, order: .layers)
+        let windows = gradients.memory(windows: many, fisher: false, order: .windows)
+        #expect(layers.checkpoints == 400 * windows.checkpoints)
+        #expect(windows.accumulators == model.parameterCount * 4)
+        #expect(gradients.memory(windows: many, fisher: true, order: .windows).accumulators > 2 * windows.accumulators)
+    }
+
+    @Test("tensors are handed over in tensorOrder(), in either order of work", arguments: WeightGradientOrder.allCases)
+    func handOverOrder(order: WeightGradientOrder) throws {
+        for (name, model) in try Self.models() {
+            let gradients = ModelGradients(model: model)
+            var seen: [(String, [Int])] = []
+            var lossHeard: Double?
+            let loss = try gradients.weights(
+                windows: Self.windows(vocab: model.config.vocabSize), order: order,
+                onLoss: { lossHeard = $0 },
+                consume: { tensor in
+                    #expect(lossHeard != nil, "\(name): the loss comes before the first tensor")
+                    seen.append((tensor.name, tensor.shape))
+                })
+            #expect(lossHeard == loss)
+            let expected = gradients.tensorOrder()
+            #expect(seen.map(\.0) == expected.map(\.name), "\(name)")
+            #expect(seen.map(\.1) == expected.map(\.shape), "\(name)")
+        }
+    }
+
+    @Test("a cancelled request stops with the reason")
+    func cancellation() throws {
+        let model = try TinyModel.make(seed: 3)
+        let cancellation = Cancellation()
+        cancellation.cancel(.interrupted)
+        #expect(throws: InferenceError(cancelled: .interrupted)) {
+            try ModelGradients(model: model, cancellation: cancellation).weights(windows: [[1, 2, 3]]) { _ in }
+        }
     }
 }

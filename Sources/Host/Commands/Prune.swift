@@ -58,30 +58,10 @@ struct Prune: ParsableCommand {
     @Flag(help: "RIA with an N:M pattern: choose the channel permutation that keeps the most importance.")
     var permute = false
 
-    @Option(help: "Calibration text (UTF-8).", completion: .file())
-    var calib: String?
-
-    @Flag(help: "Calibrate on text the model generates itself.")
-    var calibGenerate = false
-
-    @Option(help: "Calibrate on token ids (int32 little-endian) instead of a text.", completion: .file())
-    var calibIds: String?
-
-    @Option(
-        help: "Start offsets of the calibration windows (one per line) instead of random ones.", completion: .file())
-    var calibOffsets: String?
-
     @Flag(help: "Also measure the sgemm rate in the same process and print the phase figures (benchmark).")
     var bench = false
 
-    @Option(help: "Calibration windows (default \(CalibrationRequest.defaultSamples)).")
-    var samples = CalibrationRequest.defaultSamples
-
-    @Option(help: "Tokens per calibration window (default \(CalibrationRequest.defaultSeqlen)).")
-    var seqlen = CalibrationRequest.defaultSeqlen
-
-    @Option(help: "Seed of the calibration windows.")
-    var seed = CalibrationRequest.defaultSeed
+    @OptionGroup var calibration: CalibrationOptions
 
     @Option(help: "Tensors to prune (globs, repeatable; default every linear matrix).")
     var target: [String] = []
@@ -94,8 +74,6 @@ struct Prune: ParsableCommand {
 
     @Option(help: "Element type of the output: f32, f16, bf16 or q8_0 (all keep zeros exact).")
     var type: OutputType = .f16
-
-    @OptionGroup var textOptions: TextOptions
 
     func validate() throws {
         guard MethodRegistry.methods.contains(where: { $0.name == method }) else {
@@ -112,9 +90,6 @@ struct Prune: ParsableCommand {
         } else if sparsity == nil, pattern == nil {
             throw ValidationError("give --sparsity or --pattern")
         }
-        if [calib != nil, calibGenerate, calibIds != nil].filter({ $0 }).count > 1 {
-            throw ValidationError("give at most one of --calib, --calib-ids and --calib-generate")
-        }
         if !owl, owlM != nil || owlLambda != nil {
             throw ValidationError("--owl-m and --owl-lambda set OWL's parameters: add --owl")
         }
@@ -126,16 +101,10 @@ struct Prune: ParsableCommand {
             throw ValidationError(
                 "--permute applies to --method ria with an N:M --pattern (and neither --owl nor --dsnot)")
         }
-        if method != "magnitude" || owl || dsnot, calib == nil, calibIds == nil, !calibGenerate {
+        if method != "magnitude" || owl || dsnot, !calibration.isGiven {
             throw ValidationError(
                 "\(owl || dsnot ? "this prune" : method) needs calibration data: --calib FILE, --calib-ids FILE or --calib-generate"
             )
-        }
-        if calibOffsets != nil, calib == nil, calibIds == nil {
-            throw ValidationError("--calib-offsets needs --calib or --calib-ids")
-        }
-        guard samples >= 1, seqlen >= 2 else {
-            throw ValidationError("--samples must be positive and --seqlen at least 2")
         }
     }
 }
@@ -154,7 +123,7 @@ extension Prune {
         let recipes = try makeRecipes()
         let scope = CancellationScope()
         let model = try source.load()
-        let calibration = try makeCalibration(model, cancellation: scope)
+        let calibration = try self.calibration.makeSet(for: model, cancellation: scope)
         let report: PruneReport
         do {
             report = try PruneSession.run(
@@ -174,10 +143,11 @@ extension Prune {
         print(
             String(
                 format:
-                    "%@: linear sparsity %.4f in %.1f s (forwards %.1f s, statistics %.1f s, selection %.1f s, reconstruction %.1f s) -> %@",
+                    "%@: linear sparsity %.4f in %.1f s (forwards %.1f s, statistics %.1f s, %@selection %.1f s, reconstruction %.1f s) -> %@",
                 recipes.map(\.description).joined(separator: " + "), report.sparsity, report.seconds,
-                report.times.forwards,
-                report.times.statistics, report.times.selection, report.times.reconstruction, out))
+                report.times.forwards, report.times.statistics,
+                report.times.gradients > 0 ? String(format: "gradients %.1f s, ", report.times.gradients) : "",
+                report.times.selection, report.times.reconstruction, out))
     }
 
     /// The chain the flags describe, each step parsed by its registry descriptor: OWL (with
@@ -237,35 +207,6 @@ extension Prune {
             return PruneRecipe(steps: try descriptor.makeSteps(arguments), description: descriptor.describe(arguments))
         } catch {
             throw .badInput(error.message)
-        }
-    }
-
-    /// The calibration set the flags describe (nil: none given).
-    private func makeCalibration(_ model: Model, cancellation scope: CancellationScope) throws -> CalibrationSet? {
-        var request: CalibrationRequest
-        if calibGenerate {
-            request = CalibrationRequest(source: .generated)
-        } else if let calibIds {
-            request = CalibrationRequest(source: .ids(calibIds))
-        } else if let calib {
-            request = CalibrationRequest(source: .text(calib))
-        } else {
-            return nil
-        }
-        request.samples = samples
-        request.seqlen = seqlen
-        request.seed = seed
-        request.reading = textOptions.reading
-        if let calibOffsets { request.offsets = (try InputFiles.readOffsets(calibOffsets), calibOffsets) }
-        let bar = calibGenerate ? ProgressBar("self-calibration", total: samples, unit: "sample") : nil
-        defer { bar?.finish() }
-        do {
-            return try request.makeSet(for: model, cancellation: scope.cancellation) { done, _ in
-                bar?.update(done: done, work: Double(done))
-            }
-        } catch let error as InferenceError {
-            if let failure = scope.failure { throw failure }
-            throw CommandFailure.badInput("calibration: \(error.message)")
         }
     }
 }

@@ -70,6 +70,7 @@ package final class DecoderLayerBackward {
                 for r in 0..<rows {
                     for j in 0..<ffn { gates.pointee.channels[j] += Double(z[r * ffn + j] * dz[r * ffn + j]) }
                 }
+                if let bias = w.downBias { gates.pointee.biases += Self.biasTerm(bias, gradient, rows, hidden) }
             }
             SwiGLUBackward.backward(
                 gate: site(.gate), up: site(.up), gradient: dz, upGradient: dUp, count: rows * ffn)
@@ -110,6 +111,7 @@ package final class DecoderLayerBackward {
                         gates.pointee.heads[h] += Double(sum)
                     }
                 }
+                if let bias = w.outputBias { gates.pointee.biases += Self.biasTerm(bias, gradient, rows, hidden) }
             }
             attention.run(
                 heads: shape.headCount, kvHeads: shape.kvHeadCount, rows: rows, queries: site(.queries),
@@ -137,5 +139,16 @@ package final class DecoderLayerBackward {
                 epsilon: epsilon, addingInputGradientTo: gradient,
                 addingWeightGradientTo: weightGradients?[.attentionNorm])
         }
+    }
+
+    /// `Σ_i b_i · Σ_r dY_ri`: the part of a sub-block gate's gradient its output bias carries.
+    private static func biasTerm(
+        _ bias: UnsafePointer<Float>, _ gradient: UnsafePointer<Float>, _ rows: Int, _ width: Int
+    ) -> Double {
+        var sum = 0.0
+        for r in 0..<rows {
+            for i in 0..<width { sum += Double(bias[i] * gradient[r * width + i]) }
+        }
+        return sum
     }
 }

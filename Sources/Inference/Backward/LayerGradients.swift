@@ -52,12 +52,16 @@ package final class LayerGradients {
 /// `∂L/∂g` at `g = 1` for scalar gates on one layer's units: a gate on query head `h` multiplies
 /// its attended context (the head's `attn_output` columns), a gate on FFN channel `j` its
 /// SwiGLU output (`ffn_down` column `j`). A KV group's gate is the sum of its query heads', and a
-/// block's (multiplying both sub-blocks' contributions) the sum of all of them.
+/// block's (multiplying both sub-blocks' contributions, output biases included) the sum of all of
+/// them plus the biases' share.
 package struct LayerGateGradients: Sendable, Equatable {
     /// Per query head (empty without attention).
     package var heads: [Double]
     /// Per FFN channel (empty without an FFN).
     package var channels: [Double]
+    /// `Σ b ⊙ ∂L/∂b` over the `attn_output` and `ffn_down` biases: their share of the block gate
+    /// (0 without biases).
+    package var biases: Double = 0
     /// Query heads per KV head (0 without attention).
     package let groupSize: Int
 
@@ -74,6 +78,6 @@ package struct LayerGateGradients: Sendable, Equatable {
         return stride(from: 0, to: heads.count, by: groupSize).map { heads[$0..<$0 + groupSize].reduce(0, +) }
     }
 
-    /// The whole block: the sum over all heads and channels.
-    package var block: Double { heads.reduce(0, +) + channels.reduce(0, +) }
+    /// The whole block: the sum over all heads and channels, plus the output biases' share.
+    package var block: Double { heads.reduce(0, +) + channels.reduce(0, +) + biases }
 }

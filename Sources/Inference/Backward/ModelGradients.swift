@@ -6,11 +6,46 @@ package struct TensorGradient {
     package let name: String
     /// The tensor's shape (`[out, in]` for a matrix, q/k rows in the model's own order).
     package let shape: [Int]
-    /// `∂L/∂W`, summed over the windows (L is the mean over all predicted tokens of all windows).
+    /// `∂L/∂W`, L being the mean negative log-likelihood over every predicted token of every window.
     package let gradient: TensorStorage
-    /// `Σ_windows (∂L_w/∂W)²` with `L_w` window `w`'s share of L (the Fisher diagonal estimate),
-    /// when requested.
+    /// The diagonal Fisher estimate `F = (1/N) Σ_w (∂ℓ_w/∂W)²` over the N windows, `ℓ_w` being
+    /// window `w`'s own mean NLL (LLM-Pruner's `acc_grad`), when requested.
     package let squared: TensorStorage?
+}
+
+/// How `ModelGradients.weights` orders its work; both give the same sums up to rounding.
+package enum WeightGradientOrder: String, Sendable, CaseIterable {
+    /// Every window forward first, keeping each block's input for every window; then each layer
+    /// backward over all windows, its gradients handed over as soon as they are complete.
+    /// Checkpoints grow with the calibration (layers × tokens × hidden); accumulators are one
+    /// layer's (plus the head's), so a large model never holds a full gradient copy.
+    case layers
+    /// One window at a time forward and backward, accumulating every tensor's gradient, all handed
+    /// over at the end. Checkpoints are one window's; accumulators are the whole model's size
+    /// (twice with the Fisher estimate).
+    case windows
+}
+
+/// The memory a weight-gradient request needs beyond the model itself, in bytes (an estimate of
+/// the large buffers; small ones are left out).
+package struct GradientMemory: Sendable, Equatable {
+    /// Activation checkpoints (block inputs) and per-window state gradients.
+    package let checkpoints: Int
+    /// Gradient (and Fisher) accumulators, including per-window scratch copies.
+    package let accumulators: Int
+    /// One layer's activation record, the backward's scratch and the head's logits block.
+    package let workspace: Int
+
+    /// The sum.
+    package var total: Int { checkpoints + accumulators + workspace }
+}
+
+/// Unit-gate gradients of the mean next-token loss for every layer.
+package struct GateGradients: Sendable {
+    /// The mean negative log-likelihood over every predicted token of every window.
+    package let loss: Double
+    /// Per layer (empty head or channel lists where the layer lacks the sub-block).
+    package let layers: [LayerGateGradients]
 }
 
 /// The unit gates `ModelGradients.gates` can be asked for.
@@ -25,173 +60,124 @@ package enum GateUnit: String, CaseIterable, Sendable {
     case blocks
 }
 
-/// Unit-gate gradients of the mean next-token loss for every layer.
-package struct GateGradients: Sendable {
-    /// The mean negative log-likelihood over every predicted token of every window.
-    package let loss: Double
-    /// Per layer (empty head or channel lists where the layer lacks the sub-block).
-    package let layers: [LayerGateGradients]
-}
-
 /// Gradients of the mean next-token negative log-likelihood over calibration windows (each a
 /// sequence from position 0; every token after the first of each window is predicted), by a
 /// hand-written reverse pass over the same decoder-layer routine as the forward.
 ///
-/// Memory: the forward keeps each block's input per window (activation checkpointing) and the
-/// backward recomputes the block's activation record from it, so activations cost
-/// `layers × Σ window lengths × hidden` floats plus one record; weight gradients are accumulated
-/// one layer at a time and streamed to a consumer, so no full gradient copy exists.
+/// Memory: the forward keeps each block's input (activation checkpointing) and the backward
+/// recomputes the block's activation record from it. `WeightGradientOrder` chooses between
+/// keeping every window's checkpoints and streaming finished layers (`layers`), or one window's
+/// checkpoints and whole-model accumulators (`windows`); by default the smaller of the two.
 ///
 /// Not thread-safe: one instance per thread.
 package final class ModelGradients {
     /// The model (its tensors are read afresh on every call).
     package let model: Model
+    /// Checked between windows and layers; a cancelled request throws `InferenceError`.
+    package let cancellation: Cancellation?
 
     /// Gradients of `model` as it is at each call.
-    package init(model: Model) { self.model = model }
+    package init(model: Model, cancellation: Cancellation? = nil) {
+        self.model = model
+        self.cancellation = cancellation
+    }
 
     /// The gradient of the mean NLL over `windows` with respect to every weight, handed to
-    /// `consume` one tensor at a time as soon as it is complete: `output_norm.weight` and
-    /// `output.weight` (untied) first, then each layer's tensors from the last layer to the
-    /// first, then `token_embd.weight` (with the output projection's gradient added when
-    /// tied). `fisher` also accumulates the squared per-window gradients. Returns the mean NLL.
+    /// `consume` one tensor at a time, in this order: `output_norm.weight`, `output.weight`
+    /// (untied), each layer's tensors from the last layer to the first, then `token_embd.weight`
+    /// (with the output projection's gradient added when tied). `fisher` also estimates the
+    /// Fisher diagonal. `onLoss` hears the mean NLL before the first tensor is handed over.
+    /// `order` nil takes the one needing less memory; `memoryLimit` (bytes, beyond the model)
+    /// refuses a request whose estimate exceeds it. Returns the mean NLL.
     ///
-    /// - Throws: `InferenceError` for no windows, a window under 2 tokens or an id outside the
-    ///   vocabulary (before any work), or what `consume` throws.
+    /// - Throws: `InferenceError` for no windows, a window under 2 tokens, an id outside the
+    ///   vocabulary or an estimate over `memoryLimit` (all before any work), cancellation; and
+    ///   what `onLoss` or `consume` throw.
+    @discardableResult
     package func weights(
-        windows: [[Int32]], fisher: Bool = false, consume: (TensorGradient) throws -> Void
+        windows: [[Int32]], fisher: Bool = false, order: WeightGradientOrder? = nil, memoryLimit: Int? = nil,
+        onLoss: ((Double) throws -> Void)? = nil, consume: (TensorGradient) throws -> Void
     ) throws -> Double {
         let predictions = try validate(windows)
+        let order = order ?? cheapestOrder(windows: windows, fisher: fisher)
+        if let memoryLimit {
+            let needed = memory(windows: windows, fisher: fisher, order: order)
+            guard needed.total <= memoryLimit else {
+                throw InferenceError(
+                    "gradients: \(windows.count) windows need about \(Self.mebibytes(needed.total)) MiB beyond the "
+                        + "model (checkpoints \(Self.mebibytes(needed.checkpoints)), accumulators "
+                        + "\(Self.mebibytes(needed.accumulators)), workspace \(Self.mebibytes(needed.workspace))), over "
+                        + "the limit of \(Self.mebibytes(memoryLimit)) MiB; use fewer or shorter windows"
+                        + (fisher ? " or leave out the Fisher estimate" : ""))
+            }
+        }
+        let run = WeightGradientRun(model: model, windows: windows, predictions: predictions, fisher: fisher)
+        let loss =
+            switch order {
+            case .layers: try run.byLayers(cancellation: cancellation, onLoss: onLoss, consume: consume)
+            case .windows: try run.byWindows(cancellation: cancellation, onLoss: onLoss, consume: consume)
+            }
+        return loss
+    }
+
+    /// The tensors `weights` hands over, with their shapes, in the order it hands them over.
+    package func tensorOrder() -> [(name: String, shape: [Int])] {
         let config = model.config, hidden = config.hiddenSize, vocab = config.vocabSize
-        let weights = ModelWeights(model)
-        let capacity = windows.map(\.count).max()!
-        let forward = try DecoderLayerForward(model: model, capacity: capacity)
-        let loss = LossBackward(config: config, capacity: capacity)
-        let scale = 1 / Float(predictions)
-        // Forward with checkpoints: every block's input per window.
-        var inputs: [[TensorStorage]] = Array(repeating: [], count: config.layerCount)
-        var finals: [TensorStorage] = []
-        for window in windows {
-            let state = embed(window, weights)
-            for layer in 0..<config.layerCount {
-                inputs[layer].append(TensorStorage(count: state.count) { _ = $0.update(fromContentsOf: state.buffer) })
-                try forward.run(
-                    layer: layer, input: state.buffer.baseAddress!, rows: window.count,
-                    output: state.buffer.baseAddress!)
-            }
-            finals.append(state)
-        }
-        // The head, window by window.
-        let tied = model.tensor(LlamaTensorNames.output) == nil
-        let outputGradient = TensorStorage(zeros: vocab * hidden)
-        let outputSquared = fisher && !tied ? TensorStorage(zeros: vocab * hidden) : nil
-        let normGradient = TensorStorage(zeros: hidden)
-        let normSquared = fisher ? TensorStorage(zeros: hidden) : nil
-        let windowOutput = fisher ? TensorStorage(zeros: vocab * hidden) : nil
-        let windowNorm = TensorStorage(zeros: hidden)
-        var gradients: [TensorStorage] = []
-        var total = 0.0
-        for (index, window) in windows.enumerated() {
-            let gradient = TensorStorage(zeros: window.count * hidden)
-            windowNorm.buffer.update(repeating: 0)
-            total += window.withUnsafeBufferPointer { ids in
-                loss.run(
-                    states: finals[index].buffer.baseAddress!, rows: window.count, tokens: ids.baseAddress!,
-                    scale: scale, outputWeight: weights.output, normWeight: weights.outputNorm,
-                    stateGradient: gradient.buffer.baseAddress!,
-                    outputGradient: (windowOutput ?? outputGradient).buffer.baseAddress!, accumulate: !fisher,
-                    normGradient: windowNorm.buffer.baseAddress!)
-            }
-            Self.accumulate(windowNorm, into: normGradient, squares: normSquared)
-            if let windowOutput { Self.accumulate(windowOutput, into: outputGradient, squares: outputSquared) }
-            gradients.append(gradient)
-        }
-        try consume(
-            TensorGradient(
-                name: LlamaTensorNames.outputNorm, shape: [hidden], gradient: normGradient, squared: normSquared))
-        if !tied {
-            try consume(
-                TensorGradient(
-                    name: LlamaTensorNames.output, shape: [vocab, hidden], gradient: outputGradient,
-                    squared: outputSquared))
-        }
-        // The layers, last to first, each over every window, recomputing its record.
-        let backward = DecoderLayerBackward(config: config, capacity: capacity)
-        let record = LayerActivationRecord()
+        var order: [(name: String, shape: [Int])] = [(LlamaTensorNames.outputNorm, [hidden])]
+        if model.tensor(LlamaTensorNames.output) != nil { order.append((LlamaTensorNames.output, [vocab, hidden])) }
         for layer in (0..<config.layerCount).reversed() {
             let biases = LayerGradients.biasParts(of: model, layer: layer)
-            let sum = LayerGradients(config: config, layer: layer, biases: biases)
-            let squared = fisher ? LayerGradients(config: config, layer: layer, biases: biases) : nil
-            let single = fisher ? LayerGradients(config: config, layer: layer, biases: biases) : nil
-            for (index, window) in windows.enumerated() {
-                let input = inputs[layer][index].buffer.baseAddress!
-                try forward.run(
-                    layer: layer, input: input, rows: window.count, output: input, observe: nil, record: record)
-                backward.run(
-                    weights.layers[layer], record: record, rows: window.count,
-                    gradient: gradients[index].buffer.baseAddress!, weightGradients: single ?? sum,
-                    accumulate: !fisher, gates: nil)
-                if let single, let squared {
-                    for (part, storage) in single.tensors {
-                        Self.accumulate(storage, into: sum.tensors[part]!, squares: squared.tensors[part]!)
-                    }
-                    for (part, storage) in single.biases {
-                        Self.accumulate(storage, into: sum.biases[part]!, squares: squared.biases[part]!)
-                    }
-                }
-            }
-            inputs[layer] = []
-            for part in LlamaTensorNames.Layer.allCases {
-                guard let storage = sum.tensors[part] else { continue }
-                try consume(
-                    TensorGradient(
-                        name: part.name(layer: layer), shape: part.shape(config, layer: layer), gradient: storage,
-                        squared: squared?.tensors[part]))
-                if let bias = sum.biases[part] {
-                    try consume(
-                        TensorGradient(
-                            name: part.name(layer: layer, kind: .bias), shape: [hidden], gradient: bias,
-                            squared: squared?.biases[part]))
-                }
+            for part in LlamaTensorNames.Layer.allCases where part.exists(in: config.layers[layer]) {
+                order.append((part.name(layer: layer), part.shape(config, layer: layer)))
+                if biases.contains(part) { order.append((part.name(layer: layer, kind: .bias), [hidden])) }
             }
         }
-        // The embedding: scatter each position's input gradient onto its token's row.
-        let embedding = tied ? outputGradient : TensorStorage(zeros: vocab * hidden)
-        let embeddingSquared = fisher ? TensorStorage(zeros: vocab * hidden) : nil
-        let scratch = TensorStorage(zeros: fisher && tied ? capacity * hidden : 0)
-        for (index, window) in windows.enumerated() {
-            Self.scatter(gradients[index], window, hidden: hidden, into: embedding)
-            guard let embeddingSquared, let windowOutput else { continue }
-            if tied {
-                // The window's own head gradient again, plus its scatter, squared whole.
-                _ = window.withUnsafeBufferPointer { ids in
-                    loss.run(
-                        states: finals[index].buffer.baseAddress!, rows: window.count, tokens: ids.baseAddress!,
-                        scale: scale, outputWeight: weights.output, normWeight: weights.outputNorm,
-                        stateGradient: scratch.buffer.baseAddress!,
-                        outputGradient: windowOutput.buffer.baseAddress!, accumulate: false, normGradient: nil)
+        order.append((LlamaTensorNames.tokenEmbedding, [vocab, hidden]))
+        return order
+    }
+
+    /// The order of `weights` needing less memory for `windows`.
+    package func cheapestOrder(windows: [[Int32]], fisher: Bool) -> WeightGradientOrder {
+        let layers = memory(windows: windows, fisher: fisher, order: .layers).total
+        return layers <= memory(windows: windows, fisher: fisher, order: .windows).total ? .layers : .windows
+    }
+
+    /// The estimated memory of `weights` for `windows` in `order`, beyond the model itself.
+    package func memory(windows: [[Int32]], fisher: Bool, order: WeightGradientOrder) -> GradientMemory {
+        let config = model.config, hidden = config.hiddenSize, vocab = config.vocabSize
+        let tokens = windows.reduce(0) { $0 + $1.count }, longest = windows.map(\.count).max() ?? 0
+        let tied = model.tensor(LlamaTensorNames.output) == nil
+        let head = vocab * hidden
+        let largestLayer =
+            (0..<config.layerCount).map { layer in
+                LlamaTensorNames.Layer.allCases.filter { $0.exists(in: config.layers[layer]) }.reduce(0) {
+                    $0 + $1.shape(config, layer: layer).reduce(1, *)
                 }
-                Self.scatter(gradients[index], window, hidden: hidden, into: windowOutput)
-                for i in 0..<(vocab * hidden) {
-                    embeddingSquared.buffer[i] += windowOutput.buffer[i] * windowOutput.buffer[i]
-                }
-            } else {
-                var rows: [Int32: [Float]] = [:]
-                for (position, id) in window.enumerated() {
-                    let row = gradients[index].buffer[(position * hidden)..<((position + 1) * hidden)]
-                    rows[id] = rows[id].map { zip($0, row).map { $0 + $1 } } ?? Array(row)
-                }
-                for (id, row) in rows {
-                    for i in 0..<hidden { embeddingSquared.buffer[Int(id) * hidden + i] += row[i] * row[i] }
-                }
-            }
+            }.max() ?? 0
+        let f = fisher ? 1 : 0
+        let floats: (checkpoints: Int, accumulators: Int)
+        switch order {
+        case .layers:
+            // Inputs of every block, final states and state gradients of every window; the output
+            // and embedding sums (one when tied; with Fisher, their squares and a window's head
+            // copy), one layer's sums (with Fisher, its squares and a window's copy).
+            floats = (
+                (config.layerCount + 2) * tokens * hidden,
+                head * (tied ? 1 + 2 * f : 2 + 3 * f) + largestLayer * (1 + 2 * f)
+            )
+        case .windows:
+            floats = (
+                (config.layerCount + 2) * longest * hidden,
+                model.parameterCount * (1 + f) + f * (largestLayer + head)
+            )
         }
-        try consume(
-            TensorGradient(
-                name: LlamaTensorNames.tokenEmbedding, shape: [vocab, hidden], gradient: embedding,
-                squared: embeddingSquared))
-        withExtendedLifetime(weights) {}
-        return total / Double(predictions)
+        let maxQuery = config.maxQueryWidth, maxKV = config.maxKVWidth, ffn = config.maxFFNSize
+        let record = longest * (4 * hidden + 2 * maxQuery + 2 * maxKV + 3 * ffn)
+        let scratch = longest * (2 * ffn + hidden + 2 * maxQuery + 2 * maxKV) + 2 * 256 * longest
+        let logits = min(ForwardPass.headBlock, max(longest, 1)) * vocab + 2 * longest * hidden
+        return GradientMemory(
+            checkpoints: floats.checkpoints * 4, accumulators: floats.accumulators * 4,
+            workspace: (record + scratch + logits) * 4)
     }
 
     /// `∂L/∂g` at `g = 1` for gates on every unit of every layer (`layers`: the ones asked for,
@@ -229,7 +215,8 @@ package final class ModelGradients {
         let gradient = TensorStorage(zeros: capacity * hidden)
         var total = 0.0
         for window in windows {
-            let state = embed(window, weights)
+            try cancellation?.check()
+            let state = Self.embed(window, weights)
             var inputs: [TensorStorage] = []
             for layer in 0..<config.layerCount {
                 inputs.append(TensorStorage(count: state.count) { _ = $0.update(fromContentsOf: state.buffer) })
@@ -282,7 +269,7 @@ package final class ModelGradients {
     }
 
     /// The embedded rows of `window`, `count × hidden`.
-    private func embed(_ window: [Int32], _ weights: ModelWeights) -> TensorStorage {
+    static func embed(_ window: [Int32], _ weights: ModelWeights) -> TensorStorage {
         let hidden = weights.config.hiddenSize
         return TensorStorage(count: window.count * hidden) { buffer in
             for (row, id) in window.enumerated() {
@@ -292,17 +279,6 @@ package final class ModelGradients {
         }
     }
 
-    /// Adds `value` to `sum` and, when given, its squares to `squares`.
-    private static func accumulate(_ value: TensorStorage, into sum: TensorStorage, squares: TensorStorage?) {
-        let v = value.buffer, s = sum.buffer
-        for i in v.indices { s[i] += v[i] }
-        if let q = squares?.buffer { for i in v.indices { q[i] += v[i] * v[i] } }
-    }
-
-    /// Adds each row of `gradient` (`window.count × hidden`) to row `window[row]` of `table`.
-    private static func scatter(_ gradient: TensorStorage, _ window: [Int32], hidden: Int, into table: TensorStorage) {
-        for (row, id) in window.enumerated() {
-            for i in 0..<hidden { table.buffer[Int(id) * hidden + i] += gradient.buffer[row * hidden + i] }
-        }
-    }
+    /// `bytes` in whole mebibytes, rounded up.
+    static func mebibytes(_ bytes: Int) -> Int { (bytes + (1 << 20) - 1) >> 20 }
 }

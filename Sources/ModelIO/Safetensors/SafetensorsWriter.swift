@@ -22,38 +22,51 @@ public enum SafetensorsWriter {
         for tensors: [Tensor], type: SafetensorsDType, metadata: [String: String], path: String
     ) throws(ModelIOError) -> (bytes: [UInt8], order: [Tensor]) {
         let order = tensors.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
-        var members: [(key: String, value: JSONValue)] = []
-        if !metadata.isEmpty {
-            let sortedMetadata = metadata.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-            members.append(("__metadata__", .object(sortedMetadata.map { ($0.key, .string($0.value)) })))
-        }
+        let bytes = try header(laying: order.map { ($0.name, $0.shape) }, type: type, metadata: metadata, path: path)
+        return (bytes, order)
+    }
+
+    /// The header block for tensors whose data follow one another in the order given (the JSON
+    /// lists them by name; the offsets follow `layout`).
+    ///
+    /// - Throws: `ModelIOError` for a repeated or reserved name.
+    static func header(
+        laying layout: [(name: String, shape: [Int])], type: SafetensorsDType, metadata: [String: String],
+        path: String
+    ) throws(ModelIOError) -> [UInt8] {
+        var entries: [(key: String, value: JSONValue)] = []
+        var seen = Set<String>()
         var offset = 0
-        var previous: String?
-        for tensor in order {
-            if tensor.name == previous {
-                throw ModelIOError(path: path, item: tensor.name, "tensor name appears twice")
+        for (name, shape) in layout {
+            guard seen.insert(name).inserted else {
+                throw ModelIOError(path: path, item: name, "tensor name appears twice")
             }
-            if tensor.name == "__metadata__" {
-                throw ModelIOError(path: path, item: tensor.name, "reserved name cannot be a tensor")
+            if name == "__metadata__" {
+                throw ModelIOError(path: path, item: name, "reserved name cannot be a tensor")
             }
-            previous = tensor.name
-            let byteCount = tensor.count * type.byteCount
-            members.append(
+            let byteCount = shape.reduce(1, *) * type.byteCount
+            entries.append(
                 (
-                    tensor.name,
+                    name,
                     .object([
                         ("dtype", .string(type.rawValue)),
-                        ("shape", .array(tensor.shape.map { .integer($0) })),
+                        ("shape", .array(shape.map { .integer($0) })),
                         ("data_offsets", .array([.integer(offset), .integer(offset + byteCount)])),
                     ])
                 ))
             offset += byteCount
         }
+        var members: [(key: String, value: JSONValue)] = []
+        if !metadata.isEmpty {
+            let sortedMetadata = metadata.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            members.append(("__metadata__", .object(sortedMetadata.map { ($0.key, .string($0.value)) })))
+        }
+        members += entries.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         var json = JSONWriter.compact(.object(members))
         json.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - json.count % 8) % 8))
         var bytes = withUnsafeBytes(of: UInt64(json.count).littleEndian) { Array($0) }
         bytes.append(contentsOf: json)
-        return (bytes, order)
+        return bytes
     }
 
     /// Writes `tensors` (under their own names) to a new file at `path` as `type`.

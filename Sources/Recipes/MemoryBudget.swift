@@ -1,0 +1,30 @@
+import Foundation
+import ModelIO
+
+/// Memory sizes as users write them (`--max-memory 8G`, `max_memory = "512M"`) and the default
+/// budget of a computation: the machine's physical memory less the model it works on.
+package enum MemoryBudget {
+    /// Bytes from `4096`, `512K`, `64M`, `8G` or `1T` (binary units, optional `B`/`iB`, case
+    /// ignored, decimals allowed: `1.5G`); nil for anything else or a size that is not positive.
+    package static func parse(_ text: String) -> Int? {
+        var digits = text.trimmingCharacters(in: .whitespaces).uppercased()
+        for suffix in ["IB", "B"] where digits.hasSuffix(suffix) && digits.count > suffix.count {
+            digits.removeLast(suffix.count)
+            break
+        }
+        let units: [Character: Double] = ["K": 0x400, "M": 0x10_0000, "G": 0x4000_0000, "T": 0x100_0000_0000]
+        var scale = 1.0
+        if let last = digits.last, let unit = units[last] {
+            scale = unit
+            digits.removeLast()
+        }
+        guard let value = Double(digits), value.isFinite, value > 0, value * scale < 0x1p62 else { return nil }
+        return Int(value * scale)
+    }
+
+    /// The machine's physical memory in bytes.
+    package static var physical: Int { sysconf(Int32(_SC_PHYS_PAGES)) * sysconf(Int32(_SC_PAGESIZE)) }
+
+    /// The default budget beside `model` (held as Float32): physical memory less the model.
+    package static func available(beside model: Model) -> Int { max(0, physical - model.parameterCount * 4) }
+}
