@@ -5,8 +5,8 @@
 --   shears run Scripts/results.lua model=MODEL data=DIR method=wanda level=0.5 [owl=true]
 --       [owl_m=5] [owl_lambda=0.08] [dsnot=true] [chunks=40]
 --
--- method: dense | magnitude | wanda | sparsegpt | ria | obs (the example OBS plugin, found through
--- `shears run --plugin-dir`), each optionally suffixed "-refit" for a SparseGPT-style weight re-fit
+-- method: dense | magnitude | wanda | sparsegpt | ria | taylor | taylor2 (Taylor of order 2) | obs
+-- (the example OBS plugin, found through `shears run --plugin-dir`), each optionally suffixed "-refit" for a SparseGPT-style weight re-fit
 -- on the chosen mask (shears.reconstruct); level: a sparsity such as 0.6, or an
 -- N:M pattern such as 2:4. Calibration: the 64 windows of 512 ids of WikiText-2 validation at the
 -- offsets the reference runs drew (seed 0); evaluation: the first `chunks` chunks of 2048 ids of
@@ -32,10 +32,16 @@ if method ~= "dense" and not pattern and not sparsity then error("level must be 
 local function chain()
     local base, refit = method:match("^(.-)(%-refit)$")
     base = base or method
-    local makers = { magnitude = shears.magnitude, wanda = shears.wanda, sparsegpt = shears.sparsegpt, ria = shears.ria }
+    local makers = {
+        magnitude = shears.magnitude, wanda = shears.wanda, sparsegpt = shears.sparsegpt, ria = shears.ria,
+        taylor = shears.taylor,
+        taylor2 = function(options) options.order = 2; return shears.taylor(options) end,
+    }
     if base == "obs" then makers.obs = shears.plugin("libShearsOBSPlugin.so"):criterion("obs") end
     local make = makers[base]
-    if not make then error("unknown method '" .. method .. "' (magnitude, wanda, sparsegpt, ria, obs or dense)") end
+    if not make then
+        error("unknown method '" .. method .. "' (magnitude, wanda, sparsegpt, ria, taylor, taylor2, obs or dense)")
+    end
     local steps = {}
     if owl then
         steps[#steps + 1] = shears.owl{ sparsity = sparsity, pattern = pattern, m = owl_m, lambda = owl_lambda }

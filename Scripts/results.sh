@@ -80,6 +80,8 @@ done
 
 # The example plugin criterion (OBS saliency, Plugins/obs-c) against Wanda, alone and re-fitted.
 configs+=("obs/0.5/false/false" "obs-refit/0.5/false/false" "wanda-refit/0.5/false/false")
+# The gradient criterion (LLM-Pruner's element-wise Taylor terms, order 1 and 2).
+configs+=("taylor/0.5/false/false" "taylor/2:4/false/false" "taylor2/0.5/false/false" "taylor2/2:4/false/false")
 
 # What the recorded runs hold for a configuration: missing, busy (timed while other work ran, or
 # before that was recorded) or quiet.

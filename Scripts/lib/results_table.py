@@ -72,6 +72,16 @@ def table(runs, machine):
             run = latest.get((key, "0.5", "false", "false"))
             cells.append("not run" if run is None else cell(run))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Gradient criterion (LLM-Pruner's element-wise Taylor terms from one gradient of the dense model's",
+              "loss on the calibration windows, `shears.taylor`) against Wanda, per output row or 2:4:", "",
+              "| criterion | 50% | 2:4 |", "|---|---:|---:|"]
+    for method, name in [("taylor", "Taylor, order 1 (\\|W·g\\|)"), ("taylor2", "Taylor, order 2 (\\|W·g − ½W·F·W\\|)"),
+                         ("wanda", "Wanda (built-in)")]:
+        cells = []
+        for level in ("0.5", "2:4"):
+            run = latest.get((method, level, "false", "false"))
+            cells.append("not run" if run is None else cell(run))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     chunks = sorted({run["chunks"] for run in runs})
     dates = sorted(run["date"] for run in runs)
     if any(not timed_quietly(run) for run in latest.values()):

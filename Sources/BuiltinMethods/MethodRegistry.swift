@@ -1,3 +1,4 @@
+import Foundation
 import ModelIO
 import PruningEngine
 
@@ -7,12 +8,35 @@ public enum MethodRegistry {
     /// Every built-in method and step, in listing order: the four methods, then the OWL
     /// allocator, the DSnoT refiner and the fixed-mask reconstruction.
     public static let builtins: [MethodDescriptor] = [
-        magnitude, wanda, sparseGPT, ria, taylor, owl, dsnot, reconstruct, blocks,
+        magnitude, wanda, sparseGPT, ria, taylor, owl, dsnot, reconstruct, blocks, llmPruner,
     ]
 
     /// The methods `shears prune --method` chooses from (those with their own criterion or mask,
     /// and block removal).
-    public static let methods: [MethodDescriptor] = [magnitude, wanda, sparseGPT, ria, taylor, blocks]
+    public static let methods: [MethodDescriptor] = [magnitude, wanda, sparseGPT, ria, taylor, blocks, llmPruner]
+
+    /// The method called `name` (`-` and `_` alike: `llm-pruner` is `llm_pruner`), if any.
+    public static func method(named name: String) -> MethodDescriptor? {
+        let spelled = name.replacingOccurrences(of: "-", with: "_")
+        return methods.first { $0.name == spelled }
+    }
+
+    /// Layer lists as `layers = "4-27"` or `"0,2,5-7"` give them: ranges inclusive.
+    static func layerList(_ entries: [String], parameter: String) throws(PruneError) -> [Int] {
+        var layers: [Int] = []
+        for entry in entries.flatMap({ $0.split(separator: ",") }) {
+            let bounds = entry.split(separator: "-", omittingEmptySubsequences: false).map {
+                Int($0.trimmingCharacters(in: .whitespaces))
+            }
+            guard (1...2).contains(bounds.count), let first = bounds.first!, let last = bounds.last!, first <= last,
+                first >= 0
+            else {
+                throw PruneError("\(parameter): '\(entry)' is not a layer or a range such as 4-27")
+            }
+            layers += Array(first...last)
+        }
+        return layers
+    }
 
     // MARK: Shared parameters
 
@@ -50,6 +74,50 @@ public enum MethodRegistry {
     ) { arguments throws(PruneError) in
         guard let count = arguments.integer("remove") else { throw PruneError("blocks: give remove = N") }
         return [try BlockRemoval(count: count, keepEnds: arguments.boolean("keep_ends")!)]
+    }
+
+    /// LLM-Pruner: block-wise Taylor importance of KV groups and FFN channels, `ratio` of each removed.
+    public static let llmPruner = MethodDescriptor(
+        name: "llm_pruner",
+        summary:
+            "removes KV groups and FFN channels by Taylor importance from one gradient of the dense model, ratio of each in every chosen layer (LLM-Pruner block-wise, Ma et al.)",
+        parameters: [
+            MethodParameter(
+                "ratio", .number, range: MethodParameterRange(0, 1),
+                help: "the fraction of each chosen layer's FFN channels and KV channels to remove (whole heads)"),
+            MethodParameter(
+                "importance", .choice(LLMPruner.Importance.allCases.map(\.rawValue)), default: .string("param_first"),
+                help: "the Taylor term: param_first, param_second, param_mix or vectorize"),
+            MethodParameter(
+                "grouping", .choice(LLMPruner.Grouping.allCases.map(\.rawValue)), default: .string("sum"),
+                provenance: .unlessDefault, help: "how a unit's members are combined per channel"),
+            MethodParameter(
+                "layers", .names, provenance: .unlessDefault,
+                help: "the layers pruned, e.g. 4-27 (default: all but the first four and the last two)"),
+            MethodParameter(
+                "attention_layers", .names, provenance: .unlessDefault,
+                help: "the layers whose KV groups are pruned (default: layers)"),
+            MethodParameter(
+                "mlp_layers", .names, provenance: .unlessDefault,
+                help: "the layers whose FFN channels are pruned (default: layers)"),
+        ]
+    ) { arguments throws(PruneError) in
+        guard let ratio = arguments.number("ratio") else { throw PruneError("llm_pruner: give ratio = R") }
+        let layers = try arguments.names("layers").map { names throws(PruneError) in
+            try layerList(names, parameter: "layers")
+        }
+        let attention = try arguments.names("attention_layers").map { names throws(PruneError) in
+            try layerList(names, parameter: "attention_layers")
+        }
+        let mlp = try arguments.names("mlp_layers").map { names throws(PruneError) in
+            try layerList(names, parameter: "mlp_layers")
+        }
+        return [
+            try LLMPruner(
+                ratio: ratio, importance: LLMPruner.Importance(rawValue: arguments.string("importance")!)!,
+                grouping: LLMPruner.Grouping(rawValue: arguments.string("grouping")!)!,
+                attentionLayers: attention ?? layers, mlpLayers: mlp ?? layers)
+        ]
     }
 
     /// Magnitude: |W|, one threshold per matrix (the reference baseline) or per row; no data.

@@ -18,8 +18,9 @@ extension ModelStep {
     public func run(_ work: MatrixWork) throws(PruneError) {}
 }
 
-/// The model as a `ModelStep` sees it: the model itself, the calibration windows, and the
-/// language-model loss on them, also with blocks left out.
+/// The model as a `ModelStep` sees it: the model itself, the calibration windows, the
+/// language-model loss on them (also with blocks left out) and its gradient, and structural
+/// removal.
 public final class ModelWork {
     /// The model being pruned.
     public let model: Model
@@ -74,6 +75,44 @@ public final class ModelWork {
         }
     }
 
+    /// The gradient of the mean next-token NLL over the calibration windows with respect to every
+    /// weight of the model as it is now (and the Fisher estimate with `fisher`), handed to
+    /// `consume` tensor by tensor as each is complete (`ModelGradients.weights`: by default in the
+    /// order needing less memory, so a large model never holds a full gradient). Returns the
+    /// mean NLL.
+    ///
+    /// - Throws: `PruneError` without calibration windows, for bad windows, on cancellation, or
+    ///   what `consume` throws.
+    public func gradients(
+        fisher: Bool, consume: (_ name: String, _ gradient: WeightGradient) throws(PruneError) -> Void
+    ) throws(PruneError) -> Double {
+        guard !calibration.isEmpty else { throw PruneError("\(report.step) needs calibration windows") }
+        do {
+            return try ModelGradients(model: model, cancellation: cancellation).weights(
+                windows: calibration, fisher: fisher
+            ) { tensor in
+                try consume(tensor.name, WeightGradient(gradient: tensor.gradient, fisher: tensor.squared))
+            }
+        } catch let error as PruneError {
+            throw error
+        } catch let error as InferenceError {
+            if let reason = error.cancellation { throw PruneError(cancelled: reason) }
+            throw PruneError("\(report.step): \(error.message)")
+        } catch {
+            throw PruneError("\(report.step): \(error)")
+        }
+    }
+
+    /// Removes units within one layer (query heads, KV groups, FFN channels, a sub-block); the
+    /// rest of the chain prunes the smaller model. `note` goes into the report.
+    ///
+    /// - Throws: `PruneError` for an illegal removal (see `Model.remove`).
+    public func remove(_ removal: StructuralRemoval, note: String) throws(PruneError) {
+        do { try model.remove(removal) } catch { throw PruneError("\(report.step): \(error.message)") }
+        forward = nil
+        report.notes.append(note)
+    }
+
     /// Records `scores` (by block index) for the report.
     public func record(blockScores scores: [Int: Double]) { report.blockScores = scores }
 
@@ -96,4 +135,6 @@ public struct ModelStepReport: Sendable, Equatable {
     public var blockScores: [Int: Double]
     /// The blocks it removed, by their index before removal, ascending.
     public var removedBlocks: [Int]
+    /// One line per other removal (e.g. "layer 4: 384 of 1536 FFN channels").
+    public var notes: [String] = []
 }

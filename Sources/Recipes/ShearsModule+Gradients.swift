@@ -27,13 +27,16 @@ extension ShearsModule {
         "heads": .heads, "kv_groups": .kvGroups, "channels": .channels, "blocks": .blocks,
     ]
 
-    /// `m:gradients{ calibration = c, wrt = "weights", fisher = false, order, max_memory }` →
+    /// `m:gradients{ calibration = c, wrt = "weights", fisher = false, order, keep_activations,
+    /// max_memory }` →
     /// `{ [name] = shears.Gradient }, loss`; with `wrt` = `heads`, `kv_groups`, `channels` or
     /// `blocks` (and optional 0-based `layers` for the first three) → per layer (index layer + 1)
     /// a list of ∂L/∂g per unit (empty for a layer not chosen), or one number per block, and the loss.
     func gradients(_ model: Model, _ call: LuaCall) throws -> [LuaValue] {
         let options = try call.table(2)
-        try options.checkFields(allowed: ["calibration", "wrt", "fisher", "order", "max_memory", "layers"])
+        try options.checkFields(allowed: [
+            "calibration", "wrt", "fisher", "order", "max_memory", "layers", "keep_activations",
+        ])
         guard let index = try options.handleIndex("calibration") else {
             throw LuaArgumentError(argument: 2, "field 'calibration' is required (a shears.calibration{...} set)")
         }
@@ -41,7 +44,8 @@ extension ShearsModule {
         let wrt = try options.string("wrt", default: "weights")
         let gradients = ModelGradients(model: model, cancellation: cancellation)
         if let unit = Self.gateUnits[wrt] {
-            for field in ["fisher", "order", "max_memory"] where options.typeName(of: field) != "nil" {
+            for field in ["fisher", "order", "max_memory", "keep_activations"]
+            where options.typeName(of: field) != "nil" {
                 throw LuaArgumentError(argument: 2, "field '\(field)' applies to wrt = \"weights\" only")
             }
             return try gates(gradients, unit: unit, wrt: wrt, windows: windows, layers: options.optionalTable("layers"))
@@ -61,11 +65,14 @@ extension ShearsModule {
             }
             return order
         }
+        let keep = try options.boolean("keep_activations", default: false)
         let limit = try memoryLimit(options) ?? MemoryBudget.available(beside: model)
         var handles: [String: LuaValue] = [:]
         let loss: Double
         do {
-            loss = try gradients.weights(windows: windows, fisher: fisher, order: order, memoryLimit: limit) { tensor in
+            loss = try gradients.weights(
+                windows: windows, fisher: fisher, order: order, keepActivations: keep, memoryLimit: limit
+            ) { tensor in
                 handles[tensor.name] = .handle(
                     GradientBox(
                         name: tensor.name, shape: tensor.shape, values: tensor.gradient, fisher: tensor.squared),

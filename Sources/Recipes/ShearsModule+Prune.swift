@@ -130,6 +130,7 @@ extension ShearsModule {
             "calibration_windows": .integer(report.calibrationWindows),
             "calibration_tokens": .integer(report.calibrationTokens),
             "removed_blocks": .array(report.modelSteps.flatMap(\.removedBlocks).map { .integer($0) }),
+            "model_notes": .array(report.modelSteps.flatMap(\.notes).map { .string($0) }),
             // Block b's score at index b + 1 (every block of the model as the step found it).
             "block_scores": .array(
                 (report.modelSteps.first { !$0.blockScores.isEmpty }?.blockScores.sorted { $0.key < $1.key } ?? [])

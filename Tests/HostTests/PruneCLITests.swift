@@ -262,6 +262,42 @@ struct PruneCLITests {
         #expect(!FileManager.default.fileExists(atPath: workspace.directory.path("y.gguf")))
     }
 
+    @Test("--method llm-pruner equals shears.llm_pruner{}: narrower FFN in the chosen layer, a deci GGUF")
+    func llmPrunerCommandEqualsRecipe() throws {
+        let workspace = try RecipeTests.Workspace()
+        let (a, b, commandOutput, recipeOutput) = try Self.commandAndRecipe(
+            workspace,
+            [
+                workspace.model, "--method", "llm-pruner", "--param", "ratio=0.25", "--param", "layers=1",
+                "--param", "importance=param_mix", "--calib", workspace.text, "--samples", "3", "--seqlen", "16",
+            ],
+            """
+            local m = shears.load(shears.args.model)
+            local c = shears.calibration{ text = shears.args.text, samples = 3, seqlen = 16 }
+            local report = shears.prune(m, c, { shears.llm_pruner{ ratio = 0.25, layers = "1", importance = "param_mix" } })
+            print("ffn", m.ffn[1], m.ffn[2], m.arch, report.model_notes[1])
+            m:save(shears.args.out, { type = "f32" })
+            """)
+        #expect(commandOutput.contains("llm-pruner: removed layer 1: 12 of 48 FFN channels"), "\(commandOutput)")
+        #expect(commandOutput.contains("parameters: "), "\(commandOutput)")
+        #expect(recipeOutput.contains("ffn\t48\t36\tdeci\tlayer 1: 12 of 48 FFN channels"), "\(recipeOutput)")
+        #expect(a.metadata["general.architecture"] == .string("deci"))
+        try Self.expectSameTensors(a, b, keys: ["shears.steps", "shears.calibration"])
+        #expect(
+            a.metadata["shears.steps"] == .string("llm_pruner(ratio=0.25, importance=param_mix, layers=1)"),
+            "\(String(describing: a.metadata["shears.steps"]))")
+        let refused = try CommandRunner.run([
+            "prune", workspace.model, "--method", "llm-pruner", "--sparsity", "0.5", "--calib", workspace.text,
+            "--out", workspace.directory.path("x.gguf"),
+        ])
+        #expect(refused.status == 2 && refused.stderr.contains("give --param ratio=R"), "\(refused.stderr)")
+        let badRange = try CommandRunner.run([
+            "prune", workspace.model, "--method", "llm-pruner", "--param", "ratio=0.2", "--param", "layers=3-1",
+            "--calib", workspace.text, "--out", workspace.directory.path("y.gguf"),
+        ])
+        #expect(badRange.status == 2 && badRange.stderr.contains("'3-1' is not a layer"), "\(badRange.stderr)")
+    }
+
     @Test("--bench records provenance like any other prune")
     func benchProvenance() throws {
         let directory = try TemporaryDirectory()

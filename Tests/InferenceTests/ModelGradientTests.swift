@@ -26,24 +26,27 @@ import Testing
 
     /// Every tensor's gradient, by name.
     static func gradients(
-        _ model: Model, _ windows: [[Int32]], fisher: Bool = false, order: WeightGradientOrder = .layers
+        _ model: Model, _ windows: [[Int32]], fisher: Bool = false, order: WeightGradientOrder = .layers,
+        keepActivations: Bool = false
     ) throws -> (
         loss: Double, tensors: [String: TensorGradient]
     ) {
         var tensors: [String: TensorGradient] = [:]
-        let loss = try ModelGradients(model: model).weights(windows: windows, fisher: fisher, order: order) {
+        let loss = try ModelGradients(model: model).weights(
+            windows: windows, fisher: fisher, order: order, keepActivations: keepActivations
+        ) {
             tensors[$0.name] = $0
         }
         return (loss, tensors)
     }
 
     @Test(
-        "every weight's gradient of the mean NLL matches finite differences, in either order",
-        arguments: WeightGradientOrder.allCases)
-    func weightsMatchFiniteDifferences(order: WeightGradientOrder) throws {
+        "every weight's gradient of the mean NLL matches finite differences, in either order, kept or recomputed",
+        arguments: WeightGradientOrder.allCases, [false, true])
+    func weightsMatchFiniteDifferences(order: WeightGradientOrder, keep: Bool) throws {
         for (name, model) in try Self.models() {
             let windows = Self.windows(vocab: model.config.vocabSize)
-            let (loss, tensors) = try Self.gradients(model, windows, order: order)
+            let (loss, tensors) = try Self.gradients(model, windows, order: order, keepActivations: keep)
             #expect(Set(tensors.keys) == Set(model.tensors.map(\.name)), "\(name): one gradient per tensor")
             #expect(abs(loss - ReferenceForward.meanLoss(model, windows)) < 1e-5)
             for (tensor, gradient) in tensors.sorted(by: { $0.key < $1.key }) {
@@ -62,7 +65,8 @@ import Testing
     func fisher(order: WeightGradientOrder) throws {
         for (name, model) in try Self.models() {
             let windows = Self.windows(vocab: model.config.vocabSize)
-            let (_, both) = try Self.gradients(model, windows, fisher: true, order: order)
+            let (_, both) = try Self.gradients(
+                model, windows, fisher: true, order: order, keepActivations: order == .windows)
             let total = Float(windows.reduce(0) { $0 + $1.count - 1 })
             let single = try windows.map { try Self.gradients(model, [$0]).tensors }
             for (tensor, gradient) in both {
@@ -183,6 +187,8 @@ import Testing
         #expect(layers.checkpoints == 400 * windows.checkpoints)
         #expect(windows.accumulators == model.parameterCount * 4)
         #expect(gradients.memory(windows: many, fisher: true, order: .windows).accumulators > 2 * windows.accumulators)
+        let kept = gradients.memory(windows: many, fisher: false, order: .layers, keepActivations: true)
+        #expect(kept.checkpoints > 8 * layers.checkpoints / 2)
     }
 
     @Test("tensors are handed over in tensorOrder(), in either order of work", arguments: WeightGradientOrder.allCases)

@@ -18,7 +18,9 @@ struct Gradients: ParsableCommand {
             The reverse pass keeps each block's input and recomputes its activations; --order \
             chooses between holding every window's block inputs (layers: the gradient is streamed \
             out layer by layer) and holding whole-model accumulators (windows: one window at a \
-            time); by default the one needing less memory. A request whose estimate exceeds \
+            time); by default the one needing less memory. --keep-activations keeps each layer's \
+            activations instead of recomputing them: about a quarter faster, for about eight times \
+            the checkpoint memory. A request whose estimate exceeds \
             --max-memory (default: physical memory less the model) is refused before any work.
             """)
 
@@ -34,6 +36,9 @@ struct Gradients: ParsableCommand {
 
     @Option(help: "The order of work: layers or windows (default: the one needing less memory).")
     var order: WeightGradientOrder?
+
+    @Flag(help: "Keep every layer's activations from the forward instead of recomputing them (faster, ~8x the memory).")
+    var keepActivations = false
 
     @Option(help: "Refuse a request estimated to need more memory than this beyond the model (e.g. 8G, 512M).")
     var maxMemory: String?
@@ -68,7 +73,10 @@ struct Gradients: ParsableCommand {
         let model = try source.load()
         let set = try calibration.makeSet(for: model, cancellation: scope)!
         let gradients = ModelGradients(model: model, cancellation: scope.cancellation)
-        let order = order ?? gradients.cheapestOrder(windows: set.windows, fisher: fisherOut != nil)
+        let order =
+            order
+            ?? gradients.cheapestOrder(
+                windows: set.windows, fisher: fisherOut != nil, keepActivations: keepActivations)
         let limit = maxMemory.flatMap(MemoryBudget.parse) ?? MemoryBudget.available(beside: model)
         let layout = gradients.tensorOrder()
         var writers: [SafetensorsStreamWriter] = []
@@ -76,7 +84,8 @@ struct Gradients: ParsableCommand {
         let loss: Double
         do {
             loss = try gradients.weights(
-                windows: set.windows, fisher: fisherOut != nil, order: order, memoryLimit: limit,
+                windows: set.windows, fisher: fisherOut != nil, order: order, keepActivations: keepActivations,
+                memoryLimit: limit,
                 onLoss: { loss in
                     let metadata = [
                         "shears.version": ShearsVersion.number, "shears.model": source.model,

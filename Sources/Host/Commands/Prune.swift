@@ -76,15 +76,17 @@ struct Prune: ParsableCommand {
     var type: OutputType = .f16
 
     func validate() throws {
-        guard MethodRegistry.methods.contains(where: { $0.name == method }) else {
+        guard let chosen = MethodRegistry.method(named: method) else {
             throw ValidationError(
                 "--method must be one of \(MethodRegistry.methods.map(\.name).joined(separator: ", ")), got '\(method)'"
             )
         }
-        if method == "blocks" {
+        if chosen.parameter("sparsity") == nil {
             if sparsity != nil || pattern != nil || owl || dsnot || permute {
+                let (what, size) =
+                    chosen.name == "blocks" ? ("whole blocks", "--param remove=N") : ("structures", "--param ratio=R")
                 throw ValidationError(
-                    "--method blocks removes whole blocks: give --param remove=N (no --sparsity, --pattern, --owl, --dsnot or --permute; chain it with other methods in a recipe)"
+                    "--method \(method) removes \(what): give \(size) (no --sparsity, --pattern, --owl, --dsnot or --permute; chain it with other methods in a recipe)"
                 )
             }
         } else if sparsity == nil, pattern == nil {
@@ -124,6 +126,7 @@ extension Prune {
         let scope = CancellationScope()
         let model = try source.load()
         let calibration = try self.calibration.makeSet(for: model, cancellation: scope)
+        let parametersBefore = model.parameterCount
         let report: PruneReport
         do {
             report = try PruneSession.run(
@@ -137,8 +140,16 @@ extension Prune {
         }
         try ModelWriter.write(model, to: out, type: type, annotations: ["version": ShearsVersion.number])
         for step in report.modelSteps {
-            let scores = step.blockScores.sorted { $0.key < $1.key }.map { String(format: "%d:%.4g", $0.key, $0.value) }
-            print("\(step.step): removed blocks \(step.removedBlocks) (scores \(scores.joined(separator: " ")))")
+            if !step.blockScores.isEmpty {
+                let scores = step.blockScores.sorted { $0.key < $1.key }.map {
+                    String(format: "%d:%.4g", $0.key, $0.value)
+                }
+                print("\(step.step): removed blocks \(step.removedBlocks) (scores \(scores.joined(separator: " ")))")
+            }
+            for note in step.notes { print("\(step.step): removed \(note)") }
+        }
+        if !report.modelSteps.isEmpty {
+            print("parameters: \(parametersBefore) -> \(model.parameterCount)")
         }
         print(
             String(
@@ -153,7 +164,7 @@ extension Prune {
     /// The chain the flags describe, each step parsed by its registry descriptor: OWL (with
     /// `--owl`, taking the sparsity and pattern), the method, DSnoT (with `--dsnot`).
     private func makeRecipes() throws(CommandFailure) -> [PruneRecipe] {
-        let chosen = MethodRegistry.methods.first { $0.name == method }!
+        let chosen = MethodRegistry.method(named: method)!
         var given: [String: MethodValue] = [:]
         var allocation: [String: MethodValue] = [:]
         do throws(MethodArgumentError) {

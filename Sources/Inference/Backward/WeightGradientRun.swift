@@ -10,17 +10,21 @@ struct WeightGradientRun {
     let predictions: Int
     /// Whether the Fisher estimate is accumulated.
     let fisher: Bool
+    /// Whether every layer's activation record is kept from the forward instead of recomputed
+    /// from its input in the backward.
+    let keepActivations: Bool
     let config: LlamaConfig
     let weights: ModelWeights
     let capacity: Int
     /// The output projection is the embedding.
     let tied: Bool
 
-    init(model: Model, windows: [[Int32]], predictions: Int, fisher: Bool) {
+    init(model: Model, windows: [[Int32]], predictions: Int, fisher: Bool, keepActivations: Bool) {
         self.model = model
         self.windows = windows
         self.predictions = predictions
         self.fisher = fisher
+        self.keepActivations = keepActivations
         config = model.config
         weights = ModelWeights(model)
         capacity = windows.map(\.count).max()!
@@ -57,7 +61,8 @@ struct WeightGradientRun {
         let embedding = Accumulator(count: head, fisher: fisher)
         let windowNorm = TensorStorage(zeros: fisher ? hidden : 0)
         let windowHead = TensorStorage(zeros: fisher ? head : 0)
-        let inputs = (0..<config.layerCount).map { _ in TensorStorage(zeros: capacity * hidden) }
+        let inputs = (0..<config.layerCount).map { _ in TensorStorage(zeros: keepActivations ? 0 : capacity * hidden) }
+        let records = (0..<(keepActivations ? config.layerCount : 0)).map { _ in LayerActivationRecord() }
         let state = TensorStorage(zeros: capacity * hidden), gradient = TensorStorage(zeros: capacity * hidden)
         var total = 0.0
         for window in windows {
@@ -65,9 +70,12 @@ struct WeightGradientRun {
             let rows = window.count, factor = fisherFactor(window)
             embed(window, into: state)
             for layer in 0..<config.layerCount {
-                inputs[layer].buffer.baseAddress!.update(from: state.buffer.baseAddress!, count: rows * hidden)
+                if !keepActivations {
+                    inputs[layer].buffer.baseAddress!.update(from: state.buffer.baseAddress!, count: rows * hidden)
+                }
                 try forward.run(
-                    layer: layer, input: state.buffer.baseAddress!, rows: rows, output: state.buffer.baseAddress!)
+                    layer: layer, input: state.buffer.baseAddress!, rows: rows, output: state.buffer.baseAddress!,
+                    observe: nil, record: keepActivations ? records[layer] : nil)
             }
             if fisher { windowNorm.buffer.update(repeating: 0) }
             total += window.withUnsafeBufferPointer { ids in
@@ -84,12 +92,15 @@ struct WeightGradientRun {
             }
             for layer in (0..<config.layerCount).reversed() {
                 try cancellation?.check()
-                let input = inputs[layer].buffer.baseAddress!
-                try forward.run(layer: layer, input: input, rows: rows, output: input, observe: nil, record: record)
+                if !keepActivations {
+                    let input = inputs[layer].buffer.baseAddress!
+                    try forward.run(layer: layer, input: input, rows: rows, output: input, observe: nil, record: record)
+                }
                 let target = layers[layer]
                 let single = fisher ? target.scratch(in: &singles, config: config) : nil
                 backward.run(
-                    weights.layers[layer], record: record, rows: rows, gradient: gradient.buffer.baseAddress!,
+                    weights.layers[layer], record: keepActivations ? records[layer] : record, rows: rows,
+                    gradient: gradient.buffer.baseAddress!,
                     weightGradients: single ?? target.sums, accumulate: !fisher, gates: nil)
                 if let single { target.add(single, factor: factor) }
             }
@@ -125,15 +136,22 @@ struct WeightGradientRun {
         let forward = try DecoderLayerForward(model: model, capacity: capacity)
         let loss = LossBackward(config: config, capacity: capacity)
         var inputs: [[TensorStorage]] = Array(repeating: [], count: config.layerCount)
+        var records: [[LayerActivationRecord]] = Array(repeating: [], count: config.layerCount)
         var finals: [TensorStorage] = []
         for window in windows {
             try cancellation?.check()
             let state = ModelGradients.embed(window, weights)
             for layer in 0..<config.layerCount {
-                inputs[layer].append(TensorStorage(count: state.count) { _ = $0.update(fromContentsOf: state.buffer) })
+                let kept = keepActivations ? LayerActivationRecord() : nil
+                if let kept {
+                    records[layer].append(kept)
+                } else {
+                    inputs[layer].append(
+                        TensorStorage(count: state.count) { _ = $0.update(fromContentsOf: state.buffer) })
+                }
                 try forward.run(
                     layer: layer, input: state.buffer.baseAddress!, rows: window.count,
-                    output: state.buffer.baseAddress!)
+                    output: state.buffer.baseAddress!, observe: nil, record: kept)
             }
             finals.append(state)
         }
@@ -173,16 +191,19 @@ struct WeightGradientRun {
             let single = fisher ? target.scratch(in: &singles, config: config) : nil
             for (index, window) in windows.enumerated() {
                 try cancellation?.check()
-                let input = inputs[layer][index].buffer.baseAddress!
-                try forward.run(
-                    layer: layer, input: input, rows: window.count, output: input, observe: nil, record: record)
+                if !keepActivations {
+                    let input = inputs[layer][index].buffer.baseAddress!
+                    try forward.run(
+                        layer: layer, input: input, rows: window.count, output: input, observe: nil, record: record)
+                }
                 backward.run(
-                    weights.layers[layer], record: record, rows: window.count,
+                    weights.layers[layer], record: keepActivations ? records[layer][index] : record, rows: window.count,
                     gradient: gradients[index].buffer.baseAddress!, weightGradients: single ?? target.sums,
                     accumulate: !fisher, gates: nil)
                 if let single { target.add(single, factor: fisherFactor(window)) }
             }
             inputs[layer] = []
+            records[layer] = []
             for tensor in target.gradients(config: config) { try consume(tensor) }
         }
         // The embedding: scatter each position's input gradient onto its token's row.

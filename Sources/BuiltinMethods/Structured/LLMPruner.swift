@@ -1,0 +1,204 @@
+import ModelIO
+import PruningEngine
+
+/// Model step: LLM-Pruner's block-wise structured pruning (Ma et al. 2023, `hf_prune.py`,
+/// `llama3.py` and `TaylorImportance` of the reference): one gradient of the dense model's mean
+/// next-token loss over the calibration windows, per-unit Taylor importance summed over the
+/// unit's slices, and in every chosen layer the least important FFN channels and KV groups
+/// removed, `ratio` of each (the reference's `n = current − int(initial·(1 − ratio))`, whole
+/// heads for attention: `n // head_dim` KV groups).
+///
+/// Units and their slices: an FFN channel is a row of `ffn_gate` and `ffn_up` and a column of
+/// `ffn_down`; a KV group is the rows of `attn_k` and `attn_v` of its head, the rows of `attn_q`
+/// of the query heads reading it and their columns of `attn_output`. Per slice, the element
+/// salience `s` (`W⊙g`; `W⊙F⊙W` for `param_second`; `W⊙g − ½·W⊙F⊙W` for `param_mix`) becomes a
+/// per-channel value (`Σ|s|` over the slice's row or column; `|Σ s|` for `vectorize`); the
+/// members' values are reduced per channel by `grouping` and, for attention, summed over the
+/// head's channels. Deviation, as the spec asks: the reference folds query channels onto key
+/// channels with `view(n_rep, −1)`, which pairs key head g with query heads g, g+H_kv, …;
+/// here each KV group's score covers exactly the query heads that are removed with it.
+public struct LLMPruner: ModelStep {
+    /// How an element's salience is computed and reduced (the reference's `--taylor`).
+    public enum Importance: String, CaseIterable, Sendable {
+        /// `Σ|W⊙g|` (the reference's default).
+        case paramFirst = "param_first"
+        /// `Σ|W⊙F⊙W|`, F the Fisher diagonal.
+        case paramSecond = "param_second"
+        /// `Σ|W⊙g − ½·W⊙F⊙W|` (the paper's Element²).
+        case paramMix = "param_mix"
+        /// `|Σ W⊙g|` per slice (the paper's Vector).
+        case vectorize
+
+        /// Whether the Fisher estimate is needed.
+        var needsFisher: Bool { self == .paramSecond || self == .paramMix }
+    }
+
+    /// How a unit's members are combined per channel (the reference's `--grouping_strategy`).
+    public enum Grouping: String, CaseIterable, Sendable {
+        case sum, mean, max, prod
+    }
+
+    /// The fraction of each chosen layer's FFN channels and KV channels to remove.
+    public let ratio: Double
+    /// The element salience.
+    public let importance: Importance
+    /// The member reduction.
+    public let grouping: Grouping
+    /// Layers whose KV groups are pruned (nil: the reference's default, all but the first four
+    /// and the last two).
+    public let attentionLayers: [Int]?
+    /// Layers whose FFN channels are pruned (nil: as `attentionLayers`'s default).
+    public let mlpLayers: [Int]?
+
+    /// "llm-pruner".
+    public var name: String { "llm-pruner" }
+
+    /// - Throws: `PruneError` for a ratio outside [0, 1).
+    public init(
+        ratio: Double, importance: Importance = .paramFirst, grouping: Grouping = .sum, attentionLayers: [Int]? = nil,
+        mlpLayers: [Int]? = nil
+    ) throws(PruneError) {
+        guard ratio >= 0, ratio < 1 else { throw PruneError("llm-pruner: ratio must be in [0, 1), got \(ratio)") }
+        self.ratio = ratio
+        self.importance = importance
+        self.grouping = grouping
+        self.attentionLayers = attentionLayers
+        self.mlpLayers = mlpLayers
+    }
+
+    /// The layers pruned by default in an `layers`-layer model: all but the first four and the
+    /// last two (the reference's recipe, `[4, 30)` for LLaMA-7B's 32).
+    public static func defaultLayers(_ layers: Int) -> [Int] { Array(stride(from: 4, to: layers - 2, by: 1)) }
+
+    /// Scores every unit from one gradient pass, checks every removal, then removes them.
+    public func run(model work: ModelWork) throws(PruneError) {
+        let model = work.model, config = model.config
+        let attention = try chosen(attentionLayers, config), mlp = try chosen(mlpLayers, config)
+        var members: [String: [Double]] = [:]
+        let wanted = Set(
+            attention.flatMap { layer in
+                [LlamaTensorNames.Layer.query, .key, .value, .attentionOutput].map { $0.name(layer: layer) }
+            } + mlp.flatMap { layer in [LlamaTensorNames.Layer.gate, .up, .down].map { $0.name(layer: layer) } })
+        _ = try work.gradients(fisher: importance.needsFisher) { name, gradient throws(PruneError) in
+            guard wanted.contains(name), let tensor = model.tensor(name), let parsed = LlamaTensorNames.parse(name)
+            else { return }
+            members[name] = channelValues(tensor, parsed.part, gradient, config, layer: parsed.layer)
+        }
+        var removals: [(StructuralRemoval, String)] = []
+        for layer in mlp where config.layers[layer].hasFFN {
+            let width = config.layers[layer].ffnSize
+            let scores = (0..<width).map { j in
+                reduce([
+                    members[LlamaTensorNames.Layer.gate.name(layer: layer)]![j],
+                    members[LlamaTensorNames.Layer.up.name(layer: layer)]![j],
+                    members[LlamaTensorNames.Layer.down.name(layer: layer)]![j],
+                ])
+            }
+            let count = width - Int(Double(width) * (1 - ratio))
+            guard count > 0 else { continue }
+            guard count < width else {
+                throw PruneError("llm-pruner: ratio \(ratio) removes every FFN channel of layer \(layer); lower it")
+            }
+            let pruned = Self.lowest(scores, count)
+            removals.append((.ffnChannels(layer: layer, pruned), "layer \(layer): \(count) of \(width) FFN channels"))
+        }
+        for layer in attention where config.layers[layer].hasAttention {
+            let shape = config.layers[layer], headDim = config.headDim, width = shape.kvHeadCount * headDim
+            let groupScores = try kvGroupScores(members, layer, config)
+            let groups = (width - Int(Double(width) * (1 - ratio))) / headDim
+            guard groups > 0 else { continue }
+            guard groups < shape.kvHeadCount else {
+                throw PruneError(
+                    "llm-pruner: ratio \(ratio) removes every KV group of layer \(layer) (\(shape.kvHeadCount)); lower it"
+                )
+            }
+            removals.append(
+                (
+                    .kvGroups(layer: layer, Self.lowest(groupScores, groups)),
+                    "layer \(layer): \(groups) of \(shape.kvHeadCount) KV groups"
+                ))
+        }
+        for (removal, note) in removals { try work.remove(removal, note: note) }
+    }
+
+    /// `layers` checked against the model, or the default.
+    private func chosen(_ layers: [Int]?, _ config: LlamaConfig) throws(PruneError) -> [Int] {
+        guard let layers else { return Self.defaultLayers(config.layerCount) }
+        if let bad = layers.first(where: { !(0..<config.layerCount).contains($0) }) {
+            throw PruneError("llm-pruner: layer \(bad) is outside 0..<\(config.layerCount)")
+        }
+        return Array(Set(layers)).sorted()
+    }
+
+    /// Per channel of the unit axis the tensor is pruned along (rows of q/k/v/gate/up, columns of
+    /// o/down), the slice's value; q/k rows in Hugging Face order within each head (the order the
+    /// members are aligned in; GGUF interleaves each head's rotary pairs).
+    private func channelValues(
+        _ tensor: Tensor, _ part: LlamaTensorNames.Layer, _ gradient: WeightGradient, _ config: LlamaConfig,
+        layer: Int
+    ) -> [Double] {
+        let rows = tensor.rows, columns = tensor.columns
+        let w = tensor.storage.buffer, g = gradient.gradient.buffer, f = gradient.fisher?.buffer
+        let byColumn = part == .attentionOutput || part == .down
+        var sums = [Double](repeating: 0, count: byColumn ? columns : rows)
+        for r in 0..<rows {
+            for c in 0..<columns {
+                let i = r * columns + c
+                let s: Double =
+                    switch importance {
+                    case .paramFirst, .vectorize: Double(w[i] * g[i])
+                    case .paramSecond: Double(w[i] * f![i] * w[i])
+                    case .paramMix: Double(w[i] * g[i] - 0.5 * w[i] * f![i] * w[i])
+                    }
+                sums[byColumn ? c : r] += importance == .vectorize ? s : abs(s)
+            }
+        }
+        if importance == .vectorize { sums = sums.map(abs) }
+        guard part == .query || part == .key else { return sums }
+        let headDim = config.headDim, half = headDim / 2
+        var huggingFace = sums
+        for (row, value) in sums.enumerated() {
+            let head = row / headDim, within = row % headDim
+            huggingFace[head * headDim + (within % 2) * half + within / 2] = value
+        }
+        return huggingFace
+    }
+
+    /// Each KV group's score: per key channel, the members (k, v, and q and o folded over the
+    /// group's own query heads) reduced by `grouping`, summed over the head's channels.
+    private func kvGroupScores(
+        _ members: [String: [Double]], _ layer: Int, _ config: LlamaConfig
+    ) throws(PruneError) -> [Double] {
+        let shape = config.layers[layer], headDim = config.headDim, groupSize = shape.groupSize
+        func member(_ part: LlamaTensorNames.Layer) throws(PruneError) -> [Double] {
+            guard let values = members[part.name(layer: layer)] else {
+                throw PruneError("llm-pruner: no gradient for \(part.name(layer: layer))")
+            }
+            return values
+        }
+        let q = try member(.query), k = try member(.key), v = try member(.value), o = try member(.attentionOutput)
+        return (0..<shape.kvHeadCount).map { group in
+            (0..<headDim).reduce(0.0) { total, d in
+                let channel = group * headDim + d
+                let heads = (group * groupSize)..<((group + 1) * groupSize)
+                let folded = { (values: [Double]) in heads.reduce(0.0) { $0 + values[$1 * headDim + d] } }
+                return total + reduce([k[channel], v[channel], folded(q), folded(o)])
+            }
+        }
+    }
+
+    /// The members' values of one channel combined by `grouping`.
+    private func reduce(_ values: [Double]) -> Double {
+        switch grouping {
+        case .sum: values.reduce(0, +)
+        case .mean: values.reduce(0, +) / Double(values.count)
+        case .max: values.max()!
+        case .prod: values.reduce(1, *)
+        }
+    }
+
+    /// The indices of the `count` lowest scores, ascending (ties by index).
+    static func lowest(_ scores: [Double], _ count: Int) -> [Int] {
+        scores.indices.sorted { (scores[$0], $0) < (scores[$1], $1) }.prefix(count).sorted()
+    }
+}
