@@ -8,12 +8,12 @@ public enum MethodRegistry {
     /// Every built-in method and step, in listing order: the four methods, then the OWL
     /// allocator, the DSnoT refiner and the fixed-mask reconstruction.
     public static let builtins: [MethodDescriptor] = [
-        magnitude, wanda, sparseGPT, ria, taylor, owl, dsnot, reconstruct, blocks, llmPruner,
+        magnitude, wanda, sparseGPT, ria, taylor, owl, dsnot, reconstruct, blocks, llmPruner, flap,
     ]
 
     /// The methods `shears prune --method` chooses from (those with their own criterion or mask,
     /// and block removal).
-    public static let methods: [MethodDescriptor] = [magnitude, wanda, sparseGPT, ria, taylor, blocks, llmPruner]
+    public static let methods: [MethodDescriptor] = [magnitude, wanda, sparseGPT, ria, taylor, blocks, llmPruner, flap]
 
     /// The method called `name` (`-` and `_` alike: `llm-pruner` is `llm_pruner`), if any.
     public static func method(named name: String) -> MethodDescriptor? {
@@ -117,6 +117,34 @@ public enum MethodRegistry {
                 ratio: ratio, importance: LLMPruner.Importance(rawValue: arguments.string("importance")!)!,
                 grouping: LLMPruner.Grouping(rawValue: arguments.string("grouping")!)!,
                 attentionLayers: attention ?? layers, mlpLayers: mlp ?? layers)
+        ]
+    }
+
+    /// FLAP: fluctuation-based removal of KV groups and FFN channels with bias compensation.
+    public static let flap = MethodDescriptor(
+        name: "flap",
+        summary:
+            "removes KV groups and FFN channels whose inputs fluctuate least over the calibration windows, adding their mean contribution back as a bias (FLAP, An et al.)",
+        parameters: [
+            MethodParameter(
+                "ratio", .number, range: MethodParameterRange(0, 1),
+                help: "the fraction to remove: of each layer's units (UL-UM), of the attention + FFN cost (AL-AM)"),
+            MethodParameter(
+                "metric", .choice(FLAP.Metric.allCases.map(\.rawValue)), default: .string("WIFV"),
+                help: "the fluctuation metric: IFV, WIFV (weighted by the column norm) or WIFN"),
+            MethodParameter(
+                "structure", .choice(FLAP.Structure.allCases.map(\.rawValue)), default: .string("AL-AM"),
+                help: "UL-UM (uniform per layer) or AL-AM (one cost-weighted threshold over all layers)"),
+            MethodParameter(
+                "bias", .boolean, default: .boolean(true),
+                help: "add the removed inputs' mean contribution back as attn_output/ffn_down biases"),
+        ]
+    ) { arguments throws(PruneError) in
+        guard let ratio = arguments.number("ratio") else { throw PruneError("flap: give ratio = R") }
+        return [
+            try FLAP(
+                ratio: ratio, metric: FLAP.Metric(rawValue: arguments.string("metric")!)!,
+                structure: FLAP.Structure(rawValue: arguments.string("structure")!)!, bias: arguments.boolean("bias")!)
         ]
     }
 

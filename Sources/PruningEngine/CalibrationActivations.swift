@@ -66,6 +66,24 @@ final class CalibrationActivations {
         }
     }
 
+    /// Replaces every window's hidden states by layer `layer`'s output, showing `observe` each
+    /// window's linear inputs (window index, site, `rows × width` values valid during the call).
+    func forwardInPlace(
+        _ forward: DecoderLayerForward, layer: Int,
+        observe: (_ window: Int, LinearInputSite, UnsafeBufferPointer<Float>) -> Void
+    ) throws(PruneError) {
+        let states = current.buffer.baseAddress!
+        try withoutActuallyEscaping(observe) { (observe) throws(PruneError) in
+            for (index, window) in windows.enumerated() {
+                let pointer = states + window.offset * hidden
+                try run(forward, layer, pointer, window.rows, pointer, index) { site, values in
+                    observe(index, site, values)
+                }
+                try checkOutput(pointer, window.rows, layer, index)
+            }
+        }
+    }
+
     /// Runs the dense layer into `dense`, feeding its linear inputs to `statistics`; returns the
     /// seconds spent accumulating them.
     func forwardDense(

@@ -103,6 +103,38 @@ public final class ModelWork {
         }
     }
 
+    /// Runs the calibration windows through the model as it is now, layer by layer (the dense
+    /// stream: each layer's output feeds the next), showing `observe` every layer's linear
+    /// inputs per window (`rows × width` values, valid during the call).
+    ///
+    /// - Throws: `PruneError` without calibration windows, for bad ids or non-finite activations,
+    ///   or on cancellation.
+    public func denseStream(
+        observe: (_ layer: Int, _ window: Int, _ site: LinearInputSite, _ values: UnsafeBufferPointer<Float>) -> Void
+    ) throws(PruneError) {
+        guard !calibration.isEmpty else { throw PruneError("\(report.step) needs calibration windows") }
+        let activations = try CalibrationActivations(model: model, windows: calibration, cancellation: cancellation)
+        let forward: DecoderLayerForward
+        do { forward = try DecoderLayerForward(model: model, capacity: activations.longest) } catch {
+            throw PruneError("\(report.step): \(error.message)")
+        }
+        for layer in 0..<model.config.layerCount {
+            try activations.forwardInPlace(forward, layer: layer) { window, site, values in
+                observe(layer, window, site, values)
+            }
+        }
+    }
+
+    /// Sets (or, with nil, removes) the bias of `part` (`attn_output` or `ffn_down`) of `layer`.
+    ///
+    /// - Throws: `PruneError` for a part that takes no bias, a missing sub-block or a wrong size.
+    public func setBias(_ values: [Float]?, of part: LlamaTensorNames.Layer, layer: Int) throws(PruneError) {
+        do { try model.setBias(values, of: part, layer: layer) } catch {
+            throw PruneError("\(report.step): \(error.message)")
+        }
+        forward = nil
+    }
+
     /// Removes units within one layer (query heads, KV groups, FFN channels, a sub-block); the
     /// rest of the chain prunes the smaller model. `note` goes into the report.
     ///
@@ -112,6 +144,9 @@ public final class ModelWork {
         forward = nil
         report.notes.append(note)
     }
+
+    /// Adds a line to the report.
+    public func note(_ text: String) { report.notes.append(text) }
 
     /// Records `scores` (by block index) for the report.
     public func record(blockScores scores: [Int: Double]) { report.blockScores = scores }

@@ -298,6 +298,30 @@ struct PruneCLITests {
         #expect(badRange.status == 2 && badRange.stderr.contains("'3-1' is not a layer"), "\(badRange.stderr)")
     }
 
+    @Test("--method flap equals shears.flap{}: narrower layers and ffn_down/attn_output biases in the GGUF")
+    func flapCommandEqualsRecipe() throws {
+        let workspace = try RecipeTests.Workspace()
+        let (a, b, commandOutput, recipeOutput) = try Self.commandAndRecipe(
+            workspace,
+            [
+                workspace.model, "--method", "flap", "--param", "ratio=0.5", "--param", "structure=UL-UM",
+                "--calib", workspace.text, "--samples", "4", "--seqlen", "16",
+            ],
+            """
+            local m = shears.load(shears.args.model)
+            local c = shears.calibration{ text = shears.args.text, samples = 4, seqlen = 16 }
+            local report = shears.prune(m, c, { shears.flap{ ratio = 0.5, structure = "UL-UM" } })
+            print("shape", m.ffn, m.kv_heads, #report.model_notes)
+            m:save(shears.args.out, { type = "f32" })
+            """)
+        #expect(commandOutput.contains("flap: removed layer 0: 1 of 2 KV groups"), "\(commandOutput)")
+        #expect(recipeOutput.contains("shape\t24\t1\t4"), "\(recipeOutput)")
+        try Self.expectSameTensors(a, b, keys: ["shears.steps", "shears.calibration"])
+        #expect(a.metadata["shears.steps"] == .string("flap(ratio=0.5, metric=WIFV, structure=UL-UM, bias=true)"))
+        let names = Set(a.tensors.map(\.name))
+        #expect(names.contains("blk.1.ffn_down.bias") && names.contains("blk.1.attn_output.bias"))
+    }
+
     @Test("--bench records provenance like any other prune")
     func benchProvenance() throws {
         let directory = try TemporaryDirectory()
