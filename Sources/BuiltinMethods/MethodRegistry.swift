@@ -8,12 +8,15 @@ public enum MethodRegistry {
     /// Every built-in method and step, in listing order: the four methods, then the OWL
     /// allocator, the DSnoT refiner and the fixed-mask reconstruction.
     public static let builtins: [MethodDescriptor] = [
-        magnitude, wanda, sparseGPT, ria, taylor, owl, dsnot, reconstruct, blocks, llmPruner, flap,
+        magnitude, wanda, sparseGPT, ria, taylor, owl, dsnot, reconstruct, blocks, llmPruner, flap, heads, kvGroups,
+        channels,
     ]
 
     /// The methods `shears prune --method` chooses from (those with their own criterion or mask,
     /// and block removal).
-    public static let methods: [MethodDescriptor] = [magnitude, wanda, sparseGPT, ria, taylor, blocks, llmPruner, flap]
+    public static let methods: [MethodDescriptor] = [
+        magnitude, wanda, sparseGPT, ria, taylor, blocks, llmPruner, flap, heads, kvGroups, channels,
+    ]
 
     /// The method called `name` (`-` and `_` alike: `llm-pruner` is `llm_pruner`), if any.
     public static func method(named name: String) -> MethodDescriptor? {
@@ -146,6 +149,50 @@ public enum MethodRegistry {
                 ratio: ratio, metric: FLAP.Metric(rawValue: arguments.string("metric")!)!,
                 structure: FLAP.Structure(rawValue: arguments.string("structure")!)!, bias: arguments.boolean("bias")!)
         ]
+    }
+
+    /// Query heads removed by one criterion, equally from every KV group.
+    public static let heads = unitRemoval(
+        .queryHeads, "removes the lowest-scoring query heads of every chosen layer, the same number from each KV group")
+    /// KV groups (with their query heads) removed by one criterion.
+    public static let kvGroups = unitRemoval(
+        .kvGroups, "removes the lowest-scoring KV groups (with the query heads reading them) of every chosen layer")
+    /// FFN channels removed by one criterion.
+    public static let channels = unitRemoval(
+        .channels, "removes the lowest-scoring FFN channels of every chosen layer")
+
+    /// The descriptor of a `UnitRemoval` of `unit`.
+    private static func unitRemoval(_ unit: UnitRemoval.Unit, _ summary: String) -> MethodDescriptor {
+        MethodDescriptor(
+            name: unit.rawValue,
+            summary: summary + " (criteria: magnitude, wanda_sp of FLAP, minitron, taylor of Michel et al.)",
+            parameters: [
+                MethodParameter(
+                    "ratio", .number, range: MethodParameterRange(0, 1),
+                    help: unit == .queryHeads
+                        ? "the fraction of each KV group's query heads to remove"
+                        : "the fraction of each layer's units to remove"),
+                MethodParameter(
+                    "criterion", .choice(UnitRemoval.Criterion.allCases.map(\.rawValue)), default: .string("wanda_sp"),
+                    help: "the score: magnitude, wanda_sp, minitron or taylor"),
+                MethodParameter(
+                    "layers", .names, provenance: .unlessDefault, help: "the layers pruned, e.g. 4-27 (default: all)"),
+                MethodParameter(
+                    "norm", .integer, default: .integer(2), range: MethodParameterRange(1, 2, includesUpper: true),
+                    provenance: .unlessDefault, help: "the norm of magnitude: 1 or 2"),
+            ]
+        ) { arguments throws(PruneError) in
+            guard let ratio = arguments.number("ratio") else { throw PruneError("\(unit.rawValue): give ratio = R") }
+            let layers = try arguments.names("layers").map { names throws(PruneError) in
+                try layerList(names, parameter: "layers")
+            }
+            return [
+                try UnitRemoval(
+                    unit: unit, criterion: UnitRemoval.Criterion(rawValue: arguments.string("criterion")!)!,
+                    ratio: ratio,
+                    layers: layers, norm: arguments.integer("norm")!)
+            ]
+        }
     }
 
     /// Magnitude: |W|, one threshold per matrix (the reference baseline) or per row; no data.

@@ -103,6 +103,28 @@ public final class ModelWork {
         }
     }
 
+    /// Per calibration window, `∂L_w/∂g` at g = 1 for gates on `units` of `layers` (L_w that
+    /// window's share of the mean NLL), without any weight gradient.
+    ///
+    /// - Throws: `PruneError` without calibration windows, for bad windows or a unit a layer
+    ///   lacks, or on cancellation.
+    package func gateGradients(units: Set<GateUnit>, layers: [Int]) throws(PruneError) -> [GateGradients] {
+        guard !calibration.isEmpty else { throw PruneError("\(report.step) needs calibration windows") }
+        let gradients = ModelGradients(model: model, cancellation: cancellation)
+        var result: [GateGradients] = []
+        for window in calibration {
+            do {
+                result.append(try gradients.gates(windows: [window], units: units, layers: layers))
+            } catch let error as InferenceError {
+                if let reason = error.cancellation { throw PruneError(cancelled: reason) }
+                throw PruneError("\(report.step): \(error.message)")
+            } catch {
+                throw PruneError("\(report.step): \(error)")
+            }
+        }
+        return result
+    }
+
     /// Runs the calibration windows through the model as it is now, layer by layer (the dense
     /// stream: each layer's output feeds the next), showing `observe` every layer's linear
     /// inputs per window (`rows × width` values, valid during the call).

@@ -6,9 +6,11 @@ import Testing
 /// The registry's declared parameters against what the steps accept, and its descriptions.
 @Suite("method registry")
 struct MethodRegistryTests {
-    /// Arguments a descriptor needs besides `parameter` (OWL needs a sparsity).
+    /// Arguments a descriptor needs besides `parameter` (OWL needs a sparsity, structured steps a ratio).
     static func base(_ descriptor: MethodDescriptor, without parameter: String) -> [String: MethodValue] {
-        descriptor.name == "owl" && parameter != "sparsity" ? ["sparsity": .number(0.5)] : [:]
+        if descriptor.name == "owl" && parameter != "sparsity" { return ["sparsity": .number(0.5)] }
+        if descriptor.parameter("ratio") != nil && parameter != "ratio" { return ["ratio": .number(0.5)] }
+        return [:]
     }
 
     /// Values just inside and just outside `range`, as `type` values.
