@@ -9,39 +9,22 @@ import Testing
 /// by token, the mean updated before the deviations), its UL-UM thresholds, bias compensation and
 /// the AL-AM cost budget.
 @Suite struct FLAPTests {
-    /// A four-layer tiny model (4 query heads over 2 KV heads of 8 dims, FFN 48).
-    static func model() throws -> Model {
-        var config = TinyModel.config
-        config.layers = Array(repeating: config.layers[0], count: 4)
-        return try TinyModel.make(config, seed: 31)
-    }
+    /// A four-layer tiny model.
+    static func model() throws -> Model { try StructuredFixtures.model(layers: 4, seed: 31) }
 
     /// Six windows of 12 random ids.
-    static let windows: [[Int32]] = (0..<6).map { window in
-        var rng = SplitMix64(seed: UInt64(60 + window))
-        return (0..<12).map { _ in Int32(rng.next() % UInt64(TinyModel.config.vocabSize)) }
-    }
+    static let windows = StructuredFixtures.windows(6, length: 12, seed: 60)
 
     /// The reference's statistics of `site` in every layer over the dense stream: mean and
     /// fluctuation per channel, in the order `add_batch` computes them.
     static func referenceStatistics(
         _ model: Model, _ site: LinearInputSite
     ) throws -> [(mean: [Double], fluctuation: [Double])] {
-        let config = model.config, hidden = config.hiddenSize
-        let forward = try DecoderLayerForward(model: model, capacity: 12)
-        let embedding = model.tensor(LlamaTensorNames.tokenEmbedding)!.storage.array
-        var states = windows.map { window in window.flatMap { embedding[(Int($0) * hidden)..<((Int($0) + 1) * hidden)] }
-        }
+        let inputs = try StructuredFixtures.denseInputs(model, windows, site)
         var result: [(mean: [Double], fluctuation: [Double])] = []
-        for layer in 0..<config.layerCount {
+        for layer in 0..<model.config.layerCount {
             var mean: [Double] = [], fluctuation: [Double] = [], n = 0.0
-            for index in states.indices {
-                var observed: [Float] = []
-                try states[index].withUnsafeMutableBufferPointer { buffer in
-                    try forward.run(
-                        layer: layer, input: buffer.baseAddress!, rows: 12, output: buffer.baseAddress!,
-                        observe: { seen, values in if seen == site { observed = Array(values) } })
-                }
+            for observed in inputs[layer] {
                 let width = observed.count / 12
                 if mean.isEmpty {
                     mean = Array(repeating: 0, count: width)

@@ -9,18 +9,11 @@ import Testing
 /// removed slices, the reference's rounding, the default layer range, and refusals that change
 /// nothing.
 @Suite struct LLMPrunerTests {
-    /// An eight-layer tiny model (4 query heads over 2 KV heads of 8 dims, FFN 48).
-    static func model() throws -> Model {
-        var config = TinyModel.config
-        config.layers = Array(repeating: config.layers[0], count: 8)
-        return try TinyModel.make(config, seed: 21)
-    }
+    /// An eight-layer tiny model.
+    static func model() throws -> Model { try StructuredFixtures.model(layers: 8, seed: 21) }
 
     /// Four windows of 16 random ids.
-    static let windows: [[Int32]] = (0..<4).map { window in
-        var rng = SplitMix64(seed: UInt64(90 + window))
-        return (0..<16).map { _ in Int32(rng.next() % UInt64(TinyModel.config.vocabSize)) }
-    }
+    static let windows = StructuredFixtures.windows(4, length: 16, seed: 90)
 
     /// Every tensor's dense gradient and Fisher estimate (as arrays).
     static func gradients(_ model: Model) throws -> [String: (g: [Float], f: [Float])] {

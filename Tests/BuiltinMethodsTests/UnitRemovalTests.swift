@@ -8,37 +8,15 @@ import Testing
 /// `shears.heads{}`, `shears.kv_groups{}`, `shears.channels{}`: each criterion's unit scores
 /// computed here independently, the lowest removed, query heads equally per KV group, refusals.
 @Suite struct UnitRemovalTests {
-    /// A three-layer tiny model (4 query heads over 2 KV heads of 8 dims, FFN 48).
-    static func model() throws -> Model {
-        var config = TinyModel.config
-        config.layers = Array(repeating: config.layers[0], count: 3)
-        return try TinyModel.make(config, seed: 41)
-    }
+    /// A three-layer tiny model.
+    static func model() throws -> Model { try StructuredFixtures.model(layers: 3, seed: 41) }
 
     /// Five windows of 10 random ids.
-    static let windows: [[Int32]] = (0..<5).map { window in
-        var rng = SplitMix64(seed: UInt64(80 + window))
-        return (0..<10).map { _ in Int32(rng.next() % UInt64(TinyModel.config.vocabSize)) }
-    }
+    static let windows = StructuredFixtures.windows(5, length: 10, seed: 80)
 
     /// Every window's `site` input of every layer over the dense stream, `[layer][window]`.
     static func stream(_ model: Model, _ site: LinearInputSite) throws -> [[[Float]]] {
-        let hidden = model.config.hiddenSize
-        let forward = try DecoderLayerForward(model: model, capacity: 10)
-        let embedding = model.tensor(LlamaTensorNames.tokenEmbedding)!.storage.array
-        var states = windows.map { window in window.flatMap { embedding[(Int($0) * hidden)..<((Int($0) + 1) * hidden)] }
-        }
-        return try (0..<model.config.layerCount).map { layer in
-            try states.indices.map { index in
-                var observed: [Float] = []
-                try states[index].withUnsafeMutableBufferPointer { buffer in
-                    try forward.run(
-                        layer: layer, input: buffer.baseAddress!, rows: 10, output: buffer.baseAddress!,
-                        observe: { seen, values in if seen == site { observed = Array(values) } })
-                }
-                return observed
-            }
-        }
+        try StructuredFixtures.denseInputs(model, windows, site)
     }
 
     /// The indices of the `count` lowest of `scores`.

@@ -84,55 +84,44 @@ public struct UnitRemoval: ModelStep {
         for layer in chosen {
             let shape = config.layers[layer], headDim = config.headDim
             let values = scores[layer]!
+            let removal: StructuralRemoval, note: String
             switch unit {
             case .channels:
                 let count = Int(ratio * Double(shape.ffnSize))
                 guard count > 0 else { continue }
-                removals.append(
-                    (
-                        .ffnChannels(layer: layer, LLMPruner.lowest(values, count)),
-                        "layer \(layer): \(count) of \(shape.ffnSize) FFN channels"
-                    ))
+                removal = .ffnChannels(layer: layer, LLMPruner.lowest(values, count))
+                note = "\(count) of \(shape.ffnSize) FFN channels"
             case .kvGroups:
                 let count = Int(ratio * Double(shape.kvHeadCount))
                 guard count > 0 else { continue }
-                let groups = (0..<shape.kvHeadCount).map { group in
-                    combine(
-                        Array(values[(group * shape.groupSize * headDim)..<((group + 1) * shape.groupSize * headDim)]))
-                }
-                removals.append(
-                    (
-                        .kvGroups(layer: layer, LLMPruner.lowest(groups, count)),
-                        "layer \(layer): \(count) of \(shape.kvHeadCount) KV groups"
-                    ))
+                removal = .kvGroups(layer: layer, LLMPruner.lowest(perUnit(values, shape.groupSize * headDim), count))
+                note = "\(count) of \(shape.kvHeadCount) KV groups"
             case .queryHeads:
                 let count = Int(ratio * Double(shape.groupSize))
                 guard count > 0 else { continue }
-                let heads = (0..<shape.headCount).map { head in
-                    combine(Array(values[(head * headDim)..<((head + 1) * headDim)]))
-                }
+                let heads = perUnit(values, headDim)
                 let removed = (0..<shape.kvHeadCount).flatMap { group in
                     let members = Array(heads[(group * shape.groupSize)..<((group + 1) * shape.groupSize)])
                     return LLMPruner.lowest(members, count).map { group * shape.groupSize + $0 }
                 }
-                removals.append(
-                    (
-                        .queryHeads(layer: layer, removed),
-                        "layer \(layer): \(removed.count) of \(shape.headCount) query heads (\(count) per KV group)"
-                    ))
+                removal = .queryHeads(layer: layer, removed)
+                note = "\(removed.count) of \(shape.headCount) query heads (\(count) per KV group)"
             }
+            removals.append((removal, "layer \(layer): " + note))
         }
         for (removal, note) in removals { try work.remove(removal, note: note) }
     }
 
-    /// A unit's score from its channels' (sum; the L2 for minitron).
-    private func combine(_ channels: [Double]) -> Double {
-        criterion == .minitron
-            ? channels.reduce(0) { $0 + $1 * $1 }.squareRoot() : channels.reduce(0, +)
+    /// One score per run of `width` channels: their sum, or their L2 for minitron.
+    private func perUnit(_ channels: [Double], _ width: Int) -> [Double] {
+        stride(from: 0, to: channels.count, by: width).map { start in
+            let run = channels[start..<(start + width)]
+            return criterion == .minitron ? run.reduce(0) { $0 + $1 * $1 }.squareRoot() : run.reduce(0, +)
+        }
     }
 
     /// Per chosen layer, one score per input channel of the unit's reading matrix (`attn_output`
-    /// for heads and groups, `ffn_down` for channels), combined per unit by `combine`.
+    /// for heads and groups, `ffn_down` for channels), combined per unit by `perUnit`.
     private func channelScores(_ work: ModelWork, _ layers: [Int]) throws(PruneError) -> [Int: [Double]] {
         let model = work.model, config = model.config
         let site: LinearInputSite = unit == .channels ? .ffnHidden : .attentionContext
@@ -199,7 +188,7 @@ public struct UnitRemoval: ModelStep {
                     if values.isEmpty { values = Array(repeating: 0, count: window.count) }
                     for (index, value) in window.enumerated() { values[index] += abs(value) }
                 }
-                // One score per unit, spread evenly over its channels (summed back by `combine`).
+                // One score per unit, spread evenly over its channels (summed back by `perUnit`).
                 result[layer] = values.flatMap { Array(repeating: $0 / Double(width), count: width) }
             }
             return result
@@ -242,7 +231,7 @@ public struct UnitRemoval: ModelStep {
                 }
             }
         }
-        // Summed per unit by `combine`: Σw² ranks units as their L2 norms do.
+        // Summed per unit by `perUnit`: Σw² ranks units as their L2 norms do.
         return values
     }
 }
