@@ -109,4 +109,33 @@ import Testing
             "SmolLM2 with biases (\(heterogeneous ? "deci" : "llama")): Shears \(ours) (\(plain) without), llama.cpp \(theirs)"
         )
     }
+
+    @Test(
+        "structured prunes written by shears prune (LLM-Pruner: deci; FLAP with bias compensation) run in llama-perplexity within 1% of Shears",
+        .enabled(if: enabled),
+        arguments: [
+            ["--method", "llm-pruner", "--param", "ratio=0.25", "--samples", "10", "--seqlen", "64", "--seed", "42"],
+            [
+                "--method", "flap", "--param", "ratio=0.2", "--param", "structure=UL-UM", "--samples", "32", "--seqlen",
+                "128",
+            ],
+        ])
+    func structured(arguments: [String]) throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("structured.gguf")
+        let outcome = try CommandRunner.run(
+            [
+                "prune", ReferenceData.modelPath, "--calib-ids",
+                ReferenceData.file("wikitext2-valid.smollm2-ids.i32").path,
+            ]
+                + arguments + ["--out", path, "--type", "f32"])
+        try #require(outcome.status == 0, "\(outcome.stderr)")
+        let file = try GGUFFile(path: path)
+        let flap = arguments.contains("flap")
+        #expect(file.metadata["general.architecture"]?.string == (flap ? "llama" : "deci"))
+        #expect(file.tensors.contains { $0.name == "blk.0.ffn_down.bias" } == flap)
+        let (ours, theirs) = try Self.perplexities(path)
+        #expect(abs(ours / theirs - 1) <= 0.01, "Shears \(ours), llama.cpp \(theirs)")
+        print("\(arguments[1]) SmolLM2: Shears \(ours), llama.cpp \(theirs) (4 chunks of 512)")
+    }
 }
