@@ -57,6 +57,10 @@ public enum MethodRegistry {
         "damp", .number, default: .number(0.01), range: MethodParameterRange(0),
         help: "the damping added to the Hessian diagonal, as a fraction of its mean")
 
+    private static let params = MethodParameter(
+        "params", .number, range: MethodParameterRange(0, 1), provenance: .unlessDefault,
+        help: "instead of ratio: the fraction of the model's parameters to remove (the ratio coming closest is found)")
+
     // MARK: Methods
 
     /// Depth pruning: whole blocks removed by Shortened LLaMA's perplexity criterion.
@@ -88,6 +92,7 @@ public enum MethodRegistry {
             MethodParameter(
                 "ratio", .number, range: MethodParameterRange(0, 1),
                 help: "the fraction of each chosen layer's FFN channels and KV channels to remove (whole heads)"),
+            params,
             MethodParameter(
                 "importance", .choice(LLMPruner.Importance.allCases.map(\.rawValue)), default: .string("param_first"),
                 help: "the Taylor term: param_first, param_second, param_mix or vectorize"),
@@ -105,7 +110,7 @@ public enum MethodRegistry {
                 help: "the layers whose FFN channels are pruned (default: layers)"),
         ]
     ) { arguments throws(PruneError) in
-        guard let ratio = arguments.number("ratio") else { throw PruneError("llm_pruner: give ratio = R") }
+        let budget = try StructuredBudget.from(arguments, step: "llm_pruner")
         let layers = try arguments.names("layers").map { names throws(PruneError) in
             try layerList(names, parameter: "layers")
         }
@@ -117,7 +122,7 @@ public enum MethodRegistry {
         }
         return [
             try LLMPruner(
-                ratio: ratio, importance: LLMPruner.Importance(rawValue: arguments.string("importance")!)!,
+                budget: budget, importance: LLMPruner.Importance(rawValue: arguments.string("importance")!)!,
                 grouping: LLMPruner.Grouping(rawValue: arguments.string("grouping")!)!,
                 attentionLayers: attention ?? layers, mlpLayers: mlp ?? layers)
         ]
@@ -132,6 +137,7 @@ public enum MethodRegistry {
             MethodParameter(
                 "ratio", .number, range: MethodParameterRange(0, 1),
                 help: "the fraction to remove: of each layer's units (UL-UM), of the attention + FFN cost (AL-AM)"),
+            params,
             MethodParameter(
                 "metric", .choice(FLAP.Metric.allCases.map(\.rawValue)), default: .string("WIFV"),
                 help: "the fluctuation metric: IFV, WIFV (weighted by the column norm) or WIFN"),
@@ -143,10 +149,10 @@ public enum MethodRegistry {
                 help: "add the removed inputs' mean contribution back as attn_output/ffn_down biases"),
         ]
     ) { arguments throws(PruneError) in
-        guard let ratio = arguments.number("ratio") else { throw PruneError("flap: give ratio = R") }
         return [
             try FLAP(
-                ratio: ratio, metric: FLAP.Metric(rawValue: arguments.string("metric")!)!,
+                budget: try StructuredBudget.from(arguments, step: "flap"),
+                metric: FLAP.Metric(rawValue: arguments.string("metric")!)!,
                 structure: FLAP.Structure(rawValue: arguments.string("structure")!)!, bias: arguments.boolean("bias")!)
         ]
     }

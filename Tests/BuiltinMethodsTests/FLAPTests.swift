@@ -134,4 +134,16 @@ import Testing
         #expect(throws: PruneError("flap: ratio must be in [0, 1), got 1.0")) { try FLAP(ratio: 1) }
         #expect(throws: PruneError("flap: ratio must be in [0, 1), got -0.1")) { try FLAP(ratio: -0.1) }
     }
+
+    @Test("params with AL-AM: the removed weights come within one unit of the fraction asked for")
+    func parameterBudget() throws {
+        let model = try Self.model()
+        let before = model.parameterCount
+        let report = try Pruner(model: model, steps: [try FLAP(budget: .parameters(0.1), bias: false)])
+            .run(calibration: Self.windows)
+        let removed = Double(before - model.parameterCount) / Double(before)
+        // A KV group is (2·2 + 2)·8·32 = 1536 parameters, the largest unit.
+        #expect(abs(removed - 0.1) <= 1536.0 / Double(before), "removed \(removed)")
+        #expect(report.modelSteps[0].notes.contains { $0.hasPrefix("params 0.1: ratio ") })
+    }
 }

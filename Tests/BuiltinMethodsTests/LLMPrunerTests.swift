@@ -148,4 +148,19 @@ import Testing
             try Pruner(model: try Self.model(), steps: [try LLMPruner(ratio: 0.2)]).run(calibration: [])
         }
     }
+
+    @Test("params: the ratio whose removals come closest to a fraction of all parameters is found")
+    func parameterBudget() throws {
+        let before = try Self.model().parameterCount
+        let (model, report) = try Self.prune(try LLMPruner(budget: .parameters(0.03)))
+        let removed = Double(before - model.parameterCount) / Double(before)
+        // One FFN channel in each of the two chosen layers is 96 parameters of ~51k: the closest
+        // achievable fraction is within one step of the target.
+        #expect(abs(removed - 0.03) <= 2.0 * 96 / Double(before), "removed \(removed)")
+        #expect(report.modelSteps[0].notes.first?.hasPrefix("params 0.03: ratio ") == true)
+        let arguments = try MethodRegistry.llmPruner.arguments(["ratio": .number(0.2), "params": .number(0.1)])
+        #expect(throws: PruneError("llm_pruner: give ratio or params, not both")) {
+            try MethodRegistry.llmPruner.makeSteps(arguments)
+        }
+    }
 }

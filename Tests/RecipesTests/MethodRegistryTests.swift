@@ -9,7 +9,9 @@ struct MethodRegistryTests {
     /// Arguments a descriptor needs besides `parameter` (OWL needs a sparsity, structured steps a ratio).
     static func base(_ descriptor: MethodDescriptor, without parameter: String) -> [String: MethodValue] {
         if descriptor.name == "owl" && parameter != "sparsity" { return ["sparsity": .number(0.5)] }
-        if descriptor.parameter("ratio") != nil && parameter != "ratio" { return ["ratio": .number(0.5)] }
+        if descriptor.parameter("ratio") != nil && !["ratio", "params"].contains(parameter) {
+            return ["ratio": .number(0.5)]
+        }
         return [:]
     }
 

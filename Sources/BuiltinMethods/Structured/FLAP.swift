@@ -39,8 +39,9 @@ public struct FLAP: ModelStep {
         case adaptive = "AL-AM"
     }
 
-    /// The fraction of units to remove (per layer for UL-UM, of the attention + FFN cost for AL-AM).
-    public let ratio: Double
+    /// How much to remove: FLAP's ratio (per layer for UL-UM, of the attention + FFN cost for
+    /// AL-AM) or a fraction of the model's parameters.
+    public let budget: StructuredBudget
     /// The metric.
     public let metric: Metric
     /// The structure.
@@ -51,17 +52,32 @@ public struct FLAP: ModelStep {
     /// "flap".
     public var name: String { "flap" }
 
+    /// - Throws: `PruneError` for a ratio or parameter fraction outside [0, 1).
+    public init(
+        budget: StructuredBudget, metric: Metric = .wifv, structure: Structure = .adaptive, bias: Bool = true
+    ) throws(PruneError) {
+        switch budget {
+        case .ratio(let ratio) where !(0..<1).contains(ratio):
+            throw PruneError("flap: ratio must be in [0, 1), got \(ratio)")
+        case .parameters(let fraction) where !(0..<1).contains(fraction):
+            throw PruneError("flap: params must be in [0, 1), got \(fraction)")
+        default: break
+        }
+        self.budget = budget
+        self.metric = metric
+        self.structure = structure
+        self.bias = bias
+    }
+
+    /// FLAP with its own `ratio`.
+    ///
     /// - Throws: `PruneError` for a ratio outside [0, 1).
     public init(
         ratio: Double, metric: Metric = .wifv, structure: Structure = .adaptive, bias: Bool = true
     )
         throws(PruneError)
     {
-        guard ratio >= 0, ratio < 1 else { throw PruneError("flap: ratio must be in [0, 1), got \(ratio)") }
-        self.ratio = ratio
-        self.metric = metric
-        self.structure = structure
-        self.bias = bias
+        try self.init(budget: .ratio(ratio), metric: metric, structure: structure, bias: bias)
     }
 
     /// Gathers the statistics over the dense stream, scores, checks and removes.
@@ -89,9 +105,24 @@ public struct FLAP: ModelStep {
                 ffn[key.layer] = scores
             }
         }
-        let plan = structure == .uniform ? uniformPlan(attention, ffn, config) : adaptivePlan(attention, ffn, config)
+        let plan = { (ratio: Double) in
+            structure == .uniform
+                ? uniformPlan(attention, ffn, config, ratio: ratio) : adaptivePlan(attention, ffn, config, ratio: ratio)
+        }
+        let ratio: Double
+        switch budget {
+        case .ratio(let value): ratio = value
+        case .parameters(let fraction):
+            let found = try StructuredBudget.ratio(
+                removing: fraction, of: model.parameterCount, config, step: name
+            ) { ratio throws(PruneError) in Self.removals(plan(ratio), config) }
+            ratio = found.ratio
+            work.note(
+                "params \(fraction): ratio \(ratio) removes \(found.removed) of \(model.parameterCount) parameters")
+        }
+        let chosen = plan(ratio)
         for layer in 0..<config.layerCount {
-            let (groups, channels) = (plan.groups[layer] ?? [], plan.channels[layer] ?? [])
+            let (groups, channels) = (chosen.groups[layer] ?? [], chosen.channels[layer] ?? [])
             let shape = config.layers[layer]
             if !groups.isEmpty {
                 try compensate(
@@ -122,8 +153,22 @@ public struct FLAP: ModelStep {
         var channels: [Int: [Int]] = [:]
     }
 
+    /// The removals `plan` makes (a sub-block losing every unit goes whole).
+    private static func removals(_ plan: Plan, _ config: LlamaConfig) -> [StructuralRemoval] {
+        plan.groups.map { layer, groups in
+            groups.count == config.layers[layer].kvHeadCount
+                ? .attention(layer: layer) : .kvGroups(layer: layer, groups)
+        }
+            + plan.channels.map { layer, channels in
+                channels.count == config.layers[layer].ffnSize
+                    ? .ffn(layer: layer) : .ffnChannels(layer: layer, channels)
+            }
+    }
+
     /// UL-UM: per layer, the units scoring below the `Int(ratio·count)`-th lowest score.
-    private func uniformPlan(_ attention: [Int: [Double]], _ ffn: [Int: [Double]], _ config: LlamaConfig) -> Plan {
+    private func uniformPlan(
+        _ attention: [Int: [Double]], _ ffn: [Int: [Double]], _ config: LlamaConfig, ratio: Double
+    ) -> Plan {
         var plan = Plan()
         for (layer, channels) in attention.sorted(by: { $0.key < $1.key }) {
             let shape = config.layers[layer]
@@ -138,7 +183,9 @@ public struct FLAP: ModelStep {
     }
 
     /// AL-AM: every layer's standardised scores ranked together with their costs.
-    private func adaptivePlan(_ attention: [Int: [Double]], _ ffn: [Int: [Double]], _ config: LlamaConfig) -> Plan {
+    private func adaptivePlan(
+        _ attention: [Int: [Double]], _ ffn: [Int: [Double]], _ config: LlamaConfig, ratio: Double
+    ) -> Plan {
         var units: [(score: Double, cost: Double, layer: Int, index: Int, isGroup: Bool)] = []
         for (layer, channels) in attention.sorted(by: { $0.key < $1.key }) {
             let shape = config.layers[layer]

@@ -38,8 +38,9 @@ public struct LLMPruner: ModelStep {
         case sum, mean, max, prod
     }
 
-    /// The fraction of each chosen layer's FFN channels and KV channels to remove.
-    public let ratio: Double
+    /// How much to remove: the fraction of each chosen layer's FFN channels and KV channels
+    /// (the reference's `--pruning_ratio`), or a fraction of the model's parameters.
+    public let budget: StructuredBudget
     /// The element salience.
     public let importance: Importance
     /// The member reduction.
@@ -53,17 +54,35 @@ public struct LLMPruner: ModelStep {
     /// "llm-pruner".
     public var name: String { "llm-pruner" }
 
+    /// - Throws: `PruneError` for a ratio or parameter fraction outside [0, 1).
+    public init(
+        budget: StructuredBudget, importance: Importance = .paramFirst, grouping: Grouping = .sum,
+        attentionLayers: [Int]? = nil, mlpLayers: [Int]? = nil
+    ) throws(PruneError) {
+        switch budget {
+        case .ratio(let ratio) where !(0..<1).contains(ratio):
+            throw PruneError("llm-pruner: ratio must be in [0, 1), got \(ratio)")
+        case .parameters(let fraction) where !(0..<1).contains(fraction):
+            throw PruneError("llm-pruner: params must be in [0, 1), got \(fraction)")
+        default: break
+        }
+        self.budget = budget
+        self.importance = importance
+        self.grouping = grouping
+        self.attentionLayers = attentionLayers
+        self.mlpLayers = mlpLayers
+    }
+
+    /// LLM-Pruner with its own `ratio`.
+    ///
     /// - Throws: `PruneError` for a ratio outside [0, 1).
     public init(
         ratio: Double, importance: Importance = .paramFirst, grouping: Grouping = .sum, attentionLayers: [Int]? = nil,
         mlpLayers: [Int]? = nil
     ) throws(PruneError) {
-        guard ratio >= 0, ratio < 1 else { throw PruneError("llm-pruner: ratio must be in [0, 1), got \(ratio)") }
-        self.ratio = ratio
-        self.importance = importance
-        self.grouping = grouping
-        self.attentionLayers = attentionLayers
-        self.mlpLayers = mlpLayers
+        try self.init(
+            budget: .ratio(ratio), importance: importance, grouping: grouping, attentionLayers: attentionLayers,
+            mlpLayers: mlpLayers)
     }
 
     /// The layers pruned by default in an `layers`-layer model: all but the first four and the
@@ -84,39 +103,67 @@ public struct LLMPruner: ModelStep {
             else { return }
             members[name] = channelValues(tensor, parsed.part, gradient, config, layer: parsed.layer)
         }
-        var removals: [(StructuralRemoval, String)] = []
-        for layer in mlp where config.layers[layer].hasFFN {
-            let width = config.layers[layer].ffnSize
-            let scores = (0..<width).map { j in
-                reduce([
-                    members[LlamaTensorNames.Layer.gate.name(layer: layer)]![j],
-                    members[LlamaTensorNames.Layer.up.name(layer: layer)]![j],
-                    members[LlamaTensorNames.Layer.down.name(layer: layer)]![j],
-                ])
-            }
-            let count = width - Int(Double(width) * (1 - ratio))
-            guard count > 0 else { continue }
-            guard count < width else {
-                throw PruneError("llm-pruner: ratio \(ratio) removes every FFN channel of layer \(layer); lower it")
-            }
-            let pruned = Self.lowest(scores, count)
-            removals.append((.ffnChannels(layer: layer, pruned), "layer \(layer): \(count) of \(width) FFN channels"))
-        }
-        for layer in attention where config.layers[layer].hasAttention {
-            let shape = config.layers[layer], headDim = config.headDim, width = shape.kvHeadCount * headDim
-            let groupScores = try kvGroupScores(members, layer, config)
-            let groups = (width - Int(Double(width) * (1 - ratio))) / headDim
-            guard groups > 0 else { continue }
-            guard groups < shape.kvHeadCount else {
-                throw PruneError(
-                    "llm-pruner: ratio \(ratio) removes every KV group of layer \(layer) (\(shape.kvHeadCount)); lower it"
-                )
-            }
-            removals.append(
+        let mlpScores = Dictionary(
+            uniqueKeysWithValues: mlp.filter { config.layers[$0].hasFFN }.map { layer in
                 (
-                    .kvGroups(layer: layer, Self.lowest(groupScores, groups)),
-                    "layer \(layer): \(groups) of \(shape.kvHeadCount) KV groups"
-                ))
+                    layer,
+                    (0..<config.layers[layer].ffnSize).map { j in
+                        reduce([
+                            members[LlamaTensorNames.Layer.gate.name(layer: layer)]![j],
+                            members[LlamaTensorNames.Layer.up.name(layer: layer)]![j],
+                            members[LlamaTensorNames.Layer.down.name(layer: layer)]![j],
+                        ])
+                    }
+                )
+            })
+        var groupScores: [Int: [Double]] = [:]
+        for layer in attention where config.layers[layer].hasAttention {
+            groupScores[layer] = try kvGroupScores(members, layer, config)
+        }
+        /// The removals at `ratio`, with their notes.
+        func plan(_ ratio: Double) throws(PruneError) -> [(StructuralRemoval, String)] {
+            var removals: [(StructuralRemoval, String)] = []
+            for (layer, scores) in mlpScores.sorted(by: { $0.key < $1.key }) {
+                let width = scores.count
+                let count = width - Int(Double(width) * (1 - ratio))
+                guard count > 0 else { continue }
+                guard count < width else {
+                    throw PruneError("llm-pruner: ratio \(ratio) removes every FFN channel of layer \(layer); lower it")
+                }
+                removals.append(
+                    (
+                        .ffnChannels(layer: layer, Self.lowest(scores, count)),
+                        "layer \(layer): \(count) of \(width) FFN channels"
+                    ))
+            }
+            for (layer, scores) in groupScores.sorted(by: { $0.key < $1.key }) {
+                let shape = config.layers[layer], width = shape.kvHeadCount * config.headDim
+                let groups = (width - Int(Double(width) * (1 - ratio))) / config.headDim
+                guard groups > 0 else { continue }
+                guard groups < shape.kvHeadCount else {
+                    throw PruneError(
+                        "llm-pruner: ratio \(ratio) removes every KV group of layer \(layer) (\(shape.kvHeadCount)); lower it"
+                    )
+                }
+                removals.append(
+                    (
+                        .kvGroups(layer: layer, Self.lowest(scores, groups)),
+                        "layer \(layer): \(groups) of \(shape.kvHeadCount) KV groups"
+                    ))
+            }
+            return removals
+        }
+        let removals: [(StructuralRemoval, String)]
+        switch budget {
+        case .ratio(let ratio): removals = try plan(ratio)
+        case .parameters(let fraction):
+            let found = try StructuredBudget.ratio(
+                removing: fraction, of: model.parameterCount, config, step: name
+            ) { ratio throws(PruneError) in try plan(ratio).map(\.0) }
+            removals = try plan(found.ratio)
+            work.note(
+                "params \(fraction): ratio \(found.ratio) removes \(found.removed) of \(model.parameterCount) parameters"
+            )
         }
         for (removal, note) in removals { try work.remove(removal, note: note) }
     }

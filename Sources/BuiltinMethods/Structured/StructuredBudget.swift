@@ -1,0 +1,68 @@
+import ModelIO
+import PruningEngine
+
+/// How much a structured step removes: its method's own `ratio` (with the reference's meaning and
+/// rounding), or a fraction of the model's parameters (`params`), for which the step finds the
+/// ratio whose removals come closest.
+public enum StructuredBudget: Sendable, Equatable {
+    /// The method's own ratio.
+    case ratio(Double)
+    /// A fraction of all the model's parameters (embeddings included) to remove.
+    case parameters(Double)
+
+    /// The budget from a descriptor's `ratio` and `params` arguments (exactly one given).
+    ///
+    /// - Throws: `PruneError` when neither or both are given.
+    static func from(_ arguments: MethodArguments, step: String) throws(PruneError) -> StructuredBudget {
+        switch (arguments.number("ratio"), arguments.number("params")) {
+        case (let ratio?, nil): .ratio(ratio)
+        case (nil, let parameters?): .parameters(parameters)
+        case (nil, nil): throw PruneError("\(step): give ratio = R or params = P")
+        case (_?, _?): throw PruneError("\(step): give ratio or params, not both")
+        }
+    }
+
+    /// The parameters `removals` take out of a model of `config` (weights only).
+    static func removedParameters(_ removals: [StructuralRemoval], _ config: LlamaConfig) -> Int {
+        let hidden = config.hiddenSize, headDim = config.headDim
+        return removals.reduce(0) { total, removal in
+            switch removal {
+            case .ffnChannels(_, let channels): total + channels.count * 3 * hidden
+            case .kvGroups(let layer, let groups):
+                total + groups.count * (2 * config.layers[layer].groupSize + 2) * headDim * hidden
+            case .queryHeads(_, let heads): total + heads.count * 2 * headDim * hidden
+            case .attention(let layer):
+                total + (2 * config.layers[layer].headCount + 2 * config.layers[layer].kvHeadCount) * headDim * hidden
+                    + hidden
+            case .ffn(let layer): total + 3 * config.layers[layer].ffnSize * hidden + hidden
+            case .blocks: total
+            }
+        }
+    }
+
+    /// The ratio in [0, 1) whose `plan` removes the number of parameters closest to `fraction` of
+    /// `total` (a plan that throws counts as too much), found by bisection; with the plan.
+    ///
+    /// - Throws: `PruneError` when no ratio removes anything near the target.
+    static func ratio(
+        removing fraction: Double, of total: Int, _ config: LlamaConfig, step: String,
+        plan: (Double) throws(PruneError) -> [StructuralRemoval]
+    ) throws(PruneError) -> (ratio: Double, removed: Int) {
+        let target = fraction * Double(total)
+        func removed(_ ratio: Double) -> Int? {
+            do { return removedParameters(try plan(ratio), config) } catch { return nil }
+        }
+        var low = 0.0, high = 1.0
+        for _ in 0..<48 {
+            let middle = (low + high) / 2
+            if let count = removed(middle), Double(count) < target { low = middle } else { high = middle }
+        }
+        let candidates = [low, high.nextDown].compactMap { ratio in removed(ratio).map { (ratio, $0) } }
+        guard let best = candidates.min(by: { abs(Double($0.1) - target) < abs(Double($1.1) - target) }),
+            best.1 > 0 || fraction == 0
+        else {
+            throw PruneError("\(step): no ratio removes \(fraction) of the parameters; the most it can is less")
+        }
+        return best
+    }
+}
