@@ -52,7 +52,7 @@ local calibration = shears.calibration{
     seqlen = args:integer("seqlen", 64), seed = args:integer("seed", 42),
 }
 local report = shears.prune(model, calibration, { step() })
-for _, note in ipairs(report.model_notes) do print("removed " .. note) end
+for _, note in ipairs(report.model_notes) do print(note) end
 if #report.removed_blocks > 0 then print("removed blocks " .. table.concat(report.removed_blocks, ", ")) end
 local long, short = perplexities()
 print(string.format("pruned: ppl@2048 %.4f, ppl@128 %.4f, %d parameters (%.2f%% removed), %.1f s",

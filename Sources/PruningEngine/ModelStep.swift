@@ -158,13 +158,14 @@ public final class ModelWork {
     }
 
     /// Removes units within one layer (query heads, KV groups, FFN channels, a sub-block); the
-    /// rest of the chain prunes the smaller model. `note` goes into the report.
+    /// rest of the chain prunes the smaller model. `note` (what was removed) goes into the report
+    /// as "removed " + `note`.
     ///
     /// - Throws: `PruneError` for an illegal removal (see `Model.remove`).
     public func remove(_ removal: StructuralRemoval, note: String) throws(PruneError) {
         do { try model.remove(removal) } catch { throw PruneError("\(report.step): \(error.message)") }
         forward = nil
-        report.notes.append(note)
+        report.notes.append("removed " + note)
     }
 
     /// Adds a line to the report.

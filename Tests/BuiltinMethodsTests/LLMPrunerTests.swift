@@ -68,7 +68,9 @@ import Testing
                 #expect(model.config.layers.map(\.ffnSize) == [48, 48, 48, 48, 36, 36, 48, 48])
                 #expect(model.config.layers.map(\.kvHeadCount) == Array(repeating: 2, count: 8), "no whole head")
                 #expect(
-                    report.modelSteps[0].notes == ["layer 4: 12 of 48 FFN channels", "layer 5: 12 of 48 FFN channels"])
+                    report.modelSteps[0].notes == [
+                        "removed layer 4: 12 of 48 FFN channels", "removed layer 5: 12 of 48 FFN channels",
+                    ])
                 for layer in [4, 5] {
                     let members = [
                         Self.slices(dense, gradients, "blk.\(layer).ffn_gate.weight", byColumn: false, importance),
@@ -101,7 +103,8 @@ import Testing
         let (model, report) = try Self.prune(try LLMPruner(ratio: 0.5, attentionLayers: [2, 6], mlpLayers: []))
         #expect(model.config.layers.map(\.kvHeadCount) == [2, 2, 1, 2, 2, 2, 1, 2])
         #expect(model.config.layers.map(\.headCount) == [4, 4, 2, 4, 4, 4, 2, 4])
-        #expect(report.modelSteps[0].notes == ["layer 2: 1 of 2 KV groups", "layer 6: 1 of 2 KV groups"])
+        #expect(
+            report.modelSteps[0].notes == ["removed layer 2: 1 of 2 KV groups", "removed layer 6: 1 of 2 KV groups"])
         for layer in [2, 6] {
             let q = Self.slices(dense, gradients, "blk.\(layer).attn_q.weight", byColumn: false, .paramFirst)
             let k = Self.slices(dense, gradients, "blk.\(layer).attn_k.weight", byColumn: false, .paramFirst)

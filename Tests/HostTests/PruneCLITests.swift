@@ -280,7 +280,7 @@ struct PruneCLITests {
             """)
         #expect(commandOutput.contains("llm-pruner: removed layer 1: 12 of 48 FFN channels"), "\(commandOutput)")
         #expect(commandOutput.contains("parameters: "), "\(commandOutput)")
-        #expect(recipeOutput.contains("ffn\t48\t36\tdeci\tlayer 1: 12 of 48 FFN channels"), "\(recipeOutput)")
+        #expect(recipeOutput.contains("ffn\t48\t36\tdeci\tremoved layer 1: 12 of 48 FFN channels"), "\(recipeOutput)")
         #expect(a.metadata["general.architecture"] == .string("deci"))
         try Self.expectSameTensors(a, b, keys: ["shears.steps", "shears.calibration"])
         #expect(
@@ -290,7 +290,18 @@ struct PruneCLITests {
             "prune", workspace.model, "--method", "llm-pruner", "--sparsity", "0.5", "--calib", workspace.text,
             "--out", workspace.directory.path("x.gguf"),
         ])
-        #expect(refused.status == 2 && refused.stderr.contains("give --param ratio=R"), "\(refused.stderr)")
+        #expect(
+            refused.status == 2 && refused.stderr.contains("give --param ratio=R or --params P"), "\(refused.stderr)")
+        let budget = try CommandRunner.run([
+            "prune", workspace.model, "--method", "llm-pruner", "--params", "0.02", "--param", "layers=0-1",
+            "--calib", workspace.text, "--samples", "2", "--seqlen", "16", "--out", workspace.directory.path("p.gguf"),
+        ])
+        #expect(budget.status == 0 && budget.stdout.contains("llm-pruner: params 0.02: ratio "), "\(budget)")
+        let wrongMethod = try CommandRunner.run([
+            "prune", workspace.model, "--method", "wanda", "--sparsity", "0.5", "--params", "0.2", "--calib",
+            workspace.text, "--out", workspace.directory.path("q.gguf"),
+        ])
+        #expect(wrongMethod.status == 2 && wrongMethod.stderr.contains("--params applies to"), "\(wrongMethod.stderr)")
         let badRange = try CommandRunner.run([
             "prune", workspace.model, "--method", "llm-pruner", "--param", "ratio=0.2", "--param", "layers=3-1",
             "--calib", workspace.text, "--out", workspace.directory.path("y.gguf"),

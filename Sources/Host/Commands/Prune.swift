@@ -34,6 +34,11 @@ struct Prune: ParsableCommand {
     @Option(help: "Fraction of each linear matrix to prune, in [0, 1) (implied by --pattern).")
     var sparsity: Double?
 
+    @Option(
+        help:
+            "Fraction of all the model's parameters to remove, for structured methods that take it (llm-pruner, flap).")
+    var params: Double?
+
     @Option(help: "N:M semi-structured pattern, e.g. 2:4.")
     var pattern: String?
 
@@ -84,13 +89,19 @@ struct Prune: ParsableCommand {
         if chosen.parameter("sparsity") == nil {
             if sparsity != nil || pattern != nil || owl || dsnot || permute {
                 let (what, size) =
-                    chosen.name == "blocks" ? ("whole blocks", "--param remove=N") : ("structures", "--param ratio=R")
+                    chosen.name == "blocks"
+                    ? ("whole blocks", "--param remove=N") : ("structures", "--param ratio=R or --params P")
                 throw ValidationError(
                     "--method \(method) removes \(what): give \(size) (no --sparsity, --pattern, --owl, --dsnot or --permute; chain it with other methods in a recipe)"
                 )
             }
         } else if sparsity == nil, pattern == nil {
             throw ValidationError("give --sparsity or --pattern")
+        }
+        if params != nil, chosen.parameter("params") == nil {
+            throw ValidationError(
+                "--params applies to methods that take a parameter budget (\(MethodRegistry.methods.filter { $0.parameter("params") != nil }.map(\.name).joined(separator: ", ")))"
+            )
         }
         if !owl, owlM != nil || owlLambda != nil {
             throw ValidationError("--owl-m and --owl-lambda set OWL's parameters: add --owl")
@@ -146,7 +157,7 @@ extension Prune {
                 }
                 print("\(step.step): removed blocks \(step.removedBlocks) (scores \(scores.joined(separator: " ")))")
             }
-            for note in step.notes { print("\(step.step): removed \(note)") }
+            for note in step.notes { print("\(step.step): \(note)") }
         }
         if !report.modelSteps.isEmpty {
             print("parameters: \(parametersBefore) -> \(model.parameterCount)")
@@ -182,13 +193,14 @@ extension Prune {
                 given["pattern"] = patternValue
             }
             if permute { given["permute"] = .boolean(true) }
+            if let params { given["params"] = .number(params) }
             for assignment in param {
                 let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
                 guard parts.count == 2 else {
                     throw MethodArgumentError(parameter: assignment, "is not of the form NAME=VALUE")
                 }
                 let parameter = try chosen.declared(parts[0])
-                if ["sparsity", "pattern"].contains(parameter.name) {
+                if ["sparsity", "pattern", "params"].contains(parameter.name) {
                     throw MethodArgumentError(parameter: parameter.name, "is set by --\(parameter.name)")
                 }
                 guard given[parameter.name] == nil else {
@@ -197,7 +209,8 @@ extension Prune {
                 given[parameter.name] = try parameter.parse(parts[1])
             }
         } catch {
-            throw .badInput(error.message { ["sparsity", "pattern"].contains($0) ? "--\($0)" : "--param \($0)" })
+            throw .badInput(
+                error.message { ["sparsity", "pattern", "params"].contains($0) ? "--\($0)" : "--param \($0)" })
         }
         var recipes: [PruneRecipe] = []
         if owl { recipes.append(try Self.recipe(MethodRegistry.owl, allocation)) }
