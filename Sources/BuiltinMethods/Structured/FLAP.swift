@@ -56,13 +56,7 @@ public struct FLAP: ModelStep {
     public init(
         budget: StructuredBudget, metric: Metric = .wifv, structure: Structure = .adaptive, bias: Bool = true
     ) throws(PruneError) {
-        switch budget {
-        case .ratio(let ratio) where !(0..<1).contains(ratio):
-            throw PruneError("flap: ratio must be in [0, 1), got \(ratio)")
-        case .parameters(let fraction) where !(0..<1).contains(fraction):
-            throw PruneError("flap: params must be in [0, 1), got \(fraction)")
-        default: break
-        }
+        try budget.check(step: "flap")
         self.budget = budget
         self.metric = metric
         self.structure = structure

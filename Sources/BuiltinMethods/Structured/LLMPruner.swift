@@ -59,13 +59,7 @@ public struct LLMPruner: ModelStep {
         budget: StructuredBudget, importance: Importance = .paramFirst, grouping: Grouping = .sum,
         attentionLayers: [Int]? = nil, mlpLayers: [Int]? = nil
     ) throws(PruneError) {
-        switch budget {
-        case .ratio(let ratio) where !(0..<1).contains(ratio):
-            throw PruneError("llm-pruner: ratio must be in [0, 1), got \(ratio)")
-        case .parameters(let fraction) where !(0..<1).contains(fraction):
-            throw PruneError("llm-pruner: params must be in [0, 1), got \(fraction)")
-        default: break
-        }
+        try budget.check(step: "llm-pruner")
         self.budget = budget
         self.importance = importance
         self.grouping = grouping

@@ -22,6 +22,19 @@ public enum StructuredBudget: Sendable, Equatable {
         }
     }
 
+    /// Checks that the ratio or the fraction lies in [0, 1).
+    ///
+    /// - Throws: `PruneError` naming `step` and the value otherwise.
+    func check(step: String) throws(PruneError) {
+        switch self {
+        case .ratio(let ratio) where !(0..<1).contains(ratio):
+            throw PruneError("\(step): ratio must be in [0, 1), got \(ratio)")
+        case .parameters(let fraction) where !(0..<1).contains(fraction):
+            throw PruneError("\(step): params must be in [0, 1), got \(fraction)")
+        default: break
+        }
+    }
+
     /// The parameters `removals` take out of a model of `config` (weights only).
     static func removedParameters(_ removals: [StructuralRemoval], _ config: LlamaConfig) -> Int {
         let hidden = config.hiddenSize, headDim = config.headDim
