@@ -52,7 +52,7 @@ extension ShearsModule {
         }
         guard wrt == "weights" else {
             throw LuaArgumentError(
-                argument: 1,
+                argument: 2,
                 "field 'wrt' must be one of 'weights', 'heads', 'kv_groups', 'channels', 'blocks', got '\(wrt)'")
         }
         if options.typeName(of: "layers") != "nil" {
