@@ -281,12 +281,16 @@ package final class ModelGradients {
 
     /// The embedded rows of `window`, `count × hidden`.
     static func embed(_ window: [Int32], _ weights: ModelWeights) -> TensorStorage {
+        let storage = TensorStorage(zeros: window.count * weights.config.hiddenSize)
+        embed(window, weights, into: storage.buffer.baseAddress!)
+        return storage
+    }
+
+    /// Writes the embedded rows of `window` (`count × hidden`) into `rows`.
+    static func embed(_ window: [Int32], _ weights: ModelWeights, into rows: UnsafeMutablePointer<Float>) {
         let hidden = weights.config.hiddenSize
-        return TensorStorage(count: window.count * hidden) { buffer in
-            for (row, id) in window.enumerated() {
-                (buffer.baseAddress! + row * hidden).update(
-                    from: weights.tokenEmbedding + Int(id) * hidden, count: hidden)
-            }
+        for (row, id) in window.enumerated() {
+            (rows + row * hidden).update(from: weights.tokenEmbedding + Int(id) * hidden, count: hidden)
         }
     }
 

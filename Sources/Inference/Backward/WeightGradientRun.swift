@@ -68,7 +68,7 @@ struct WeightGradientRun {
         for window in windows {
             try cancellation?.check()
             let rows = window.count, factor = fisherFactor(window)
-            embed(window, into: state)
+            ModelGradients.embed(window, weights, into: state.buffer.baseAddress!)
             for layer in 0..<config.layerCount {
                 if !keepActivations {
                     inputs[layer].buffer.baseAddress!.update(from: state.buffer.baseAddress!, count: rows * hidden)
@@ -239,14 +239,6 @@ struct WeightGradientRun {
     }
 
     // MARK: Pieces
-
-    /// Writes the embedded rows of `window` into `state`.
-    private func embed(_ window: [Int32], into state: TensorStorage) {
-        for (row, id) in window.enumerated() {
-            (state.buffer.baseAddress! + row * hidden).update(
-                from: weights.tokenEmbedding + Int(id) * hidden, count: hidden)
-        }
-    }
 
     /// Adds each row of `gradient` (`window.count × hidden`) to row `window[row]` of `table`.
     private static func scatter(_ gradient: TensorStorage, _ window: [Int32], hidden: Int, into table: TensorStorage) {
