@@ -86,7 +86,9 @@ public struct LLMPruner: ModelStep {
     /// Scores every unit from one gradient pass, checks every removal, then removes them.
     public func run(model work: ModelWork) throws(PruneError) {
         let model = work.model, config = model.config
-        let attention = try chosen(attentionLayers, config), mlp = try chosen(mlpLayers, config)
+        let defaults = Self.defaultLayers(config.layerCount)
+        let attention = try config.checkedLayers(attentionLayers ?? defaults, step: name)
+        let mlp = try config.checkedLayers(mlpLayers ?? defaults, step: name)
         var members: [String: [Double]] = [:]
         let wanted = Set(
             attention.flatMap { layer in
@@ -160,15 +162,6 @@ public struct LLMPruner: ModelStep {
             )
         }
         for (removal, note) in removals { try work.remove(removal, note: note) }
-    }
-
-    /// `layers` checked against the model, or the default.
-    private func chosen(_ layers: [Int]?, _ config: LlamaConfig) throws(PruneError) -> [Int] {
-        guard let layers else { return Self.defaultLayers(config.layerCount) }
-        if let bad = layers.first(where: { !(0..<config.layerCount).contains($0) }) {
-            throw PruneError("llm-pruner: layer \(bad) is outside 0..<\(config.layerCount)")
-        }
-        return Array(Set(layers)).sorted()
     }
 
     /// Per channel of the unit axis the tensor is pruned along (rows of q/k/v/gate/up, columns of

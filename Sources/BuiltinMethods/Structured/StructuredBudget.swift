@@ -79,3 +79,16 @@ public enum StructuredBudget: Sendable, Equatable {
         return best
     }
 }
+
+extension LlamaConfig {
+    /// `layers` sorted without repeats, or every layer when nil.
+    ///
+    /// - Throws: `PruneError` naming `step` for a layer outside the model.
+    func checkedLayers(_ layers: [Int]?, step: String) throws(PruneError) -> [Int] {
+        guard let layers else { return Array(0..<layerCount) }
+        if let bad = layers.first(where: { !(0..<layerCount).contains($0) }) {
+            throw PruneError("\(step): layer \(bad) is outside 0..<\(layerCount)")
+        }
+        return Array(Set(layers)).sorted()
+    }
+}

@@ -64,13 +64,7 @@ public struct UnitRemoval: ModelStep {
     /// Scores, checks every removal, then removes.
     public func run(model work: ModelWork) throws(PruneError) {
         let config = work.model.config
-        let chosen =
-            try layers.map { list throws(PruneError) -> [Int] in
-                if let bad = list.first(where: { !(0..<config.layerCount).contains($0) }) {
-                    throw PruneError("\(unit.rawValue): layer \(bad) is outside 0..<\(config.layerCount)")
-                }
-                return Array(Set(list)).sorted()
-            } ?? Array(0..<config.layerCount)
+        let chosen = try config.checkedLayers(layers, step: unit.rawValue)
         for layer in chosen {
             let shape = config.layers[layer]
             guard unit == .channels ? shape.hasFFN : shape.hasAttention else {
