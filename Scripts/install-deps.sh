@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs what Shears needs to build and test on Debian 12: Lua 5.4, OpenBLAS, pkg-config
-# (apt), and the PyPI packages the cross-check tests use. Skips what is already installed.
+# (apt), and with --test Chromium (the HTML report test) and the PyPI packages the cross-check
+# tests use. Skips what is already installed.
 set -euo pipefail
 
 apt_packages=(liblua5.4-dev libopenblas-dev pkgconf)
+# The HTML report test opens the page in headless Chromium.
+if [ "${1:-}" = "--test" ]; then apt_packages+=(chromium); fi
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -2,6 +2,7 @@
 --
 --   shears run Scripts/prune-wanda.lua model=MODEL [out=pruned.gguf] [sparsity=0.5] [pattern=2:4]
 --       [calib=TEXT] [samples=32] [seqlen=256] [eval=TEXT] [eval_seqlen=512] [eval_chunks=8] [seed=0]
+--       [report=run.json]
 --
 -- With no calib text, the calibration set is sampled from the model itself (self-generated
 -- calibration); with no eval text, perplexity is measured on held-out self-generated text (a
@@ -21,7 +22,9 @@ local evaluation = setup.evaluation(args)
 local dense = model:perplexity(evaluation)
 report.line("dense perplexity", dense)
 
-local result = shears.prune(model, calibration, { shears.wanda{ sparsity = pattern and nil or sparsity, pattern = pattern } })
+local result = shears.prune(model, calibration, {
+    shears.wanda{ sparsity = pattern and nil or sparsity, pattern = pattern }, report = args.report,
+})
 report.line("pruned linear sparsity", result.sparsity)
 report.line("prune seconds", result.seconds)
 

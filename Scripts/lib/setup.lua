@@ -31,7 +31,7 @@ function setup.evaluation(args)
     for i = 1, #heldout do
         for _, id in ipairs(heldout:window(i)) do ids[#ids + 1] = id end
     end
-    return { tokens = ids, seqlen = seqlen }
+    return { tokens = ids, seqlen = seqlen, name = "held-out self-generated" }
 end
 
 return setup

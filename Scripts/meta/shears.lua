@@ -54,7 +54,7 @@ function Model:tensors() end
 ---@return shears.Tensor
 function Model:tensor(name) end
 ---Perplexity with the reference protocol: non-overlapping chunks of `seqlen`, mean of chunk losses.
----@param options { text?: string, ids?: string, tokens?: integer[], seqlen?: integer, chunks?: integer, pre_tokenizer?: string, keep_crlf?: boolean }
+---@param options { text?: string, ids?: string, tokens?: integer[], seqlen?: integer, chunks?: integer, pre_tokenizer?: string, keep_crlf?: boolean, name?: string }
 ---@return number ppl
 ---@return { chunks: integer, seqlen: integer, tokens: integer, seconds: number, chunk_nll: number[] } details
 function Model:perplexity(options) end
@@ -257,6 +257,6 @@ function shears.reconstruct(options) end
 ---refiner, reconstructor). `calibration` may be nil when no step needs data (magnitude).
 ---@param model shears.Model
 ---@param calibration shears.Calibration|nil
----@param spec { [integer]: shears.Step, targets?: string[], ignore?: string[], on_layer?: fun(layer: integer, report: table) }
+---@param spec { [integer]: shears.Step, targets?: string[], ignore?: string[], on_layer?: fun(layer: integer, report: table), report?: string, journal?: string, resume?: boolean }
 ---@return shears.PruneReport
 function shears.prune(model, calibration, spec) end

@@ -56,6 +56,23 @@ final class CalibrationActivations {
         captureSeconds = clock.lap()
     }
 
+    /// Calls `body` with every window's current hidden states (tokens × hidden, window after window).
+    func withCurrent<E: Error>(_ body: (UnsafeBufferPointer<Float>) throws(E) -> Void) throws(E) {
+        try body(UnsafeBufferPointer(current.buffer))
+    }
+
+    /// Replaces every window's hidden states by `values` (a journal's checkpoint).
+    ///
+    /// - Throws: `PruneError` when `values` has another size than tokens × hidden.
+    func restore(_ values: [Float]) throws(PruneError) {
+        guard values.count == tokens * hidden else {
+            throw PruneError(
+                "resume: the journal holds \(values.count) activation values, this run's calibration needs \(tokens) × \(hidden)"
+            )
+        }
+        values.withUnsafeBufferPointer { current.buffer.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
+    }
+
     /// Replaces every window's hidden states by layer `layer`'s output.
     func forwardInPlace(_ forward: DecoderLayerForward, layer: Int) throws(PruneError) {
         let states = current.buffer.baseAddress!

@@ -14,6 +14,8 @@ public struct PruneOptions {
     /// Checked between layers, matrices and calibration windows: the prune stops with a
     /// `PruneError` carrying the reason, leaving the model partly pruned.
     public var cancellation: Cancellation?
+    /// Records every finished layer and supplies the checkpoint to continue from (nil: none).
+    public var journal: (any PruneJournal)?
 
     /// Default options: every linear matrix, no callbacks.
     public init() {}

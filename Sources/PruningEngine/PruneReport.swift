@@ -41,6 +41,15 @@ public struct MatrixReport: Sendable, Equatable {
     /// Remarks from the steps (e.g. a Cholesky retry with more damping).
     public var notes: [String]
 
+    /// Creates a matrix's outcome.
+    public init(name: String, count: Int, zeros: Int, targetSparsity: Double, notes: [String]) {
+        self.name = name
+        self.count = count
+        self.zeros = zeros
+        self.targetSparsity = targetSparsity
+        self.notes = notes
+    }
+
     /// `zeros / count`.
     public var sparsity: Double { Double(zeros) / Double(count) }
 }
@@ -59,6 +68,17 @@ public struct LayerReport: Sendable, Equatable {
     public var outputError: Double?
     /// Time per phase.
     public var times: PrunePhaseTimes
+
+    /// Creates a layer's outcome.
+    public init(
+        layer: Int, matrices: [MatrixReport], plan: LayerTarget?, outputError: Double?, times: PrunePhaseTimes
+    ) {
+        self.layer = layer
+        self.matrices = matrices
+        self.plan = plan
+        self.outputError = outputError
+        self.times = times
+    }
 
     /// Zeros over the layer's pruned matrices divided by their weights.
     public var sparsity: Double {

@@ -156,16 +156,17 @@ public final class Pruner {
         let needsData =
             !requirement.isEmpty || matrixChain.contains { ($0 as? any LayerStep)?.usesCalibration == true }
         if !needsData {
-            for layer in 0..<model.config.layerCount where !targets[layer].isEmpty {
+            let checkpoint = try resume(tokens: 0, &report)
+            for layer in (checkpoint?.nextLayer ?? 0)..<model.config.layerCount where !targets[layer].isEmpty {
                 options.progress?(
                     PruneProgress(
                         layer: layer, layerCount: model.config.layerCount,
                         layersDone: report.layers.count))
                 var times = PrunePhaseTimes()
                 let matrices = try pruneMatrices(layer, statistics: [:], times: &times)
-                finish(
+                try finish(
                     LayerReport(layer: layer, matrices: matrices, plan: plans[layer], outputError: nil, times: times),
-                    &report)
+                    &report, activations: nil)
             }
         } else {
             try runCalibrated(calibration, &report)
@@ -177,7 +178,9 @@ public final class Pruner {
     private func runCalibrated(_ calibration: [[Int32]], _ report: inout PruneReport) throws(PruneError) {
         let (activations, forward) = try prepareCalibration(calibration, &report)
         let lastTarget = targets.lastIndex { !$0.isEmpty }!
-        for layer in 0...lastTarget {
+        let checkpoint = try resume(tokens: activations.tokens, &report)
+        if let saved = checkpoint?.activations { try activations.restore(saved) }
+        for layer in (checkpoint?.nextLayer ?? 0)..<(lastTarget + 1) {
             options.progress?(
                 PruneProgress(
                     layer: layer, layerCount: model.config.layerCount,
@@ -211,9 +214,9 @@ public final class Pruner {
             _ = clock.lap()
             let error = try activations.forwardPruned(forward, layer: layer)
             times.forwards += clock.lap()
-            finish(
+            try finish(
                 LayerReport(layer: layer, matrices: matrices, plan: plans[layer], outputError: error, times: times),
-                &report)
+                &report, activations: activations)
         }
     }
 
@@ -396,9 +399,33 @@ public final class Pruner {
         if let reason = options.cancellation?.reason { throw PruneError(cancelled: reason) }
     }
 
-    private func finish(_ layerReport: LayerReport, _ report: inout PruneReport) {
+    /// Records a finished layer in the report, the journal and the callback.
+    private func finish(
+        _ layerReport: LayerReport, _ report: inout PruneReport, activations: CalibrationActivations?
+    ) throws(PruneError) {
         report.layers.append(layerReport)
         report.times += layerReport.times
+        if let journal = options.journal {
+            if let activations {
+                try activations.withCurrent { current throws(PruneError) in
+                    try journal.record(
+                        layer: layerReport.layer, report: layerReport, model: model, activations: current)
+                }
+            } else {
+                try journal.record(layer: layerReport.layer, report: layerReport, model: model, activations: nil)
+            }
+        }
         options.onLayer?(layerReport.layer, layerReport)
+    }
+
+    /// The journal's checkpoint, its finished layers added to `report` (with this run's plans).
+    private func resume(tokens: Int, _ report: inout PruneReport) throws(PruneError) -> PruneCheckpoint? {
+        guard let checkpoint = try options.journal?.resume(model: model, tokens: tokens) else { return nil }
+        for var layer in checkpoint.layers {
+            layer.plan = plans[layer.layer]
+            report.layers.append(layer)
+            report.times += layer.times
+        }
+        return checkpoint
     }
 }

@@ -31,13 +31,16 @@ package enum PruneSession {
     ///
     /// With `benchmark`, the prune runs under `PruneBenchmark` (the sgemm rate measured first in
     /// the same process), which hands it its measurements; provenance is recorded either way.
+    /// With `journal`, every finished layer is recorded there, and the prune continues from the
+    /// journal's checkpoint when it has one.
     ///
     /// - Throws: `PruneError`, naming the recipes when none or more than one gives the sparsity of a
     ///   chain that prunes matrices, or carrying the reason when `cancellation` stops it.
     package static func run(
         model: Model, recipes: [PruneRecipe], calibration: [[Int32]], calibrationSource: String,
         targets: [String]?, ignore: [String], onLayer: ((Int, LayerReport) -> Void)? = nil,
-        benchmark: ((PruneBenchmarkReport) -> Void)? = nil, cancellation: Cancellation? = nil
+        benchmark: ((PruneBenchmarkReport) -> Void)? = nil, cancellation: Cancellation? = nil,
+        journal: (any PruneJournal)? = nil
     ) throws(PruneError) -> PruneReport {
         let allocating = recipes.filter { recipe in recipe.steps.contains { $0.stage == .allocator } }
         let prunesMatrices = recipes.contains { recipe in recipe.steps.contains { $0.stage != .model } }
@@ -54,6 +57,7 @@ package enum PruneSession {
         options.progress = { progress in bar.update(done: progress.layersDone, work: Double(progress.layersDone)) }
         options.onLayer = onLayer
         options.cancellation = cancellation
+        options.journal = journal
         let steps = recipes.flatMap(\.steps)
         let report: PruneReport
         if let benchmark {

@@ -1,6 +1,7 @@
 import Inference
 import LuaRuntime
 import ModelIO
+import Reports
 
 /// The handle types recipes see, and the Swift objects behind them.
 enum RecipeHandles {
@@ -18,7 +19,21 @@ enum RecipeHandles {
 final class ModelBox {
     /// The model.
     let model: Model
+    /// The run report of the model's last `shears.prune{..., report = path}` and its path: saving
+    /// the model fills in its output, and perplexities measured afterwards are added to it.
+    var report: (path: String, run: RunReport)?
+    /// The journal of the model's last `shears.prune{..., journal = dir}`, removed once `save`
+    /// has written the model.
+    var journal: PruneJournalDirectory?
     init(_ model: Model) { self.model = model }
+
+    /// Applies `change` to the pending run report, if any, and rewrites its file.
+    func updateReport(_ change: (inout RunReport) -> Void) throws {
+        guard var report else { return }
+        change(&report.run)
+        try report.run.write(to: report.path)
+        self.report = report
+    }
 }
 
 /// A tensor of a model, by name: always reads the model's current weights, so a pruned tensor

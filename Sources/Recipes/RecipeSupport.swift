@@ -1,4 +1,5 @@
 import Foundation
+import Reports
 
 /// What a saved model records about the recipe that made it (`shears.*` metadata).
 struct RecipeProvenance {
@@ -11,6 +12,12 @@ struct RecipeProvenance {
         if let data = FileManager.default.contents(atPath: path) { annotations["recipe_sha256"] = SHA256.hex(of: data) }
         if !arguments.isEmpty { annotations["recipe_args"] = arguments.joined(separator: " ") }
         self.annotations = annotations
+    }
+
+    /// How the recipe was run, for run reports: `shears run NAME ARGS...`.
+    var command: String {
+        (["shears run", annotations["recipe"] ?? "?"] + (annotations["recipe_args"].map { [$0] } ?? []))
+            .joined(separator: " ")
     }
 }
 

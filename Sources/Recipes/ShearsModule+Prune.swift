@@ -1,8 +1,10 @@
 import BuiltinMethods
+import Foundation
 import Inference
 import LuaRuntime
 import ModelIO
 import PruningEngine
+import Reports
 
 extension RecipeHandles {
     /// `shears.Step`: a pruning step (or chain) made by `shears.wanda{...}` and friends.
@@ -26,15 +28,25 @@ extension ShearsModule {
                     [("layers", "\(values.count)"), ("mean", "\(allocator.meanSparsity)")])
             ]
         }
-        runtime.register("prune") { [cancellation] call in try Self.prune(call, cancellation: cancellation) }
+        runtime.register("prune") { [cancellation, recipe] call in
+            try Self.prune(call, cancellation: cancellation, command: recipe.command)
+        }
         installMethods(into: runtime)
     }
 
-    private static func prune(_ call: LuaCall, cancellation: Cancellation?) throws -> [LuaValue] {
-        let model = try call.handle(1, as: RecipeHandles.model).model
+    private static func prune(_ call: LuaCall, cancellation: Cancellation?, command: String) throws -> [LuaValue] {
+        let box = try call.handle(1, as: RecipeHandles.model)
+        let model = box.model
         let calibration = try call.optionalHandle(2, as: RecipeHandles.calibration)?.set
         let spec = try call.table(3)
-        try spec.checkFields(allowed: ["targets", "ignore", "on_layer"], allowingSequence: true)
+        try spec.checkFields(
+            allowed: ["targets", "ignore", "on_layer", "report", "journal", "resume"], allowingSequence: true)
+        let reportPath = try spec.optionalString("report")
+        let journalPath = try spec.optionalString("journal")
+        let resume = try spec.boolean("resume", default: false)
+        if resume, journalPath == nil {
+            throw LuaArgumentError(argument: 3, "resume = true continues a journal: give journal = \"DIRECTORY\" too")
+        }
         var recipes: [PruneRecipe] = []
         for index in stride(from: 1, through: spec.count, by: 1) {
             guard let stackIndex = try spec.handleIndex(at: index) else {
@@ -58,16 +70,37 @@ extension ShearsModule {
                 }
             }
         }
+        let recorder = reportPath.map { _ in
+            RunRecorder(
+                model: model, calibrationSource: calibration?.source ?? "none", windows: calibration?.windows ?? [],
+                command: command)
+        }
+        let journal = try journalPath.map { path throws(CommandFailure) in
+            // resume = true continues the journal when there is one, so one recipe serves the first
+            // run and the run after a crash.
+            try PruneJournalDirectory(
+                directory: path,
+                identity: .init(
+                    modelPath: model.sourcePath, recipes: recipes, windows: calibration?.windows ?? [],
+                    targets: targets ?? [], ignore: ignore),
+                resume: resume && FileManager.default.fileExists(atPath: path + "/journal.json"))
+        }
         let report: PruneReport
         do {
             report = try PruneSession.run(
                 model: model, recipes: recipes, calibration: calibration?.windows ?? [],
                 calibrationSource: calibration?.source ?? "none", targets: targets, ignore: ignore, onLayer: onLayer,
-                cancellation: cancellation)
+                cancellation: cancellation, journal: journal)
         } catch {
             throw LuaScriptError("\(error)")
         }
+        if let journal { box.journal = journal }
         if let callbackError { throw callbackError }
+        if let reportPath, let recorder {
+            let run = recorder.report(prune: report, model: model, recipes: recipes, outputPath: nil)
+            try run.write(to: reportPath)
+            box.report = (reportPath, run)
+        }
         return [reportTable(report)]
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Inference
 import LuaRuntime
 import ModelIO
+import Reports
 import Tokenization
 
 /// Installs the `shears` API into a recipe runtime: models, tensors, calibration sets,
@@ -86,12 +87,12 @@ final class ShearsModule {
                         .handle(TensorReference(model: box.model, name: name), as: RecipeHandles.tensor, dependingOn: 1)
                     ]
                 },
-                "perplexity": { [self] box, call in try perplexity(box.model, call) },
+                "perplexity": { [self] box, call in try perplexity(box, call) },
                 "gradients": { [self] box, call in try gradients(box.model, call) },
                 "remove": { box, call in try Self.remove(box.model, call) },
                 "layer": { box, call in try Self.layerShape(box.model, call) },
                 "generate": { box, call in try Self.generate(box.model, call) },
-                "save": { [self] box, call in try save(box.model, call) },
+                "save": { [self] box, call in try save(box, call) },
                 "sparsity": { box, _ in
                     let sparsity = ModelStatistics.modelSparsity(box.model)
                     var table: [String: LuaValue] = [:]
@@ -122,9 +123,12 @@ final class ShearsModule {
         )
     }
 
-    private func perplexity(_ model: Model, _ call: LuaCall) throws -> [LuaValue] {
+    private func perplexity(_ box: ModelBox, _ call: LuaCall) throws -> [LuaValue] {
+        let model = box.model
         let options = try call.table(2)
-        try options.checkFields(allowed: ["text", "ids", "tokens", "seqlen", "chunks", "pre_tokenizer", "keep_crlf"])
+        try options.checkFields(allowed: [
+            "text", "ids", "tokens", "seqlen", "chunks", "pre_tokenizer", "keep_crlf", "name",
+        ])
         let tokens = try tokenStream(options, model: model)
         let seqlen = try options.integer("seqlen", default: 2048)
         let chunks = try options.optionalInteger("chunks")
@@ -143,6 +147,15 @@ final class ShearsModule {
             "chunks": .integer(result.chunks), "seqlen": .integer(result.seqlen), "tokens": .integer(result.tokens),
             "seconds": .number(result.seconds), "chunk_nll": .array(result.chunkMeanNLLs.map { .number($0) }),
         ]
+        let file = try options.optionalString("text") ?? options.optionalString("ids")
+        let name = try options.optionalString("name") ?? file.map { URL(fileURLWithPath: $0).lastPathComponent }
+        try box.updateReport { report in
+            report.evaluations.append(
+                RunReport.Evaluation(
+                    name: name ?? "tokens",
+                    perplexity: result.perplexity, seqlen: result.seqlen, chunks: result.chunks, kldMean: nil,
+                    sameTop: nil, extra: []))
+        }
         return [.number(result.perplexity), details]
     }
 
@@ -166,7 +179,8 @@ final class ShearsModule {
         return [.string(model.tokenizer.decode(ids)), .array(ids.map { .integer(Int($0)) })]
     }
 
-    private func save(_ model: Model, _ call: LuaCall) throws -> [LuaValue] {
+    private func save(_ box: ModelBox, _ call: LuaCall) throws -> [LuaValue] {
+        let model = box.model
         if let reason = cancellation?.reason {
             // A recipe that caught the stopped prune with pcall must not write a half-pruned model.
             throw LuaScriptError("not saving: the run was \(reason)")
@@ -182,6 +196,9 @@ final class ShearsModule {
             )
         }
         try ModelWriter.write(model, to: path, type: type, annotations: recipe.annotations)
+        try box.updateReport { $0.output = RunReport.ModelSummary(model: model, path: path) }
+        box.journal?.remove()
+        box.journal = nil
         return []
     }
 

@@ -77,6 +77,20 @@ struct Prune: ParsableCommand {
     @Option(help: "The output .gguf file or Hugging Face directory.", completion: .file())
     var out: String
 
+    @Option(
+        help: "Also write a JSON run report here (provenance, per-layer outcome, time; see docs/reports.md).",
+        completion: .file())
+    var report: String?
+
+    @Flag(
+        help:
+            "Continue an interrupted prune from the last layer its journal (OUT.shears-journal) records; the result is bit-identical."
+    )
+    var resume = false
+
+    @Flag(help: "Do not journal finished layers beside the output (no --resume after a crash).")
+    var noJournal = false
+
     @Option(help: "Element type of the output: f32, f16, bf16 or q8_0 (all keep zeros exact).")
     var type: OutputType = .f16
 
@@ -103,6 +117,7 @@ struct Prune: ParsableCommand {
                 "--params applies to methods that take a parameter budget (\(MethodRegistry.methods.filter { $0.parameter("params") != nil }.map(\.name).joined(separator: ", ")))"
             )
         }
+        if resume, noJournal { throw ValidationError("--resume continues a journal: drop --no-journal") }
         if !owl, owlM != nil || owlLambda != nil {
             throw ValidationError("--owl-m and --owl-lambda set OWL's parameters: add --owl")
         }
@@ -133,23 +148,58 @@ extension Prune {
         guard FileManager.default.isWritableFile(atPath: directory) else {
             throw CommandFailure.badInput("\(out): the output directory \(directory) does not exist or is not writable")
         }
+        if let report {
+            let reportDirectory = URL(fileURLWithPath: report).deletingLastPathComponent().path
+            guard FileManager.default.isWritableFile(atPath: reportDirectory) else {
+                throw CommandFailure.badInput(
+                    "\(report): the report's directory \(reportDirectory) does not exist or is not writable")
+            }
+            guard report != out, report != source.model else {
+                throw CommandFailure.badInput("--report \(report): choose a path other than the model files")
+            }
+        }
+        if !noJournal {
+            // Checked before any work: the journal may hold hours of it.
+            try PruneJournalDirectory.checkBeforeStart(
+                directory: PruneJournalDirectory.directory(forOutput: out), resume: resume)
+        }
         let recipes = try makeRecipes()
         let scope = CancellationScope()
         let model = try source.load()
         let calibration = try self.calibration.makeSet(for: model, cancellation: scope)
         let parametersBefore = model.parameterCount
+        let recorder = self.report.map { _ in
+            RunRecorder(
+                model: model, calibrationSource: calibration?.source ?? "none",
+                windows: calibration?.windows ?? [],
+                command: (["shears"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+        }
+        let journal =
+            noJournal
+            ? nil
+            : try PruneJournalDirectory(
+                directory: PruneJournalDirectory.directory(forOutput: out),
+                identity: .init(
+                    modelPath: source.model, recipes: recipes, windows: calibration?.windows ?? [], targets: target,
+                    ignore: ignore),
+                resume: resume)
         let report: PruneReport
         do {
             report = try PruneSession.run(
                 model: model, recipes: recipes, calibration: calibration?.windows ?? [],
                 calibrationSource: calibration?.source ?? "none", targets: target.isEmpty ? nil : target,
                 ignore: ignore,
-                benchmark: bench ? { print($0.summary) } : nil, cancellation: scope.cancellation)
+                benchmark: bench ? { print($0.summary) } : nil, cancellation: scope.cancellation, journal: journal)
         } catch {
+            if let note = journal?.stopped() { Terminal.printError("shears: note: \(note)") }
             if let failure = scope.failure { throw failure }
             throw CommandFailure.badInput(error.message)
         }
         try ModelWriter.write(model, to: out, type: type, annotations: ["version": ShearsVersion.number])
+        journal?.remove()
+        if let path = self.report, let recorder {
+            try recorder.report(prune: report, model: model, recipes: recipes, outputPath: out).write(to: path)
+        }
         for step in report.modelSteps {
             if !step.blockScores.isEmpty {
                 let scores = step.blockScores.sorted { $0.key < $1.key }.map {
