@@ -27,13 +27,13 @@ import Testing
     /// Every tensor's gradient, by name.
     static func gradients(
         _ model: Model, _ windows: [[Int32]], fisher: Bool = false, order: WeightGradientOrder = .layers,
-        keepActivations: Bool = false
+        keptLayers: Int? = nil
     ) throws -> (
         loss: Double, tensors: [String: TensorGradient]
     ) {
         var tensors: [String: TensorGradient] = [:]
         let loss = try ModelGradients(model: model).weights(
-            windows: windows, fisher: fisher, order: order, keepActivations: keepActivations
+            windows: windows, fisher: fisher, order: order, keptLayers: keptLayers
         ) {
             tensors[$0.name] = $0
         }
@@ -41,12 +41,12 @@ import Testing
     }
 
     @Test(
-        "every weight's gradient of the mean NLL matches finite differences, in either order, kept or recomputed",
-        arguments: WeightGradientOrder.allCases, [false, true])
-    func weightsMatchFiniteDifferences(order: WeightGradientOrder, keep: Bool) throws {
+        "every weight's gradient of the mean NLL matches finite differences, in either order, kept, recomputed or both",
+        arguments: WeightGradientOrder.allCases, [0, 2, Int.max])
+    func weightsMatchFiniteDifferences(order: WeightGradientOrder, kept: Int) throws {
         for (name, model) in try Self.models() {
             let windows = Self.windows(vocab: model.config.vocabSize)
-            let (loss, tensors) = try Self.gradients(model, windows, order: order, keepActivations: keep)
+            let (loss, tensors) = try Self.gradients(model, windows, order: order, keptLayers: kept)
             #expect(Set(tensors.keys) == Set(model.tensors.map(\.name)), "\(name): one gradient per tensor")
             #expect(abs(loss - ReferenceForward.meanLoss(model, windows)) < 1e-5)
             for (tensor, gradient) in tensors.sorted(by: { $0.key < $1.key }) {
@@ -66,7 +66,7 @@ import Testing
         for (name, model) in try Self.models() {
             let windows = Self.windows(vocab: model.config.vocabSize)
             let (_, both) = try Self.gradients(
-                model, windows, fisher: true, order: order, keepActivations: order == .windows)
+                model, windows, fisher: true, order: order, keptLayers: order == .windows ? Int.max : 0)
             let total = Float(windows.reduce(0) { $0 + $1.count - 1 })
             let single = try windows.map { try Self.gradients(model, [$0]).tensors }
             for (tensor, gradient) in both {
@@ -187,8 +187,42 @@ import Testing
         #expect(layers.checkpoints == 400 * windows.checkpoints)
         #expect(windows.accumulators == model.parameterCount * 4)
         #expect(gradients.memory(windows: many, fisher: true, order: .windows).accumulators > 2 * windows.accumulators)
-        let kept = gradients.memory(windows: many, fisher: false, order: .layers, keepActivations: true)
+        let all = model.config.layerCount
+        let kept = gradients.memory(windows: many, fisher: false, order: .layers, keptLayers: all)
         #expect(kept.checkpoints > 8 * layers.checkpoints / 2)
+        let last = gradients.memory(windows: many, fisher: false, order: .layers, keptLayers: 1)
+        #expect(last.checkpoints - layers.checkpoints == (kept.checkpoints - layers.checkpoints) / all)
+    }
+
+    @Test("by default the last layers keep their records while the request stays within the model's size")
+    func selectiveCheckpointing() throws {
+        let model = try TinyModel.make(seed: 3)
+        let gradients = ModelGradients(model: model)
+        let layers = model.config.layerCount, budget = model.parameterCount * 4
+        for count in [1, 4, 40, 400] {
+            let windows = Array(
+                repeating: ForwardPassTests.tokens(16, vocab: model.config.vocabSize, seed: 1), count: count)
+            for order in WeightGradientOrder.allCases {
+                #expect(
+                    gradients.keptLayers(windows: windows, fisher: false, order: order, keepActivations: true) == layers
+                )
+                let kept = gradients.keptLayers(windows: windows, fisher: false, order: order, keepActivations: false)
+                let used = gradients.memory(windows: windows, fisher: false, order: order, keptLayers: kept)
+                #expect(kept == layers || kept == 0 || used.checkpoints + used.workspace <= budget, "\(count) \(order)")
+                if kept < layers {
+                    let more = gradients.memory(windows: windows, fisher: false, order: order, keptLayers: kept + 1)
+                    #expect(more.checkpoints + more.workspace > budget, "\(count) \(order): one more layer fits")
+                }
+                let limit = gradients.memory(windows: windows, fisher: false, order: order).total
+                #expect(
+                    gradients.keptLayers(
+                        windows: windows, fisher: false, order: order, keepActivations: false, memoryLimit: limit) == 0)
+            }
+        }
+        let few = gradients.keptLayers(
+            windows: [ForwardPassTests.tokens(16, vocab: model.config.vocabSize, seed: 1)], fisher: false,
+            order: .layers, keepActivations: false)
+        #expect(few > 0, "a short window keeps some records")
     }
 
     @Test("tensors are handed over in tensorOrder(), in either order of work", arguments: WeightGradientOrder.allCases)

@@ -122,13 +122,7 @@ package final class AttentionBackward: @unchecked Sendable {
             shears_softmax_causal(p, count, width, start + 1, width, 1, nil)
             // dP = dO·Vᵀ, then dS = P ⊙ (dP − rowsum(dO ⊙ O)) in place (zero where masked).
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, dim, 1, dO, q32, v, kv32, 0, dp, ld)
-            for r in 0..<count {
-                var delta: Float = 0
-                for j in 0..<d { delta += dO[r * queryWidth + j] * o[r * queryWidth + j] }
-                let pr = p + r * width, dpr = dp + r * width
-                for c in 0...(start + r) { dpr[c] = pr[c] * (dpr[c] - delta) }
-                for c in (start + r + 1)..<width { dpr[c] = 0 }
-            }
+            shears_softmax_causal_backward(p, dp, count, width, start + 1, width, o, dO, queryWidth, d)
             // dV += Pᵀ·dO, dQ = dS·K/√d, dK += dSᵀ·Q/√d (key rows 0..<width).
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, dim, m, 1, p, ld, dO, q32, 1, dv, dim)
             cblas_sgemm(

@@ -4,9 +4,10 @@ import ModelIO
 
 /// The backward of the model's head and loss for one window: final RMSNorm, output projection
 /// and the next-token cross-entropy, block by block of `ForwardPass.headBlock` rows so that no
-/// `rows × vocab` logits buffer exists. Per block: logits, the forward's `shears_cross_entropy`
-/// for the log-sum-exp, `softmax − onehot(target)` scaled by the loss weight, then the output
-/// weight gradient and the normed-state gradient, one product each.
+/// `rows × vocab` logits buffer exists. Per block: logits (computed once), then in one sweep per
+/// row its loss and `softmax − onehot(target)` scaled by the loss weight
+/// (`shears_cross_entropy_gradient`, rows split over the OpenBLAS threads), then the output
+/// weight gradient and the normed-state gradient from the same block, one product each.
 package final class LossBackward {
     /// The model shape.
     let config: LlamaConfig
@@ -58,17 +59,16 @@ package final class LossBackward {
             LinearAlgebra.linear(
                 x, rows: count, inputs: hidden, xStride: hidden, weight: outputWeight, outputs: vocab,
                 into: logits, yStride: vocab)
-            shears_cross_entropy(logits, count, vocab, vocab, tokens + start + 1, losses)
-            for r in 0..<count {
-                let row = logits + r * vocab
-                let target = Int(tokens[start + 1 + r])
-                total += Double(losses[r])
-                let logSumExp = losses[r] + row[target]
-                for i in 0..<vocab { row[i] -= logSumExp }
-                shears_exp(row, row, vocab)
-                row[target] -= 1
-                for i in 0..<vocab { row[i] *= scale }
+            let shared = (
+                logits: UnsafeSendable(logits), losses: UnsafeSendable(losses),
+                targets: UnsafeSendable(tokens + start + 1)
+            )
+            ParallelSlices.run(count, minimum: 1) { slice in
+                shears_cross_entropy_gradient(
+                    shared.logits.value + slice.lowerBound * vocab, slice.count, vocab, vocab,
+                    shared.targets.value + slice.lowerBound, scale, shared.losses.value + slice.lowerBound)
             }
+            for r in 0..<count { total += Double(losses[r]) }
             if let outputGradient {
                 LinearBackward.weightGradient(
                     logits, rows: count, outputs: vocab, input: x, inputs: hidden, into: outputGradient,

@@ -65,9 +65,13 @@ package enum GateUnit: String, CaseIterable, Sendable {
 /// hand-written reverse pass over the same decoder-layer routine as the forward.
 ///
 /// Memory: the forward keeps each block's input (activation checkpointing) and the backward
-/// recomputes the block's activation record from it. `WeightGradientOrder` chooses between
-/// keeping every window's checkpoints and streaming finished layers (`layers`), or one window's
-/// checkpoints and whole-model accumulators (`windows`); by default the smaller of the two.
+/// recomputes the block's activation record from it, except for the last layers whose whole
+/// records fit in the budget `keptLayers` sets (selective checkpointing: by default as many as
+/// keep the request's checkpoints and workspace within the model's own F32 size, which holds
+/// the peak within twice that of a forward pass plus the accumulators). `WeightGradientOrder`
+/// chooses between keeping every window's checkpoints and streaming finished layers (`layers`),
+/// or one window's checkpoints and whole-model accumulators (`windows`); by default the smaller
+/// of the two.
 ///
 /// Not thread-safe: one instance per thread.
 package final class ModelGradients {
@@ -89,8 +93,9 @@ package final class ModelGradients {
     /// Fisher diagonal. `onLoss` hears the mean NLL before the first tensor is handed over.
     /// `order` nil takes the one needing less memory; `keepActivations` keeps every layer's
     /// activation record from the forward instead of recomputing it in the backward (about a
-    /// quarter faster, for ~8× the checkpoint memory); `memoryLimit` (bytes, beyond the model)
-    /// refuses a request whose estimate exceeds it. Returns the mean NLL.
+    /// quarter faster, for ~8× the checkpoint memory), otherwise `keptLayers(…)` decides how many
+    /// are kept, unless `keptLayers` names the number of last layers to keep; `memoryLimit`
+    /// (bytes, beyond the model) refuses a request whose estimate exceeds it. Returns the mean NLL.
     ///
     /// - Throws: `InferenceError` for no windows, a window under 2 tokens, an id outside the
     ///   vocabulary or an estimate over `memoryLimit` (all before any work), cancellation; and
@@ -98,12 +103,18 @@ package final class ModelGradients {
     @discardableResult
     package func weights(
         windows: [[Int32]], fisher: Bool = false, order: WeightGradientOrder? = nil, keepActivations: Bool = false,
-        memoryLimit: Int? = nil, onLoss: ((Double) throws -> Void)? = nil, consume: (TensorGradient) throws -> Void
+        keptLayers: Int? = nil, memoryLimit: Int? = nil, onLoss: ((Double) throws -> Void)? = nil,
+        consume: (TensorGradient) throws -> Void
     ) throws -> Double {
         let predictions = try validate(windows)
         let order = order ?? cheapestOrder(windows: windows, fisher: fisher, keepActivations: keepActivations)
+        let kept =
+            keptLayers.map { min(max($0, 0), model.config.layerCount) }
+            ?? self.keptLayers(
+                windows: windows, fisher: fisher, order: order, keepActivations: keepActivations,
+                memoryLimit: memoryLimit)
         if let memoryLimit {
-            let needed = memory(windows: windows, fisher: fisher, order: order, keepActivations: keepActivations)
+            let needed = memory(windows: windows, fisher: fisher, order: order, keptLayers: kept)
             guard needed.total <= memoryLimit else {
                 throw InferenceError(
                     "gradients: \(windows.count) windows need about \(Self.mebibytes(needed.total)) MiB beyond the "
@@ -115,7 +126,7 @@ package final class ModelGradients {
             }
         }
         let run = WeightGradientRun(
-            model: model, windows: windows, predictions: predictions, fisher: fisher, keepActivations: keepActivations)
+            model: model, windows: windows, predictions: predictions, fisher: fisher, keptLayers: kept)
         let loss =
             switch order {
             case .layers: try run.byLayers(cancellation: cancellation, onLoss: onLoss, consume: consume)
@@ -140,18 +151,41 @@ package final class ModelGradients {
         return order
     }
 
-    /// The order of `weights` needing less memory for `windows`.
+    /// The order of `weights` needing less memory for `windows`, with every activation record
+    /// kept (`keepActivations`) or none.
     package func cheapestOrder(
         windows: [[Int32]], fisher: Bool, keepActivations: Bool = false
     ) -> WeightGradientOrder {
-        let layers = memory(windows: windows, fisher: fisher, order: .layers, keepActivations: keepActivations)
-        let byWindow = memory(windows: windows, fisher: fisher, order: .windows, keepActivations: keepActivations)
+        let kept = keepActivations ? model.config.layerCount : 0
+        let layers = memory(windows: windows, fisher: fisher, order: .layers, keptLayers: kept)
+        let byWindow = memory(windows: windows, fisher: fisher, order: .windows, keptLayers: kept)
         return layers.total <= byWindow.total ? .layers : .windows
     }
 
-    /// The estimated memory of `weights` for `windows` in `order`, beyond the model itself.
+    /// How many of the last layers `weights` keeps whole activation records of (the rest are
+    /// recomputed from their inputs): every layer with `keepActivations`; otherwise the most
+    /// whose checkpoints and workspace stay within the model's F32 size (so the peak stays within
+    /// twice a forward pass's, plus the accumulators) and whose total stays within
+    /// `memoryLimit`, when given.
+    package func keptLayers(
+        windows: [[Int32]], fisher: Bool, order: WeightGradientOrder, keepActivations: Bool, memoryLimit: Int? = nil
+    ) -> Int {
+        let layers = model.config.layerCount
+        if keepActivations { return layers }
+        let budget = model.parameterCount * 4
+        var kept = 0
+        while kept < layers {
+            let next = memory(windows: windows, fisher: fisher, order: order, keptLayers: kept + 1)
+            guard next.checkpoints + next.workspace <= budget, next.total <= memoryLimit ?? .max else { break }
+            kept += 1
+        }
+        return kept
+    }
+
+    /// The estimated memory of `weights` for `windows` in `order`, beyond the model itself, with
+    /// the whole activation records of the last `keptLayers` layers kept.
     package func memory(
-        windows: [[Int32]], fisher: Bool, order: WeightGradientOrder, keepActivations: Bool = false
+        windows: [[Int32]], fisher: Bool, order: WeightGradientOrder, keptLayers: Int = 0
     ) -> GradientMemory {
         let config = model.config, hidden = config.hiddenSize, vocab = config.vocabSize
         let tokens = windows.reduce(0) { $0 + $1.count }, longest = windows.map(\.count).max() ?? 0
@@ -165,8 +199,10 @@ package final class ModelGradients {
             }.max() ?? 0
         let f = fisher ? 1 : 0
         let maxQuery = config.maxQueryWidth, maxKV = config.maxKVWidth, ffn = config.maxFFNSize
-        // A block's input per token, or its whole activation record when kept.
-        let perToken = keepActivations ? 4 * hidden + 2 * maxQuery + 2 * maxKV + 3 * ffn : hidden
+        // A block's input per token for each recomputed layer, its whole activation record for each kept one.
+        let kept = min(max(keptLayers, 0), config.layerCount),
+            recorded = 4 * hidden + 2 * maxQuery + 2 * maxKV + 3 * ffn
+        let perToken = (config.layerCount - kept) * hidden + kept * recorded
         let floats: (checkpoints: Int, accumulators: Int)
         switch order {
         case .layers:
@@ -174,16 +210,16 @@ package final class ModelGradients {
             // and embedding sums (one when tied; with Fisher, their squares and a window's head
             // copy), one layer's sums (with Fisher, its squares and a window's copy).
             floats = (
-                config.layerCount * tokens * perToken + 2 * tokens * hidden,
+                tokens * perToken + 2 * tokens * hidden,
                 head * (tied ? 1 + 2 * f : 2 + 3 * f) + largestLayer * (1 + 2 * f)
             )
         case .windows:
             floats = (
-                config.layerCount * longest * perToken + 2 * longest * hidden,
+                longest * perToken + 2 * longest * hidden,
                 model.parameterCount * (1 + f) + f * (largestLayer + head)
             )
         }
-        let record = keepActivations ? 0 : longest * (4 * hidden + 2 * maxQuery + 2 * maxKV + 3 * ffn)
+        let record = kept == config.layerCount ? 0 : longest * recorded
         let scratch = longest * (2 * ffn + hidden + 2 * maxQuery + 2 * maxKV) + 2 * 256 * longest
         let logits = min(ForwardPass.headBlock, max(longest, 1)) * vocab + 2 * longest * hidden
         return GradientMemory(

@@ -1,7 +1,8 @@
-import Foundation
+import Kernels
 
 /// The backward of SwiGLU `z = silu(g) ⊙ e`, with `silu(g) = g·σ(g)` and
-/// `silu′(g) = σ(g)·(1 + g·(1 − σ(g)))`.
+/// `silu′(g) = σ(g)·(1 + g·(1 − σ(g)))`: the `shears_swiglu_backward` kernel, split over the
+/// OpenBLAS threads.
 package enum SwiGLUBackward {
     /// From `dz` (overwritten by `dL/dg`) and the forward's `gate` and `up` inputs, writes
     /// `dL/de` into `upGradient`; `n` elements.
@@ -9,12 +10,14 @@ package enum SwiGLUBackward {
         gate: UnsafePointer<Float>, up: UnsafePointer<Float>, gradient dz: UnsafeMutablePointer<Float>,
         upGradient: UnsafeMutablePointer<Float>, count n: Int
     ) {
-        for i in 0..<n {
-            let g = gate[i]
-            let sigma = 1 / (1 + expf(-g))
-            let d = dz[i]
-            upGradient[i] = d * g * sigma
-            dz[i] = d * up[i] * sigma * (1 + g * (1 - sigma))
+        let shared = (
+            gate: UnsafeSendable(gate), up: UnsafeSendable(up), dz: UnsafeSendable(dz),
+            upGradient: UnsafeSendable(upGradient)
+        )
+        ParallelSlices.run(n, minimum: 1 << 16) { slice in
+            shears_swiglu_backward(
+                shared.gate.value + slice.lowerBound, shared.up.value + slice.lowerBound,
+                shared.dz.value + slice.lowerBound, shared.upGradient.value + slice.lowerBound, slice.count)
         }
     }
 }

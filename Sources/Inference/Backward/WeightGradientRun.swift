@@ -10,21 +10,21 @@ struct WeightGradientRun {
     let predictions: Int
     /// Whether the Fisher estimate is accumulated.
     let fisher: Bool
-    /// Whether every layer's activation record is kept from the forward instead of recomputed
-    /// from its input in the backward.
-    let keepActivations: Bool
+    /// How many of the last layers keep their activation records from the forward instead of
+    /// recomputing them from their inputs in the backward.
+    let keptLayers: Int
     let config: LlamaConfig
     let weights: ModelWeights
     let capacity: Int
     /// The output projection is the embedding.
     let tied: Bool
 
-    init(model: Model, windows: [[Int32]], predictions: Int, fisher: Bool, keepActivations: Bool) {
+    init(model: Model, windows: [[Int32]], predictions: Int, fisher: Bool, keptLayers: Int) {
         self.model = model
         self.windows = windows
         self.predictions = predictions
         self.fisher = fisher
-        self.keepActivations = keepActivations
+        self.keptLayers = keptLayers
         config = model.config
         weights = ModelWeights(model)
         capacity = windows.map(\.count).max()!
@@ -40,6 +40,8 @@ struct WeightGradientRun {
     }
 
     private var scale: Float { 1 / Float(predictions) }
+    /// Whether `layer` keeps its record from the forward.
+    private func keeps(_ layer: Int) -> Bool { layer >= config.layerCount - keptLayers }
     private var hidden: Int { config.hiddenSize }
     private var head: Int { config.vocabSize * config.hiddenSize }
 
@@ -61,8 +63,8 @@ struct WeightGradientRun {
         let embedding = Accumulator(count: head, fisher: fisher)
         let windowNorm = TensorStorage(zeros: fisher ? hidden : 0)
         let windowHead = TensorStorage(zeros: fisher ? head : 0)
-        let inputs = (0..<config.layerCount).map { _ in TensorStorage(zeros: keepActivations ? 0 : capacity * hidden) }
-        let records = (0..<(keepActivations ? config.layerCount : 0)).map { _ in LayerActivationRecord() }
+        let inputs = (0..<config.layerCount).map { TensorStorage(zeros: keeps($0) ? 0 : capacity * hidden) }
+        let records = (0..<config.layerCount).map { keeps($0) ? LayerActivationRecord() : nil }
         let state = TensorStorage(zeros: capacity * hidden), gradient = TensorStorage(zeros: capacity * hidden)
         var total = 0.0
         for window in windows {
@@ -70,12 +72,12 @@ struct WeightGradientRun {
             let rows = window.count, factor = fisherFactor(window)
             ModelGradients.embed(window, weights, into: state.buffer.baseAddress!)
             for layer in 0..<config.layerCount {
-                if !keepActivations {
+                if !keeps(layer) {
                     inputs[layer].buffer.baseAddress!.update(from: state.buffer.baseAddress!, count: rows * hidden)
                 }
                 try forward.run(
                     layer: layer, input: state.buffer.baseAddress!, rows: rows, output: state.buffer.baseAddress!,
-                    observe: nil, record: keepActivations ? records[layer] : nil)
+                    observe: nil, record: records[layer])
             }
             if fisher { windowNorm.buffer.update(repeating: 0) }
             total += window.withUnsafeBufferPointer { ids in
@@ -92,14 +94,14 @@ struct WeightGradientRun {
             }
             for layer in (0..<config.layerCount).reversed() {
                 try cancellation?.check()
-                if !keepActivations {
+                if !keeps(layer) {
                     let input = inputs[layer].buffer.baseAddress!
                     try forward.run(layer: layer, input: input, rows: rows, output: input, observe: nil, record: record)
                 }
                 let target = layers[layer]
                 let single = fisher ? target.scratch(in: &singles, config: config) : nil
                 backward.run(
-                    weights.layers[layer], record: keepActivations ? records[layer] : record, rows: rows,
+                    weights.layers[layer], record: records[layer] ?? record, rows: rows,
                     gradient: gradient.buffer.baseAddress!,
                     weightGradients: single ?? target.sums, accumulate: !fisher, gates: nil)
                 if let single { target.add(single, factor: factor) }
@@ -142,7 +144,7 @@ struct WeightGradientRun {
             try cancellation?.check()
             let state = ModelGradients.embed(window, weights)
             for layer in 0..<config.layerCount {
-                let kept = keepActivations ? LayerActivationRecord() : nil
+                let kept = keeps(layer) ? LayerActivationRecord() : nil
                 if let kept {
                     records[layer].append(kept)
                 } else {
@@ -182,7 +184,7 @@ struct WeightGradientRun {
         try onLoss?(mean)
         try consume(norm.gradient(LlamaTensorNames.outputNorm, [hidden]))
         if !tied { try consume(output.gradient(LlamaTensorNames.output, [config.vocabSize, hidden])) }
-        // The layers, last to first, each over every window, recomputing its record.
+        // The layers, last to first, each over every window, recomputing its record unless kept.
         let backward = DecoderLayerBackward(config: config, capacity: capacity)
         let record = LayerActivationRecord()
         var singles: [String: LayerGradients] = [:]
@@ -191,13 +193,13 @@ struct WeightGradientRun {
             let single = fisher ? target.scratch(in: &singles, config: config) : nil
             for (index, window) in windows.enumerated() {
                 try cancellation?.check()
-                if !keepActivations {
+                if !keeps(layer) {
                     let input = inputs[layer][index].buffer.baseAddress!
                     try forward.run(
                         layer: layer, input: input, rows: window.count, output: input, observe: nil, record: record)
                 }
                 backward.run(
-                    weights.layers[layer], record: keepActivations ? records[layer][index] : record, rows: window.count,
+                    weights.layers[layer], record: keeps(layer) ? records[layer][index] : record, rows: window.count,
                     gradient: gradients[index].buffer.baseAddress!, weightGradients: single ?? target.sums,
                     accumulate: !fisher, gates: nil)
                 if let single { target.add(single, factor: fisherFactor(window)) }

@@ -5,6 +5,7 @@
 #include "kernels_cpu.h"
 #include "kernels_convert.h"
 #include "kernels_forward.h"
+#include "kernels_backward.h"
 #include "kernels_prune.h"
 
 #endif
