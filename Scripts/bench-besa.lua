@@ -6,15 +6,11 @@
 --   shears run Scripts/bench-besa.lua model=MODEL data=DIR
 local data = shears.args:string("data")
 local path = shears.args:string("model")
-local function calibration()
-    return shears.calibration{
-        ids = data .. "/wikitext2-valid.smollm2-ids.i32", seqlen = 512,
-        offsets = data .. "/wikitext2-valid.calib-64x512-seed0.offsets",
-    }
-end
-local c = calibration()
-
 local wanda = shears.load(path)
+local c = shears.calibration{
+    ids = data .. "/wikitext2-valid.smollm2-ids.i32", seqlen = 512,
+    offsets = data .. "/wikitext2-valid.calib-64x512-seed0.offsets",
+}
 local t0 = shears.clock()
 shears.prune(wanda, c, { shears.wanda{ sparsity = 0.5 } })
 local wanda_seconds = shears.clock() - t0
