@@ -82,6 +82,15 @@ def table(runs, machine):
             run = latest.get((method, level, "false", "false"))
             cells.append("not run" if run is None else cell(run))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "BESA (per-row sparsities learned by blockwise reconstruction, `shears.besa`, reference row-wise",
+              "defaults: one epoch, β 5, Prodigy lr 1, d_coef 5; rows in Wanda order) against Wanda and SparseGPT:", "",
+              "| method | 50% | 60% | 70% |", "|---|---:|---:|---:|"]
+    for method, name in [("besa", "BESA"), ("wanda", "Wanda"), ("sparsegpt", "SparseGPT")]:
+        cells = []
+        for level in ("0.5", "0.6", "0.7"):
+            run = latest.get((method, level, "false", "false"))
+            cells.append("not run" if run is None else cell(run))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     chunks = sorted({run["chunks"] for run in runs})
     dates = sorted(run["date"] for run in runs)
     if any(not timed_quietly(run) for run in latest.values()):

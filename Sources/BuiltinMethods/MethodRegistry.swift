@@ -8,14 +8,14 @@ public enum MethodRegistry {
     /// Every built-in method and step, in listing order: the four methods, then the OWL
     /// allocator, the DSnoT refiner and the fixed-mask reconstruction.
     public static let builtins: [MethodDescriptor] = [
-        magnitude, wanda, sparseGPT, ria, taylor, owl, dsnot, reconstruct, blocks, llmPruner, flap, heads, kvGroups,
-        channels,
+        magnitude, wanda, sparseGPT, ria, taylor, besa, owl, dsnot, reconstruct, blocks, llmPruner, flap, heads,
+        kvGroups, channels,
     ]
 
     /// The methods `shears prune --method` chooses from (those with their own criterion or mask,
     /// and block removal).
     public static let methods: [MethodDescriptor] = [
-        magnitude, wanda, sparseGPT, ria, taylor, blocks, llmPruner, flap, heads, kvGroups, channels,
+        magnitude, wanda, sparseGPT, ria, taylor, besa, blocks, llmPruner, flap, heads, kvGroups, channels,
     ]
 
     /// The method called `name` (`-` and `_` alike: `llm-pruner` is `llm_pruner`), if any.
@@ -291,6 +291,51 @@ public enum MethodRegistry {
         }
         return try PruneMethod.taylor(
             sparsity: arguments.number("sparsity"), pattern: arguments.pattern("pattern")!, order: order)
+    }
+
+    /// BESA: per-row sparsities learned by blockwise reconstruction (a layer step).
+    public static let besa = MethodDescriptor(
+        name: "besa",
+        summary:
+            "learns a sparsity per output row by minimising each block's output reconstruction error under a target penalty, rows pruned in the order of the criterion before it (Wanda by default) (BESA, Xu et al.)",
+        parameters: [
+            MethodParameter(
+                "sparsity", .number, range: MethodParameterRange(0, includesLower: false, 1),
+                help: "the target fraction of each block's linear weights to prune (leave it out after an allocator)"),
+            MethodParameter(
+                "epochs", .integer, default: .integer(1), range: MethodParameterRange(1), provenance: .unlessDefault,
+                help: "the passes over the calibration windows, one optimiser step per window"),
+            MethodParameter(
+                "beta", .number, default: .number(5), range: MethodParameterRange(0),
+                help: "the weight of the penalty ((S − p)/p)² on the block's expected sparsity"),
+            MethodParameter(
+                "d_coef", .number, default: .number(5), range: MethodParameterRange(0, includesLower: false),
+                provenance: .custom { $0.string("optimizer") == "prodigy" ? "\($0.number("d_coef")!)" : nil },
+                help: "Prodigy's coefficient of its step-size estimate"),
+            MethodParameter(
+                "candidates", .integer, default: .integer(101), range: MethodParameterRange(2),
+                provenance: .unlessDefault, help: "the candidate sparsities per row, 1 down to 0 in equal steps"),
+            MethodParameter(
+                "granularity", .choice(BESA.Granularity.allCases.map(\.rawValue)), default: .string("row"),
+                provenance: .unlessDefault, help: "row: a sparsity per output row; layer: one per matrix"),
+            MethodParameter(
+                "optimizer", .choice(BESA.Optimizer.allCases.map(\.rawValue)), default: .string("prodigy"),
+                provenance: .unlessDefault, help: "prodigy (the reference's) or adamw"),
+            MethodParameter(
+                "lr", .number, range: MethodParameterRange(0, includesLower: false), provenance: .unlessDefault,
+                help: "the learning rate (default: 1 for prodigy, 0.01 for adamw)"),
+            MethodParameter(
+                "exact", .boolean, default: .boolean(false), provenance: .unlessDefault,
+                help: "correct each block's pruned count to the target (a deviation: BESA's penalty is soft)"),
+        ]
+    ) { arguments throws(PruneError) in
+        try PruneMethod.besa(
+            sparsity: arguments.number("sparsity"), epochs: arguments.integer("epochs")!,
+            beta: arguments.number("beta")!, dCoefficient: arguments.number("d_coef")!,
+            candidates: arguments.integer("candidates")!,
+            granularity: BESA.Granularity(rawValue: arguments.string("granularity")!)!,
+            optimizer: BESA.Optimizer(rawValue: arguments.string("optimizer")!)!, lr: arguments.number("lr"),
+            exact: arguments.boolean("exact")!)
     }
 
     // MARK: Steps

@@ -104,6 +104,26 @@ public enum PruneMethod {
         [try OWLAllocator(sparsity: sparsity, pattern: pattern, outlierMultiplier: outlierMultiplier, lambda: lambda)]
     }
 
+    /// BESA: a sparsity learned per output row (or matrix) by blockwise reconstruction, rows pruned
+    /// in Wanda order unless a criterion step precedes it (reference row-wise defaults: one epoch,
+    /// β 5, Prodigy with `d_coef` 5 and lr 1, 101 candidates). `sparsity: nil` leaves the target
+    /// to an allocator in front.
+    ///
+    /// - Throws: `PruneError` for a sparsity outside (0, 1) or a bad option (see `BESA.init`).
+    public static func besa(
+        sparsity: Double?, epochs: Int = 1, beta: Double = 5, dCoefficient: Double = 5, candidates: Int = 101,
+        granularity: BESA.Granularity = .row, optimizer: BESA.Optimizer = .prodigy, lr: Double? = nil,
+        exact: Bool = false
+    ) throws(PruneError) -> [any PruneStep] {
+        if let sparsity, !(sparsity > 0 && sparsity < 1) {
+            throw PruneError("besa: the target sparsity must be in (0, 1), got \(sparsity)")
+        }
+        let step = try BESA(
+            epochs: epochs, beta: beta, dCoefficient: dCoefficient, candidates: candidates, granularity: granularity,
+            optimizer: optimizer, lr: lr, exact: exact)
+        return try UniformSparsity.implied(by: sparsity, pattern: .unstructured) + [step]
+    }
+
     /// A given sparsity per decoder layer (one value per layer); put a method without a sparsity after it.
     ///
     /// - Throws: `PruneError` for an empty list or a value outside [0, 1).

@@ -164,6 +164,11 @@ final class CalibrationActivations {
         }
     }
 
+    /// Throws when the prune is cancelled.
+    func checkCancellation() throws(PruneError) {
+        if let reason = cancellation?.reason { throw PruneError(cancelled: reason) }
+    }
+
     /// Makes the dense outputs of the last `forwardDense` the next layer's inputs (the dense
     /// pre-pass of a surveying allocator propagates dense activations).
     func adoptDense() { swap(&current, &dense) }

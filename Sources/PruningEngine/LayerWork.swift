@@ -46,6 +46,9 @@ public final class LayerWork {
     /// Window `index`'s dense output of this layer, `rows × hidden` (valid until the step returns).
     public func denseOutput(window index: Int) -> UnsafeBufferPointer<Float> { activations!.denseOutput(window: index) }
 
+    /// Throws when the prune is cancelled (a long layer step checks it between windows).
+    package func checkCancellation() throws(PruneError) { try activations?.checkCancellation() }
+
     /// Runs the layer on window `index` into `output` (`rows × hidden`) with `weights` in place of
     /// the model's tensors of the same names for the call (e.g. candidate masked weights). The
     /// model is left as it was.

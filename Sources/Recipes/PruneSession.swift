@@ -24,7 +24,8 @@ package final class PruneRecipe {
 /// Runs the pruning engine on a model with a per-layer progress bar and records provenance in the
 /// model's metadata, for both `shears prune` and `shears.prune` in recipes.
 package enum PruneSession {
-    /// Prunes `model` in place with `recipes` (their steps concatenated) on `calibration`.
+    /// Prunes `model` in place with `recipes` (their steps concatenated, the one allocator moved
+    /// to the front of the layer steps) on `calibration`.
     ///
     /// Afterwards the model's metadata holds `shears.steps`, `shears.calibration` and
     /// `shears.sparsity`, which writers carry into the saved file.
@@ -58,7 +59,12 @@ package enum PruneSession {
         options.onLayer = onLayer
         options.cancellation = cancellation
         options.journal = journal
-        let steps = recipes.flatMap(\.steps)
+        // The chain's one allocator goes first wherever its recipe stands, so that a later step may
+        // carry the sparsity: { shears.wanda{}, shears.besa{ sparsity = 0.5 } }.
+        let given = recipes.flatMap(\.steps)
+        let steps =
+            given.filter { $0.stage == .model } + given.filter { $0.stage == .allocator }
+            + given.filter { $0.stage > .allocator }
         let report: PruneReport
         if let benchmark {
             let measured = try PruneBenchmark.run(

@@ -230,7 +230,11 @@ extension Prune {
         var allocation: [String: MethodValue] = [:]
         do throws(MethodArgumentError) {
             let patternValue = try pattern.map { text throws(MethodArgumentError) in
-                try chosen.parameter("pattern")!.pattern(text)
+                guard let parameter = chosen.parameter("pattern") else {
+                    throw MethodArgumentError(
+                        parameter: "pattern", "does not apply to --method \(method) (unstructured only)")
+                }
+                return try parameter.pattern(text)
             }
             // With OWL in front, the method takes its per-layer sparsity (or N:M) from OWL.
             if owl {
