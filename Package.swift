@@ -53,7 +53,7 @@ let package = Package(
             name: "Recipes",
             dependencies: [
                 "PruningEngine", "BuiltinMethods", "PluginHost", "LuaRuntime", "Inference", "ModelIO", "Tokenization",
-                "Kernels",
+                "Kernels", "JSON",
             ]
         ),
         /// The sandboxed Lua 5.4 runtime for recipes: limits, strict globals, Swift functions and handles.

@@ -18,7 +18,7 @@ final class ShearsModule {
     let pluginSearch: PluginSearchPath
     /// Checked by the long computations recipes start (prunes, perplexity).
     let cancellation: Cancellation?
-    private let progressBar = RecipeProgress()
+    let progressBar = RecipeProgress()
 
     init(
         recipe: RecipeProvenance, pluginSearch: PluginSearchPath = PluginSearchPath(), cancellation: Cancellation? = nil
@@ -87,6 +87,7 @@ final class ShearsModule {
                     ]
                 },
                 "perplexity": { [self] box, call in try perplexity(box.model, call) },
+                "compare": { [self] box, call in try compare(box.model, call) },
                 "gradients": { [self] box, call in try gradients(box.model, call) },
                 "remove": { box, call in try Self.remove(box.model, call) },
                 "layer": { box, call in try Self.layerShape(box.model, call) },
@@ -292,7 +293,7 @@ final class ShearsModule {
 
     /// The token stream named by `text` (read and tokenized), `ids` (an int32 file) or `tokens`
     /// (a list of ids).
-    private func tokenStream(_ options: LuaTableArgument, model: Model) throws -> [Int32] {
+    func tokenStream(_ options: LuaTableArgument, model: Model) throws -> [Int32] {
         let source = try tokenSource(options, model: model), reading = try textReading(options)
         do throws(CommandFailure) {
             return try source.tokens(for: model, reading: reading)!.ids
