@@ -175,12 +175,16 @@ final class ShearsModule {
         let path = try call.string(2)
         let options = try call.optionalTable(3)
         try options?.checkFields(allowed: ["type"])
-        let typeName = try options?.string("type", default: "f16") ?? "f16"
-        guard let type = OutputType(rawValue: typeName) else {
-            throw LuaArgumentError(
-                argument: 2,
-                "field 'type' must be one of \(OutputType.allCases.map(\.rawValue).joined(separator: ", ")), got '\(typeName)'"
-            )
+        // Without a type, the input's own where it keeps zeros (see OutputType.matchingInput).
+        var type = OutputType.matchingInput(of: model, output: path)
+        if let typeName = try options?.optionalString("type") {
+            guard let named = OutputType(rawValue: typeName) else {
+                throw LuaArgumentError(
+                    argument: 2,
+                    "field 'type' must be one of \(OutputType.allCases.map(\.rawValue).joined(separator: ", ")), got '\(typeName)'"
+                )
+            }
+            type = named
         }
         try ModelWriter.write(model, to: path, type: type, annotations: recipe.annotations)
         return []
