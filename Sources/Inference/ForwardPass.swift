@@ -106,47 +106,63 @@ public final class ForwardPass {
         guard tokens.count >= 2 else {
             throw InferenceError("need at least 2 tokens to score next-token predictions, got \(tokens.count)")
         }
-        reset()
-        let weights = ModelWeights(model)
-        try run(tokens, weights)
-        let config = self.config
-        var timer = PhaseTimer()
+        let vocab = config.vocabSize
         let predictions = tokens.count - 1
         var nll = [Float](repeating: 0, count: predictions)
-        let block = min(Self.headBlock, capacity)
-        let logits = workspace.logits.buffer.baseAddress!
-        let normed = workspace.scratch.normed.buffer.baseAddress!
         let workers = attention.workers
-        tokens.withUnsafeBufferPointer { ids in
-            nll.withUnsafeMutableBufferPointer { out in
-                let shared = (
-                    logits: UnsafeSendable(logits), nll: UnsafeSendable(out.baseAddress!),
-                    ids: UnsafeSendable(ids.baseAddress!)
-                )
-                var start = 0
-                while start < predictions {
-                    let rows = min(block, predictions - start)
-                    LinearAlgebra.linear(
-                        normed + start * config.hiddenSize, rows: rows, inputs: config.hiddenSize,
-                        xStride: config.hiddenSize, weight: weights.output,
-                        outputs: config.vocabSize, into: logits, yStride: config.vocabSize)
-                    let first = start
+        try tokens.withUnsafeBufferPointer { ids throws(InferenceError) in
+            try nll.withUnsafeMutableBufferPointer { out throws(InferenceError) in
+                let shared = (nll: UnsafeSendable(out.baseAddress!), ids: UnsafeSendable(ids.baseAddress!))
+                try logitBlocks(tokens, rows: 0..<predictions) { first, rows, logits in
+                    let block = UnsafeSendable(logits)
                     let share = (rows + workers - 1) / workers
                     DispatchQueue.concurrentPerform(iterations: workers) { worker in
                         let begin = worker * share, end = min(rows, begin + share)
                         guard begin < end else { return }
                         shears_cross_entropy(
-                            shared.logits.value + begin * config.vocabSize, end - begin,
-                            config.vocabSize, config.vocabSize, shared.ids.value + first + begin + 1,
-                            shared.nll.value + first + begin)
+                            block.value + begin * vocab, end - begin, vocab, vocab,
+                            shared.ids.value + first + begin + 1, shared.nll.value + first + begin)
                     }
-                    start += rows
                 }
             }
         }
-        timer.charge(\.head)
-        phaseTimes += timer.times
         return nll
+    }
+
+    /// Runs `tokens` as a new sequence (resetting the cache) and hands the logits of the rows in
+    /// `rows` to `body` block by block (at most `headBlock` rows each, in order), without
+    /// materialising them all: `body(firstRow, rowCount, logits)` gets `rowCount × vocab` floats,
+    /// valid only during the call (the block buffer is reused).
+    ///
+    /// - Throws: `InferenceError` for rows outside the tokens, too many tokens, an id out of
+    ///   range, or what `body` throws.
+    package func logitBlocks(
+        _ tokens: [Int32], rows: Range<Int>,
+        _ body: (_ firstRow: Int, _ rowCount: Int, _ logits: UnsafeMutablePointer<Float>) throws(InferenceError) -> Void
+    ) throws(InferenceError) {
+        guard rows.lowerBound >= 0, rows.upperBound <= tokens.count else {
+            throw InferenceError("logit rows \(rows) are outside the \(tokens.count) tokens")
+        }
+        reset()
+        let weights = ModelWeights(model)
+        try run(tokens, weights)
+        let config = self.config
+        let block = min(Self.headBlock, capacity)
+        let logits = workspace.logits.buffer.baseAddress!
+        let normed = workspace.scratch.normed.buffer.baseAddress!
+        var start = rows.lowerBound
+        while start < rows.upperBound {
+            var timer = PhaseTimer()
+            let count = min(block, rows.upperBound - start)
+            LinearAlgebra.linear(
+                normed + start * config.hiddenSize, rows: count, inputs: config.hiddenSize,
+                xStride: config.hiddenSize, weight: weights.output, outputs: config.vocabSize, into: logits,
+                yStride: config.vocabSize)
+            try body(start, count, logits)
+            timer.charge(\.head)
+            phaseTimes += timer.times
+            start += count
+        }
     }
 
     /// Runs the decoder over `tokens` at positions `position...`, leaving the final-normed hidden

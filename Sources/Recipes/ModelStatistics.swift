@@ -2,7 +2,7 @@ import Kernels
 import ModelIO
 
 /// Sparsity and norms of tensors, as recipes and reports show them.
-enum ModelStatistics {
+package enum ModelStatistics {
     /// Fraction of elements that are exactly zero.
     static func sparsity(_ tensor: Tensor) -> Double {
         Double(zeroCount(tensor)) / Double(max(tensor.count, 1))
@@ -34,6 +34,21 @@ enum ModelStatistics {
             }
         }
         return (Double(zeros) / Double(max(total, 1)), perTensor)
+    }
+
+    /// Sparsity over the linear matrices once the model is stored as `type`: the zeros that
+    /// survive quantization (all of them, for the symmetric types), plus weights rounded to zero.
+    package static func linearSparsity(_ model: Model, storedAs type: OutputType) -> Double {
+        var zeros = 0, total = 0
+        for tensor in model.tensors where isLinear(tensor.name) {
+            let stored = ModelWriter.storedType(of: tensor, requested: type.ggmlType)
+            zeros +=
+                stored.blockSize == 1
+                ? zeroCount(tensor)
+                : Quantization.zeroCount(afterStoring: UnsafeBufferPointer(tensor.storage.buffer), as: stored)
+            total += tensor.count
+        }
+        return Double(zeros) / Double(max(total, 1))
     }
 
     /// Whether `name` is one of a layer's seven linear matrices.

@@ -19,7 +19,7 @@ final class ShearsModule {
     let pluginSearch: PluginSearchPath
     /// Checked by the long computations recipes start (prunes, perplexity).
     let cancellation: Cancellation?
-    private let progressBar = RecipeProgress()
+    let progressBar = RecipeProgress()
 
     init(
         recipe: RecipeProvenance, pluginSearch: PluginSearchPath = PluginSearchPath(), cancellation: Cancellation? = nil
@@ -88,6 +88,7 @@ final class ShearsModule {
                     ]
                 },
                 "perplexity": { [self] box, call in try perplexity(box, call) },
+                "compare": { [self] box, call in try compare(box.model, call) },
                 "gradients": { [self] box, call in try gradients(box.model, call) },
                 "remove": { box, call in try Self.remove(box.model, call) },
                 "layer": { box, call in try Self.layerShape(box.model, call) },
@@ -188,12 +189,16 @@ final class ShearsModule {
         let path = try call.string(2)
         let options = try call.optionalTable(3)
         try options?.checkFields(allowed: ["type"])
-        let typeName = try options?.string("type", default: "f16") ?? "f16"
-        guard let type = OutputType(rawValue: typeName) else {
-            throw LuaArgumentError(
-                argument: 2,
-                "field 'type' must be one of \(OutputType.allCases.map(\.rawValue).joined(separator: ", ")), got '\(typeName)'"
-            )
+        // Without a type, the input's own where it keeps zeros (see OutputType.matchingInput).
+        var type = OutputType.matchingInput(of: model, output: path)
+        if let typeName = try options?.optionalString("type") {
+            guard let named = OutputType(rawValue: typeName) else {
+                throw LuaArgumentError(
+                    argument: 2,
+                    "field 'type' must be one of \(OutputType.allCases.map(\.rawValue).joined(separator: ", ")), got '\(typeName)'"
+                )
+            }
+            type = named
         }
         try ModelWriter.write(model, to: path, type: type, annotations: recipe.annotations)
         try box.updateReport { $0.output = RunReport.ModelSummary(model: model, path: path) }
@@ -309,7 +314,7 @@ final class ShearsModule {
 
     /// The token stream named by `text` (read and tokenized), `ids` (an int32 file) or `tokens`
     /// (a list of ids).
-    private func tokenStream(_ options: LuaTableArgument, model: Model) throws -> [Int32] {
+    func tokenStream(_ options: LuaTableArgument, model: Model) throws -> [Int32] {
         let source = try tokenSource(options, model: model), reading = try textReading(options)
         do throws(CommandFailure) {
             return try source.tokens(for: model, reading: reading)!.ids

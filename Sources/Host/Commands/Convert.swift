@@ -10,7 +10,7 @@ struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a model as GGUF or as a Hugging Face safetensors directory.",
         discussion: """
-            A PATH ending in .gguf gives a GGUF file (f32, f16, bf16 or q8_0; norm weights stay f32); \
+            A PATH ending in .gguf gives a GGUF file (f32, f16, bf16, q8_0, q5_0 or q4_0; norm weights stay f32); \
             any other PATH gives a Hugging Face directory (f32, f16 or bf16) that transformers loads. \
             The output is written to a temporary name and renamed, so a failed run leaves nothing behind.
 

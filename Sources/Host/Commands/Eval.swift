@@ -4,15 +4,21 @@ import Inference
 import ModelIO
 import Recipes
 
-/// `shears eval MODEL --text FILE`: perplexity with the Wanda/SparseGPT protocol.
+/// `shears eval MODEL --text FILE`: perplexity with the Wanda/SparseGPT protocol, or a
+/// comparison against a base model (`--base`).
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure a model's perplexity on a text.",
+        abstract: "Measure a model's perplexity on a text, or compare it with a base model.",
         discussion: """
-            The protocol of the Wanda and SparseGPT reference code: the whole text is tokenized (no \
-            BOS), cut into non-overlapping chunks of SEQLEN tokens (the remainder is dropped), each \
-            chunk is one independent sequence, and the perplexity is exp of the mean over chunks of \
-            each chunk's mean next-token loss.
+            Perplexity follows the protocol of the Wanda and SparseGPT reference code: the whole text \
+            is tokenized (no BOS), cut into non-overlapping chunks of SEQLEN tokens (the remainder is \
+            dropped), each chunk is one independent sequence, and the perplexity is exp of the mean \
+            over chunks of each chunk's mean next-token loss.
+
+            With --base, the protocol of llama-perplexity --kl-divergence: the same chunks, only the \
+            second half of each scored; KL divergence from the base, same-top-token share, Δp and \
+            both perplexities (see docs/evaluation.md). BASE is a model or a llama.cpp \
+            --kl-divergence-base file (which also holds the tokens: give no --text then).
             """)
 
     @OptionGroup var source: ModelArgument
@@ -27,29 +33,58 @@ struct Eval: ParsableCommand {
 
     @OptionGroup var textOptions: TextOptions
 
-    @Option(name: [.long, .customShort("c"), .customLong("ctx-size")], help: "Tokens per chunk.")
-    var seqlen = 2048
+    @Option(
+        name: [.long, .customShort("c"), .customLong("ctx-size")],
+        help: "Tokens per chunk (default 2048; a base file's own with --base FILE).")
+    var seqlen: Int?
 
     @Option(help: "Evaluate only the first K chunks.")
     var chunks: Int?
+
+    @Option(
+        help: "Compare with this base: a model, or a llama.cpp --kl-divergence-base file.",
+        completion: .file())
+    var base: String?
+
+    @Option(
+        name: .customLong("save-base"),
+        help: "With --base MODEL: also write the base's log-probabilities to this llama.cpp file.",
+        completion: .file())
+    var saveBase: String?
+
+    @Option(
+        help: "Multiple-choice tasks (JSONL: context, choices, gold) to score instead of perplexity.",
+        completion: .file())
+    var tasks: String?
 
     @Flag(help: "Print one JSON object (ppl, chunks, seqlen, tokens, seconds, ...).")
     var json = false
 
     func validate() throws {
-        guard (text == nil) != (ids == nil) else { throw ValidationError("give exactly one of --text and --ids") }
-        guard seqlen >= 2 else { throw ValidationError("--seqlen must be at least 2 (got \(seqlen))") }
+        if text != nil && ids != nil { throw ValidationError("give at most one of --text and --ids") }
+        if tasks != nil && (text != nil || ids != nil || base != nil) {
+            throw ValidationError("--tasks goes without --text, --ids and --base")
+        }
+        if base == nil && tasks == nil && text == nil && ids == nil {
+            throw ValidationError("give one of --text and --ids")
+        }
+        if saveBase != nil && base == nil { throw ValidationError("--save-base needs --base MODEL") }
+        if let seqlen, seqlen < 2 { throw ValidationError("--seqlen must be at least 2 (got \(seqlen))") }
         if let chunks, chunks < 1 { throw ValidationError("--chunks must be at least 1 (got \(chunks))") }
     }
 
     func run() throws {
         let model = try source.load()
-        let tokens: [Int32]
-        if let text {
-            tokens = try textOptions.encode(text, for: model)
-        } else {
-            tokens = try InputFiles.readIDs(ids!, vocabularySize: model.config.vocabSize)
+        if let base {
+            try compare(model, with: base)
+            return
         }
+        if let tasks {
+            try score(model, tasks: tasks)
+            return
+        }
+        let seqlen = self.seqlen ?? 2048
+        let tokens = try evaluationTokens(for: model)
         let available = tokens.count / seqlen
         guard available >= 1 else {
             throw CommandFailure.badInput(
@@ -95,6 +130,12 @@ struct Eval: ParsableCommand {
 }
 
 extension Eval {
+    /// The ids of `--text` or `--ids` for `model`.
+    func evaluationTokens(for model: Model) throws -> [Int32] {
+        if let text { return try textOptions.encode(text, for: model) }
+        return try InputFiles.readIDs(ids!, vocabularySize: model.config.vocabSize)
+    }
+
     /// Standard error of the mean of the chunk losses (0 for one chunk): exp(mean) times this is
     /// the first-order uncertainty of the perplexity, as llama.cpp reports it.
     static func standardError(_ values: [Double]) -> Double {

@@ -91,8 +91,13 @@ struct Prune: ParsableCommand {
     @Flag(help: "Do not journal finished layers beside the output (no --resume after a crash).")
     var noJournal = false
 
-    @Option(help: "Element type of the output: f32, f16, bf16 or q8_0 (all keep zeros exact).")
-    var type: OutputType = .f16
+    @Option(
+        help: """
+            Element type of the output: f32, f16, bf16, q8_0, q5_0 or q4_0 (all keep zeros exact). \
+            Default: the input's type where it keeps zeros, else the nearest no larger (Q4_1 → q4_0, \
+            Q5_K or Q6_K → q5_0); f16 for a safetensors output of a quantized input.
+            """)
+    var type: OutputType?
 
     func validate() throws {
         guard let chosen = MethodRegistry.method(named: method) else {
@@ -166,6 +171,7 @@ extension Prune {
         let recipes = try makeRecipes()
         let scope = CancellationScope()
         let model = try source.load()
+        let outputType = type ?? .matchingInput(of: model, output: out)
         let calibration = try self.calibration.makeSet(for: model, cancellation: scope)
         let parametersBefore = model.parameterCount
         let recorder = self.report.map { _ in
@@ -195,7 +201,13 @@ extension Prune {
             if let failure = scope.failure { throw failure }
             throw CommandFailure.badInput(error.message)
         }
-        try ModelWriter.write(model, to: out, type: type, annotations: ["version": ShearsVersion.number])
+        try ModelWriter.write(model, to: out, type: outputType, annotations: ["version": ShearsVersion.number])
+        if outputType.ggmlType.blockSize > 1 {
+            print(
+                String(
+                    format: "written as %@: linear sparsity %.4f after quantization (%.4f before)",
+                    outputType.rawValue, ModelStatistics.linearSparsity(model, storedAs: outputType), report.sparsity))
+        }
         journal?.remove()
         if let path = self.report, let recorder {
             try recorder.report(prune: report, model: model, recipes: recipes, outputPath: out).write(to: path)

@@ -116,10 +116,11 @@ public enum GGUFWriter {
                     "row length \(tensor.shape.last!) is not a multiple of the \(type.name) block size \(type.blockSize)"
                 )
             }
-            if type == .q8_0, let bad = tensor.storage.buffer.firstIndex(where: { !$0.isFinite }) {
+            if [.q8_0, .q5_0, .q4_0].contains(type), let bad = tensor.storage.buffer.firstIndex(where: { !$0.isFinite })
+            {
                 throw ModelIOError(
                     path: path, item: tensor.name,
-                    "element \(bad) is \(tensor.storage.buffer[bad]); q8_0 needs finite values")
+                    "element \(bad) is \(tensor.storage.buffer[bad]); \(type.name) needs finite values")
             }
             let info = GGUFTensorInfo(
                 name: tensor.name, dimensions: tensor.shape.reversed(), type: type, offset: offset)

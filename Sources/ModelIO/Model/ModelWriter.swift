@@ -2,7 +2,7 @@ import Foundation
 
 /// Element types a model can be written with.
 public enum OutputType: String, Sendable, CaseIterable, CustomStringConvertible {
-    case f32, f16, bf16, q8_0
+    case f32, f16, bf16, q8_0, q5_0, q4_0
 
     /// The name used on the command line and in recipes.
     public var description: String { rawValue }
@@ -14,6 +14,8 @@ public enum OutputType: String, Sendable, CaseIterable, CustomStringConvertible 
         case .f16: .f16
         case .bf16: .bf16
         case .q8_0: .q8_0
+        case .q5_0: .q5_0
+        case .q4_0: .q4_0
         }
     }
 
@@ -23,6 +25,8 @@ public enum OutputType: String, Sendable, CaseIterable, CustomStringConvertible 
         case .f32: 0
         case .f16: 1
         case .q8_0: 7
+        case .q5_0: 8
+        case .q4_0: 2
         case .bf16: 32
         }
     }
@@ -35,7 +39,7 @@ public enum ModelWriter {
     /// safetensors `__metadata__`.
     ///
     /// Vectors (norm weights) are always written as F32, as llama.cpp does. In GGUF with `q8_0`,
-    /// a matrix whose rows are not a multiple of 32 elements is written as F16.
+    /// `q5_0` or `q4_0`, a matrix whose rows are not a multiple of 32 elements is written as F16.
     ///
     /// - Throws: `ModelIOError` when `path` is the model's own source, the type does not exist in
     ///   the format, or writing fails. Nothing is left behind on failure.
@@ -54,8 +58,10 @@ public enum ModelWriter {
             case .f32: dtype = .f32
             case .f16: dtype = .f16
             case .bf16: dtype = .bf16
-            case .q8_0:
-                throw ModelIOError(path: path, "safetensors has no Q8_0 type; use f32, f16 or bf16, or a .gguf output")
+            case .q8_0, .q5_0, .q4_0:
+                throw ModelIOError(
+                    path: path,
+                    "safetensors has no \(type.ggmlType.name) type; use f32, f16 or bf16, or a .gguf output")
             }
             // Provenance recorded in the model (e.g. by a prune) travels with the file too.
             var metadata = annotations
@@ -140,7 +146,7 @@ public enum ModelWriter {
     }
 
     /// The type a tensor is stored as when `requested` is asked for.
-    static func storedType(of tensor: Tensor, requested: GGMLType) -> GGMLType {
+    public static func storedType(of tensor: Tensor, requested: GGMLType) -> GGMLType {
         if tensor.shape.count < 2 { return .f32 }
         if tensor.columns % requested.blockSize != 0 { return .f16 }
         return requested
