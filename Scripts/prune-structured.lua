@@ -2,14 +2,16 @@
 -- parameter counts, and the GGUF (`deci` when layers differ, which stock llama.cpp runs).
 --
 --   shears run Scripts/prune-structured.lua model=MODEL ids=VALID.i32 eval=TEST.i32 [out=pruned.gguf]
---       [method=llm_pruner|flap|blocks|heads|kv_groups|channels] [ratio=0.25] [remove=6]
+--       [method=llm_pruner|flap|blocks|shortened|minitron|hidden|heads|kv_groups|channels]
+--       [ratio=0.25] [params=P] [remove=6] [round_to=1]
 --       [layers=4-27] [importance=param_first] [structure=AL-AM] [metric=WIFV] [criterion=wanda_sp]
 --       [samples=10] [seqlen=64] [seed=42] [chunks=40] [type=f16]
 --
 -- The defaults are LLM-Pruner's recommended recipe adapted to a 30-layer model (ratio 0.25, the
 -- first four and the last two blocks kept) with its calibration size (10 windows of 64 tokens).
 -- FLAP's reference configuration: method=flap ratio=0.2 structure=UL-UM samples=1024 seqlen=128
--- seed=0. Shortened LLaMA's: method=blocks remove=6 samples=10 seqlen=128 seed=1234. `ids` are the
+-- seed=0. Shortened LLaMA's: method=blocks remove=6 samples=10 seqlen=128 seed=1234 (criterion=ppl,
+-- taylor+ or bi). `params=P` (a fraction of all parameters) replaces ratio or remove. `ids` are the
 -- calibration token ids (int32), `eval` the evaluation ids: the first `chunks` chunks of 2048
 -- tokens, and the same tokens cut into chunks of 128 (the window the structured papers report).
 local args = shears.args
@@ -25,22 +27,38 @@ local function perplexities()
 end
 
 local function step()
+    local params = args:number("params", 0)
+    local function budget(default)
+        if params > 0 then return nil, params end
+        return args:number("ratio", default), nil
+    end
     if method == "llm_pruner" then
+        local ratio, fraction = budget(0.25)
         return shears.llm_pruner{
-            ratio = args:number("ratio", 0.25), layers = args:string("layers", "4-27"),
+            ratio = ratio, params = fraction, layers = args:string("layers", "4-27"),
             importance = args:string("importance", "param_first"),
         }
     elseif method == "flap" then
+        local ratio, fraction = budget(0.2)
         return shears.flap{
-            ratio = args:number("ratio", 0.2), structure = args:string("structure", "AL-AM"),
+            ratio = ratio, params = fraction, structure = args:string("structure", "AL-AM"),
             metric = args:string("metric", "WIFV"), bias = args:boolean("bias", true),
         }
-    elseif method == "blocks" then
-        return shears.blocks{ remove = args:integer("remove", 6) }
+    elseif method == "blocks" or method == "shortened" then
+        local remove = params > 0 and nil or args:integer("remove", 6)
+        return shears[method]{
+            remove = remove, params = params > 0 and params or nil, criterion = args:string("criterion", "ppl"),
+        }
+    elseif method == "minitron" then
+        local ratio, fraction = budget(0.2)
+        return shears.minitron{ ratio = ratio, params = fraction, round_to = args:integer("round_to", 1) }
+    elseif method == "hidden" then
+        return shears.hidden{ ratio = args:number("ratio", 0.2), round_to = args:integer("round_to", 1) }
     elseif method == "heads" or method == "kv_groups" or method == "channels" then
         return shears[method]{ ratio = args:number("ratio", 0.25), criterion = args:string("criterion", "wanda_sp") }
     end
-    error("method must be llm_pruner, flap, blocks, heads, kv_groups or channels, got " .. method)
+    error("method must be llm_pruner, flap, blocks, shortened, minitron, hidden, heads, kv_groups or channels, got "
+        .. method)
 end
 
 local dense_long, dense_short = perplexities()

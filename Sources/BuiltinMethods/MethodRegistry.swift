@@ -8,14 +8,15 @@ public enum MethodRegistry {
     /// Every built-in method and step, in listing order: the four methods, then the OWL
     /// allocator, the DSnoT refiner and the fixed-mask reconstruction.
     public static let builtins: [MethodDescriptor] = [
-        magnitude, wanda, sparseGPT, ria, taylor, besa, owl, dsnot, reconstruct, blocks, llmPruner, flap, heads,
-        kvGroups, channels,
+        magnitude, wanda, sparseGPT, ria, taylor, besa, owl, dsnot, reconstruct, blocks, shortened, llmPruner, flap,
+        minitron, heads, kvGroups, channels, hidden,
     ]
 
     /// The methods `shears prune --method` chooses from (those with their own criterion or mask,
     /// and block removal).
     public static let methods: [MethodDescriptor] = [
-        magnitude, wanda, sparseGPT, ria, taylor, besa, blocks, llmPruner, flap, heads, kvGroups, channels,
+        magnitude, wanda, sparseGPT, ria, taylor, besa, blocks, shortened, llmPruner, flap, minitron, heads,
+        kvGroups, channels, hidden,
     ]
 
     /// The method called `name` (`-` and `_` alike: `llm-pruner` is `llm_pruner`), if any.
@@ -63,25 +64,103 @@ public enum MethodRegistry {
 
     // MARK: Methods
 
-    /// Depth pruning: whole blocks removed by Shortened LLaMA's perplexity criterion.
-    public static let blocks = MethodDescriptor(
-        name: "blocks",
+    /// Depth pruning: whole blocks removed by one criterion (perplexity, Taylor+, Block Influence).
+    public static let blocks = blockRemoval(
+        name: "blocks", criteria: BlockRemoval.Criterion.allCases,
         summary:
-            "removes whole blocks, least important first by the calibration perplexity without each (Shortened LLaMA, Kim et al.)",
+            "removes whole blocks, least important first by one score computed once: ppl (calibration perplexity without the block), taylor+ (Σ|W⊙g| over the block) or bi (Block Influence, 1 − cos of the block's input and output)"
+    )
+
+    /// Shortened LLaMA (Kim et al.): one-shot block removal by perplexity or Taylor+.
+    public static let shortened = blockRemoval(
+        name: "shortened", criteria: [.ppl, .taylorPlus],
+        summary:
+            "removes whole blocks at once, least important first by the calibration perplexity without each or by Taylor+ (Shortened LLaMA, Kim et al.)"
+    )
+
+    /// The descriptor of a `BlockRemoval` offering `criteria`.
+    private static func blockRemoval(
+        name: String, criteria: [BlockRemoval.Criterion], summary: String
+    ) -> MethodDescriptor {
+        MethodDescriptor(
+            name: name, summary: summary,
+            parameters: [
+                MethodParameter(
+                    "remove", .integer, range: MethodParameterRange(1), help: "the number of blocks to remove"),
+                MethodParameter(
+                    "params", .number, range: MethodParameterRange(0, 1), provenance: .unlessDefault,
+                    help: "instead of remove: the fraction of the model's parameters to remove in whole blocks"),
+                MethodParameter(
+                    "criterion", .choice(criteria.map(\.rawValue)), default: .string("ppl"),
+                    help: "how blocks are scored: "
+                        + criteria.map { criterion in
+                            switch criterion {
+                            case .ppl: "ppl (the calibration perplexity without the block)"
+                            case .taylorPlus: "taylor+ (Σ|W⊙g| over the block's weights, one gradient)"
+                            case .bi: "bi (Block Influence: 1 − mean cos of its input and output)"
+                            }
+                        }.joined(separator: ", ")),
+                MethodParameter(
+                    "keep_ends", .boolean, default: .boolean(true), provenance: .unlessDefault,
+                    help: "keep the first four and the last two blocks (the reference's + heuristic)"),
+            ]
+        ) { arguments throws(PruneError) in
+            let criterion = BlockRemoval.Criterion(rawValue: arguments.string("criterion")!)!
+            let keepEnds = arguments.boolean("keep_ends")!
+            switch (arguments.integer("remove"), arguments.number("params")) {
+            case (let count?, nil): return [try BlockRemoval(count: count, criterion: criterion, keepEnds: keepEnds)]
+            case (nil, let fraction?):
+                return [try BlockRemoval(parameters: fraction, criterion: criterion, keepEnds: keepEnds)]
+            case (nil, nil): throw PruneError("\(name): give remove = N or params = P")
+            case (_?, _?): throw PruneError("\(name): give remove or params, not both")
+            }
+        }
+    }
+
+    /// Minitron: homogeneous width pruning of FFN and hidden channels by activation importance.
+    public static let minitron = MethodDescriptor(
+        name: "minitron",
+        summary:
+            "removes the same number of FFN channels from every layer and hidden channels from the whole model by activation importance (mean over tokens, L2 over windows) from one dense pass (Minitron, Muralidharan et al.)",
         parameters: [
             MethodParameter(
-                "remove", .integer, range: MethodParameterRange(1), help: "the number of blocks to remove"),
+                "ratio", .number, range: MethodParameterRange(0, 1),
+                help: "the fraction of the FFN width and of the hidden width to remove"),
+            params,
             MethodParameter(
-                "criterion", .choice(["ppl"]), default: .string("ppl"),
-                help: "how blocks are scored: ppl, the calibration perplexity of the model without the block"),
-            MethodParameter(
-                "keep_ends", .boolean, default: .boolean(true), provenance: .unlessDefault,
-                help: "keep the first four and the last two blocks (the reference's + heuristic)"),
+                "hidden", .boolean, default: .boolean(true), provenance: .unlessDefault,
+                help: "also prune hidden channels (false: FFN channels only)"),
+            roundTo,
         ]
     ) { arguments throws(PruneError) in
-        guard let count = arguments.integer("remove") else { throw PruneError("blocks: give remove = N") }
-        return [try BlockRemoval(count: count, keepEnds: arguments.boolean("keep_ends")!)]
+        [
+            try Minitron(
+                budget: try StructuredBudget.from(arguments, step: "minitron"), ffn: true,
+                hidden: arguments.boolean("hidden")!, roundTo: arguments.integer("round_to")!)
+        ]
     }
+
+    /// Hidden channels (the residual stream's width) removed by Minitron's activation importance.
+    public static let hidden = MethodDescriptor(
+        name: "hidden",
+        summary:
+            "removes the lowest-scoring hidden channels everywhere: embedding column, norm entries, q/k/v/gate/up columns, o/down rows, output column (criterion: minitron)",
+        parameters: [
+            MethodParameter(
+                "ratio", .number, range: MethodParameterRange(0, 1), help: "the fraction of hidden channels to remove"),
+            MethodParameter(
+                "criterion", .choice(["minitron"]), default: .string("minitron"),
+                help: "the score: minitron (the norm outputs' activation importance summed over every layer)"),
+            roundTo,
+        ]
+    ) { arguments throws(PruneError) in
+        guard let ratio = arguments.number("ratio") else { throw PruneError("hidden: give ratio = R") }
+        return [try Minitron(budget: .ratio(ratio), ffn: false, hidden: true, roundTo: arguments.integer("round_to")!)]
+    }
+
+    private static let roundTo = MethodParameter(
+        "round_to", .integer, default: .integer(1), range: MethodParameterRange(1), provenance: .unlessDefault,
+        help: "round every kept width to the nearest multiple of this (64 suits llama.cpp's kernels)")
 
     /// LLM-Pruner: block-wise Taylor importance of KV groups and FFN channels, `ratio` of each removed.
     public static let llmPruner = MethodDescriptor(
@@ -95,10 +174,15 @@ public enum MethodRegistry {
             params,
             MethodParameter(
                 "importance", .choice(LLMPruner.Importance.allCases.map(\.rawValue)), default: .string("param_first"),
-                help: "the Taylor term: param_first, param_second, param_mix or vectorize"),
+                help:
+                    "the importance: the Taylor terms param_first, param_second, param_mix or vectorize, or the magnitude baselines l1, l2"
+            ),
             MethodParameter(
-                "grouping", .choice(LLMPruner.Grouping.allCases.map(\.rawValue)), default: .string("sum"),
-                provenance: .unlessDefault, help: "how a unit's members are combined per channel"),
+                "grouping", .choice(LLMPruner.Grouping.allCases.map(\.rawValue)), provenance: .unlessDefault,
+                help: "how a unit's members are combined per channel (default: sum for Taylor, mean for l1/l2)"),
+            MethodParameter(
+                "global", .boolean, default: .boolean(false), provenance: .unlessDefault,
+                help: "rank every chosen layer's units together (the reference's --global_pruning)"),
             MethodParameter(
                 "layers", .names, provenance: .unlessDefault,
                 help: "the layers pruned, e.g. 4-27 (default: all but the first four and the last two)"),
@@ -123,8 +207,8 @@ public enum MethodRegistry {
         return [
             try LLMPruner(
                 budget: budget, importance: LLMPruner.Importance(rawValue: arguments.string("importance")!)!,
-                grouping: LLMPruner.Grouping(rawValue: arguments.string("grouping")!)!,
-                attentionLayers: attention ?? layers, mlpLayers: mlp ?? layers)
+                grouping: arguments.string("grouping").map { LLMPruner.Grouping(rawValue: $0)! },
+                attentionLayers: attention ?? layers, mlpLayers: mlp ?? layers, global: arguments.boolean("global")!)
         ]
     }
 

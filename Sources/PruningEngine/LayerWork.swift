@@ -90,6 +90,7 @@ public final class LayerWork {
         let target: Int
         switch removal {
         case .blocks: throw PruneError("layer \(layer): a layer step cannot remove whole blocks")
+        case .hiddenChannels: throw PruneError("layer \(layer): a layer step cannot remove hidden channels")
         case .queryHeads(let layer, _), .kvGroups(let layer, _), .ffnChannels(let layer, _), .attention(let layer),
             .ffn(let layer):
             target = layer

@@ -147,6 +147,32 @@ public final class ModelWork {
         }
     }
 
+    /// Runs the calibration windows through the model as it is now, block by block, showing
+    /// `observe` each window's input and output of every layer (`rows × hidden` each, valid
+    /// during the call).
+    ///
+    /// - Throws: `PruneError` without calibration windows, for bad ids or non-finite activations,
+    ///   or on cancellation.
+    public func blockStream(
+        observe: (
+            _ layer: Int, _ window: Int, _ input: UnsafeBufferPointer<Float>, _ output: UnsafeBufferPointer<Float>
+        ) -> Void
+    ) throws(PruneError) {
+        guard !calibration.isEmpty else { throw PruneError("\(report.step) needs calibration windows") }
+        let activations = try CalibrationActivations(model: model, windows: calibration, cancellation: cancellation)
+        let forward: DecoderLayerForward
+        do { forward = try DecoderLayerForward(model: model, capacity: activations.longest) } catch {
+            throw PruneError("\(report.step): \(error.message)")
+        }
+        for layer in 0..<model.config.layerCount {
+            _ = try activations.forwardDense(forward, layer: layer, statistics: [:])
+            for window in 0..<activations.windowCount {
+                observe(layer, window, activations.input(window: window), activations.denseOutput(window: window))
+            }
+            activations.adoptDense()
+        }
+    }
+
     /// Sets (or, with nil, removes) the bias of `part` (`attn_output` or `ffn_down`) of `layer`.
     ///
     /// - Throws: `PruneError` for a part that takes no bias, a missing sub-block or a wrong size.

@@ -5,18 +5,21 @@ extension ShearsModule {
     /// `m:remove{...}`: structural surgery on the model in place (indices 0-based, as layers are
     /// everywhere in recipes). One of
     /// `{ blocks = {20, 21} }`, `{ layer = 5, heads = {2, 5, 8} }`, `{ layer = 9, kv_groups = {1} }`,
-    /// `{ layer = 7, channels = {...} }`, `{ layer = 25, attention = true }`, `{ layer = 25, ffn = true }`.
+    /// `{ layer = 7, channels = {...} }`, `{ layer = 25, attention = true }`, `{ layer = 25, ffn = true }`,
+    /// `{ hidden = {...} }` (hidden channels, in every layer).
     static func remove(_ model: Model, _ call: LuaCall) throws -> [LuaValue] {
         let options = try call.table(2)
-        try options.checkFields(allowed: ["blocks", "layer", "heads", "kv_groups", "channels", "attention", "ffn"])
-        let units = ["blocks", "heads", "kv_groups", "channels", "attention", "ffn"].filter {
+        try options.checkFields(allowed: [
+            "blocks", "hidden", "layer", "heads", "kv_groups", "channels", "attention", "ffn",
+        ])
+        let units = ["blocks", "hidden", "heads", "kv_groups", "channels", "attention", "ffn"].filter {
             options.typeName(of: $0) != "nil"
         }
         guard units.count == 1 else {
             throw LuaArgumentError(
                 argument: 1,
                 units.isEmpty
-                    ? "say what to remove: blocks = {...}, or layer = N with heads, kv_groups, channels, attention or ffn"
+                    ? "say what to remove: blocks = {...}, hidden = {...}, or layer = N with heads, kv_groups, channels, attention or ffn"
                     : "remove one kind of unit per call, got \(units.joined(separator: " and "))")
         }
         func list(_ name: String) throws -> [Int] {
@@ -32,11 +35,12 @@ extension ShearsModule {
             return true
         }
         let removal: StructuralRemoval
-        if units[0] == "blocks" {
+        if units[0] == "blocks" || units[0] == "hidden" {
             if options.typeName(of: "layer") != "nil" {
-                throw LuaArgumentError(argument: 1, "blocks = {...} names whole layers; drop the field 'layer'")
+                throw LuaArgumentError(
+                    argument: 1, "\(units[0]) = {...} applies to every layer; drop the field 'layer'")
             }
-            removal = .blocks(try list("blocks"))
+            removal = units[0] == "blocks" ? .blocks(try list("blocks")) : .hiddenChannels(try list("hidden"))
         } else {
             let layer = try options.integer("layer")
             switch units[0] {

@@ -30,6 +30,8 @@ import Testing
         case .paramFirst, .vectorize: Double(w * g)
         case .paramSecond: Double(w * f * w)
         case .paramMix: Double(w * g - 0.5 * w * f * w)
+        case .l1: Double(abs(w))
+        case .l2: Double(w * w)
         }
     }
 
@@ -122,6 +124,44 @@ import Testing
                 model.tensor("blk.\(layer).attn_k.weight")!.storage.array
                     == Array(keys[(kept * 8 * 32)..<((kept + 1) * 8 * 32)]), "layer \(layer) kept group \(kept)")
         }
+    }
+
+    @Test("global ranking: one threshold over every chosen layer's KV groups and FFN channels, the reference's count")
+    func globalRanking() throws {
+        let dense = try Self.model(), gradients = try Self.gradients(dense)
+        var units: [(score: Double, layer: Int, index: Int, isGroup: Bool)] = []
+        for layer in [4, 5] {
+            let gate = Self.slices(dense, gradients, "blk.\(layer).ffn_gate.weight", byColumn: false, .l2)
+            let up = Self.slices(dense, gradients, "blk.\(layer).ffn_up.weight", byColumn: false, .l2)
+            let down = Self.slices(dense, gradients, "blk.\(layer).ffn_down.weight", byColumn: true, .l2)
+            for j in 0..<48 { units.append(((gate[j] + up[j] + down[j]) / 3, layer, j, false)) }
+            let q = Self.slices(dense, gradients, "blk.\(layer).attn_q.weight", byColumn: false, .l2)
+            let k = Self.slices(dense, gradients, "blk.\(layer).attn_k.weight", byColumn: false, .l2)
+            let v = Self.slices(dense, gradients, "blk.\(layer).attn_v.weight", byColumn: false, .l2)
+            let o = Self.slices(dense, gradients, "blk.\(layer).attn_output.weight", byColumn: true, .l2)
+            for g in 0..<2 {
+                // Per key channel d: mean of k, v and q, o folded over the group's two heads.
+                let score = (0..<8).reduce(0.0) { total, d in
+                    let folded = { (values: [Double]) in values[16 * g + d] + values[16 * g + 8 + d] }
+                    return total + (k[8 * g + d] + v[8 * g + d] + folded(q) + folded(o)) / 4
+                }
+                units.append((score, layer, g, true))
+            }
+        }
+        // 100 units; 96 FFN channels + 4 groups × 8 key channels = 128 channels: n = 100 − int(128·0.6) = 24.
+        let threshold = units.map(\.score).sorted()[23]
+        let (model, _) = try Self.prune(try LLMPruner(ratio: 0.4, importance: .l2, global: true))
+        for layer in [4, 5] {
+            let removed = units.filter { $0.layer == layer && $0.score <= threshold }
+            #expect(model.config.layers[layer].ffnSize == 48 - removed.filter { !$0.isGroup }.count, "layer \(layer)")
+            #expect(model.config.layers[layer].kvHeadCount == 2 - removed.filter(\.isGroup).count, "layer \(layer)")
+            let kept = (0..<48).filter { j in !removed.contains { !$0.isGroup && $0.index == j } }
+            let gate = dense.tensor("blk.\(layer).ffn_gate.weight")!.storage.array
+            #expect(
+                model.tensor("blk.\(layer).ffn_gate.weight")!.storage.array
+                    == kept.flatMap { gate[($0 * 32)..<(($0 + 1) * 32)] }, "layer \(layer)")
+        }
+        #expect(units.filter { $0.score <= threshold }.count == 24)
     }
 
     @Test("by default the first four and the last two layers are kept")

@@ -225,6 +225,45 @@ struct PruneCLITests {
                 ))
     }
 
+    @Test("minitron: the command and the recipe write the same narrower model (hidden and FFN), read back as llama")
+    func minitronCommandEqualsRecipe() throws {
+        let workspace = try RecipeTests.Workspace()
+        let (a, b, _, recipeOutput) = try Self.commandAndRecipe(
+            workspace,
+            [
+                workspace.model, "--method", "minitron", "--param", "ratio=0.25", "--calib", workspace.text,
+                "--samples", "3", "--seqlen", "16", "--seed", "2",
+            ],
+            """
+            local m = shears.load(shears.args.model)
+            local c = shears.calibration{ text = shears.args.text, samples = 3, seqlen = 16, seed = 2 }
+            shears.prune(m, c, { shears.minitron{ ratio = 0.25 } })
+            m:save(shears.args.out, { type = "f32" })
+            local n = shears.load(shears.args.model)
+            n:remove{ hidden = { 0, 5 } }
+            local ok, err = pcall(function() n:remove{ layer = 0, hidden = { 1 } } end)
+            assert(not ok and err:find("applies to every layer"), err)
+            ok, err = pcall(function() shears.prune(n, c, { shears.hidden{ ratio = 1 } }) end)
+            assert(not ok and err:find("ratio must be in"), err)
+            print("hidden", n:tensor("token_embd.weight").columns)
+            """)
+        #expect(recipeOutput.contains("hidden\t30"), "\(recipeOutput)")
+        #expect(a.metadata["llama.embedding_length"]?.int == 24)
+        #expect(a.metadata["llama.feed_forward_length"]?.int == 36)
+        #expect(a.metadata["llama.attention.key_length"]?.int == 8)
+        try Self.expectSameTensors(a, b, keys: ["shears.steps", "llama.embedding_length"])
+        let loaded = try ModelLoader.load(path: a.path)
+        #expect(loaded.config.hiddenSize == 24 && loaded.config.headDim == 8)
+
+        let refused = try CommandRunner.run([
+            "prune", workspace.model, "--method", "shortened", "--param", "criterion=bi", "--param", "remove=1",
+            "--calib", workspace.text, "--out", workspace.directory.path("z.gguf"),
+        ])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("criterion"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: workspace.directory.path("z.gguf")))
+    }
+
     @Test("block removal: the command and the recipe write the same smaller model")
     func blocksCommandEqualsRecipe() throws {
         let workspace = try RecipeTests.Workspace()

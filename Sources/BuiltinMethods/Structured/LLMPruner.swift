@@ -28,9 +28,18 @@ public struct LLMPruner: ModelStep {
         case paramMix = "param_mix"
         /// `|Σ W⊙g|` per slice (the paper's Vector).
         case vectorize
+        /// `Σ|W|` (the reference's `--pruner_type l1`, no gradient).
+        case l1
+        /// `Σ W²` (the reference's `--pruner_type l2`, no gradient).
+        case l2
 
         /// Whether the Fisher estimate is needed.
         var needsFisher: Bool { self == .paramSecond || self == .paramMix }
+        /// Whether the scores need a gradient.
+        var needsGradient: Bool { self != .l1 && self != .l2 }
+        /// The member reduction the reference uses when none is given: `mean` for its
+        /// `MagnitudeImportance`, `sum` for its Taylor importance.
+        public var defaultGrouping: Grouping { needsGradient ? .sum : .mean }
     }
 
     /// How a unit's members are combined per channel (the reference's `--grouping_strategy`).
@@ -50,33 +59,37 @@ public struct LLMPruner: ModelStep {
     public let attentionLayers: [Int]?
     /// Layers whose FFN channels are pruned (nil: as `attentionLayers`'s default).
     public let mlpLayers: [Int]?
+    /// Whether every chosen layer's units are ranked together (the reference's
+    /// `--global_pruning`) instead of per layer.
+    public let global: Bool
 
     /// "llm-pruner".
     public var name: String { "llm-pruner" }
 
     /// - Throws: `PruneError` for a ratio or parameter fraction outside [0, 1).
     public init(
-        budget: StructuredBudget, importance: Importance = .paramFirst, grouping: Grouping = .sum,
-        attentionLayers: [Int]? = nil, mlpLayers: [Int]? = nil
+        budget: StructuredBudget, importance: Importance = .paramFirst, grouping: Grouping? = nil,
+        attentionLayers: [Int]? = nil, mlpLayers: [Int]? = nil, global: Bool = false
     ) throws(PruneError) {
         try budget.check(step: "llm-pruner")
         self.budget = budget
         self.importance = importance
-        self.grouping = grouping
+        self.grouping = grouping ?? importance.defaultGrouping
         self.attentionLayers = attentionLayers
         self.mlpLayers = mlpLayers
+        self.global = global
     }
 
     /// LLM-Pruner with its own `ratio`.
     ///
     /// - Throws: `PruneError` for a ratio outside [0, 1).
     public init(
-        ratio: Double, importance: Importance = .paramFirst, grouping: Grouping = .sum, attentionLayers: [Int]? = nil,
-        mlpLayers: [Int]? = nil
+        ratio: Double, importance: Importance = .paramFirst, grouping: Grouping? = nil, attentionLayers: [Int]? = nil,
+        mlpLayers: [Int]? = nil, global: Bool = false
     ) throws(PruneError) {
         try self.init(
             budget: .ratio(ratio), importance: importance, grouping: grouping, attentionLayers: attentionLayers,
-            mlpLayers: mlpLayers)
+            mlpLayers: mlpLayers, global: global)
     }
 
     /// The layers pruned by default in an `layers`-layer model: all but the first four and the
@@ -94,10 +107,17 @@ public struct LLMPruner: ModelStep {
             attention.flatMap { layer in
                 [LlamaTensorNames.Layer.query, .key, .value, .attentionOutput].map { $0.name(layer: layer) }
             } + mlp.flatMap { layer in [LlamaTensorNames.Layer.gate, .up, .down].map { $0.name(layer: layer) } })
-        _ = try work.gradients(fisher: importance.needsFisher) { name, gradient throws(PruneError) in
-            guard wanted.contains(name), let tensor = model.tensor(name), let parsed = LlamaTensorNames.parse(name)
-            else { return }
-            members[name] = channelValues(tensor, parsed.part, gradient, config, layer: parsed.layer)
+        if importance.needsGradient {
+            _ = try work.gradients(fisher: importance.needsFisher) { name, gradient throws(PruneError) in
+                guard wanted.contains(name), let tensor = model.tensor(name), let parsed = LlamaTensorNames.parse(name)
+                else { return }
+                members[name] = channelValues(tensor, parsed.part, gradient, config)
+            }
+        } else {
+            for name in wanted {
+                let tensor = model.tensor(name)!, parsed = LlamaTensorNames.parse(name)!
+                members[name] = channelValues(tensor, parsed.part, nil, config)
+            }
         }
         let mlpScores = Dictionary(
             uniqueKeysWithValues: mlp.filter { config.layers[$0].hasFFN }.map { layer in
@@ -118,6 +138,7 @@ public struct LLMPruner: ModelStep {
         }
         /// The removals at `ratio`, with their notes.
         func plan(_ ratio: Double) throws(PruneError) -> [(StructuralRemoval, String)] {
+            if global { return try globalPlan(ratio, mlpScores, groupScores, config) }
             var removals: [(StructuralRemoval, String)] = []
             for (layer, scores) in mlpScores.sorted(by: { $0.key < $1.key }) {
                 let width = scores.count
@@ -164,15 +185,54 @@ public struct LLMPruner: ModelStep {
         for (removal, note) in removals { try work.remove(removal, note: note) }
     }
 
+    /// The reference's `prune_global`: every KV group (one score, its channels summed) and FFN
+    /// channel of the chosen layers in one list, `n = units − int(channels·(1 − ratio))` of them
+    /// pruned by threshold (every unit scoring at most the n-th lowest), where `channels` counts a
+    /// KV group as its `headDim` key channels — the reference's own arithmetic, which prunes more
+    /// units than `ratio` of them.
+    private func globalPlan(
+        _ ratio: Double, _ mlpScores: [Int: [Double]], _ groupScores: [Int: [Double]], _ config: LlamaConfig
+    ) throws(PruneError) -> [(StructuralRemoval, String)] {
+        let all = mlpScores.values.flatMap { $0 } + groupScores.values.flatMap { $0 }
+        let channels =
+            mlpScores.values.reduce(0) { $0 + $1.count }
+            + groupScores.values.reduce(0) {
+                $0 + $1.count * config.headDim
+            }
+        let count = all.count - Int(Double(channels) * (1 - ratio))
+        guard count > 0 else { return [] }
+        guard count < all.count else { throw PruneError("llm-pruner: ratio \(ratio) removes every unit; lower it") }
+        let threshold = all.sorted()[count - 1]
+        var removals: [(StructuralRemoval, String)] = []
+        for (layer, scores) in mlpScores.sorted(by: { $0.key < $1.key }) {
+            let chosen = scores.indices.filter { scores[$0] <= threshold }
+            guard !chosen.isEmpty else { continue }
+            guard chosen.count < scores.count else {
+                throw PruneError("llm-pruner: ratio \(ratio) removes every FFN channel of layer \(layer); lower it")
+            }
+            removals.append(
+                (.ffnChannels(layer: layer, chosen), "layer \(layer): \(chosen.count) of \(scores.count) FFN channels"))
+        }
+        for (layer, scores) in groupScores.sorted(by: { $0.key < $1.key }) {
+            let chosen = scores.indices.filter { scores[$0] <= threshold }
+            guard !chosen.isEmpty else { continue }
+            guard chosen.count < scores.count else {
+                throw PruneError("llm-pruner: ratio \(ratio) removes every KV group of layer \(layer); lower it")
+            }
+            removals.append(
+                (.kvGroups(layer: layer, chosen), "layer \(layer): \(chosen.count) of \(scores.count) KV groups"))
+        }
+        return removals
+    }
+
     /// Per channel of the unit axis the tensor is pruned along (rows of q/k/v/gate/up, columns of
     /// o/down), the slice's value; q/k rows in Hugging Face order within each head (the order the
     /// members are aligned in; GGUF interleaves each head's rotary pairs).
     private func channelValues(
-        _ tensor: Tensor, _ part: LlamaTensorNames.Layer, _ gradient: WeightGradient, _ config: LlamaConfig,
-        layer: Int
+        _ tensor: Tensor, _ part: LlamaTensorNames.Layer, _ gradient: WeightGradient?, _ config: LlamaConfig
     ) -> [Double] {
         let rows = tensor.rows, columns = tensor.columns
-        let w = tensor.storage.buffer, g = gradient.gradient.buffer, f = gradient.fisher?.buffer
+        let w = tensor.storage.buffer, g = gradient?.gradient.buffer, f = gradient?.fisher?.buffer
         let byColumn = part == .attentionOutput || part == .down
         var sums = [Double](repeating: 0, count: byColumn ? columns : rows)
         for r in 0..<rows {
@@ -180,9 +240,11 @@ public struct LLMPruner: ModelStep {
                 let i = r * columns + c
                 let s: Double =
                     switch importance {
-                    case .paramFirst, .vectorize: Double(w[i] * g[i])
+                    case .paramFirst, .vectorize: Double(w[i] * g![i])
                     case .paramSecond: Double(w[i] * f![i] * w[i])
-                    case .paramMix: Double(w[i] * g[i] - 0.5 * w[i] * f![i] * w[i])
+                    case .paramMix: Double(w[i] * g![i] - 0.5 * w[i] * f![i] * w[i])
+                    case .l1: Double(w[i])
+                    case .l2: Double(w[i] * w[i])
                     }
                 sums[byColumn ? c : r] += importance == .vectorize ? s : abs(s)
             }

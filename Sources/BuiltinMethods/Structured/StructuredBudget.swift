@@ -35,22 +35,34 @@ public enum StructuredBudget: Sendable, Equatable {
         }
     }
 
-    /// The parameters `removals` take out of a model of `config` (weights only).
+    /// The parameters `removals` take out of a model of `config` (weights only), counted
+    /// exactly when they overlap (FFN channels and hidden channels both remove parts of `ffn_down`).
     static func removedParameters(_ removals: [StructuralRemoval], _ config: LlamaConfig) -> Int {
-        let hidden = config.hiddenSize, headDim = config.headDim
-        return removals.reduce(0) { total, removal in
+        var after = config
+        for removal in removals {
             switch removal {
-            case .ffnChannels(_, let channels): total + channels.count * 3 * hidden
+            case .blocks(let blocks):
+                after.layers = after.layers.enumerated().filter { !blocks.contains($0.offset) }.map(\.element)
+            case .queryHeads(let layer, let heads):
+                after.layers[layer].headCount -= heads.count
+                if after.layers[layer].headCount == 0 { after.layers[layer].kvHeadCount = 0 }
             case .kvGroups(let layer, let groups):
-                total + groups.count * (2 * config.layers[layer].groupSize + 2) * headDim * hidden
-            case .queryHeads(_, let heads): total + heads.count * 2 * headDim * hidden
+                after.layers[layer].headCount -= groups.count * config.layers[layer].groupSize
+                after.layers[layer].kvHeadCount -= groups.count
             case .attention(let layer):
-                total + (2 * config.layers[layer].headCount + 2 * config.layers[layer].kvHeadCount) * headDim * hidden
-                    + hidden
-            case .ffn(let layer): total + 3 * config.layers[layer].ffnSize * hidden + hidden
-            case .blocks: total
+                after.layers[layer] = LayerShape(
+                    headCount: 0, kvHeadCount: 0, ffnSize: after.layers[layer].ffnSize)
+            case .ffnChannels(let layer, let channels): after.layers[layer].ffnSize -= channels.count
+            case .ffn(let layer): after.layers[layer].ffnSize = 0
+            case .hiddenChannels(let channels): after.hiddenSize -= channels.count
             }
         }
+        return weightCount(config) - weightCount(after)
+    }
+
+    /// The weights (biases aside) a model of `config` holds.
+    static func weightCount(_ config: LlamaConfig) -> Int {
+        LlamaTensorNames.expected(config).reduce(0) { $0 + $1.shape.reduce(1, *) }
     }
 
     /// The ratio in [0, 1) whose `plan` removes the number of parameters closest to `fraction` of

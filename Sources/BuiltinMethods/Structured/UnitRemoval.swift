@@ -122,37 +122,32 @@ public struct UnitRemoval: ModelStep {
         switch criterion {
         case .magnitude:
             return Dictionary(uniqueKeysWithValues: layers.map { ($0, magnitudes(model, $0)) })
-        case .wandaSP, .minitron:
+        case .minitron:
+            var importances: [Int: MinitronImportance] = [:]
+            let wanted = Set(layers)
+            try work.denseStream { layer, _, seen, values in
+                guard seen == site, wanted.contains(layer) else { return }
+                let width = site == .ffnHidden ? config.layers[layer].ffnSize : config.queryWidth(layer)
+                importances[layer, default: MinitronImportance(width: width)].add(values)
+            }
+            return Dictionary(uniqueKeysWithValues: layers.map { ($0, importances[$0]!.scores) })
+        case .wandaSP:
             var sums: [Int: [Double]] = [:], counts: [Int: Int] = [:]
             let wanted = Set(layers)
             try work.denseStream { layer, _, seen, values in
                 guard seen == site, wanted.contains(layer) else { return }
-                let width =
-                    values.count == 0
-                    ? 0 : (site == .ffnHidden ? config.layers[layer].ffnSize : config.queryWidth(layer))
+                let width = site == .ffnHidden ? config.layers[layer].ffnSize : config.queryWidth(layer)
                 let rows = values.count / width
                 var accumulated = sums[layer] ?? Array(repeating: 0, count: width)
                 var columns = [Float](repeating: 0, count: width)
-                if criterion == .wandaSP {
-                    shears_prune_column_moments(values.baseAddress!, rows, width, width, nil, &columns)
-                    for j in 0..<width { accumulated[j] += Double(columns[j]) }
-                } else {
-                    for t in 0..<rows { for j in 0..<width { columns[j] += abs(values[t * width + j]) } }
-                    for j in 0..<width {
-                        let mean = Double(columns[j]) / Double(rows)
-                        accumulated[j] += mean * mean
-                    }
-                }
+                shears_prune_column_moments(values.baseAddress!, rows, width, width, nil, &columns)
+                for j in 0..<width { accumulated[j] += Double(columns[j]) }
                 sums[layer] = accumulated
                 counts[layer, default: 0] += 1
             }
             var result: [Int: [Double]] = [:]
             for layer in layers {
                 let statistic = sums[layer]!, windows = Double(counts[layer]!)
-                guard criterion == .wandaSP else {
-                    result[layer] = statistic.map { $0.squareRoot() }
-                    continue
-                }
                 let part: LlamaTensorNames.Layer = unit == .channels ? .down : .attentionOutput
                 let weights = model.tensor(part.name(layer: layer))!, w = weights.storage.buffer
                 result[layer] = (0..<weights.columns).map { j in

@@ -108,8 +108,9 @@ struct Prune: ParsableCommand {
         if chosen.parameter("sparsity") == nil {
             if sparsity != nil || pattern != nil || owl || dsnot || permute {
                 let (what, size) =
-                    chosen.name == "blocks"
-                    ? ("whole blocks", "--param remove=N") : ("structures", "--param ratio=R or --params P")
+                    chosen.parameter("remove") != nil
+                    ? ("whole blocks", "--param remove=N or --params P")
+                    : ("structures", "--param ratio=R or --params P")
                 throw ValidationError(
                     "--method \(method) removes \(what): give \(size) (no --sparsity, --pattern, --owl, --dsnot or --permute; chain it with other methods in a recipe)"
                 )

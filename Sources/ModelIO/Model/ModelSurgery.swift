@@ -4,7 +4,9 @@
 /// the same columns of `attn_output` (D the head dimension); query heads form contiguous groups
 /// over the key/value heads, so KV group `g` owns rows `g·D ..< (g+1)·D` of `attn_k` and
 /// `attn_v` and query heads `g·G ..< (g+1)·G` (G query heads per group). FFN channel `c` owns
-/// row `c` of `ffn_gate` and `ffn_up` and column `c` of `ffn_down`.
+/// row `c` of `ffn_gate` and `ffn_up` and column `c` of `ffn_down`. Hidden channel `c` owns
+/// column `c` of the token embedding, of `output` and of every layer's q/k/v/gate/up, row `c` of
+/// every `attn_output`/`ffn_down` (and entry `c` of their biases), and entry `c` of every norm.
 public enum StructuralRemoval: Sendable, Equatable {
     /// Whole decoder layers; the layers after them are renumbered.
     case blocks([Int])
@@ -21,6 +23,8 @@ public enum StructuralRemoval: Sendable, Equatable {
     case attention(layer: Int)
     /// A layer's whole FFN sub-block (its norm, three matrices and down bias).
     case ffn(layer: Int)
+    /// Channels of the residual stream, in every layer at once (Minitron's embedding axis).
+    case hiddenChannels([Int])
 }
 
 extension Model {
@@ -131,7 +135,55 @@ extension Model {
                 throw fail("layer \(layer) ffn", "layer \(layer) has no FFN left")
             }
             removeFFN(layer)
+
+        case .hiddenChannels(let channels):
+            let removed = try checkIndices(channels, below: config.hiddenSize, "hidden channels", layer: nil)
+            guard removed.count < config.hiddenSize else {
+                throw fail("hidden channels", "removing all \(config.hiddenSize) hidden channels leaves no model")
+            }
+            try checkHiddenAxis()
+            removeHiddenChannels(removed)
         }
+    }
+
+    /// Checks that the output projection's tie to the embedding is what the configuration says
+    /// (tied: no `output.weight`; untied: one), so that hidden channels can be cut from both.
+    ///
+    /// - Throws: `ModelIOError` naming `output.weight` and what to do otherwise.
+    public func checkHiddenAxis() throws(ModelIOError) {
+        let hasOutput = tensorsByName[LlamaTensorNames.output] != nil
+        guard hasOutput == config.tiedEmbedding else { return }
+        throw ModelIOError(
+            path: sourcePath, item: LlamaTensorNames.output,
+            config.tiedEmbedding
+                ? "the embedding is declared tied to the output, but the model has a separate output.weight; "
+                    + "hidden channels would be cut from one and not the other (re-export the model consistently)"
+                : "the output is declared untied, but the model has no output.weight; "
+                    + "re-export the model consistently before removing hidden channels")
+    }
+
+    /// Keeps the hidden channels not in `removed` in every tensor that has the hidden axis.
+    private func removeHiddenChannels(_ removed: Set<Int>) {
+        let kept = (0..<config.hiddenSize).filter { !removed.contains($0) }
+        for name in tensorNames {
+            let tensor = tensorsByName[name]!
+            let rows: [Int]?, columns: [Int]?
+            if name == LlamaTensorNames.tokenEmbedding || name == LlamaTensorNames.output {
+                (rows, columns) = (nil, kept)
+            } else if name == LlamaTensorNames.outputNorm {
+                (rows, columns) = (kept, nil)
+            } else if let (_, part, kind) = LlamaTensorNames.parse(name) {
+                switch (part, kind) {
+                case (.attentionNorm, _), (.ffnNorm, _), (_, .bias): (rows, columns) = (kept, nil)
+                case (.attentionOutput, _), (.down, _): (rows, columns) = (kept, nil)
+                default: (rows, columns) = (nil, kept)
+                }
+            } else {
+                continue
+            }
+            tensorsByName[name] = sliced(tensor, rows: rows, columns: columns)
+        }
+        config.hiddenSize = kept.count
     }
 
     /// Keeps `keptQueryHeads` (rows of q, columns of o) and `keptGroups` (rows of k and v).
@@ -152,10 +204,15 @@ extension Model {
     private func slice(_ part: LlamaTensorNames.Layer, _ layer: Int, rows keptRows: [Int]?, columns keptColumns: [Int]?)
     {
         let name = part.name(layer: layer)
-        let tensor = tensorsByName[name]!
-        let rowIndices = keptRows ?? Array(0..<tensor.rows)
-        let columnIndices = keptColumns ?? Array(0..<tensor.columns)
-        let width = tensor.columns
+        tensorsByName[name] = sliced(tensorsByName[name]!, rows: keptRows, columns: keptColumns)
+    }
+
+    /// The given rows and columns (nil: all) of `tensor`, in the given order; a vector is one
+    /// column of rows.
+    private func sliced(_ tensor: Tensor, rows keptRows: [Int]?, columns keptColumns: [Int]?) -> Tensor {
+        let width = tensor.shape.count == 1 ? 1 : tensor.columns
+        let rowIndices = keptRows ?? Array(0..<(tensor.count / width))
+        let columnIndices = keptColumns ?? Array(0..<width)
         let source = tensor.storage.buffer
         let storage = TensorStorage(count: rowIndices.count * columnIndices.count) { out in
             var index = 0
@@ -172,9 +229,8 @@ extension Model {
                 }
             }
         }
-        tensorsByName[name] = Tensor(
-            name: name, shape: [rowIndices.count, columnIndices.count], storage: storage,
-            sourceType: tensor.sourceType)
+        let shape = tensor.shape.count == 1 ? [rowIndices.count] : [rowIndices.count, columnIndices.count]
+        return Tensor(name: tensor.name, shape: shape, storage: storage, sourceType: tensor.sourceType)
     }
 
     private func removeAttention(_ layer: Int) {
