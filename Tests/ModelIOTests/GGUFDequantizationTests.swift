@@ -165,6 +165,7 @@ struct GGUFDequantizationTests {
     @Test("unsupported types are reported as such")
     func support() {
         #expect(!Dequantization.isSupported(.q2_K) && !Dequantization.isSupported(.iq4_nl))
-        #expect(Quantization.supportedTypes == [.f32, .f16, .bf16, .q8_0])
+        #expect(Quantization.supportedTypes == [.f32, .f16, .bf16, .q8_0, .q5_0, .q4_0])
+        #expect(!Quantization.isSupported(.q4_1) && !Quantization.isSupported(.q4_K))
     }
 }
