@@ -88,7 +88,8 @@ public enum MethodRegistry {
                 MethodParameter(
                     "remove", .integer, range: MethodParameterRange(1), help: "the number of blocks to remove"),
                 MethodParameter(
-                    "params", .number, range: MethodParameterRange(0, 1), provenance: .unlessDefault,
+                    "params", .number, range: MethodParameterRange(0, includesLower: false, 1),
+                    provenance: .unlessDefault,
                     help: "instead of remove: the fraction of the model's parameters to remove in whole blocks"),
                 MethodParameter(
                     "criterion", .choice(criteria.map(\.rawValue)), default: .string("ppl"),

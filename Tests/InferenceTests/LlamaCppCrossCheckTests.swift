@@ -111,12 +111,16 @@ import Testing
     }
 
     @Test(
-        "structured prunes written by shears prune (LLM-Pruner: deci; FLAP with bias compensation) run in llama-perplexity within 1% of Shears",
+        "structured prunes written by shears prune (LLM-Pruner: deci; FLAP with bias compensation; Minitron: narrower hidden width) run in llama-perplexity within 1% of Shears",
         .enabled(if: enabled),
         arguments: [
             ["--method", "llm-pruner", "--param", "ratio=0.25", "--samples", "10", "--seqlen", "64", "--seed", "42"],
             [
                 "--method", "flap", "--param", "ratio=0.2", "--param", "structure=UL-UM", "--samples", "32", "--seqlen",
+                "128",
+            ],
+            [
+                "--method", "minitron", "--param", "ratio=0.2", "--param", "round_to=64", "--samples", "16", "--seqlen",
                 "128",
             ],
         ])
@@ -132,7 +136,12 @@ import Testing
         try #require(outcome.status == 0, "\(outcome.stderr)")
         let file = try GGUFFile(path: path)
         let flap = arguments.contains("flap")
-        #expect(file.metadata["general.architecture"]?.string == (flap ? "llama" : "deci"))
+        #expect(file.metadata["general.architecture"]?.string == (arguments.contains("llm-pruner") ? "deci" : "llama"))
+        if arguments.contains("minitron") {
+            // 576 − int(0.2·576) = 461 rounds to 448; the head size stays 64 (key_length).
+            #expect(file.metadata["llama.embedding_length"]?.int == 448)
+            #expect(file.metadata["llama.attention.key_length"]?.int == 64)
+        }
         #expect(file.tensors.contains { $0.name == "blk.0.ffn_down.bias" } == flap)
         let (ours, theirs) = try Self.perplexities(path)
         #expect(abs(ours / theirs - 1) <= 0.01, "Shears \(ours), llama.cpp \(theirs)")
