@@ -73,11 +73,13 @@ struct DecoderLayer {
     /// Runs the layer over `rows` rows of `residual` (`rows × hidden`, updated in place).
     ///
     /// `observe` sees each linear input once computed; `record`, when given, keeps the
-    /// activations a backward pass needs (`.sequence` caches only).
+    /// activations a backward pass needs (`.sequence` caches only). `recordOnly` stops once the
+    /// record is complete: the FFN's down projection, whose output a backward does not read, is
+    /// skipped, leaving `residual` between the sub-blocks.
     func forward(
         _ residual: UnsafeMutablePointer<Float>, rows: Int, cache: KVCacheView, scratch: LayerScratch,
         rotary: RotaryTable, attention: CausalAttention, observe: LinearInputObserver? = nil,
-        record: LayerActivationRecord? = nil, timer: inout PhaseTimer
+        record: LayerActivationRecord? = nil, recordOnly: Bool = false, timer: inout PhaseTimer
     ) {
         let shape = weights.shape
         let hidden = config.hiddenSize, headDim = config.headDim
@@ -176,6 +178,7 @@ struct DecoderLayer {
             record?.capture(.up, up, rows * ffn)
             shears_silu_mul(gate, up, rows * ffn)
             record?.capture(.ffnHidden, gate, rows * ffn)
+            if recordOnly { return }
             show(.ffnHidden, gate, ffn)
             LinearAlgebra.linear(
                 gate, rows: rows, inputs: ffn, xStride: ffn, weight: w.down,

@@ -51,10 +51,11 @@ public final class DecoderLayerForward {
         try run(layer: layer, input: input, rows: rows, output: output, observe: observe, record: nil)
     }
 
-    /// `run(layer:input:rows:output:observe:)` that also fills `record`.
+    /// `run(layer:input:rows:output:observe:)` that also fills `record`; with `recordOnly` it
+    /// stops once the record is complete (for a backward pass), leaving `output` undefined.
     package func run(
         layer: Int, input: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>,
-        observe: LinearInputObserver?, record: LayerActivationRecord?
+        observe: LinearInputObserver?, record: LayerActivationRecord?, recordOnly: Bool = false
     ) throws(InferenceError) {
         let weights = ModelWeights(model)
         // Surgery within layers only shrinks them, which the buffers still fit.
@@ -79,7 +80,8 @@ public final class DecoderLayerForward {
         DecoderLayer(weights, layer: layer).forward(
             output, rows: rows,
             cache: .sequence(keys: keys.buffer.baseAddress!, values: values.buffer.baseAddress!, firstPosition: 0),
-            scratch: scratch, rotary: rotary, attention: attention, observe: observe, record: record, timer: &timer)
+            scratch: scratch, rotary: rotary, attention: attention, observe: observe, record: record,
+            recordOnly: recordOnly && record != nil, timer: &timer)
         withExtendedLifetime(weights) {}
     }
 }

@@ -139,6 +139,13 @@ import Testing
             // The sub-blocks' sum: the layer's output is the mid residual plus the FFN's output.
             if !shape.hasFFN { #expect(record.values[.midResidual] == output) }
             if !shape.hasAttention { #expect(record.values[.midResidual] == input) }
+            // A record-only call (what a backward pass recomputes) records the same values.
+            let recordOnly = LayerActivationRecord()
+            var scratch = input
+            try forward.run(
+                layer: layer, input: input, rows: rows, output: &scratch, observe: nil, record: recordOnly,
+                recordOnly: true)
+            #expect(recordOnly.values == record.values, "layer \(layer): record-only")
         }
     }
 

@@ -281,7 +281,8 @@ package final class ModelGradients {
             for layer in (0..<config.layerCount).reversed() {
                 let input = inputs[layer].buffer.baseAddress!
                 try forward.run(
-                    layer: layer, input: input, rows: window.count, output: input, observe: nil, record: record)
+                    layer: layer, input: input, rows: window.count, output: input, observe: nil, record: record,
+                    recordOnly: true)
                 withUnsafeMutablePointer(to: &result[layer]) { gates in
                     backward.run(
                         weights.layers[layer], record: record, rows: window.count,

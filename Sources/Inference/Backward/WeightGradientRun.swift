@@ -96,7 +96,9 @@ struct WeightGradientRun {
                 try cancellation?.check()
                 if !keeps(layer) {
                     let input = inputs[layer].buffer.baseAddress!
-                    try forward.run(layer: layer, input: input, rows: rows, output: input, observe: nil, record: record)
+                    try forward.run(
+                        layer: layer, input: input, rows: rows, output: input, observe: nil, record: record,
+                        recordOnly: true)
                 }
                 let target = layers[layer]
                 let single = fisher ? target.scratch(in: &singles, config: config) : nil
@@ -196,7 +198,8 @@ struct WeightGradientRun {
                 if !keeps(layer) {
                     let input = inputs[layer][index].buffer.baseAddress!
                     try forward.run(
-                        layer: layer, input: input, rows: window.count, output: input, observe: nil, record: record)
+                        layer: layer, input: input, rows: window.count, output: input, observe: nil, record: record,
+                        recordOnly: true)
                 }
                 backward.run(
                     weights.layers[layer], record: keeps(layer) ? records[layer][index] : record, rows: window.count,
