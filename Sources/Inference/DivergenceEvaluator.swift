@@ -20,12 +20,13 @@ public struct DivergenceEvaluator {
     }
 
     /// Compares with `base` run on the windows of `tokens` (at most `maxChunks` of them);
-    /// `save` receives the base's records window by window (a llama.cpp base file).
+    /// with `saveBase`, the base's records are also written there window by window as a llama.cpp
+    /// base file (renamed into place once complete).
     ///
     /// - Throws: `ModelIOError` if the vocabularies differ; `InferenceError` for too few tokens or
     ///   a bad id, or when cancelled.
     public func compare(
-        base: Model, tokens: [Int32], seqlen: Int, maxChunks: Int? = nil, save: LlamaCppLogitsWriter? = nil,
+        base: Model, tokens: [Int32], seqlen: Int, maxChunks: Int? = nil, saveBase: String? = nil,
         progress: ((_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> DivergenceResult {
         guard base.config.vocabSize == model.config.vocabSize else {
@@ -41,12 +42,18 @@ public struct DivergenceEvaluator {
         let records = UnsafeMutableBufferPointer<UInt16>.allocate(
             capacity: LlamaCppLogitsFile.scoredPositions(context: seqlen) * recordLength)
         defer { records.deallocate() }
-        return try run(tokens: Array(tokens[0..<total * seqlen]), seqlen: seqlen, chunks: total, progress: progress) {
+        let scored = Array(tokens[0..<total * seqlen])
+        let save = try saveBase.map { path in
+            try LlamaCppLogitsWriter(path: path, context: seqlen, vocab: vocab, tokens: scored)
+        }
+        let result = try run(tokens: scored, seqlen: seqlen, chunks: total, progress: progress) {
             window, _ in
             try Self.encode(baseForward, window, into: records.baseAddress!, recordLength: recordLength)
             try save?.append(window: UnsafeBufferPointer(records))
             return UnsafePointer(records.baseAddress!)
         }
+        try save?.commit()
+        return result
     }
 
     /// Compares with the base log-probabilities stored in `file` (its windows and tokens), at most

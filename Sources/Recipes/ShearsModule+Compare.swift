@@ -40,15 +40,9 @@ extension ShearsModule {
                 }
                 let tokens = try tokenStream(options, model: model)
                 let seqlen = try options.integer("seqlen", default: 2048)
-                let count = min(tokens.count / max(seqlen, 1), chunks ?? Int.max)
-                let writer = try options.optionalString("save_base").map {
-                    try LlamaCppLogitsWriter(
-                        path: $0, context: seqlen, vocab: model.config.vocabSize,
-                        tokens: Array(tokens[0..<count * seqlen]))
-                }
                 result = try evaluator.compare(
-                    base: base, tokens: tokens, seqlen: seqlen, maxChunks: count, save: writer, progress: progress)
-                try writer?.commit()
+                    base: base, tokens: tokens, seqlen: seqlen, maxChunks: chunks,
+                    saveBase: try options.optionalString("save_base"), progress: progress)
             }
         } catch let error as InferenceError {
             if error.cancellation != nil { throw LuaScriptError("compare: \(error.message)") }

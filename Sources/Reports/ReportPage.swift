@@ -138,39 +138,24 @@ package enum ReportPage {
                         yLabel: "FFN kept", yMax: 1)))
         }
         let evaluationNames = orderedUnique(runs.flatMap { $0.report.evaluations.map(\.name) })
-        let perplexities = evaluationNames.filter { name in
-            runs.contains { $0.report.evaluations.contains { $0.name == name && $0.perplexity != nil } }
-        }
-        if !perplexities.isEmpty {
+        let figures: [(id: String, title: String, label: String, value: (RunReport.Evaluation) -> Double?)] = [
+            ("perplexity", "Perplexity of each run's output (lower is better)", "perplexity", \.perplexity),
+            ("kld", "Mean KL divergence from the base model (lower is better)", "KLD (nats)", \.kldMean),
+        ]
+        for figure in figures {
+            let names = evaluationNames.filter { name in
+                runs.contains { $0.report.evaluations.contains { $0.name == name && figure.value($0) != nil } }
+            }
+            guard !names.isEmpty else { continue }
+            let series = runs.map { run in
+                SVGChart.Series(
+                    name: run.name,
+                    values: names.map { name in run.report.evaluations.last { $0.name == name }.flatMap(figure.value) })
+            }
             sections.append(
                 Section(
-                    id: "perplexity",
-                    html: SVGChart.bars(
-                        title: "Perplexity of each run's output (lower is better)", categories: perplexities,
-                        series: runs.map { run in
-                            .init(
-                                name: run.name,
-                                values: perplexities.map { name in
-                                    run.report.evaluations.last { $0.name == name }?.perplexity
-                                })
-                        }, yLabel: "perplexity")))
-        }
-        let divergences = evaluationNames.filter { name in
-            runs.contains { $0.report.evaluations.contains { $0.name == name && $0.kldMean != nil } }
-        }
-        if !divergences.isEmpty {
-            sections.append(
-                Section(
-                    id: "kld",
-                    html: SVGChart.bars(
-                        title: "Mean KL divergence from the base model (lower is better)", categories: divergences,
-                        series: runs.map { run in
-                            .init(
-                                name: run.name,
-                                values: divergences.map { name in
-                                    run.report.evaluations.last { $0.name == name }?.kldMean
-                                })
-                        }, yLabel: "KLD (nats)")))
+                    id: figure.id,
+                    html: SVGChart.bars(title: figure.title, categories: names, series: series, yLabel: figure.label)))
         }
         let phases = orderedUnique(runs.flatMap { $0.report.phases.map(\.name) })
         sections.append(

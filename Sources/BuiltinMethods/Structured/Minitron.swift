@@ -104,18 +104,6 @@ public struct Minitron: ModelStep {
             }
             return removals
         }
-        let removals: [(StructuralRemoval, String)]
-        switch budget {
-        case .ratio(let ratio): removals = try plan(ratio)
-        case .parameters(let fraction):
-            let found = try StructuredBudget.ratio(
-                removing: fraction, of: model.parameterCount, config, step: name
-            ) { ratio throws(PruneError) in try plan(ratio).map(\.0) }
-            removals = try plan(found.ratio)
-            work.note(
-                "params \(fraction): ratio \(found.ratio) removes \(found.removed) of \(model.parameterCount) parameters"
-            )
-        }
-        for (removal, note) in removals { try work.remove(removal, note: note) }
+        try budget.apply(to: work, step: name, plan: plan)
     }
 }

@@ -22,6 +22,31 @@ public enum StructuredBudget: Sendable, Equatable {
         }
     }
 
+    /// Plans the removals of this budget with `plan` (a ratio's removals, each with its note) and
+    /// applies them to `work`: a parameter budget first finds the ratio whose removals come
+    /// closest and notes it.
+    ///
+    /// - Throws: `PruneError` from `plan`, the search or the surgery.
+    func apply(
+        to work: ModelWork, step: String,
+        plan: (Double) throws(PruneError) -> [(StructuralRemoval, String)]
+    ) throws(PruneError) {
+        let model = work.model
+        let removals: [(StructuralRemoval, String)]
+        switch self {
+        case .ratio(let ratio): removals = try plan(ratio)
+        case .parameters(let fraction):
+            let found = try Self.ratio(removing: fraction, of: model.parameterCount, model.config, step: step) {
+                ratio throws(PruneError) in try plan(ratio).map(\.0)
+            }
+            removals = try plan(found.ratio)
+            work.note(
+                "params \(fraction): ratio \(found.ratio) removes \(found.removed) of \(model.parameterCount) parameters"
+            )
+        }
+        for (removal, note) in removals { try work.remove(removal, note: note) }
+    }
+
     /// Checks that the ratio or the fraction lies in [0, 1).
     ///
     /// - Throws: `PruneError` naming `step` and the value otherwise.

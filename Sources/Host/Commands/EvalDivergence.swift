@@ -40,15 +40,9 @@ extension Eval {
                         "\(text ?? ids!): \(tokens.count) tokens is less than one chunk of \(seqlen); use a smaller --seqlen"
                     )
                 }
-                let count = min(tokens.count / seqlen, chunks ?? Int.max)
-                let writer = try saveBase.map {
-                    try LlamaCppLogitsWriter(
-                        path: $0, context: seqlen, vocab: model.config.vocabSize,
-                        tokens: Array(tokens[0..<count * seqlen]))
-                }
                 result = try evaluator.compare(
-                    base: baseModel, tokens: tokens, seqlen: seqlen, maxChunks: count, save: writer, progress: progress)
-                try writer?.commit()
+                    base: baseModel, tokens: tokens, seqlen: seqlen, maxChunks: chunks, saveBase: saveBase,
+                    progress: progress)
             }
         } catch let error as InferenceError {
             if let failure = scope.failure { throw failure }
