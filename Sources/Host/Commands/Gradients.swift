@@ -15,12 +15,14 @@ struct Gradients: ParsableCommand {
             (q/k rows as GGUF stores them; a tied output projection's gradient is part of \
             token_embd.weight). --fisher-out also writes the diagonal Fisher estimate, the mean over \
             windows of each window's squared gradient (LLM-Pruner's acc_grad), under the same names. \
-            The reverse pass keeps each block's input and recomputes its activations; --order \
+            The reverse pass keeps each block's input and recomputes its activations, except for \
+            the last layers whose full records fit beside the checkpoints within the model's F32 \
+            size (selective checkpointing); --order \
             chooses between holding every window's block inputs (layers: the gradient is streamed \
             out layer by layer) and holding whole-model accumulators (windows: one window at a \
-            time); by default the one needing less memory. --keep-activations keeps each layer's \
-            activations instead of recomputing them: about a quarter faster, for about eight times \
-            the checkpoint memory. A request whose estimate exceeds \
+            time); by default the one needing less memory. --keep-activations keeps every layer's \
+            activations instead of recomputing them: faster, for about eight times the checkpoint \
+            memory. A request whose estimate exceeds \
             --max-memory (default: physical memory less the model) is refused before any work.
             """)
 
