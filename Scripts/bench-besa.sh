@@ -11,16 +11,8 @@ cd "$(dirname "$0")/.."
 
 layers=""
 if [ "${1:-}" = "--layers" ]; then layers="$2"; shift 2; fi
-swift build -c release --product shears >&2
-shears=.build/release/shears
-model="${1:-$(Scripts/fetch-model.sh | tail -n 1)}"
-data=../shared/data
-if [ ! -f "$data/wikitext2-valid.smollm2-ids.i32" ]; then
-    echo "bench-besa: $data/wikitext2-valid.smollm2-ids.i32 not found (put shared/ beside the checkout)" >&2
-    exit 2
-fi
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
+source Scripts/lib/bench.sh
+bench_setup bench-besa "${1:-}"
 if [ -n "$layers" ]; then
     total="$("$shears" inspect "$model" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["config"]["layer_count"])')"
     "$shears" convert "$model" --type f32 --drop-layers "$layers-$((total - 1))" --out "$out/cut.gguf" >&2

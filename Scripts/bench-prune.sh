@@ -7,16 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-swift build -c release --product shears >&2
-shears=.build/release/shears
-model="${1:-$(Scripts/fetch-model.sh | tail -n 1)}"
-data=../shared/data
-if [ ! -f "$data/wikitext2-valid.smollm2-ids.i32" ]; then
-    echo "bench-prune: $data/wikitext2-valid.smollm2-ids.i32 not found (put shared/ beside the checkout)" >&2
-    exit 2
-fi
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
+source Scripts/lib/bench.sh
+bench_setup bench-prune "${1:-}"
 
 echo "== pruning kernels (1536 x 576) next to a memory-bandwidth probe"
 "$shears" bench "$model" --seqlen 64 --runs 1 --kernels | sed -n '/^prune kernels\|GB\/s/p'

@@ -26,15 +26,8 @@ esac
 model="$1"
 [ -f "$model" ] || { say "no model file $model"; exit 2; }
 
-if [ -n "${LLAMACPP_BIN:-}" ]; then
-    bin="$LLAMACPP_BIN"
-else
-    bin="$("$(dirname "$0")/install-llamacpp.sh" | tail -n 1)"
-fi
-[ -x "$bin/llama-perplexity" ] || { say "no llama-perplexity in $bin"; exit 1; }
-
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/lib/llamacpp.sh"
+llamacpp_setup llama-perplexity
 log="${LLAMACPP_LOG:-$work/kld.log}"
 status=0
 if [ "$mode" = base ]; then
@@ -43,10 +36,7 @@ if [ "$mode" = base ]; then
     [[ "$ctx" =~ ^[0-9]+$ ]] && [ "$ctx" -ge 4 ] || { say "CTX must be an integer of at least 4, got '$ctx'"; exit 2; }
     [[ "$chunks" =~ ^[0-9]+$ ]] && [ "$chunks" -ge 1 ] || { say "CHUNKS must be a positive integer, got '$chunks'"; exit 2; }
     [ ! -e "$out" ] || { say "$out exists; refusing to overwrite it"; exit 2; }
-    if [ "${LLAMACPP_KEEP_CRLF:-0}" != 1 ] && grep -q $'\r' "$text"; then
-        perl -pe 's/\r\n/\n/g' "$text" >"$work/text.txt"
-        text="$work/text.txt"
-    fi
+    text="$(llamacpp_lf_text "$text")"
     "$bin/llama-perplexity" -m "$model" -f "$text" -c "$ctx" --chunks "$chunks" -t 2 -tb 2 \
         --kl-divergence-base "$out" </dev/null >"$log" 2>&1 || status=$?
     ppl="$(sed -n 's/.*Final estimate: PPL = \([^ ]*\) +\/- .*/\1/p' "$log" | tail -n 1)"

@@ -27,20 +27,10 @@ chunks="${4:-8}"
 [[ "$ctx" =~ ^[0-9]+$ ]] && [ "$ctx" -ge 2 ] || { say "CTX must be a positive integer, got '$ctx'"; exit 2; }
 [[ "$chunks" =~ ^[0-9]+$ ]] && [ "$chunks" -ge 1 ] || { say "CHUNKS must be a positive integer, got '$chunks'"; exit 2; }
 
-if [ -n "${LLAMACPP_BIN:-}" ]; then
-    bin="$LLAMACPP_BIN"
-else
-    bin="$("$(dirname "$0")/install-llamacpp.sh" | tail -n 1)"
-fi
-[ -x "$bin/llama-perplexity" ] || { say "no llama-perplexity in $bin"; exit 1; }
-
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/lib/llamacpp.sh"
+llamacpp_setup llama-perplexity
 log="${LLAMACPP_LOG:-$work/perplexity.log}"
-if [ "${LLAMACPP_KEEP_CRLF:-0}" != 1 ] && grep -q $'\r' "$text"; then
-    perl -pe 's/\r\n/\n/g' "$text" >"$work/text.txt"
-    text="$work/text.txt"
-fi
+text="$(llamacpp_lf_text "$text")"
 
 status=0
 "$bin/llama-perplexity" -m "$model" -f "$text" -c "$ctx" --chunks "$chunks" -t 2 -tb 2 \
