@@ -43,14 +43,6 @@ package struct DivergenceSums: Sendable, Equatable {
     }
 }
 
-/// A value with its standard error.
-public struct Estimate: Sendable, Equatable {
-    /// The estimate.
-    public var value: Double
-    /// Its standard error (0 when there are too few samples to say).
-    public var stderr: Double
-}
-
 /// How a model's next-token distributions differ from a base model's on the same windows, with
 /// llama.cpp's `llama-perplexity --kl-divergence` statistics and uncertainties.
 public struct DivergenceResult: Sendable, Equatable {
@@ -114,8 +106,7 @@ public struct DivergenceResult: Sendable, Equatable {
         let meanSquare = Self.mean(sums.deltaP2, sums.deltaP4, n)
         let rms = meanSquare.value.squareRoot()
         deltaPRMS = Estimate(value: rms, stderr: rms > 0 ? 0.5 / rms * meanSquare.stderr : 0)
-        let top = n > 0 ? Double(sums.sameTop) / Double(n) : 0
-        sameTop = Estimate(value: top, stderr: n > 1 ? (top * (1 - top) / Double(n - 1)).squareRoot() : 0)
+        sameTop = Estimate.share(sums.sameTop, of: n)
         let sortedKLD = kldValues.sorted(), sortedDeltaP = deltaPValues.sorted()
         kldPercentiles = Self.percentileLevels.map { Self.percentile(sortedKLD, $0) }
         deltaPPercentiles = Self.percentileLevels.map { Self.percentile(sortedDeltaP, $0) }
@@ -126,11 +117,7 @@ public struct DivergenceResult: Sendable, Equatable {
     /// Mean of `count` samples from their sum and sum of squares, with the standard error
     /// llama.cpp gives it (0 for 10 samples or fewer).
     static func mean(_ sum: Double, _ sum2: Double, _ count: Int) -> Estimate {
-        guard count >= 1 else { return Estimate(value: 0, stderr: 0) }
-        let value = sum / Double(count)
-        let variance = sum2 / Double(count) - value * value
-        let stderr = variance > 0 && count > 10 ? (variance / Double(count - 1)).squareRoot() : 0
-        return Estimate(value: value, stderr: stderr)
+        Estimate.mean(sum: sum, sumOfSquares: sum2, count: count, minimumCount: 11)
     }
 
     /// The value at `fraction` of the sorted `values`, interpolating linearly between neighbours

@@ -90,8 +90,8 @@ public struct MultipleChoiceEvaluator {
             progress?(index + 1, tasks.count)
         }
         return MultipleChoiceResult(
-            tasks: tasks.count, accuracy: Self.share(correct, of: tasks.count),
-            normalizedAccuracy: Self.share(correctNormalized, of: tasks.count), logLikelihoods: likelihoods,
+            tasks: tasks.count, accuracy: Estimate.share(correct, of: tasks.count),
+            normalizedAccuracy: Estimate.share(correctNormalized, of: tasks.count), logLikelihoods: likelihoods,
             seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
     }
 
@@ -125,11 +125,5 @@ public struct MultipleChoiceEvaluator {
         var best = 0
         for i in values.indices where values[i] > values[best] { best = i }
         return best
-    }
-
-    /// `count / total` with the standard error of a mean of 0/1 outcomes (sample variance).
-    static func share(_ count: Int, of total: Int) -> Estimate {
-        let p = Double(count) / Double(total)
-        return Estimate(value: p, stderr: total > 1 ? (p * (1 - p) / Double(total - 1)).squareRoot() : 0)
     }
 }

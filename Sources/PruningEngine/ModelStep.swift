@@ -87,19 +87,12 @@ public final class ModelWork {
         fisher: Bool, consume: (_ name: String, _ gradient: WeightGradient) throws(PruneError) -> Void
     ) throws(PruneError) -> Double {
         guard !calibration.isEmpty else { throw PruneError("\(report.step) needs calibration windows") }
-        do {
-            return try ModelGradients(model: model, cancellation: cancellation).weights(
+        return try PruneError.mapping(report.step) {
+            try ModelGradients(model: model, cancellation: cancellation).weights(
                 windows: calibration, fisher: fisher
             ) { tensor in
                 try consume(tensor.name, WeightGradient(gradient: tensor.gradient, fisher: tensor.squared))
             }
-        } catch let error as PruneError {
-            throw error
-        } catch let error as InferenceError {
-            if let reason = error.cancellation { throw PruneError(cancelled: reason) }
-            throw PruneError("\(report.step): \(error.message)")
-        } catch {
-            throw PruneError("\(report.step): \(error)")
         }
     }
 
@@ -113,14 +106,10 @@ public final class ModelWork {
         let gradients = ModelGradients(model: model, cancellation: cancellation)
         var result: [GateGradients] = []
         for window in calibration {
-            do {
-                result.append(try gradients.gates(windows: [window], units: units, layers: layers))
-            } catch let error as InferenceError {
-                if let reason = error.cancellation { throw PruneError(cancelled: reason) }
-                throw PruneError("\(report.step): \(error.message)")
-            } catch {
-                throw PruneError("\(report.step): \(error)")
-            }
+            result.append(
+                try PruneError.mapping(report.step) {
+                    try gradients.gates(windows: [window], units: units, layers: layers)
+                })
         }
         return result
     }

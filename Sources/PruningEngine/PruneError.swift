@@ -19,4 +19,22 @@ public struct PruneError: Error, CustomStringConvertible, Sendable, Equatable {
 
     /// The message.
     public var description: String { message }
+
+    /// Runs `body`, passing a `PruneError` through and turning any other failure into one whose
+    /// message starts with `context` (an interrupted or timed-out inference stays a cancellation).
+    @discardableResult
+    package static func mapping<T>(
+        _ context: @autoclosure () -> String, _ body: () throws -> T
+    ) throws(PruneError) -> T {
+        do {
+            return try body()
+        } catch let error as PruneError {
+            throw error
+        } catch let error as InferenceError {
+            if let reason = error.cancellation { throw PruneError(cancelled: reason) }
+            throw PruneError("\(context()): \(error.message)")
+        } catch {
+            throw PruneError("\(context()): \(error)")
+        }
+    }
 }

@@ -273,18 +273,13 @@ public final class Pruner {
         let wanted = Set(targets.enumerated().flatMap { layer, parts in parts.map { $0.name(layer: layer) } })
         var result: [String: WeightGradient] = [:]
         var clock = Stopwatch()
-        do {
+        try PruneError.mapping("gradients for \(readers)") {
             try ModelGradients(model: model, cancellation: options.cancellation).weights(
                 windows: calibration, fisher: requirement.fisher
             ) { tensor in
                 guard wanted.contains(tensor.name) else { return }
                 result[tensor.name] = WeightGradient(gradient: tensor.gradient, fisher: tensor.squared)
             }
-        } catch let error as InferenceError {
-            if let reason = error.cancellation { throw PruneError(cancelled: reason) }
-            throw PruneError("gradients for \(readers): \(error.message)")
-        } catch {
-            throw PruneError("gradients for \(readers): \(error)")
         }
         report.times.gradients += clock.lap()
         report.calibrationWindows = calibration.count

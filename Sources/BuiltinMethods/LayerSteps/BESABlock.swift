@@ -74,18 +74,10 @@ struct BESABlock {
         _ work: LayerWork, window: Int, gradients: BlockGradients, hidden: Int
     ) throws(PruneError) {
         var clock = Stopwatch()
-        var probabilities: [[Float]] = []
+        let (probabilities, rowSparsities, sparsity) = expectedSparsities()
         var masks: [String: [Float]] = [:]
-        var sparsity = 0.0
         for (index, part) in parts.enumerated() {
-            let p = logits.withUnsafeBufferPointer { all in
-                part.probabilities(
-                    UnsafeBufferPointer(rebasing: all[offsets[index]..<offsets[index] + part.logitCount]))
-            }
-            let rows = part.sparsities(p)
-            sparsity += part.sparsity(rows) * weights[index]
-            masks[matrices[index].name] = part.keepMask(part.prunedCounts(rows))
-            probabilities.append(p)
+            masks[matrices[index].name] = part.keepMask(part.prunedCounts(rowSparsities[index]))
         }
         times.masks += clock.lap()
         let input = Array(work.input(window: window))
@@ -123,12 +115,10 @@ struct BESABlock {
         times.optimizer += clock.lap()
     }
 
-    /// Sets every matrix's mask from the final logits (with `exact`, the block's pruned count
-    /// moved to `Int(target·total)` by the rows nearest their thresholds) and writes the report.
-    mutating func finish(exact: Bool, total: Double) {
-        var clock = Stopwatch()
-        var rowSparsities: [[Float]] = []
-        var counts: [[Int]] = []
+    /// Under the current logits: each matrix's candidate probabilities and expected row sparsities,
+    /// and the block's parameter-weighted expected sparsity.
+    private func expectedSparsities() -> (probabilities: [[Float]], rows: [[Float]], sparsity: Double) {
+        var probabilities: [[Float]] = [], rowSparsities: [[Float]] = []
         var sparsity = 0.0
         for (index, part) in parts.enumerated() {
             let p = logits.withUnsafeBufferPointer { all in
@@ -137,9 +127,18 @@ struct BESABlock {
             }
             let rows = part.sparsities(p)
             sparsity += part.sparsity(rows) * weights[index]
+            probabilities.append(p)
             rowSparsities.append(rows)
-            counts.append(part.prunedCounts(rows))
         }
+        return (probabilities, rowSparsities, sparsity)
+    }
+
+    /// Sets every matrix's mask from the final logits (with `exact`, the block's pruned count
+    /// moved to `Int(target·total)` by the rows nearest their thresholds) and writes the report.
+    mutating func finish(exact: Bool, total: Double) {
+        var clock = Stopwatch()
+        let (_, rowSparsities, sparsity) = expectedSparsities()
+        var counts = zip(parts, rowSparsities).map { part, rows in part.prunedCounts(rows) }
         if exact {
             counts = BESAExactCount.adjust(
                 counts, sparsities: rowSparsities, parts: parts, goal: Int((target * total).rounded()))

@@ -124,7 +124,7 @@ struct Eval: ParsableCommand {
             print(
                 String(
                     format: "Final estimate: PPL = %.4f +/- %.4f", result.perplexity,
-                    result.perplexity * Self.standardError(result.chunkMeanNLLs)))
+                    result.perplexity * Estimate.mean(of: result.chunkMeanNLLs).stderr))
         }
     }
 }
@@ -134,15 +134,6 @@ extension Eval {
     func evaluationTokens(for model: Model) throws -> [Int32] {
         if let text { return try textOptions.encode(text, for: model) }
         return try InputFiles.readIDs(ids!, vocabularySize: model.config.vocabSize)
-    }
-
-    /// Standard error of the mean of the chunk losses (0 for one chunk): exp(mean) times this is
-    /// the first-order uncertainty of the perplexity, as llama.cpp reports it.
-    static func standardError(_ values: [Double]) -> Double {
-        guard values.count > 1 else { return 0 }
-        let mean = values.reduce(0, +) / Double(values.count)
-        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
-        return (variance / Double(values.count)).squareRoot()
     }
 }
 
@@ -173,7 +164,7 @@ private struct EvalReport: Encodable {
         tokensPerSecond = Double(result.tokens) / max(result.seconds, 1e-9)
         chunkNll = result.chunkMeanNLLs
         meanNll = chunkNll.reduce(0, +) / Double(max(chunkNll.count, 1))
-        pplStderr = result.perplexity * Eval.standardError(chunkNll)
+        pplStderr = result.perplexity * Estimate.mean(of: chunkNll).stderr
         self.blas = blas
         peakRssBytes = peakResidentBytes()
     }
