@@ -66,7 +66,8 @@ public final class BatchedGenerator {
         workspace = ForwardWorkspace(
             config: config, rows: batchSize, logitRows: batchSize,
             cacheRows: batchSize * (length + 1), stagingRows: batchSize)
-        rotary = RotaryTable(positions: length + 1, headDim: config.headDim, base: config.ropeTheta)
+        rotary = RotaryTable(
+            positions: length + 1, headDim: config.headDim, base: config.ropeTheta, scaling: config.ropeScaling)
         attention = CausalAttention(config: config, capacity: length + 1, block: 1, workers: 1)
     }
 

@@ -12,7 +12,8 @@ import Synchronization
 /// read in place from the cache. A block whose last position is `p` multiplies against keys
 /// `0...p` only, so the masked upper triangle is skipped up to one block's worth. The
 /// (key head, block) work items are claimed by `workers` threads, each running
-/// single-threaded BLAS on its own scratch.
+/// single-threaded BLAS on its own scratch. With a sliding window (`LlamaConfig.slidingWindow`),
+/// keys older than the window get zero weight.
 final class CausalAttention: @unchecked Sendable {
     // @unchecked Sendable: immutable apart from the scratch buffers, which each worker only
     // touches in its own slab.
@@ -32,9 +33,12 @@ final class CausalAttention: @unchecked Sendable {
     private let stacked: TensorStorage
     /// Floats of `stacked` per worker.
     private let stackedSize: Int
+    /// The model's sliding window (nil: every earlier position is seen).
+    private let window: Int?
 
     init(config: LlamaConfig, capacity: Int, block: Int, workers: Int) {
         headDim = config.headDim
+        window = config.slidingWindow
         maxGroup = max(1, config.maxGroupSize)
         self.block = min(block, capacity)
         self.workers = max(1, workers)
@@ -116,6 +120,8 @@ final class CausalAttention: @unchecked Sendable {
             m: stackedRows, n: width, k: headDim, alpha: 1 / Float(headDim).squareRoot(),
             stackedQueries, lda: headDim, keys + kvHead * headDim, ldb: kvWidth, transposeB: true,
             into: slab, ldc: scoreStride)
+        SlidingWindow.mask(
+            slab, rows: count, group: group, stride: scoreStride, firstPosition: firstPosition + start, window: window)
         shears_softmax_causal(slab, stackedRows, scoreStride, firstPosition + start + 1, width, group, normalisers)
         LinearAlgebra.product(
             m: stackedRows, n: headDim, k: width, alpha: 1, slab, lda: scoreStride,
@@ -144,6 +150,7 @@ final class CausalAttention: @unchecked Sendable {
         cblas_sgemv(
             CblasRowMajor, CblasNoTrans, Int32(width), Int32(headDim), 1 / Float(headDim).squareRoot(),
             keys + kvHead * headDim, Int32(kvWidth), queries + head * headDim, 1, 0, slab, 1)
+        SlidingWindow.mask(slab, rows: 1, group: 1, stride: width, firstPosition: firstPosition, window: window)
         shears_softmax_causal(slab, 1, width, width, width, 1, nil)
         cblas_sgemv(
             CblasRowMajor, CblasTrans, Int32(width), Int32(headDim), 1, values + kvHead * headDim,

@@ -27,7 +27,8 @@ public final class DecoderLayerForward {
         self.model = model
         self.config = config
         self.capacity = capacity
-        rotary = RotaryTable(positions: capacity, headDim: config.headDim, base: config.ropeTheta)
+        rotary = RotaryTable(
+            positions: capacity, headDim: config.headDim, base: config.ropeTheta, scaling: config.ropeScaling)
         attention = CausalAttention(
             config: config, capacity: capacity, block: ForwardPass.defaultAttentionBlock,
             workers: blasThreadCount())

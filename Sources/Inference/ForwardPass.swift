@@ -50,7 +50,8 @@ public final class ForwardPass {
         self.capacity = capacity
         workspace = ForwardWorkspace(
             config: config, rows: capacity, logitRows: min(Self.headBlock, capacity), cacheRows: capacity)
-        rotary = RotaryTable(positions: capacity, headDim: config.headDim, base: config.ropeTheta)
+        rotary = RotaryTable(
+            positions: capacity, headDim: config.headDim, base: config.ropeTheta, scaling: config.ropeScaling)
         attention = CausalAttention(
             config: config, capacity: capacity, block: attentionBlock,
             workers: attentionWorkers ?? blasThreadCount())

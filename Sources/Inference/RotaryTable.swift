@@ -2,16 +2,21 @@ import Foundation
 import ModelIO
 
 /// Cosines and sines of the rotary position embedding for positions `0..<positions`:
-/// entry `(p, i)` is the angle `p * base^(-2i/headDim)`, computed in Double, stored as Float.
+/// entry `(p, i)` is the angle `p * base^(-2i/headDim) / divisor(i)`, computed in Double, stored as
+/// Float, where the divisors are the RoPE scaling's (`RopeScaling.divisors`; none: plain RoPE).
 struct RotaryTable {
     /// `positions × headDim/2` cosines.
     let cosines: TensorStorage
     /// `positions × headDim/2` sines.
     let sines: TensorStorage
 
-    init(positions: Int, headDim: Int, base: Float) {
+    init(positions: Int, headDim: Int, base: Float, scaling: RopeScaling) {
         let half = headDim / 2
-        let frequencies = (0..<half).map { pow(Double(base), -2 * Double($0) / Double(headDim)) }
+        let divisors = scaling.divisors(headDim: headDim, base: base)
+        let frequencies = (0..<half).map { i in
+            let plain = pow(Double(base), -2 * Double(i) / Double(headDim))
+            return divisors.map { plain / Double($0[i]) } ?? plain
+        }
         cosines = TensorStorage(zeros: positions * half)
         sines = TensorStorage(zeros: positions * half)
         for position in 0..<positions {

@@ -8,12 +8,15 @@ import Testing
 /// reference's mean next-token loss; the Fisher accumulator against per-window gradients; unit
 /// gates against the directional derivatives of the weight gradients; bad input.
 @Suite struct ModelGradientTests {
-    /// Untied uniform GQA, tied, and the heterogeneous five-layer model (also with biases).
+    /// Untied uniform GQA, tied with Llama 3.1 RoPE scaling and a sliding window shorter than the
+    /// longer window, and the heterogeneous five-layer model (also with biases).
     static func models() throws -> [(String, Model)] {
         var tied = TinyModel.config
         tied.tiedEmbedding = true
+        tied.ropeScaling = .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalContextLength: 64)
+        tied.slidingWindow = 5
         return [
-            ("uniform", try TinyModel.make(seed: 3)), ("tied", try TinyModel.make(tied, seed: 4)),
+            ("uniform", try TinyModel.make(seed: 3)), ("tied, scaled, windowed", try TinyModel.make(tied, seed: 4)),
             ("heterogeneous", try TinyModel.heterogeneous()),
             ("heterogeneous with biases", try TinyModel.heterogeneous(biases: true)),
         ]

@@ -19,11 +19,15 @@ enum ReferenceForward {
         return (0..<x.count).map { x[$0] * inv * w[$0] }
     }
 
-    /// RoPE in llama.cpp's adjacent-pair layout for `heads` heads of `headDim` at `position`.
-    static func rope(_ x: inout [Double], heads: Int, headDim: Int, base: Double, position: Int) {
+    /// RoPE in llama.cpp's adjacent-pair layout for `heads` heads of `headDim` at `position`, each
+    /// frequency divided by its `divisors` entry when given (RoPE scaling).
+    static func rope(
+        _ x: inout [Double], heads: Int, headDim: Int, base: Double, position: Int, divisors: [Float]? = nil
+    ) {
         for h in 0..<heads {
             for i in 0..<(headDim / 2) {
-                let theta = Double(position) * pow(base, -2 * Double(i) / Double(headDim))
+                let theta =
+                    Double(position) * pow(base, -2 * Double(i) / Double(headDim)) / Double(divisors?[i] ?? 1)
                 let a = x[h * headDim + 2 * i], b = x[h * headDim + 2 * i + 1]
                 x[h * headDim + 2 * i] = a * cos(theta) - b * sin(theta)
                 x[h * headDim + 2 * i + 1] = a * sin(theta) + b * cos(theta)
@@ -31,24 +35,29 @@ enum ReferenceForward {
         }
     }
 
-    /// Causal GQA attention from position 0: query head `h` reads KV head `h / (heads / kvHeads)`.
+    /// Causal GQA attention from position 0: query head `h` reads KV head `h / (heads / kvHeads)`;
+    /// with a `window`, position `p` reads keys `p − window + 1 ... p` only.
     static func attention(
-        queries: [[Double]], keys: [[Double]], values: [[Double]], heads: Int, kvHeads: Int, headDim: Int
+        queries: [[Double]], keys: [[Double]], values: [[Double]], heads: Int, kvHeads: Int, headDim: Int,
+        window: Int? = nil
     ) -> [[Double]] {
         let group = heads / kvHeads
         return (0..<queries.count).map { position in
             var attended = [Double](repeating: 0, count: heads * headDim)
+            let first = window.map { max(0, position - $0 + 1) } ?? 0
             for h in 0..<heads {
                 let g = h / group
-                var scores = (0...position).map { j in
+                var scores = (first...position).map { j in
                     (0..<headDim).reduce(0.0) { $0 + queries[position][h * headDim + $1] * keys[j][g * headDim + $1] }
                         / Double(headDim).squareRoot()
                 }
                 let m = scores.max()!
                 scores = scores.map { exp($0 - m) }
                 let total = scores.reduce(0, +)
-                for j in 0...position {
-                    for d in 0..<headDim { attended[h * headDim + d] += scores[j] / total * values[j][g * headDim + d] }
+                for j in first...position {
+                    for d in 0..<headDim {
+                        attended[h * headDim + d] += scores[j - first] / total * values[j][g * headDim + d]
+                    }
                 }
             }
             return attended
@@ -85,15 +94,19 @@ enum ReferenceForward {
                 let x = rmsNorm(state, w[.attentionNorm]!, epsilon: epsilon)
                 var q = matvec(w[.query]!, x, outputs: queryWidth)
                 var k = matvec(w[.key]!, x, outputs: kvWidth)
-                rope(&q, heads: shape.headCount, headDim: c.headDim, base: Double(c.ropeTheta), position: position)
-                rope(&k, heads: shape.kvHeadCount, headDim: c.headDim, base: Double(c.ropeTheta), position: position)
+                let divisors = c.ropeScaling.divisors(headDim: c.headDim, base: c.ropeTheta)
+                let base = Double(c.ropeTheta)
+                rope(&q, heads: shape.headCount, headDim: c.headDim, base: base, position: position, divisors: divisors)
+                rope(
+                    &k, heads: shape.kvHeadCount, headDim: c.headDim, base: base, position: position, divisors: divisors
+                )
                 queries.append(q)
                 keys.append(k)
                 values.append(matvec(w[.value]!, x, outputs: kvWidth))
             }
             let attended = attention(
                 queries: queries, keys: keys, values: values, heads: shape.headCount, kvHeads: shape.kvHeadCount,
-                headDim: c.headDim)
+                headDim: c.headDim, window: c.slidingWindow)
             for position in 0..<states.count {
                 let o = matvec(w[.attentionOutput]!, attended[position], outputs: c.hiddenSize)
                 let b = bias(.attentionOutput)

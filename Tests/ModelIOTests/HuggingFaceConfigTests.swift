@@ -48,6 +48,22 @@ struct HuggingFaceConfigTests {
         #expect(try HuggingFaceConfig(json: config.json(), path: "c") == config)
     }
 
+    @Test(
+        "RoPE scaling and a sliding window survive a write and read",
+        arguments: [
+            RopeScaling.linear(factor: 2),
+            .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalContextLength: 8192),
+        ])
+    func scalingRoundTrip(scaling: RopeScaling) throws {
+        var llama = TinyModel.config
+        llama.ropeScaling = scaling
+        llama.slidingWindow = 64
+        let config = HuggingFaceConfig(llama: llama, architecture: "MistralForCausalLM")
+        let read = try HuggingFaceConfig(json: config.json(), path: "c")
+        #expect(read == config)
+        #expect(read.llama.ropeScaling == scaling && read.llama.slidingWindow == 64)
+    }
+
     @Test("transformers 5 spelling (rope_parameters, dtype) and Mistral are accepted")
     func variants() throws {
         let v5 =
@@ -56,15 +72,26 @@ struct HuggingFaceConfigTests {
             + #""rope_parameters":{"rope_type":"default","rope_theta":1000000.0},"dtype":"bfloat16","eos_token_id":[5,6]}"#
         let config = try HuggingFaceConfig(json: Array(v5.utf8), path: "c")
         #expect(config.architecture == "MistralForCausalLM")
-        #expect(config.llama.ropeTheta == 1_000_000 && config.llama.contextLength == 4096 && config.llama.headDim == 16)
+        #expect(
+            config.llama.ropeTheta == 1_000_000 && config.llama.contextLength == 32768 && config.llama.headDim == 16)
+        #expect(config.llama.slidingWindow == 4096)
         #expect(config.torchDType == "bfloat16" && config.eosTokenIDs == [5, 6])
         #expect(config.llama.rmsNormEpsilon == 1e-6 && !config.llama.tiedEmbedding)
     }
 
     static let refusals: [(String, String, String)] = [
         (#""architectures":["Qwen2ForCausalLM"]"#, "architectures", "not supported"),
-        (#""rope_scaling":{"rope_type":"llama3","factor":8.0}"#, "rope_scaling", "llama3"),
-        (#""rope_scaling":{"type":"linear","factor":2.0}"#, "rope_scaling", "linear"),
+        (
+            #""rope_scaling":{"rope_type":"llama3","factor":8.0,"low_freq_factor":1,"high_freq_factor":4}"#,
+            "rope_scaling.original_max_position_embeddings", "is missing"
+        ),
+        (#""rope_scaling":{"type":"yarn","factor":4.0}"#, "rope_scaling.rope_type", "\"yarn\" is not supported"),
+        (#""rope_parameters":{"rope_type":"dynamic","factor":2.0}"#, "rope_parameters.rope_type", "dynamic"),
+        (#""rope_scaling":{"type":"linear","factor":"2"}"#, "rope_scaling.factor", "not a number"),
+        (
+            #""rope_scaling":{"rope_type":"llama3","factor":8,"low_freq_factor":4,"high_freq_factor":1,"#
+                + #""original_max_position_embeddings":8192}"#, "rope_scaling", "must exceed"
+        ),
         (#""attention_bias":true"#, "attention_bias", "biases"),
         (#""hidden_act":"gelu""#, "hidden_act", "gelu"),
         (#""hidden_size":"576""#, "hidden_size", "not an integer"),

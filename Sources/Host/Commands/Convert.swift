@@ -45,6 +45,7 @@ struct Convert: ParsableCommand {
             annotations["dropped_layers"] = dropped.map(String.init).joined(separator: ",")
         }
         try ModelWriter.write(model, to: out, type: type, annotations: annotations)
+        if let caveat = ModelWriter.llamaCppCaveat(model, path: out) { Terminal.printError("shears: note: \(caveat)") }
         let seconds = Format.seconds(ContinuousClock.now - start)
         print("wrote \(out) (\(ModelFormat.forOutput(path: out)), \(type)) in \(String(format: "%.1f", seconds)) s")
     }

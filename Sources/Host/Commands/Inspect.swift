@@ -122,7 +122,14 @@ struct ModelDescription: Encodable {
                 row("  layer \(layer)", "\(attention), \(shape.hasFFN ? "FFN \(shape.ffnSize)" : "no FFN")")
             }
         }
-        row("rope", "base \(config.ropeTheta), context \(config.contextLength), RMSNorm eps \(config.rmsNormEpsilon)")
+        var rope = "base \(config.ropeTheta), context \(config.contextLength), RMSNorm eps \(config.rmsNormEpsilon)"
+        if config.ropeScaling != .none {
+            rope += ", scaling \(config.ropeScaling.summary)"
+        } else if tensors.contains(where: { $0.name == LlamaTensorNames.ropeFrequencies }) {
+            rope += ", scaling by \(LlamaTensorNames.ropeFrequencies)"
+        }
+        row("rope", rope)
+        if let window = config.slidingWindow { row("window", "sliding-window attention over \(window) positions") }
         row("output", config.tiedEmbedding ? "tied to the token embedding" : "separate output.weight")
         let biases = LlamaTensorNames.Layer.allCases.filter(\.takesBias).compactMap { part -> String? in
             let count = tensors.count {

@@ -203,6 +203,7 @@ extension Prune {
             throw CommandFailure.badInput(error.message)
         }
         try ModelWriter.write(model, to: out, type: outputType, annotations: ["version": ShearsVersion.number])
+        if let caveat = ModelWriter.llamaCppCaveat(model, path: out) { Terminal.printError("shears: note: \(caveat)") }
         if outputType.ggmlType.blockSize > 1 {
             print(
                 String(

@@ -23,15 +23,19 @@ package final class AttentionBackward: @unchecked Sendable {
     let block: Int
     /// Threads sharing the query heads.
     let workers: Int
+    /// The sliding window (nil: full causal attention), as in the forward.
+    let window: Int?
     /// Per worker: probabilities and their gradient of one block, `block × capacity` each.
     private let probabilities, probabilityGradient: TensorStorage
     /// Per query head: its share of dK and dV, `capacity × headDim` each (grown on demand).
     private var shares: TensorStorage
 
     /// Scratch for sequences of up to `capacity` positions of heads of `headDim` floats, in
-    /// blocks of `block` query rows, for `workers` threads (default: OpenBLAS's thread count).
-    package init(headDim: Int, capacity: Int, block: Int = 256, workers: Int? = nil) {
+    /// blocks of `block` query rows, for `workers` threads (default: OpenBLAS's thread count),
+    /// with the model's sliding `window` if it has one.
+    package init(headDim: Int, capacity: Int, block: Int = 256, workers: Int? = nil, window: Int? = nil) {
         self.headDim = headDim
+        self.window = window
         self.capacity = capacity
         self.block = max(1, min(block, capacity))
         self.workers = max(1, workers ?? blasThreadCount())
@@ -119,6 +123,7 @@ package final class AttentionBackward: @unchecked Sendable {
             let dO = attendedGradient + start * queryWidth + head * d
             // P = softmax(Q·Kᵀ/√d) for rows start..<width against keys 0..<width, causal.
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, dim, scale, q, q32, k, kv32, 0, p, ld)
+            SlidingWindow.mask(p, rows: count, group: 1, stride: width, firstPosition: start, window: window)
             shears_softmax_causal(p, count, width, start + 1, width, 1, nil)
             // dP = dO·Vᵀ, then dS = P ⊙ (dP − rowsum(dO ⊙ O)) in place (zero where masked).
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, dim, 1, dO, q32, v, kv32, 0, dp, ld)

@@ -36,8 +36,9 @@ package final class DecoderLayerBackward {
         queryGradient = TensorStorage(zeros: capacity * config.maxQueryWidth)
         keyGradient = TensorStorage(zeros: capacity * config.maxKVWidth)
         valueGradient = TensorStorage(zeros: capacity * config.maxKVWidth)
-        attention = AttentionBackward(headDim: config.headDim, capacity: capacity)
-        rotary = RotaryBackward(positions: capacity, headDim: config.headDim, base: config.ropeTheta)
+        attention = AttentionBackward(headDim: config.headDim, capacity: capacity, window: config.slidingWindow)
+        rotary = RotaryBackward(
+            positions: capacity, headDim: config.headDim, base: config.ropeTheta, scaling: config.ropeScaling)
     }
 
     /// Turns `gradient` (`rows × hidden`) from `dL/d(layer output)` into `dL/d(layer input)` in

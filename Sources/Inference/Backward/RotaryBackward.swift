@@ -1,4 +1,5 @@
 import Kernels
+import ModelIO
 
 /// The backward of RoPE: the forward rotates each adjacent pair by the position's angle θ, an
 /// orthogonal map, so its gradient is the rotation by −θ — the forward's `shears_rope` kernel
@@ -9,9 +10,10 @@ package struct RotaryBackward {
     /// The head dimension.
     private let headDim: Int
 
-    /// Inverse rotations for positions `0..<positions` of heads of `headDim` floats, angles from `base`.
-    package init(positions: Int, headDim: Int, base: Float) {
-        let table = RotaryTable(positions: positions, headDim: headDim, base: base)
+    /// Inverse rotations for positions `0..<positions` of heads of `headDim` floats, angles from
+    /// `base` and `scaling` (as the forward's).
+    package init(positions: Int, headDim: Int, base: Float, scaling: RopeScaling = .none) {
+        let table = RotaryTable(positions: positions, headDim: headDim, base: base, scaling: scaling)
         for i in table.sines.buffer.indices { table.sines.buffer[i] = -table.sines.buffer[i] }
         inverse = table
         self.headDim = headDim

@@ -6,7 +6,9 @@
 /// `deci`, which reads per-layer arrays for `attention.head_count`, `attention.head_count_kv` and
 /// `feed_forward_length` and runs a layer with 0 heads without attention. `key_length`,
 /// `value_length` and `rope.dimension_count` are always written: without them llama.cpp derives
-/// the head size from layer 0's head count.
+/// the head size from layer 0's head count. Linear RoPE scaling is written as
+/// `rope.scaling.type`/`rope.scaling.factor` (other scalings as the `rope_freqs.weight` tensor, by
+/// `ModelWriter`).
 package enum GGUFArchitectureKeys {
     /// `llama` when every layer has layer 0's shape with attention and FFN, `deci` otherwise.
     package static func architecture(for config: LlamaConfig) -> String {
@@ -47,6 +49,16 @@ package enum GGUFArchitectureKeys {
         set("vocab_size", count(config.vocabSize))
         if result["\(new).context_length"] == nil { set("context_length", count(config.contextLength)) }
         if result["\(new).rope.freq_base"] == nil { set("rope.freq_base", .float32(config.ropeTheta)) }
+        // Linear scaling is a key pair; llama3 and per-frequency factors travel as rope_freqs.weight.
+        if case .linear(let factor) = config.ropeScaling {
+            set("rope.scaling.type", .string("linear"))
+            set("rope.scaling.factor", .float32(factor))
+        } else if let type = result["\(new).rope.scaling.type"], type.string != "none" {
+            result["\(new).rope.scaling.type"] = nil
+            result["\(new).rope.scaling.factor"] = nil
+        }
+        // llama.cpp's llama and deci graphs ignore this key (full attention); Shears reads it back.
+        result["\(new).attention.sliding_window"] = config.slidingWindow.map(count)
         if result["\(new).attention.layer_norm_rms_epsilon"] == nil {
             set("attention.layer_norm_rms_epsilon", .float32(config.rmsNormEpsilon))
         }

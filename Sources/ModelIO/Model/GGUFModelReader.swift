@@ -12,11 +12,6 @@ public enum GGUFModelReader {
     public static func load(_ file: GGUFFile) throws(ModelIOError) -> Model {
         var config = try config(from: file.metadata, path: file.path)
         config.tiedEmbedding = file.tensorInfo(named: LlamaTensorNames.output) == nil
-        if file.tensorInfo(named: "rope_freqs.weight") != nil {
-            throw ModelIOError(
-                path: file.path, item: "rope_freqs.weight",
-                "RoPE frequency scaling (Llama 3.1 style) is not supported yet")
-        }
         let vocabulary = try BPEVocabulary(gguf: file.metadata, path: file.path)
         let tokenizer: Tokenizer
         do {
@@ -24,7 +19,18 @@ public enum GGUFModelReader {
         } catch {
             throw ModelIOError(path: file.path, item: "tokenizer", error.message)
         }
-        let tensors = try file.loadAllTensors()
+        var tensors = try file.loadAllTensors()
+        if let index = tensors.firstIndex(where: { $0.name == LlamaTensorNames.ropeFrequencies }) {
+            // llama.cpp's converter stores Llama 3.1's RoPE scaling as per-frequency divisors.
+            let item = LlamaTensorNames.ropeFrequencies
+            guard config.ropeScaling == .none else {
+                throw ModelIOError(
+                    path: file.path, item: item,
+                    "the file has both \(item) and rope.scaling.type \(config.ropeScaling.summary); Shears runs one")
+            }
+            config.ropeScaling = .frequencyFactors(tensors.remove(at: index).storage.array)
+            try config.ropeScaling.validate(frequencies: config.headDim / 2, path: file.path, item: item)
+        }
         return try Model(
             config: config, tensors: tensors, metadata: file.metadata, tokenizer: tokenizer,
             sourcePath: file.path)
@@ -111,10 +117,19 @@ public enum GGUFModelReader {
                 path: path, item: "\(architecture).rope.dimension_count",
                 "partial rotary embeddings (\(ropeDims) of \(headDim) dimensions) are not supported")
         }
-        if let scaling = metadata["\(architecture).rope.scaling.type"]?.string, scaling != "none" {
+        var ropeScaling = RopeScaling.none
+        switch metadata["\(architecture).rope.scaling.type"] {
+        case nil: break
+        case .string("none")?: break
+        case .string("linear")?:
+            let factor = try float("rope.scaling.factor", default: 0)
+            // llama.cpp treats a factor of 0 as "no scaling".
+            if factor != 0 { ropeScaling = .linear(factor: factor) }
+        case let value?:
             throw ModelIOError(
                 path: path, item: "\(architecture).rope.scaling.type",
-                "RoPE scaling '\(scaling)' is not supported yet")
+                "RoPE scaling \(value.string.map { "'\($0)'" } ?? "of type \(value.type)") is not supported "
+                    + "(Shears runs none and linear here, and llama3 through rope_freqs.weight)")
         }
         for (layer, (queryHeads, kv)) in zip(heads, kvHeads).enumerated() where queryHeads > 0 && kv == 0 {
             throw ModelIOError(
@@ -126,7 +141,7 @@ public enum GGUFModelReader {
         let shapes = (0..<layerCount).map {
             LayerShape(headCount: heads[$0], kvHeadCount: kvHeads[$0], ffnSize: ffn[$0])
         }
-        let config = LlamaConfig(
+        var config = LlamaConfig(
             layers: shapes,
             hiddenSize: hidden,
             headDim: headDim,
@@ -134,8 +149,10 @@ public enum GGUFModelReader {
             contextLength: try optionalInteger("context_length") ?? 2048,
             ropeTheta: try float("rope.freq_base", default: 10000),
             rmsNormEpsilon: try float("attention.layer_norm_rms_epsilon", default: 1e-5),
-            tiedEmbedding: false
+            tiedEmbedding: false,
+            ropeScaling: ropeScaling
         )
+        config.slidingWindow = try optionalInteger("attention.sliding_window")
         try config.validate(path: path)
         return config
     }

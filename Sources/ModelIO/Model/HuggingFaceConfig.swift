@@ -3,10 +3,11 @@ import JSON
 /// The `config.json` of a Hugging Face LLaMA-family model: the architecture hyper-parameters plus
 /// the few fields outside `LlamaConfig` that a round trip must keep (dtype, special token ids).
 ///
-/// Reading accepts `LlamaForCausalLM` and `MistralForCausalLM` (same layout) and refuses what the
-/// forward pass does not implement: RoPE scaling, attention or MLP biases, activations other than
-/// SiLU. Both the transformers 4 spelling (`rope_theta`, `rope_scaling`, `torch_dtype`) and the
-/// transformers 5 one (`rope_parameters`, `dtype`) are read; the 4.x spelling is written.
+/// Reading accepts `LlamaForCausalLM` and `MistralForCausalLM` (same layout, Mistral's sliding
+/// window applied) and refuses what the forward pass does not implement: attention or MLP biases,
+/// activations other than SiLU, RoPE scaling other than `linear` and `llama3`. Both the
+/// transformers 4 spelling (`rope_theta`, `rope_scaling`, `torch_dtype`) and the transformers 5
+/// one (`rope_parameters`, `dtype`) are read; the 4.x spelling is written.
 public struct HuggingFaceConfig: Sendable, Equatable {
     /// The architecture names accepted in `architectures`.
     public static let supportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM"]
@@ -90,30 +91,57 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             throw fail(key, "biases are not supported")
         }
         var ropeTheta = try float("rope_theta") ?? 10000
+        var ropeScaling = RopeScaling.none
         for key in ["rope_scaling", "rope_parameters"] {
             guard let rope = present(key) else { continue }
             guard rope.members != nil else { throw fail(key, "is \(rope.kindName), not an object") }
             let type = rope["rope_type"]?.string ?? rope["type"]?.string ?? "default"
-            guard type == "default" else {
-                throw fail(key, "RoPE type \"\(type)\" is not supported (only the default unscaled RoPE)")
-            }
             if let theta = try float("rope_theta", in: rope) { ropeTheta = theta }
+            func parameter(_ name: String) throws(ModelIOError) -> Float {
+                guard let value = rope[name], !value.isNull else {
+                    throw fail("\(key).\(name)", "is missing (RoPE type \"\(type)\" needs it)")
+                }
+                guard let number = value.double else {
+                    throw fail("\(key).\(name)", "is \(value.kindName), not a number")
+                }
+                return Float(number)
+            }
+            switch type {
+            case "default": break
+            case "linear": ropeScaling = .linear(factor: try parameter("factor"))
+            case "llama3":
+                let original = try parameter("original_max_position_embeddings")
+                guard original.rounded() == original, original >= 1, original <= 1_073_741_824 else {
+                    throw fail(
+                        "\(key).original_max_position_embeddings", "\(original) is not a positive integer")
+                }
+                ropeScaling = .llama3(
+                    factor: try parameter("factor"), lowFrequencyFactor: try parameter("low_freq_factor"),
+                    highFrequencyFactor: try parameter("high_freq_factor"), originalContextLength: Int(original))
+            default:
+                throw fail(
+                    "\(key).rope_type",
+                    "RoPE type \"\(type)\" is not supported (Shears runs default, linear and llama3); "
+                        + "convert the model with another tool or ask for this type")
+            }
         }
 
         let hiddenSize = try required("hidden_size")
         let headCount = try required("num_attention_heads")
-        var contextLength = try integer("max_position_embeddings") ?? 2048
-        if let window = try integer("sliding_window"), window < contextLength {
-            // Full attention equals sliding-window attention only within the window.
-            contextLength = window
+        let contextLength = try integer("max_position_embeddings") ?? 2048
+        // A window as long as the context never hides a position; Qwen2 names it but switches it off.
+        var slidingWindow: Int?
+        if let window = try integer("sliding_window"), try flag("use_sliding_window") ?? true, window < contextLength {
+            slidingWindow = window
         }
         llama = LlamaConfig(
             layerCount: try required("num_hidden_layers"), hiddenSize: hiddenSize, headCount: headCount,
             kvHeadCount: try integer("num_key_value_heads") ?? headCount, headDim: try integer("head_dim"),
             ffnSize: try required("intermediate_size"), vocabSize: try required("vocab_size"),
             contextLength: contextLength, ropeTheta: ropeTheta, rmsNormEpsilon: try float("rms_norm_eps") ?? 1e-6,
-            tiedEmbedding: try flag("tie_word_embeddings") ?? false
+            tiedEmbedding: try flag("tie_word_embeddings") ?? false, ropeScaling: ropeScaling
         )
+        llama.slidingWindow = slidingWindow
         try llama.validate(path: path)
 
         if let dtype = present("torch_dtype") ?? present("dtype") {
@@ -142,6 +170,12 @@ public struct HuggingFaceConfig: Sendable, Equatable {
     ///
     /// - Throws: `ModelIOError` naming `path`, the first layer that differs and the field.
     public static func requireExpressible(_ config: LlamaConfig, path: String) throws(ModelIOError) {
+        if case .frequencyFactors = config.ropeScaling {
+            throw ModelIOError(
+                path: path, item: "rope_scaling",
+                "the RoPE frequency factors came from a GGUF rope_freqs.weight tensor, which does not record the "
+                    + "llama3 parameters config.json needs; write a .gguf file instead")
+        }
         let first = config.layers[0]
         let advice =
             "config.json gives every layer one shape; write a .gguf file instead (llama.cpp's deci architecture holds per-layer shapes)"
@@ -159,6 +193,20 @@ public struct HuggingFaceConfig: Sendable, Equatable {
                     ? "num_key_value_heads (\(layer.kvHeadCount), layer 0 has \(first.kvHeadCount))"
                     : "intermediate_size (\(layer.ffnSize), layer 0 has \(first.ffnSize))"
             throw ModelIOError(path: path, item: "layer \(index)", "\(field) differs from layer 0; \(advice)")
+        }
+    }
+
+    /// The `rope_scaling` object of `scaling` as transformers 4 writes it (null for plain RoPE).
+    /// Per-frequency factors have no `config.json` form (`requireExpressible` refuses them).
+    private static func ropeScalingJSON(_ scaling: RopeScaling) -> JSONValue {
+        switch scaling {
+        case .none, .frequencyFactors: .null
+        case .linear(let factor): .object([("factor", .float(factor)), ("rope_type", .string("linear"))])
+        case .llama3(let factor, let low, let high, let original):
+            .object([
+                ("factor", .float(factor)), ("high_freq_factor", .float(high)), ("low_freq_factor", .float(low)),
+                ("original_max_position_embeddings", .integer(original)), ("rope_type", .string("llama3")),
+            ])
         }
     }
 
@@ -190,14 +238,16 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             ("num_key_value_heads", .integer(shape.kvHeadCount)),
             ("pretraining_tp", .integer(1)),
             ("rms_norm_eps", .float(llama.rmsNormEpsilon)),
-            ("rope_scaling", .null),
+            ("rope_scaling", Self.ropeScalingJSON(llama.ropeScaling)),
             ("rope_theta", .float(llama.ropeTheta)),
             ("tie_word_embeddings", .bool(llama.tiedEmbedding)),
             ("use_cache", .bool(true)),
             ("vocab_size", .integer(llama.vocabSize)),
         ]
         if let padTokenID { members.append(("pad_token_id", .integer(padTokenID))) }
-        if architecture == "MistralForCausalLM" { members.append(("sliding_window", .null)) }
+        if architecture == "MistralForCausalLM" || llama.slidingWindow != nil {
+            members.append(("sliding_window", id(llama.slidingWindow)))
+        }
         if let torchDType { members.append(("torch_dtype", .string(torchDType))) }
         members.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         return JSONWriter.pretty(.object(members))

@@ -44,6 +44,11 @@ public struct LlamaConfig: Sendable, Equatable, Encodable {
     public var contextLength: Int
     /// RoPE base frequency.
     public var ropeTheta: Float
+    /// RoPE frequency scaling (Llama 3.1, linear interpolation), `none` for plain RoPE.
+    public var ropeScaling: RopeScaling = .none
+    /// Sliding-window attention (Mistral): a query sees only the `slidingWindow` most recent
+    /// positions, itself included; nil for full causal attention.
+    public var slidingWindow: Int?
     /// RMSNorm epsilon.
     public var rmsNormEpsilon: Float
     /// Whether the output projection reuses the token embedding.
@@ -54,20 +59,21 @@ public struct LlamaConfig: Sendable, Equatable, Encodable {
     public init(
         layerCount: Int, hiddenSize: Int, headCount: Int, kvHeadCount: Int, headDim: Int? = nil,
         ffnSize: Int, vocabSize: Int, contextLength: Int = 2048, ropeTheta: Float = 10000,
-        rmsNormEpsilon: Float = 1e-5, tiedEmbedding: Bool = false
+        rmsNormEpsilon: Float = 1e-5, tiedEmbedding: Bool = false, ropeScaling: RopeScaling = .none
     ) {
         let shape = LayerShape(headCount: headCount, kvHeadCount: kvHeadCount, ffnSize: ffnSize)
         self.init(
             layers: Array(repeating: shape, count: max(0, layerCount)), hiddenSize: hiddenSize,
             headDim: headDim ?? (headCount > 0 ? hiddenSize / headCount : 0), vocabSize: vocabSize,
             contextLength: contextLength, ropeTheta: ropeTheta, rmsNormEpsilon: rmsNormEpsilon,
-            tiedEmbedding: tiedEmbedding)
+            tiedEmbedding: tiedEmbedding, ropeScaling: ropeScaling)
     }
 
     /// Creates a configuration with a shape per layer. `validate(path:)` checks it.
     public init(
         layers: [LayerShape], hiddenSize: Int, headDim: Int, vocabSize: Int, contextLength: Int = 2048,
-        ropeTheta: Float = 10000, rmsNormEpsilon: Float = 1e-5, tiedEmbedding: Bool = false
+        ropeTheta: Float = 10000, rmsNormEpsilon: Float = 1e-5, tiedEmbedding: Bool = false,
+        ropeScaling: RopeScaling = .none
     ) {
         self.layers = layers
         self.hiddenSize = hiddenSize
@@ -77,6 +83,7 @@ public struct LlamaConfig: Sendable, Equatable, Encodable {
         self.ropeTheta = ropeTheta
         self.rmsNormEpsilon = rmsNormEpsilon
         self.tiedEmbedding = tiedEmbedding
+        self.ropeScaling = ropeScaling
     }
 
     /// Number of decoder layers.
@@ -135,6 +142,10 @@ public struct LlamaConfig: Sendable, Equatable, Encodable {
                         + "\(layer.headCount)")
             }
         }
+        if let slidingWindow {
+            try require(slidingWindow >= 1, "sliding_window", "sliding window \(slidingWindow) must be positive")
+        }
+        try ropeScaling.validate(frequencies: headDim / 2, path: path, item: "rope_scaling")
         try require(contextLength >= 1, "context_length", "context length \(contextLength) must be positive")
         try require(ropeTheta.isFinite && ropeTheta > 0, "rope_theta", "RoPE base \(ropeTheta) must be positive")
         try require(
@@ -144,7 +155,7 @@ public struct LlamaConfig: Sendable, Equatable, Encodable {
 
     private enum CodingKeys: String, CodingKey {
         case layerCount, hiddenSize, headDim, vocabSize, contextLength, ropeTheta, rmsNormEpsilon, tiedEmbedding
-        case headCount, kvHeadCount, ffnSize, layers
+        case headCount, kvHeadCount, ffnSize, layers, ropeScaling, slidingWindow
     }
 
     /// Encodes the model-wide fields, the shared head counts and FFN width when every layer has
@@ -165,5 +176,7 @@ public struct LlamaConfig: Sendable, Equatable, Encodable {
             try container.encode(shape.ffnSize, forKey: .ffnSize)
         }
         try container.encode(layers, forKey: .layers)
+        if ropeScaling != .none { try container.encode(ropeScaling.summary, forKey: .ropeScaling) }
+        try container.encodeIfPresent(slidingWindow, forKey: .slidingWindow)
     }
 }

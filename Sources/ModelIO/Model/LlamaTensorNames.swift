@@ -6,6 +6,9 @@ public enum LlamaTensorNames {
     public static let outputNorm = "output_norm.weight"
     /// Output projection, `[vocab, hidden]`; absent when tied to the token embedding.
     public static let output = "output.weight"
+    /// RoPE frequency divisors, `[headDim / 2]` (llama.cpp's form of Llama 3.1 scaling); read into
+    /// `LlamaConfig.ropeScaling` and written from it, never a tensor of `Model`.
+    public static let ropeFrequencies = "rope_freqs.weight"
 
     /// The per-layer tensors, in the order a layer uses them.
     public enum Layer: String, CaseIterable, Sendable {

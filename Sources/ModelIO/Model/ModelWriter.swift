@@ -83,8 +83,17 @@ public enum ModelWriter {
         for (key, value) in annotations.sorted(by: { $0.key < $1.key }) {
             metadata["shears.\(key)"] = .string(value)
         }
-        let entries = tensors.map { tensor in
+        var entries = tensors.map { tensor in
             GGUFWriter.Entry(tensor: tensor, type: storedType(of: tensor, requested: type.ggmlType))
+        }
+        switch config.ropeScaling {
+        case .none, .linear: break // no tensor: linear scaling is a metadata key
+        case .llama3, .frequencyFactors:
+            // First, where llama.cpp's converter puts it.
+            let divisors = config.ropeScaling.divisors(headDim: config.headDim, base: config.ropeTheta) ?? []
+            let factors = Tensor(
+                name: LlamaTensorNames.ropeFrequencies, shape: [divisors.count], storage: TensorStorage(divisors))
+            entries.insert(GGUFWriter.Entry(tensor: factors, type: .f32), at: 0)
         }
         try GGUFWriter.write(metadata: metadata, tensors: entries, to: path)
     }
@@ -143,6 +152,15 @@ public enum ModelWriter {
                 beforeFFN: false)
         }
         return (config, tensors)
+    }
+
+    /// What llama.cpp will do differently with `model` written as GGUF to `path`, for a one-line
+    /// note (nil when nothing, or when `path` is not GGUF): its `llama`/`deci` graphs have no
+    /// sliding-window attention.
+    public static func llamaCppCaveat(_ model: Model, path: String) -> String? {
+        guard ModelFormat.forOutput(path: path) == .gguf, let window = model.config.slidingWindow else { return nil }
+        return "llama.cpp runs \(path) without its sliding window (full attention): it matches Shears only on "
+            + "sequences of at most \(window) tokens"
     }
 
     /// The type a tensor is stored as when `requested` is asked for.
