@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# The PyTorch reference environment of the gradient cross-check: a venv with CPU torch and
-# transformers (plus safetensors and numpy) from PyPI, at ${SHEARS_CACHE:-~/.cache/shears}/refenv.
+# The PyTorch reference environment of the gradient cross-check and the SentencePiece tokenizer
+# checks: a venv with CPU torch and transformers (plus safetensors, numpy, sentencepiece and protobuf) from
+# PyPI, at ${SHEARS_CACHE:-~/.cache/shears}/refenv.
 #
 # Usage: Scripts/install-refenv.sh            create it unless it already imports everything
 #        Scripts/install-refenv.sh --cached   only report whether it exists (exit 0) or not (exit 1)
 #
-# The tests that use it (TorchGradientCrossCheck) run only when its python exists.
+# The tests that use it (TorchGradientCrossCheck, SentencePieceReferenceTests) run only when its
+# python exists; an environment made before sentencepiece was added gets it (and protobuf) installed.
 set -euo pipefail
 env_dir="${SHEARS_CACHE:-$HOME/.cache/shears}/refenv"
 python="$env_dir/bin/python"
-imports="import torch, transformers, safetensors, numpy"
+imports="import torch, transformers, safetensors, numpy, sentencepiece, google.protobuf"
 
 if [[ "${1:-}" == "--cached" ]]; then
     if [[ -x "$python" ]] && "$python" -c "$imports" 2>/dev/null; then
@@ -23,10 +25,16 @@ if [[ -x "$python" ]] && "$python" -c "$imports" 2>/dev/null; then
     echo "refenv: already present at $env_dir"
     exit 0
 fi
+if [[ -x "$python" ]] && "$python" -c "import torch, transformers, safetensors, numpy" 2>/dev/null; then
+    "$python" -m pip install sentencepiece protobuf
+    "$python" -c "$imports"
+    echo "refenv: sentencepiece added to $env_dir"
+    exit 0
+fi
 python3 -m venv "$env_dir"
 "$python" -m pip install --upgrade pip
 "$python" -m pip install --index-url https://download.pytorch.org/whl/cpu torch \
     || "$python" -m pip install torch
-"$python" -m pip install transformers safetensors numpy
+"$python" -m pip install transformers safetensors numpy sentencepiece protobuf
 "$python" -c "$imports"
 echo "refenv: installed at $env_dir"

@@ -1,8 +1,9 @@
 import JSON
 
 extension BPEVocabulary {
-    /// Reads the vocabulary of a Hugging Face `tokenizer.json` (model type BPE, byte-level);
-    /// throws when it uses a feature we cannot reproduce exactly.
+    /// Reads the vocabulary of a Hugging Face `tokenizer.json` (model type BPE, byte-level, or a
+    /// SentencePiece conversion: Unigram, or BPE with byte fallback); throws when it uses a
+    /// feature we cannot reproduce exactly.
     public init(huggingFaceJSON data: [UInt8]) throws(TokenizerError) {
         let document: JSONValue
         do throws(JSONParseError) {
@@ -10,9 +11,17 @@ extension BPEVocabulary {
         } catch {
             throw TokenizerError("tokenizer.json is not valid JSON: \(error.message)")
         }
+        if let model = document["model"],
+            model["type"]?.string == "Unigram"
+                || (model["type"]?.string == "BPE" && model["byte_fallback"]?.bool == true)
+        {
+            try self.init(sentencePieceJSON: document, model: model)
+            return
+        }
         guard let model = document["model"], model["type"]?.string == "BPE" else {
             throw TokenizerError(
-                "tokenizer.json: model.type is \(document["model"]?["type"]?.summary ?? "missing"), expected \"BPE\"")
+                "tokenizer.json: model.type is \(document["model"]?["type"]?.summary ?? "missing"), expected \"BPE\" or \"Unigram\""
+            )
         }
         for (key, harmless) in [
             ("dropout", JSONValue.null), ("byte_fallback", .bool(false)),

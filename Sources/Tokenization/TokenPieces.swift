@@ -1,5 +1,7 @@
 /// The bytes each token stands for, flattened into one buffer: byte-level tokens mapped back
-/// through `ByteLevelAlphabet`, user-defined and control tokens as their plain UTF-8 text.
+/// through `ByteLevelAlphabet`, user-defined and control tokens as their plain UTF-8 text;
+/// SentencePiece pieces with `▁` as a space, `<0xXX>` pieces as their byte, the unknown piece as
+/// ` ⁇ ` (as `sentencepiece` decodes it).
 struct TokenPieces: Sendable {
     private let bytes: [UInt8]
     private let offsets: [Int]
@@ -8,8 +10,31 @@ struct TokenPieces: Sendable {
     init(_ vocabulary: BPEVocabulary) {
         var bytes: [UInt8] = [], offsets = [0]
         offsets.reserveCapacity(vocabulary.tokens.count + 1)
+        let space = Array("▁".utf8)
         for (id, token) in vocabulary.tokens.enumerated() {
-            switch vocabulary.type(of: id) {
+            let type = vocabulary.type(of: id)
+            if vocabulary.kind.isSentencePiece && type != .control {
+                if type == .byte, let byte = SentencePieceEncoder.byteValue(token) {
+                    bytes.append(byte)
+                } else if type == .unknown {
+                    bytes.append(contentsOf: " \u{2047} ".utf8)
+                } else {
+                    let utf8 = Array(token.utf8)
+                    var index = 0
+                    while index < utf8.count {
+                        if utf8[index...].starts(with: space) {
+                            bytes.append(0x20)
+                            index += space.count
+                        } else {
+                            bytes.append(utf8[index])
+                            index += 1
+                        }
+                    }
+                }
+                offsets.append(bytes.count)
+                continue
+            }
+            switch type {
             case .userDefined, .control:
                 bytes.append(contentsOf: token.utf8)
             default:

@@ -1,5 +1,6 @@
-/// A byte-level BPE tokenizer (GPT-2 style), built from GGUF metadata or a Hugging Face
-/// `tokenizer.json`; encodes exactly as llama.cpp and Hugging Face `tokenizers` do.
+/// A tokenizer built from GGUF metadata, a Hugging Face `tokenizer.json` or a SentencePiece
+/// `tokenizer.model`: byte-level BPE (GPT-2 style), encoding exactly as llama.cpp and Hugging Face
+/// `tokenizers` do, or SentencePiece Unigram / BPE, encoding as the `sentencepiece` library does.
 ///
 /// Immutable after construction, so one instance can be shared between threads.
 public final class Tokenizer: Sendable {
@@ -14,6 +15,7 @@ public final class Tokenizer: Sendable {
     private let alwaysParsed: SpecialTokenMatcher
     private let parsedOnRequest: SpecialTokenMatcher
     private let pieces: TokenPieces
+    private let sentencePiece: SentencePieceEncoder?
 
     /// Builds a tokenizer from a vocabulary, checking that it is consistent.
     public init(vocabulary: BPEVocabulary) throws(TokenizerError) {
@@ -44,23 +46,34 @@ public final class Tokenizer: Sendable {
         for (id, token) in tokens.enumerated() { idsByToken[token] = Int32(id) }
         self.idsByToken = idsByToken
 
+        var userDefined: [(text: String, id: Int32)] = [], control: [(text: String, id: Int32)] = []
+        for (id, token) in tokens.enumerated() {
+            switch vocabulary.type(of: id) {
+            case .userDefined: userDefined.append((token, Int32(id)))
+            // Hugging Face's converted SentencePiece tokenizers also split out the unknown token.
+            case .unknown where vocabulary.kind.isSentencePiece: control.append((token, Int32(id)))
+            case .control: control.append((token, Int32(id)))
+            default: break
+            }
+        }
+        pieces = TokenPieces(vocabulary)
+        if vocabulary.kind.isSentencePiece {
+            // SentencePiece finds user-defined pieces itself, as part of segmentation.
+            sentencePiece = try SentencePieceEncoder(vocabulary)
+            byteTokens = []
+            merges = try MergeTable(merges: [], ids: [:])
+            alwaysParsed = SpecialTokenMatcher([])
+            parsedOnRequest = SpecialTokenMatcher(userDefined + control)
+            return
+        }
+        sentencePiece = nil
         byteTokens = ByteLevelAlphabet.scalars.map { idsByToken[String($0)] ?? -1 }
         guard byteTokens.contains(where: { $0 >= 0 }) else {
             throw TokenizerError("the vocabulary has no single-byte tokens, so it is not a byte-level BPE vocabulary")
         }
         merges = try MergeTable(merges: vocabulary.merges, ids: idsByToken)
-
-        var userDefined: [(text: String, id: Int32)] = [], control: [(text: String, id: Int32)] = []
-        for (id, token) in tokens.enumerated() {
-            switch vocabulary.type(of: id) {
-            case .userDefined: userDefined.append((token, Int32(id)))
-            case .control: control.append((token, Int32(id)))
-            default: break
-            }
-        }
         alwaysParsed = SpecialTokenMatcher(userDefined)
         parsedOnRequest = SpecialTokenMatcher(userDefined + control)
-        pieces = TokenPieces(vocabulary)
     }
 
     /// Number of tokens.
@@ -77,7 +90,7 @@ public final class Tokenizer: Sendable {
         id >= 0 && Int(id) < vocabularySize && vocabulary.type(of: Int(id)) == .control
     }
 
-    /// The token string of `id` (in the byte-level alphabet), or nil when out of range.
+    /// The token string of `id` (in the byte-level alphabet, or the SentencePiece piece), or nil when out of range.
     public func token(for id: Int32) -> String? {
         id >= 0 && Int(id) < vocabularySize ? vocabulary.tokens[Int(id)] : nil
     }
@@ -91,11 +104,30 @@ public final class Tokenizer: Sendable {
 
     /// Encodes text to token ids; with `parseSpecialTokens`, control tokens written in the text
     /// (`<|im_start|>`) become their ids. User-defined tokens are always recognised.
+    ///
+    /// SentencePiece: without `parseSpecialTokens` the ids are `sentencepiece`'s; with it, the
+    /// text between special tokens is encoded piece by piece, each with its own `▁` prefix, as
+    /// llama.cpp and transformers' converted (legacy) tokenizers do.
     public func encode(_ text: String, parseSpecialTokens: Bool) -> [Int32] {
         var output: [Int32] = []
         output.reserveCapacity(text.utf8.count / 3)
         if vocabulary.addBOS, let bos = vocabulary.bosID { output.append(bos) }
         var text = text
+        if let sentencePiece {
+            text.withUTF8 { bytes in
+                let matcher = parseSpecialTokens ? parsedOnRequest : alwaysParsed
+                let fragments: [SpecialTokenMatcher.Fragment] =
+                    matcher.isEmpty ? [.text(0..<bytes.count)] : matcher.fragments(of: bytes)
+                for fragment in fragments {
+                    switch fragment {
+                    case .token(let id): output.append(id)
+                    case .text(let range):
+                        sentencePiece.encode(UnsafeBufferPointer(rebasing: bytes[range]), into: &output)
+                    }
+                }
+            }
+            return output
+        }
         text.withUTF8 { bytes in
             var encoder = WordEncoder(
                 merges: merges, byteTokens: byteTokens,
@@ -123,8 +155,11 @@ public final class Tokenizer: Sendable {
     public func decode(_ ids: [Int32]) -> String { decode(ids, renderSpecialTokens: false) }
 
     /// Decodes token ids to text, writing control tokens as their text when `renderSpecialTokens`.
+    /// SentencePiece: the space of the dummy prefix at the start is dropped, as `sentencepiece` does.
     public func decode(_ ids: [Int32], renderSpecialTokens: Bool) -> String {
-        String(decoding: decodeBytes(ids, renderSpecialTokens: renderSpecialTokens), as: UTF8.self)
+        var bytes = decodeBytes(ids, renderSpecialTokens: renderSpecialTokens)
+        if vocabulary.kind.isSentencePiece && vocabulary.addSpacePrefix && bytes.first == 0x20 { bytes.removeFirst() }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The raw bytes token ids stand for (for streaming output, where a UTF-8 sequence can span

@@ -77,7 +77,7 @@ import Tokenization
             (document(model: #"{"type": "WordPiece", "vocab": {}}"#), #"model.type is "WordPiece", expected "BPE""#),
             (
                 document(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [], "byte_fallback": true}"#),
-                "model.byte_fallback = true is not supported"
+                "is not supported for a SentencePiece model"
             ),
             (document(normalizer: #"{"type": "NFC"}"#), #"normalizer {"type":"NFC"} is not supported"#),
             (document(pre: #"{"type": "Metaspace", "replacement": "▁"}"#), "is not one we can reproduce"),

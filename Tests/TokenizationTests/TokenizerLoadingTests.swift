@@ -51,9 +51,12 @@ import Tokenization
             (edited("tokenizer.ggml.model", nil), "/models/tiny.gguf: tokenizer.ggml.model: the file has no tokenizer"),
             (
                 edited("tokenizer.ggml.model", .string("llama")),
-                "SentencePiece ('llama') tokenizers are not supported yet"
+                "tokenizer.ggml.scores: a SentencePiece tokenizer needs one score per token"
             ),
-            (edited("tokenizer.ggml.model", .string("bert")), "tokenizer model 'bert' is not supported yet"),
+            (
+                edited("tokenizer.ggml.model", .string("bert")),
+                "tokenizer.ggml.model: tokenizer model 'bert' is not supported"
+            ),
             (edited("tokenizer.ggml.model", .uint32(2)), "tokenizer.ggml.model: expected a string"),
             (edited("tokenizer.ggml.tokens", nil), "tokenizer.ggml.tokens: the token list is missing"),
             (

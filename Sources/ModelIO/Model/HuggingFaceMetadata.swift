@@ -26,20 +26,7 @@ public enum HuggingFaceMetadata {
             metadata["llama.attention.key_length"] = .uint32(UInt32(config.headDim))
             metadata["llama.attention.value_length"] = .uint32(UInt32(config.headDim))
         }
-        metadata["tokenizer.ggml.model"] = .string("gpt2")
-        metadata["tokenizer.ggml.pre"] = .string(vocabulary.preTokenizer)
-        metadata["tokenizer.ggml.tokens"] = .array(.string, vocabulary.tokens.map { .string($0) })
-        if !vocabulary.tokenTypes.isEmpty {
-            metadata["tokenizer.ggml.token_type"] = .array(.int32, vocabulary.tokenTypes.map { .int32($0) })
-        }
-        metadata["tokenizer.ggml.merges"] = .array(.string, vocabulary.merges.map { .string($0) })
-        for (key, id) in [
-            ("bos", vocabulary.bosID), ("eos", vocabulary.eosID), ("unknown", vocabulary.unknownID),
-            ("padding", vocabulary.paddingID),
-        ] {
-            if let id { metadata["tokenizer.ggml.\(key)_token_id"] = .uint32(UInt32(bitPattern: id)) }
-        }
-        metadata["tokenizer.ggml.add_bos_token"] = .bool(vocabulary.addBOS)
+        for (key, value) in vocabulary.ggufMetadata { metadata[key] = value }
         if let chatTemplate { metadata["tokenizer.chat_template"] = .string(chatTemplate) }
         return metadata
     }

@@ -9,6 +9,7 @@
 enum HuggingFaceModelFiles {
     static let config = "config.json"
     static let tokenizer = "tokenizer.json"
+    static let sentencePieceModel = "tokenizer.model"
     static let tokenizerConfig = "tokenizer_config.json"
     static let generationConfig = "generation_config.json"
 

@@ -1,7 +1,8 @@
 import Tokenization
 
 /// Loads a Hugging Face LLaMA-family model directory (`config.json`, `model.safetensors` or
-/// sharded weights, `tokenizer.json`, optional `tokenizer_config.json`) into a `Model`.
+/// sharded weights, `tokenizer.json` — or, without it, a SentencePiece `tokenizer.model` —,
+/// optional `tokenizer_config.json`) into a `Model`.
 ///
 /// Tensors are renamed to GGUF convention, `q_proj`/`k_proj` rows are permuted into llama.cpp's
 /// order, and GGUF metadata is synthesised as llama.cpp's converter would write it.
@@ -14,11 +15,18 @@ public enum HuggingFaceModelReader {
         let hfConfig = try HuggingFaceConfig(json: HuggingFaceJSONFile.bytes(configPath), path: configPath)
         let tensors = try loadTensors(directory: directory, config: hfConfig.llama)
 
-        let tokenizerPath = directory + "/" + HuggingFaceModelFiles.tokenizer
+        var tokenizerPath = directory + "/" + HuggingFaceModelFiles.tokenizer
+        let sentencePiecePath = directory + "/" + HuggingFaceModelFiles.sentencePieceModel
+        let readsSentencePiece =
+            !HuggingFaceModelFiles.exists(tokenizerPath) && HuggingFaceModelFiles.exists(sentencePiecePath)
+        if readsSentencePiece { tokenizerPath = sentencePiecePath }
         let tokenizerBytes = try HuggingFaceJSONFile.bytes(tokenizerPath)
         var vocabulary: BPEVocabulary
         do {
-            vocabulary = try BPEVocabulary(huggingFaceJSON: tokenizerBytes)
+            vocabulary =
+                readsSentencePiece
+                ? try BPEVocabulary(sentencePieceModel: tokenizerBytes)
+                : try BPEVocabulary(huggingFaceJSON: tokenizerBytes)
         } catch {
             throw ModelIOError(path: tokenizerPath, error.message)
         }

@@ -43,6 +43,12 @@ public enum HuggingFaceModelWriter {
             hfTensors.append(tensor)
         }
         let vocabulary = model.tokenizer.vocabulary
+        guard !vocabulary.kind.isSentencePiece else {
+            throw ModelIOError(
+                path: directory, item: HuggingFaceModelFiles.tokenizer,
+                "writing a SentencePiece tokenizer to a Hugging Face directory is not supported yet; write GGUF instead"
+            )
+        }
         let tokenizerJSON = vocabulary.huggingFaceJSON()
         guard !tokenizerJSON.isEmpty else {
             throw ModelIOError(

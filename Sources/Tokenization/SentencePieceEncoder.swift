@@ -1,0 +1,320 @@
+/// Encodes text with a SentencePiece vocabulary as the `sentencepiece` library does: normalize
+/// (optional removal of extra spaces, a `▁` dummy prefix, spaces escaped as `▁`), segment
+/// (Unigram Viterbi or score-ordered BPE merges; user-defined pieces always whole), then unknown
+/// text as `<0xXX>` byte pieces when the vocabulary has all 256 of them, else as one unknown
+/// token per run.
+struct SentencePieceEncoder: Sendable {
+    private let kind: TokenizerKind
+    private let scores: [Float]
+    private let types: [TokenType]
+    /// Normal and user-defined pieces (the ones text is segmented into).
+    private let trie: PieceTrie
+    /// BPE: the piece made by joining two adjacent pieces, by (left << 32 | right).
+    private let joins: [UInt64: Int32]
+    /// The ids of the 256 byte pieces, or nil without byte fallback.
+    private let byteIDs: [Int32]?
+    private let unknownID: Int32
+    private let addSpacePrefix: Bool
+    private let spacePrefixUnlessLeadingSpace: Bool
+    private let removeExtraWhitespaces: Bool
+    private let hasUserDefined: Bool
+    /// Unigram: the lowest and highest normal-piece score, as sentencepiece computes them.
+    private let minScore: Float, maxScore: Float
+    /// Unigram: best path scores kept in Double (Hugging Face `tokenizers`) instead of Float (`sentencepiece`).
+    private let doublePrecision: Bool
+
+    /// The escaped space, `▁` (U+2581).
+    static let space: [UInt8] = [0xE2, 0x96, 0x81]
+
+    /// Builds the encoder, checking the vocabulary has what SentencePiece needs.
+    init(_ vocabulary: BPEVocabulary) throws(TokenizerError) {
+        let count = vocabulary.tokens.count
+        guard vocabulary.scores.count == count else {
+            throw TokenizerError("the vocabulary has \(count) pieces but \(vocabulary.scores.count) scores")
+        }
+        kind = vocabulary.kind
+        scores = vocabulary.scores
+        types = (0..<count).map { vocabulary.type(of: $0) }
+        var trie = PieceTrie()
+        var byteIDs = [Int32](repeating: -1, count: 256)
+        var minScore = Float.greatestFiniteMagnitude, maxScore = Float.leastNormalMagnitude
+        var unknownID = vocabulary.unknownID
+        for (id, piece) in vocabulary.tokens.enumerated() {
+            switch types[id] {
+            case .normal, .userDefined:
+                trie.insert(piece.utf8, id: Int32(id))
+                if types[id] == .normal {
+                    minScore = min(minScore, scores[id])
+                    maxScore = max(maxScore, scores[id])
+                }
+            case .byte:
+                if let byte = Self.byteValue(piece), byteIDs[Int(byte)] < 0 { byteIDs[Int(byte)] = Int32(id) }
+            case .unknown:
+                if unknownID == nil { unknownID = Int32(id) }
+            case .control, .unused:
+                break
+            }
+        }
+        let hasAllBytes = byteIDs.allSatisfy { $0 >= 0 }
+        guard unknownID != nil || hasAllBytes else {
+            throw TokenizerError(
+                "the SentencePiece vocabulary has no unknown piece (type 2), no unknown token id and no byte fallback")
+        }
+        self.trie = trie
+        self.byteIDs = hasAllBytes ? byteIDs : nil
+        self.unknownID = unknownID ?? -1
+        self.minScore = minScore
+        self.maxScore = maxScore
+        hasUserDefined = types.contains(.userDefined)
+        addSpacePrefix = vocabulary.addSpacePrefix
+        spacePrefixUnlessLeadingSpace = vocabulary.spacePrefixUnlessLeadingSpace
+        doublePrecision = vocabulary.unigramDoublePrecision
+        removeExtraWhitespaces = vocabulary.removeExtraWhitespaces
+
+        var joins: [UInt64: Int32] = [:]
+        if kind == .sentencePieceBPE {
+            var ids: [String: Int32] = [:]
+            for (id, piece) in vocabulary.tokens.enumerated() where types[id] == .normal || types[id] == .userDefined {
+                if ids[piece] == nil { ids[piece] = Int32(id) }
+            }
+            for (piece, id) in ids where piece.unicodeScalars.count > 1 {
+                var split = piece.startIndex
+                piece.formIndex(after: &split)
+                while split < piece.endIndex {
+                    if let left = ids[String(piece[..<split])], let right = ids[String(piece[split...])] {
+                        joins[UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))] = id
+                    }
+                    piece.unicodeScalars.formIndex(after: &split)
+                }
+            }
+        }
+        self.joins = joins
+    }
+
+    /// The byte a `<0xXX>` piece stands for.
+    static func byteValue(_ piece: String) -> UInt8? {
+        let utf8 = Array(piece.utf8)
+        guard utf8.count == 6, utf8.starts(with: Array("<0x".utf8)), utf8[5] == UInt8(ascii: ">") else { return nil }
+        return UInt8(String(decoding: utf8[3..<5], as: UTF8.self), radix: 16)
+    }
+
+    /// Appends the ids of `text` to `output`.
+    func encode(_ text: UnsafeBufferPointer<UInt8>, into output: inout [Int32]) {
+        let normalized = normalize(text)
+        guard !normalized.isEmpty else { return }
+        normalized.withUnsafeBufferPointer { bytes in
+            let segments = kind == .sentencePieceUnigram ? viterbi(bytes) : merge(bytes)
+            var previousUnknown = false
+            for (range, id) in segments {
+                let unknown = id < 0 || types[Int(id)] == .unknown
+                if unknown, let byteIDs {
+                    for position in range { output.append(byteIDs[Int(bytes[position])]) }
+                } else if !(unknown && previousUnknown) {
+                    output.append(unknown ? unknownID : id)
+                }
+                previousUnknown = unknown
+            }
+        }
+    }
+
+    /// SentencePiece's normalizer without a character map: spaces become `▁`, a `▁` goes first,
+    /// and with `removeExtraWhitespaces` leading/trailing spaces go and runs of spaces become one.
+    private func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        var start = 0, end = text.count
+        if removeExtraWhitespaces {
+            while start < end && text[start] == 0x20 { start += 1 }
+            while end > start && text[end - 1] == 0x20 { end -= 1 }
+        }
+        guard start < end else { return [] }
+        var output: [UInt8] = []
+        output.reserveCapacity((end - start) * 2 + 3)
+        if addSpacePrefix && !(spacePrefixUnlessLeadingSpace && text[start] == 0x20) { output += Self.space }
+        var previousSpace = false
+        for position in start..<end {
+            let byte = text[position]
+            if byte == 0x20 {
+                if !(removeExtraWhitespaces && previousSpace) { output += Self.space }
+                previousSpace = true
+            } else {
+                output.append(byte)
+                previousSpace = false
+            }
+        }
+        return output
+    }
+
+    /// The length of the UTF-8 character starting with `byte` (1 for a stray continuation byte).
+    private static func characterLength(_ byte: UInt8) -> Int {
+        switch byte {
+        case 0xF0...: 4
+        case 0xE0...: 3
+        case 0xC0...: 2
+        default: 1
+        }
+    }
+
+    /// The longest user-defined piece at `start`, or one character.
+    private func symbolLength(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> (length: Int, frozen: Bool) {
+        var longest = 0
+        if hasUserDefined {
+            trie.forEachPrefix(of: bytes, from: start) { end, id in
+                if types[Int(id)] == .userDefined { longest = end - start }
+            }
+        }
+        if longest > 0 { return (longest, true) }
+        return (min(Self.characterLength(bytes[start]), bytes.count - start), false)
+    }
+
+    /// Unigram: the segmentation with the highest total score (unknown characters scored
+    /// `minScore - 10`, user-defined pieces `length × maxScore - 0.1`). As `sentencepiece`'s
+    /// lattice Viterbi: a piece's path score is the first best, in Float, of the path scores of the
+    /// pieces ending where it starts (earliest start first) plus its own score. With
+    /// `doublePrecision`, sums in Double as Hugging Face `tokenizers`.
+    private func viterbi(_ bytes: UnsafeBufferPointer<UInt8>) -> [(Range<Int>, Int32)] {
+        let size = bytes.count
+        // The pieces ending at each position, earliest start first: (start, id, path score).
+        var ending = [[(start: Int, id: Int32, score: Double)]](repeating: [], count: size + 1)
+        ending[0] = [(-1, -1, 0)]
+        // The chosen predecessor (index into ending[start]) of each piece, parallel to `ending`.
+        var previous = [[Int]](repeating: [], count: size + 1)
+        previous[0] = [-1]
+        func add(start: Int, end: Int, id: Int32, pieceScore: Double) {
+            var best = 0, bestScore = 0.0
+            for (index, left) in ending[start].enumerated() {
+                let score = doublePrecision ? left.score + pieceScore : Double(Float(left.score) + Float(pieceScore))
+                if index == 0 || score > bestScore {
+                    best = index
+                    bestScore = score
+                }
+            }
+            ending[end].append((start, id, bestScore))
+            previous[end].append(best)
+        }
+        var start = 0
+        while start < size {
+            let length = min(Self.characterLength(bytes[start]), size - start)
+            if !ending[start].isEmpty {
+                var hasSingle = false
+                trie.forEachPrefix(of: bytes, from: start) { end, id in
+                    let pieceLength = end - start
+                    let score =
+                        types[Int(id)] == .userDefined
+                        ? Double(Float(Double(Float(pieceLength) * maxScore) - 0.1)) : Double(scores[Int(id)])
+                    add(start: start, end: end, id: id, pieceScore: score)
+                    if pieceLength == length { hasSingle = true }
+                }
+                if !hasSingle {
+                    add(start: start, end: start + length, id: -1, pieceScore: Double(minScore - 10))
+                }
+            }
+            start += length
+        }
+        // The end: the first best of the pieces ending there.
+        var index = 0
+        for (candidate, piece) in ending[size].enumerated() where piece.score > ending[size][index].score {
+            index = candidate
+        }
+        var segments: [(Range<Int>, Int32)] = []
+        var end = size
+        while end > 0 {
+            let piece = ending[end][index]
+            segments.append((piece.start..<end, piece.id))
+            index = previous[end][index]
+            end = piece.start
+        }
+        return segments.reversed()
+    }
+
+    /// BPE: start from characters (user-defined pieces whole and frozen), then repeatedly join
+    /// the adjacent pair whose joined piece scores highest (leftmost on ties).
+    private func merge(_ bytes: UnsafeBufferPointer<UInt8>) -> [(Range<Int>, Int32)] {
+        var starts: [Int] = [], ends: [Int] = [], ids: [Int32] = [], frozen: [Bool] = []
+        var position = 0
+        while position < bytes.count {
+            let (length, isFrozen) = symbolLength(bytes, at: position)
+            starts.append(position)
+            ends.append(position + length)
+            ids.append(trie.id(of: bytes, position..<position + length) ?? -1)
+            frozen.append(isFrozen)
+            position += length
+        }
+        let count = ids.count
+        var next = Array(1...count), previous = Array(-1..<(count - 1))
+        next[count - 1] = -1
+        var heap = PairHeap()
+        func push(_ left: Int) {
+            guard left >= 0 else { return }
+            let right = next[left]
+            guard right >= 0, !frozen[left], !frozen[right], ids[left] >= 0, ids[right] >= 0,
+                let joined = joins[UInt64(UInt32(ids[left])) << 32 | UInt64(UInt32(ids[right]))]
+            else { return }
+            heap.push(.init(score: scores[Int(joined)], left: left, leftID: ids[left], rightID: ids[right]))
+        }
+        for index in 0..<count - 1 { push(index) }
+        while let top = heap.pop() {
+            let left = top.left, right = next[left]
+            guard ids[left] == top.leftID, right >= 0, ids[right] == top.rightID,
+                let joined = joins[UInt64(UInt32(top.leftID)) << 32 | UInt64(UInt32(top.rightID))]
+            else { continue }
+            ids[left] = joined
+            ends[left] = ends[right]
+            ids[right] = -2
+            next[left] = next[right]
+            if next[right] >= 0 { previous[next[right]] = left }
+            push(previous[left])
+            push(left)
+        }
+        var segments: [(Range<Int>, Int32)] = []
+        var index = 0
+        while index >= 0 {
+            segments.append((starts[index]..<ends[index], ids[index]))
+            index = next[index]
+        }
+        return segments
+    }
+}
+
+/// A max-heap of candidate BPE joins: highest score first, then leftmost.
+private struct PairHeap {
+    struct Entry {
+        var score: Float
+        var left: Int
+        var leftID: Int32, rightID: Int32
+
+        /// Whether `self` is taken before `other`.
+        func precedes(_ other: Entry) -> Bool {
+            score > other.score || (score == other.score && left < other.left)
+        }
+    }
+
+    private var entries: [Entry] = []
+
+    mutating func push(_ entry: Entry) {
+        entries.append(entry)
+        var child = entries.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard entries[child].precedes(entries[parent]) else { break }
+            entries.swapAt(parent, child)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Entry? {
+        guard let last = entries.popLast() else { return nil }
+        guard !entries.isEmpty else { return last }
+        let top = entries[0]
+        entries[0] = last
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var first = parent
+            if left < entries.count && entries[left].precedes(entries[first]) { first = left }
+            if right < entries.count && entries[right].precedes(entries[first]) { first = right }
+            if first == parent { break }
+            entries.swapAt(parent, first)
+            parent = first
+        }
+        return top
+    }
+}
