@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what Shears needs to build and test on Debian 12: Lua 5.4, OpenBLAS, pkg-config
-# (apt), and with --test Chromium (the HTML report test) and the PyPI packages the cross-check
-# tests use. Skips what is already installed.
+# (apt), and with --test Chromium (the HTML report test), the PyPI packages the cross-check
+# tests use and the PyTorch reference environment (Scripts/install-refenv.sh: torch, transformers,
+# sentencepiece; ~3 GB) that the gradient, architecture and tokenizer cross-checks run in.
+# Skips what is already installed.
 set -euo pipefail
 
 apt_packages=(liblua5.4-dev libopenblas-dev pkgconf)
 # The HTML report test opens the page in headless Chromium.
-if [ "${1:-}" = "--test" ]; then apt_packages+=(chromium); fi
+# The reference environment is a venv.
+if [ "${1:-}" = "--test" ]; then apt_packages+=(chromium python3-venv); fi
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -24,4 +27,5 @@ if [ "${1:-}" = "--test" ]; then
     for package in "${python_packages[@]}"; do
         python3 -c "import $package" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check "$package" >&2
     done
+    "$(dirname "$0")/install-refenv.sh" >&2
 fi
