@@ -5,7 +5,8 @@
 /// megabyte of text takes milliseconds.
 public enum PreTokenizer: String, Sendable, CaseIterable {
     /// GPT-2: `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
-    case gpt2
+    /// Named `gpt-2` as llama.cpp spells it (it refuses `gpt2` in `tokenizer.ggml.pre`).
+    case gpt2 = "gpt-2"
     /// SmolLM / StarCoder: every `\p{N}` on its own, then the GPT-2 regex between them.
     case smollm
     /// Llama 3: `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
@@ -16,7 +17,7 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
 
     /// Other `tokenizer.ggml.pre` names llama.cpp treats exactly like one of ours.
     public static let aliases: [String: PreTokenizer] = [
-        "default": .gpt2, "gpt-2": .gpt2, "mpt": .gpt2, "olmo": .gpt2, "jais": .gpt2,
+        "default": .gpt2, "gpt2": .gpt2, "mpt": .gpt2, "olmo": .gpt2, "jais": .gpt2,
         "starcoder": .smollm, "refact": .smollm, "command-r": .smollm, "codeshell": .smollm,
         "exaone": .smollm, "minerva-7b": .smollm,
         "llama3": .llamaBPE, "llama-v3": .llamaBPE, "dbrx": .llamaBPE, "smaug-bpe": .llamaBPE,

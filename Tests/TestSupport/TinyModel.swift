@@ -24,7 +24,7 @@ public enum TinyModel {
         var types = [Int32](repeating: 1, count: tokens.count)
         types[types.count - 1] = 3
         return BPEVocabulary(
-            tokens: tokens, merges: merges, tokenTypes: types, preTokenizer: "gpt2",
+            tokens: tokens, merges: merges, tokenTypes: types, preTokenizer: "gpt-2",
             bosID: Int32(size - 1), eosID: Int32(size - 1), addBOS: false)
     }
 

@@ -4,7 +4,7 @@ import Tokenization
 
 /// Reading and writing Hugging Face `tokenizer.json`.
 @Suite struct HuggingFaceJSONTests {
-    static let preTokenizers = ["gpt2", "smollm", "llama-bpe", "qwen2"]
+    static let preTokenizers = ["gpt-2", "smollm", "llama-bpe", "qwen2"]
 
     /// Text that exercises every branch of the pre-tokenizers.
     static let trickyText = """
@@ -52,7 +52,7 @@ import Tokenization
         #expect(vocabulary.tokens == ["a", "b", "ab", "Ġ", "<|end|>", "my word"])
         #expect(vocabulary.merges == ["a b", "Ġ a"])
         #expect(vocabulary.tokenTypes == [1, 1, 1, 1, 3, 4])
-        #expect(vocabulary.preTokenizer == "gpt2")
+        #expect(vocabulary.preTokenizer == "gpt-2")
         let tokenizer = try Tokenizer(vocabulary: vocabulary)
         #expect(tokenizer.encode("ab<|end|>my word", parseSpecialTokens: true) == [2, 4, 5])
         // Unparsed, "<|end|>" is plain text whose bytes have no tokens here, so nothing is left of it.
@@ -90,7 +90,7 @@ import Tokenization
             ),
             (
                 document(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [], "ignore_merges": true}"#),
-                "ignore_merges = true does not match the gpt2 pre-tokenizer"
+                "ignore_merges = true does not match the gpt-2 pre-tokenizer"
             ),
             (document(model: #"{"type": "BPE", "vocab": {"a": 0, "b": 2}, "merges": []}"#), "no token has id 1"),
             (document(model: #"{"type": "BPE", "vocab": {"a": 0, "b": 0}, "merges": []}"#), "gives id 0 to both"),

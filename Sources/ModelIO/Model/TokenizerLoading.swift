@@ -129,7 +129,9 @@ extension BPEVocabulary {
                 ("tokenizer.ggml.add_eos_token", .bool(false)),
             ]
         } else {
-            entries.insert(("tokenizer.ggml.pre", .string(preTokenizer)), at: 1)
+            // llama.cpp refuses the alias `gpt2`: write its own name.
+            let pre = preTokenizer == "gpt2" ? PreTokenizer.gpt2.rawValue : preTokenizer
+            entries.insert(("tokenizer.ggml.pre", .string(pre)), at: 1)
             if !tokenTypes.isEmpty {
                 entries.append(("tokenizer.ggml.token_type", .array(.int32, tokenTypes.map { .int32($0) })))
             }
