@@ -17,7 +17,8 @@ struct Shears: ParsableCommand {
             """,
         version: ShearsVersion.description,
         subcommands: [
-            Run.self, Prune.self, Gradients.self, Inspect.self, Tokenize.self, Eval.self, Generate.self, Convert.self,
+            Run.self, Prune.self, ImatrixCommand.self, Gradients.self, Inspect.self, Tokenize.self, Eval.self,
+            Generate.self, Convert.self,
             Bench.self, Report.self,
             Plugins.self, PluginCheck.self, Methods.self,
         ]

@@ -41,6 +41,21 @@ public final class InputStatistics: @unchecked Sendable {
         sequenceSquares = needsSquares ? [Float](repeating: 0, count: columns) : []
     }
 
+    /// Statistics given rather than accumulated: `squaredNorms` per column (e.g. an importance
+    /// matrix's mean x², see `Pruner`), over `sequences` sequences of `tokens` tokens in all.
+    package init(squaredNorms: [Float], sequences: Int, tokens: Int) {
+        columns = squaredNorms.count
+        requirement = .squaredNorms
+        self.squaredNorms = squaredNorms
+        self.sequences = sequences
+        self.tokens = tokens
+        sums = []
+        variances = []
+        gram = nil
+        sequenceSums = []
+        sequenceSquares = []
+    }
+
     /// Adds one sequence: `rows × columns` values, row-major.
     public func accumulate(_ values: UnsafeBufferPointer<Float>) {
         let rows = values.count / columns

@@ -1,4 +1,5 @@
 import Inference
+import ModelIO
 
 /// What a prune touches and whom it tells.
 public struct PruneOptions {
@@ -16,6 +17,11 @@ public struct PruneOptions {
     public var cancellation: Cancellation?
     /// Records every finished layer and supplies the checkpoint to continue from (nil: none).
     public var journal: (any PruneJournal)?
+    /// Per-input statistics read from a llama.cpp importance matrix instead of gathered by
+    /// calibration forwards (nil: gather them). The mean x² per input channel stands for
+    /// `InputStatistics.squaredNorms`; only chains that need nothing more may use it (see
+    /// `Pruner.init`), and the prune then runs no forward at all.
+    public var imatrix: ImportanceMatrix?
 
     /// Default options: every linear matrix, no callbacks.
     public init() {}

@@ -10,7 +10,8 @@ import ModelIO
 /// the steps run on each targeted matrix, the pruned weights replace the model's tensors, and the
 /// layer is run again with them to produce the next layer's input. Memory holds one layer's
 /// statistics and two activation buffers (tokens × hidden Float32). When no step needs data the
-/// calibration set is not used at all.
+/// calibration set is not used at all; nor when the statistics come from an importance matrix
+/// (`PruneOptions.imatrix`, see `ImatrixStatistics`).
 ///
 /// Model steps (`ModelStep`: block removal) run first, once, on the whole model; the layer loop
 /// then prunes what is left. A `ModelSurveyingAllocator` (OWL) first gets a dense pre-pass over
@@ -51,6 +52,8 @@ public final class Pruner {
     /// Per targeted tensor not yet pruned, the dense model's loss gradient; set by `run` when the
     /// chain reads gradients, each handed over (and released) when its matrix is pruned.
     private var gradients: [String: WeightGradient] = [:]
+    /// The statistics from `options.imatrix`, used instead of calibration forwards.
+    private let imatrix: ImatrixStatistics?
 
     /// Checks the steps and resolves the targets.
     ///
@@ -74,6 +77,11 @@ public final class Pruner {
         gradientRequirement = readers.isEmpty ? nil : GradientRequirement(fisher: readers.contains(where: \.fisher))
         surveyor = matrixChain.isEmpty ? nil : try Self.checkMatrixChain(matrixChain)
         for step in steps { try step.validate(chain: steps, model: model) }
+        imatrix = options.imatrix.map(ImatrixStatistics.init)
+        if let imatrix {
+            try ImatrixStatistics.check(
+                imatrix.imatrix, modelSteps: modelSteps, matrixChain: matrixChain, surveyor: surveyor)
+        }
         if !matrixChain.isEmpty { try resolveTargets() }
     }
 
@@ -155,7 +163,7 @@ public final class Pruner {
         defer { gradients = [:] }
         let needsData =
             !requirement.isEmpty || matrixChain.contains { ($0 as? any LayerStep)?.usesCalibration == true }
-        if !needsData {
+        if !needsData || imatrix != nil {
             let checkpoint = try resume(tokens: 0, &report)
             for layer in (checkpoint?.nextLayer ?? 0)..<model.config.layerCount where !targets[layer].isEmpty {
                 options.progress?(
@@ -163,7 +171,8 @@ public final class Pruner {
                         layer: layer, layerCount: model.config.layerCount,
                         layersDone: report.layers.count))
                 var times = PrunePhaseTimes()
-                let matrices = try pruneMatrices(layer, statistics: [:], times: &times)
+                let matrices = try pruneMatrices(
+                    layer, statistics: [:], perMatrix: try imatrixStatistics(layer), times: &times)
                 try finish(
                     LayerReport(layer: layer, matrices: matrices, plan: plans[layer], outputError: nil, times: times),
                     &report, activations: nil)
@@ -225,6 +234,7 @@ public final class Pruner {
     private func survey(
         _ surveyor: any ModelSurveyingAllocator, _ calibration: [[Int32]], _ report: inout PruneReport
     ) throws(PruneError) -> [Int: LayerTarget] {
+        if imatrix != nil { return try surveyImatrix(surveyor) }
         let (activations, forward) = try prepareCalibration(calibration, &report)
         var measures: [(layer: Int, measure: Double)] = []
         let lastTarget = targets.lastIndex { !$0.isEmpty }!
@@ -263,6 +273,38 @@ public final class Pruner {
         return Dictionary(uniqueKeysWithValues: zip(measures.map(\.layer), planned))
     }
 
+    /// The survey of a surveying allocator on the imatrix's statistics (no forwards).
+    private func surveyImatrix(_ surveyor: any ModelSurveyingAllocator) throws(PruneError) -> [Int: LayerTarget] {
+        var measures: [(layer: Int, measure: Double)] = []
+        for layer in 0..<model.config.layerCount where !targets[layer].isEmpty {
+            let statistics = try imatrixStatistics(layer)
+            let matrices = targets[layer].map { part in
+                let tensor = model.tensor(part.name(layer: layer))!
+                return SurveyedMatrix(
+                    name: tensor.name, part: part, rows: tensor.rows, columns: tensor.columns,
+                    weights: tensor.storage, statistics: statistics[tensor.name]!)
+            }
+            measures.append((layer, try surveyor.measure(SurveyedLayer(layer: layer, matrices: matrices))))
+        }
+        let planned = try surveyor.plan(measures)
+        guard planned.count == measures.count else {
+            throw PruneError(
+                "allocator \(surveyor.name) planned \(planned.count) layers for \(measures.count) surveyed")
+        }
+        return Dictionary(uniqueKeysWithValues: zip(measures.map(\.layer), planned))
+    }
+
+    /// Per targeted tensor of `layer`, its statistics from the imatrix (empty without one).
+    private func imatrixStatistics(_ layer: Int) throws(PruneError) -> [String: InputStatistics] {
+        guard let imatrix else { return [:] }
+        var result: [String: InputStatistics] = [:]
+        for part in targets[layer] {
+            let name = part.name(layer: layer)
+            result[name] = try imatrix.statistics(for: name, columns: model.tensor(name)!.columns)
+        }
+        return result
+    }
+
     /// The dense model's loss gradients over `calibration` for every targeted matrix, in one
     /// reverse pass before any layer is pruned.
     private func computeGradients(
@@ -292,7 +334,8 @@ public final class Pruner {
     /// time); with them, every matrix goes through the steps before the layer stage, then the
     /// layer steps see them all, then each goes through the steps after.
     private func pruneMatrices(
-        _ layer: Int, statistics: [LinearInputSite: InputStatistics], times: inout PrunePhaseTimes,
+        _ layer: Int, statistics: [LinearInputSite: InputStatistics], perMatrix: [String: InputStatistics] = [:],
+        times: inout PrunePhaseTimes,
         activations: CalibrationActivations? = nil, forward: DecoderLayerForward? = nil
     ) throws(PruneError) -> [MatrixReport] {
         let layerSteps = matrixChain.compactMap { $0 as? any LayerStep }
@@ -300,7 +343,7 @@ public final class Pruner {
             var reports: [MatrixReport] = []
             for part in targets[layer] {
                 try checkCancellation()
-                let work = makeWork(layer, part, statistics)
+                let work = makeWork(layer, part, statistics, perMatrix)
                 try run(matrixChain, on: work, times: &times)
                 reports.append(finish(work, times: &times))
             }
@@ -309,7 +352,7 @@ public final class Pruner {
         var works: [MatrixWork] = []
         for part in targets[layer] {
             try checkCancellation()
-            let work = makeWork(layer, part, statistics)
+            let work = makeWork(layer, part, statistics, perMatrix)
             try run(matrixChain.filter { $0.stage < .layer }, on: work, times: &times)
             works.append(work)
         }
@@ -331,16 +374,18 @@ public final class Pruner {
         return reports
     }
 
-    /// A private copy of the matrix `part` of `layer` with its input statistics.
+    /// A private copy of the matrix `part` of `layer` with its input statistics (its own entry of
+    /// `perMatrix` when there is one, else its input site's).
     private func makeWork(
-        _ layer: Int, _ part: LlamaTensorNames.Layer, _ statistics: [LinearInputSite: InputStatistics]
+        _ layer: Int, _ part: LlamaTensorNames.Layer, _ statistics: [LinearInputSite: InputStatistics],
+        _ perMatrix: [String: InputStatistics]
     ) -> MatrixWork {
         let name = part.name(layer: layer)
         let tensor = model.tensor(name)!
         let copy = TensorStorage(count: tensor.count) { _ = $0.update(fromContentsOf: tensor.storage.buffer) }
         return MatrixWork(
             name: name, layer: layer, part: part, rows: tensor.rows, columns: tensor.columns,
-            weights: copy, statistics: statistics[LinearMatrix.site(part)],
+            weights: copy, statistics: perMatrix[name] ?? statistics[LinearMatrix.site(part)],
             gradient: gradients.removeValue(forKey: name),
             plan: plans[layer])
     }

@@ -52,9 +52,35 @@ final class TensorReference {
     var tensor: Tensor { model.tensor(name)! }
 }
 
-/// A calibration set as a handle's object.
+/// A calibration set as a handle's object: token windows, or an importance matrix that stands
+/// for the statistics windows would give (`shears.calibration{ imatrix = path }`).
 final class CalibrationBox {
-    /// The set.
-    let set: CalibrationSet
-    init(_ set: CalibrationSet) { self.set = set }
+    /// The windows (nil for an imatrix).
+    let set: CalibrationSet?
+    /// The importance matrix (nil for windows).
+    let imatrix: ImportanceMatrix?
+    init(_ set: CalibrationSet) {
+        self.set = set
+        imatrix = nil
+    }
+    init(_ imatrix: ImportanceMatrix) {
+        set = nil
+        self.imatrix = imatrix
+    }
+
+    /// The windows; none for an imatrix.
+    var windows: [[Int32]] { self.set?.windows ?? [] }
+    /// Where the data came from, for provenance.
+    var source: String { self.set?.source ?? "imatrix \(imatrix!.path)" }
+
+    /// The windows, for a use that needs them (argument `argument` of the call).
+    func requireWindows(argument: Int, for use: String) throws -> CalibrationSet {
+        guard let set = self.set else {
+            throw LuaArgumentError(
+                argument: argument,
+                "\(use) needs calibration windows; this calibration is an imatrix (\(imatrix!.path)), which serves "
+                    + "only the per-input statistics of wanda, ria and owl")
+        }
+        return set
+    }
 }

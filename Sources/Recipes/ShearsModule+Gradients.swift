@@ -40,7 +40,9 @@ extension ShearsModule {
         guard let index = try options.handleIndex("calibration") else {
             throw LuaArgumentError(argument: 2, "field 'calibration' is required (a shears.calibration{...} set)")
         }
-        let windows = try call.handle(Int(index), as: RecipeHandles.calibration).set.windows
+        let windows = try call.handle(Int(index), as: RecipeHandles.calibration).requireWindows(
+            argument: 2, for: "m:gradients"
+        ).windows
         let wrt = try options.string("wrt", default: "weights")
         let gradients = ModelGradients(model: model, cancellation: cancellation)
         if let unit = Self.gateUnits[wrt] {

@@ -37,7 +37,10 @@ extension ShearsModule {
     private static func prune(_ call: LuaCall, cancellation: Cancellation?, command: String) throws -> [LuaValue] {
         let box = try call.handle(1, as: RecipeHandles.model)
         let model = box.model
-        let calibration = try call.optionalHandle(2, as: RecipeHandles.calibration)?.set
+        let calibration = try call.optionalHandle(2, as: RecipeHandles.calibration)
+        if let imatrix = calibration?.imatrix {
+            do { try imatrix.check(against: model) } catch { throw LuaArgumentError(argument: 2, error.description) }
+        }
         let spec = try call.table(3)
         try spec.checkFields(
             allowed: ["targets", "ignore", "on_layer", "report", "journal", "resume"], allowingSequence: true)
@@ -78,11 +81,14 @@ extension ShearsModule {
         let journal = try journalPath.map { path throws(CommandFailure) in
             // resume = true continues the journal when there is one, so one recipe serves the first
             // run and the run after a crash.
-            try PruneJournalDirectory(
-                directory: path,
-                identity: .init(
-                    modelPath: model.sourcePath, recipes: recipes, windows: calibration?.windows ?? [],
-                    targets: targets ?? [], ignore: ignore),
+            var identity = PruneJournalDirectory.Identity(
+                modelPath: model.sourcePath, recipes: recipes, windows: calibration?.windows ?? [],
+                targets: targets ?? [], ignore: ignore)
+            if let imatrix = calibration?.imatrix {
+                identity.calibration = ImatrixSaving.journalCalibration(imatrix: imatrix.path)
+            }
+            return try PruneJournalDirectory(
+                directory: path, identity: identity,
                 resume: resume && FileManager.default.fileExists(atPath: path + "/journal.json"))
         }
         let report: PruneReport
@@ -90,7 +96,7 @@ extension ShearsModule {
             report = try PruneSession.run(
                 model: model, recipes: recipes, calibration: calibration?.windows ?? [],
                 calibrationSource: calibration?.source ?? "none", targets: targets, ignore: ignore, onLayer: onLayer,
-                cancellation: cancellation, journal: journal)
+                cancellation: cancellation, journal: journal, imatrix: calibration?.imatrix)
         } catch {
             throw LuaScriptError("\(error)")
         }

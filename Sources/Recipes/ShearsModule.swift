@@ -46,6 +46,9 @@ final class ShearsModule {
         }
         runtime.register("calibration") { [self] call in
             let options = try call.table(1)
+            if options.typeName(of: "imatrix") != "nil" {
+                return [.handle(CalibrationBox(try readImatrix(options, call: call)), as: RecipeHandles.calibration)]
+            }
             return [.handle(CalibrationBox(try makeCalibration(options, call: call)), as: RecipeHandles.calibration)]
         }
         runtime.register("tokenize") { call in
@@ -94,6 +97,7 @@ final class ShearsModule {
                 "layer": { box, call in try Self.layerShape(box.model, call) },
                 "generate": { box, call in try Self.generate(box.model, call) },
                 "save": { [self] box, call in try save(box, call) },
+                "save_imatrix": { [self] box, call in try saveImatrix(box, call) },
                 "sparsity": { box, _ in
                     let sparsity = ModelStatistics.modelSparsity(box.model)
                     var table: [String: LuaValue] = [:]
@@ -180,6 +184,23 @@ final class ShearsModule {
         return [.string(model.tokenizer.decode(ids)), .array(ids.map { .integer(Int($0)) })]
     }
 
+    /// `m:save_imatrix(calibration, path)`: the model's importance matrix as it is now over the
+    /// calibration windows, written in llama.cpp's GGUF layout.
+    private func saveImatrix(_ box: ModelBox, _ call: LuaCall) throws -> [LuaValue] {
+        let calibration = try call.handle(2, as: RecipeHandles.calibration).requireWindows(
+            argument: 1, for: "m:save_imatrix")
+        let path = try call.string(3)
+        guard path != box.model.sourcePath else {
+            throw LuaArgumentError(argument: 2, "\(path) is the model's own file; choose another path")
+        }
+        do {
+            try ImatrixSaving.save(model: box.model, calibration: calibration, to: path, cancellation: cancellation)
+        } catch {
+            throw LuaScriptError(error.message)
+        }
+        return []
+    }
+
     private func save(_ box: ModelBox, _ call: LuaCall) throws -> [LuaValue] {
         let model = box.model
         if let reason = cancellation?.reason {
@@ -238,22 +259,40 @@ final class ShearsModule {
             methods: [
                 "window": { box, call in
                     let index = try call.integer(2)
-                    guard (1...box.set.windows.count).contains(index) else {
-                        throw LuaArgumentError(
-                            argument: 1, "window \(index) is out of range 1..\(box.set.windows.count)")
+                    let windows = try box.requireWindows(argument: 1, for: "window(...)").windows
+                    guard (1...windows.count).contains(index) else {
+                        throw LuaArgumentError(argument: 1, "window \(index) is out of range 1..\(windows.count)")
                     }
-                    return [.array(box.set.windows[index - 1].map { .integer(Int($0)) })]
+                    return [.array(windows[index - 1].map { .integer(Int($0)) })]
                 }
             ],
             properties: [
-                "seqlen": { .integer($0.set.seqlen) },
-                "samples": { .integer($0.set.windows.count) },
-                "tokens": { .integer($0.set.tokenCount) },
-                "source": { .string($0.set.source) },
+                "seqlen": { box in .integer(box.set?.seqlen ?? box.imatrix?.chunkSize ?? 0) },
+                "samples": { box in .integer(box.set?.windows.count ?? box.imatrix?.chunkCount ?? 0) },
+                "tokens": { box in .integer(box.set?.tokenCount ?? 0) },
+                "source": { .string($0.source) },
+                "imatrix": { box in box.imatrix.map { .string($0.path) } ?? .nil },
             ],
-            length: { $0.set.windows.count },
-            describe: { $0.set.source }
+            length: { $0.windows.count },
+            describe: { $0.source }
         )
+    }
+
+    /// `shears.calibration{ imatrix = path, model = m }`: a llama.cpp importance matrix, checked
+    /// against the model (default: the last loaded).
+    private func readImatrix(_ options: LuaTableArgument, call: LuaCall) throws -> ImportanceMatrix {
+        try options.checkFields(allowed: ["model", "imatrix"])
+        guard let box = try modelField(options, call) ?? lastModel else {
+            throw LuaArgumentError(argument: 1, "field 'model' is required when no model is loaded")
+        }
+        let path = try options.string("imatrix")
+        do {
+            let matrix = try ImportanceMatrix(path: path)
+            try matrix.check(against: box.model)
+            return matrix
+        } catch {
+            throw LuaArgumentError(argument: 1, "field 'imatrix': \(error.description)")
+        }
     }
 
     private func makeCalibration(_ options: LuaTableArgument, call: LuaCall) throws -> CalibrationSet {

@@ -68,6 +68,18 @@ struct Prune: ParsableCommand {
 
     @OptionGroup var calibration: CalibrationOptions
 
+    @Option(
+        help: ArgumentHelp(
+            "Take Wanda's, RIA's and OWL's per-input statistic from a llama.cpp importance matrix (GGUF or legacy .dat) instead of calibration forwards.",
+            valueName: "file"), completion: .file())
+    var imatrix: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Also write an importance matrix (GGUF) of the pruned model over the calibration windows, for llama-quantize --imatrix.",
+            valueName: "file"), completion: .file())
+    var saveImatrix: String?
+
     @Option(help: "Tensors to prune (globs, repeatable; default every linear matrix).")
     var target: [String] = []
 
@@ -135,9 +147,19 @@ struct Prune: ParsableCommand {
             throw ValidationError(
                 "--permute applies to --method ria with an N:M --pattern (and neither --owl nor --dsnot)")
         }
-        if method != "magnitude" || owl || dsnot, !calibration.isGiven {
+        if imatrix != nil, calibration.isGiven, saveImatrix == nil {
             throw ValidationError(
-                "\(owl || dsnot ? "this prune" : method) needs calibration data: --calib FILE, --calib-ids FILE or --calib-generate"
+                "--imatrix replaces calibration data: drop --calib, --calib-ids and --calib-generate (they serve only --save-imatrix)"
+            )
+        }
+        if saveImatrix != nil, !calibration.isGiven {
+            throw ValidationError(
+                "--save-imatrix measures the pruned model on calibration windows: give --calib, --calib-ids or --calib-generate"
+            )
+        }
+        if method != "magnitude" || owl || dsnot, !calibration.isGiven, imatrix == nil {
+            throw ValidationError(
+                "\(owl || dsnot ? "this prune" : method) needs calibration data: --calib FILE, --calib-ids FILE, --calib-generate or --imatrix FILE"
             )
         }
     }
@@ -164,6 +186,16 @@ extension Prune {
                 throw CommandFailure.badInput("--report \(report): choose a path other than the model files")
             }
         }
+        for path in [saveImatrix].compactMap({ $0 }) {
+            guard ![out, source.model, report, imatrix].contains(path) else {
+                throw CommandFailure.badInput("--save-imatrix \(path): choose a path other than the other files")
+            }
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            guard FileManager.default.isWritableFile(atPath: directory) else {
+                throw CommandFailure.badInput(
+                    "\(path): the directory \(directory) does not exist or is not writable")
+            }
+        }
         if !noJournal {
             // Checked before any work: the journal may hold hours of it.
             try PruneJournalDirectory.checkBeforeStart(
@@ -173,30 +205,37 @@ extension Prune {
         let scope = CancellationScope()
         let model = try source.load()
         let outputType = type ?? .matchingInput(of: model, output: out)
+        let importance = try imatrix.map { path throws(ModelIOError) in
+            let matrix = try ImportanceMatrix(path: path)
+            try matrix.check(against: model)
+            return matrix
+        }
         let calibration = try self.calibration.makeSet(for: model, cancellation: scope)
+        let calibrationSource = imatrix.map { "imatrix \($0)" } ?? calibration?.source ?? "none"
         let parametersBefore = model.parameterCount
         let recorder = self.report.map { _ in
             RunRecorder(
-                model: model, calibrationSource: calibration?.source ?? "none",
+                model: model, calibrationSource: calibrationSource,
                 windows: calibration?.windows ?? [],
                 command: (["shears"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
         }
+        var identity = PruneJournalDirectory.Identity(
+            modelPath: source.model, recipes: recipes, windows: calibration?.windows ?? [], targets: target,
+            ignore: ignore)
+        if let imatrix { identity.calibration = ImatrixSaving.journalCalibration(imatrix: imatrix) }
         let journal =
             noJournal
             ? nil
             : try PruneJournalDirectory(
-                directory: PruneJournalDirectory.directory(forOutput: out),
-                identity: .init(
-                    modelPath: source.model, recipes: recipes, windows: calibration?.windows ?? [], targets: target,
-                    ignore: ignore),
-                resume: resume)
+                directory: PruneJournalDirectory.directory(forOutput: out), identity: identity, resume: resume)
         let report: PruneReport
         do {
             report = try PruneSession.run(
-                model: model, recipes: recipes, calibration: calibration?.windows ?? [],
-                calibrationSource: calibration?.source ?? "none", targets: target.isEmpty ? nil : target,
+                model: model, recipes: recipes, calibration: importance == nil ? calibration?.windows ?? [] : [],
+                calibrationSource: calibrationSource, targets: target.isEmpty ? nil : target,
                 ignore: ignore,
-                benchmark: bench ? { print($0.summary) } : nil, cancellation: scope.cancellation, journal: journal)
+                benchmark: bench ? { print($0.summary) } : nil, cancellation: scope.cancellation, journal: journal,
+                imatrix: importance)
         } catch {
             if let note = journal?.stopped() { Terminal.printError("shears: note: \(note)") }
             if let failure = scope.failure { throw failure }
@@ -211,6 +250,10 @@ extension Prune {
                     outputType.rawValue, ModelStatistics.linearSparsity(model, storedAs: outputType), report.sparsity))
         }
         journal?.remove()
+        if let saveImatrix, let calibration {
+            try ImatrixCommand.write(
+                model: model, calibration: calibration, to: saveImatrix, cancellation: scope)
+        }
         if let path = self.report, let recorder {
             try recorder.report(prune: report, model: model, recipes: recipes, outputPath: out).write(to: path)
         }

@@ -52,6 +52,9 @@ public enum GGUFWriter {
             try writeData(of: entry.tensor, as: info.type, to: output)
             written = info.offset + info.byteCount
         }
+        // Every tensor's data is padded to the alignment, the last one's too, as ggml and the gguf
+        // package write it: ggml's reader loads the data blob by its padded size.
+        try output.writeZeros((alignment - written % alignment) % alignment)
         try output.commit()
     }
 
