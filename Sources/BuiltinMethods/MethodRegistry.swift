@@ -98,7 +98,10 @@ public enum MethodRegistry {
                 help: "the seed of the Gaussian knockoffs' noise"),
         ]
     ) { arguments throws(PruneError) in
-        let units = Set(arguments.names("units")!.map { $0.trimmingCharacters(in: .whitespaces) })
+        let units = Set(
+            arguments.names("units")!.flatMap { $0.split(separator: ",") }.map {
+                $0.trimmingCharacters(in: .whitespaces)
+            })
         if let unknown = units.first(where: { $0 != "heads" && $0 != "channels" }) {
             throw PruneError("scop: units: '\(unknown)' is not heads or channels")
         }
