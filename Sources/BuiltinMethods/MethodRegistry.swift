@@ -86,7 +86,7 @@ public enum MethodRegistry {
                 "batch", .integer, default: .integer(8), range: MethodParameterRange(1),
                 help: "calibration windows per step"),
             MethodParameter(
-                "lr", .number, default: .number(0.01), range: MethodParameterRange(0),
+                "lr", .number, default: .number(0.01), range: MethodParameterRange(0, includesLower: false),
                 help: "Adam's learning rate on the gates"),
             MethodParameter(
                 "scale", .boolean, default: .boolean(true),
@@ -108,6 +108,8 @@ public enum MethodRegistry {
         let layers = try arguments.names("layers").map { names throws(PruneError) in
             try layerList(names, parameter: "layers")
         }
+        let seed = arguments.integer("seed") ?? 0
+        guard seed >= 0 else { throw PruneError("scop: seed must be at least 0, got \(seed)") }
         return [
             try SCOP(
                 budget: try StructuredBudget.from(arguments, step: "scop"), heads: units.contains("heads"),
@@ -115,7 +117,8 @@ public enum MethodRegistry {
                 knockoffs: SCOP.Knockoffs(rawValue: arguments.string("knockoffs")!)!,
                 estimate: SCOP.Estimate(rawValue: arguments.string("estimate")!)!, steps: arguments.integer("steps")!,
                 batch: arguments.integer("batch")!, learningRate: arguments.number("lr")!,
-                scale: arguments.boolean("scale")!, layers: layers, seed: UInt64(arguments.integer("seed")!))
+                scale: arguments.boolean("scale")!, layers: layers,
+                seed: UInt64(seed))
         ]
     }
 
