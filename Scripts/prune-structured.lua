@@ -2,10 +2,11 @@
 -- parameter counts, and the GGUF (`deci` when layers differ, which stock llama.cpp runs).
 --
 --   shears run Scripts/prune-structured.lua model=MODEL ids=VALID.i32 eval=TEST.i32 [out=pruned.gguf]
---       [method=llm_pruner|flap|blocks|shortened|minitron|hidden|heads|kv_groups|channels]
+--       [method=llm_pruner|flap|blocks|shortened|minitron|hidden|scop|heads|kv_groups|channels]
 --       [ratio=0.25] [params=P] [remove=6] [round_to=1]
 --       [layers=4-27] [importance=param_first] [structure=AL-AM] [metric=WIFV] [criterion=wanda_sp]
---       [samples=10] [seqlen=64] [seed=42] [chunks=40] [type=f16]
+--       [knockoffs=unpaired] [units=heads,channels] [steps=300] [batch=8] [lr=0.01] [scale=true]
+--       [samples=10] [seqlen=64] [seed=42] [chunks=40] [type=f16] [dense=true]
 --
 -- The defaults are LLM-Pruner's recommended recipe adapted to a 30-layer model (ratio 0.25, the
 -- first four and the last two blocks kept) with its calibration size (10 windows of 64 tokens).
@@ -54,16 +55,25 @@ local function step()
         return shears.minitron{ ratio = ratio, params = fraction, round_to = args:integer("round_to", 1) }
     elseif method == "hidden" then
         return shears.hidden{ ratio = args:number("ratio", 0.2), round_to = args:integer("round_to", 1) }
+    elseif method == "scop" then
+        local ratio, fraction = budget(0.2)
+        return shears.scop{
+            ratio = ratio, params = fraction, units = args:string("units", "heads,channels"),
+            knockoffs = args:string("knockoffs", "unpaired"), steps = args:integer("steps", 300),
+            batch = args:integer("batch", 8), lr = args:number("lr", 0.01), scale = args:boolean("scale", true),
+        }
     elseif method == "heads" or method == "kv_groups" or method == "channels" then
         return shears[method]{ ratio = args:number("ratio", 0.25), criterion = args:string("criterion", "wanda_sp") }
     end
-    error("method must be llm_pruner, flap, blocks, shortened, minitron, hidden, heads, kv_groups or channels, got "
+    error("method must be llm_pruner, flap, blocks, shortened, minitron, hidden, scop, heads, kv_groups or channels, got "
         .. method)
 end
 
-local dense_long, dense_short = perplexities()
 local dense_parameters = model.parameters
-print(string.format("dense: ppl@2048 %.4f, ppl@128 %.4f, %d parameters", dense_long, dense_short, dense_parameters))
+if args:boolean("dense", true) then
+    local dense_long, dense_short = perplexities()
+    print(string.format("dense: ppl@2048 %.4f, ppl@128 %.4f, %d parameters", dense_long, dense_short, dense_parameters))
+end
 
 local calibration = shears.calibration{
     model = model, ids = args:string("ids"), samples = args:integer("samples", 10),

@@ -9,13 +9,13 @@ public enum MethodRegistry {
     /// allocator, the DSnoT refiner and the fixed-mask reconstruction.
     public static let builtins: [MethodDescriptor] = [
         magnitude, wanda, sparseGPT, ria, taylor, besa, owl, dsnot, reconstruct, blocks, shortened, llmPruner, flap,
-        minitron, heads, kvGroups, channels, hidden,
+        minitron, scop, heads, kvGroups, channels, hidden,
     ]
 
     /// The methods `shears prune --method` chooses from (those with their own criterion or mask,
     /// and block removal).
     public static let methods: [MethodDescriptor] = [
-        magnitude, wanda, sparseGPT, ria, taylor, besa, blocks, shortened, llmPruner, flap, minitron, heads,
+        magnitude, wanda, sparseGPT, ria, taylor, besa, blocks, shortened, llmPruner, flap, minitron, scop, heads,
         kvGroups, channels, hidden,
     ]
 
@@ -57,6 +57,70 @@ public enum MethodRegistry {
     private static let damp = MethodParameter(
         "damp", .number, default: .number(0.01), range: MethodParameterRange(0),
         help: "the damping added to the Hessian diagonal, as a fraction of its mean")
+
+    /// SCOP for LLMs: query heads and FFN channels mixed with knockoffs, the mixing gates trained.
+    public static let scop = MethodDescriptor(
+        name: "scop",
+        summary:
+            "removes query heads and FFN channels the model is content to replace by knockoffs: a gate β per unit mixes the real feature with its knockoff, trained on the LM loss with the weights frozen, uniform rate per layer (SCOP, Tang et al., adapted to LLMs)",
+        parameters: [
+            MethodParameter(
+                "ratio", .number, range: MethodParameterRange(0, 1),
+                help: "the fraction of each layer's FFN channels and of each KV group's query heads to remove"),
+            params,
+            MethodParameter(
+                "units", .names, default: .names(["heads", "channels"]), provenance: .unlessDefault,
+                help: "the units mixed and pruned: heads, channels or heads,channels"),
+            MethodParameter(
+                "knockoffs", .choice(SCOP.Knockoffs.allCases.map(\.rawValue)), default: .string("unpaired"),
+                help:
+                    "the control group: unpaired (features of the second half of the calibration windows), gaussian (redundancy-aware Gaussian knockoffs at each site) or zeros (the ablation without knockoffs)"
+            ),
+            MethodParameter(
+                "estimate", .choice(SCOP.Estimate.allCases.map(\.rawValue)), default: .string("gradient"),
+                help: "how β is estimated: gradient (Adam on the LM loss of the mixed stream)"),
+            MethodParameter(
+                "steps", .integer, default: .integer(300), range: MethodParameterRange(1),
+                help: "Adam steps on the gates"),
+            MethodParameter(
+                "batch", .integer, default: .integer(8), range: MethodParameterRange(1),
+                help: "calibration windows per step"),
+            MethodParameter(
+                "lr", .number, default: .number(0.01), range: MethodParameterRange(0, includesLower: false),
+                help: "Adam's learning rate on the gates"),
+            MethodParameter(
+                "scale", .boolean, default: .boolean(true),
+                help: "multiply the importance 2β − 1 by the unit's output scale (the reference's |γ_BN| factor)"),
+            MethodParameter(
+                "layers", .names, provenance: .unlessDefault, help: "the layers pruned, e.g. 4-27 (default: all)"),
+            MethodParameter(
+                "seed", .integer, default: .integer(0), range: MethodParameterRange(0), provenance: .unlessDefault,
+                help: "the seed of the Gaussian knockoffs' noise"),
+        ]
+    ) { arguments throws(PruneError) in
+        let units = Set(
+            arguments.names("units")!.flatMap { $0.split(separator: ",") }.map {
+                $0.trimmingCharacters(in: .whitespaces)
+            })
+        if let unknown = units.first(where: { $0 != "heads" && $0 != "channels" }) {
+            throw PruneError("scop: units: '\(unknown)' is not heads or channels")
+        }
+        let layers = try arguments.names("layers").map { names throws(PruneError) in
+            try layerList(names, parameter: "layers")
+        }
+        let seed = arguments.integer("seed") ?? 0
+        guard seed >= 0 else { throw PruneError("scop: seed must be at least 0, got \(seed)") }
+        return [
+            try SCOP(
+                budget: try StructuredBudget.from(arguments, step: "scop"), heads: units.contains("heads"),
+                channels: units.contains("channels"),
+                knockoffs: SCOP.Knockoffs(rawValue: arguments.string("knockoffs")!)!,
+                estimate: SCOP.Estimate(rawValue: arguments.string("estimate")!)!, steps: arguments.integer("steps")!,
+                batch: arguments.integer("batch")!, learningRate: arguments.number("lr")!,
+                scale: arguments.boolean("scale")!, layers: layers,
+                seed: UInt64(seed))
+        ]
+    }
 
     private static let params = MethodParameter(
         "params", .number, range: MethodParameterRange(0, 1), provenance: .unlessDefault,

@@ -75,11 +75,12 @@ struct DecoderLayer {
     /// `observe` sees each linear input once computed; `record`, when given, keeps the
     /// activations a backward pass needs (`.sequence` caches only). `recordOnly` stops once the
     /// record is complete: the FFN's down projection, whose output a backward does not read, is
-    /// skipped, leaving `residual` between the sub-blocks.
+    /// skipped, leaving `residual` between the sub-blocks. `mix` replaces the real head contexts
+    /// and FFN channels by their mix with knockoffs after they are recorded (SCOP).
     func forward(
         _ residual: UnsafeMutablePointer<Float>, rows: Int, cache: KVCacheView, scratch: LayerScratch,
         rotary: RotaryTable, attention: CausalAttention, observe: LinearInputObserver? = nil,
-        record: LayerActivationRecord? = nil, recordOnly: Bool = false, timer: inout PhaseTimer
+        record: LayerActivationRecord? = nil, recordOnly: Bool = false, mix: UnitMix? = nil, timer: inout PhaseTimer
     ) {
         let shape = weights.shape
         let hidden = config.hiddenSize, headDim = config.headDim
@@ -151,6 +152,7 @@ struct DecoderLayer {
             }
             timer.charge(\.attention)
             record?.capture(.attended, attended, rows * queryWidth)
+            mix?.apply(.attentionContext, attended, rows: rows, width: queryWidth, headDim: headDim)
             show(.attentionContext, attended, queryWidth)
             LinearAlgebra.linear(
                 attended, rows: rows, inputs: queryWidth, xStride: queryWidth,
@@ -179,6 +181,7 @@ struct DecoderLayer {
             shears_silu_mul(gate, up, rows * ffn)
             record?.capture(.ffnHidden, gate, rows * ffn)
             if recordOnly { return }
+            mix?.apply(.ffnHidden, gate, rows: rows, width: ffn, headDim: headDim)
             show(.ffnHidden, gate, ffn)
             LinearAlgebra.linear(
                 gate, rows: rows, inputs: ffn, xStride: ffn, weight: w.down,

@@ -53,10 +53,11 @@ public final class DecoderLayerForward {
     }
 
     /// `run(layer:input:rows:output:observe:)` that also fills `record`; with `recordOnly` it
-    /// stops once the record is complete (for a backward pass), leaving `output` undefined.
+    /// stops once the record is complete (for a backward pass), leaving `output` undefined. `mix`
+    /// mixes the layer's units with knockoffs (SCOP's selection layer).
     package func run(
         layer: Int, input: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>,
-        observe: LinearInputObserver?, record: LayerActivationRecord?, recordOnly: Bool = false
+        observe: LinearInputObserver?, record: LayerActivationRecord?, recordOnly: Bool = false, mix: UnitMix? = nil
     ) throws(InferenceError) {
         let weights = ModelWeights(model)
         // Surgery within layers only shrinks them, which the buffers still fit.
@@ -82,7 +83,7 @@ public final class DecoderLayerForward {
             output, rows: rows,
             cache: .sequence(keys: keys.buffer.baseAddress!, values: values.buffer.baseAddress!, firstPosition: 0),
             scratch: scratch, rotary: rotary, attention: attention, observe: observe, record: record,
-            recordOnly: recordOnly && record != nil, timer: &timer)
+            recordOnly: recordOnly && record != nil, mix: mix, timer: &timer)
         withExtendedLifetime(weights) {}
     }
 }

@@ -114,6 +114,26 @@ public final class ModelWork {
         return result
     }
 
+    /// `∂L/∂β` of SCOP's unit mixes (one per layer, nil for a layer left alone) over `windows`
+    /// (L their mean NLL on the mixed stream), with the loss; `prepare` runs before each window.
+    ///
+    /// - Throws: `PruneError` for bad windows, on cancellation, or what `prepare` throws.
+    package func mixGradients(
+        windows: [[Int32]], units: Set<GateUnit>, mixes: [UnitMix?], prepare: @escaping (Int) throws -> Void
+    ) throws(PruneError) -> GateGradients {
+        let gradients = ModelGradients(model: model, cancellation: cancellation)
+        do {
+            return try gradients.gates(windows: windows, units: units, mixes: mixes, prepare: prepare)
+        } catch let error as InferenceError {
+            if let reason = error.cancellation { throw PruneError(cancelled: reason) }
+            throw PruneError("\(report.step): \(error.message)")
+        } catch let error as PruneError {
+            throw error
+        } catch {
+            throw PruneError("\(report.step): \(error)")
+        }
+    }
+
     /// Runs the calibration windows through the model as it is now, layer by layer (the dense
     /// stream: each layer's output feeds the next), showing `observe` every layer's linear
     /// inputs per window (`rows × width` values, valid during the call).

@@ -44,11 +44,14 @@ package final class DecoderLayerBackward {
     /// Turns `gradient` (`rows × hidden`) from `dL/d(layer output)` into `dL/d(layer input)` in
     /// place, for the layer `weights` whose forward call over the same rows filled `record`.
     /// Writes (or adds, when `accumulate`) the weight gradients into `weights`' buffers when
-    /// `weightGradients` is given, and adds the unit-gate gradients to `gates` when given.
+    /// `weightGradients` is given, and adds the unit-gate gradients to `gates` when given; with
+    /// `mix` (which needs `gates`), the gradients of its β instead, through the mixed units.
     package func run(
         _ weights: LayerWeights, record: LayerActivationRecord, rows: Int, gradient: UnsafeMutablePointer<Float>,
-        weightGradients: LayerGradients?, accumulate: Bool, gates: UnsafeMutablePointer<LayerGateGradients>?
+        weightGradients: LayerGradients?, accumulate: Bool, gates: UnsafeMutablePointer<LayerGateGradients>?,
+        mix: UnitMix? = nil
     ) {
+        precondition(mix == nil || gates != nil, "layer backward: a unit mix needs gate gradients")
         precondition(rows <= capacity, "layer backward: \(rows) rows exceed the capacity \(capacity)")
         if let weightGradients, !accumulate { weightGradients.zero() }
         func site(_ site: LayerActivationRecord.Site) -> UnsafeMutablePointer<Float> {
@@ -68,9 +71,9 @@ package final class DecoderLayerBackward {
                 g.addBiasGradient(.down, gradient, rows: rows, width: hidden)
             }
             if let gates {
-                for r in 0..<rows {
-                    for j in 0..<ffn { gates.pointee.channels[j] += Double(z[r * ffn + j] * dz[r * ffn + j]) }
-                }
+                UnitMix.backward(
+                    mix, .ffnHidden, real: z, gradient: dz, rows: rows, width: ffn, headDim: config.headDim,
+                    into: &gates.pointee.channels)
                 if let bias = w.downBias { gates.pointee.biases += Self.biasTerm(bias, gradient, rows, hidden) }
             }
             SwiGLUBackward.backward(
@@ -103,15 +106,9 @@ package final class DecoderLayerBackward {
                 g.addBiasGradient(.attentionOutput, gradient, rows: rows, width: hidden)
             }
             if let gates {
-                for r in 0..<rows {
-                    for h in 0..<shape.headCount {
-                        var sum: Float = 0
-                        for j in (h * headDim)..<((h + 1) * headDim) {
-                            sum += context[r * queryWidth + j] * dContext[r * queryWidth + j]
-                        }
-                        gates.pointee.heads[h] += Double(sum)
-                    }
-                }
+                UnitMix.backward(
+                    mix, .attentionContext, real: context, gradient: dContext, rows: rows, width: queryWidth,
+                    headDim: headDim, into: &gates.pointee.heads)
                 if let bias = w.outputBias { gates.pointee.biases += Self.biasTerm(bias, gradient, rows, hidden) }
             }
             attention.run(

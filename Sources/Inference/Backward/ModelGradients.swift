@@ -231,9 +231,18 @@ package final class ModelGradients {
     /// nil for all), without weight gradients: windows one at a time, the backward's input
     /// gradients only. Each requested layer must have the sub-block of each requested unit.
     ///
+    /// With `mixes` (one per layer, nil for a layer left alone) the stream is SCOP's mixed one and
+    /// the mixed units' entries are the gradients of their β (`UnitMix`); `prepare` runs before
+    /// each window's forward (with its index), to set the mixes' knockoff sources.
+    ///
     /// - Throws: `InferenceError` for bad windows, a layer out of range, or a unit a layer lacks
-    ///   (heads or KV groups of a layer without attention, channels of one without an FFN).
-    package func gates(windows: [[Int32]], units: Set<GateUnit>, layers: [Int]? = nil) throws -> GateGradients {
+    ///   (heads or KV groups of a layer without attention, channels of one without an FFN); what
+    ///   `prepare` throws.
+    package func gates(
+        windows: [[Int32]], units: Set<GateUnit>, layers: [Int]? = nil, mixes: [UnitMix?]? = nil,
+        prepare: ((Int) throws -> Void)? = nil
+    ) throws -> GateGradients {
+        precondition(mixes.map { $0.count == model.config.layerCount } ?? true, "gates: one mix per layer")
         let predictions = try validate(windows)
         let config = model.config, hidden = config.hiddenSize
         for layer in layers ?? [] {
@@ -261,15 +270,16 @@ package final class ModelGradients {
         var result = config.layers.map { LayerGateGradients(shape: $0) }
         let gradient = TensorStorage(zeros: capacity * hidden)
         var total = 0.0
-        for window in windows {
+        for (index, window) in windows.enumerated() {
             try cancellation?.check()
+            try prepare?(index)
             let state = Self.embed(window, weights)
             var inputs: [TensorStorage] = []
             for layer in 0..<config.layerCount {
                 inputs.append(TensorStorage(count: state.count) { _ = $0.update(fromContentsOf: state.buffer) })
                 try forward.run(
                     layer: layer, input: state.buffer.baseAddress!, rows: window.count,
-                    output: state.buffer.baseAddress!)
+                    output: state.buffer.baseAddress!, observe: nil, record: nil, mix: mixes?[layer])
             }
             total += window.withUnsafeBufferPointer { ids in
                 loss.run(
@@ -279,14 +289,19 @@ package final class ModelGradients {
                     normGradient: nil)
             }
             for layer in (0..<config.layerCount).reversed() {
-                let input = inputs[layer].buffer.baseAddress!
+                let input = inputs[layer].buffer.baseAddress!, mix = mixes?[layer]
+                // The recomputation mixes in the knockoffs the forward drew, not new ones.
+                let fill = mix?.knockoff
+                mix?.knockoff = nil
+                defer { mix?.knockoff = fill }
                 try forward.run(
                     layer: layer, input: input, rows: window.count, output: input, observe: nil, record: record,
-                    recordOnly: true)
+                    recordOnly: true, mix: mix)
                 withUnsafeMutablePointer(to: &result[layer]) { gates in
                     backward.run(
                         weights.layers[layer], record: record, rows: window.count,
-                        gradient: gradient.buffer.baseAddress!, weightGradients: nil, accumulate: false, gates: gates)
+                        gradient: gradient.buffer.baseAddress!, weightGradients: nil, accumulate: false, gates: gates,
+                        mix: mix)
                 }
             }
         }
