@@ -72,9 +72,11 @@ import Testing
         return left
     }
 
+    /// About 7 minutes on this machine, and its ranking check is a known issue: with
+    /// `SHEARS_LONG_TESTS=1` only.
     @Test(
         "planted irrelevant FFN channels and query heads are removed first, for every knockoff source",
-        arguments: SCOP.Knockoffs.allCases)
+        .enabled(if: ReferenceData.longTests), arguments: SCOP.Knockoffs.allCases)
     func planted(_ knockoffs: SCOP.Knockoffs) throws {
         let windows = try Self.sampledWindows(try Self.model(), count: 16, length: 24)
         #expect(Self.plantedLeft(try Self.model(), heads: false) == 8)
@@ -88,8 +90,7 @@ import Testing
         #expect(channelModel.config.layers.map(\.ffnSize) == [44, 44])
         // Known issue (issue 15, open): the real units' β do not all rise above the planted ones'.
         withKnownIssue(
-            "β of real units drift below 0.5 on this model; planted units are not all ranked first",
-            isIntermittent: true
+            "β of real units drift below 0.5 on this model; planted units are not all ranked first"
         ) {
             #expect(Self.plantedLeft(channelModel, heads: false) == 0, "\(report.modelSteps[0].notes)")
         }
@@ -100,8 +101,7 @@ import Testing
         let headReport = try Pruner(model: headModel, steps: [heads]).run(calibration: windows)
         #expect(headModel.config.layers.map(\.headCount) == [2, 2])
         withKnownIssue(
-            "β of real heads drift below 0.5 on this model; planted heads are not all ranked first",
-            isIntermittent: true
+            "β of real heads drift below 0.5 on this model; planted heads are not all ranked first"
         ) {
             #expect(Self.plantedLeft(headModel, heads: true) == 0, "\(headReport.modelSteps[0].notes)")
         }

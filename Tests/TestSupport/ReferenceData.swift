@@ -43,6 +43,10 @@ public enum ReferenceData {
         required || FileManager.default.fileExists(atPath: modelPath)
     }
 
+    /// Whether long checks (minutes each, kept out of the default suite) were asked for with
+    /// `SHEARS_LONG_TESTS=1`.
+    public static var longTests: Bool { ProcessInfo.processInfo.environment["SHEARS_LONG_TESTS"] == "1" }
+
     /// Whether CI demands the reference data (`SHEARS_REQUIRE_REFERENCE=1`).
     public static var required: Bool { ProcessInfo.processInfo.environment["SHEARS_REQUIRE_REFERENCE"] == "1" }
 
