@@ -66,20 +66,8 @@ extension BPEVocabulary {
             }
             tokensByID[id] = token
         }
-        for added in document["added_tokens"]?.array ?? [] {
-            guard let id = added["id"]?.int, id >= 0, let content = added["content"]?.string else {
-                throw TokenizerError("tokenizer.json: added token \(added.summary) has no id or content")
-            }
-            tokensByID[id] = content
-            types[id] = added["special"]?.bool == true ? .control : .userDefined
-        }
-        let count = (tokensByID.keys.max() ?? -1) + 1
-        var tokens: [String] = []
-        tokens.reserveCapacity(count)
-        for id in 0..<count {
-            guard let token = tokensByID[id] else { throw TokenizerError("tokenizer.json: no token has id \(id)") }
-            tokens.append(token)
-        }
+        let tokens = try Self.addingTokens(of: document, to: &tokensByID, types: &types)
+        let count = tokens.count
 
         var merges: [String] = []
         for merge in model["merges"]?.array ?? [] {
@@ -138,5 +126,29 @@ extension BPEVocabulary {
             }
         }
         return bosID
+    }
+
+    /// Adds `tokenizer.json`'s `added_tokens` to the model's `tokensByID` (special ones as control
+    /// tokens, the others user-defined, in `types`) and returns the tokens in id order.
+    ///
+    /// - Throws: `TokenizerError` for an added token without id or content, or an id that no token has.
+    static func addingTokens(
+        of document: JSONValue, to tokensByID: inout [Int: String], types: inout [Int: TokenType]
+    ) throws(TokenizerError) -> [String] {
+        for added in document["added_tokens"]?.array ?? [] {
+            guard let id = added["id"]?.int, id >= 0, let content = added["content"]?.string else {
+                throw TokenizerError("tokenizer.json: added token \(added.summary) has no id or content")
+            }
+            tokensByID[id] = content
+            types[id] = added["special"]?.bool == true ? .control : .userDefined
+        }
+        let count = (tokensByID.keys.max() ?? -1) + 1
+        var tokens: [String] = []
+        tokens.reserveCapacity(count)
+        for id in 0..<count {
+            guard let token = tokensByID[id] else { throw TokenizerError("tokenizer.json: no token has id \(id)") }
+            tokens.append(token)
+        }
+        return tokens
     }
 }

@@ -35,19 +35,8 @@ extension BPEVocabulary {
             }
         }
         var types: [Int: TokenType] = [:]
-        for added in document["added_tokens"]?.array ?? [] {
-            guard let id = added["id"]?.int, id >= 0, let content = added["content"]?.string else {
-                throw TokenizerError("tokenizer.json: added token \(added.summary) has no id or content")
-            }
-            tokensByID[id] = content
-            types[id] = added["special"]?.bool == true ? .control : .userDefined
-        }
-        let count = (tokensByID.keys.max() ?? -1) + 1
-        var tokens: [String] = []
-        for id in 0..<count {
-            guard let token = tokensByID[id] else { throw TokenizerError("tokenizer.json: no token has id \(id)") }
-            tokens.append(token)
-        }
+        let tokens = try Self.addingTokens(of: document, to: &tokensByID, types: &types)
+        let count = tokens.count
         let ids = Dictionary(tokens.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         var unknownID: Int?
         if isUnigram {
