@@ -12,8 +12,14 @@ struct GGUFFuzzTests {
         var refusedWhileLoading = 0
     }
 
-    /// A small valid file with every metadata value type and tensors of every writable type.
-    static func baseFile(in directory: GGUFTemporaryDirectory) throws -> (bytes: [UInt8], dataOffset: Int) {
+    /// A small valid file with every metadata value type and tensors of every writable type, where
+    /// its data section starts, and where the last tensor's data ends (the alignment padding after
+    /// it holds no data).
+    static func baseFile(
+        in directory: GGUFTemporaryDirectory
+    ) throws -> (
+        bytes: [UInt8], dataOffset: Int, dataEnd: Int
+    ) {
         var rng = SplitMix64(seed: 99)
         let tensors: [GGUFWriter.Entry] = [GGMLType.f32, .f16, .bf16, .q8_0].enumerated().map { index, type in
             let values = (0..<64).map { _ in rng.nextUnitFloat() - 0.5 }
@@ -21,7 +27,9 @@ struct GGUFFuzzTests {
         }
         let path = directory.path("base.gguf")
         try GGUFWriter.write(metadata: GGUFRoundTripTests.everyValueType, tensors: tensors, to: path)
-        return (Array(try Data(contentsOf: URL(fileURLWithPath: path))), try GGUFFile(path: path).dataOffset)
+        let file = try GGUFFile(path: path)
+        let dataEnd = file.dataOffset + (file.tensors.map { $0.offset + $0.byteCount }.max() ?? 0)
+        return (Array(try Data(contentsOf: URL(fileURLWithPath: path))), file.dataOffset, dataEnd)
     }
 
     /// Opens `bytes` as a file and, if that works, loads every tensor; any failure must be a
@@ -53,15 +61,16 @@ struct GGUFFuzzTests {
     @Test("truncation at every header byte, random bit flips and huge counts never trap")
     func mutations() throws {
         let directory = GGUFTemporaryDirectory()
-        let (base, dataOffset) = try Self.baseFile(in: directory)
+        let (base, dataOffset, dataEnd) = try Self.baseFile(in: directory)
         var tally = Tally()
         var rng = SplitMix64(seed: 2024)
 
-        // Every truncation point inside the header, metadata and tensor table, plus some in the data.
+        // Every truncation point inside the header, metadata and tensor table, plus some in the
+        // tensors' data (not in the padding after it, which a reader may do without).
         for length in 0..<dataOffset { try Self.exercise(Array(base.prefix(length)), in: directory, tally: &tally) }
         for _ in 0..<50 {
             try Self.exercise(
-                Array(base.prefix(dataOffset + Int(rng.next() % UInt64(base.count - dataOffset)))), in: directory,
+                Array(base.prefix(dataOffset + Int(rng.next() % UInt64(dataEnd - dataOffset)))), in: directory,
                 tally: &tally)
         }
         #expect(tally.accepted == 0, "a truncated file was accepted")
