@@ -68,6 +68,6 @@ if [ "${SMOLLM2:-1}" != 0 ]; then
     echo "== SmolLM2 ($model): Wanda 50%, calibration $samples x $seqlen"
     smol_mb=$(peak_mb "$shears" prune "$model" --method wanda --sparsity 0.5 --samples "$samples" --seqlen "$seqlen" \
         --calib-ids "$data/wikitext2-valid.smollm2-ids.i32" --out "$out/smollm2.gguf" --bench)
-    sed -n 's/^\(sgemm .*\)/\1/p; s/^\(prune [0-9.]* s: forwards [^,]*,\).*/\1/p' "$out/log"
+    sed -n 's/^\(sgemm .*\)/\1/p; s/^\(prune [0-9.]* s: forwards [^)]*)\).*/\1/p' "$out/log"
     echo "peak RSS $smol_mb MB"
 fi
