@@ -18,10 +18,10 @@ struct Synth: ParsableCommand {
             tensor under a temporary name and renamed, never whole in memory. Shears and llama.cpp load it.
             """)
 
-    @Option(help: "The architecture: \(SyntheticShape.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "The architecture whose dimensions the model takes.")
     var shape: SyntheticShape
 
-    @Option(help: "Element type of the matrices: \(OutputType.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "Element type of the matrices (norms stay f32).")
     var type: OutputType = .f16
 
     @Option(help: "Random seed; the same seed gives the same file.")
