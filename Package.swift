@@ -36,17 +36,25 @@ let package = Package(
         .target(name: "Tokenization", dependencies: ["JSON"]),
         /// Strict JSON parser and writer shared by the model and tokenizer readers (package access).
         .target(name: "JSON"),
+        /// The seeded generators (SplitMix64, standard normals) behind every reproducible draw (package access).
+        .target(name: "SeededRandom"),
         /// LLaMA forward pass, KV-cache generation, perplexity.
-        .target(name: "Inference", dependencies: ["ModelIO", "Kernels", "CBLAS"]),
+        .target(name: "Inference", dependencies: ["ModelIO", "Kernels", "CBLAS", "SeededRandom"]),
         /// The layer-wise pruning engine: the step protocol (`PruneStep`), `MatrixWork`, the engine
         /// loop (`Pruner`), calibration activations and input statistics, sparsity patterns, targets,
         /// reports and errors. It knows no particular method.
         .target(name: "PruningEngine", dependencies: ["ModelIO", "Inference", "Kernels", "CBLAS"]),
         /// The built-in pruning steps, in folders by stage (allocators, criteria, selectors, refiners,
         /// reconstructors), and the methods made of them (magnitude, Wanda, SparseGPT, RIA, OWL, DSnoT).
-        .target(name: "BuiltinMethods", dependencies: ["PruningEngine", "ModelIO", "Inference", "Kernels", "CBLAS"]),
+        .target(
+            name: "BuiltinMethods",
+            dependencies: [
+                "PruningEngine", "ModelIO", "Inference", "Kernels", "CBLAS", "SeededRandom",
+            ]),
         /// Loads plugin criteria (shared libraries speaking the PluginAPI ABI) and runs them as pruning steps.
-        .target(name: "PluginHost", dependencies: ["PluginAPI", "PruningEngine", "Inference", "ModelIO", "Kernels"]),
+        .target(
+            name: "PluginHost",
+            dependencies: ["PluginAPI", "PruningEngine", "Inference", "ModelIO", "Kernels", "SeededRandom"]),
         /// The `shears` Lua module recipes use (models, calibration, pruning steps, plugins), the
         /// pruning session both the CLI and recipes run (progress, provenance), and running a recipe file.
         .target(
@@ -86,7 +94,8 @@ let package = Package(
         // MARK: - Tests
 
         /// Fixtures shared by the test targets: tiny random models, reference data paths.
-        .target(name: "TestSupport", dependencies: ["ModelIO", "Tokenization"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["ModelIO", "Tokenization", "SeededRandom"], path: "Tests/TestSupport"),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "ModelIO", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelIO", "Kernels", "TestSupport"]),
@@ -107,7 +116,8 @@ let package = Package(
         .testTarget(
             name: "BuiltinMethodsTests",
             dependencies: [
-                "PruningEngine", "BuiltinMethods", "Inference", "ModelIO", "Kernels", "CBLAS", "TestSupport",
+                "PruningEngine", "BuiltinMethods", "Inference", "ModelIO", "Kernels", "CBLAS", "SeededRandom",
+                "TestSupport",
             ]
         ),
     ]
