@@ -72,6 +72,24 @@ import Testing
         #expect(outcome.stdout.contains("rounded\t32\tparams 0.1: ratio "), "\(outcome.stdout)")
     }
 
+    @Test("Scripts/prune-flap.lua, the README's structured job, writes a narrower model with rounded widths")
+    func flapRecipe() throws {
+        let workspace = try RecipeTests.Workspace()
+        let out = workspace.directory.path("smaller.gguf")
+        let outcome = try CommandRunner.run([
+            "run", RecipeTests.script("prune-flap.lua"), "model=\(workspace.model)", "out=\(out)", "params=0.2",
+            "round_to=16", "structure=UL-UM", "samples=2", "seqlen=16", "eval_chunks=2", "type=f32",
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("dense perplexity: ") && outcome.stdout.contains("pruned perplexity: "))
+        let file = try GGUFFile(path: out)
+        // ffn_down is [hidden, ffn]: its input width is the layer's kept FFN width.
+        let widths = (0..<2).map { layer in file.tensors.first { $0.name == "blk.\(layer).ffn_down.weight" }!.shape[1] }
+        #expect(widths.allSatisfy { $0 % 16 == 0 } && widths.contains { $0 < 48 }, "\(widths)")
+        let parameters = file.tensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        #expect(outcome.stdout.contains("parameters: \(parameters) of "), "\(outcome.stdout)")
+    }
+
     @Test(
         "bad per-layer ratios and round_to read clearly",
         arguments: [
