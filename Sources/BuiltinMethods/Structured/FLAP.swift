@@ -18,7 +18,7 @@ import PruningEngine
 /// the mean of its query heads' (the GQA adaptation), and KV groups are what attention removes.
 ///
 /// Structures: `UL-UM` removes in every layer the units below the `Int(ratio·count)`-th lowest
-/// score (kept: `score ≥ threshold`); `AL-AM` ranks every layer's standardised KV-group and channel
+/// score (kept: `score ≥ threshold`), at the layer's own ratio when one is given per layer; `AL-AM` ranks every layer's standardised KV-group and channel
 /// scores together, a KV group costing `(2·groupSize + 2)·headDim/3` channels (the reference's
 /// 512/3 for MHA heads of 128), and keeps what scores above the score where the cumulative cost
 /// comes closest to `(1 − ratio)` of the total. Bias: `b += W_{:,S}·x̄_S` over the removed inputs

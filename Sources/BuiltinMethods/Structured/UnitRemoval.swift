@@ -4,7 +4,8 @@ import ModelIO
 import PruningEngine
 
 /// Model step: one kind of unit — query heads, KV groups or FFN channels — removed in every chosen
-/// layer, `Int(ratio · n)` of them, the lowest by one criterion (`shears.heads{}`,
+/// layer, `Int(ratio · n)` of them at the layer's ratio (one for all, one per layer, or the common
+/// ratio a `params` budget finds; kept FFN widths optionally rounded), the lowest by one criterion (`shears.heads{}`,
 /// `shears.kv_groups{}`, `shears.channels{}`). Query heads go in equal numbers from every KV group
 /// (llama.cpp splits a layer's query heads evenly over its KV heads), ranked within their group.
 ///
