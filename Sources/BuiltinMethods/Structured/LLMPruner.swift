@@ -62,16 +62,24 @@ public struct LLMPruner: ModelStep {
     /// Whether every chosen layer's units are ranked together (the reference's
     /// `--global_pruning`) instead of per layer.
     public let global: Bool
+    /// Kept FFN widths are rounded to a multiple of this (1: the reference's counts).
+    public var roundTo: Int { rounding.multiple }
+    /// The rounding of kept FFN widths.
+    let rounding: WidthRounding
 
     /// "llm-pruner".
     public var name: String { "llm-pruner" }
 
-    /// - Throws: `PruneError` for a ratio or parameter fraction outside [0, 1).
+    /// - Throws: `PruneError` for a ratio or parameter fraction outside [0, 1), or `roundTo < 1`.
     public init(
         budget: StructuredBudget, importance: Importance = .paramFirst, grouping: Grouping? = nil,
-        attentionLayers: [Int]? = nil, mlpLayers: [Int]? = nil, global: Bool = false
+        attentionLayers: [Int]? = nil, mlpLayers: [Int]? = nil, global: Bool = false, roundTo: Int = 1
     ) throws(PruneError) {
         try budget.check(step: "llm-pruner")
+        self.rounding = try WidthRounding(roundTo, step: "llm-pruner")
+        guard !(global && budget.isPerLayer) else {
+            throw PruneError("llm-pruner: global ranking takes one ratio for the model, not one per layer")
+        }
         self.budget = budget
         self.importance = importance
         self.grouping = grouping ?? importance.defaultGrouping
@@ -136,13 +144,13 @@ public struct LLMPruner: ModelStep {
         for layer in attention where config.layers[layer].hasAttention {
             groupScores[layer] = try kvGroupScores(members, layer, config)
         }
-        /// The removals at `ratio`, with their notes.
-        func plan(_ ratio: Double) throws(PruneError) -> [(StructuralRemoval, String)] {
-            if global { return try globalPlan(ratio, mlpScores, groupScores, config) }
+        /// The removals at each layer's ratio, with their notes.
+        func plan(_ ratioOf: (Int) -> Double) throws(PruneError) -> [(StructuralRemoval, String)] {
+            if global { return try globalPlan(ratioOf(0), mlpScores, groupScores, config) }
             var removals: [(StructuralRemoval, String)] = []
             for (layer, scores) in mlpScores.sorted(by: { $0.key < $1.key }) {
-                let width = scores.count
-                let count = width - Int(Double(width) * (1 - ratio))
+                let width = scores.count, ratio = ratioOf(layer)
+                let count = rounding.removed(width - Int(Double(width) * (1 - ratio)), of: width)
                 guard count > 0 else { continue }
                 guard count < width else {
                     throw PruneError("llm-pruner: ratio \(ratio) removes every FFN channel of layer \(layer); lower it")
@@ -154,7 +162,7 @@ public struct LLMPruner: ModelStep {
                     ))
             }
             for (layer, scores) in groupScores.sorted(by: { $0.key < $1.key }) {
-                let shape = config.layers[layer], width = shape.kvHeadCount * config.headDim
+                let shape = config.layers[layer], width = shape.kvHeadCount * config.headDim, ratio = ratioOf(layer)
                 let groups = (width - Int(Double(width) * (1 - ratio))) / config.headDim
                 guard groups > 0 else { continue }
                 guard groups < shape.kvHeadCount else {
@@ -170,14 +178,15 @@ public struct LLMPruner: ModelStep {
             }
             return removals
         }
-        try budget.apply(to: work, step: name, plan: plan)
+        try budget.apply(to: work, step: name, layerPlan: plan)
     }
 
     /// The reference's `prune_global`: every KV group (one score, its channels summed) and FFN
     /// channel of the chosen layers in one list, `n = units − int(channels·(1 − ratio))` of them
     /// pruned by threshold (every unit scoring at most the n-th lowest), where `channels` counts a
     /// KV group as its `headDim` key channels — the reference's own arithmetic, which prunes more
-    /// units than `ratio` of them.
+    /// units than `ratio` of them. With `roundTo`, each layer then keeps its rounded FFN width
+    /// (its lowest channels removed).
     private func globalPlan(
         _ ratio: Double, _ mlpScores: [Int: [Double]], _ groupScores: [Int: [Double]], _ config: LlamaConfig
     ) throws(PruneError) -> [(StructuralRemoval, String)] {
@@ -193,7 +202,8 @@ public struct LLMPruner: ModelStep {
         let threshold = all.sorted()[count - 1]
         var removals: [(StructuralRemoval, String)] = []
         for (layer, scores) in mlpScores.sorted(by: { $0.key < $1.key }) {
-            let chosen = scores.indices.filter { scores[$0] <= threshold }
+            let below = scores.indices.filter { scores[$0] <= threshold }.count
+            let chosen = Self.lowest(scores, rounding.removed(below, of: scores.count))
             guard !chosen.isEmpty else { continue }
             guard chosen.count < scores.count else {
                 throw PruneError("llm-pruner: ratio \(ratio) removes every FFN channel of layer \(layer); lower it")

@@ -4,7 +4,8 @@ import ModelIO
 import PruningEngine
 
 /// Model step: one kind of unit — query heads, KV groups or FFN channels — removed in every chosen
-/// layer, `Int(ratio · n)` of them, the lowest by one criterion (`shears.heads{}`,
+/// layer, `Int(ratio · n)` of them at the layer's ratio (one for all, one per layer, or the common
+/// ratio a `params` budget finds; kept FFN widths optionally rounded), the lowest by one criterion (`shears.heads{}`,
 /// `shears.kv_groups{}`, `shears.channels{}`). Query heads go in equal numbers from every KV group
 /// (llama.cpp splits a layer's query heads evenly over its KV heads), ranked within their group.
 ///
@@ -36,27 +37,50 @@ public struct UnitRemoval: ModelStep {
     public let unit: Unit
     /// The score.
     public let criterion: Criterion
-    /// The fraction of each chosen layer's units (of each KV group's query heads) removed.
-    public let ratio: Double
+    /// How much: the fraction of each chosen layer's units (of each KV group's query heads)
+    /// removed, one for all or one per layer, or a fraction of the model's parameters.
+    public let budget: StructuredBudget
     /// The layers (nil: all).
     public let layers: [Int]?
     /// 1 or 2: the norm of `magnitude`.
     public let norm: Int
+    /// Kept FFN widths are rounded to a multiple of this (channels only; 1: no rounding).
+    public var roundTo: Int { rounding.multiple }
+    /// The rounding of kept FFN widths.
+    let rounding: WidthRounding
 
     /// "heads-CRITERION", "kv_groups-CRITERION" or "channels-CRITERION".
     public var name: String { "\(unit.rawValue)-\(criterion.rawValue)" }
 
-    /// - Throws: `PruneError` for a ratio outside [0, 1) or a norm other than 1 or 2.
+    /// One ratio for every chosen layer.
+    ///
+    /// - Throws: as `init(unit:criterion:budget:layers:norm:roundTo:)`.
     public init(
-        unit: Unit, criterion: Criterion, ratio: Double, layers: [Int]? = nil, norm: Int = 2
+        unit: Unit, criterion: Criterion, ratio: Double, layers: [Int]? = nil, norm: Int = 2, roundTo: Int = 1
+    ) throws(PruneError) {
+        try self.init(
+            unit: unit, criterion: criterion, budget: .ratio(ratio), layers: layers, norm: norm, roundTo: roundTo)
+    }
+
+    /// - Throws: `PruneError` for a ratio or fraction outside [0, 1), a norm other than 1 or 2, or
+    ///   `roundTo` below 1 (or above 1 for heads and KV groups, whose widths are whole heads already).
+    public init(
+        unit: Unit, criterion: Criterion, budget: StructuredBudget, layers: [Int]? = nil, norm: Int = 2,
+        roundTo: Int = 1
     )
         throws(PruneError)
     {
-        guard ratio >= 0, ratio < 1 else { throw PruneError("\(unit.rawValue): ratio must be in [0, 1), got \(ratio)") }
+        try budget.check(step: unit.rawValue)
+        self.rounding = try WidthRounding(roundTo, step: unit.rawValue)
+        guard unit == .channels || roundTo == 1 else {
+            throw PruneError(
+                "\(unit.rawValue): round_to applies to FFN channels only (a head is already head_dim rows); leave it out"
+            )
+        }
         guard norm == 1 || norm == 2 else { throw PruneError("\(unit.rawValue): norm must be 1 or 2, got \(norm)") }
         self.unit = unit
         self.criterion = criterion
-        self.ratio = ratio
+        self.budget = budget
         self.layers = layers
         self.norm = norm
     }
@@ -74,36 +98,41 @@ public struct UnitRemoval: ModelStep {
             }
         }
         let scores = try channelScores(work, chosen)
-        var removals: [(StructuralRemoval, String)] = []
-        for layer in chosen {
-            let shape = config.layers[layer], headDim = config.headDim
-            let values = scores[layer]!
-            let removal: StructuralRemoval, note: String
-            switch unit {
-            case .channels:
-                let count = Int(ratio * Double(shape.ffnSize))
-                guard count > 0 else { continue }
-                removal = .ffnChannels(layer: layer, LLMPruner.lowest(values, count))
-                note = "\(count) of \(shape.ffnSize) FFN channels"
-            case .kvGroups:
-                let count = Int(ratio * Double(shape.kvHeadCount))
-                guard count > 0 else { continue }
-                removal = .kvGroups(layer: layer, LLMPruner.lowest(perUnit(values, shape.groupSize * headDim), count))
-                note = "\(count) of \(shape.kvHeadCount) KV groups"
-            case .queryHeads:
-                let count = Int(ratio * Double(shape.groupSize))
-                guard count > 0 else { continue }
-                let heads = perUnit(values, headDim)
-                let removed = (0..<shape.kvHeadCount).flatMap { group in
-                    let members = Array(heads[(group * shape.groupSize)..<((group + 1) * shape.groupSize)])
-                    return LLMPruner.lowest(members, count).map { group * shape.groupSize + $0 }
-                }
-                removal = .queryHeads(layer: layer, removed)
-                note = "\(removed.count) of \(shape.headCount) query heads (\(count) per KV group)"
-            }
-            removals.append((removal, "layer \(layer): " + note))
+        func plan(_ ratioOf: (Int) -> Double) -> [(StructuralRemoval, String)] {
+            chosen.compactMap { layer in removal(layer, ratio: ratioOf(layer), scores[layer]!, config) }
         }
-        for (removal, note) in removals { try work.remove(removal, note: note) }
+        try budget.apply(to: work, step: unit.rawValue, layerPlan: plan)
+    }
+
+    /// The removal in `layer` at `ratio` with its note (nil: nothing to remove).
+    private func removal(
+        _ layer: Int, ratio: Double, _ values: [Double], _ config: LlamaConfig
+    ) -> (StructuralRemoval, String)? {
+        let shape = config.layers[layer], headDim = config.headDim
+        let removal: StructuralRemoval, note: String
+        switch unit {
+        case .channels:
+            let count = rounding.removed(Int(ratio * Double(shape.ffnSize)), of: shape.ffnSize)
+            guard count > 0 else { return nil }
+            removal = .ffnChannels(layer: layer, LLMPruner.lowest(values, count))
+            note = "\(count) of \(shape.ffnSize) FFN channels"
+        case .kvGroups:
+            let count = Int(ratio * Double(shape.kvHeadCount))
+            guard count > 0 else { return nil }
+            removal = .kvGroups(layer: layer, LLMPruner.lowest(perUnit(values, shape.groupSize * headDim), count))
+            note = "\(count) of \(shape.kvHeadCount) KV groups"
+        case .queryHeads:
+            let count = Int(ratio * Double(shape.groupSize))
+            guard count > 0 else { return nil }
+            let heads = perUnit(values, headDim)
+            let removed = (0..<shape.kvHeadCount).flatMap { group in
+                let members = Array(heads[(group * shape.groupSize)..<((group + 1) * shape.groupSize)])
+                return LLMPruner.lowest(members, count).map { group * shape.groupSize + $0 }
+            }
+            removal = .queryHeads(layer: layer, removed)
+            note = "\(removed.count) of \(shape.headCount) query heads (\(count) per KV group)"
+        }
+        return (removal, "layer \(layer): " + note)
     }
 
     /// One score per run of `width` channels: their sum, or their L2 for minitron.
