@@ -54,7 +54,9 @@ let package = Package(
         /// Loads plugin criteria (shared libraries speaking the PluginAPI ABI) and runs them as pruning steps.
         .target(
             name: "PluginHost",
-            dependencies: ["PluginAPI", "PruningEngine", "Inference", "ModelIO", "Kernels", "SeededRandom"]),
+            dependencies: [
+                "PluginAPI", "PruningEngine", "BuiltinMethods", "Inference", "ModelIO", "Kernels", "SeededRandom",
+            ]),
         /// The `shears` Lua module recipes use (models, calibration, pruning steps, plugins), the
         /// pruning session both the CLI and recipes run (progress, provenance), and running a recipe file.
         .target(
@@ -143,6 +145,8 @@ package.products += [
     .library(name: "ShearsWandaPlugin", type: .dynamic, targets: ["WandaPlugin"]),
     .library(name: "ShearsOBSPlugin", type: .dynamic, targets: ["OBSPlugin"]),
     .library(name: "ShearsPowerPlugin", type: .dynamic, targets: ["PowerPlugin"]),
+    .library(name: "ShearsUnitsPlugin", type: .dynamic, targets: ["UnitsPlugin"]),
+    .library(name: "ShearsFixtureWandaABI10", type: .dynamic, targets: ["FixtureWandaABI10"]),
 ]
 package.products += fixturePlugins.map {
     .library(name: "ShearsFixture\($0)", type: .dynamic, targets: ["Fixture\($0)"])
@@ -163,6 +167,19 @@ package.targets += [
     /// `|W_ij| · scaler_row_j^(alpha/2)` as a Swift plugin (`@_cdecl` entry): the ABI is language-neutral.
     .target(
         name: "PowerPlugin", dependencies: ["PluginAPI"], path: "Plugins/power-swift",
+        linkerSettings: pluginLinkerSettings
+    ),
+    /// Unit criteria (ABI 1.1): Wanda-sp and the gate Taylor score of whole heads, KV groups, FFN channels.
+    .target(
+        name: "UnitsPlugin", dependencies: ["PluginAPI"], path: "Plugins/units-c",
+        cSettings: pluginCSettings, linkerSettings: pluginLinkerSettings
+    ),
+    /// The Wanda example compiled against the frozen ABI 1.0 header: a plugin built before 1.1.
+    .target(
+        name: "FixtureWandaABI10", path: "Tests/Fixtures/Plugins/WandaABI10",
+        cSettings: [
+            .unsafeFlags(["-fvisibility=hidden", "-I\(Context.packageDirectory)/Plugins/wanda-c/include"])
+        ],
         linkerSettings: pluginLinkerSettings
     ),
     /// Shared code of the fixture plugins (instance plumbing, strided magnitude scores, messages).

@@ -26,7 +26,7 @@ public enum MethodRegistry {
     }
 
     /// Layer lists as `layers = "4-27"` or `"0,2,5-7"` give them: ranges inclusive.
-    static func layerList(_ entries: [String], parameter: String) throws(PruneError) -> [Int] {
+    public static func layerList(_ entries: [String], parameter: String) throws(PruneError) -> [Int] {
         var layers: [Int] = []
         for entry in entries.flatMap({ $0.split(separator: ",") }) {
             let bounds = entry.split(separator: "-", omittingEmptySubsequences: false).map {
@@ -244,8 +244,11 @@ public enum MethodRegistry {
             MethodParameter(
                 "importance", .choice(LLMPruner.Importance.allCases.map(\.rawValue)), default: .string("param_first"),
                 help:
-                    "the importance: the Taylor terms param_first, param_second, param_mix or vectorize, or the magnitude baselines l1, l2"
+                    "the importance: the Taylor terms param_first, param_second, param_mix or vectorize, the magnitude baselines l1, l2, or random (seeded)"
             ),
+            MethodParameter(
+                "seed", .integer, default: .integer(0), range: MethodParameterRange(0), provenance: .unlessDefault,
+                help: "the seed of random importance"),
             MethodParameter(
                 "grouping", .choice(LLMPruner.Grouping.allCases.map(\.rawValue)), provenance: .unlessDefault,
                 help: "how a unit's members are combined per channel (default: sum for Taylor, mean for l1/l2)"),
@@ -279,7 +282,7 @@ public enum MethodRegistry {
                 budget: budget, importance: LLMPruner.Importance(rawValue: arguments.string("importance")!)!,
                 grouping: arguments.string("grouping").map { LLMPruner.Grouping(rawValue: $0)! },
                 attentionLayers: attention ?? layers, mlpLayers: mlp ?? layers, global: arguments.boolean("global")!,
-                roundTo: arguments.integer("round_to")!)
+                roundTo: arguments.integer("round_to")!, seed: UInt64(arguments.integer("seed")!))
         ]
     }
 
@@ -330,7 +333,8 @@ public enum MethodRegistry {
     private static func unitRemoval(_ unit: UnitRemoval.Unit, _ summary: String) -> MethodDescriptor {
         MethodDescriptor(
             name: unit.rawValue,
-            summary: summary + " (criteria: magnitude, wanda_sp of FLAP, minitron, taylor of Michel et al.)",
+            summary: summary
+                + " (criteria: magnitude, wanda_sp of FLAP, minitron, taylor, michel and ablation of Michel et al.)",
             parameters: [
                 MethodParameter(
                     "ratio", .layerNumbers, range: MethodParameterRange(0, 1),
@@ -340,12 +344,31 @@ public enum MethodRegistry {
                 params,
                 MethodParameter(
                     "criterion", .choice(UnitRemoval.Criterion.allCases.map(\.rawValue)), default: .string("wanda_sp"),
-                    help: "the score: magnitude, wanda_sp, minitron or taylor"),
+                    help:
+                        "the score: magnitude, wanda_sp, minitron, taylor (Σ_windows |∂L/∂gate|), michel (Σ_tokens |∂L/∂gate|; heads, channels) or ablation (loss increase with the unit masked; heads, kv_groups)"
+                ),
                 MethodParameter(
                     "layers", .names, provenance: .unlessDefault, help: "the layers pruned, e.g. 4-27 (default: all)"),
                 MethodParameter(
                     "norm", .integer, default: .integer(2), range: MethodParameterRange(1, 2, includesUpper: true),
                     provenance: .unlessDefault, help: "the norm of magnitude: 1 or 2"),
+                MethodParameter(
+                    "iterative", .integer, range: MethodParameterRange(1), provenance: .unlessDefault,
+                    help: unit == .queryHeads
+                        ? "remove this many heads per KV group per round, rescoring between rounds (default: all at once)"
+                        : "remove this many units per layer per round, rescoring between rounds (default: all at once)"),
+                MethodParameter(
+                    "compensation", .choice(WidthCompensation.names), default: .string("none"),
+                    provenance: .unlessDefault,
+                    help:
+                        "what replaces the removed units' contribution: none, bias (FLAP's mean bias) or ridge (least-squares refit of the reading matrix's kept columns)"
+                ),
+                MethodParameter(
+                    "lambda", .number, default: .number(0.01), range: MethodParameterRange(0),
+                    provenance: .unlessDefault,
+                    help:
+                        "the ridge penalty towards the original columns, relative to the mean diagonal of the kept inputs' Gram matrix"
+                ),
             ] + (unit == .channels ? [roundTo] : [])
         ) { arguments throws(PruneError) in
             let budget = try StructuredBudget.from(arguments, step: unit.rawValue)
@@ -356,7 +379,10 @@ public enum MethodRegistry {
                 try UnitRemoval(
                     unit: unit, criterion: UnitRemoval.Criterion(rawValue: arguments.string("criterion")!)!,
                     budget: budget, layers: layers, norm: arguments.integer("norm")!,
-                    roundTo: arguments.integer("round_to") ?? 1)
+                    roundTo: arguments.integer("round_to") ?? 1, iterative: arguments.integer("iterative"),
+                    compensation: WidthCompensation(
+                        name: arguments.string("compensation")!, lambda: arguments.number("lambda")!,
+                        step: unit.rawValue))
             ]
         }
     }

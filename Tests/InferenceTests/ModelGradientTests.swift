@@ -147,6 +147,49 @@ import Testing
         }
     }
 
+    @Test("per-token head gates are Σ_t |∂L/∂ξ_t,h|, each token's gate derivative taken by finite differences")
+    func perTokenHeadGates() throws {
+        let model = try TinyModel.make(seed: 5)
+        let c = model.config
+        let windows = [
+            ForwardPassTests.tokens(5, vocab: c.vocabSize, seed: 31),
+            ForwardPassTests.tokens(4, vocab: c.vocabSize, seed: 32),
+        ]
+        let gates = try ModelGradients(model: model).gates(windows: windows, units: [.heads], perToken: true)
+        let plain = try ModelGradients(model: model).gates(windows: windows, units: [.heads])
+        /// The mean loss over `windows` with head `head` of `layer` scaled by `scale` at `position` of window `index`.
+        func loss(_ index: Int, _ layer: Int, _ position: Int, _ head: Int, _ scale: Double) -> Double {
+            var total = 0.0, count = 0
+            for (w, window) in windows.enumerated() {
+                let logits = ReferenceForward.logits(model, window) { l, p, h in
+                    w == index && l == layer && p == position && h == head ? scale : 1
+                }
+                let nll = ReferenceForward.negativeLogLikelihoods(logits: logits, tokens: window)
+                total += nll.reduce(0, +)
+                count += nll.count
+            }
+            return total / Double(count)
+        }
+        let step = FiniteDifferences.step
+        for layer in 0..<c.layerCount {
+            for head in 0..<c.layers[layer].headCount {
+                var absolute = 0.0, signed = 0.0
+                for (index, window) in windows.enumerated() {
+                    for position in window.indices {
+                        let term =
+                            (loss(index, layer, position, head, 1 + step) - loss(index, layer, position, head, 1 - step))
+                            / (2 * step)
+                        absolute += abs(term)
+                        signed += term
+                    }
+                }
+                let scale = max(absolute, 1e-3)
+                #expect(abs(gates.layers[layer].heads[head] - absolute) < 1e-4 * scale, "layer \(layer) head \(head)")
+                #expect(abs(plain.layers[layer].heads[head] - signed) < 1e-4 * scale, "layer \(layer) head \(head)")
+            }
+        }
+    }
+
     @Test("bad input is refused before any work, naming what and where")
     func badInput() throws {
         let model = try TinyModel.heterogeneous()

@@ -74,8 +74,13 @@ enum ReferenceForward {
         { name in overrides[name] ?? model.tensor(name)!.storage.array.map(Double.init) }
     }
 
-    /// Decoder layer `layer` of `model` over `states` (one sequence from position 0).
-    static func layer(_ model: Model, _ layer: Int, _ input: [[Double]], weight: (String) -> [Double]) -> [[Double]] {
+    /// Decoder layer `layer` of `model` over `states` (one sequence from position 0);
+    /// `contextScale(position, head)` multiplies each query head's attended context (a head gate
+    /// per token).
+    static func layer(
+        _ model: Model, _ layer: Int, _ input: [[Double]], weight: (String) -> [Double],
+        contextScale: ((Int, Int) -> Double)? = nil
+    ) -> [[Double]] {
         let c = model.config, shape = c.layers[layer]
         var states = input
         typealias Part = LlamaTensorNames.Layer
@@ -104,10 +109,13 @@ enum ReferenceForward {
                 keys.append(k)
                 values.append(matvec(w[.value]!, x, outputs: kvWidth))
             }
-            let attended = attention(
+            var attended = attention(
                 queries: queries, keys: keys, values: values, heads: shape.headCount, kvHeads: shape.kvHeadCount,
                 headDim: c.headDim, window: c.slidingWindow)
             for position in 0..<states.count {
+                if let contextScale {
+                    for i in 0..<queryWidth { attended[position][i] *= contextScale(position, i / c.headDim) }
+                }
                 let o = matvec(w[.attentionOutput]!, attended[position], outputs: c.hiddenSize)
                 let b = bias(.attentionOutput)
                 for i in 0..<c.hiddenSize { states[position][i] += o[i] + b[i] }
@@ -126,13 +134,21 @@ enum ReferenceForward {
         return states
     }
 
-    /// Logits of every position, `tokens.count` rows of `vocab` values.
-    static func logits(_ model: Model, _ tokens: [Int32], overrides: [String: [Double]] = [:]) -> [[Double]] {
+    /// Logits of every position, `tokens.count` rows of `vocab` values; `contextScale(layer,
+    /// position, head)` as `layer` takes it.
+    static func logits(
+        _ model: Model, _ tokens: [Int32], overrides: [String: [Double]] = [:],
+        contextScale: ((Int, Int, Int) -> Double)? = nil
+    ) -> [[Double]] {
         let c = model.config
         let weight = weights(model, overrides)
         let embedding = weight(LlamaTensorNames.tokenEmbedding)
         var states = tokens.map { id in Array(embedding[Int(id) * c.hiddenSize..<(Int(id) + 1) * c.hiddenSize]) }
-        for layer in 0..<c.layerCount { states = self.layer(model, layer, states, weight: weight) }
+        for layer in 0..<c.layerCount {
+            states = self.layer(
+                model, layer, states, weight: weight,
+                contextScale: contextScale.map { scale in { scale(layer, $0, $1) } })
+        }
         let tied = model.tensor(LlamaTensorNames.output) == nil
         let output = tied ? embedding : weight(LlamaTensorNames.output)
         let norm = weight(LlamaTensorNames.outputNorm)

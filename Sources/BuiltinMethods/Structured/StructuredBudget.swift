@@ -50,11 +50,33 @@ public enum StructuredBudget: Sendable, Equatable {
         to work: ModelWork, step: String,
         layerPlan plan: ((Int) -> Double) throws(PruneError) -> [(StructuralRemoval, String)]
     ) throws(PruneError) {
-        guard let ratios = try layerRatios(layerCount: work.model.config.layerCount, step: step) else {
-            try apply(to: work, step: step) { ratio throws(PruneError) in try plan { _ in ratio } }
-            return
+        let ratioOf = try layerRatio(for: work, step: step) { ratioOf throws(PruneError) in try plan(ratioOf).map(\.0) }
+        for (removal, note) in try plan(ratioOf) { try work.remove(removal, note: note) }
+    }
+
+    /// Each layer's ratio: the one ratio, the list's ratio per layer, or the common ratio a
+    /// parameter budget finds with `plan` (the removals at a ratio per layer; noted on `work`).
+    ///
+    /// - Throws: `PruneError` for a list of the wrong length, from `plan` or the search.
+    func layerRatio(
+        for work: ModelWork, step: String,
+        plan: ((Int) -> Double) throws(PruneError) -> [StructuralRemoval]
+    ) throws(PruneError) -> (Int) -> Double {
+        let model = work.model
+        switch self {
+        case .ratio(let ratio): return { _ in ratio }
+        case .layerRatios:
+            let ratios = try layerRatios(layerCount: model.config.layerCount, step: step)!
+            return { ratios[$0] }
+        case .parameters(let fraction):
+            let found = try Self.ratio(removing: fraction, of: model.parameterCount, model.config, step: step) {
+                ratio throws(PruneError) in try plan { _ in ratio }
+            }
+            work.note(
+                "params \(fraction): ratio \(found.ratio) removes \(found.removed) of \(model.parameterCount) parameters"
+            )
+            return { _ in found.ratio }
         }
-        for (removal, note) in try plan({ ratios[$0] }) { try work.remove(removal, note: note) }
     }
 
     /// Plans the removals of this budget with `plan` (a ratio's removals, each with its note) and
@@ -66,21 +88,8 @@ public enum StructuredBudget: Sendable, Equatable {
         to work: ModelWork, step: String,
         plan: (Double) throws(PruneError) -> [(StructuralRemoval, String)]
     ) throws(PruneError) {
-        let model = work.model
-        let removals: [(StructuralRemoval, String)]
-        switch self {
-        case .ratio(let ratio): removals = try plan(ratio)
-        case .layerRatios: throw PruneError("\(step): takes one ratio for every layer, not one per layer")
-        case .parameters(let fraction):
-            let found = try Self.ratio(removing: fraction, of: model.parameterCount, model.config, step: step) {
-                ratio throws(PruneError) in try plan(ratio).map(\.0)
-            }
-            removals = try plan(found.ratio)
-            work.note(
-                "params \(fraction): ratio \(found.ratio) removes \(found.removed) of \(model.parameterCount) parameters"
-            )
-        }
-        for (removal, note) in removals { try work.remove(removal, note: note) }
+        guard !isPerLayer else { throw PruneError("\(step): takes one ratio for every layer, not one per layer") }
+        try apply(to: work, step: step) { ratioOf throws(PruneError) in try plan(ratioOf(0)) }
     }
 
     /// Checks that the ratio (every layer's) or the fraction lies in [0, 1).

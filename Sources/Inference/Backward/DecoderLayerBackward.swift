@@ -45,11 +45,12 @@ package final class DecoderLayerBackward {
     /// place, for the layer `weights` whose forward call over the same rows filled `record`.
     /// Writes (or adds, when `accumulate`) the weight gradients into `weights`' buffers when
     /// `weightGradients` is given, and adds the unit-gate gradients to `gates` when given; with
-    /// `mix` (which needs `gates`), the gradients of its β instead, through the mixed units.
+    /// `mix` (which needs `gates`), the gradients of its β instead, through the mixed units;
+    /// `perToken` adds each token's gate term as its absolute value (`UnitMix.backward`).
     package func run(
         _ weights: LayerWeights, record: LayerActivationRecord, rows: Int, gradient: UnsafeMutablePointer<Float>,
         weightGradients: LayerGradients?, accumulate: Bool, gates: UnsafeMutablePointer<LayerGateGradients>?,
-        mix: UnitMix? = nil
+        mix: UnitMix? = nil, perToken: Bool = false
     ) {
         precondition(mix == nil || gates != nil, "layer backward: a unit mix needs gate gradients")
         precondition(rows <= capacity, "layer backward: \(rows) rows exceed the capacity \(capacity)")
@@ -73,7 +74,7 @@ package final class DecoderLayerBackward {
             if let gates {
                 UnitMix.backward(
                     mix, .ffnHidden, real: z, gradient: dz, rows: rows, width: ffn, headDim: config.headDim,
-                    into: &gates.pointee.channels)
+                    perToken: perToken, into: &gates.pointee.channels)
                 if let bias = w.downBias { gates.pointee.biases += Self.biasTerm(bias, gradient, rows, hidden) }
             }
             SwiGLUBackward.backward(
@@ -108,7 +109,7 @@ package final class DecoderLayerBackward {
             if let gates {
                 UnitMix.backward(
                     mix, .attentionContext, real: context, gradient: dContext, rows: rows, width: queryWidth,
-                    headDim: headDim, into: &gates.pointee.heads)
+                    headDim: headDim, perToken: perToken, into: &gates.pointee.heads)
                 if let bias = w.outputBias { gates.pointee.biases += Self.biasTerm(bias, gradient, rows, hidden) }
             }
             attention.run(
