@@ -4,7 +4,7 @@ import ModelIO
 /// A deliberately plain Double-precision LLaMA forward pass (straightforward loops, no cache),
 /// the yardstick for the optimised `ForwardPass` and `DecoderLayer` and, through finite
 /// differences, for the backward pass; layers may differ in shape, lack attention or FFN, and carry
-/// `attn_output`/`ffn_down` biases.
+/// q/k/v, `attn_output` and `ffn_down` biases and q/k head norms.
 /// Every weight can be overridden by name (Double values) to perturb it.
 enum ReferenceForward {
     /// `y = W·x` for `W` `[outputs, x.count]` row-major.
@@ -88,17 +88,30 @@ enum ReferenceForward {
             uniqueKeysWithValues: Part.allCases.filter { $0.exists(in: shape) }.map {
                 ($0, weight($0.name(layer: layer)))
             })
+        let epsilon = Double(c.rmsNormEpsilon)
         func bias(_ part: Part) -> [Double] {
             let name = part.name(layer: layer, kind: .bias)
-            return model.tensor(name) == nil ? [Double](repeating: 0, count: c.hiddenSize) : weight(name)
+            let width = part.shape(c, layer: layer, kind: .bias)[0]
+            return model.tensor(name) == nil ? [Double](repeating: 0, count: width) : weight(name)
         }
-        let queryWidth = c.queryWidth(layer), kvWidth = c.kvWidth(layer), epsilon = Double(c.rmsNormEpsilon)
+        /// `x` plus `part`'s bias, each head then RMS-normed by `part`'s head norm if it has one.
+        func project(_ part: Part, _ x: [Double], heads: Int) -> [Double] {
+            var y = zip(matvec(w[part]!, x, outputs: heads * c.headDim), bias(part)).map { $0 + $1 }
+            let normName = part.name(layer: layer, kind: .headNorm)
+            guard model.tensor(normName) != nil else { return y }
+            let norm = weight(normName), d = c.headDim
+            for h in 0..<heads {
+                y.replaceSubrange(
+                    h * d..<(h + 1) * d, with: rmsNorm(Array(y[h * d..<(h + 1) * d]), norm, epsilon: epsilon))
+            }
+            return y
+        }
         if shape.hasAttention {
             var keys: [[Double]] = [], values: [[Double]] = [], queries: [[Double]] = []
             for (position, state) in states.enumerated() {
                 let x = rmsNorm(state, w[.attentionNorm]!, epsilon: epsilon)
-                var q = matvec(w[.query]!, x, outputs: queryWidth)
-                var k = matvec(w[.key]!, x, outputs: kvWidth)
+                var q = project(.query, x, heads: shape.headCount)
+                var k = project(.key, x, heads: shape.kvHeadCount)
                 let divisors = c.ropeScaling.divisors(headDim: c.headDim, base: c.ropeTheta)
                 let base = Double(c.ropeTheta)
                 rope(&q, heads: shape.headCount, headDim: c.headDim, base: base, position: position, divisors: divisors)
@@ -107,7 +120,7 @@ enum ReferenceForward {
                 )
                 queries.append(q)
                 keys.append(k)
-                values.append(matvec(w[.value]!, x, outputs: kvWidth))
+                values.append(project(.value, x, heads: shape.kvHeadCount))
             }
             var attended = attention(
                 queries: queries, keys: keys, values: values, heads: shape.headCount, kvHeads: shape.kvHeadCount,

@@ -3,7 +3,7 @@ import ModelIO
 /// The reverse pass of `DecoderLayer.forward` for one sequence from position 0, consuming the
 /// forward's `LayerActivationRecord` (no second copy of the forward math): FFN (down, SwiGLU,
 /// gate/up, RMSNorm, residual), then attention (output projection, causal GQA attention,
-/// inverse RoPE, q/k/v, RMSNorm, residual). Products are OpenBLAS calls; the forward kernels
+/// inverse RoPE, q/k head norms, q/k/v with their biases' gradients, RMSNorm, residual). Products are OpenBLAS calls; the forward kernels
 /// (softmax, RoPE) are reused.
 ///
 /// Not thread-safe: one instance per thread.
@@ -20,6 +20,8 @@ package final class DecoderLayerBackward {
     private let contextGradient, queryGradient: TensorStorage
     /// `dL/dk`, `dL/dv`, `capacity × maxKVWidth` each.
     private let keyGradient, valueGradient: TensorStorage
+    /// `dL/dq` and `dL/dk` before the q/k head norms (Qwen3; empty without them).
+    private let projectedQueryGradient, projectedKeyGradient: TensorStorage
     /// The attention backward's scratch.
     private let attention: AttentionBackward
     /// The inverse rotation.
@@ -36,6 +38,8 @@ package final class DecoderLayerBackward {
         queryGradient = TensorStorage(zeros: capacity * config.maxQueryWidth)
         keyGradient = TensorStorage(zeros: capacity * config.maxKVWidth)
         valueGradient = TensorStorage(zeros: capacity * config.maxKVWidth)
+        projectedQueryGradient = TensorStorage(zeros: config.queryKeyNorm ? capacity * config.maxQueryWidth : 0)
+        projectedKeyGradient = TensorStorage(zeros: config.queryKeyNorm ? capacity * config.maxKVWidth : 0)
         attention = AttentionBackward(headDim: config.headDim, capacity: capacity, window: config.slidingWindow)
         rotary = RotaryBackward(
             positions: capacity, headDim: config.headDim, base: config.ropeTheta, scaling: config.ropeScaling)
@@ -118,7 +122,29 @@ package final class DecoderLayerBackward {
                 queryGradient: dq, keyGradient: dk, valueGradient: dv)
             rotary.apply(dq, rows: rows, heads: shape.headCount)
             rotary.apply(dk, rows: rows, heads: shape.kvHeadCount)
+            // Through the head norms: each head's row of headDim values is one RMSNorm row.
+            if let norm = w.queryNorm {
+                let projected = projectedQueryGradient.buffer.baseAddress!
+                projected.update(repeating: 0, count: rows * queryWidth)
+                RMSNormBackward.backward(
+                    x: site(.projectedQueries), weight: norm, outputGradient: dq, rows: rows * shape.headCount,
+                    n: headDim, epsilon: epsilon, addingInputGradientTo: projected,
+                    addingWeightGradientTo: weightGradients?.headNorms[.query]?.buffer.baseAddress)
+                dq.update(from: projected, count: rows * queryWidth)
+            }
+            if let norm = w.keyNorm {
+                let projected = projectedKeyGradient.buffer.baseAddress!
+                projected.update(repeating: 0, count: rows * kvWidth)
+                RMSNormBackward.backward(
+                    x: site(.projectedKeys), weight: norm, outputGradient: dk, rows: rows * shape.kvHeadCount,
+                    n: headDim, epsilon: epsilon, addingInputGradientTo: projected,
+                    addingWeightGradientTo: weightGradients?.headNorms[.key]?.buffer.baseAddress)
+                dk.update(from: projected, count: rows * kvWidth)
+            }
             if let g = weightGradients {
+                g.addBiasGradient(.query, dq, rows: rows, width: queryWidth)
+                g.addBiasGradient(.key, dk, rows: rows, width: kvWidth)
+                g.addBiasGradient(.value, dv, rows: rows, width: kvWidth)
                 LinearBackward.weightGradient(
                     dq, rows: rows, outputs: queryWidth, input: normed, inputs: hidden, into: g[.query],
                     accumulate: true)

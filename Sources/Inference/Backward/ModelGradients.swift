@@ -144,7 +144,12 @@ package final class ModelGradients {
             let biases = LayerGradients.biasParts(of: model, layer: layer)
             for part in LlamaTensorNames.Layer.allCases where part.exists(in: config.layers[layer]) {
                 order.append((part.name(layer: layer), part.shape(config, layer: layer)))
-                if biases.contains(part) { order.append((part.name(layer: layer, kind: .bias), [hidden])) }
+                if biases.contains(part) {
+                    order.append((part.name(layer: layer, kind: .bias), part.shape(config, layer: layer, kind: .bias)))
+                }
+                if config.queryKeyNorm && part.takesHeadNorm {
+                    order.append((part.name(layer: layer, kind: .headNorm), [config.headDim]))
+                }
             }
         }
         order.append((LlamaTensorNames.tokenEmbedding, [vocab, hidden]))
