@@ -18,7 +18,7 @@ struct Shears: ParsableCommand {
         version: ShearsVersion.description,
         subcommands: [
             Run.self, Prune.self, ImatrixCommand.self, Gradients.self, Inspect.self, Tokenize.self, Eval.self,
-            Generate.self, Convert.self,
+            Generate.self, Convert.self, Synth.self,
             Bench.self, Report.self,
             Plugins.self, PluginCheck.self, Methods.self,
         ]

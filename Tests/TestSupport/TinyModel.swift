@@ -10,24 +10,9 @@ public enum TinyModel {
         contextLength: 256, ropeTheta: 10000, rmsNormEpsilon: 1e-5, tiedEmbedding: false
     )
 
-    /// A byte-level vocabulary: the 256 byte tokens, a few merges, `<|endoftext|>` last.
-    public static func vocabulary(size: Int) -> BPEVocabulary {
-        precondition(size >= 257, "a byte-level vocabulary needs at least 257 tokens")
-        var tokens = ByteLevelAlphabet.scalars.map { String($0) }
-        var merges: [String] = []
-        let pairs = ["t h", "th e", "Ġ t", "Ġt he", "i n", "a n", "e r", "o n", "Ġ a", "r e"]
-        for pair in pairs where tokens.count < size - 1 {
-            merges.append(pair)
-            tokens.append(pair.replacingOccurrences(of: " ", with: ""))
-        }
-        while tokens.count < size - 1 { tokens.append("<|extra_\(tokens.count)|>") }
-        tokens.append("<|endoftext|>")
-        var types = [Int32](repeating: 1, count: tokens.count)
-        types[types.count - 1] = 3
-        return BPEVocabulary(
-            tokens: tokens, merges: merges, tokenTypes: types, preTokenizer: "gpt-2",
-            bosID: Int32(size - 1), eosID: Int32(size - 1), addBOS: false)
-    }
+    /// A byte-level vocabulary: the 256 byte tokens, a few merges, `<|endoftext|>` last
+    /// (`BPEVocabulary.byteLevel(size:)`, which synthetic models use too).
+    public static func vocabulary(size: Int) -> BPEVocabulary { .byteLevel(size: size) }
 
     /// GGUF metadata for `config` and `vocabulary`, as llama.cpp would write it (`deci` when the
     /// layers differ).

@@ -168,8 +168,14 @@ public enum ModelWriter {
 
     /// The type a tensor is stored as when `requested` is asked for.
     public static func storedType(of tensor: Tensor, requested: GGMLType) -> GGMLType {
-        if tensor.shape.count < 2 { return .f32 }
-        if tensor.columns % requested.blockSize != 0 { return .f16 }
+        storedType(shape: tensor.shape, requested: requested)
+    }
+
+    /// The type a tensor of row-major `shape` is stored as when `requested` is asked for: F32 for
+    /// a vector, F16 for a matrix whose rows are not a multiple of the type's block size.
+    public static func storedType(shape: [Int], requested: GGMLType) -> GGMLType {
+        if shape.count < 2 { return .f32 }
+        if shape.dropFirst().reduce(1, *) % requested.blockSize != 0 { return .f16 }
         return requested
     }
 
