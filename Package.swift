@@ -36,17 +36,27 @@ let package = Package(
         .target(name: "Tokenization", dependencies: ["JSON"]),
         /// Strict JSON parser and writer shared by the model and tokenizer readers (package access).
         .target(name: "JSON"),
+        /// The seeded generators (SplitMix64, standard normals) behind every reproducible draw (package access).
+        .target(name: "SeededRandom"),
         /// LLaMA forward pass, KV-cache generation, perplexity.
-        .target(name: "Inference", dependencies: ["ModelIO", "Kernels", "CBLAS"]),
+        .target(name: "Inference", dependencies: ["ModelIO", "Kernels", "CBLAS", "SeededRandom"]),
         /// The layer-wise pruning engine: the step protocol (`PruneStep`), `MatrixWork`, the engine
         /// loop (`Pruner`), calibration activations and input statistics, sparsity patterns, targets,
         /// reports and errors. It knows no particular method.
         .target(name: "PruningEngine", dependencies: ["ModelIO", "Inference", "Kernels", "CBLAS"]),
         /// The built-in pruning steps, in folders by stage (allocators, criteria, selectors, refiners,
         /// reconstructors), and the methods made of them (magnitude, Wanda, SparseGPT, RIA, OWL, DSnoT).
-        .target(name: "BuiltinMethods", dependencies: ["PruningEngine", "ModelIO", "Inference", "Kernels", "CBLAS"]),
+        .target(
+            name: "BuiltinMethods",
+            dependencies: [
+                "PruningEngine", "ModelIO", "Inference", "Kernels", "CBLAS", "SeededRandom",
+            ]),
         /// Loads plugin criteria (shared libraries speaking the PluginAPI ABI) and runs them as pruning steps.
-        .target(name: "PluginHost", dependencies: ["PluginAPI", "PruningEngine", "Inference", "ModelIO", "Kernels"]),
+        .target(
+            name: "PluginHost",
+            dependencies: [
+                "PluginAPI", "PruningEngine", "BuiltinMethods", "Inference", "ModelIO", "Kernels", "SeededRandom",
+            ]),
         /// The `shears` Lua module recipes use (models, calibration, pruning steps, plugins), the
         /// pruning session both the CLI and recipes run (progress, provenance), and running a recipe file.
         .target(
@@ -86,7 +96,8 @@ let package = Package(
         // MARK: - Tests
 
         /// Fixtures shared by the test targets: tiny random models, reference data paths.
-        .target(name: "TestSupport", dependencies: ["ModelIO", "Tokenization"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["ModelIO", "Tokenization", "SeededRandom"], path: "Tests/TestSupport"),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "ModelIO", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelIO", "Kernels", "TestSupport"]),
@@ -107,7 +118,8 @@ let package = Package(
         .testTarget(
             name: "BuiltinMethodsTests",
             dependencies: [
-                "PruningEngine", "BuiltinMethods", "Inference", "ModelIO", "Kernels", "CBLAS", "TestSupport",
+                "PruningEngine", "BuiltinMethods", "Inference", "ModelIO", "Kernels", "CBLAS", "SeededRandom",
+                "TestSupport",
             ]
         ),
     ]
@@ -133,6 +145,8 @@ package.products += [
     .library(name: "ShearsWandaPlugin", type: .dynamic, targets: ["WandaPlugin"]),
     .library(name: "ShearsOBSPlugin", type: .dynamic, targets: ["OBSPlugin"]),
     .library(name: "ShearsPowerPlugin", type: .dynamic, targets: ["PowerPlugin"]),
+    .library(name: "ShearsUnitsPlugin", type: .dynamic, targets: ["UnitsPlugin"]),
+    .library(name: "ShearsFixtureWandaABI10", type: .dynamic, targets: ["FixtureWandaABI10"]),
 ]
 package.products += fixturePlugins.map {
     .library(name: "ShearsFixture\($0)", type: .dynamic, targets: ["Fixture\($0)"])
@@ -153,6 +167,19 @@ package.targets += [
     /// `|W_ij| · scaler_row_j^(alpha/2)` as a Swift plugin (`@_cdecl` entry): the ABI is language-neutral.
     .target(
         name: "PowerPlugin", dependencies: ["PluginAPI"], path: "Plugins/power-swift",
+        linkerSettings: pluginLinkerSettings
+    ),
+    /// Unit criteria (ABI 1.1): Wanda-sp and the gate Taylor score of whole heads, KV groups, FFN channels.
+    .target(
+        name: "UnitsPlugin", dependencies: ["PluginAPI"], path: "Plugins/units-c",
+        cSettings: pluginCSettings, linkerSettings: pluginLinkerSettings
+    ),
+    /// The Wanda example compiled against the frozen ABI 1.0 header: a plugin built before 1.1.
+    .target(
+        name: "FixtureWandaABI10", path: "Tests/Fixtures/Plugins/WandaABI10",
+        cSettings: [
+            .unsafeFlags(["-fvisibility=hidden", "-I\(Context.packageDirectory)/Plugins/wanda-c/include"])
+        ],
         linkerSettings: pluginLinkerSettings
     ),
     /// Shared code of the fixture plugins (instance plumbing, strided magnitude scores, messages).

@@ -156,7 +156,8 @@ enum PowerPlugin {
                         PowerPlugin.score(criterion, input, scores, message, messageSize)
                     },
                     select: nil,
-                    get_extension: { _, _ in nil }
+                    get_extension: { _, _ in nil },
+                    score_units: nil
                 ), host: host, alpha: alpha))
         out.pointee = UnsafeMutableRawPointer(instance).assumingMemoryBound(to: shears_criterion.self)
         return SHEARS_STATUS_OK

@@ -26,7 +26,7 @@ public enum MethodRegistry {
     }
 
     /// Layer lists as `layers = "4-27"` or `"0,2,5-7"` give them: ranges inclusive.
-    static func layerList(_ entries: [String], parameter: String) throws(PruneError) -> [Int] {
+    public static func layerList(_ entries: [String], parameter: String) throws(PruneError) -> [Int] {
         var layers: [Int] = []
         for entry in entries.flatMap({ $0.split(separator: ",") }) {
             let bounds = entry.split(separator: "-", omittingEmptySubsequences: false).map {
@@ -225,7 +225,9 @@ public enum MethodRegistry {
 
     private static let roundTo = MethodParameter(
         "round_to", .integer, default: .integer(1), range: MethodParameterRange(1), provenance: .unlessDefault,
-        help: "round every kept width to the nearest multiple of this (64 suits llama.cpp's kernels)")
+        help:
+            "round every kept FFN (and hidden) width to the nearest multiple of this, never below it (64 suits llama.cpp's kernels); a params target is then met as closely as the rounded widths allow"
+    )
 
     /// LLM-Pruner: block-wise Taylor importance of KV groups and FFN channels, `ratio` of each removed.
     public static let llmPruner = MethodDescriptor(
@@ -234,14 +236,19 @@ public enum MethodRegistry {
             "removes KV groups and FFN channels by Taylor importance from one gradient of the dense model, ratio of each in every chosen layer (LLM-Pruner block-wise, Ma et al.)",
         parameters: [
             MethodParameter(
-                "ratio", .number, range: MethodParameterRange(0, 1),
-                help: "the fraction of each chosen layer's FFN channels and KV channels to remove (whole heads)"),
+                "ratio", .layerNumbers, range: MethodParameterRange(0, 1),
+                help:
+                    "the fraction of each chosen layer's FFN channels and KV channels to remove (whole heads), or one per layer"
+            ),
             params,
             MethodParameter(
                 "importance", .choice(LLMPruner.Importance.allCases.map(\.rawValue)), default: .string("param_first"),
                 help:
-                    "the importance: the Taylor terms param_first, param_second, param_mix or vectorize, or the magnitude baselines l1, l2"
+                    "the importance: the Taylor terms param_first, param_second, param_mix or vectorize, the magnitude baselines l1, l2, or random (seeded)"
             ),
+            MethodParameter(
+                "seed", .integer, default: .integer(0), range: MethodParameterRange(0), provenance: .unlessDefault,
+                help: "the seed of random importance"),
             MethodParameter(
                 "grouping", .choice(LLMPruner.Grouping.allCases.map(\.rawValue)), provenance: .unlessDefault,
                 help: "how a unit's members are combined per channel (default: sum for Taylor, mean for l1/l2)"),
@@ -257,6 +264,7 @@ public enum MethodRegistry {
             MethodParameter(
                 "mlp_layers", .names, provenance: .unlessDefault,
                 help: "the layers whose FFN channels are pruned (default: layers)"),
+            roundTo,
         ]
     ) { arguments throws(PruneError) in
         let budget = try StructuredBudget.from(arguments, step: "llm_pruner")
@@ -273,7 +281,8 @@ public enum MethodRegistry {
             try LLMPruner(
                 budget: budget, importance: LLMPruner.Importance(rawValue: arguments.string("importance")!)!,
                 grouping: arguments.string("grouping").map { LLMPruner.Grouping(rawValue: $0)! },
-                attentionLayers: attention ?? layers, mlpLayers: mlp ?? layers, global: arguments.boolean("global")!)
+                attentionLayers: attention ?? layers, mlpLayers: mlp ?? layers, global: arguments.boolean("global")!,
+                roundTo: arguments.integer("round_to")!, seed: UInt64(arguments.integer("seed")!))
         ]
     }
 
@@ -284,8 +293,10 @@ public enum MethodRegistry {
             "removes KV groups and FFN channels whose inputs fluctuate least over the calibration windows, adding their mean contribution back as a bias (FLAP, An et al.)",
         parameters: [
             MethodParameter(
-                "ratio", .number, range: MethodParameterRange(0, 1),
-                help: "the fraction to remove: of each layer's units (UL-UM), of the attention + FFN cost (AL-AM)"),
+                "ratio", .layerNumbers, range: MethodParameterRange(0, 1),
+                help:
+                    "the fraction to remove: of each layer's units (UL-UM, or one per layer), of the attention + FFN cost (AL-AM)"
+            ),
             params,
             MethodParameter(
                 "metric", .choice(FLAP.Metric.allCases.map(\.rawValue)), default: .string("WIFV"),
@@ -296,13 +307,15 @@ public enum MethodRegistry {
             MethodParameter(
                 "bias", .boolean, default: .boolean(true),
                 help: "add the removed inputs' mean contribution back as attn_output/ffn_down biases"),
+            roundTo,
         ]
     ) { arguments throws(PruneError) in
         return [
             try FLAP(
                 budget: try StructuredBudget.from(arguments, step: "flap"),
                 metric: FLAP.Metric(rawValue: arguments.string("metric")!)!,
-                structure: FLAP.Structure(rawValue: arguments.string("structure")!)!, bias: arguments.boolean("bias")!)
+                structure: FLAP.Structure(rawValue: arguments.string("structure")!)!, bias: arguments.boolean("bias")!,
+                roundTo: arguments.integer("round_to")!)
         ]
     }
 
@@ -320,32 +333,56 @@ public enum MethodRegistry {
     private static func unitRemoval(_ unit: UnitRemoval.Unit, _ summary: String) -> MethodDescriptor {
         MethodDescriptor(
             name: unit.rawValue,
-            summary: summary + " (criteria: magnitude, wanda_sp of FLAP, minitron, taylor of Michel et al.)",
+            summary: summary
+                + " (criteria: magnitude, wanda_sp of FLAP, minitron, taylor, michel and ablation of Michel et al.)",
             parameters: [
                 MethodParameter(
-                    "ratio", .number, range: MethodParameterRange(0, 1),
+                    "ratio", .layerNumbers, range: MethodParameterRange(0, 1),
                     help: unit == .queryHeads
-                        ? "the fraction of each KV group's query heads to remove"
-                        : "the fraction of each layer's units to remove"),
+                        ? "the fraction of each KV group's query heads to remove (or one per layer)"
+                        : "the fraction of each layer's units to remove (or one per layer)"),
+                params,
                 MethodParameter(
                     "criterion", .choice(UnitRemoval.Criterion.allCases.map(\.rawValue)), default: .string("wanda_sp"),
-                    help: "the score: magnitude, wanda_sp, minitron or taylor"),
+                    help:
+                        "the score: magnitude, wanda_sp, minitron, taylor (Σ_windows |∂L/∂gate|), michel (Σ_tokens |∂L/∂gate|; heads, channels) or ablation (loss increase with the unit masked; heads, kv_groups)"
+                ),
                 MethodParameter(
                     "layers", .names, provenance: .unlessDefault, help: "the layers pruned, e.g. 4-27 (default: all)"),
                 MethodParameter(
                     "norm", .integer, default: .integer(2), range: MethodParameterRange(1, 2, includesUpper: true),
                     provenance: .unlessDefault, help: "the norm of magnitude: 1 or 2"),
-            ]
+                MethodParameter(
+                    "iterative", .integer, range: MethodParameterRange(1), provenance: .unlessDefault,
+                    help: unit == .queryHeads
+                        ? "remove this many heads per KV group per round, rescoring between rounds (default: all at once)"
+                        : "remove this many units per layer per round, rescoring between rounds (default: all at once)"),
+                MethodParameter(
+                    "compensation", .choice(WidthCompensation.names), default: .string("none"),
+                    provenance: .unlessDefault,
+                    help:
+                        "what replaces the removed units' contribution: none, bias (FLAP's mean bias) or ridge (least-squares refit of the reading matrix's kept columns)"
+                ),
+                MethodParameter(
+                    "lambda", .number, default: .number(0.01), range: MethodParameterRange(0),
+                    provenance: .unlessDefault,
+                    help:
+                        "the ridge penalty towards the original columns, relative to the mean diagonal of the kept inputs' Gram matrix"
+                ),
+            ] + (unit == .channels ? [roundTo] : [])
         ) { arguments throws(PruneError) in
-            guard let ratio = arguments.number("ratio") else { throw PruneError("\(unit.rawValue): give ratio = R") }
+            let budget = try StructuredBudget.from(arguments, step: unit.rawValue)
             let layers = try arguments.names("layers").map { names throws(PruneError) in
                 try layerList(names, parameter: "layers")
             }
             return [
                 try UnitRemoval(
                     unit: unit, criterion: UnitRemoval.Criterion(rawValue: arguments.string("criterion")!)!,
-                    ratio: ratio,
-                    layers: layers, norm: arguments.integer("norm")!)
+                    budget: budget, layers: layers, norm: arguments.integer("norm")!,
+                    roundTo: arguments.integer("round_to") ?? 1, iterative: arguments.integer("iterative"),
+                    compensation: WidthCompensation(
+                        name: arguments.string("compensation")!, lambda: arguments.number("lambda")!,
+                        step: unit.rawValue))
             ]
         }
     }

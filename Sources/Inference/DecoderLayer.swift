@@ -53,7 +53,8 @@ package struct PhaseTimer {
 /// (`DecoderLayerForward`).
 ///
 /// Works in place on the residual stream: `h += attention(norm(h)); h += ffn(norm(h))`, either
-/// sub-block absent when the layer's shape has none. Products are OpenBLAS calls; norms, RoPE,
+/// sub-block absent when the layer's shape has none. q/k/v biases (Qwen2) are added to the
+/// projections and q/k head norms (Qwen3) applied per head, both before RoPE. Products are OpenBLAS calls; norms, RoPE,
 /// softmax and SwiGLU are the SIMD kernels.
 struct DecoderLayer {
     /// The layer's index in the model.
@@ -118,7 +119,18 @@ struct DecoderLayer {
             LinearAlgebra.linear(
                 normed, rows: rows, inputs: hidden, xStride: hidden, weight: w.value,
                 outputs: kvWidth, into: newValues, yStride: kvWidth)
+            if let bias = w.queryBias { addRowBias(bias, to: queries, rows: rows, width: queryWidth) }
+            if let bias = w.keyBias { addRowBias(bias, to: newKeys, rows: rows, width: kvWidth) }
+            if let bias = w.valueBias { addRowBias(bias, to: newValues, rows: rows, width: kvWidth) }
             timer.charge(\.projections)
+            if let norm = w.queryNorm {
+                record?.capture(.projectedQueries, queries, rows * queryWidth)
+                shears_rmsnorm(queries, norm, queries, rows * shape.headCount, headDim, config.rmsNormEpsilon)
+            }
+            if let norm = w.keyNorm {
+                record?.capture(.projectedKeys, newKeys, rows * kvWidth)
+                shears_rmsnorm(newKeys, norm, newKeys, rows * shape.kvHeadCount, headDim, config.rmsNormEpsilon)
+            }
             switch cache {
             case .sequence(let keys, let values, let first):
                 shears_rope(queries, rows, queryWidth, shape.headCount, headDim, cosines, sines, first)
@@ -211,6 +223,10 @@ package final class LayerActivationRecord {
         case attentionNormed
         /// Queries after RoPE, `rows × queryWidth`.
         case queries
+        /// Queries before their head norm (projection plus bias), `rows × queryWidth`; only with q/k norms.
+        case projectedQueries
+        /// The call's keys before their head norm, `rows × kvWidth`; only with q/k norms.
+        case projectedKeys
         /// The call's keys after RoPE, `rows × kvWidth`.
         case keys
         /// The call's values, `rows × kvWidth`.

@@ -7,6 +7,10 @@ package struct LayerWeights {
         let norm, query, key, value, output: UnsafePointer<Float>
         /// `attn_output.bias`, added to the attention's output (nil: none).
         let outputBias: UnsafePointer<Float>?
+        /// q/k/v biases, added to the projections before RoPE (Qwen2; nil: none).
+        let queryBias, keyBias, valueBias: UnsafePointer<Float>?
+        /// Per-head RMSNorm weights of q and k (`headDim` each), applied before RoPE (Qwen3; nil: none).
+        let queryNorm, keyNorm: UnsafePointer<Float>?
     }
 
     /// The FFN sub-block's weights.
@@ -54,11 +58,16 @@ package struct ModelWeights {
             func bias(_ part: Part) -> UnsafePointer<Float>? {
                 model.tensor(part.name(layer: layer, kind: .bias)).map(pointer)
             }
+            func headNorm(_ part: Part) -> UnsafePointer<Float>? {
+                model.tensor(part.name(layer: layer, kind: .headNorm)).map(pointer)
+            }
             let attention =
                 shape.hasAttention
                 ? LayerWeights.Attention(
                     norm: part(.attentionNorm), query: part(.query), key: part(.key),
-                    value: part(.value), output: part(.attentionOutput), outputBias: bias(.attentionOutput))
+                    value: part(.value), output: part(.attentionOutput), outputBias: bias(.attentionOutput),
+                    queryBias: bias(.query), keyBias: bias(.key), valueBias: bias(.value),
+                    queryNorm: headNorm(.query), keyNorm: headNorm(.key))
                 : nil
             let ffn =
                 shape.hasFFN

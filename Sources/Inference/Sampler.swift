@@ -1,4 +1,5 @@
 import Foundation
+import SeededRandom
 
 /// How the next token is chosen from the logits.
 public struct SamplingOptions: Sendable, Equatable {
@@ -35,11 +36,11 @@ public struct SamplingOptions: Sendable, Equatable {
 /// with a seeded SplitMix64 generator.
 struct Sampler {
     let options: SamplingOptions
-    private var state: UInt64
+    private var generator: SplitMix64
 
     init(options: SamplingOptions) {
         self.options = options
-        state = options.seed
+        generator = SplitMix64(seed: options.seed)
     }
 
     /// The index of the largest logit (the lowest index on ties).
@@ -68,7 +69,7 @@ struct Sampler {
             }
         }
         weights.removeLast(weights.count - kept)
-        let pick = uniform() * weights.reduce(0, +)
+        let pick = generator.unit() * weights.reduce(0, +)
         var running = 0.0
         for (i, w) in weights.enumerated() {
             running += w
@@ -90,14 +91,5 @@ struct Sampler {
             if best.count > k { best.removeLast() }
         }
         return best
-    }
-
-    /// A uniform Double in [0, 1) from SplitMix64.
-    private mutating func uniform() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
     }
 }

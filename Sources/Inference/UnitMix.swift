@@ -62,10 +62,11 @@ package final class UnitMix {
 
     /// The backward of `apply` for `site`: adds `Σ_t (x − x̃)·g` per unit to `gates` (x the real
     /// rows, g = ∂L/∂x̂), then turns `gradient` into `∂L/∂x = β·g` (past position 0, which is not mixed). Without a mix of `site` it adds
-    /// `Σ_t x·g`, the unit gates at 1.
+    /// `Σ_t x·g`, the unit gates at 1, or with `perToken` `Σ_t |x·g|` (each token's term taken
+    /// absolute before the sum, Michel et al.'s head importance; unmixed sites only).
     static func backward(
         _ mix: UnitMix?, _ site: LinearInputSite, real: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>,
-        rows: Int, width: Int, headDim: Int, into gates: inout [Double]
+        rows: Int, width: Int, headDim: Int, perToken: Bool = false, into gates: inout [Double]
     ) {
         let unit = site == .attentionContext ? headDim : 1
         guard let (beta, _, storage) = mix?.gates(site, headDim: headDim) else {
@@ -73,7 +74,7 @@ package final class UnitMix {
                 for u in 0..<(width / unit) {
                     var sum: Float = 0
                     for j in (u * unit)..<((u + 1) * unit) { sum += real[r * width + j] * gradient[r * width + j] }
-                    gates[u] += Double(sum)
+                    gates[u] += perToken ? Double(abs(sum)) : Double(sum)
                 }
             }
             return

@@ -140,6 +140,24 @@ public struct LuaCall {
     /// - Throws: ``LuaScriptError`` with the function's error message if it raises.
     public func callFunctionForNumber(at index: Int32, _ arguments: [LuaValue]) throws -> Double? {
         try protectedCall(at: index, arguments, results: 1)
+        return numberOnTop()
+    }
+
+    /// Calls the function `function` refers to (kept by an earlier call of the same runtime) with
+    /// `arguments` in protected mode and returns its first result as a number, or nil when that
+    /// result is not a number.
+    ///
+    /// - Throws: ``LuaScriptError`` with the function's error message if it raises.
+    public func callFunctionForNumber(_ function: LuaKeptFunction, _ arguments: [LuaValue]) throws -> Double? {
+        guard state.reserve(1) else { throw LuaScriptError("stack overflow") }
+        lua_rawgeti(state.pointer, LuaState.registryIndex, lua_Integer(function.reference))
+        defer { state.pop() }
+        try protectedCall(at: state.top, arguments, results: 1)
+        return numberOnTop()
+    }
+
+    /// Pops the value on top: a number (numeric strings converted), or nil.
+    private func numberOnTop() -> Double? {
         defer { state.pop() }
         var isNumber: Int32 = 0
         let value = lua_tonumberx(state.pointer, -1, &isNumber)
@@ -161,4 +179,12 @@ public struct LuaCall {
             throw LuaScriptError(message)
         }
     }
+}
+
+/// A Lua function kept in the state's registry past the call that received it
+/// (``LuaTableArgument/keptFunction(_:)``), callable from a later call into Swift of the same
+/// runtime; it lives until the runtime closes.
+public struct LuaKeptFunction: Sendable, Equatable {
+    /// The registry slot.
+    let reference: Int32
 }

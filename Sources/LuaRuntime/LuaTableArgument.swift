@@ -151,6 +151,15 @@ public struct LuaTableArgument {
         try keptOnStack(.field(name), type: LUA_TFUNCTION, expected: "a function")
     }
 
+    /// Field `name`, a function, kept in the registry so that a later call into Swift of the same
+    /// runtime can call it (``LuaCall/callFunctionForNumber(_:_:)``); nil if the field is nil. The
+    /// function stays alive until the runtime closes.
+    public func keptFunction(_ name: String) throws -> LuaKeptFunction? {
+        guard let index = try function(name) else { return nil }
+        lua_pushvalue(call.state.pointer, index)
+        return LuaKeptFunction(reference: luaL_ref(call.state.pointer, LuaState.registryIndex))
+    }
+
     /// The stack index of field `name` when it is a userdata (a handle), left on the stack until
     /// the call returns so that ``LuaCall/handle(_:as:)`` can check it; nil if the field is nil.
     public func handleIndex(_ name: String) throws -> Int32? {

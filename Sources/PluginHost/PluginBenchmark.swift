@@ -1,6 +1,7 @@
 import Inference
 import ModelIO
 import PruningEngine
+import SeededRandom
 
 /// Times a plugin criterion step against a built-in criterion step on the same matrices,
 /// interleaved (alternating which goes first), and reports the medians and their ratio.
@@ -37,15 +38,15 @@ public enum PluginBenchmark {
         builtin: [any PruneStep], plugin: [any PruneStep], shapes: [(rows: Int, columns: Int)],
         runs: Int = 21, repeats: Int = 1
     ) throws(PruneError) -> Report {
-        var random = SeededRandom(seed: 42)
+        var random = NormalSource(seed: 42)
         let requirement = (builtin + plugin).reduce(StatisticsRequirement()) { $0.union($1.requirement) }
         var works: [MatrixWork] = []
         for (index, shape) in shapes.enumerated() {
             let weights = TensorStorage(count: shape.rows * shape.columns) { buffer in
-                for i in buffer.indices { buffer[i] = random.normal() * 0.05 }
+                for i in buffer.indices { buffer[i] = Float(random.next()) * 0.05 }
             }
             let statistics = InputStatistics(columns: shape.columns, requirement: requirement)
-            let activations = (0..<32 * shape.columns).map { _ in random.normal() }
+            let activations = (0..<32 * shape.columns).map { _ in Float(random.next()) }
             activations.withUnsafeBufferPointer { statistics.accumulate($0) }
             let work = MatrixWork(
                 name: "bench.\(index).weight", layer: 0, part: .up, rows: shape.rows, columns: shape.columns,

@@ -77,6 +77,13 @@ public enum PluginConformance {
             "struct-sizes", .info,
             "descriptor \(descriptor.structSize) (host \(MemoryLayout<shears_criterion_descriptor>.size)), instance \(criterion.structSize) (host \(MemoryLayout<shears_criterion>.size)), score input \(MemoryLayout<shears_score_input>.size) passed"
         )
+        if descriptor.isUnitCriterion {
+            report(
+                "units", .info,
+                "a unit criterion (ABI 1.1): the weight-score checks below do not apply; its score_units runs in unit steps"
+            )
+            return results
+        }
         report(
             "declaration", .info,
             "statistics: \(descriptor.statisticsNames.isEmpty ? "none" : descriptor.statisticsNames.joined(separator: ", ")); \(descriptor.isThreadSafe ? "thread-safe" : "one call per instance at a time"); select: \(criterion.hasSelect ? "yes" : "no")"

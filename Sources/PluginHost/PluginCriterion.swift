@@ -32,7 +32,8 @@ public final class PluginCriterion: @unchecked Sendable {
     /// with the declared defaults first).
     ///
     /// - Throws: `PluginError` for an unknown criterion, a bad parameter, a failed
-    ///   `create_criterion`, or an instance without `score` or smaller than ABI 1.0's struct.
+    ///   `create_criterion`, or an instance smaller than ABI 1.0's struct, without `score` (a
+    ///   criterion of weights) or without `score_units` (a unit criterion).
     public init(
         library: PluginLibrary, id: String, parameters given: [String: PluginParameterValue] = [:]
     ) throws(PluginError) {
@@ -60,9 +61,13 @@ public final class PluginCriterion: @unchecked Sendable {
                 "the instance has struct_size \(structSize), smaller than the minimum \(PluginABI.minimumCriterionSize)"
             )
         }
-        guard functions.destroy != nil, functions.score != nil else {
+        guard functions.destroy != nil, descriptor.isUnitCriterion || functions.score != nil else {
             functions.destroy?(created)
             throw fail("the instance lacks destroy or score")
+        }
+        guard !descriptor.isUnitCriterion || functions.score_units != nil else {
+            functions.destroy?(created)
+            throw fail("a unit criterion's instance lacks score_units (ABI 1.1)")
         }
         self.library = library
         self.descriptor = descriptor
@@ -86,12 +91,31 @@ public final class PluginCriterion: @unchecked Sendable {
     public func score(
         _ input: UnsafePointer<shears_score_input>, into scores: UnsafeMutablePointer<Float>
     ) throws(PluginError) {
-        let score = functions.score!
+        guard let score = functions.score else {
+            throw error("a unit criterion scores no weights; use it as a unit step (unit = \"heads\", ...)")
+        }
         let (status, message) = serialized {
             PluginStatus.withMessageBuffer { buffer, size in score(instance, input, scores, buffer, size) }
         }
         guard status == SHEARS_STATUS_OK else {
             throw error("score failed on \(Self.tensorName(input)): \(PluginStatus.describe(status, message: message))")
+        }
+    }
+
+    /// Calls `score_units` on `input`, writing `unit_count` floats to `scores`.
+    ///
+    /// - Throws: `PluginError` when the criterion scores no units or the plugin fails.
+    public func scoreUnits(
+        _ input: UnsafePointer<shears_unit_input>, into scores: UnsafeMutablePointer<Float>
+    ) throws(PluginError) {
+        guard let scoreUnits = functions.score_units else { throw error("the criterion scores no units") }
+        let (status, message) = serialized {
+            PluginStatus.withMessageBuffer { buffer, size in scoreUnits(instance, input, scores, buffer, size) }
+        }
+        guard status == SHEARS_STATUS_OK else {
+            throw error(
+                "score_units failed on layer \(input.pointee.layer): \(PluginStatus.describe(status, message: message))"
+            )
         }
     }
 

@@ -15,6 +15,11 @@ public struct PluginCriterionDescriptor: Sendable, Equatable {
     public let statistics: StatisticsRequirement
     /// True when `score` and `select` may run concurrently on one instance.
     public let isThreadSafe: Bool
+    /// True for a unit criterion (ABI 1.1 `SHEARS_CRITERION_UNITS`): it scores query heads, KV
+    /// groups or FFN channels through `score_units`.
+    public let isUnitCriterion: Bool
+    /// True when a unit criterion reads the per-window gate gradients.
+    public let readsGateGradients: Bool
     /// The parameters it accepts, in declaration order.
     public let parameters: [PluginParameterDeclaration]
     /// `struct_size` of the plugin's descriptor.
@@ -27,16 +32,22 @@ public struct PluginCriterionDescriptor: Sendable, Equatable {
         (shears_statistics(SHEARS_STATISTICS_GRAM), .gram, "gram"),
     ]
 
-    /// The names of the statistics it reads (`squared_norms`, `moments`, `gram`).
+    /// The step options of a unit criterion, which its parameters may not be named.
+    public static let unitStepOptions: Set<String> = ["unit", "ratio", "layers", "iterative", "compensation", "lambda"]
+
+    /// The names of the statistics it reads (`squared_norms`, `moments`, `gram`, `gate_gradients`).
     public var statisticsNames: [String] {
         Self.statisticsBits.filter { statistics.contains($0.requirement) }.map(\.name)
+            + (readsGateGradients ? ["gate_gradients"] : [])
     }
 
     /// Copies and checks descriptor `raw` of the plugin at `plugin`.
     ///
     /// - Throws: `PluginError` for a short struct, a missing or badly spelled id, unknown
     ///   statistics or flag bits, too many parameters, a parameter list of unequal or oversized
-    ///   `struct_size`s, or a bad parameter declaration.
+    ///   `struct_size`s, or a bad parameter declaration; a unit criterion reading statistics other
+    ///   than squared norms and gate gradients or naming a parameter after a unit step option,
+    ///   and gate gradients declared by a criterion of weights.
     package init(_ raw: UnsafePointer<shears_criterion_descriptor>, plugin: String) throws(PluginError) {
         let structSize = Int(raw.pointee.struct_size)
         guard structSize >= PluginABI.minimumDescriptorSize else {
@@ -59,7 +70,8 @@ public struct PluginCriterionDescriptor: Sendable, Equatable {
         version = descriptor.version.map { String(cString: $0) } ?? ""
         description = descriptor.description.map { String(cString: $0) } ?? ""
         var statistics: StatisticsRequirement = []
-        var unknown = descriptor.statistics
+        let gateBit = shears_statistics(SHEARS_STATISTICS_GATE_GRADIENTS)
+        var unknown = descriptor.statistics & ~gateBit
         for entry in Self.statisticsBits where descriptor.statistics & entry.bit != 0 {
             statistics.insert(entry.requirement)
             unknown &= ~entry.bit
@@ -70,12 +82,26 @@ public struct PluginCriterionDescriptor: Sendable, Equatable {
         }
         self.statistics = statistics
         let threadSafe = shears_criterion_flags(SHEARS_CRITERION_THREAD_SAFE)
-        guard descriptor.flags & ~threadSafe == 0 else {
+        let units = shears_criterion_flags(SHEARS_CRITERION_UNITS)
+        guard descriptor.flags & ~(threadSafe | units) == 0 else {
             throw PluginError(
                 plugin: plugin, criterion: id,
-                "declares unknown flag bits 0x\(String(descriptor.flags & ~threadSafe, radix: 16))")
+                "declares unknown flag bits 0x\(String(descriptor.flags & ~(threadSafe | units), radix: 16))")
         }
         isThreadSafe = descriptor.flags & threadSafe != 0
+        isUnitCriterion = descriptor.flags & units != 0
+        readsGateGradients = descriptor.statistics & gateBit != 0
+        if isUnitCriterion {
+            guard statistics.subtracting(.squaredNorms).isEmpty else {
+                throw PluginError(
+                    plugin: plugin, criterion: id,
+                    "a unit criterion receives squared_norms and gate_gradients only, not moments or gram")
+            }
+        } else if readsGateGradients {
+            throw PluginError(
+                plugin: plugin, criterion: id,
+                "declares gate_gradients, which only unit criteria (SHEARS_CRITERION_UNITS) receive")
+        }
         var parameters: [PluginParameterDeclaration] = []
         let count = Int(descriptor.parameter_count)
         guard count <= PluginABI.maximumParameterCount else {
@@ -107,6 +133,11 @@ public struct PluginCriterionDescriptor: Sendable, Equatable {
                     )
                 }
                 let declaration = try PluginParameterDeclaration(entry, plugin: plugin, criterion: id)
+                if isUnitCriterion, Self.unitStepOptions.contains(declaration.name) {
+                    throw PluginError(
+                        plugin: plugin, criterion: id,
+                        "parameter name '\(declaration.name)' is reserved for the unit step's own option")
+                }
                 guard !parameters.contains(where: { $0.name == declaration.name }) else {
                     throw PluginError(plugin: plugin, criterion: id, "declares parameter '\(declaration.name)' twice")
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import PruningEngine
+import SeededRandom
 
 /// A generated matrix with calibration statistics for checking plugins: seeded, so every run
 /// sees the same numbers; each buffer also exists in a non-contiguous copy (padded rows, every
@@ -26,14 +27,14 @@ final class PluginFixture {
     init(rows: Int, columns: Int, seed: UInt64) {
         self.rows = rows
         self.columns = columns
-        var random = SeededRandom(seed: seed)
+        var random = NormalSource(seed: seed)
         func buffer(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
             let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
             buffer.initialize(repeating: 0)
             return buffer
         }
         weights = buffer(rows * columns)
-        for index in weights.indices { weights[index] = random.normal() * 0.05 }
+        for index in weights.indices { weights[index] = Float(random.next()) * 0.05 }
         paddedWeights = buffer(rows * (columns + 5))
         interleavedWeights = buffer(rows * columns * 2)
         for row in 0..<rows {
@@ -43,7 +44,7 @@ final class PluginFixture {
                 interleavedWeights[(row * columns + column) * 2] = value
             }
         }
-        let activations = (0..<tokens * columns).map { _ in random.normal() }
+        let activations = (0..<tokens * columns).map { _ in Float(random.next()) }
         norms = buffer(columns)
         sums = buffer(columns)
         variances = buffer(columns)
@@ -130,30 +131,5 @@ final class PluginFixture {
             input.tokens = tokens
         }
         return input
-    }
-}
-
-/// SplitMix64 with a Box–Muller normal: a small seeded generator for fixtures.
-struct SeededRandom {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    /// The next 64 random bits.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1).
-    mutating func uniform() -> Float { (Float(next() >> 40) + 0.5) / Float(1 << 24) }
-
-    /// Standard normal.
-    mutating func normal() -> Float {
-        let u = uniform(), v = uniform()
-        return (-2 * logf(u)).squareRoot() * cosf(2 * .pi * v)
     }
 }

@@ -155,6 +155,13 @@ public struct MethodParameter: Sendable {
             return try pattern(text)
         case .names:
             return .names(text.split(separator: ",").map(String.init))
+        case .layerNumbers:
+            let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0) }
+            guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
+                throw MethodArgumentError(
+                    parameter: name, "must be a number or comma-separated numbers (one per layer), got '\(text)'")
+            }
+            return values.count == 1 ? .number(values[0]!) : .numbers(values.map { $0! })
         }
     }
 

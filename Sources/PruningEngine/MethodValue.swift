@@ -12,6 +12,9 @@ public enum MethodParameterType: Sendable, Equatable {
     case pattern
     /// One or more names (a string or a list of strings in Lua, comma-separated on the command line).
     case names
+    /// A number, or one number per decoder layer (a list or a function of the layer in Lua,
+    /// comma-separated on the command line).
+    case layerNumbers
 
     /// "a number", "'matrix' or 'row'", ...: what a value must be, for errors and listings.
     public var noun: String {
@@ -23,13 +26,15 @@ public enum MethodParameterType: Sendable, Equatable {
         case .choice(let choices): "one of " + choices.map { "'\($0)'" }.joined(separator: ", ")
         case .pattern: "a sparsity pattern (\"unstructured\" or \"N:M\")"
         case .names: "a list of names"
+        case .layerNumbers: "a number or one number per layer"
         }
     }
 
     /// Whether `value` is of this type.
     func accepts(_ value: MethodValue) -> Bool {
         switch (self, value) {
-        case (.number, .number), (.integer, .integer), (.boolean, .boolean), (.pattern, .pattern), (.names, .names):
+        case (.number, .number), (.integer, .integer), (.boolean, .boolean), (.pattern, .pattern), (.names, .names),
+            (.layerNumbers, .number), (.layerNumbers, .numbers):
             true
         case (.choice(let choices), .string(let text)): choices.contains(text)
         default: false
@@ -51,6 +56,8 @@ public enum MethodValue: Sendable, Equatable, CustomStringConvertible {
     case pattern(SparsityPattern)
     /// Names.
     case names([String])
+    /// One number per decoder layer.
+    case numbers([Double])
 
     /// As provenance shows it: Swift's number formatting (`5.0`, `0.08`), names joined by `+`.
     public var description: String {
@@ -61,6 +68,7 @@ public enum MethodValue: Sendable, Equatable, CustomStringConvertible {
         case .string(let value): value
         case .pattern(let value): value.description
         case .names(let value): value.joined(separator: "+")
+        case .numbers(let value): "{" + value.map { "\($0)" }.joined(separator: ",") + "}"
         }
     }
 }
@@ -116,6 +124,10 @@ public struct MethodArguments: Sendable {
     /// The pattern parameter `name`, if set.
     public func pattern(_ name: String) -> SparsityPattern? {
         if case .pattern(let value) = values[name] { value } else { nil }
+    }
+    /// The per-layer numbers of parameter `name`, if given as a list.
+    public func numbers(_ name: String) -> [Double]? {
+        if case .numbers(let value) = values[name] { value } else { nil }
     }
     /// The names parameter `name`, if set.
     public func names(_ name: String) -> [String]? {

@@ -97,7 +97,7 @@ public final class ModelWork {
     }
 
     /// Per calibration window, `∂L_w/∂g` at g = 1 for gates on `units` of `layers` (L_w that
-    /// window's share of the mean NLL), without any weight gradient.
+    /// window's own mean NLL), without any weight gradient.
     ///
     /// - Throws: `PruneError` without calibration windows, for bad windows or a unit a layer
     ///   lacks, or on cancellation.
@@ -112,6 +112,21 @@ public final class ModelWork {
                 })
         }
         return result
+    }
+
+    /// Michel et al.'s unit importance over all calibration windows at once: per unit of `units`
+    /// in `layers`, `Σ_t |x_t·∂L/∂x_t|` over every token t (x the unit's inputs to `attn_output` or
+    /// `ffn_down`, L the mean NLL over every predicted token), each token's term taken absolute
+    /// before the sum (`ModelGradients.gates` with `perToken`).
+    ///
+    /// - Throws: `PruneError` without calibration windows, for bad windows or a unit a layer
+    ///   lacks, or on cancellation.
+    package func tokenGateImportance(units: Set<GateUnit>, layers: [Int]) throws(PruneError) -> GateGradients {
+        guard !calibration.isEmpty else { throw PruneError("\(report.step) needs calibration windows") }
+        let gradients = ModelGradients(model: model, cancellation: cancellation)
+        return try PruneError.mapping(report.step) {
+            try gradients.gates(windows: calibration, units: units, layers: layers, perToken: true)
+        }
     }
 
     /// `∂L/∂β` of SCOP's unit mixes (one per layer, nil for a layer left alone) over `windows`

@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import LuaRuntime
 import ModelIO
 import PruningEngine
 
@@ -9,10 +10,25 @@ package final class PruneRecipe {
     package let steps: [any PruneStep]
     /// How a user wrote it, for logs and provenance.
     package let description: String
+    /// Set when a parameter is a Lua function of the layer (`ratio = function(layer, layers)`):
+    /// makes the final recipe, in a call of the same runtime, for a model of the given number of
+    /// layers; `steps` is then empty. Nil: `steps` are final.
+    package let resolve: ((LuaCall, Int) throws -> PruneRecipe)?
 
-    package init(steps: [any PruneStep], description: String) {
+    package init(
+        steps: [any PruneStep], description: String, resolve: ((LuaCall, Int) throws -> PruneRecipe)? = nil
+    ) {
         self.steps = steps
         self.description = description
+        self.resolve = resolve
+    }
+
+    /// This recipe with its per-layer functions called for a model of `layers` layers (itself
+    /// when it has none).
+    ///
+    /// - Throws: the function's error, or `LuaArgumentError` when it returns no number.
+    package func resolved(in call: LuaCall, layers: Int) throws -> PruneRecipe {
+        try resolve?(call, layers) ?? self
     }
 
     /// `name(key=value, ...)` with the given parameters (nil values left out).

@@ -1,3 +1,4 @@
+import BuiltinMethods
 import Foundation
 import LuaRuntime
 import PluginHost
@@ -128,7 +129,9 @@ extension ShearsModule {
         } catch {
             throw fail("the step options must be a table, got \(call.typeName(2))")
         }
-        let reserved = PluginParameterDeclaration.reservedNames
+        let reserved =
+            descriptor.isUnitCriterion
+            ? PluginCriterionDescriptor.unitStepOptions : PluginParameterDeclaration.reservedNames
         do {
             try options?.checkFields(allowed: reserved.union(descriptor.parameters.map(\.name)))
         } catch let error as LuaArgumentError where error.detail.hasPrefix("unknown field '") {
@@ -154,6 +157,7 @@ extension ShearsModule {
                 )
             }
         }
+        if descriptor.isUnitCriterion { return try unitStep(reference, given: given, options: options) }
         let sparsity = try argument(fail) { try options?.optionalNumber("sparsity") }
         let patternText = try argument(fail) { try options?.optionalString("pattern") }
         let selectorText = try argument(fail) { try options?.optionalString("selector") }
@@ -179,6 +183,48 @@ extension ShearsModule {
             ("selector", selectorText),
         ]
         let recipe = PruneRecipe(steps: steps, description: PruneRecipe.describe("\(library.id)/\(id)", summary))
+        return .handle(recipe, as: RecipeHandles.step)
+    }
+
+    /// The `shears.Step` of a unit criterion (ABI 1.1): a `UnitRemoval` of `unit` ("heads",
+    /// "kv_groups" or "channels") scored by the plugin, with the unit steps' `ratio` (required),
+    /// `layers` ("4-27"-style), `iterative`, `compensation` and `lambda`.
+    private static func unitStep(
+        _ reference: PluginCriterionReference, given: [String: PluginParameterValue], options: LuaTableArgument?
+    ) throws(PluginError) -> LuaValue {
+        let library = reference.library, id = reference.descriptor.id
+        func fail(_ message: String) -> PluginError { PluginError(plugin: library.path, criterion: id, message) }
+        let unitName = try argument(fail) { try options?.optionalString("unit") }
+        guard let unitName, let unit = UnitRemoval.Unit(rawValue: unitName) else {
+            throw fail("a unit criterion needs unit = \"heads\", \"kv_groups\" or \"channels\"")
+        }
+        guard let ratio = try argument(fail, { try options?.optionalNumber("ratio") }) else {
+            throw fail("a unit criterion needs ratio = R, the fraction of each layer's units to remove")
+        }
+        let layersText = try argument(fail) { try options?.optionalString("layers") }
+        let iterative = try argument(fail) { try options?.optionalInteger("iterative") }
+        let compensationName = try argument(fail) { try options?.optionalString("compensation") } ?? "none"
+        let lambda = try argument(fail) { try options?.optionalNumber("lambda") } ?? 0.01
+        let scorer = try PluginUnitScorer(PluginCriterion(library: library, id: id, parameters: given))
+        let step: UnitRemoval
+        do throws(PruneError) {
+            step = try UnitRemoval(
+                unit: unit, scorer: scorer, ratio: ratio,
+                layers: try layersText.map { text throws(PruneError) in
+                    try MethodRegistry.layerList([text], parameter: "layers")
+                }, iterative: iterative,
+                compensation: try WidthCompensation(name: compensationName, lambda: lambda, step: unit.rawValue))
+        } catch {
+            throw fail(error.message)
+        }
+        var summary = scorer.criterion.parameters.summary(order: reference.descriptor.parameters).map {
+            ($0.0, Optional($0.1))
+        }
+        summary += [
+            ("unit", unitName), ("ratio", "\(ratio)"), ("layers", layersText), ("iterative", iterative.map { "\($0)" }),
+            ("compensation", compensationName == "none" ? nil : compensationName),
+        ]
+        let recipe = PruneRecipe(steps: [step], description: PruneRecipe.describe("\(library.id)/\(id)", summary))
         return .handle(recipe, as: RecipeHandles.step)
     }
 

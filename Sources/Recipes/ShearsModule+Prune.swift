@@ -55,7 +55,9 @@ extension ShearsModule {
             guard let stackIndex = try spec.handleIndex(at: index) else {
                 throw LuaArgumentError(argument: 3, "element #\(index) must be a shears.Step, got nil")
             }
-            recipes.append(try call.handle(Int(stackIndex), as: RecipeHandles.step))
+            recipes.append(
+                try call.handle(Int(stackIndex), as: RecipeHandles.step).resolved(
+                    in: call, layers: model.config.layerCount))
         }
         guard !recipes.isEmpty else {
             throw LuaArgumentError(
@@ -121,12 +123,10 @@ extension ShearsModule {
             return try list.numbers()
         }
         let layers = try call.handle(1, as: RecipeHandles.model).model.config.layerCount
-        return try (0..<layers).map { layer in
-            guard let value = try call.callFunctionForNumber(at: 2, [.integer(layer), .integer(layers)]) else {
-                throw LuaArgumentError(
-                    argument: 2, "the function must return a number (the sparsity of layer \(layer))")
-            }
-            return value
+        return try layerNumbers(layers) { layer in
+            LuaArgumentError(argument: 2, "the function must return a number (the sparsity of layer \(layer))")
+        } value: { layer in
+            try call.callFunctionForNumber(at: 2, [.integer(layer), .integer(layers)])
         }
     }
 

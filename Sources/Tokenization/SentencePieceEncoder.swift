@@ -241,7 +241,7 @@ struct SentencePieceEncoder: Sendable {
         let count = ids.count
         var next = Array(1...count), previous = Array(-1..<(count - 1))
         next[count - 1] = -1
-        var heap = PairHeap()
+        var heap = MinHeap<PairCandidate>()
         func push(_ left: Int) {
             guard left >= 0 else { return }
             let right = next[left]
@@ -274,47 +274,14 @@ struct SentencePieceEncoder: Sendable {
     }
 }
 
-/// A max-heap of candidate BPE joins: highest score first, then leftmost.
-private struct PairHeap {
-    struct Entry {
-        var score: Float
-        var left: Int
-        var leftID: Int32, rightID: Int32
+/// A candidate BPE join; the heap takes the highest score first, then the leftmost.
+private struct PairCandidate: Comparable {
+    var score: Float
+    var left: Int
+    var leftID: Int32, rightID: Int32
 
-        /// Whether `self` is taken before `other`.
-        func precedes(_ other: Entry) -> Bool {
-            score > other.score || (score == other.score && left < other.left)
-        }
-    }
-
-    private var entries: [Entry] = []
-
-    mutating func push(_ entry: Entry) {
-        entries.append(entry)
-        var child = entries.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard entries[child].precedes(entries[parent]) else { break }
-            entries.swapAt(parent, child)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> Entry? {
-        guard let last = entries.popLast() else { return nil }
-        guard !entries.isEmpty else { return last }
-        let top = entries[0]
-        entries[0] = last
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var first = parent
-            if left < entries.count && entries[left].precedes(entries[first]) { first = left }
-            if right < entries.count && entries[right].precedes(entries[first]) { first = right }
-            if first == parent { break }
-            entries.swapAt(parent, first)
-            parent = first
-        }
-        return top
+    /// Whether `lhs` is taken before `rhs`.
+    static func < (lhs: Self, rhs: Self) -> Bool {
+        lhs.score > rhs.score || (lhs.score == rhs.score && lhs.left < rhs.left)
     }
 }

@@ -10,7 +10,7 @@ struct WordEncoder {
     private let wholeWords: [String: Int32]?
     private var cache: [[UInt8]: [Int32]] = [:]
     private var symbols: [Int32] = [], next: [Int32] = [], previous: [Int32] = []
-    private var heap: [UInt64] = []
+    private var heap = MinHeap<UInt64>()
 
     /// Creates an encoder for the merge rules and the id of each byte's token (-1 for none); `wholeWords` maps
     /// byte-level token strings to ids when words that are tokens skip the merges.
@@ -55,7 +55,7 @@ struct WordEncoder {
         guard !symbols.isEmpty else { return }
         next[symbols.count - 1] = -1
         for index in 0..<symbols.count - 1 { pushPair(at: index) }
-        while let top = popMin() {
+        while let top = heap.pop() {
             let left = Int(top & 0xFFFF_FFFF), rank = top >> 32
             guard symbols[left] >= 0, next[left] >= 0 else { continue }
             let right = Int(next[left])
@@ -74,32 +74,6 @@ struct WordEncoder {
     private mutating func pushPair(at left: Int) {
         let right = next[left]
         guard right >= 0, let rule = merges.rule(symbols[left], symbols[Int(right)]) else { return }
-        heap.append(rule & 0xFFFF_FFFF_0000_0000 | UInt64(left))
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            if heap[parent] <= heap[child] { break }
-            heap.swapAt(parent, child)
-            child = parent
-        }
-    }
-
-    /// Removes and returns the smallest `rank << 32 | position` entry.
-    private mutating func popMin() -> UInt64? {
-        guard let last = heap.popLast() else { return nil }
-        guard !heap.isEmpty else { return last }
-        let top = heap[0]
-        heap[0] = last
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < heap.count && heap[left] < heap[smallest] { smallest = left }
-            if right < heap.count && heap[right] < heap[smallest] { smallest = right }
-            if smallest == parent { break }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
-        return top
+        heap.push(rule & 0xFFFF_FFFF_0000_0000 | UInt64(left))
     }
 }

@@ -32,6 +32,7 @@ import Testing
         case .paramMix: Double(w * g - 0.5 * w * f * w)
         case .l1: Double(abs(w))
         case .l2: Double(w * w)
+        case .random: preconditionFailure("random importance has no element salience")
         }
     }
 
@@ -63,7 +64,7 @@ import Testing
     @Test("FFN channels: the lowest of gate rows + up rows + down columns go, for every importance and grouping")
     func channels() throws {
         let dense = try Self.model(), gradients = try Self.gradients(dense)
-        for importance in LLMPruner.Importance.allCases {
+        for importance in LLMPruner.Importance.allCases where importance != .random {
             for grouping in LLMPruner.Grouping.allCases {
                 let (model, report) = try Self.prune(
                     try LLMPruner(ratio: 0.25, importance: importance, grouping: grouping))
@@ -97,6 +98,40 @@ import Testing
                 }
             }
         }
+    }
+
+    @Test("random importance: seeded standard normal draws per FFN channel, then per KV group, the lowest go")
+    func random() throws {
+        let dense = try Self.model()
+        let (model, report) = try Self.prune(
+            try LLMPruner(ratio: 0.5, importance: .random, attentionLayers: [2, 6], mlpLayers: [5, 3], seed: 7))
+        #expect(model.config.layers.map(\.ffnSize) == [48, 48, 48, 24, 48, 24, 48, 48])
+        #expect(model.config.layers.map(\.kvHeadCount) == [2, 2, 1, 2, 2, 2, 1, 2])
+        #expect(report.modelSteps[0].notes.count == 4)
+        var source = NormalSource(seed: 7)
+        let channels = [3, 5].map { _ in (0..<48).map { _ in source.next() } }
+        let groups = [2, 6].map { _ in (0..<2).map { _ in source.next() } }
+        for (index, layer) in [3, 5].enumerated() {
+            let kept = Array((0..<48).sorted { (channels[index][$0], $0) < (channels[index][$1], $1) }.dropFirst(24))
+                .sorted()
+            let gate = dense.tensor("blk.\(layer).ffn_gate.weight")!.storage.array
+            #expect(
+                model.tensor("blk.\(layer).ffn_gate.weight")!.storage.array
+                    == kept.flatMap { gate[($0 * 32)..<(($0 + 1) * 32)] }, "layer \(layer)")
+        }
+        for (index, layer) in [2, 6].enumerated() {
+            let kept = groups[index][0] <= groups[index][1] ? 1 : 0
+            let keys = dense.tensor("blk.\(layer).attn_k.weight")!.storage.array
+            #expect(
+                model.tensor("blk.\(layer).attn_k.weight")!.storage.array
+                    == Array(keys[(kept * 8 * 32)..<((kept + 1) * 8 * 32)]), "layer \(layer)")
+        }
+        let (other, _) = try Self.prune(
+            try LLMPruner(ratio: 0.5, importance: .random, attentionLayers: [2, 6], mlpLayers: [5, 3], seed: 8))
+        #expect(
+            other.tensor("blk.3.ffn_gate.weight")!.storage.array
+                != model.tensor("blk.3.ffn_gate.weight")!.storage.array,
+            "another seed draws other channels")
     }
 
     @Test("a KV group's score covers its own query heads, k, v and o columns; whole heads are removed")

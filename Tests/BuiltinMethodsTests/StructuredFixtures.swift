@@ -20,9 +20,11 @@ enum StructuredFixtures {
         }
     }
 
-    /// Every window's `site` input of every layer as the dense model runs them, `[layer][window]`
-    /// (each `rows × width`, row-major).
-    static func denseInputs(_ model: Model, _ windows: [[Int32]], _ site: LinearInputSite) throws -> [[[Float]]] {
+    /// Every window's `site` input of every layer (of `layers` only, the others empty) as the
+    /// dense model runs them, `[layer][window]` (each `rows × width`, row-major).
+    static func denseInputs(
+        _ model: Model, _ windows: [[Int32]], _ site: LinearInputSite, layers: Set<Int>? = nil
+    ) throws -> [[[Float]]] {
         let hidden = model.config.hiddenSize
         let forward = try DecoderLayerForward(model: model, capacity: windows.map(\.count).max()!)
         let embedding = model.tensor(LlamaTensorNames.tokenEmbedding)!.storage.array
@@ -36,7 +38,9 @@ enum StructuredFixtures {
                 try states[index].withUnsafeMutableBufferPointer { buffer in
                     try forward.run(
                         layer: layer, input: buffer.baseAddress!, rows: rows, output: buffer.baseAddress!,
-                        observe: { seen, values in if seen == site { observed = Array(values) } })
+                        observe: { seen, values in
+                            if seen == site, layers?.contains(layer) ?? true { observed = Array(values) }
+                        })
                 }
                 return observed
             }

@@ -26,12 +26,15 @@ import Testing
 
     /// Runs one step on a fresh model; returns it.
     static func prune(
-        _ unit: UnitRemoval.Unit, _ criterion: UnitRemoval.Criterion, ratio: Double, norm: Int = 2
+        _ unit: UnitRemoval.Unit, _ criterion: UnitRemoval.Criterion, ratio: Double, norm: Int = 2,
+        iterative: Int? = nil, compensation: WidthCompensation = .none
     )
         throws -> Model
     {
         let model = try Self.model()
-        let step = try UnitRemoval(unit: unit, criterion: criterion, ratio: ratio, norm: norm)
+        let step = try UnitRemoval(
+            unit: unit, criterion: criterion, ratio: ratio, norm: norm, iterative: iterative,
+            compensation: compensation)
         _ = try Pruner(model: model, steps: [step]).run(calibration: windows)
         return model
     }
@@ -120,6 +123,140 @@ import Testing
         }
     }
 
+    /// The query heads (by their `attn_q` rows) `pruned` kept of `dense`, per layer.
+    static func keptHeads(_ dense: Model, _ pruned: Model) -> [[Int]] {
+        (0..<3).map { layer in
+            let name = "blk.\(layer).attn_q.weight"
+            let q = pruned.tensor(name)!.storage.array, rowsPerHead = 8 * 32
+            return (0..<(q.count / rowsPerHead)).map { kept in
+                let slice = Array(q[(kept * rowsPerHead)..<((kept + 1) * rowsPerHead)])
+                return (0..<4).first { Self.rows(dense, name, Array(($0 * 8)..<(($0 + 1) * 8))) == slice }!
+            }
+        }
+    }
+
+    /// Per layer, the kept head of each KV group: the higher of its two scores.
+    static func higherPerGroup(_ scores: [[Double]]) -> [[Int]] {
+        scores.map { heads in (0..<2).map { g in heads[2 * g] >= heads[2 * g + 1] ? 2 * g : 2 * g + 1 } }
+    }
+
+    @Test("query heads by michel: Σ over every token of |⟨context, ∂L/∂context⟩|, all windows in one loss")
+    func headsByMichel() throws {
+        let dense = try Self.model()
+        let importance = try ModelGradients(model: dense).gates(windows: Self.windows, units: [.heads], perToken: true)
+        let model = try Self.prune(.queryHeads, .michel, ratio: 0.5)
+        #expect(Self.keptHeads(dense, model) == Self.higherPerGroup(importance.layers.map(\.heads)))
+    }
+
+    @Test("query heads and KV groups by ablation: the loss increase with the unit's attn_output columns zeroed")
+    func ablation() throws {
+        let dense = try Self.model()
+        /// The mean NLL over the windows of a fresh model with `columns` of layer's attn_output zeroed.
+        func loss(_ layer: Int, _ columns: Range<Int>) throws -> Double {
+            let model = try Self.model()
+            let output = model.tensor("blk.\(layer).attn_output.weight")!
+            for row in 0..<output.rows { for j in columns { output.storage.buffer[row * output.columns + j] = 0 } }
+            let forward = try ForwardPass(model: model, capacity: 10)
+            let values = try Self.windows.flatMap { try forward.negativeLogLikelihoods($0) }
+            return values.reduce(0.0) { $0 + Double($1) } / Double(values.count)
+        }
+        let base = try loss(0, 0..<0)
+        let heads = try (0..<3).map { layer in try (0..<4).map { try loss(layer, ($0 * 8)..<(($0 + 1) * 8)) - base } }
+        let model = try Self.prune(.queryHeads, .ablation, ratio: 0.5)
+        #expect(Self.keptHeads(dense, model) == Self.higherPerGroup(heads))
+        // Every other weight is back as it was: the kept heads' attn_output columns are the dense ones.
+        for (layer, kept) in Self.keptHeads(dense, model).enumerated() {
+            let o = dense.tensor("blk.\(layer).attn_output.weight")!.storage.array
+            var expected: [Float] = []
+            for row in 0..<32 {
+                for head in kept { expected += o[(row * 32 + head * 8)..<(row * 32 + head * 8 + 8)] }
+            }
+            #expect(model.tensor("blk.\(layer).attn_output.weight")!.storage.array == expected, "layer \(layer)")
+        }
+        let groups = try (0..<3).map { layer in try (0..<2).map { try loss(layer, ($0 * 16)..<(($0 + 1) * 16)) - base }
+        }
+        let grouped = try Self.prune(.kvGroups, .ablation, ratio: 0.5)
+        for layer in 0..<3 {
+            let kept = groups[layer][0] >= groups[layer][1] ? 0 : 1
+            #expect(
+                grouped.tensor("blk.\(layer).attn_k.weight")!.storage.array
+                    == Self.rows(dense, "blk.\(layer).attn_k.weight", Array((kept * 8)..<((kept + 1) * 8))),
+                "layer \(layer)")
+        }
+    }
+
+    @Test("iterative = k removes k units per round, rescoring: the same as one step per round")
+    func iterative() throws {
+        let model = try Self.prune(.channels, .taylor, ratio: 0.5, iterative: 8)
+        let rounds = try Self.model()
+        for width in [48.0, 40, 32] {
+            let step = try UnitRemoval(unit: .channels, criterion: .taylor, ratio: 8.5 / width)
+            _ = try Pruner(model: rounds, steps: [step]).run(calibration: Self.windows)
+        }
+        #expect(model.config.layers.map(\.ffnSize) == [24, 24, 24])
+        for layer in 0..<3 {
+            for part in ["ffn_gate", "ffn_up", "ffn_down"] {
+                let name = "blk.\(layer).\(part).weight"
+                #expect(model.tensor(name)!.storage.array == rounds.tensor(name)!.storage.array, "\(name)")
+            }
+        }
+        let oneShot = try Self.prune(.channels, .taylor, ratio: 0.5)
+        #expect(
+            (0..<3).contains {
+                oneShot.tensor("blk.\($0).ffn_gate.weight")!.storage.array
+                    != model.tensor("blk.\($0).ffn_gate.weight")!.storage.array
+            },
+            "rescoring changed nothing: the test cannot tell rounds from one shot")
+    }
+
+    @Test("compensation: bias adds W_S·x̄_S, ridge refits the kept columns to a lower output error than none or bias")
+    func compensation() throws {
+        let dense = try Self.model()
+        let hidden = try Self.stream(dense, .ffnHidden)
+        let none = try Self.prune(.channels, .magnitude, ratio: 0.5)
+        let bias = try Self.prune(.channels, .magnitude, ratio: 0.5, compensation: .bias)
+        let ridge = try Self.prune(.channels, .magnitude, ratio: 0.5, compensation: .ridge(lambda: 1e-6))
+        for layer in 0..<3 {
+            let gateName = "blk.\(layer).ffn_gate.weight", downName = "blk.\(layer).ffn_down.weight"
+            let keptRows = none.tensor(gateName)!.storage.array
+            let kept = (0..<24).map { k in
+                (0..<48).first { Self.rows(dense, gateName, [$0]) == Array(keptRows[(k * 32)..<((k + 1) * 32)]) }!
+            }
+            let removed = (0..<48).filter { !kept.contains($0) }
+            let w = dense.tensor(downName)!.storage.array
+            let tokens = Double(hidden[layer].count * 10)
+            let means = (0..<48).map { j in
+                hidden[layer].reduce(0.0) { t, x in (0..<10).reduce(t) { $0 + Double(x[$1 * 48 + j]) } } / tokens
+            }
+            let expectedBias = (0..<32).map { row in removed.reduce(0.0) { $0 + Double(w[row * 48 + $1]) * means[$1] } }
+            let actualBias = bias.tensor("blk.\(layer).ffn_down.bias")!.storage.array
+            #expect(zip(actualBias, expectedBias).allSatisfy { abs(Double($0) - $1) < 1e-5 }, "layer \(layer) bias")
+            #expect(bias.tensor(downName)!.storage.array == none.tensor(downName)!.storage.array)
+            /// Σ over the calibration tokens of ‖W x − W' x_K − b‖².
+            func error(_ model: Model) -> Double {
+                let pruned = model.tensor(downName)!.storage.array
+                let b = model.tensor("blk.\(layer).ffn_down.bias")?.storage.array ?? Array(repeating: 0, count: 32)
+                var total = 0.0
+                for x in hidden[layer] {
+                    for t in 0..<10 {
+                        for row in 0..<32 {
+                            let full = (0..<48).reduce(0.0) { $0 + Double(w[row * 48 + $1]) * Double(x[t * 48 + $1]) }
+                            let part = kept.indices.reduce(Double(b[row])) {
+                                $0 + Double(pruned[row * 24 + $1]) * Double(x[t * 48 + kept[$1]])
+                            }
+                            total += (full - part) * (full - part)
+                        }
+                    }
+                }
+                return total
+            }
+            let (errorNone, errorBias, errorRidge) = (error(none), error(bias), error(ridge))
+            #expect(
+                errorRidge < errorNone && errorRidge < errorBias,
+                "layer \(layer): \(errorRidge) vs \(errorNone), \(errorBias)")
+        }
+    }
+
     @Test("a bad ratio or norm, a layer out of range or without the sub-block is refused")
     func refusals() throws {
         #expect(throws: PruneError("heads: ratio must be in [0, 1), got 1.0")) {
@@ -127,6 +264,24 @@ import Testing
         }
         #expect(throws: PruneError("channels: norm must be 1 or 2, got 3")) {
             try UnitRemoval(unit: .channels, criterion: .magnitude, ratio: 0.5, norm: 3)
+        }
+        #expect(throws: PruneError("heads: iterative must be at least 1 unit per round, got 0")) {
+            try UnitRemoval(unit: .queryHeads, criterion: .michel, ratio: 0.5, iterative: 0)
+        }
+        for (unit, criterion, words) in [
+            (UnitRemoval.Unit.kvGroups, UnitRemoval.Criterion.michel, "use it with shears.heads{}"),
+            (.channels, .ablation, "too many for FFN channels"),
+        ] {
+            do {
+                _ = try UnitRemoval(unit: unit, criterion: criterion, ratio: 0.5)
+                Issue.record("\(unit) \(criterion): not refused")
+            } catch { #expect(error.message.contains(words), "\(error.message)") }
+        }
+        #expect(throws: PruneError("channels: compensation must be none, bias or ridge, got 'mean'")) {
+            try WidthCompensation(name: "mean", lambda: 0, step: "channels")
+        }
+        #expect(throws: PruneError("channels: lambda must be a finite number ≥ 0, got -1.0")) {
+            try WidthCompensation(name: "ridge", lambda: -1, step: "channels")
         }
         let heterogeneous = try TinyModel.heterogeneous()
         for (step, message) in [

@@ -16,7 +16,7 @@ struct PluginCLITests {
             "plugins", Self.plugin("ShearsWandaPlugin"), Self.plugin("ShearsFixtureParams"),
         ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stdout.contains("org.shears.examples.wanda 1.0.0: Shears Wanda example (C) (ABI 1.0.0, "))
+        #expect(outcome.stdout.contains("org.shears.examples.wanda 1.0.0: Shears Wanda example (C) (ABI 1.1.0, "))
         #expect(outcome.stdout.contains("  wanda 1.0.0: Wanda (C plugin) [statistics: squared_norms; thread-safe]"))
         #expect(outcome.stdout.contains("    scale (number, default 1.0, range [0.5, 4]): "))
         #expect(outcome.stdout.contains("    mode (string, default \"abs\")"))
@@ -29,7 +29,7 @@ struct PluginCLITests {
         #expect(outcome.status == 2)
         #expect(outcome.stdout.contains("org.shears.examples.wanda"))
         #expect(
-            outcome.stderr.contains("shears: plugin \(broken): built for plugin ABI 99.0.0; this host speaks ABI 1.0.0")
+            outcome.stderr.contains("shears: plugin \(broken): built for plugin ABI 99.0.0; this host speaks ABI 1.1.0")
         )
     }
 

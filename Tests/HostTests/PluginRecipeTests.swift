@@ -49,7 +49,7 @@ struct PluginRecipeTests {
         let outcome = try Workspace().run(
             """
             local p = shears.plugin("libShearsFixtureParams.so")
-            assert(p.id == "org.shears.fixtures.params" and p.abi == "1.0.0")
+            assert(p.id == "org.shears.fixtures.params" and p.abi == "1.1.0")
             for _, c in ipairs(p:criteria()) do
                 print(c.id, #c.statistics, #c.parameters, c.parameters[1].name, c.parameters[1].default, c.parameters[1].maximum)
             end
@@ -154,6 +154,43 @@ struct PluginRecipeTests {
             #expect(viaBuiltin.status == 0, "\(viaBuiltin.stderr)")
             let same = try pluginWeights == Self.linearWeights(workspace.output)
             #expect(same, "\(plugin)")
+        }
+    }
+
+    @Test("a unit criterion of the C example prunes like shears.channels{}/heads{}; unit options are checked")
+    func unitCriterion() throws {
+        for (plugin, builtin) in [
+            (
+                "p:criterion(\"wanda_sp\"){ unit = \"channels\", ratio = 0.25, compensation = \"bias\" }",
+                "shears.channels{ criterion = \"wanda_sp\", ratio = 0.25, compensation = \"bias\" }"
+            ),
+            (
+                "p:criterion(\"gate_taylor\"){ unit = \"heads\", ratio = 0.5, layers = \"1\" }",
+                "shears.heads{ criterion = \"taylor\", ratio = 0.5, layers = \"1\" }"
+            ),
+        ] {
+            let workspace = try Workspace()
+            let viaPlugin = try workspace.prune(plugin, plugin: "libShearsUnitsPlugin.so")
+            #expect(viaPlugin.status == 0, "\(viaPlugin.stderr)")
+            let pluginWeights = try Self.linearWeights(workspace.output)
+            let viaBuiltin = try workspace.prune(builtin, plugin: "libShearsUnitsPlugin.so")
+            #expect(viaBuiltin.status == 0, "\(viaBuiltin.stderr)")
+            let same = try pluginWeights == Self.linearWeights(workspace.output)
+            #expect(same, "\(plugin)")
+        }
+        for (step, expected) in [
+            ("p:criterion(\"wanda_sp\"){ ratio = 0.5 }", "a unit criterion needs unit = \"heads\""),
+            ("p:criterion(\"wanda_sp\"){ unit = \"channels\" }", "a unit criterion needs ratio = R"),
+            (
+                "p:criterion(\"wanda_sp\"){ unit = \"channels\", ratio = 0.5, sparsity = 0.5 }",
+                "unknown parameter 'sparsity'"
+            ),
+            ("p:criterion(\"wanda_sp\"){ unit = \"rows\", ratio = 0.5 }", "a unit criterion needs unit"),
+        ] {
+            let workspace = try Workspace()
+            let outcome = try workspace.prune(step, plugin: "libShearsUnitsPlugin.so")
+            #expect(outcome.status == 1 && outcome.stderr.contains(expected), "\(outcome.stderr)")
+            #expect(!workspace.saved)
         }
     }
 

@@ -301,6 +301,33 @@ struct PruneCLITests {
         #expect(!FileManager.default.fileExists(atPath: workspace.directory.path("y.gguf")))
     }
 
+    @Test("--method heads with michel, iterative and ridge runs; michel on KV groups and a bad compensation exit 2")
+    func unitCriteriaOptions() throws {
+        let workspace = try RecipeTests.Workspace()
+        func prune(_ method: String, _ parameters: [String], _ out: String) throws -> ProcessOutcome {
+            try CommandRunner.run(
+                ["prune", workspace.model, "--method", method] + parameters.flatMap { ["--param", $0] } + [
+                    "--calib", workspace.text, "--samples", "2", "--seqlen", "16", "--out",
+                    workspace.directory.path(out),
+                ])
+        }
+        let heads = try prune(
+            "heads", ["ratio=0.5", "criterion=michel", "iterative=1", "compensation=ridge"], "h.gguf")
+        #expect(heads.status == 0, "\(heads.stderr)")
+        #expect(heads.stdout.contains("removed layer 0: 2 of 4 query heads (1 per KV group)"), "\(heads.stdout)")
+        let groups = try prune("kv_groups", ["ratio=0.5", "criterion=michel"], "g.gguf")
+        #expect(groups.status == 2 && groups.stderr.contains("use it with shears.heads{}"), "\(groups.stderr)")
+        let channels = try prune("channels", ["ratio=0.5", "criterion=ablation"], "c.gguf")
+        #expect(channels.status == 2 && channels.stderr.contains("too many for FFN channels"), "\(channels.stderr)")
+        let compensation = try prune("channels", ["ratio=0.5", "compensation=mean"], "m.gguf")
+        #expect(compensation.status == 2 && compensation.stderr.contains("compensation"), "\(compensation.stderr)")
+        let random = try prune("llm-pruner", ["ratio=0.25", "layers=1", "importance=random", "seed=3"], "r.gguf")
+        #expect(random.status == 0 && random.stdout.contains("12 of 48 FFN channels"), "\(random)")
+        for out in ["g.gguf", "c.gguf", "m.gguf"] {
+            #expect(!FileManager.default.fileExists(atPath: workspace.directory.path(out)), "\(out)")
+        }
+    }
+
     @Test("--method llm-pruner equals shears.llm_pruner{}: narrower FFN in the chosen layer, a deci GGUF")
     func llmPrunerCommandEqualsRecipe() throws {
         let workspace = try RecipeTests.Workspace()

@@ -99,4 +99,41 @@ import Testing
         #expect(
             inspect.stdout.contains("biases        attn_output in 4 layers, ffn_down in 4 layers"), "\(inspect.stdout)")
     }
+
+    @Test("inspect shows Qwen2's q/k/v biases and Qwen3's head norms, and a qwen2 file without biases exits 2")
+    func inspectQwen() throws {
+        let directory = try TemporaryDirectory()
+        var qwen2 = TinyModel.config, qwen3 = TinyModel.config
+        qwen2.attentionBiases = true
+        qwen3.queryKeyNorm = true
+        let (path2, path3) = (directory.path("qwen2.gguf"), directory.path("qwen3.gguf"))
+        try ModelWriter.write(try TinyModel.make(qwen2), to: path2, type: .f32)
+        try ModelWriter.write(try TinyModel.make(qwen3), to: path3, type: .f32)
+        let inspect2 = try CommandRunner.run(["inspect", path2])
+        #expect(inspect2.status == 0, "\(inspect2.stderr)")
+        #expect(inspect2.stdout.contains("qwen2: 2 layers"), "\(inspect2.stdout)")
+        #expect(
+            inspect2.stdout.contains("biases        attn_q in 2 layers, attn_k in 2 layers, attn_v in 2 layers"),
+            "\(inspect2.stdout)")
+        let inspect3 = try CommandRunner.run(["inspect", path3])
+        #expect(inspect3.stdout.contains("qwen3: 2 layers"), "\(inspect3.stdout)")
+        #expect(
+            inspect3.stdout.contains("head norms    q/k RMSNorm per head (Qwen3) in 2 layers"), "\(inspect3.stdout)")
+
+        // A qwen2 header over a LLaMA's tensors: the missing bias is named, exit 2.
+        let llama = try TinyModel.make()
+        var renamed: [(String, GGUFValue)] = []
+        for (key, value) in GGUFArchitectureKeys.apply(llama.config, to: llama.metadata) {
+            renamed.append((key.hasPrefix("llama.") ? "qwen2" + key.dropFirst(5) : key, value))
+        }
+        var metadata = GGUFMetadata(renamed)
+        metadata["general.architecture"] = .string("qwen2")
+        let bad = directory.path("qwen2-without-biases.gguf")
+        try GGUFWriter.write(
+            metadata: metadata, tensors: llama.tensors.map { GGUFWriter.Entry(tensor: $0, type: .f32) }, to: bad)
+        let text = directory.path("text.txt")
+        try "the the the".write(toFile: text, atomically: true, encoding: .utf8)
+        let eval = try CommandRunner.run(["eval", bad, "--text", text, "--seqlen", "2"])
+        #expect(eval.status == 2 && eval.stderr.contains("blk.0.attn_q.bias"), "\(eval.stderr)")
+    }
 }

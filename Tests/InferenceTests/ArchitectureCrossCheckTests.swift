@@ -65,7 +65,7 @@ import Testing
 
     @Test(
         "tiny transformers models load from safetensors and through Shears' GGUF with transformers' logits",
-        .enabled(if: available), arguments: ["llama3", "linear", "mistral"])
+        .enabled(if: available), arguments: ["llama3", "linear", "mistral", "qwen2", "qwen3"])
     func matchesTransformers(arch: String) throws {
         let directory = try TemporaryDirectory()
         let (path, reference) = try Self.fixture(arch, in: directory)

@@ -9,14 +9,22 @@ import Testing
 /// gates against the directional derivatives of the weight gradients; bad input.
 @Suite struct ModelGradientTests {
     /// Untied uniform GQA, tied with Llama 3.1 RoPE scaling and a sliding window shorter than the
-    /// longer window, and the heterogeneous five-layer model (also with biases).
+    /// longer window, Qwen2's q/k/v biases, Qwen3's q/k norms with a head size that does not split
+    /// the hidden size, and the heterogeneous five-layer model (also with biases).
     static func models() throws -> [(String, Model)] {
         var tied = TinyModel.config
         tied.tiedEmbedding = true
         tied.ropeScaling = .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalContextLength: 64)
         tied.slidingWindow = 5
+        var qwen2 = TinyModel.config
+        qwen2.attentionBiases = true
+        var qwen3 = TinyModel.config
+        qwen3.queryKeyNorm = true
+        qwen3.headDim = 4
         return [
             ("uniform", try TinyModel.make(seed: 3)), ("tied, scaled, windowed", try TinyModel.make(tied, seed: 4)),
+            ("q/k/v biases (Qwen2)", try TinyModel.make(qwen2, seed: 8)),
+            ("q/k norms, head size 4 (Qwen3)", try TinyModel.make(qwen3, seed: 9)),
             ("heterogeneous", try TinyModel.heterogeneous()),
             ("heterogeneous with biases", try TinyModel.heterogeneous(biases: true)),
         ]
@@ -143,6 +151,49 @@ import Testing
                 check(g.kvGroups, groups, "KV groups")
                 check(g.channels, channels, "channels")
                 check([g.block], [block], "block")
+            }
+        }
+    }
+
+    @Test("per-token head gates are Σ_t |∂L/∂ξ_t,h|, each token's gate derivative taken by finite differences")
+    func perTokenHeadGates() throws {
+        let model = try TinyModel.make(seed: 5)
+        let c = model.config
+        let windows = [
+            ForwardPassTests.tokens(5, vocab: c.vocabSize, seed: 31),
+            ForwardPassTests.tokens(4, vocab: c.vocabSize, seed: 32),
+        ]
+        let gates = try ModelGradients(model: model).gates(windows: windows, units: [.heads], perToken: true)
+        let plain = try ModelGradients(model: model).gates(windows: windows, units: [.heads])
+        /// The mean loss over `windows` with head `head` of `layer` scaled by `scale` at `position` of window `index`.
+        func loss(_ index: Int, _ layer: Int, _ position: Int, _ head: Int, _ scale: Double) -> Double {
+            var total = 0.0, count = 0
+            for (w, window) in windows.enumerated() {
+                let logits = ReferenceForward.logits(model, window) { l, p, h in
+                    w == index && l == layer && p == position && h == head ? scale : 1
+                }
+                let nll = ReferenceForward.negativeLogLikelihoods(logits: logits, tokens: window)
+                total += nll.reduce(0, +)
+                count += nll.count
+            }
+            return total / Double(count)
+        }
+        let step = FiniteDifferences.step
+        for layer in 0..<c.layerCount {
+            for head in 0..<c.layers[layer].headCount {
+                var absolute = 0.0, signed = 0.0
+                for (index, window) in windows.enumerated() {
+                    for position in window.indices {
+                        let term =
+                            (loss(index, layer, position, head, 1 + step) - loss(index, layer, position, head, 1 - step))
+                            / (2 * step)
+                        absolute += abs(term)
+                        signed += term
+                    }
+                }
+                let scale = max(absolute, 1e-3)
+                #expect(abs(gates.layers[layer].heads[head] - absolute) < 1e-4 * scale, "layer \(layer) head \(head)")
+                #expect(abs(plain.layers[layer].heads[head] - signed) < 1e-4 * scale, "layer \(layer) head \(head)")
             }
         }
     }

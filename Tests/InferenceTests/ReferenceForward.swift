@@ -4,7 +4,7 @@ import ModelIO
 /// A deliberately plain Double-precision LLaMA forward pass (straightforward loops, no cache),
 /// the yardstick for the optimised `ForwardPass` and `DecoderLayer` and, through finite
 /// differences, for the backward pass; layers may differ in shape, lack attention or FFN, and carry
-/// `attn_output`/`ffn_down` biases.
+/// q/k/v, `attn_output` and `ffn_down` biases and q/k head norms.
 /// Every weight can be overridden by name (Double values) to perturb it.
 enum ReferenceForward {
     /// `y = W·x` for `W` `[outputs, x.count]` row-major.
@@ -74,8 +74,13 @@ enum ReferenceForward {
         { name in overrides[name] ?? model.tensor(name)!.storage.array.map(Double.init) }
     }
 
-    /// Decoder layer `layer` of `model` over `states` (one sequence from position 0).
-    static func layer(_ model: Model, _ layer: Int, _ input: [[Double]], weight: (String) -> [Double]) -> [[Double]] {
+    /// Decoder layer `layer` of `model` over `states` (one sequence from position 0);
+    /// `contextScale(position, head)` multiplies each query head's attended context (a head gate
+    /// per token).
+    static func layer(
+        _ model: Model, _ layer: Int, _ input: [[Double]], weight: (String) -> [Double],
+        contextScale: ((Int, Int) -> Double)? = nil
+    ) -> [[Double]] {
         let c = model.config, shape = c.layers[layer]
         var states = input
         typealias Part = LlamaTensorNames.Layer
@@ -83,17 +88,30 @@ enum ReferenceForward {
             uniqueKeysWithValues: Part.allCases.filter { $0.exists(in: shape) }.map {
                 ($0, weight($0.name(layer: layer)))
             })
+        let epsilon = Double(c.rmsNormEpsilon)
         func bias(_ part: Part) -> [Double] {
             let name = part.name(layer: layer, kind: .bias)
-            return model.tensor(name) == nil ? [Double](repeating: 0, count: c.hiddenSize) : weight(name)
+            let width = part.shape(c, layer: layer, kind: .bias)[0]
+            return model.tensor(name) == nil ? [Double](repeating: 0, count: width) : weight(name)
         }
-        let queryWidth = c.queryWidth(layer), kvWidth = c.kvWidth(layer), epsilon = Double(c.rmsNormEpsilon)
+        /// `x` plus `part`'s bias, each head then RMS-normed by `part`'s head norm if it has one.
+        func project(_ part: Part, _ x: [Double], heads: Int) -> [Double] {
+            var y = zip(matvec(w[part]!, x, outputs: heads * c.headDim), bias(part)).map { $0 + $1 }
+            let normName = part.name(layer: layer, kind: .headNorm)
+            guard model.tensor(normName) != nil else { return y }
+            let norm = weight(normName), d = c.headDim
+            for h in 0..<heads {
+                y.replaceSubrange(
+                    h * d..<(h + 1) * d, with: rmsNorm(Array(y[h * d..<(h + 1) * d]), norm, epsilon: epsilon))
+            }
+            return y
+        }
         if shape.hasAttention {
             var keys: [[Double]] = [], values: [[Double]] = [], queries: [[Double]] = []
             for (position, state) in states.enumerated() {
                 let x = rmsNorm(state, w[.attentionNorm]!, epsilon: epsilon)
-                var q = matvec(w[.query]!, x, outputs: queryWidth)
-                var k = matvec(w[.key]!, x, outputs: kvWidth)
+                var q = project(.query, x, heads: shape.headCount)
+                var k = project(.key, x, heads: shape.kvHeadCount)
                 let divisors = c.ropeScaling.divisors(headDim: c.headDim, base: c.ropeTheta)
                 let base = Double(c.ropeTheta)
                 rope(&q, heads: shape.headCount, headDim: c.headDim, base: base, position: position, divisors: divisors)
@@ -102,12 +120,15 @@ enum ReferenceForward {
                 )
                 queries.append(q)
                 keys.append(k)
-                values.append(matvec(w[.value]!, x, outputs: kvWidth))
+                values.append(project(.value, x, heads: shape.kvHeadCount))
             }
-            let attended = attention(
+            var attended = attention(
                 queries: queries, keys: keys, values: values, heads: shape.headCount, kvHeads: shape.kvHeadCount,
                 headDim: c.headDim, window: c.slidingWindow)
             for position in 0..<states.count {
+                if let contextScale {
+                    for i in 0..<queryWidth { attended[position][i] *= contextScale(position, i / c.headDim) }
+                }
                 let o = matvec(w[.attentionOutput]!, attended[position], outputs: c.hiddenSize)
                 let b = bias(.attentionOutput)
                 for i in 0..<c.hiddenSize { states[position][i] += o[i] + b[i] }
@@ -126,13 +147,21 @@ enum ReferenceForward {
         return states
     }
 
-    /// Logits of every position, `tokens.count` rows of `vocab` values.
-    static func logits(_ model: Model, _ tokens: [Int32], overrides: [String: [Double]] = [:]) -> [[Double]] {
+    /// Logits of every position, `tokens.count` rows of `vocab` values; `contextScale(layer,
+    /// position, head)` as `layer` takes it.
+    static func logits(
+        _ model: Model, _ tokens: [Int32], overrides: [String: [Double]] = [:],
+        contextScale: ((Int, Int, Int) -> Double)? = nil
+    ) -> [[Double]] {
         let c = model.config
         let weight = weights(model, overrides)
         let embedding = weight(LlamaTensorNames.tokenEmbedding)
         var states = tokens.map { id in Array(embedding[Int(id) * c.hiddenSize..<(Int(id) + 1) * c.hiddenSize]) }
-        for layer in 0..<c.layerCount { states = self.layer(model, layer, states, weight: weight) }
+        for layer in 0..<c.layerCount {
+            states = self.layer(
+                model, layer, states, weight: weight,
+                contextScale: contextScale.map { scale in { scale(layer, $0, $1) } })
+        }
         let tied = model.tensor(LlamaTensorNames.output) == nil
         let output = tied ? embedding : weight(LlamaTensorNames.output)
         let norm = weight(LlamaTensorNames.outputNorm)

@@ -80,7 +80,9 @@ struct HuggingFaceConfigTests {
     }
 
     static let refusals: [(String, String, String)] = [
-        (#""architectures":["Qwen2ForCausalLM"]"#, "architectures", "not supported"),
+        (#""architectures":["GemmaForCausalLM"]"#, "architectures", "not supported"),
+        (#""architectures":["Qwen3ForCausalLM"],"attention_bias":true"#, "attention_bias", "q/k/v biases only"),
+        (#""architectures":["Qwen2ForCausalLM"],"use_sliding_window":true"#, "use_sliding_window", "max_window_layers"),
         (
             #""rope_scaling":{"rope_type":"llama3","factor":8.0,"low_freq_factor":1,"high_freq_factor":4}"#,
             "rope_scaling.original_max_position_embeddings", "is missing"

@@ -21,7 +21,13 @@ struct HuggingFaceLayoutTests {
         #expect(HuggingFaceTensorNames.ggufName(huggingFace: "lm_head.weight") == "output.weight")
         #expect(HuggingFaceTensorNames.ggufName(huggingFace: "model.layers.03.mlp.up_proj.weight") == nil)
         #expect(HuggingFaceTensorNames.ggufName(huggingFace: "model.layers.1.mlp.up_proj.bias") == nil)
-        #expect(HuggingFaceTensorNames.huggingFaceName(gguf: "blk.1.attn_q.bias") == nil)
+        #expect(HuggingFaceTensorNames.huggingFaceName(gguf: "blk.1.attn_norm.bias") == nil)
+        #expect(
+            HuggingFaceTensorNames.huggingFaceName(gguf: "blk.1.attn_q.bias") == "model.layers.1.self_attn.q_proj.bias")
+        #expect(
+            HuggingFaceTensorNames.ggufName(huggingFace: "model.layers.2.self_attn.k_norm.weight")
+                == "blk.2.attn_k_norm.weight")
+        #expect(HuggingFaceTensorNames.ggufName(huggingFace: "model.layers.2.self_attn.v_norm.weight") == nil)
     }
 
     /// A tensor whose element at (row, column) is `row * 1000 + column`.

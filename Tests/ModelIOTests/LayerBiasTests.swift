@@ -17,7 +17,11 @@ import Testing
         #expect(LlamaTensorNames.parse("blk.3.ffn_down.bias")! == (3, .down, .bias))
         #expect(LlamaTensorNames.parse("blk.0.attn_output.bias")! == (0, .attentionOutput, .bias))
         #expect(LlamaTensorNames.parse("blk.0.attn_q.weight")! == (0, .query, .weight))
-        #expect(LlamaTensorNames.parse("blk.0.attn_q.bias") == nil)
+        #expect(LlamaTensorNames.parse("blk.0.attn_q.bias")! == (0, .query, .bias))
+        #expect(LlamaTensorNames.parse("blk.2.attn_k_norm.weight")! == (2, .key, .headNorm))
+        #expect(LlamaTensorNames.parse("blk.0.attn_norm.bias") == nil)
+        #expect(LlamaTensorNames.parse("blk.0.attn_v_norm.weight") == nil)
+        #expect(Part.query.name(layer: 1, kind: .headNorm) == "blk.1.attn_q_norm.weight")
         #expect(LlamaTensorNames.parse("blk.01.ffn_down.bias") == nil)
         #expect(Part.down.name(layer: 7, kind: .bias) == "blk.7.ffn_down.bias")
     }
@@ -108,7 +112,11 @@ import Testing
         #expect(wrongShape?.message.contains("does not match the bias shape [\(hidden)]") == true)
         let unsupported = load(
             adding: Tensor(name: "blk.0.attn_q.bias", shape: [hidden], storage: .init(zeros: hidden)))
-        #expect(unsupported?.message.contains("may only carry attn_output.bias and ffn_down.bias") == true)
+        #expect(unsupported?.message.contains("the configuration has no q/k/v biases") == true)
+        let norm = load(adding: Tensor(name: "blk.1.attn_k_norm.weight", shape: [8], storage: .init(zeros: 8)))
+        #expect(norm?.message.contains("the configuration has no q/k norms") == true)
+        let foreign = load(adding: Tensor(name: "blk.0.ffn_up.bias", shape: [hidden], storage: .init(zeros: hidden)))
+        #expect(foreign?.message.contains("may only carry q/k/v, attn_output and ffn_down biases") == true)
         let beyond = load(adding: Tensor(name: "blk.9.ffn_down.bias", shape: [hidden], storage: .init(zeros: hidden)))
         #expect(beyond?.message.contains("the model has 2 layers") == true)
     }

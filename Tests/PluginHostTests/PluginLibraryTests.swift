@@ -33,7 +33,7 @@ struct PluginLibraryTests {
         arguments: [
             ("Tests/Fixtures/Plugins/not-a-library.so", "not a loadable shared object"),
             ("ShearsFixtureNoEntry", "missing entry symbol shears_plugin_get_entry"),
-            ("ShearsFixtureBadMajor", "built for plugin ABI 99.0.0; this host speaks ABI 1.0"),
+            ("ShearsFixtureBadMajor", "built for plugin ABI 99.0.0; this host speaks ABI 1.1"),
             ("ShearsFixtureSmallEntry", "entry struct_size 80 is smaller than the minimum 88"),
             ("ShearsFixtureInitFails", "init failed: UNSUPPORTED: fixture: init always fails"),
             ("no-such-plugin.so", "no such file"),

@@ -18,11 +18,13 @@ import PruningEngine
 /// the mean of its query heads' (the GQA adaptation), and KV groups are what attention removes.
 ///
 /// Structures: `UL-UM` removes in every layer the units below the `Int(ratio·count)`-th lowest
-/// score (kept: `score ≥ threshold`); `AL-AM` ranks every layer's standardised KV-group and channel
+/// score (kept: `score ≥ threshold`), at the layer's own ratio when one is given per layer; `AL-AM` ranks every layer's standardised KV-group and channel
 /// scores together, a KV group costing `(2·groupSize + 2)·headDim/3` channels (the reference's
 /// 512/3 for MHA heads of 128), and keeps what scores above the score where the cumulative cost
 /// comes closest to `(1 − ratio)` of the total. Bias: `b += W_{:,S}·x̄_S` over the removed inputs
 /// S, the mean rounded to half precision first as the reference stores it.
+/// `roundTo` (Shears' addition) then rounds each layer's kept FFN width to the nearest multiple,
+/// removing the layer's lowest-scoring channels; KV groups are whole heads and are not rounded.
 public struct FLAP: ModelStep {
     /// The per-channel fluctuation metric (the reference's `--metrics`).
     public enum Metric: String, CaseIterable, Sendable {
@@ -48,15 +50,25 @@ public struct FLAP: ModelStep {
     public let structure: Structure
     /// Whether the removed units' mean contribution is added back as a bias.
     public let bias: Bool
+    /// Each layer's kept FFN width is rounded to a multiple of this (1: FLAP's own counts).
+    public var roundTo: Int { rounding.multiple }
+    /// The rounding of kept FFN widths.
+    let rounding: WidthRounding
 
     /// "flap".
     public var name: String { "flap" }
 
-    /// - Throws: `PruneError` for a ratio or parameter fraction outside [0, 1).
+    /// - Throws: `PruneError` for a ratio or parameter fraction outside [0, 1), or `roundTo < 1`.
     public init(
-        budget: StructuredBudget, metric: Metric = .wifv, structure: Structure = .adaptive, bias: Bool = true
+        budget: StructuredBudget, metric: Metric = .wifv, structure: Structure = .adaptive, bias: Bool = true,
+        roundTo: Int = 1
     ) throws(PruneError) {
         try budget.check(step: "flap")
+        self.rounding = try WidthRounding(roundTo, step: "flap")
+        guard !(structure == .adaptive && budget.isPerLayer) else {
+            throw PruneError(
+                "flap: AL-AM sets one threshold for the model; per-layer ratios need structure = \"UL-UM\"")
+        }
         self.budget = budget
         self.metric = metric
         self.structure = structure
@@ -99,13 +111,17 @@ public struct FLAP: ModelStep {
                 ffn[key.layer] = scores
             }
         }
+        let layerRatios = try budget.layerRatios(layerCount: config.layerCount, step: name)
         let plan = { (ratio: Double) in
-            structure == .uniform
-                ? uniformPlan(attention, ffn, config, ratio: ratio) : adaptivePlan(attention, ffn, config, ratio: ratio)
+            rounded(
+                structure == .uniform
+                    ? uniformPlan(attention, ffn, config) { layerRatios?[$0] ?? ratio }
+                    : adaptivePlan(attention, ffn, config, ratio: ratio), ffn)
         }
         let ratio: Double
         switch budget {
         case .ratio(let value): ratio = value
+        case .layerRatios: ratio = 0
         case .parameters(let fraction):
             let found = try StructuredBudget.ratio(
                 removing: fraction, of: model.parameterCount, config, step: name
@@ -159,18 +175,32 @@ public struct FLAP: ModelStep {
             }
     }
 
-    /// UL-UM: per layer, the units scoring below the `Int(ratio·count)`-th lowest score.
+    /// `plan` with each layer's kept FFN width rounded by `rounding`, the layer's lowest-scoring
+    /// channels removed (standardising keeps a layer's order, so AL-AM's choice is the same).
+    private func rounded(_ plan: Plan, _ ffn: [Int: [Double]]) -> Plan {
+        guard rounding.multiple > 1 else { return plan }
+        var result = plan
+        for (layer, scores) in ffn {
+            let count = rounding.removed(plan.channels[layer]?.count ?? 0, of: scores.count)
+            result.channels[layer] = count > 0 ? LLMPruner.lowest(scores, count) : nil
+        }
+        return result
+    }
+
+    /// UL-UM: per layer, the units scoring below the `Int(ratio·count)`-th lowest score, at the
+    /// layer's ratio.
     private func uniformPlan(
-        _ attention: [Int: [Double]], _ ffn: [Int: [Double]], _ config: LlamaConfig, ratio: Double
+        _ attention: [Int: [Double]], _ ffn: [Int: [Double]], _ config: LlamaConfig, ratioOf: (Int) -> Double
     ) -> Plan {
         var plan = Plan()
         for (layer, channels) in attention.sorted(by: { $0.key < $1.key }) {
-            let shape = config.layers[layer]
+            let shape = config.layers[layer], ratio = ratioOf(layer)
             let heads = Self.sums(channels, width: config.headDim)
             let groups = Self.groupMeans(heads, groupSize: shape.groupSize)
             plan.groups[layer] = Self.below(groups, threshold: groups.sorted()[Int(ratio * Double(groups.count))])
         }
         for (layer, scores) in ffn {
+            let ratio = ratioOf(layer)
             plan.channels[layer] = Self.below(scores, threshold: scores.sorted()[Int(Double(scores.count) * ratio)])
         }
         return plan

@@ -1,6 +1,7 @@
 import CBLAS
 import Foundation
 import PruningEngine
+import SeededRandom
 
 /// Redundancy-aware Gaussian model-X knockoffs of one selection site's features (SCOP's K3
 /// source, `methods-structured.md` §1.5): fitted to the site's mean μ and covariance Σ, they keep
@@ -204,34 +205,5 @@ package struct FeatureMoments: Sendable {
             }
         }
         return result
-    }
-}
-
-/// Seeded standard normal numbers (SplitMix64 and Box–Muller).
-package struct NormalSource: Sendable {
-    private var state: UInt64
-    private var spare: Double?
-
-    /// The sequence of `seed`.
-    package init(seed: UInt64) { state = seed }
-
-    /// The next standard normal number.
-    package mutating func next() -> Double {
-        if let value = spare {
-            spare = nil
-            return value
-        }
-        let u = (Double(nextBits() >> 11) + 0.5) / Double(1 << 53), v = Double(nextBits() >> 11) / Double(1 << 53)
-        let radius = (-2 * log(u)).squareRoot()
-        spare = radius * sin(2 * .pi * v)
-        return radius * cos(2 * .pi * v)
-    }
-
-    private mutating func nextBits() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import ModelIO
 import PruningEngine
+import SeededRandom
 
 /// Model step: LLM-Pruner's block-wise structured pruning (Ma et al. 2023, `hf_prune.py`,
 /// `llama3.py` and `TaylorImportance` of the reference): one gradient of the dense model's mean
@@ -32,11 +33,13 @@ public struct LLMPruner: ModelStep {
         case l1
         /// `Σ W²` (the reference's `--pruner_type l2`, no gradient).
         case l2
+        /// A seeded random score per unit (the reference's `--pruner_type random`, no gradient).
+        case random
 
         /// Whether the Fisher estimate is needed.
         var needsFisher: Bool { self == .paramSecond || self == .paramMix }
         /// Whether the scores need a gradient.
-        var needsGradient: Bool { self != .l1 && self != .l2 }
+        var needsGradient: Bool { self != .l1 && self != .l2 && self != .random }
         /// The member reduction the reference uses when none is given: `mean` for its
         /// `MagnitudeImportance`, `sum` for its Taylor importance.
         public var defaultGrouping: Grouping { needsGradient ? .sum : .mean }
@@ -62,16 +65,28 @@ public struct LLMPruner: ModelStep {
     /// Whether every chosen layer's units are ranked together (the reference's
     /// `--global_pruning`) instead of per layer.
     public let global: Bool
+    /// Kept FFN widths are rounded to a multiple of this (1: the reference's counts).
+    public var roundTo: Int { rounding.multiple }
+    /// The rounding of kept FFN widths.
+    let rounding: WidthRounding
+    /// The seed of `random` importance.
+    public let seed: UInt64
 
     /// "llm-pruner".
     public var name: String { "llm-pruner" }
 
-    /// - Throws: `PruneError` for a ratio or parameter fraction outside [0, 1).
+    /// - Throws: `PruneError` for a ratio or parameter fraction outside [0, 1), or `roundTo < 1`.
     public init(
         budget: StructuredBudget, importance: Importance = .paramFirst, grouping: Grouping? = nil,
-        attentionLayers: [Int]? = nil, mlpLayers: [Int]? = nil, global: Bool = false
+        attentionLayers: [Int]? = nil, mlpLayers: [Int]? = nil, global: Bool = false, roundTo: Int = 1,
+        seed: UInt64 = 0
     ) throws(PruneError) {
         try budget.check(step: "llm-pruner")
+        self.rounding = try WidthRounding(roundTo, step: "llm-pruner")
+        guard !(global && budget.isPerLayer) else {
+            throw PruneError("llm-pruner: global ranking takes one ratio for the model, not one per layer")
+        }
+        self.seed = seed
         self.budget = budget
         self.importance = importance
         self.grouping = grouping ?? importance.defaultGrouping
@@ -85,11 +100,11 @@ public struct LLMPruner: ModelStep {
     /// - Throws: `PruneError` for a ratio outside [0, 1).
     public init(
         ratio: Double, importance: Importance = .paramFirst, grouping: Grouping? = nil, attentionLayers: [Int]? = nil,
-        mlpLayers: [Int]? = nil, global: Bool = false
+        mlpLayers: [Int]? = nil, global: Bool = false, seed: UInt64 = 0
     ) throws(PruneError) {
         try self.init(
             budget: .ratio(ratio), importance: importance, grouping: grouping, attentionLayers: attentionLayers,
-            mlpLayers: mlpLayers, global: global)
+            mlpLayers: mlpLayers, global: global, seed: seed)
     }
 
     /// The layers pruned by default in an `layers`-layer model: all but the first four and the
@@ -107,7 +122,9 @@ public struct LLMPruner: ModelStep {
             attention.flatMap { layer in
                 [LlamaTensorNames.Layer.query, .key, .value, .attentionOutput].map { $0.name(layer: layer) }
             } + mlp.flatMap { layer in [LlamaTensorNames.Layer.gate, .up, .down].map { $0.name(layer: layer) } })
-        if importance.needsGradient {
+        if importance == .random {
+            // No member values: `randomScores` scores the units directly.
+        } else if importance.needsGradient {
             _ = try work.gradients(fisher: importance.needsFisher) { name, gradient throws(PruneError) in
                 guard wanted.contains(name), let tensor = model.tensor(name), let parsed = LlamaTensorNames.parse(name)
                 else { return }
@@ -119,6 +136,50 @@ public struct LLMPruner: ModelStep {
                 members[name] = channelValues(tensor, parsed.part, nil, config)
             }
         }
+        let (mlpScores, groupScores) =
+            importance == .random
+            ? randomScores(mlp, attention, config) : try taylorScores(members, mlp, attention, config)
+        /// The removals at each layer's ratio, with their notes.
+        func plan(_ ratioOf: (Int) -> Double) throws(PruneError) -> [(StructuralRemoval, String)] {
+            if global { return try globalPlan(ratioOf(0), mlpScores, groupScores, config) }
+            var removals: [(StructuralRemoval, String)] = []
+            for (layer, scores) in mlpScores.sorted(by: { $0.key < $1.key }) {
+                let width = scores.count, ratio = ratioOf(layer)
+                let count = rounding.removed(width - Int(Double(width) * (1 - ratio)), of: width)
+                guard count > 0 else { continue }
+                guard count < width else {
+                    throw PruneError("llm-pruner: ratio \(ratio) removes every FFN channel of layer \(layer); lower it")
+                }
+                removals.append(
+                    (
+                        .ffnChannels(layer: layer, Self.lowest(scores, count)),
+                        "layer \(layer): \(count) of \(width) FFN channels"
+                    ))
+            }
+            for (layer, scores) in groupScores.sorted(by: { $0.key < $1.key }) {
+                let shape = config.layers[layer], width = shape.kvHeadCount * config.headDim, ratio = ratioOf(layer)
+                let groups = (width - Int(Double(width) * (1 - ratio))) / config.headDim
+                guard groups > 0 else { continue }
+                guard groups < shape.kvHeadCount else {
+                    throw PruneError(
+                        "llm-pruner: ratio \(ratio) removes every KV group of layer \(layer) (\(shape.kvHeadCount)); lower it"
+                    )
+                }
+                removals.append(
+                    (
+                        .kvGroups(layer: layer, Self.lowest(scores, groups)),
+                        "layer \(layer): \(groups) of \(shape.kvHeadCount) KV groups"
+                    ))
+            }
+            return removals
+        }
+        try budget.apply(to: work, step: name, layerPlan: plan)
+    }
+
+    /// Per chosen layer, the FFN channels' and the KV groups' scores from the members' values.
+    private func taylorScores(
+        _ members: [String: [Double]], _ mlp: [Int], _ attention: [Int], _ config: LlamaConfig
+    ) throws(PruneError) -> ([Int: [Double]], [Int: [Double]]) {
         let mlpScores = Dictionary(
             uniqueKeysWithValues: mlp.filter { config.layers[$0].hasFFN }.map { layer in
                 (
@@ -136,48 +197,32 @@ public struct LLMPruner: ModelStep {
         for layer in attention where config.layers[layer].hasAttention {
             groupScores[layer] = try kvGroupScores(members, layer, config)
         }
-        /// The removals at `ratio`, with their notes.
-        func plan(_ ratio: Double) throws(PruneError) -> [(StructuralRemoval, String)] {
-            if global { return try globalPlan(ratio, mlpScores, groupScores, config) }
-            var removals: [(StructuralRemoval, String)] = []
-            for (layer, scores) in mlpScores.sorted(by: { $0.key < $1.key }) {
-                let width = scores.count
-                let count = width - Int(Double(width) * (1 - ratio))
-                guard count > 0 else { continue }
-                guard count < width else {
-                    throw PruneError("llm-pruner: ratio \(ratio) removes every FFN channel of layer \(layer); lower it")
-                }
-                removals.append(
-                    (
-                        .ffnChannels(layer: layer, Self.lowest(scores, count)),
-                        "layer \(layer): \(count) of \(width) FFN channels"
-                    ))
-            }
-            for (layer, scores) in groupScores.sorted(by: { $0.key < $1.key }) {
-                let shape = config.layers[layer], width = shape.kvHeadCount * config.headDim
-                let groups = (width - Int(Double(width) * (1 - ratio))) / config.headDim
-                guard groups > 0 else { continue }
-                guard groups < shape.kvHeadCount else {
-                    throw PruneError(
-                        "llm-pruner: ratio \(ratio) removes every KV group of layer \(layer) (\(shape.kvHeadCount)); lower it"
-                    )
-                }
-                removals.append(
-                    (
-                        .kvGroups(layer: layer, Self.lowest(scores, groups)),
-                        "layer \(layer): \(groups) of \(shape.kvHeadCount) KV groups"
-                    ))
-            }
-            return removals
+        return (mlpScores, groupScores)
+    }
+
+    /// Per chosen layer, a seeded random score per FFN channel and per KV group (standard normal
+    /// draws: their order is a uniform random permutation), the FFN layers' channels first, each
+    /// by ascending layer.
+    private func randomScores(
+        _ mlp: [Int], _ attention: [Int], _ config: LlamaConfig
+    ) -> ([Int: [Double]], [Int: [Double]]) {
+        var source = NormalSource(seed: seed)
+        var mlpScores: [Int: [Double]] = [:], groupScores: [Int: [Double]] = [:]
+        for layer in mlp.sorted() where config.layers[layer].hasFFN {
+            mlpScores[layer] = (0..<config.layers[layer].ffnSize).map { _ in source.next() }
         }
-        try budget.apply(to: work, step: name, plan: plan)
+        for layer in attention.sorted() where config.layers[layer].hasAttention {
+            groupScores[layer] = (0..<config.layers[layer].kvHeadCount).map { _ in source.next() }
+        }
+        return (mlpScores, groupScores)
     }
 
     /// The reference's `prune_global`: every KV group (one score, its channels summed) and FFN
     /// channel of the chosen layers in one list, `n = units − int(channels·(1 − ratio))` of them
     /// pruned by threshold (every unit scoring at most the n-th lowest), where `channels` counts a
     /// KV group as its `headDim` key channels — the reference's own arithmetic, which prunes more
-    /// units than `ratio` of them.
+    /// units than `ratio` of them. With `roundTo`, each layer then keeps its rounded FFN width
+    /// (its lowest channels removed).
     private func globalPlan(
         _ ratio: Double, _ mlpScores: [Int: [Double]], _ groupScores: [Int: [Double]], _ config: LlamaConfig
     ) throws(PruneError) -> [(StructuralRemoval, String)] {
@@ -193,7 +238,8 @@ public struct LLMPruner: ModelStep {
         let threshold = all.sorted()[count - 1]
         var removals: [(StructuralRemoval, String)] = []
         for (layer, scores) in mlpScores.sorted(by: { $0.key < $1.key }) {
-            let chosen = scores.indices.filter { scores[$0] <= threshold }
+            let below = scores.indices.filter { scores[$0] <= threshold }.count
+            let chosen = Self.lowest(scores, rounding.removed(below, of: scores.count))
             guard !chosen.isEmpty else { continue }
             guard chosen.count < scores.count else {
                 throw PruneError("llm-pruner: ratio \(ratio) removes every FFN channel of layer \(layer); lower it")
@@ -233,6 +279,7 @@ public struct LLMPruner: ModelStep {
                     case .paramMix: Double(w[i] * g![i] - 0.5 * w[i] * f![i] * w[i])
                     case .l1: Double(w[i])
                     case .l2: Double(w[i] * w[i])
+                    case .random: preconditionFailure("llm-pruner: random importance scores units, not slices")
                     }
                 sums[byColumn ? c : r] += importance == .vectorize ? s : abs(s)
             }

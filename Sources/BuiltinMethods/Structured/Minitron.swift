@@ -26,7 +26,9 @@ public struct Minitron: ModelStep {
     /// Whether hidden channels are pruned.
     public let hidden: Bool
     /// Kept widths are rounded to a multiple of this (1: no rounding).
-    public let roundTo: Int
+    public var roundTo: Int { rounding.multiple }
+    /// The rounding of kept widths.
+    let rounding: WidthRounding
 
     /// "minitron", or "hidden-minitron" when only hidden channels are pruned.
     public var name: String { ffn ? "minitron" : "hidden-minitron" }
@@ -36,11 +38,15 @@ public struct Minitron: ModelStep {
         let step = ffn ? "minitron" : "hidden"
         try budget.check(step: step)
         guard ffn || hidden else { throw PruneError("\(step): prune FFN channels, hidden channels or both") }
-        guard roundTo >= 1 else { throw PruneError("\(step): round_to must be at least 1, got \(roundTo)") }
+        guard !budget.isPerLayer else {
+            throw PruneError(
+                "\(step): every layer keeps the same width; for per-layer ratios use shears.channels{ criterion = \"minitron\" }"
+            )
+        }
+        self.rounding = try WidthRounding(roundTo, step: step)
         self.budget = budget
         self.ffn = ffn
         self.hidden = hidden
-        self.roundTo = roundTo
     }
 
     /// Refuses a model whose output projection's tie disagrees with its configuration (hidden
@@ -54,9 +60,7 @@ public struct Minitron: ModelStep {
 
     /// The width kept of `width` units at `ratio`, rounded to a multiple of `roundTo`.
     func kept(_ width: Int, ratio: Double) -> Int {
-        let kept = width - Int(ratio * Double(width))
-        guard roundTo > 1, width >= roundTo else { return kept }
-        return min(width, max(roundTo, (kept + roundTo / 2) / roundTo * roundTo))
+        rounding.kept(width - Int(ratio * Double(width)), of: width)
     }
 
     /// Scores from one dense pass, then removes the lowest FFN channels of every layer and the

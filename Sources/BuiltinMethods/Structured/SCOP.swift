@@ -2,6 +2,7 @@ import Foundation
 import Inference
 import ModelIO
 import PruningEngine
+import SeededRandom
 
 /// Model step: SCOP for LLMs (Tang et al. 2020, "Scientific Control for Reliable Neural Network
 /// Pruning"; `methods-structured.md` §1): every query head (its attended context) and FFN channel

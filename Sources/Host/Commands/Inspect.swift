@@ -138,6 +138,8 @@ struct ModelDescription: Encodable {
             return count == 0 ? nil : "\(part.rawValue) in \(count) layers"
         }
         if !biases.isEmpty { row("biases", biases.joined(separator: ", ")) }
+        let headNorms = tensors.count { LlamaTensorNames.parse($0.name)?.kind == .headNorm }
+        if headNorms > 0 { row("head norms", "q/k RMSNorm per head (Qwen3) in \(headNorms / 2) layers") }
         row("parameters", Format.count(parameters))
         var tokenizerLine = "\(tokenizer) byte-level BPE, pre-tokenizer '\(preTokenizer)', "
         tokenizerLine += "\(vocabularySize) tokens, \(mergeCount) merges"

@@ -3,7 +3,7 @@ import ModelIO
 /// The reverse pass of `DecoderLayer.forward` for one sequence from position 0, consuming the
 /// forward's `LayerActivationRecord` (no second copy of the forward math): FFN (down, SwiGLU,
 /// gate/up, RMSNorm, residual), then attention (output projection, causal GQA attention,
-/// inverse RoPE, q/k/v, RMSNorm, residual). Products are OpenBLAS calls; the forward kernels
+/// inverse RoPE, q/k head norms, q/k/v with their biases' gradients, RMSNorm, residual). Products are OpenBLAS calls; the forward kernels
 /// (softmax, RoPE) are reused.
 ///
 /// Not thread-safe: one instance per thread.
@@ -20,6 +20,8 @@ package final class DecoderLayerBackward {
     private let contextGradient, queryGradient: TensorStorage
     /// `dL/dk`, `dL/dv`, `capacity × maxKVWidth` each.
     private let keyGradient, valueGradient: TensorStorage
+    /// `dL/dq` and `dL/dk` before the q/k head norms (Qwen3; empty without them).
+    private let projectedQueryGradient, projectedKeyGradient: TensorStorage
     /// The attention backward's scratch.
     private let attention: AttentionBackward
     /// The inverse rotation.
@@ -36,6 +38,8 @@ package final class DecoderLayerBackward {
         queryGradient = TensorStorage(zeros: capacity * config.maxQueryWidth)
         keyGradient = TensorStorage(zeros: capacity * config.maxKVWidth)
         valueGradient = TensorStorage(zeros: capacity * config.maxKVWidth)
+        projectedQueryGradient = TensorStorage(zeros: config.queryKeyNorm ? capacity * config.maxQueryWidth : 0)
+        projectedKeyGradient = TensorStorage(zeros: config.queryKeyNorm ? capacity * config.maxKVWidth : 0)
         attention = AttentionBackward(headDim: config.headDim, capacity: capacity, window: config.slidingWindow)
         rotary = RotaryBackward(
             positions: capacity, headDim: config.headDim, base: config.ropeTheta, scaling: config.ropeScaling)
@@ -45,11 +49,12 @@ package final class DecoderLayerBackward {
     /// place, for the layer `weights` whose forward call over the same rows filled `record`.
     /// Writes (or adds, when `accumulate`) the weight gradients into `weights`' buffers when
     /// `weightGradients` is given, and adds the unit-gate gradients to `gates` when given; with
-    /// `mix` (which needs `gates`), the gradients of its β instead, through the mixed units.
+    /// `mix` (which needs `gates`), the gradients of its β instead, through the mixed units;
+    /// `perToken` adds each token's gate term as its absolute value (`UnitMix.backward`).
     package func run(
         _ weights: LayerWeights, record: LayerActivationRecord, rows: Int, gradient: UnsafeMutablePointer<Float>,
         weightGradients: LayerGradients?, accumulate: Bool, gates: UnsafeMutablePointer<LayerGateGradients>?,
-        mix: UnitMix? = nil
+        mix: UnitMix? = nil, perToken: Bool = false
     ) {
         precondition(mix == nil || gates != nil, "layer backward: a unit mix needs gate gradients")
         precondition(rows <= capacity, "layer backward: \(rows) rows exceed the capacity \(capacity)")
@@ -73,7 +78,7 @@ package final class DecoderLayerBackward {
             if let gates {
                 UnitMix.backward(
                     mix, .ffnHidden, real: z, gradient: dz, rows: rows, width: ffn, headDim: config.headDim,
-                    into: &gates.pointee.channels)
+                    perToken: perToken, into: &gates.pointee.channels)
                 if let bias = w.downBias { gates.pointee.biases += Self.biasTerm(bias, gradient, rows, hidden) }
             }
             SwiGLUBackward.backward(
@@ -108,7 +113,7 @@ package final class DecoderLayerBackward {
             if let gates {
                 UnitMix.backward(
                     mix, .attentionContext, real: context, gradient: dContext, rows: rows, width: queryWidth,
-                    headDim: headDim, into: &gates.pointee.heads)
+                    headDim: headDim, perToken: perToken, into: &gates.pointee.heads)
                 if let bias = w.outputBias { gates.pointee.biases += Self.biasTerm(bias, gradient, rows, hidden) }
             }
             attention.run(
@@ -117,7 +122,29 @@ package final class DecoderLayerBackward {
                 queryGradient: dq, keyGradient: dk, valueGradient: dv)
             rotary.apply(dq, rows: rows, heads: shape.headCount)
             rotary.apply(dk, rows: rows, heads: shape.kvHeadCount)
+            // Through the head norms: each head's row of headDim values is one RMSNorm row.
+            if let norm = w.queryNorm {
+                let projected = projectedQueryGradient.buffer.baseAddress!
+                projected.update(repeating: 0, count: rows * queryWidth)
+                RMSNormBackward.backward(
+                    x: site(.projectedQueries), weight: norm, outputGradient: dq, rows: rows * shape.headCount,
+                    n: headDim, epsilon: epsilon, addingInputGradientTo: projected,
+                    addingWeightGradientTo: weightGradients?.headNorms[.query]?.buffer.baseAddress)
+                dq.update(from: projected, count: rows * queryWidth)
+            }
+            if let norm = w.keyNorm {
+                let projected = projectedKeyGradient.buffer.baseAddress!
+                projected.update(repeating: 0, count: rows * kvWidth)
+                RMSNormBackward.backward(
+                    x: site(.projectedKeys), weight: norm, outputGradient: dk, rows: rows * shape.kvHeadCount,
+                    n: headDim, epsilon: epsilon, addingInputGradientTo: projected,
+                    addingWeightGradientTo: weightGradients?.headNorms[.key]?.buffer.baseAddress)
+                dk.update(from: projected, count: rows * kvWidth)
+            }
             if let g = weightGradients {
+                g.addBiasGradient(.query, dq, rows: rows, width: queryWidth)
+                g.addBiasGradient(.key, dk, rows: rows, width: kvWidth)
+                g.addBiasGradient(.value, dv, rows: rows, width: kvWidth)
                 LinearBackward.weightGradient(
                     dq, rows: rows, outputs: queryWidth, input: normed, inputs: hidden, into: g[.query],
                     accumulate: true)

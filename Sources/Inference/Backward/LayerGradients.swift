@@ -8,10 +8,15 @@ package final class LayerGradients {
     package let layer: Int
     /// One buffer per tensor the layer has.
     package let tensors: [LlamaTensorNames.Layer: TensorStorage]
-    /// One `[hidden]` buffer per bias the layer has (`attn_output`, `ffn_down`).
+    /// One buffer per bias the layer has (q/k/v: their output width; `attn_output`, `ffn_down`:
+    /// `[hidden]`).
     package let biases: [LlamaTensorNames.Layer: TensorStorage]
 
-    /// Zeroed buffers for layer `layer` of `config`, with bias buffers for the parts in `biases`.
+    /// One `[headDim]` buffer per q/k head norm the layer has (Qwen3).
+    package let headNorms: [LlamaTensorNames.Layer: TensorStorage]
+
+    /// Zeroed buffers for layer `layer` of `config`, with bias buffers for the parts in `biases`
+    /// and head-norm buffers when `config` has q/k norms.
     package init(config: LlamaConfig, layer: Int, biases: Set<LlamaTensorNames.Layer> = []) {
         self.layer = layer
         let shape = config.layers[layer]
@@ -20,9 +25,13 @@ package final class LayerGradients {
             tensors[part] = TensorStorage(zeros: part.shape(config, layer: layer).reduce(1, *))
         }
         self.tensors = tensors
+        headNorms = Dictionary(
+            uniqueKeysWithValues: LlamaTensorNames.Layer.allCases.filter {
+                config.queryKeyNorm && $0.takesHeadNorm && $0.exists(in: shape)
+            }.map { ($0, TensorStorage(zeros: config.headDim)) })
         self.biases = Dictionary(
             uniqueKeysWithValues: biases.filter { $0.exists(in: shape) }.map {
-                ($0, TensorStorage(zeros: config.hiddenSize))
+                ($0, TensorStorage(zeros: $0.shape(config, layer: layer, kind: .bias)[0]))
             })
     }
 
@@ -40,6 +49,7 @@ package final class LayerGradients {
     package func zero() {
         for storage in tensors.values { storage.buffer.update(repeating: 0) }
         for storage in biases.values { storage.buffer.update(repeating: 0) }
+        for storage in headNorms.values { storage.buffer.update(repeating: 0) }
     }
 
     /// Adds the column sums of `gradient` (`rows × width`) to the bias buffer of `part`, if any.

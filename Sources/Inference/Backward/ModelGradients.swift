@@ -144,7 +144,12 @@ package final class ModelGradients {
             let biases = LayerGradients.biasParts(of: model, layer: layer)
             for part in LlamaTensorNames.Layer.allCases where part.exists(in: config.layers[layer]) {
                 order.append((part.name(layer: layer), part.shape(config, layer: layer)))
-                if biases.contains(part) { order.append((part.name(layer: layer, kind: .bias), [hidden])) }
+                if biases.contains(part) {
+                    order.append((part.name(layer: layer, kind: .bias), part.shape(config, layer: layer, kind: .bias)))
+                }
+                if config.queryKeyNorm && part.takesHeadNorm {
+                    order.append((part.name(layer: layer, kind: .headNorm), [config.headDim]))
+                }
             }
         }
         order.append((LlamaTensorNames.tokenEmbedding, [vocab, hidden]))
@@ -233,16 +238,19 @@ package final class ModelGradients {
     ///
     /// With `mixes` (one per layer, nil for a layer left alone) the stream is SCOP's mixed one and
     /// the mixed units' entries are the gradients of their β (`UnitMix`); `prepare` runs before
-    /// each window's forward (with its index), to set the mixes' knockoff sources.
+    /// each window's forward (with its index), to set the mixes' knockoff sources. `perToken`
+    /// sums each token's gate term as its absolute value, `Σ_t |x_t·∂L/∂x_t|` over the unit's
+    /// inputs (Michel et al.'s head importance; not with `mixes`).
     ///
     /// - Throws: `InferenceError` for bad windows, a layer out of range, or a unit a layer lacks
     ///   (heads or KV groups of a layer without attention, channels of one without an FFN); what
     ///   `prepare` throws.
     package func gates(
         windows: [[Int32]], units: Set<GateUnit>, layers: [Int]? = nil, mixes: [UnitMix?]? = nil,
-        prepare: ((Int) throws -> Void)? = nil
+        prepare: ((Int) throws -> Void)? = nil, perToken: Bool = false
     ) throws -> GateGradients {
         precondition(mixes.map { $0.count == model.config.layerCount } ?? true, "gates: one mix per layer")
+        precondition(mixes == nil || !perToken, "gates: per-token absolute terms are for unmixed gates")
         let predictions = try validate(windows)
         let config = model.config, hidden = config.hiddenSize
         for layer in layers ?? [] {
@@ -301,7 +309,7 @@ package final class ModelGradients {
                     backward.run(
                         weights.layers[layer], record: record, rows: window.count,
                         gradient: gradient.buffer.baseAddress!, weightGradients: nil, accumulate: false, gates: gates,
-                        mix: mix)
+                        mix: mix, perToken: perToken)
                 }
             }
         }

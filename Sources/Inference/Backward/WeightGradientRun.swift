@@ -316,6 +316,9 @@ private final class LayerAccumulator {
         for (part, storage) in value.biases {
             Accumulator.add(storage, into: sums.biases[part]!, squares: squares?.biases[part], factor: factor)
         }
+        for (part, storage) in value.headNorms {
+            Accumulator.add(storage, into: sums.headNorms[part]!, squares: squares?.headNorms[part], factor: factor)
+        }
     }
 
     /// A per-window scratch for this layer's shape and biases, shared among layers alike.
@@ -327,7 +330,8 @@ private final class LayerAccumulator {
         return made
     }
 
-    /// The layer's gradients in `LlamaTensorNames.Layer` order, each weight followed by its bias.
+    /// The layer's gradients in `LlamaTensorNames.Layer` order, each weight followed by its bias
+    /// and head norm.
     func gradients(config: LlamaConfig) -> [TensorGradient] {
         let layer = sums.layer
         var result: [TensorGradient] = []
@@ -340,8 +344,16 @@ private final class LayerAccumulator {
             if let bias = sums.biases[part] {
                 result.append(
                     TensorGradient(
-                        name: part.name(layer: layer, kind: .bias), shape: [config.hiddenSize], gradient: bias,
+                        name: part.name(layer: layer, kind: .bias),
+                        shape: part.shape(config, layer: layer, kind: .bias),
+                        gradient: bias,
                         squared: squares?.biases[part]))
+            }
+            if let norm = sums.headNorms[part] {
+                result.append(
+                    TensorGradient(
+                        name: part.name(layer: layer, kind: .headNorm), shape: [config.headDim], gradient: norm,
+                        squared: squares?.headNorms[part]))
             }
         }
         return result

@@ -1,4 +1,5 @@
 import ModelIO
+import SeededRandom
 
 /// Token windows that pruning methods run the model on to gather activation statistics.
 ///
@@ -89,7 +90,7 @@ public struct CalibrationSet: Sendable, Equatable {
         cancellation: Cancellation? = nil, progress: ((_ done: Int, _ total: Int) -> Void)? = nil
     ) throws(InferenceError) -> CalibrationSet {
         guard samples >= 1, seqlen >= 1 else { throw InferenceError("calibration samples and seqlen must be positive") }
-        let sampleSeeds = SplitMixSeeds.first(samples, seed: seed)
+        let sampleSeeds = Self.sampleSeeds(samples, seed: seed)
         let perSequence = BatchedGenerator.cacheBytes(config: model.config, length: seqlen)
         let batchSize = min(samples, max(1, generationCacheBudget / perSequence))
         let generator = try BatchedGenerator(model: model, batchSize: batchSize, length: seqlen)
@@ -125,7 +126,7 @@ public struct CalibrationSet: Sendable, Equatable {
         guard samples >= 1, seqlen >= 1 else { throw InferenceError("calibration samples and seqlen must be positive") }
         let generator = Generator(model: model)
         var windows: [[Int32]] = []
-        for sampleSeed in SplitMixSeeds.first(samples, seed: seed) {
+        for sampleSeed in Self.sampleSeeds(samples, seed: seed) {
             var window: [Int32] = []
             var segment = 0
             while window.count < seqlen {
@@ -152,25 +153,13 @@ public struct CalibrationSet: Sendable, Equatable {
             token: token, sampling: SamplingOptions(temperature: temperature, topK: 0, topP: 1, seed: segmentSeed))
     }
 
+    /// Independent per-sample seeds: the first `count` outputs of SplitMix64 from `seed`.
+    private static func sampleSeeds(_ count: Int, seed: UInt64) -> [UInt64] {
+        var generator = SplitMix64(seed: seed)
+        return (0..<count).map { _ in generator.next() }
+    }
+
     private static func generatedSource(_ samples: Int, _ seqlen: Int, _ temperature: Float, _ seed: UInt64) -> String {
         "self-generated: \(samples) samples of \(seqlen) tokens, temperature \(temperature), seed \(seed)"
-    }
-}
-
-/// Derives independent per-sample seeds from one seed (SplitMix64).
-private struct SplitMixSeeds {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    /// The first `count` seeds derived from `seed`.
-    static func first(_ count: Int, seed: UInt64) -> [UInt64] {
-        var seeds = SplitMixSeeds(seed: seed)
-        return (0..<count).map { _ in seeds.next() }
-    }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

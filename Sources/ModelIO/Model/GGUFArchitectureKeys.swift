@@ -10,10 +10,22 @@
 /// `rope.scaling.type`/`rope.scaling.factor` (other scalings as the `rope_freqs.weight` tensor, by
 /// `ModelWriter`).
 package enum GGUFArchitectureKeys {
-    /// `llama` when every layer has layer 0's shape with attention and FFN, `deci` otherwise.
+    /// `qwen3` for a model with q/k head norms (llama.cpp's only graph with them); otherwise
+    /// `llama` (`qwen2` with q/k/v biases) when every layer has layer 0's shape with attention
+    /// and FFN (and, for `qwen2`, query heads spanning the hidden size, as llama.cpp's `qwen2`
+    /// shapes its matrices), `deci` (which takes optional q/k/v biases too) otherwise.
     package static func architecture(for config: LlamaConfig) -> String {
+        if config.queryKeyNorm { return "qwen3" }
         guard let shape = config.uniformShape, shape.hasAttention, shape.hasFFN else { return "deci" }
-        return "llama"
+        guard config.attentionBiases else { return "llama" }
+        return shape.headCount * config.headDim == config.hiddenSize ? "qwen2" : "deci"
+    }
+
+    /// Whether llama.cpp's `architecture` keeps `attn_q`/`attn_k` rows (and their biases and
+    /// head norms) in Hugging Face order, rotating halves (NeoX RoPE), rather than in the
+    /// adjacent-pair order of `Model` and of `llama`/`deci`.
+    package static func keepsHuggingFaceRows(_ architecture: String) -> Bool {
+        architecture == "qwen2" || architecture == "qwen3"
     }
 
     /// `metadata` with `general.architecture` and the hyper-parameter keys set from `config`.

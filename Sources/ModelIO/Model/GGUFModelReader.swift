@@ -1,10 +1,10 @@
 import Tokenization
 
-/// Builds a `Model` from a GGUF file of a LLaMA-family decoder (architecture `llama`, or `deci` for
-/// layers of different shapes).
+/// Builds a `Model` from a GGUF file of a LLaMA-family decoder (architecture `llama`, `deci` for
+/// layers of different shapes, `qwen2` with q/k/v biases, `qwen3` with q/k head norms).
 public enum GGUFModelReader {
     /// Architectures whose GGUF layout is the LLaMA decoder Shears runs.
-    public static let supportedArchitectures: Set<String> = ["llama", "deci"]
+    public static let supportedArchitectures: Set<String> = ["llama", "deci", "qwen2", "qwen3"]
 
     /// Reads and dequantizes every tensor of `file` and builds the tokenizer from its metadata.
     ///
@@ -20,6 +20,16 @@ public enum GGUFModelReader {
             throw ModelIOError(path: file.path, item: "tokenizer", error.message)
         }
         var tensors = try file.loadAllTensors()
+        let architecture = file.metadata["general.architecture"]?.string ?? ""
+        // qwen2 requires q/k/v biases and qwen3 q/k norms (Model names a missing one); llama and
+        // deci may carry biases.
+        let parsed = tensors.compactMap { LlamaTensorNames.parse($0.name) }
+        config.attentionBiases =
+            architecture == "qwen2" || parsed.contains { $0.kind == .bias && !$0.part.takesOutputBias }
+        config.queryKeyNorm = architecture == "qwen3" || parsed.contains { $0.kind == .headNorm }
+        if GGUFArchitectureKeys.keepsHuggingFaceRows(architecture) {
+            tensors = tensors.map { HuggingFaceRotaryPermutation.convert($0, config: config, toGGUF: true) }
+        }
         if let index = tensors.firstIndex(where: { $0.name == LlamaTensorNames.ropeFrequencies }) {
             // llama.cpp's converter stores Llama 3.1's RoPE scaling as per-frequency divisors.
             let item = LlamaTensorNames.ropeFrequencies
@@ -49,7 +59,7 @@ public enum GGUFModelReader {
             throw ModelIOError(
                 path: path, item: "general.architecture",
                 "architecture '\(architecture)' is not supported; Shears runs LLaMA-family decoders "
-                    + "('llama', or 'deci' for per-layer shapes)")
+                    + "('llama', 'deci' for per-layer shapes, 'qwen2', 'qwen3')")
         }
         func integer(_ key: String) throws(ModelIOError) -> Int {
             guard let value = metadata["\(architecture).\(key)"] else {

@@ -3,14 +3,32 @@ import JSON
 /// The `config.json` of a Hugging Face LLaMA-family model: the architecture hyper-parameters plus
 /// the few fields outside `LlamaConfig` that a round trip must keep (dtype, special token ids).
 ///
-/// Reading accepts `LlamaForCausalLM` and `MistralForCausalLM` (same layout, Mistral's sliding
-/// window applied) and refuses what the forward pass does not implement: attention or MLP biases,
+/// Reading accepts `LlamaForCausalLM`, `MistralForCausalLM` (same layout, Mistral's sliding
+/// window applied), `Qwen2ForCausalLM` (q/k/v biases) and `Qwen3ForCausalLM` (q/k head norms),
+/// and refuses what the forward pass does not implement: other attention or MLP biases,
 /// activations other than SiLU, RoPE scaling other than `linear` and `llama3`. Both the
 /// transformers 4 spelling (`rope_theta`, `rope_scaling`, `torch_dtype`) and the transformers 5
 /// one (`rope_parameters`, `dtype`) are read; the 4.x spelling is written.
 public struct HuggingFaceConfig: Sendable, Equatable {
     /// The architecture names accepted in `architectures`.
-    public static let supportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM"]
+    public static let supportedArchitectures = [
+        "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
+    ]
+
+    /// The `model_type` of each supported architecture.
+    static let modelTypes = [
+        "LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral", "Qwen2ForCausalLM": "qwen2",
+        "Qwen3ForCausalLM": "qwen3",
+    ]
+
+    /// The architecture a model of `config` is written as: Qwen3 with q/k norms, Qwen2 with q/k/v
+    /// biases, Mistral with a sliding window, LLaMA otherwise.
+    public static func architecture(for config: LlamaConfig) -> String {
+        config.queryKeyNorm
+            ? "Qwen3ForCausalLM"
+            : config.attentionBiases
+                ? "Qwen2ForCausalLM" : config.slidingWindow != nil ? "MistralForCausalLM" : "LlamaForCausalLM"
+    }
 
     /// The hyper-parameters.
     public var llama: LlamaConfig
@@ -76,19 +94,27 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             }
             architecture = match
         } else {
-            switch present("model_type")?.string {
-            case "llama": architecture = "LlamaForCausalLM"
-            case "mistral": architecture = "MistralForCausalLM"
-            default: throw fail("architectures", "is missing and model_type is not llama or mistral")
+            let type = present("model_type")?.string
+            guard let match = Self.modelTypes.first(where: { $0.value == type })?.key else {
+                throw fail("architectures", "is missing and model_type is not llama, mistral, qwen2 or qwen3")
             }
+            architecture = match
         }
         if let activation = present("hidden_act") {
             guard activation.string == "silu" else {
                 throw fail("hidden_act", "activation \(activation.summary) is not supported (only silu)")
             }
         }
+        let isQwen = architecture.hasPrefix("Qwen")
+        // Qwen2 always has q/k/v biases whatever the key says; elsewhere it would add an o_proj bias too.
         for key in ["attention_bias", "mlp_bias"] where try flag(key) == true {
-            throw fail(key, "biases are not supported")
+            if key == "attention_bias" && architecture == "Qwen2ForCausalLM" { continue }
+            throw fail(key, "biases are not supported (Shears runs Qwen2's q/k/v biases only)")
+        }
+        if isQwen, try flag("use_sliding_window") == true {
+            throw fail(
+                "use_sliding_window",
+                "Qwen's per-layer sliding window (max_window_layers) is not supported; Shears runs full attention")
         }
         var ropeTheta = try float("rope_theta") ?? 10000
         var ropeScaling = RopeScaling.none
@@ -142,6 +168,8 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             tiedEmbedding: try flag("tie_word_embeddings") ?? false, ropeScaling: ropeScaling
         )
         llama.slidingWindow = slidingWindow
+        llama.attentionBiases = architecture == "Qwen2ForCausalLM"
+        llama.queryKeyNorm = architecture == "Qwen3ForCausalLM"
         try llama.validate(path: path)
 
         if let dtype = present("torch_dtype") ?? present("dtype") {
@@ -175,6 +203,12 @@ public struct HuggingFaceConfig: Sendable, Equatable {
                 path: path, item: "rope_scaling",
                 "the RoPE frequency factors came from a GGUF rope_freqs.weight tensor, which does not record the "
                     + "llama3 parameters config.json needs; write a .gguf file instead")
+        }
+        if config.attentionBiases && config.queryKeyNorm {
+            throw ModelIOError(
+                path: path, item: "attention_bias",
+                "config.json cannot express q/k/v biases together with q/k norms (Qwen3's attention_bias adds an "
+                    + "o_proj bias too); write a .gguf file instead")
         }
         let first = config.layers[0]
         let advice =
@@ -219,9 +253,9 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             eosTokenIDs.count == 1
             ? .integer(eosTokenIDs[0])
             : eosTokenIDs.isEmpty ? .null : .array(eosTokenIDs.map { .integer($0) })
+        let isQwen = architecture.hasPrefix("Qwen")
         var members: [(key: String, value: JSONValue)] = [
             ("architectures", .array([.string(architecture)])),
-            ("attention_bias", .bool(false)),
             ("attention_dropout", .number("0.0")),
             ("bos_token_id", id(bosTokenID)),
             ("eos_token_id", eos),
@@ -232,7 +266,7 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             ("intermediate_size", .integer(shape.ffnSize)),
             ("max_position_embeddings", .integer(llama.contextLength)),
             ("mlp_bias", .bool(false)),
-            ("model_type", .string(architecture == "MistralForCausalLM" ? "mistral" : "llama")),
+            ("model_type", .string(Self.modelTypes[architecture] ?? "llama")),
             ("num_attention_heads", .integer(shape.headCount)),
             ("num_hidden_layers", .integer(llama.layerCount)),
             ("num_key_value_heads", .integer(shape.kvHeadCount)),
@@ -245,7 +279,13 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             ("vocab_size", .integer(llama.vocabSize)),
         ]
         if let padTokenID { members.append(("pad_token_id", .integer(padTokenID))) }
-        if architecture == "MistralForCausalLM" || llama.slidingWindow != nil {
+        // Qwen2 has no attention_bias key (its q/k/v biases are implied).
+        if architecture != "Qwen2ForCausalLM" { members.append(("attention_bias", .bool(false))) }
+        if isQwen {
+            members.append(("use_sliding_window", .bool(false)))
+            members.append(("max_window_layers", .integer(llama.layerCount)))
+        }
+        if !isQwen && (architecture == "MistralForCausalLM" || llama.slidingWindow != nil) {
             members.append(("sliding_window", id(llama.slidingWindow)))
         }
         if let torchDType { members.append(("torch_dtype", .string(torchDType))) }

@@ -4,8 +4,8 @@ import Tokenization
 /// sharded weights, `tokenizer.json` — or, without it, a SentencePiece `tokenizer.model` —,
 /// optional `tokenizer_config.json`) into a `Model`.
 ///
-/// Tensors are renamed to GGUF convention, `q_proj`/`k_proj` rows are permuted into llama.cpp's
-/// order, and GGUF metadata is synthesised as llama.cpp's converter would write it.
+/// Tensors are renamed to GGUF convention, `q_proj`/`k_proj` rows (and their biases and head
+/// norms) are permuted into llama.cpp's order, and GGUF metadata is synthesised as llama.cpp's converter would write it.
 public enum HuggingFaceModelReader {
     /// Loads the model in `directory`.
     ///
@@ -84,12 +84,7 @@ public enum HuggingFaceModelReader {
             }
             var tensor = try checkpoint.tensor(hfName)
             tensor.name = ggufName
-            if let (layer, part, _) = LlamaTensorNames.parse(ggufName), part == .query || part == .key {
-                let shape = config.layers[layer]
-                tensor = HuggingFaceRotaryPermutation.toGGUF(
-                    tensor, heads: part == .query ? shape.headCount : shape.kvHeadCount)
-            }
-            tensors.append(tensor)
+            tensors.append(HuggingFaceRotaryPermutation.convert(tensor, config: config, toGGUF: true))
         }
         return tensors
     }

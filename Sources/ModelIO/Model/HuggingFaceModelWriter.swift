@@ -23,7 +23,9 @@ public enum HuggingFaceModelWriter {
             throw ModelIOError(path: directory, "already exists; refusing to write the model into it")
         }
         try HuggingFaceConfig.requireExpressible(model.config, path: directory)
-        if let bias = model.tensorNames.first(where: { LlamaTensorNames.parse($0)?.kind == .bias }) {
+        if let bias = model.tensorNames.first(where: {
+            LlamaTensorNames.parse($0).map { $0.kind == .bias && $0.part.takesOutputBias } ?? false
+        }) {
             throw ModelIOError(
                 path: directory, item: bias,
                 "config.json cannot express a bias on o_proj or down_proj alone (attention_bias and mlp_bias add biases to every projection); write a .gguf file instead"
@@ -34,11 +36,7 @@ public enum HuggingFaceModelWriter {
             guard let hfName = HuggingFaceTensorNames.huggingFaceName(gguf: tensor.name) else {
                 throw ModelIOError(path: model.sourcePath, item: tensor.name, "tensor has no Hugging Face LLaMA name")
             }
-            if let (layer, part, _) = LlamaTensorNames.parse(tensor.name), part == .query || part == .key {
-                let shape = model.config.layers[layer]
-                tensor = HuggingFaceRotaryPermutation.toHuggingFace(
-                    tensor, heads: part == .query ? shape.headCount : shape.kvHeadCount)
-            }
+            tensor = HuggingFaceRotaryPermutation.convert(tensor, config: model.config, toGGUF: false)
             tensor.name = hfName
             hfTensors.append(tensor)
         }
@@ -56,7 +54,8 @@ public enum HuggingFaceModelWriter {
                 "the tokenizer could not be rendered as tokenizer.json")
         }
         let config = HuggingFaceConfig(
-            llama: model.config, torchDType: type.torchName,
+            llama: model.config, architecture: HuggingFaceConfig.architecture(for: model.config),
+            torchDType: type.torchName,
             bosTokenID: vocabulary.bosID.map(Int.init), eosTokenIDs: vocabulary.eosID.map { [Int($0)] } ?? [],
             padTokenID: vocabulary.paddingID.map(Int.init)
         )

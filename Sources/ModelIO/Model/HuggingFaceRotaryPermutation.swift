@@ -21,8 +21,33 @@ public enum HuggingFaceRotaryPermutation {
         permute(tensor, heads: heads, toGGUF: false)
     }
 
+    /// The number of heads over which the tensor `name` of a model with `config` has its rows
+    /// permuted (nil: the tensor is not permuted): `attn_q`/`attn_k` weights and biases (query
+    /// or key/value heads), and the q/k head norms (one head of `headDim` entries).
+    public static func heads(of name: String, config: LlamaConfig) -> Int? {
+        guard let (layer, part, kind) = LlamaTensorNames.parse(name), part == .query || part == .key,
+            layer < config.layerCount
+        else { return nil }
+        if kind == .headNorm { return 1 }
+        let shape = config.layers[layer]
+        return part == .query ? shape.headCount : shape.kvHeadCount
+    }
+
+    /// `tensor` from Hugging Face into GGUF order (`toGGUF`) or back, when `heads(of:config:)`
+    /// says its rows are permuted; otherwise (or when its shape is not the architecture's, which
+    /// `Model` then reports) `tensor` itself.
+    public static func convert(_ tensor: Tensor, config: LlamaConfig, toGGUF: Bool) -> Tensor {
+        guard let heads = heads(of: tensor.name, config: config),
+            let (layer, part, kind) = LlamaTensorNames.parse(tensor.name),
+            part.exists(in: config.layers[layer]), tensor.shape == part.shape(config, layer: layer, kind: kind)
+        else { return tensor }
+        return permute(tensor, heads: heads, toGGUF: toGGUF)
+    }
+
     private static func permute(_ tensor: Tensor, heads: Int, toGGUF: Bool) -> Tensor {
-        let rows = tensor.rows, columns = tensor.columns
+        // A vector (bias, head norm) is a column of rows.
+        let rows = tensor.shape.count == 1 ? tensor.count : tensor.rows
+        let columns = tensor.shape.count == 1 ? 1 : tensor.columns
         precondition(
             heads > 0 && rows % (2 * heads) == 0,
             "\(tensor.name): \(rows) rows do not split into \(heads) heads of pairs")

@@ -1,5 +1,5 @@
-/// The mapping between Hugging Face LLaMA tensor names (`model.layers.3.self_attn.q_proj.weight`)
-/// and the GGUF names `Model` uses (`blk.3.attn_q.weight`).
+/// The mapping between Hugging Face LLaMA-family tensor names (`model.layers.3.self_attn.q_proj.weight`,
+/// Qwen's `q_proj.bias` and `q_norm.weight`) and the GGUF names `Model` uses (`blk.3.attn_q.weight`).
 public enum HuggingFaceTensorNames {
     /// Hugging Face name of the token embedding.
     public static let tokenEmbedding = "model.embed_tokens.weight"
@@ -23,11 +23,26 @@ public enum HuggingFaceTensorNames {
         }
     }
 
-    private static let partsBySuffix: [String: LlamaTensorNames.Layer] =
-        Dictionary(uniqueKeysWithValues: LlamaTensorNames.Layer.allCases.map { (layerSuffix($0), $0) })
+    /// The part of a layer tensor's Hugging Face name after `model.layers.N.` for `part`'s
+    /// `kind` tensor: `self_attn.q_proj.bias` (Qwen2), `self_attn.q_norm.weight` (Qwen3).
+    public static func layerSuffix(_ part: LlamaTensorNames.Layer, kind: LlamaTensorNames.Kind) -> String {
+        let weight = layerSuffix(part)
+        switch kind {
+        case .weight: return weight
+        case .bias: return weight.dropLast("weight".count) + "bias"
+        case .headNorm: return part == .query ? "self_attn.q_norm.weight" : "self_attn.k_norm.weight"
+        }
+    }
 
-    private static let partsByGGUFName: [String: LlamaTensorNames.Layer] =
-        Dictionary(uniqueKeysWithValues: LlamaTensorNames.Layer.allCases.map { ($0.rawValue, $0) })
+    private static let kindsBySuffix: [String: (LlamaTensorNames.Layer, LlamaTensorNames.Kind)] = {
+        var result: [String: (LlamaTensorNames.Layer, LlamaTensorNames.Kind)] = [:]
+        for part in LlamaTensorNames.Layer.allCases {
+            result[layerSuffix(part)] = (part, .weight)
+            if part.takesBias { result[layerSuffix(part, kind: .bias)] = (part, .bias) }
+            if part.takesHeadNorm { result[layerSuffix(part, kind: .headNorm)] = (part, .headNorm) }
+        }
+        return result
+    }()
 
     /// The GGUF name of the Hugging Face tensor `name`, or nil if it is not a LLaMA weight.
     public static func ggufName(huggingFace name: String) -> String? {
@@ -37,10 +52,9 @@ public enum HuggingFaceTensorNames {
         case output: return LlamaTensorNames.output
         default: break
         }
-        guard let (layer, rest) = splitLayer(name, prefix: "model.layers."), let part = partsBySuffix[rest] else {
-            return nil
-        }
-        return part.name(layer: layer)
+        guard let (layer, rest) = splitLayer(name, prefix: "model.layers."), let (part, kind) = kindsBySuffix[rest]
+        else { return nil }
+        return part.name(layer: layer, kind: kind)
     }
 
     /// The Hugging Face name of the GGUF tensor `name`, or nil if it is not a LLaMA weight.
@@ -51,10 +65,8 @@ public enum HuggingFaceTensorNames {
         case LlamaTensorNames.output: return output
         default: break
         }
-        guard let (layer, rest) = splitLayer(name, prefix: "blk."), rest.hasSuffix(".weight"),
-            let part = partsByGGUFName[String(rest.dropLast(".weight".count))]
-        else { return nil }
-        return "model.layers.\(layer).\(layerSuffix(part))"
+        guard let (layer, part, kind) = LlamaTensorNames.parse(name) else { return nil }
+        return "model.layers.\(layer).\(layerSuffix(part, kind: kind))"
     }
 
     /// Whether `name` is a non-weight buffer some older checkpoints store

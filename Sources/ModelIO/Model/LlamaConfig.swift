@@ -26,8 +26,9 @@ public struct LayerShape: Sendable, Hashable, Encodable {
     public var groupSize: Int { kvHeadCount > 0 ? headCount / kvHeadCount : 0 }
 }
 
-/// The hyper-parameters of a LLaMA-family decoder (LLaMA 1-3, Mistral, TinyLlama, SmolLM2),
-/// possibly with layers of different shapes after structured pruning.
+/// The hyper-parameters of a LLaMA-family decoder (LLaMA 1-3, Mistral, TinyLlama, SmolLM2,
+/// Qwen2/2.5 with q/k/v biases, Qwen3 with q/k norms), possibly with layers of different shapes
+/// after structured pruning.
 ///
 /// Grouped-query attention, rotary position embeddings, RMSNorm and a SwiGLU MLP; the output
 /// projection may be tied to the token embedding.
@@ -49,6 +50,12 @@ public struct LlamaConfig: Sendable, Equatable, Encodable {
     /// Sliding-window attention (Mistral): a query sees only the `slidingWindow` most recent
     /// positions, itself included; nil for full causal attention.
     public var slidingWindow: Int?
+    /// Whether every attention has biases on q, k and v (Qwen2, Qwen2.5), added to the
+    /// projections before RoPE.
+    public var attentionBiases = false
+    /// Whether every attention normalises each query and key head by an RMSNorm of its own
+    /// weight (`headDim` values) before RoPE (Qwen3).
+    public var queryKeyNorm = false
     /// RMSNorm epsilon.
     public var rmsNormEpsilon: Float
     /// Whether the output projection reuses the token embedding.
@@ -155,7 +162,7 @@ public struct LlamaConfig: Sendable, Equatable, Encodable {
 
     private enum CodingKeys: String, CodingKey {
         case layerCount, hiddenSize, headDim, vocabSize, contextLength, ropeTheta, rmsNormEpsilon, tiedEmbedding
-        case headCount, kvHeadCount, ffnSize, layers, ropeScaling, slidingWindow
+        case headCount, kvHeadCount, ffnSize, layers, ropeScaling, slidingWindow, attentionBiases, queryKeyNorm
     }
 
     /// Encodes the model-wide fields, the shared head counts and FFN width when every layer has
@@ -178,5 +185,7 @@ public struct LlamaConfig: Sendable, Equatable, Encodable {
         try container.encode(layers, forKey: .layers)
         if ropeScaling != .none { try container.encode(ropeScaling.summary, forKey: .ropeScaling) }
         try container.encodeIfPresent(slidingWindow, forKey: .slidingWindow)
+        if attentionBiases { try container.encode(true, forKey: .attentionBiases) }
+        if queryKeyNorm { try container.encode(true, forKey: .queryKeyNorm) }
     }
 }

@@ -1,5 +1,5 @@
 extension Model {
-    /// The bias of `part` in `layer` (`attn_output` or `ffn_down`), or nil when it has none.
+    /// The bias of `part` in `layer` (q/k/v, `attn_output` or `ffn_down`), or nil when it has none.
     public func bias(of part: LlamaTensorNames.Layer, layer: Int) -> Tensor? {
         tensor(part.name(layer: layer, kind: .bias))
     }
@@ -12,7 +12,7 @@ extension Model {
     ///   the sub-block, or `values` is not `hidden` finite numbers.
     public func setBias(_ values: [Float]?, of part: LlamaTensorNames.Layer, layer: Int) throws(ModelIOError) {
         let name = part.name(layer: layer, kind: .bias)
-        guard part.takesBias else {
+        guard part.takesOutputBias else {
             throw ModelIOError(path: sourcePath, item: name, "only attn_output and ffn_down take a bias")
         }
         guard (0..<config.layerCount).contains(layer), part.exists(in: config.layers[layer]) else {

@@ -51,12 +51,19 @@ public final class Model: @unchecked Sendable {
         let expected = Set(LlamaTensorNames.expected(config).map(\.name))
         for tensor in tensors {
             if let (layer, part, kind) = LlamaTensorNames.parse(tensor.name), !expected.contains(tensor.name) {
-                if kind == .bias, layer < config.layerCount, part.exists(in: config.layers[layer]) {
+                if kind == .bias, part.takesOutputBias, layer < config.layerCount, part.exists(in: config.layers[layer])
+                {
                     guard tensor.shape == [config.hiddenSize] else {
                         throw ModelIOError(
                             path: sourcePath, item: tensor.name,
                             "shape \(tensor.shape) does not match the bias shape [\(config.hiddenSize)]")
                     }
+                } else if kind != .weight, layer < config.layerCount, part.exists(in: config.layers[layer]) {
+                    throw ModelIOError(
+                        path: sourcePath, item: tensor.name,
+                        kind == .bias
+                            ? "the configuration has no q/k/v biases (Qwen2's attention biases come in every layer)"
+                            : "the configuration has no q/k norms (Qwen3's come in every layer)")
                 } else {
                     let what =
                         layer >= config.layerCount
@@ -65,10 +72,12 @@ public final class Model: @unchecked Sendable {
                     throw ModelIOError(
                         path: sourcePath, item: tensor.name, "tensor is not part of the architecture: \(what)")
                 }
-            } else if tensor.name.hasPrefix("blk."), tensor.name.hasSuffix(".bias") {
+            } else if tensor.name.hasPrefix("blk."), tensor.name.hasSuffix(".bias"),
+                LlamaTensorNames.parse(tensor.name) == nil
+            {
                 throw ModelIOError(
                     path: sourcePath, item: tensor.name,
-                    "this bias is not supported: a LLaMA layer may only carry attn_output.bias and ffn_down.bias")
+                    "this bias is not supported: a layer may only carry q/k/v, attn_output and ffn_down biases")
             }
             if let index = tensor.storage.firstNonFiniteIndex() {
                 throw ModelIOError(

@@ -7,6 +7,7 @@
 /// row `c` of `ffn_gate` and `ffn_up` and column `c` of `ffn_down`. Hidden channel `c` owns
 /// column `c` of the token embedding, of `output` and of every layer's q/k/v/gate/up, row `c` of
 /// every `attn_output`/`ffn_down` (and entry `c` of their biases), and entry `c` of every norm.
+/// q/k/v biases (Qwen2) go with their rows; q/k head norms (Qwen3) act within a head and stay.
 public enum StructuralRemoval: Sendable, Equatable {
     /// Whole decoder layers; the layers after them are renumbered.
     case blocks([Int])
@@ -174,6 +175,8 @@ extension Model {
                 (rows, columns) = (kept, nil)
             } else if let (_, part, kind) = LlamaTensorNames.parse(name) {
                 switch (part, kind) {
+                // q/k/v biases run along their projection's outputs, head norms along a head.
+                case (_, .headNorm), (.query, .bias), (.key, .bias), (.value, .bias): continue
                 case (.attentionNorm, _), (.ffnNorm, _), (_, .bias): (rows, columns) = (kept, nil)
                 case (.attentionOutput, _), (.down, _): (rows, columns) = (kept, nil)
                 default: (rows, columns) = (nil, kept)
@@ -191,20 +194,27 @@ extension Model {
         let headDim = config.headDim
         func rows(_ heads: [Int]) -> [Int] { heads.flatMap { h in h * headDim..<(h + 1) * headDim } }
         slice(.query, layer, rows: rows(keptQueryHeads), columns: nil)
+        slice(.query, layer, kind: .bias, rows: rows(keptQueryHeads), columns: nil)
         slice(.attentionOutput, layer, rows: nil, columns: rows(keptQueryHeads))
         if keptGroups.count != config.layers[layer].kvHeadCount {
-            slice(.key, layer, rows: rows(keptGroups), columns: nil)
-            slice(.value, layer, rows: rows(keptGroups), columns: nil)
+            for part in [LlamaTensorNames.Layer.key, .value] {
+                slice(part, layer, rows: rows(keptGroups), columns: nil)
+                slice(part, layer, kind: .bias, rows: rows(keptGroups), columns: nil)
+            }
         }
         config.layers[layer].headCount = keptQueryHeads.count
         config.layers[layer].kvHeadCount = keptGroups.count
     }
 
-    /// Replaces a matrix by the given rows and columns of it (nil: all), in the given order.
-    private func slice(_ part: LlamaTensorNames.Layer, _ layer: Int, rows keptRows: [Int]?, columns keptColumns: [Int]?)
-    {
-        let name = part.name(layer: layer)
-        tensorsByName[name] = sliced(tensorsByName[name]!, rows: keptRows, columns: keptColumns)
+    /// Replaces a part's `kind` tensor by the given rows and columns of it (nil: all), in the
+    /// given order; nothing when the layer has no such tensor (a bias the model lacks).
+    private func slice(
+        _ part: LlamaTensorNames.Layer, _ layer: Int, kind: LlamaTensorNames.Kind = .weight, rows keptRows: [Int]?,
+        columns keptColumns: [Int]?
+    ) {
+        let name = part.name(layer: layer, kind: kind)
+        guard let tensor = tensorsByName[name] else { return }
+        tensorsByName[name] = sliced(tensor, rows: keptRows, columns: keptColumns)
     }
 
     /// The given rows and columns (nil: all) of `tensor`, in the given order; a vector is one

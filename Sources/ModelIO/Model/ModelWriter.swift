@@ -77,8 +77,11 @@ public enum ModelWriter {
     private static func writeGGUF(
         _ model: Model, to path: String, type: OutputType, annotations: [String: String]
     ) throws(ModelIOError) {
-        let (config, tensors) = llamaCppLayout(model)
+        var (config, tensors) = llamaCppLayout(model)
         var metadata = GGUFArchitectureKeys.apply(config, to: model.metadata)
+        if GGUFArchitectureKeys.keepsHuggingFaceRows(GGUFArchitectureKeys.architecture(for: config)) {
+            tensors = tensors.map { HuggingFaceRotaryPermutation.convert($0, config: config, toGGUF: false) }
+        }
         metadata["general.file_type"] = .uint32(type.llamaFileType)
         for (key, value) in annotations.sorted(by: { $0.key < $1.key }) {
             metadata["shears.\(key)"] = .string(value)

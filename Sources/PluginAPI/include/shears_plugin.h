@@ -1,4 +1,5 @@
-/* Shears plugin ABI 1.0: the one public header for plugin pruning criteria.
+/* Shears plugin ABI 1.1: the one public header for plugin pruning criteria (1.1 adds unit criteria:
+ * `SHEARS_CRITERION_UNITS`, `shears_unit_input`, `score_units`; plugins built against 1.0 load unchanged).
  *
  * A plugin is a shared library that exports exactly one symbol, `shears_plugin_get_entry`, and
  * links nothing from Shears: everything it needs from the host (logging, memory, its parameter
@@ -36,7 +37,7 @@ extern "C" {
 /** Major version: a host refuses a plugin built against another major. */
 #define SHEARS_PLUGIN_ABI_MAJOR 1
 /** Minor version: grows when fields or functions are appended (older plugins keep loading). */
-#define SHEARS_PLUGIN_ABI_MINOR 0
+#define SHEARS_PLUGIN_ABI_MINOR 1
 /** Patch version: clarifications that change no layout. */
 #define SHEARS_PLUGIN_ABI_PATCH 0
 
@@ -131,6 +132,10 @@ typedef uint32_t shears_statistics;
 /** The Gram matrix H = (2/n_seq) Σ XᵀX, columns × columns; only the upper triangle (j ≥ i) is
  *  valid: read H[i][j] for i ≤ j. */
 #define SHEARS_STATISTICS_GRAM (1u << 2)
+/** ABI 1.1, unit criteria only: per calibration window w and unit u, ∂L_w/∂g_u at g = 1 for a gate
+ *  g_u multiplying the unit's inputs to its reading matrix (attn_output or ffn_down), L_w the mean
+ *  next-token NLL of window w alone. */
+#define SHEARS_STATISTICS_GATE_GRADIENTS (1u << 3)
 
 /** Everything a criterion sees about one linear matrix `W[rows, columns]` (rows = outputs). */
 typedef struct shears_score_input {
@@ -267,6 +272,58 @@ typedef struct shears_host {
 typedef uint32_t shears_criterion_flags;
 /** `score` (and `select`) may run concurrently on one instance. */
 #define SHEARS_CRITERION_THREAD_SAFE (1u << 0)
+/** ABI 1.1: the criterion scores structural units (query heads, KV groups, FFN channels) through
+ *  its instances' `score_units`, which must then be non-NULL; `score` may be NULL. */
+#define SHEARS_CRITERION_UNITS (1u << 1)
+
+/* ---------------------------------------------------------------------------------------------
+ * Structural units (ABI 1.1)
+ * ------------------------------------------------------------------------------------------- */
+
+/** The kind of unit a `shears_unit_input` describes. */
+typedef int32_t shears_unit_kind;
+/** Query heads: head h owns rows h·head_dim… of attn_q and columns h·head_dim… of attn_output. */
+#define SHEARS_UNIT_QUERY_HEADS 1
+/** KV groups: group g owns rows g·head_dim… of attn_k and attn_v, and its group_size query heads
+ *  (rows of attn_q and columns of attn_output, g·group_size·head_dim…). */
+#define SHEARS_UNIT_KV_GROUPS 2
+/** FFN channels: channel c owns row c of ffn_gate and ffn_up and column c of ffn_down. */
+#define SHEARS_UNIT_FFN_CHANNELS 3
+
+/** Everything a unit criterion sees about one layer's units of one kind. Views are borrowed for
+ *  the call, F32, rank-2 matrices `[out, in]` row-major as the model holds them (q/k rows in GGUF
+ *  order: each head's rotary pairs interleaved). */
+typedef struct shears_unit_input {
+    /** sizeof(shears_unit_input) as the host compiled it. */
+    uint32_t struct_size;
+    /** Decoder layer index (0-based). */
+    int32_t layer;
+    /** SHEARS_UNIT_*. */
+    shears_unit_kind kind;
+    /** Units of this kind in the layer: the scores to write. */
+    uint32_t unit_count;
+    /** Input channels of `output` per unit: head_dim, group_size·head_dim or 1. */
+    uint32_t unit_width;
+    /** Query heads per KV group (0 for FFN channels). */
+    uint32_t group_size;
+    /** Rows of a query head or KV head in attn_q/attn_k/attn_v (0 for FFN channels). */
+    uint32_t head_dim;
+    /** The matrices whose rows the units own: attn_q, attn_k, attn_v (attention units) or
+     *  ffn_gate, ffn_up and an absent view (FFN channels); each [rows, hidden]. */
+    shears_tensor_view inputs[3];
+    /** The matrix whose columns the units own: attn_output or ffn_down, [hidden, unit_count·unit_width]. */
+    shears_tensor_view output;
+    /** Per input channel j of `output` over the dense stream: the mean over windows of Σ_t x_tj²
+     *  (H3's `squared_norms`), rank 1 [unit_count·unit_width], absent unless SQUARED_NORMS. */
+    shears_tensor_view squared_norms;
+    /** Gate gradients, rank 2 [windows, unit_count] (see SHEARS_STATISTICS_GATE_GRADIENTS),
+     *  absent unless GATE_GRADIENTS was declared. */
+    shears_tensor_view gate_gradients;
+    /** Calibration sequences behind the statistics. */
+    uint64_t calibration_sequences;
+    /** Calibration tokens behind the statistics. */
+    uint64_t calibration_tokens;
+} shears_unit_input;
 
 /** What a criterion is, readable without creating it. All pointers are owned by the plugin and
  *  stay valid until `deinit`. */
@@ -319,6 +376,12 @@ typedef struct shears_criterion {
 
     /** An optional criterion feature by id, or NULL. None in 1.0. [instance] */
     const void *(*get_extension)(const struct shears_criterion *criterion, const char *id);
+
+    /** ABI 1.1, required with SHEARS_CRITERION_UNITS (NULL otherwise): writes one score per unit
+     *  of `input` into `scores` (`unit_count` floats, host-allocated); the lowest units are
+     *  removed first. Scores must not be NaN. [instance] */
+    shears_status (*score_units)(const struct shears_criterion *criterion, const shears_unit_input *input,
+                                 float *scores, char *message, size_t message_size);
 } shears_criterion;
 
 /* ---------------------------------------------------------------------------------------------

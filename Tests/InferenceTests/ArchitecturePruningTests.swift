@@ -1,0 +1,83 @@
+import Foundation
+import Inference
+import ModelIO
+import TestSupport
+import Testing
+
+/// Wanda, SparseGPT and FLAP run through `shears prune` on the tiny transformers model of each
+/// architecture (`Scripts/tiny_arch_models.py`): the pruned GGUF loads back in Shears with the
+/// pruned structure, and, when the llama.cpp tools are built, llama-perplexity's log-probabilities
+/// on it equal Shears' (`shears eval --base` on llama.cpp's base file). Runs only when the
+/// reference environment exists.
+@Suite(.serialized) struct ArchitecturePruningTests {
+    /// Tokens per window of the llama.cpp comparison, and windows: no longer than Mistral's window
+    /// of 8 (llama.cpp runs full attention), longer elsewhere.
+    static func context(_ arch: String) -> Int { arch == "mistral" ? 8 : 48 }
+
+    /// The methods: name and the `shears prune` arguments.
+    static let methods: [(String, [String])] = [
+        ("wanda", ["--method", "wanda", "--sparsity", "0.5"]),
+        ("sparsegpt", ["--method", "sparsegpt", "--sparsity", "0.5"]),
+        ("flap", ["--method", "flap", "--params", "0.2"]),
+    ]
+
+    @Test(
+        "Wanda, SparseGPT and FLAP prune each tiny architecture; the result loads back, and in llama.cpp gives Shears' log-probabilities",
+        .enabled(if: ArchitectureCrossCheckTests.available), arguments: ["llama3", "qwen2", "qwen3", "mistral"])
+    func prunes(arch: String) throws {
+        let directory = try TemporaryDirectory()
+        let (path, _) = try ArchitectureCrossCheckTests.fixture(arch, in: directory)
+        let dense = try HuggingFaceModelReader.load(directory: path)
+        let text = ReferenceData.file("wikitext2-test.txt").path
+        let calibration = ReferenceData.file("wikitext2-valid.txt").path
+        for (name, arguments) in Self.methods {
+            let out = directory.path("\(arch)-\(name).gguf")
+            let prune = try CommandRunner.run(
+                ["prune", path] + arguments + [
+                    "--calib", calibration, "--samples", "8", "--seqlen", "32", "--out", out, "--type", "f32",
+                ])
+            try #require(prune.status == 0, "\(arch) \(name): \(prune.stderr)")
+            let pruned = try ModelLoader.load(path: out)
+            #expect(pruned.config.attentionBiases == dense.config.attentionBiases, "\(arch) \(name)")
+            #expect(pruned.config.queryKeyNorm == dense.config.queryKeyNorm, "\(arch) \(name)")
+            if name == "flap" {
+                #expect(pruned.parameterCount < dense.parameterCount, "\(arch) flap removed nothing")
+            } else {
+                let q = pruned.tensor("blk.0.attn_q.weight")!.storage.array
+                let zeros = q.count { $0 == 0 }
+                // Wanda's mask is exact; SparseGPT's (1024-entry matrix here) measured 513 zeros.
+                #expect(
+                    name == "wanda" ? zeros == q.count / 2 : (q.count / 2...q.count / 2 + 2).contains(zeros),
+                    "\(arch) \(name): \(zeros) of \(q.count) attn_q entries are zero")
+                // Unstructured methods leave biases and head norms alone.
+                for tensor in dense.tensors
+                where LlamaTensorNames.parse(tensor.name).map({ $0.kind != .weight }) ?? false {
+                    #expect(
+                        pruned.tensor(tensor.name)?.storage.array == tensor.storage.array,
+                        "\(arch) \(name) \(tensor.name)")
+                }
+            }
+            let logits = try ForwardPass(model: pruned, capacity: 16).logits(
+                appending: Array(0..<16).map { Int32($0 * 7) })
+            #expect(logits.allSatisfy { $0.isFinite }, "\(arch) \(name): non-finite logits")
+
+            // llama.cpp's qwen3 sizes every layer's matrices from the model-wide head counts and FFN
+            // width (no deci-like form with q/k norms), so a structurally pruned Qwen3 runs in Shears only.
+            guard let tools = LlamaCppCrossCheckTests.tools, !(arch == "qwen3" && pruned.config.uniformShape == nil)
+            else { continue }
+            let base = directory.path("\(arch)-\(name).kld")
+            let llama = try ChildProcess.run(
+                URL(fileURLWithPath: "/bin/bash"),
+                [
+                    ReferenceData.packageRoot.appendingPathComponent("Scripts/llamacpp-kld.sh").path, "base", out, text,
+                    "\(Self.context(arch))", "4", base,
+                ],
+                environment: ["LLAMACPP_BIN": tools])
+            try #require(llama.status == 0, "\(arch) \(name) in llama.cpp: \(llama.stderr)")
+            let ours = try LlamaCppDivergenceTests.shears([out, "--base", base])
+            print("\(arch) \(name): KLD, same top, PPL, PPL(llama.cpp) = \(ours)")
+            // Same logits up to float rounding: a near tie may flip a top token now and then.
+            #expect(ours[0] < 1e-5 && ours[1] >= 0.95, "\(arch) \(name): Shears vs llama.cpp \(ours)")
+        }
+    }
+}
