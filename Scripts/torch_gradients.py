@@ -4,7 +4,7 @@
 Usage: torch_gradients.py MODEL_DIR IDS_FILE --seqlen N --windows K --out GRADS.safetensors
 
 Loads the Hugging Face model directory MODEL_DIR (e.g. written by Shears from a GGUF) with
-transformers' LlamaForCausalLM in float32 and eager attention, takes K consecutive windows of N
+transformers' AutoModelForCausalLM (LLaMA, Mistral, Qwen2, Qwen3) in float32 and eager attention, takes K consecutive windows of N
 token ids from IDS_FILE (raw little-endian int32), and computes the gradient of the mean
 next-token negative log-likelihood over every predicted token of every window (N-1 per window)
 with respect to every parameter. Writes the gradients under the model's Hugging Face parameter
@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 from safetensors.torch import save_file
-from transformers import LlamaForCausalLM
+from transformers import AutoModelForCausalLM
 
 
 def main():
@@ -32,7 +32,7 @@ def main():
     args = parser.parse_args()
 
     torch.manual_seed(0)
-    model = LlamaForCausalLM.from_pretrained(args.model_dir, torch_dtype=torch.float32, attn_implementation="eager")
+    model = AutoModelForCausalLM.from_pretrained(args.model_dir, torch_dtype=torch.float32, attn_implementation="eager")
     model.train(False)
     ids = np.fromfile(args.ids_file, dtype="<i4")
     needed = args.seqlen * args.windows

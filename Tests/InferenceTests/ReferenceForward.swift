@@ -127,7 +127,9 @@ enum ReferenceForward {
                 headDim: c.headDim, window: c.slidingWindow)
             for position in 0..<states.count {
                 if let contextScale {
-                    for i in 0..<queryWidth { attended[position][i] *= contextScale(position, i / c.headDim) }
+                    for i in 0..<shape.headCount * c.headDim {
+                        attended[position][i] *= contextScale(position, i / c.headDim)
+                    }
                 }
                 let o = matvec(w[.attentionOutput]!, attended[position], outputs: c.hiddenSize)
                 let b = bias(.attentionOutput)

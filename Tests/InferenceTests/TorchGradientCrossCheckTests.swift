@@ -84,4 +84,41 @@ import Testing
             #expect(result.error <= 1e-3, "\(result.name): relative L2 \(result.error)")
         }
     }
+
+    @Test(
+        "tiny Qwen2 and Qwen3: gradients of q/k/v biases and q/k head norms, and all others, match PyTorch",
+        .enabled(if: ArchitectureCrossCheckTests.available), arguments: ["qwen2", "qwen3"])
+    func qwenMatchesPyTorch(arch: String) throws {
+        let directory = try TemporaryDirectory()
+        let (path, _) = try ArchitectureCrossCheckTests.fixture(arch, in: directory)
+        let model = try HuggingFaceModelReader.load(directory: path)
+        let ids = (0..<64).map { Int32(($0 * 53 + 7) % 290) }
+        let idsFile = directory.path("ids.i32")
+        try ids.withUnsafeBufferPointer { Data(buffer: $0) }.write(to: URL(fileURLWithPath: idsFile))
+        let script = ReferenceData.packageRoot.appendingPathComponent("Scripts/torch_gradients.py").path
+        let outcome = try ChildProcess.run(
+            URL(fileURLWithPath: Self.python),
+            [script, path, idsFile, "--seqlen", "32", "--windows", "2", "--out", directory.path("grads.safetensors")])
+        try #require(outcome.status == 0, "torch_gradients.py failed: \(outcome.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: outcome.output) as? [String: Any])
+        let torchLoss = try #require(summary["loss"] as? Double)
+        let reference = try SafetensorsFile(path: directory.path("grads.safetensors"))
+        var names: [String] = []
+        let loss = try ModelGradients(model: model).weights(windows: [Array(ids[0..<32]), Array(ids[32..<64])]) {
+            gradient in
+            let mine = HuggingFaceRotaryPermutation.convert(
+                Tensor(name: gradient.name, shape: gradient.shape, storage: gradient.gradient), config: model.config,
+                toGGUF: false)
+            let name = try #require(HuggingFaceTensorNames.huggingFaceName(gguf: gradient.name))
+            let theirs = try reference.tensor(name)
+            try #require(theirs.shape == mine.shape, "\(name): shape \(theirs.shape) vs \(mine.shape)")
+            let (cosine, error) = Self.compare(
+                UnsafeBufferPointer(mine.storage.buffer), UnsafeBufferPointer(theirs.storage.buffer))
+            #expect(cosine >= 0.9999 && error <= 1e-3, "\(arch) \(name): cosine \(cosine), relative L2 \(error)")
+            names.append(gradient.name)
+        }
+        #expect(names.count == model.tensors.count)
+        #expect(names.contains(arch == "qwen2" ? "blk.1.attn_k.bias" : "blk.1.attn_k_norm.weight"))
+        #expect(abs(loss - torchLoss) <= 1e-4 * torchLoss, "\(arch) loss \(loss) vs PyTorch \(torchLoss)")
+    }
 }

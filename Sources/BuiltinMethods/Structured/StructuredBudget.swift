@@ -50,17 +50,19 @@ public enum StructuredBudget: Sendable, Equatable {
         to work: ModelWork, step: String,
         layerPlan plan: ((Int) -> Double) throws(PruneError) -> [(StructuralRemoval, String)]
     ) throws(PruneError) {
-        let ratioOf = try layerRatio(for: work, step: step) { ratioOf throws(PruneError) in try plan(ratioOf).map(\.0) }
+        let ratioOf = try layerRatio(for: work, step: step) { ratio throws(PruneError) in
+            try plan { _ in ratio }.map(\.0)
+        }
         for (removal, note) in try plan(ratioOf) { try work.remove(removal, note: note) }
     }
 
     /// Each layer's ratio: the one ratio, the list's ratio per layer, or the common ratio a
-    /// parameter budget finds with `plan` (the removals at a ratio per layer; noted on `work`).
+    /// parameter budget finds with `plan` (the removals at one ratio for every layer; noted on `work`).
     ///
     /// - Throws: `PruneError` for a list of the wrong length, from `plan` or the search.
     func layerRatio(
         for work: ModelWork, step: String,
-        plan: ((Int) -> Double) throws(PruneError) -> [StructuralRemoval]
+        plan: (Double) throws(PruneError) -> [StructuralRemoval]
     ) throws(PruneError) -> (Int) -> Double {
         let model = work.model
         switch self {
@@ -69,9 +71,8 @@ public enum StructuredBudget: Sendable, Equatable {
             let ratios = try layerRatios(layerCount: model.config.layerCount, step: step)!
             return { ratios[$0] }
         case .parameters(let fraction):
-            let found = try Self.ratio(removing: fraction, of: model.parameterCount, model.config, step: step) {
-                ratio throws(PruneError) in try plan { _ in ratio }
-            }
+            let found = try Self.ratio(
+                removing: fraction, of: model.parameterCount, model.config, step: step, plan: plan)
             work.note(
                 "params \(fraction): ratio \(found.ratio) removes \(found.removed) of \(model.parameterCount) parameters"
             )

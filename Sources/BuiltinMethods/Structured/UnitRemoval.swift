@@ -156,12 +156,13 @@ public struct UnitRemoval: ModelStep {
         }
         // The first scores rank the units and, for a parameter budget, find the common ratio.
         let firstScores = try channelScores(work, chosen)
-        let ratioOf = try budget.layerRatio(for: work, step: unit.rawValue) { ratioOf in
-            chosen.compactMap { layer in
-                let count = removedCount(layer, ratio: ratioOf(layer), config)
-                return count > 0 ? removal(layer, count, firstScores[layer]!, config).removal : nil
+        func plan(_ ratio: Double) -> [StructuralRemoval] {
+            chosen.compactMap { layer -> StructuralRemoval? in
+                let count = removedCount(layer, ratio: ratio, config)
+                return count > 0 ? removal(layer, count, firstScores[layer]!, config).removal.0 : nil
             }
         }
+        let ratioOf = try budget.layerRatio(for: work, step: unit.rawValue, plan: plan)
         // Per layer: the units to remove (per KV group for query heads) and the original units kept.
         var targets: [Int: Int] = [:], kept: [Int: [Int]] = [:]
         for layer in chosen {
