@@ -31,7 +31,7 @@ let package = Package(
         // MARK: - Libraries
 
         /// Tensors, GGUF and safetensors reading/writing, LLaMA-family model description.
-        .target(name: "ModelIO", dependencies: ["Kernels", "Tokenization", "JSON"]),
+        .target(name: "ModelIO", dependencies: ["Kernels", "Tokenization", "JSON", "SeededRandom"]),
         /// Byte-level BPE tokenizer (GGUF metadata or Hugging Face tokenizer.json).
         .target(name: "Tokenization", dependencies: ["JSON"]),
         /// Strict JSON parser and writer shared by the model and tokenizer readers (package access).

@@ -53,6 +53,22 @@ struct SynthCLITests {
         #expect(config.slidingWindow == 4096 && config.layerCount == 1 && config.hiddenSize == 128)
     }
 
+    @Test("qwen2.5-7b is written as qwen2 with q/k/v biases")
+    func qwen() throws {
+        let directory = try TemporaryDirectory()
+        let out = directory.path("qwen.gguf")
+        let outcome = try CommandRunner.run([
+            "synth", "--shape", "qwen2.5-7b", "--layers", "1", "--hidden", "128", "--heads", "4", "--kv-heads", "2",
+            "--ffn", "64", "--vocab", "300", "--out", out,
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let file = try GGUFFile(path: out)
+        #expect(file.metadata["general.architecture"]?.string == "qwen2")
+        #expect(file.tensors.first { $0.name == "blk.0.attn_k.bias" }?.shape == [64])
+        let model = try ModelLoader.load(path: out)
+        #expect(model.config.attentionBiases && model.config.rmsNormEpsilon == 1e-6)
+    }
+
     @Test(
         "bad input exits 2 with a message and writes nothing",
         arguments: [

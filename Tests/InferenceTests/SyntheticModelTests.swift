@@ -73,7 +73,7 @@ struct SyntheticModelTests {
             try #require(shape.config).validate(path: shape.rawValue)
         }
         #expect(SyntheticShape.custom.config == nil)
-        #expect(SyntheticShape.qwen25_7b.note?.contains("bias") == true)
+        #expect(SyntheticShape.qwen25_7b.config?.attentionBiases == true)
     }
 
     @Test(
@@ -93,12 +93,15 @@ struct SyntheticModelTests {
     }
 
     @Test(
-        "llama-perplexity runs a synthetic model within 1% of Shears' perplexity",
-        .enabled(if: LlamaCppCrossCheckTests.tools != nil && ReferenceData.hasData))
-    func llamaCpp() throws {
+        "llama-perplexity runs a synthetic model (llama; qwen2 with q/k/v biases) within 1% of Shears' perplexity",
+        .enabled(if: LlamaCppCrossCheckTests.tools != nil && ReferenceData.hasData), arguments: [false, true])
+    func llamaCpp(biases: Bool) throws {
         let directory = try TemporaryDirectory()
         let path = directory.path("synth.gguf"), textPath = directory.path("text.txt")
-        try SyntheticModel.write(config: try Self.config(context: 512), type: .f16, seed: 3, name: "test", to: path)
+        var config = try Self.config(context: 512)
+        config.attentionBiases = biases
+        try SyntheticModel.write(config: config, type: .f16, seed: 3, name: "test", to: path)
+        #expect(try GGUFFile(path: path).metadata["general.architecture"]?.string == (biases ? "qwen2" : "llama"))
         let full = try String(contentsOf: ReferenceData.file("wikitext2-test.txt"), encoding: .utf8)
         let text = String(full.replacingOccurrences(of: "\r\n", with: "\n").prefix(8000))
         try text.write(toFile: textPath, atomically: true, encoding: .utf8)

@@ -65,6 +65,7 @@ struct Synth: ParsableCommand {
             config.rmsNormEpsilon = base.rmsNormEpsilon
             config.tiedEmbedding = base.tiedEmbedding
             config.slidingWindow = base.slidingWindow
+            config.attentionBiases = base.attentionBiases
         }
         if let note = shape.note { Terminal.printError("shears: note: \(note)") }
         let infos = try SyntheticModel.write(

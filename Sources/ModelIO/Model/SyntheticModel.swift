@@ -1,3 +1,4 @@
+import SeededRandom
 import Tokenization
 
 /// Writes random LLaMA-family models of any shape (`shears synth`), for benchmarks and tests.
@@ -11,7 +12,8 @@ import Tokenization
 /// and logits have a spread of about 1 (neither flat nor one-hot): norms are 1; a linear matrix has
 /// variance 1/fan-in, divided by 2·layers for the two that write into the residual stream
 /// (`attn_output`, `ffn_down`); the untied embedding has variance 1, a tied one and the output
-/// projection 1/hidden. The tokenizer is `BPEVocabulary.byteLevel(size:)`.
+/// projection 1/hidden; q/k/v biases (Qwen2) have deviation 0.1. The tokenizer is
+/// `BPEVocabulary.byteLevel(size:)`.
 package enum SyntheticModel {
     /// Rows are generated and encoded about this many elements at a time.
     private static let elementsPerChunk = 1 << 20
@@ -83,7 +85,9 @@ package enum SyntheticModel {
         case LlamaTensorNames.output: return 1 / hidden.squareRoot()
         case LlamaTensorNames.outputNorm: return nil
         default:
-            guard let (layer, part, _) = LlamaTensorNames.parse(name), part.isLinear else { return nil }
+            guard let (layer, part, kind) = LlamaTensorNames.parse(name), part.isLinear else { return nil }
+            if kind == .bias { return 0.1 } // Qwen2's q/k/v biases: small beside unit-scale q/k/v
+            guard kind == .weight else { return nil }
             let fanIn = Float(part.shape(config, layer: layer)[1])
             let residual: Float = part == .attentionOutput || part == .down ? 2 * Float(config.layerCount) : 1
             return 1 / (fanIn * residual).squareRoot()
@@ -91,23 +95,15 @@ package enum SyntheticModel {
     }
 }
 
-/// SplitMix64 seeded from (model seed, tensor, chunk); two 24-bit uniforms per 64-bit draw.
+/// The values of one chunk: `SplitMix64` seeded from (model seed, tensor, chunk), two 24-bit
+/// uniforms per 64-bit draw.
 private struct ChunkGenerator {
-    private var state: UInt64
+    private var random: SplitMix64
 
     init(seed: UInt64, tensor: UInt64, chunk: UInt64) {
-        state = seed
-        state = next() ^ tensor
-        state = next() ^ chunk
-        state = next()
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        var mixer = SplitMix64(seed: seed)
+        var mixed = SplitMix64(seed: mixer.next() ^ tensor)
+        random = SplitMix64(seed: mixed.next() ^ chunk)
     }
 
     /// Fills `values` uniformly in [-halfWidth, halfWidth).
@@ -115,7 +111,7 @@ private struct ChunkGenerator {
         let scale = 2 * halfWidth / Float(1 << 24)
         var i = 0
         while i < values.count {
-            let bits = next()
+            let bits = random.next()
             values[i] = Float(bits >> 40) * scale - halfWidth
             if i + 1 < values.count { values[i + 1] = Float((bits >> 8) & 0xFF_FFFF) * scale - halfWidth }
             i += 2

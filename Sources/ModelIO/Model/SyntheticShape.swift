@@ -12,9 +12,8 @@ public enum SyntheticShape: String, Sendable, CaseIterable, CustomStringConverti
 
     /// The named architecture's configuration (from its `config.json`); nil for `custom`.
     ///
-    /// `mistral-7b` is v0.1 (32k vocabulary, 4096-token sliding window). `qwen2.5-7b` has Qwen2.5's
-    /// dimensions but no q/k/v biases: the `llama` graph Shears and llama.cpp run it with has none
-    /// (see `note`).
+    /// `mistral-7b` is v0.1 (32k vocabulary, 4096-token sliding window). `qwen2.5-7b` is written as
+    /// llama.cpp's `qwen2` architecture, with q/k/v biases.
     public var config: LlamaConfig? {
         switch self {
         case .llama2_7b:
@@ -26,9 +25,13 @@ public enum SyntheticShape: String, Sendable, CaseIterable, CustomStringConverti
                 layerCount: 32, hiddenSize: 4096, headCount: 32, kvHeadCount: 8, ffnSize: 14336, vocabSize: 128_256,
                 contextLength: 8192, ropeTheta: 500_000, rmsNormEpsilon: 1e-5)
         case .qwen25_7b:
-            LlamaConfig(
-                layerCount: 28, hiddenSize: 3584, headCount: 28, kvHeadCount: 4, ffnSize: 18944, vocabSize: 152_064,
-                contextLength: 32768, ropeTheta: 1_000_000, rmsNormEpsilon: 1e-6)
+            {
+                var config = LlamaConfig(
+                    layerCount: 28, hiddenSize: 3584, headCount: 28, kvHeadCount: 4, ffnSize: 18944,
+                    vocabSize: 152_064, contextLength: 32768, ropeTheta: 1_000_000, rmsNormEpsilon: 1e-6)
+                config.attentionBiases = true
+                return config
+            }()
         case .mistral7b:
             {
                 var config = LlamaConfig(
@@ -49,9 +52,6 @@ public enum SyntheticShape: String, Sendable, CaseIterable, CustomStringConverti
     /// What the synthetic model leaves out of the real architecture, for a one-line note.
     public var note: String? {
         switch self {
-        case .qwen25_7b:
-            "qwen2.5-7b is written as a llama-architecture model with Qwen2.5's dimensions, without its q/k/v "
-                + "biases (Shears' llama graph has none yet): the same weights and compute up to three bias additions"
         case .mistral7b: "mistral-7b is v0.1 (32k vocabulary, 4096-token sliding window)"
         default: nil
         }
