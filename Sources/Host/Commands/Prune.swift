@@ -36,7 +36,8 @@ struct Prune: ParsableCommand {
 
     @Option(
         help:
-            "Fraction of all the model's parameters to remove, for structured methods that take it (llm-pruner, flap).")
+            "Fraction of all the model's parameters to remove, for the structured methods that take it (llm-pruner, flap, minitron, scop, blocks, shortened, heads, kv-groups, channels)."
+    )
     var params: Double?
 
     @Option(help: "N:M semi-structured pattern, e.g. 2:4.")
