@@ -123,24 +123,25 @@ package final class DecoderLayerBackward {
             rotary.apply(dq, rows: rows, heads: shape.headCount)
             rotary.apply(dk, rows: rows, heads: shape.kvHeadCount)
             // Through the head norms: each head's row of headDim values is one RMSNorm row.
-            if let norm = w.queryNorm {
-                let projected = projectedQueryGradient.buffer.baseAddress!
-                projected.update(repeating: 0, count: rows * queryWidth)
+            func throughHeadNorm(
+                _ norm: UnsafePointer<Float>?, _ input: LayerActivationRecord.Site,
+                _ gradient: UnsafeMutablePointer<Float>,
+                scratch: TensorStorage, heads: Int, kind: LlamaTensorNames.Layer
+            ) {
+                guard let norm else { return }
+                let count = rows * heads * headDim, projected = scratch.buffer.baseAddress!
+                projected.update(repeating: 0, count: count)
                 RMSNormBackward.backward(
-                    x: site(.projectedQueries), weight: norm, outputGradient: dq, rows: rows * shape.headCount,
-                    n: headDim, epsilon: epsilon, addingInputGradientTo: projected,
-                    addingWeightGradientTo: weightGradients?.headNorms[.query]?.buffer.baseAddress)
-                dq.update(from: projected, count: rows * queryWidth)
+                    x: site(input), weight: norm, outputGradient: gradient, rows: rows * heads, n: headDim,
+                    epsilon: epsilon, addingInputGradientTo: projected,
+                    addingWeightGradientTo: weightGradients?.headNorms[kind]?.buffer.baseAddress)
+                gradient.update(from: projected, count: count)
             }
-            if let norm = w.keyNorm {
-                let projected = projectedKeyGradient.buffer.baseAddress!
-                projected.update(repeating: 0, count: rows * kvWidth)
-                RMSNormBackward.backward(
-                    x: site(.projectedKeys), weight: norm, outputGradient: dk, rows: rows * shape.kvHeadCount,
-                    n: headDim, epsilon: epsilon, addingInputGradientTo: projected,
-                    addingWeightGradientTo: weightGradients?.headNorms[.key]?.buffer.baseAddress)
-                dk.update(from: projected, count: rows * kvWidth)
-            }
+            throughHeadNorm(
+                w.queryNorm, .projectedQueries, dq, scratch: projectedQueryGradient, heads: shape.headCount,
+                kind: .query)
+            throughHeadNorm(
+                w.keyNorm, .projectedKeys, dk, scratch: projectedKeyGradient, heads: shape.kvHeadCount, kind: .key)
             if let g = weightGradients {
                 g.addBiasGradient(.query, dq, rows: rows, width: queryWidth)
                 g.addBiasGradient(.key, dk, rows: rows, width: kvWidth)
