@@ -277,12 +277,14 @@ public enum MethodRegistry {
         let mlp = try arguments.names("mlp_layers").map { names throws(PruneError) in
             try layerList(names, parameter: "mlp_layers")
         }
+        let seed = arguments.integer("seed")!
+        guard seed >= 0 else { throw PruneError("llm_pruner: seed must be at least 0, got \(seed)") }
         return [
             try LLMPruner(
                 budget: budget, importance: LLMPruner.Importance(rawValue: arguments.string("importance")!)!,
                 grouping: arguments.string("grouping").map { LLMPruner.Grouping(rawValue: $0)! },
                 attentionLayers: attention ?? layers, mlpLayers: mlp ?? layers, global: arguments.boolean("global")!,
-                roundTo: arguments.integer("round_to")!, seed: UInt64(arguments.integer("seed")!))
+                roundTo: arguments.integer("round_to")!, seed: UInt64(seed))
         ]
     }
 

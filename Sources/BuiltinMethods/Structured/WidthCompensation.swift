@@ -23,14 +23,13 @@ public enum WidthCompensation: Sendable, Equatable {
     ///
     /// - Throws: `PruneError` for another name or a negative or non-finite lambda.
     public init(name: String, lambda: Double, step: String) throws(PruneError) {
+        guard lambda >= 0, lambda.isFinite else {
+            throw PruneError("\(step): lambda must be a finite number ≥ 0, got \(lambda)")
+        }
         switch name {
         case "none": self = .none
         case "bias": self = .bias
-        case "ridge":
-            guard lambda >= 0, lambda.isFinite else {
-                throw PruneError("\(step): lambda must be a finite number ≥ 0, got \(lambda)")
-            }
-            self = .ridge(lambda: lambda)
+        case "ridge": self = .ridge(lambda: lambda)
         default:
             throw PruneError("\(step): compensation must be none, bias or ridge, got '\(name)'")
         }
