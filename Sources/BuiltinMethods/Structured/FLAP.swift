@@ -111,26 +111,17 @@ public struct FLAP: ModelStep {
                 ffn[key.layer] = scores
             }
         }
-        let layerRatios = try budget.layerRatios(layerCount: config.layerCount, step: name)
-        let plan = { (ratio: Double) in
+        /// The units removed at each layer's ratio (AL-AM takes one ratio for every layer).
+        func plan(_ ratioOf: (Int) -> Double) -> Plan {
             rounded(
                 structure == .uniform
-                    ? uniformPlan(attention, ffn, config) { layerRatios?[$0] ?? ratio }
-                    : adaptivePlan(attention, ffn, config, ratio: ratio), ffn)
+                    ? uniformPlan(attention, ffn, config, ratioOf: ratioOf)
+                    : adaptivePlan(attention, ffn, config, ratio: ratioOf(0)), ffn)
         }
-        let ratio: Double
-        switch budget {
-        case .ratio(let value): ratio = value
-        case .layerRatios: ratio = 0
-        case .parameters(let fraction):
-            let found = try StructuredBudget.ratio(
-                removing: fraction, of: model.parameterCount, config, step: name
-            ) { ratio throws(PruneError) in Self.removals(plan(ratio), config) }
-            ratio = found.ratio
-            work.note(
-                "params \(fraction): ratio \(ratio) removes \(found.removed) of \(model.parameterCount) parameters")
+        let ratioOf = try budget.layerRatio(for: work, step: name) { ratio in
+            Self.removals(plan { _ in ratio }, config)
         }
-        let chosen = plan(ratio)
+        let chosen = plan(ratioOf)
         for layer in 0..<config.layerCount {
             let (groups, channels) = (chosen.groups[layer] ?? [], chosen.channels[layer] ?? [])
             let shape = config.layers[layer]
