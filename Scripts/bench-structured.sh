@@ -8,7 +8,8 @@
 # Markdown table, also written to out/bench-structured/table.md.
 #
 # Usage: Scripts/bench-structured.sh [--levels "0.1 0.2 0.25 0.3"] [--only REGEX] [--round-to N]
-#                                     [--samples N] [--seqlen N] [--short] [--reps N] [MODEL]
+#                                     [--samples N] [--seqlen N] [--short] [--reps N] [--chunks N]
+#                                     [--no-speed] [--no-eval] [MODEL]
 #   --levels    fractions of the parameters to remove (default 0.1 0.2 0.25 0.3)
 #   --only      run only the configurations whose name (METHOD-LEVEL) matches
 #   --round-to  kept FFN widths rounded to a multiple of N by the width methods (default 64; 1: off)
@@ -16,14 +17,19 @@
 #               block removal uses Shortened LLaMA's 10 x 128, seed 1234)
 #   --short     also evaluate at 128 (the same tokens in 640 chunks; doubles evaluation time)
 #   --reps      llama-bench repetitions (default 3)
-# Pruned files stay in out/bench-structured/ (a re-run reuses them; delete one to redo it), with
-# each prune's log. Needs ../shared/data beside the checkout and the llama.cpp tools (see
+#   --chunks    evaluation chunks of 2048 test ids (default 40)
+#   --no-speed  skip llama-bench and shears bench (the table keeps the figures of an earlier run)
+#   --no-eval   skip the perplexities not measured yet (the phases can run apart: prune and evaluate
+#               while the machine is busy, measure speed with --no-eval when it is quiet)
+# Pruned files stay in out/bench-structured/ (a re-run reuses them and their perplexities; delete
+# one to redo it), with each prune's log. Needs ../shared/data beside the checkout and the llama.cpp tools (see
 # Scripts/lib/llamacpp.sh). The machine's load average is printed with the table: the speed
 # ratios are within one llama-bench run, but other processes on the machine lower every figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-levels="0.1 0.2 0.25 0.3" only="" round_to=64 samples=64 seqlen=128 short=0 reps=3 model_arg=""
+levels="0.1 0.2 0.25 0.3" only="" round_to=64 samples=64 seqlen=128 short=0 reps=3 chunks=40 speed=1 evaluate=1
+model_arg=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --levels) levels="$2"; shift 2 ;;
@@ -33,7 +39,10 @@ while [ $# -gt 0 ]; do
         --seqlen) seqlen="$2"; shift 2 ;;
         --short) short=1; shift ;;
         --reps) reps="$2"; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        --chunks) chunks="$2"; shift 2 ;;
+        --no-speed) speed=0; shift ;;
+        --no-eval) evaluate=0; shift ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         -*) echo "bench-structured: unknown option $1 (see --help)" >&2; exit 2 ;;
         *) model_arg="$1"; shift ;;
     esac
@@ -91,37 +100,45 @@ for ratio in 0.34 0.67; do
     files+=("$dir/$name.gguf")
 done
 
-say "llama-bench: ${#files[@]} files, pp512 and tg128, 2 threads, $reps repetitions"
-load_before="$(cut -d ' ' -f 1-3 /proc/loadavg)"
-models=()
-for file in "${files[@]}"; do models+=(-m "$file"); done
-"$bin/llama-bench" "${models[@]}" -p 512 -n 128 -t 2 -r "$reps" -o json >"$dir/llama-bench.json" 2>"$dir/llama-bench.log"
-load_after="$(cut -d ' ' -f 1-3 /proc/loadavg)"
+if [ "$speed" = 1 ]; then
+    say "llama-bench: ${#files[@]} files, pp512 and tg128, 2 threads, $reps repetitions"
+    load_before="$(cut -d ' ' -f 1-3 /proc/loadavg)"
+    models=()
+    for file in "${files[@]}"; do models+=(-m "$file"); done
+    "$bin/llama-bench" "${models[@]}" -p 512 -n 128 -t 2 -r "$reps" -o json >"$dir/llama-bench.json.tmp" \
+        2>"$dir/llama-bench.log"
+    mv "$dir/llama-bench.json.tmp" "$dir/llama-bench.json"
+    load_after="$(cut -d ' ' -f 1-3 /proc/loadavg)"
+    echo "$load_before|$load_after" >"$dir/llama-bench.load"
 
-say "shears bench and perplexity of ${#files[@]} files"
+    say "shears bench of ${#files[@]} files"
+    for file in "${files[@]}"; do
+        "$shears" bench "$file" --seqlen 512 --runs 3 --json >"${file%.gguf}.bench.json"
+    done
+fi
 for file in "${files[@]}"; do
     base="${file%.gguf}"
     "$shears" inspect "$file" --json >"$base.inspect.json"
-    "$shears" bench "$file" --seqlen 512 --runs 3 --json >"$base.bench.json"
-done
-for file in "${files[@]}"; do
-    base="${file%.gguf}"
+    [ "$evaluate" = 1 ] || continue
     if [ ! -f "$base.eval.json" ]; then
-        "$shears" eval "$file" --ids "$data/wikitext2-test.smollm2-ids.i32" --seqlen 2048 --chunks 40 --json \
+        say "perplexity of $(basename "$file")"
+        "$shears" eval "$file" --ids "$data/wikitext2-test.smollm2-ids.i32" --seqlen 2048 --chunks "$chunks" --json \
             >"$base.eval.json.tmp"
         mv "$base.eval.json.tmp" "$base.eval.json"
     fi
     if [ "$short" = 1 ] && [ ! -f "$base.eval128.json" ]; then
-        "$shears" eval "$file" --ids "$data/wikitext2-test.smollm2-ids.i32" --seqlen 128 --chunks 640 --json \
-            >"$base.eval128.json.tmp"
+        "$shears" eval "$file" --ids "$data/wikitext2-test.smollm2-ids.i32" --seqlen 128 --chunks $((chunks * 16)) \
+            --json >"$base.eval128.json.tmp"
         mv "$base.eval128.json.tmp" "$base.eval128.json"
     fi
 done
+load="$(cat "$dir/llama-bench.load" 2>/dev/null || echo "?|?")"
 
-python3 - "$dir" "$load_before" "$load_after" "$reps" "${files[@]}" <<'PY' | tee "$dir/table.md"
+python3 - "$dir" "${load%%|*}" "${load#*|}" "$reps" "${files[@]}" <<'PY' | tee "$dir/table.md"
 import json, os, statistics, sys
 directory, before, after, reps, files = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
-bench = json.load(open(os.path.join(directory, "llama-bench.json")))
+bench_path = os.path.join(directory, "llama-bench.json")
+bench = json.load(open(bench_path)) if os.path.exists(bench_path) else []
 speed = {}
 for row in bench:
     kind = "pp512" if row["n_prompt"] == 512 and row["n_gen"] == 0 else "tg128"
@@ -138,7 +155,7 @@ for file in files:
         base + ".bench.json")
     rows.append((name, ev, ev128, info, sb))
 dense_params = rows[0][3]["parameters"]
-dense_sb = rows[0][4]["tokens_per_second"]
+dense_sb = rows[0][4]["tokens_per_second"] if rows[0][4] else None
 print(f"llama-bench pp512/tg128, 2 threads, {reps} repetitions, every file in one run (t/s, mean; "
       f"× dense in the same run); load average {before} before, {after} after.\n")
 header = "| model | ppl @2048 | " + ("ppl @128 | " if any(r[2] for r in rows) else "")
@@ -147,7 +164,8 @@ print(header)
 print("|---" + "|---:" * (header.count("|") - 2) + "|")
 for name, ev, ev128, info, sb in rows:
     pp, tg = speed.get((name, "pp512")), speed.get((name, "tg128"))
-    dpp, dtg = speed[(dense, "pp512")], speed[(dense, "tg128")]
+    dpp, dtg = speed.get((dense, "pp512")), speed.get((dense, "tg128"))
+    pp, tg = (pp if dpp else None), (tg if dtg else None)
     cells = [name[:-5], f"{ev['ppl']:.2f}" if ev else "—"]
     if any(r[2] for r in rows):
         cells.append(f"{ev128['ppl']:.2f}" if ev128 else "—")
@@ -156,6 +174,6 @@ for name, ev, ev128, info, sb in rows:
     cells += [f"{pp[0]:.1f}" if pp else "—", f"{pp[0] / dpp[0]:.2f}×" if pp else "—"]
     cells += [f"{tg[0]:.2f}" if tg else "—", f"{tg[0] / dtg[0]:.2f}×" if tg else "—"]
     tps = sb["tokens_per_second"] if sb else None
-    cells += [f"{tps:.0f}" if tps else "—", f"{tps / dense_sb:.2f}×" if tps else "—"]
+    cells += [f"{tps:.0f}" if tps else "—", f"{tps / dense_sb:.2f}×" if tps and dense_sb else "—"]
     print("| " + " | ".join(cells) + " |")
 PY

@@ -29,7 +29,6 @@ model="$1"
 source "$(dirname "$0")/lib/llamacpp.sh"
 llamacpp_setup llama-perplexity
 log="${LLAMACPP_LOG:-$work/kld.log}"
-status=0
 if [ "$mode" = base ]; then
     text="$2" ctx="$3" chunks="$4" out="$5"
     [ -f "$text" ] || { say "no text file $text"; exit 2; }
@@ -37,8 +36,8 @@ if [ "$mode" = base ]; then
     [[ "$chunks" =~ ^[0-9]+$ ]] && [ "$chunks" -ge 1 ] || { say "CHUNKS must be a positive integer, got '$chunks'"; exit 2; }
     [ ! -e "$out" ] || { say "$out exists; refusing to overwrite it"; exit 2; }
     text="$(llamacpp_lf_text "$text")"
-    "$bin/llama-perplexity" -m "$model" -f "$text" -c "$ctx" --chunks "$chunks" -t 2 -tb 2 \
-        --kl-divergence-base "$out" </dev/null >"$log" 2>&1 || status=$?
+    llamacpp_run "$log" "Final estimate: PPL" llama-perplexity -m "$model" -f "$text" -c "$ctx" --chunks "$chunks" \
+        -t 2 -tb 2 --kl-divergence-base "$out"
     ppl="$(sed -n 's/.*Final estimate: PPL = \([^ ]*\) +\/- .*/\1/p' "$log" | tail -n 1)"
     if [ "$status" -ne 0 ] || [ -z "$ppl" ] || [ ! -s "$out" ]; then
         tail -n 25 "$log" >&2
@@ -50,8 +49,8 @@ else
     base="$2"
     [ -f "$base" ] || { say "no base file $base"; exit 2; }
     ctx="$(od -An -t d4 -j 8 -N 4 "$base" | tr -d ' ')"
-    "$bin/llama-perplexity" -m "$model" -c "$ctx" -t 2 -tb 2 --kl-divergence-base "$base" --kl-divergence \
-        </dev/null >"$log" 2>&1 || status=$?
+    llamacpp_run "$log" "^Same top p:" llama-perplexity -m "$model" -c "$ctx" -t 2 -tb 2 \
+        --kl-divergence-base "$base" --kl-divergence
     # e.g. "Mean    KLD:   0.123456 ±   0.001234", "Same top p: 85.123 ± 0.123 %",
     # "Mean PPL(Q)                   :  23.1 ±  0.2", "Mean PPL(base)                :  20.1 ±  0.2"
     kld="$(sed -n 's/^Mean    KLD: *\([^ ]*\) .*/\1/p' "$log" | tail -n 1)"

@@ -32,9 +32,7 @@ llamacpp_setup llama-perplexity
 log="${LLAMACPP_LOG:-$work/perplexity.log}"
 text="$(llamacpp_lf_text "$text")"
 
-status=0
-"$bin/llama-perplexity" -m "$model" -f "$text" -c "$ctx" --chunks "$chunks" -t 2 -tb 2 \
-    </dev/null >"$log" 2>&1 || status=$?
+llamacpp_run "$log" "Final estimate: PPL" llama-perplexity -m "$model" -f "$text" -c "$ctx" --chunks "$chunks" -t 2 -tb 2
 
 # llama-perplexity prints e.g. "Final estimate: PPL = 17.2034 +/- 0.51316".
 ppl="$(sed -n 's/.*Final estimate: PPL = \([^ ]*\) +\/- .*/\1/p' "$log" | tail -n 1)"

@@ -9,14 +9,14 @@ public enum MethodRegistry {
     /// allocator, the DSnoT refiner and the fixed-mask reconstruction.
     public static let builtins: [MethodDescriptor] = [
         magnitude, wanda, sparseGPT, ria, taylor, besa, owl, dsnot, reconstruct, blocks, shortened, llmPruner, flap,
-        minitron, scop, heads, kvGroups, channels, hidden,
+        minitron, scop, heads, kvGroups, channels, hidden, michel,
     ]
 
     /// The methods `shears prune --method` chooses from (those with their own criterion or mask,
     /// and block removal).
     public static let methods: [MethodDescriptor] = [
         magnitude, wanda, sparseGPT, ria, taylor, besa, blocks, shortened, llmPruner, flap, minitron, scop, heads,
-        kvGroups, channels, hidden,
+        kvGroups, channels, hidden, michel,
     ]
 
     /// The method called `name` (`-` and `_` alike: `llm-pruner` is `llm_pruner`), if any.
@@ -323,20 +323,42 @@ public enum MethodRegistry {
 
     /// Query heads removed by one criterion, equally from every KV group.
     public static let heads = unitRemoval(
-        .queryHeads, "removes the lowest-scoring query heads of every chosen layer, the same number from each KV group")
+        .queryHeads,
+        summary: "removes the lowest-scoring query heads of every chosen layer, the same number from each KV group")
     /// KV groups (with their query heads) removed by one criterion.
     public static let kvGroups = unitRemoval(
-        .kvGroups, "removes the lowest-scoring KV groups (with the query heads reading them) of every chosen layer")
+        .kvGroups,
+        summary: "removes the lowest-scoring KV groups (with the query heads reading them) of every chosen layer")
     /// FFN channels removed by one criterion.
     public static let channels = unitRemoval(
-        .channels, "removes the lowest-scoring FFN channels of every chosen layer")
+        .channels, summary: "removes the lowest-scoring FFN channels of every chosen layer")
+    /// Michel et al.: query heads removed by their gate gradient's magnitude per token, or by ablation.
+    public static let michel = unitRemoval(
+        .queryHeads, name: "michel", criteria: [.michel, .ablation], default: .michel,
+        summary:
+            "removes the query heads whose gate gradient |∂L/∂gate|, summed over tokens, is smallest (or, criterion = ablation, whose masking raises the loss least), the same number from each KV group (Michel et al.); `iterative = k` rescores after every k heads"
+    )
 
-    /// The descriptor of a `UnitRemoval` of `unit`.
-    private static func unitRemoval(_ unit: UnitRemoval.Unit, _ summary: String) -> MethodDescriptor {
-        MethodDescriptor(
-            name: unit.rawValue,
-            summary: summary
-                + " (criteria: magnitude, wanda_sp of FLAP, minitron, taylor, michel and ablation of Michel et al.)",
+    /// The descriptor of a `UnitRemoval` of `unit` called `name` (the unit's own name by default),
+    /// scoring by one of `criteria`.
+    private static func unitRemoval(
+        _ unit: UnitRemoval.Unit, name: String? = nil,
+        criteria: [UnitRemoval.Criterion] = UnitRemoval.Criterion.allCases,
+        default defaultCriterion: UnitRemoval.Criterion = .wandaSP, summary: String
+    ) -> MethodDescriptor {
+        let name = name ?? unit.rawValue
+        let explained: [UnitRemoval.Criterion: String] = [
+            .magnitude: "magnitude", .wandaSP: "wanda_sp", .minitron: "minitron",
+            .taylor: "taylor (Σ_windows |∂L/∂gate|)",
+            .michel: "michel (Σ_tokens |∂L/∂gate|; heads, channels)",
+            .ablation: "ablation (loss increase with the unit masked; heads, kv_groups)",
+        ]
+        return MethodDescriptor(
+            name: name,
+            summary: name == unit.rawValue
+                ? summary
+                    + " (criteria: magnitude, wanda_sp of FLAP, minitron, taylor, michel and ablation of Michel et al.)"
+                : summary,
             parameters: [
                 MethodParameter(
                     "ratio", .layerNumbers, range: MethodParameterRange(0, 1),
@@ -345,46 +367,51 @@ public enum MethodRegistry {
                         : "the fraction of each layer's units to remove (or one per layer)"),
                 params,
                 MethodParameter(
-                    "criterion", .choice(UnitRemoval.Criterion.allCases.map(\.rawValue)), default: .string("wanda_sp"),
-                    help:
-                        "the score: magnitude, wanda_sp, minitron, taylor (Σ_windows |∂L/∂gate|), michel (Σ_tokens |∂L/∂gate|; heads, channels) or ablation (loss increase with the unit masked; heads, kv_groups)"
-                ),
+                    "criterion", .choice(criteria.map(\.rawValue)), default: .string(defaultCriterion.rawValue),
+                    help: "the score: " + criteria.map { explained[$0]! }.joined(separator: ", ")),
                 MethodParameter(
                     "layers", .names, provenance: .unlessDefault, help: "the layers pruned, e.g. 4-27 (default: all)"),
-                MethodParameter(
-                    "norm", .integer, default: .integer(2), range: MethodParameterRange(1, 2, includesUpper: true),
-                    provenance: .unlessDefault, help: "the norm of magnitude: 1 or 2"),
-                MethodParameter(
-                    "iterative", .integer, range: MethodParameterRange(1), provenance: .unlessDefault,
-                    help: unit == .queryHeads
-                        ? "remove this many heads per KV group per round, rescoring between rounds (default: all at once)"
-                        : "remove this many units per layer per round, rescoring between rounds (default: all at once)"),
-                MethodParameter(
-                    "compensation", .choice(WidthCompensation.names), default: .string("none"),
-                    provenance: .unlessDefault,
-                    help:
-                        "what replaces the removed units' contribution: none, bias (FLAP's mean bias) or ridge (least-squares refit of the reading matrix's kept columns)"
-                ),
-                MethodParameter(
-                    "lambda", .number, default: .number(0.01), range: MethodParameterRange(0),
-                    provenance: .unlessDefault,
-                    help:
-                        "the ridge penalty towards the original columns, relative to the mean diagonal of the kept inputs' Gram matrix"
-                ),
-            ] + (unit == .channels ? [roundTo] : [])
+            ]
+                + (criteria.contains(.magnitude)
+                    ? [
+                        MethodParameter(
+                            "norm", .integer, default: .integer(2),
+                            range: MethodParameterRange(1, 2, includesUpper: true), provenance: .unlessDefault,
+                            help: "the norm of magnitude: 1 or 2")
+                    ] : [])
+                + [
+                    MethodParameter(
+                        "iterative", .integer, range: MethodParameterRange(1), provenance: .unlessDefault,
+                        help: unit == .queryHeads
+                            ? "remove this many heads per KV group per round, rescoring between rounds (default: all at once)"
+                            : "remove this many units per layer per round, rescoring between rounds (default: all at once)"
+                    ),
+                    MethodParameter(
+                        "compensation", .choice(WidthCompensation.names), default: .string("none"),
+                        provenance: .unlessDefault,
+                        help:
+                            "what replaces the removed units' contribution: none, bias (FLAP's mean bias) or ridge (least-squares refit of the reading matrix's kept columns)"
+                    ),
+                    MethodParameter(
+                        "lambda", .number, default: .number(0.01), range: MethodParameterRange(0),
+                        provenance: .unlessDefault,
+                        help:
+                            "the ridge penalty towards the original columns, relative to the mean diagonal of the kept inputs' Gram matrix"
+                    ),
+                ] + (unit == .channels ? [roundTo] : [])
         ) { arguments throws(PruneError) in
-            let budget = try StructuredBudget.from(arguments, step: unit.rawValue)
+            let budget = try StructuredBudget.from(arguments, step: name)
             let layers = try arguments.names("layers").map { names throws(PruneError) in
                 try layerList(names, parameter: "layers")
             }
             return [
                 try UnitRemoval(
                     unit: unit, criterion: UnitRemoval.Criterion(rawValue: arguments.string("criterion")!)!,
-                    budget: budget, layers: layers, norm: arguments.integer("norm")!,
+                    budget: budget, layers: layers, norm: arguments.integer("norm") ?? 2,
                     roundTo: arguments.integer("round_to") ?? 1, iterative: arguments.integer("iterative"),
                     compensation: WidthCompensation(
                         name: arguments.string("compensation")!, lambda: arguments.number("lambda")!,
-                        step: unit.rawValue))
+                        step: name))
             ]
         }
     }

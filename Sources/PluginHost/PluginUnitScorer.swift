@@ -29,18 +29,9 @@ public struct PluginUnitScorer: UnitScorer {
     ///   dense stream or the gate gradients throw.
     public func scores(_ work: ModelWork, unit: UnitRemoval.Unit, layers: [Int]) throws(PruneError) -> [Int: [Double]] {
         let config = work.model.config, descriptor = criterion.descriptor
-        let site: LinearInputSite = unit == .channels ? .ffnHidden : .attentionContext
-        var squares: [Int: [Double]] = [:]
-        if descriptor.statistics.contains(.squaredNorms) {
-            let wanted = Set(layers)
-            try work.denseStream { layer, _, seen, values in
-                guard seen == site, wanted.contains(layer) else { return }
-                let width = site == .ffnHidden ? config.layers[layer].ffnSize : config.queryWidth(layer)
-                var sums = squares[layer] ?? Array(repeating: 0, count: width)
-                for (index, value) in values.enumerated() { sums[index % width] += Double(value) * Double(value) }
-                squares[layer] = sums
-            }
-        }
+        let squares =
+            descriptor.statistics.contains(.squaredNorms)
+            ? try UnitRemoval.meanSquaredInputs(work, unit: unit, layers: layers) : [:]
         let gateUnit: GateUnit = unit == .channels ? .channels : unit == .kvGroups ? .kvGroups : .heads
         let gates = descriptor.readsGateGradients ? try work.gateGradients(units: [gateUnit], layers: layers) : []
         let windows = work.calibration.count, tokens = work.calibration.reduce(0) { $0 + $1.count }
@@ -63,7 +54,7 @@ public struct PluginUnitScorer: UnitScorer {
                 )
                 .raw
             }
-            let norms = squares[layer].map { $0.map { Float($0 / Double(windows)) } }
+            let norms = squares[layer].map { $0.map(Float.init) }
             let gateValues = gates.flatMap { window -> [Float] in
                 let layerGates = window.layers[layer]
                 let values =

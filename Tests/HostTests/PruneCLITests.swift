@@ -301,7 +301,9 @@ struct PruneCLITests {
         #expect(!FileManager.default.fileExists(atPath: workspace.directory.path("y.gguf")))
     }
 
-    @Test("--method heads with michel, iterative and ridge runs; michel on KV groups and a bad compensation exit 2")
+    @Test(
+        "--method heads with michel, iterative and ridge runs; --method michel is the same step; michel on KV groups and a bad compensation exit 2"
+    )
     func unitCriteriaOptions() throws {
         let workspace = try RecipeTests.Workspace()
         func prune(_ method: String, _ parameters: [String], _ out: String) throws -> ProcessOutcome {
@@ -315,6 +317,17 @@ struct PruneCLITests {
             "heads", ["ratio=0.5", "criterion=michel", "iterative=1", "compensation=ridge"], "h.gguf")
         #expect(heads.status == 0, "\(heads.stderr)")
         #expect(heads.stdout.contains("removed layer 0: 2 of 4 query heads (1 per KV group)"), "\(heads.stdout)")
+        let michel = try prune("michel", ["ratio=0.5", "iterative=1", "compensation=ridge"], "michel.gguf")
+        #expect(michel.status == 0, "\(michel.stderr)")
+        try Self.expectSameTensors(
+            GGUFFile(path: workspace.directory.path("h.gguf")), GGUFFile(path: workspace.directory.path("michel.gguf")),
+            keys: [])
+        let michelChoice = try prune("michel", ["ratio=0.5", "criterion=wanda_sp"], "w.gguf")
+        #expect(
+            michelChoice.status == 2 && michelChoice.stderr.contains("must be 'michel' or 'ablation'"),
+            "\(michelChoice.stderr)")
+        let michelNorm = try prune("michel", ["ratio=0.5", "norm=1"], "n.gguf")
+        #expect(michelNorm.status == 2 && michelNorm.stderr.contains("norm"), "\(michelNorm.stderr)")
         let groups = try prune("kv_groups", ["ratio=0.5", "criterion=michel"], "g.gguf")
         #expect(groups.status == 2 && groups.stderr.contains("use it with shears.heads{}"), "\(groups.stderr)")
         let channels = try prune("channels", ["ratio=0.5", "criterion=ablation"], "c.gguf")
@@ -323,7 +336,7 @@ struct PruneCLITests {
         #expect(compensation.status == 2 && compensation.stderr.contains("compensation"), "\(compensation.stderr)")
         let random = try prune("llm-pruner", ["ratio=0.25", "layers=1", "importance=random", "seed=3"], "r.gguf")
         #expect(random.status == 0 && random.stdout.contains("12 of 48 FFN channels"), "\(random)")
-        for out in ["g.gguf", "c.gguf", "m.gguf"] {
+        for out in ["g.gguf", "c.gguf", "m.gguf", "w.gguf", "n.gguf"] {
             #expect(!FileManager.default.fileExists(atPath: workspace.directory.path(out)), "\(out)")
         }
     }

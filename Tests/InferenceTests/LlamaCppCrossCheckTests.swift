@@ -111,7 +111,7 @@ import Testing
     }
 
     @Test(
-        "structured prunes written by shears prune (LLM-Pruner: deci; FLAP with bias compensation; Minitron: narrower hidden width) run in llama-perplexity within 1% of Shears",
+        "structured prunes written by shears prune (LLM-Pruner: deci; FLAP with bias compensation; Minitron: narrower hidden width; Shortened LLaMA: 24 blocks; Michel: 6 heads) run in llama-perplexity within 1% of Shears",
         .enabled(if: enabled),
         arguments: [
             ["--method", "llm-pruner", "--param", "ratio=0.25", "--samples", "10", "--seqlen", "64", "--seed", "42"],
@@ -123,6 +123,8 @@ import Testing
                 "--method", "minitron", "--param", "ratio=0.2", "--param", "round_to=64", "--samples", "16", "--seqlen",
                 "128",
             ],
+            ["--method", "shortened", "--param", "remove=6", "--samples", "10", "--seqlen", "128", "--seed", "1234"],
+            ["--method", "michel", "--param", "ratio=0.34", "--samples", "4", "--seqlen", "64"],
         ])
     func structured(arguments: [String]) throws {
         let directory = try TemporaryDirectory()
@@ -141,6 +143,14 @@ import Testing
             // 576 − int(0.2·576) = 461 rounds to 448; the head size stays 64 (key_length).
             #expect(file.metadata["llama.embedding_length"]?.int == 448)
             #expect(file.metadata["llama.attention.key_length"]?.int == 64)
+        }
+        if arguments.contains("shortened") {
+            #expect(file.metadata["llama.block_count"]?.int == 24)
+        }
+        if arguments.contains("michel") {
+            // One of the three query heads of every KV group: 6 heads over 3 KV heads in every layer.
+            #expect(file.metadata["llama.attention.head_count"]?.int == 6)
+            #expect(file.metadata["llama.attention.head_count_kv"]?.int == 3)
         }
         #expect(file.tensors.contains { $0.name == "blk.0.ffn_down.bias" } == flap)
         let (ours, theirs) = try Self.perplexities(path)

@@ -253,15 +253,11 @@ public struct FLAP: ModelStep {
             work.note("layer \(layer): \(part.rawValue) removed whole; its mean contribution is not compensated")
             return
         }
-        let weights = work.model.tensor(part.name(layer: layer))!, columns = weights.columns
-        var values = work.model.bias(of: part, layer: layer)?.storage.array ?? Array(repeating: 0, count: weights.rows)
-        let w = weights.storage.buffer
-        for row in 0..<weights.rows {
-            var sum = 0.0
-            for j in inputs { sum += Double(w[row * columns + j]) * Double(Float(Float16(channel.mean[j]))) }
-            values[row] += Float(sum)
-        }
-        try work.setBias(values, of: part, layer: layer)
+        // The reference keeps the means in fp16 (its model's dtype on the GPU).
+        let weights = work.model.tensor(part.name(layer: layer))!
+        try WidthCompensator.addMeanContribution(
+            work, part, layer: layer, weights: UnsafeBufferPointer(weights.storage.buffer), width: weights.columns,
+            removed: inputs, mean: channel.mean.map { Double(Float(Float16($0))) })
     }
 
     /// The indices whose score is below `threshold`.

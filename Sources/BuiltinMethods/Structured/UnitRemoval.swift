@@ -251,6 +251,33 @@ public struct UnitRemoval: ModelStep {
         }
     }
 
+    /// Per chosen layer, the squared norm of each input channel of the unit's reading matrix
+    /// (`attn_output` for heads and groups, `ffn_down` for channels) over a window's tokens, averaged
+    /// over the windows of the dense stream: Wanda-sp's statistic, and what unit plugins read.
+    package static func meanSquaredInputs(
+        _ work: ModelWork, unit: Unit, layers: [Int]
+    ) throws(PruneError) -> [Int: [Double]] {
+        let config = work.model.config
+        let site: LinearInputSite = unit == .channels ? .ffnHidden : .attentionContext
+        var sums: [Int: [Double]] = [:], counts: [Int: Int] = [:]
+        let wanted = Set(layers)
+        try work.denseStream { layer, _, seen, values in
+            guard seen == site, wanted.contains(layer) else { return }
+            let width = site == .ffnHidden ? config.layers[layer].ffnSize : config.queryWidth(layer)
+            var accumulated = sums[layer] ?? Array(repeating: 0, count: width)
+            var columns = [Float](repeating: 0, count: width)
+            shears_prune_column_moments(values.baseAddress!, values.count / width, width, width, nil, &columns)
+            for j in 0..<width { accumulated[j] += Double(columns[j]) }
+            sums[layer] = accumulated
+            counts[layer, default: 0] += 1
+        }
+        return Dictionary(
+            uniqueKeysWithValues: sums.map { layer, sum in
+                let windows = Double(counts[layer]!)
+                return (layer, sum.map { $0 / windows })
+            })
+    }
+
     /// Per chosen layer, one score per input channel of the unit's reading matrix (`attn_output`
     /// for heads and groups, `ffn_down` for channels), combined per unit by `perUnit`.
     private func channelScores(_ work: ModelWork, _ layers: [Int]) throws(PruneError) -> [Int: [Double]] {
@@ -276,28 +303,16 @@ public struct UnitRemoval: ModelStep {
             }
             return Dictionary(uniqueKeysWithValues: layers.map { ($0, importances[$0]!.scores) })
         case .wandaSP:
-            var sums: [Int: [Double]] = [:], counts: [Int: Int] = [:]
-            let wanted = Set(layers)
-            try work.denseStream { layer, _, seen, values in
-                guard seen == site, wanted.contains(layer) else { return }
-                let width = site == .ffnHidden ? config.layers[layer].ffnSize : config.queryWidth(layer)
-                let rows = values.count / width
-                var accumulated = sums[layer] ?? Array(repeating: 0, count: width)
-                var columns = [Float](repeating: 0, count: width)
-                shears_prune_column_moments(values.baseAddress!, rows, width, width, nil, &columns)
-                for j in 0..<width { accumulated[j] += Double(columns[j]) }
-                sums[layer] = accumulated
-                counts[layer, default: 0] += 1
-            }
+            let squares = try Self.meanSquaredInputs(work, unit: unit, layers: layers)
             var result: [Int: [Double]] = [:]
             for layer in layers {
-                let statistic = sums[layer]!, windows = Double(counts[layer]!)
+                let statistic = squares[layer]!
                 let part: LlamaTensorNames.Layer = unit == .channels ? .down : .attentionOutput
                 let weights = model.tensor(part.name(layer: layer))!, w = weights.storage.buffer
                 result[layer] = (0..<weights.columns).map { j in
                     var absolute = 0.0
                     for row in 0..<weights.rows { absolute += Double(abs(w[row * weights.columns + j])) }
-                    return absolute / Double(weights.rows) * (statistic[j] / windows).squareRoot()
+                    return absolute / Double(weights.rows) * statistic[j].squareRoot()
                 }
             }
             return result

@@ -91,6 +91,24 @@ struct WidthCompensator {
         self.grams = grams
     }
 
+    /// FLAP's mean bias: adds `W[:, removed]·mean[removed]` to `part`'s bias of `layer` (created at
+    /// zero when absent), `weights` the matrix before the removal (`width` columns, row-major).
+    ///
+    /// - Throws: `PruneError` when the bias cannot be set.
+    static func addMeanContribution(
+        _ work: ModelWork, _ part: LlamaTensorNames.Layer, layer: Int, weights: UnsafeBufferPointer<Float>,
+        width: Int, removed: [Int], mean: [Double]
+    ) throws(PruneError) {
+        let rows = weights.count / width
+        var values = work.model.bias(of: part, layer: layer)?.storage.array ?? Array(repeating: 0, count: rows)
+        for row in 0..<rows {
+            var total = 0.0
+            for j in removed { total += Double(weights[row * width + j]) * mean[j] }
+            values[row] += Float(total)
+        }
+        try work.setBias(values, of: part, layer: layer)
+    }
+
     /// Compensates `layer`, whose `part` now keeps the original input columns `kept` (ascending):
     /// adds the bias or overwrites the kept columns by their ridge refit.
     ///
@@ -102,15 +120,12 @@ struct WidthCompensator {
         switch compensation {
         case .none: return
         case .bias:
-            let keptSet = Set(kept), count = Double(tokens[layer]!), sum = sums[layer]!
-            let removed = (0..<width).filter { !keptSet.contains($0) }
-            var values = work.model.bias(of: part, layer: layer)?.storage.array ?? Array(repeating: 0, count: rows)
-            for row in 0..<rows {
-                var total = 0.0
-                for j in removed { total += Double(w[row * width + j]) * sum[j] / count }
-                values[row] += Float(total)
+            let keptSet = Set(kept), count = Double(tokens[layer]!)
+            try w.withUnsafeBufferPointer { weights throws(PruneError) in
+                try Self.addMeanContribution(
+                    work, part, layer: layer, weights: weights, width: width,
+                    removed: (0..<width).filter { !keptSet.contains($0) }, mean: sums[layer]!.map { $0 / count })
             }
-            try work.setBias(values, of: part, layer: layer)
         case .ridge(let lambda):
             let refit = try ridge(layer: layer, kept: kept, lambda: lambda, step: step)
             let tensor = work.model.tensor(part.name(layer: layer))!, out = tensor.storage.buffer
