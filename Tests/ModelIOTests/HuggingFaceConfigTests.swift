@@ -58,7 +58,7 @@ struct HuggingFaceConfigTests {
         var llama = TinyModel.config
         llama.ropeScaling = scaling
         llama.slidingWindow = 64
-        let config = HuggingFaceConfig(llama: llama, architecture: "MistralForCausalLM")
+        let config = HuggingFaceConfig(llama: llama, descriptor: .mistral)
         let read = try HuggingFaceConfig(json: config.json(), path: "c")
         #expect(read == config)
         #expect(read.llama.ropeScaling == scaling && read.llama.slidingWindow == 64)

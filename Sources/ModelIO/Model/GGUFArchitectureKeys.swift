@@ -1,5 +1,6 @@
 /// The `<architecture>.*` hyper-parameter keys of a LLaMA-family GGUF file, written from a
-/// `LlamaConfig` so that they always describe the tensors beside them (after surgery too).
+/// `LlamaConfig` so that they always describe the tensors beside them (after surgery too), under
+/// the architecture `ArchitectureDescriptor.forGGUF` picks.
 ///
 /// llama.cpp's `llama` architecture sizes every layer from layer 0's head counts and FFN width,
 /// so a model whose layers differ (or one with a layer lacking attention or FFN) is written as
@@ -10,30 +11,12 @@
 /// `rope.scaling.type`/`rope.scaling.factor` (other scalings as the `rope_freqs.weight` tensor, by
 /// `ModelWriter`).
 package enum GGUFArchitectureKeys {
-    /// `qwen3` for a model with q/k head norms (llama.cpp's only graph with them); otherwise
-    /// `llama` (`qwen2` with q/k/v biases) when every layer has layer 0's shape with attention
-    /// and FFN (and, for `qwen2`, query heads spanning the hidden size, as llama.cpp's `qwen2`
-    /// shapes its matrices), `deci` (which takes optional q/k/v biases too) otherwise.
-    package static func architecture(for config: LlamaConfig) -> String {
-        if config.queryKeyNorm { return "qwen3" }
-        guard let shape = config.uniformShape, shape.hasAttention, shape.hasFFN else { return "deci" }
-        guard config.attentionBiases else { return "llama" }
-        return shape.headCount * config.headDim == config.hiddenSize ? "qwen2" : "deci"
-    }
-
-    /// Whether llama.cpp's `architecture` keeps `attn_q`/`attn_k` rows (and their biases and
-    /// head norms) in Hugging Face order, rotating halves (NeoX RoPE), rather than in the
-    /// adjacent-pair order of `Model` and of `llama`/`deci`.
-    package static func keepsHuggingFaceRows(_ architecture: String) -> Bool {
-        architecture == "qwen2" || architecture == "qwen3"
-    }
-
     /// `metadata` with `general.architecture` and the hyper-parameter keys set from `config`.
     /// Keys of the old architecture's namespace that `config` does not determine (e.g.
     /// `rope.freq_base`, `context_length`) move to the new namespace with their values and place.
     package static func apply(_ config: LlamaConfig, to metadata: GGUFMetadata) -> GGUFMetadata {
         let old = metadata["general.architecture"]?.string ?? "llama"
-        let new = architecture(for: config)
+        let new = ArchitectureDescriptor.forGGUF(config).ggufArchitecture
         var entries: [(String, GGUFValue)] = []
         for (key, value) in metadata {
             if key.hasPrefix(old + ".") {

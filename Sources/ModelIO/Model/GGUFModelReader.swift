@@ -1,11 +1,9 @@
 import Tokenization
 
-/// Builds a `Model` from a GGUF file of a LLaMA-family decoder (architecture `llama`, `deci` for
-/// layers of different shapes, `qwen2` with q/k/v biases, `qwen3` with q/k head norms).
+/// Builds a `Model` from a GGUF file of a LLaMA-family decoder, matched to an
+/// `ArchitectureDescriptor` by `general.architecture` (`llama`, `deci` for layers of different
+/// shapes, `qwen2` with q/k/v biases, `qwen3` with q/k head norms).
 public enum GGUFModelReader {
-    /// Architectures whose GGUF layout is the LLaMA decoder Shears runs.
-    public static let supportedArchitectures: Set<String> = ["llama", "deci", "qwen2", "qwen3"]
-
     /// Reads and dequantizes every tensor of `file` and builds the tokenizer from its metadata.
     ///
     /// - Throws: `ModelIOError` naming the file and the key or tensor at fault.
@@ -20,14 +18,18 @@ public enum GGUFModelReader {
             throw ModelIOError(path: file.path, item: "tokenizer", error.message)
         }
         var tensors = try file.loadAllTensors()
-        let architecture = file.metadata["general.architecture"]?.string ?? ""
-        // qwen2 requires q/k/v biases and qwen3 q/k norms (Model names a missing one); llama and
-        // deci may carry biases.
+        let descriptor = try ArchitectureDescriptor.matching(gguf: file.metadata, path: file.path)
+        // A required feature is on (Model names a missing tensor), an optional one when the file
+        // has its tensors, an absent one off (Model refuses its tensors).
         let parsed = tensors.compactMap { LlamaTensorNames.parse($0.name) }
-        config.attentionBiases =
-            architecture == "qwen2" || parsed.contains { $0.kind == .bias && !$0.part.takesOutputBias }
-        config.queryKeyNorm = architecture == "qwen3" || parsed.contains { $0.kind == .headNorm }
-        if GGUFArchitectureKeys.keepsHuggingFaceRows(architecture) {
+        func feature(_ presence: ArchitectureDescriptor.Presence, _ kind: ArchitectureDescriptor.Feature) -> Bool {
+            presence == .required
+                || presence == .optional
+                    && parsed.contains { ArchitectureDescriptor.LayerTensor.of($0.part, $0.kind)?.feature == kind }
+        }
+        config.attentionBiases = feature(descriptor.attentionBiases, .attentionBiases)
+        config.queryKeyNorm = feature(descriptor.queryKeyNorm, .queryKeyNorm)
+        if descriptor.ggufRowOrder == .huggingFace {
             tensors = tensors.map { HuggingFaceRotaryPermutation.convert($0, config: config, toGGUF: true) }
         }
         if let index = tensors.firstIndex(where: { $0.name == LlamaTensorNames.ropeFrequencies }) {
@@ -43,24 +45,18 @@ public enum GGUFModelReader {
         }
         return try Model(
             config: config, tensors: tensors, metadata: file.metadata, tokenizer: tokenizer,
-            sourcePath: file.path)
+            sourcePath: file.path, descriptor: descriptor)
     }
 
-    /// Reads the LLaMA hyper-parameters from GGUF metadata: architecture `llama` (head counts
-    /// and FFN width as one number or as per-layer arrays) or `deci` (per-layer arrays; a layer
-    /// with 0 heads has no attention, one with an FFN width of 0 no FFN).
+    /// Reads the LLaMA hyper-parameters from GGUF metadata of an architecture that
+    /// `ArchitectureDescriptor.matching(gguf:path:)` knows: head counts and FFN width as one
+    /// number or as per-layer arrays (a layer with 0 heads has no attention, one with an FFN
+    /// width of 0 no FFN). The q/k/v bias and head-norm flags are the tensors' (`load`).
     ///
-    /// - Throws: `ModelIOError` for another architecture, a missing or malformed key.
+    /// - Throws: `ModelIOError` for an unknown architecture (listing the descriptors), a missing
+    ///   or malformed key.
     public static func config(from metadata: GGUFMetadata, path: String) throws(ModelIOError) -> LlamaConfig {
-        guard let architecture = metadata["general.architecture"]?.string else {
-            throw ModelIOError(path: path, item: "general.architecture", "key is missing or not a string")
-        }
-        guard supportedArchitectures.contains(architecture) else {
-            throw ModelIOError(
-                path: path, item: "general.architecture",
-                "architecture '\(architecture)' is not supported; Shears runs LLaMA-family decoders "
-                    + "('llama', 'deci' for per-layer shapes, 'qwen2', 'qwen3')")
-        }
+        let architecture = try ArchitectureDescriptor.matching(gguf: metadata, path: path).ggufArchitecture
         func integer(_ key: String) throws(ModelIOError) -> Int {
             guard let value = metadata["\(architecture).\(key)"] else {
                 throw ModelIOError(path: path, item: "\(architecture).\(key)", "key is missing")

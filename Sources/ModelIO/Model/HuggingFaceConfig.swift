@@ -10,30 +10,13 @@ import JSON
 /// transformers 4 spelling (`rope_theta`, `rope_scaling`, `torch_dtype`) and the transformers 5
 /// one (`rope_parameters`, `dtype`) are read; the 4.x spelling is written.
 public struct HuggingFaceConfig: Sendable, Equatable {
-    /// The architecture names accepted in `architectures`.
-    public static let supportedArchitectures = [
-        "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
-    ]
-
-    /// The `model_type` of each supported architecture.
-    static let modelTypes = [
-        "LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral", "Qwen2ForCausalLM": "qwen2",
-        "Qwen3ForCausalLM": "qwen3",
-    ]
-
-    /// The architecture a model of `config` is written as: Qwen3 with q/k norms, Qwen2 with q/k/v
-    /// biases, Mistral with a sliding window, LLaMA otherwise.
-    public static func architecture(for config: LlamaConfig) -> String {
-        config.queryKeyNorm
-            ? "Qwen3ForCausalLM"
-            : config.attentionBiases
-                ? "Qwen2ForCausalLM" : config.slidingWindow != nil ? "MistralForCausalLM" : "LlamaForCausalLM"
-    }
-
     /// The hyper-parameters.
     public var llama: LlamaConfig
-    /// The first supported entry of `architectures`.
-    public var architecture: String
+    /// The architecture: the descriptor of the first supported entry of `architectures` (or of
+    /// `model_type`); always one with a Hugging Face form.
+    public var descriptor: ArchitectureDescriptor
+    /// `descriptor`'s `architectures` entry (`LlamaForCausalLM`, ...).
+    public var architecture: String { descriptor.huggingFaceArchitecture ?? "LlamaForCausalLM" }
     /// `torch_dtype` (`bfloat16`, `float32`, ...), if given.
     public var torchDType: String?
     /// `bos_token_id`, if given.
@@ -44,16 +27,27 @@ public struct HuggingFaceConfig: Sendable, Equatable {
     public var padTokenID: Int?
 
     /// Creates a configuration.
+    ///
+    /// - Precondition: `descriptor` has a Hugging Face form.
     public init(
-        llama: LlamaConfig, architecture: String = "LlamaForCausalLM", torchDType: String? = nil,
+        llama: LlamaConfig, descriptor: ArchitectureDescriptor = .llama, torchDType: String? = nil,
         bosTokenID: Int? = nil, eosTokenIDs: [Int] = [], padTokenID: Int? = nil
     ) {
+        precondition(descriptor.huggingFaceArchitecture != nil, "\(descriptor.name) has no config.json form")
         self.llama = llama
-        self.architecture = architecture
+        self.descriptor = descriptor
         self.torchDType = torchDType
         self.bosTokenID = bosTokenID
         self.eosTokenIDs = eosTokenIDs
         self.padTokenID = padTokenID
+    }
+
+    /// Reads and validates the `config.json` of the model directory `directory`.
+    ///
+    /// - Throws: `ModelIOError` naming the file and the key at fault.
+    package init(directory: String) throws(ModelIOError) {
+        let path = directory + "/" + HuggingFaceModelFiles.config
+        try self.init(json: HuggingFaceJSONFile.bytes(path), path: path)
     }
 
     /// Parses and validates the bytes of a `config.json` read from `path`.
@@ -86,29 +80,32 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             return bool
         }
 
-        if let architectures = present("architectures") {
-            let names = architectures.array?.compactMap(\.string) ?? []
-            guard let match = names.first(where: Self.supportedArchitectures.contains) else {
+        let architectures = present("architectures").map { $0.array?.compactMap(\.string) ?? [] }
+        let modelType = present("model_type")?.string
+        guard let match = ArchitectureDescriptor.matching(huggingFace: architectures, modelType: modelType) else {
+            let supported = ArchitectureDescriptor.supportedList(\.huggingFaceArchitecture)
+            if let architectures {
                 throw fail(
-                    "architectures", "\(names) is not supported (expected one of \(Self.supportedArchitectures))")
+                    "architectures",
+                    "\(architectures) is not supported; Shears has descriptors for \(supported) (deci has no config.json form)"
+                )
             }
-            architecture = match
-        } else {
-            let type = present("model_type")?.string
-            guard let match = Self.modelTypes.first(where: { $0.value == type })?.key else {
-                throw fail("architectures", "is missing and model_type is not llama, mistral, qwen2 or qwen3")
-            }
-            architecture = match
+            throw fail(
+                "architectures",
+                "is missing and model_type \(modelType.map { "'\($0)'" } ?? "is missing too"): no descriptor matches; "
+                    + "Shears has descriptors for "
+                    + ArchitectureDescriptor.all.compactMap { $0.modelType }.joined(separator: ", "))
         }
+        descriptor = match
         if let activation = present("hidden_act") {
             guard activation.string == "silu" else {
                 throw fail("hidden_act", "activation \(activation.summary) is not supported (only silu)")
             }
         }
-        let isQwen = architecture.hasPrefix("Qwen")
+        let isQwen = [ArchitectureDescriptor.qwen2, .qwen3].contains(descriptor)
         // Qwen2 always has q/k/v biases whatever the key says; elsewhere it would add an o_proj bias too.
         for key in ["attention_bias", "mlp_bias"] where try flag(key) == true {
-            if key == "attention_bias" && architecture == "Qwen2ForCausalLM" { continue }
+            if key == "attention_bias" && descriptor.attentionBiases == .required { continue }
             throw fail(key, "biases are not supported (Shears runs Qwen2's q/k/v biases only)")
         }
         if isQwen, try flag("use_sliding_window") == true {
@@ -168,8 +165,8 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             tiedEmbedding: try flag("tie_word_embeddings") ?? false, ropeScaling: ropeScaling
         )
         llama.slidingWindow = slidingWindow
-        llama.attentionBiases = architecture == "Qwen2ForCausalLM"
-        llama.queryKeyNorm = architecture == "Qwen3ForCausalLM"
+        llama.attentionBiases = descriptor.attentionBiases == .required
+        llama.queryKeyNorm = descriptor.queryKeyNorm == .required
         try llama.validate(path: path)
 
         if let dtype = present("torch_dtype") ?? present("dtype") {
@@ -253,7 +250,7 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             eosTokenIDs.count == 1
             ? .integer(eosTokenIDs[0])
             : eosTokenIDs.isEmpty ? .null : .array(eosTokenIDs.map { .integer($0) })
-        let isQwen = architecture.hasPrefix("Qwen")
+        let isQwen = [ArchitectureDescriptor.qwen2, .qwen3].contains(descriptor)
         var members: [(key: String, value: JSONValue)] = [
             ("architectures", .array([.string(architecture)])),
             ("attention_dropout", .number("0.0")),
@@ -266,7 +263,7 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             ("intermediate_size", .integer(shape.ffnSize)),
             ("max_position_embeddings", .integer(llama.contextLength)),
             ("mlp_bias", .bool(false)),
-            ("model_type", .string(Self.modelTypes[architecture] ?? "llama")),
+            ("model_type", .string(descriptor.modelType ?? "llama")),
             ("num_attention_heads", .integer(shape.headCount)),
             ("num_hidden_layers", .integer(llama.layerCount)),
             ("num_key_value_heads", .integer(shape.kvHeadCount)),
@@ -280,12 +277,12 @@ public struct HuggingFaceConfig: Sendable, Equatable {
         ]
         if let padTokenID { members.append(("pad_token_id", .integer(padTokenID))) }
         // Qwen2 has no attention_bias key (its q/k/v biases are implied).
-        if architecture != "Qwen2ForCausalLM" { members.append(("attention_bias", .bool(false))) }
+        if descriptor.attentionBiases != .required { members.append(("attention_bias", .bool(false))) }
         if isQwen {
             members.append(("use_sliding_window", .bool(false)))
             members.append(("max_window_layers", .integer(llama.layerCount)))
         }
-        if !isQwen && (architecture == "MistralForCausalLM" || llama.slidingWindow != nil) {
+        if !isQwen && (descriptor == .mistral || llama.slidingWindow != nil) {
             members.append(("sliding_window", id(llama.slidingWindow)))
         }
         if let torchDType { members.append(("torch_dtype", .string(torchDType))) }

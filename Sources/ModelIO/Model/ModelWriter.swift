@@ -79,7 +79,7 @@ public enum ModelWriter {
     ) throws(ModelIOError) {
         var (config, tensors) = llamaCppLayout(model)
         var metadata = GGUFArchitectureKeys.apply(config, to: model.metadata)
-        if GGUFArchitectureKeys.keepsHuggingFaceRows(GGUFArchitectureKeys.architecture(for: config)) {
+        if ArchitectureDescriptor.forGGUF(config).ggufRowOrder == .huggingFace {
             tensors = tensors.map { HuggingFaceRotaryPermutation.convert($0, config: config, toGGUF: false) }
         }
         metadata["general.file_type"] = .uint32(type.llamaFileType)
