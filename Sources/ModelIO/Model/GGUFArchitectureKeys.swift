@@ -8,8 +8,9 @@
 /// `feed_forward_length` and runs a layer with 0 heads without attention. `key_length`,
 /// `value_length` and `rope.dimension_count` are always written: without them llama.cpp derives
 /// the head size from layer 0's head count. Linear RoPE scaling is written as
-/// `rope.scaling.type`/`rope.scaling.factor` (other scalings as the `rope_freqs.weight` tensor, by
-/// `ModelWriter`).
+/// `rope.scaling.type`/`rope.scaling.factor`, YaRN with `original_context_length` and, when the
+/// attention factor is not YaRN's default, `attn_factor` (other scalings as the
+/// `rope_freqs.weight` tensor, by `ModelWriter`).
 package enum GGUFArchitectureKeys {
     /// `metadata` with `general.architecture` and the hyper-parameter keys set from `config`.
     /// Keys of the old architecture's namespace that `config` does not determine (e.g.
@@ -44,13 +45,27 @@ package enum GGUFArchitectureKeys {
         set("vocab_size", count(config.vocabSize))
         if result["\(new).context_length"] == nil { set("context_length", count(config.contextLength)) }
         if result["\(new).rope.freq_base"] == nil { set("rope.freq_base", .float32(config.ropeTheta)) }
-        // Linear scaling is a key pair; llama3 and per-frequency factors travel as rope_freqs.weight.
-        if case .linear(let factor) = config.ropeScaling {
+        // Linear and YaRN scaling are keys; llama3 and per-frequency factors travel as rope_freqs.weight.
+        let scalingKeys = [
+            "type", "factor", "original_context_length", "attn_factor", "yarn_beta_fast", "yarn_beta_slow",
+            "yarn_ext_factor", "yarn_attn_factor", "yarn_log_multiplier",
+        ]
+        switch config.ropeScaling {
+        case .linear(let factor):
             set("rope.scaling.type", .string("linear"))
             set("rope.scaling.factor", .float32(factor))
-        } else if let type = result["\(new).rope.scaling.type"], type.string != "none" {
-            result["\(new).rope.scaling.type"] = nil
-            result["\(new).rope.scaling.factor"] = nil
+        case .yarn(let factor, let original, _, _, let attentionFactor):
+            for name in scalingKeys { result["\(new).rope.scaling.\(name)"] = nil }
+            set("rope.scaling.type", .string("yarn"))
+            set("rope.scaling.factor", .float32(factor))
+            set("rope.scaling.original_context_length", count(original))
+            // llama.cpp multiplies this by YaRN's default 0.1·ln(factor) + 1.
+            let extra = attentionFactor / RopeScaling.yarnAttentionFactor(factor)
+            if extra != 1 { set("rope.scaling.attn_factor", .float32(extra)) }
+        case .none, .llama3, .frequencyFactors:
+            if let type = result["\(new).rope.scaling.type"], type.string != "none" {
+                for name in scalingKeys { result["\(new).rope.scaling.\(name)"] = nil }
+            }
         }
         // llama.cpp's llama and deci graphs ignore this key (full attention); Shears reads it back.
         result["\(new).attention.sliding_window"] = config.slidingWindow.map(count)
@@ -58,5 +73,20 @@ package enum GGUFArchitectureKeys {
             set("attention.layer_norm_rms_epsilon", .float32(config.rmsNormEpsilon))
         }
         return result
+    }
+
+    /// Checks that llama.cpp runs `config`'s RoPE scaling as Shears does: its LLaMA-family graphs
+    /// run YaRN with correction dimensions from 32 and 1 rotations only (they read no `yarn_beta_*`
+    /// keys), so other betas are refused rather than written into a file llama.cpp runs differently.
+    ///
+    /// - Throws: `ModelIOError` naming `path` and the parameter.
+    package static func requireLlamaCppRuns(_ config: LlamaConfig, path: String) throws(ModelIOError) {
+        guard case .yarn(_, _, let betaFast, let betaSlow, _) = config.ropeScaling, betaFast != 32 || betaSlow != 1
+        else { return }
+        throw ModelIOError(
+            path: path, item: "rope_scaling.beta_fast/beta_slow",
+            "YaRN with beta_fast \(betaFast) and beta_slow \(betaSlow): llama.cpp's "
+                + "\(ArchitectureDescriptor.forGGUF(config).ggufArchitecture) graph runs only 32 and 1 and would compute "
+                + "other logits; write a Hugging Face directory instead")
     }
 }

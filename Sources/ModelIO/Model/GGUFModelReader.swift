@@ -123,20 +123,7 @@ public enum GGUFModelReader {
                 path: path, item: "\(architecture).rope.dimension_count",
                 "partial rotary embeddings (\(ropeDims) of \(headDim) dimensions) are not supported")
         }
-        var ropeScaling = RopeScaling.none
-        switch metadata["\(architecture).rope.scaling.type"] {
-        case nil: break
-        case .string("none")?: break
-        case .string("linear")?:
-            let factor = try float("rope.scaling.factor", default: 0)
-            // llama.cpp treats a factor of 0 as "no scaling".
-            if factor != 0 { ropeScaling = .linear(factor: factor) }
-        case let value?:
-            throw ModelIOError(
-                path: path, item: "\(architecture).rope.scaling.type",
-                "RoPE scaling \(value.string.map { "'\($0)'" } ?? "of type \(value.type)") is not supported "
-                    + "(Shears runs none and linear here, and llama3 through rope_freqs.weight)")
-        }
+        let ropeScaling = try ropeScaling(metadata, architecture: architecture, path: path)
         for (layer, (queryHeads, kv)) in zip(heads, kvHeads).enumerated() where queryHeads > 0 && kv == 0 {
             throw ModelIOError(
                 path: path, item: "\(architecture).attention.head_count_kv[\(layer)]",
@@ -161,5 +148,72 @@ public enum GGUFModelReader {
         config.slidingWindow = try optionalInteger("attention.sliding_window")
         try config.validate(path: path)
         return config
+    }
+
+    /// The RoPE scaling of `architecture`'s `rope.scaling.*` keys as llama.cpp's LLaMA-family
+    /// graphs run them: `none`, `linear` (`factor`), `yarn` (`factor`, `original_context_length`,
+    /// default the training context; cosines and sines scaled by YaRN's `0.1·ln(factor) + 1` times
+    /// `attn_factor`, correction dimensions from 32 and 1 rotations). llama.cpp reads no
+    /// `yarn_*` keys for these graphs, so one that asks for something else is refused rather than
+    /// silently run differently; so is an `attn_factor` other than 1 without YaRN.
+    ///
+    /// - Throws: `ModelIOError` naming the key.
+    private static func ropeScaling(
+        _ metadata: GGUFMetadata, architecture: String, path: String
+    ) throws(ModelIOError) -> RopeScaling {
+        func key(_ name: String) -> String { "\(architecture).rope.scaling.\(name)" }
+        func float(_ name: String) throws(ModelIOError) -> Float? {
+            guard let value = metadata[key(name)] else { return nil }
+            guard let number = value.double else {
+                throw ModelIOError(path: path, item: key(name), "expected a number, found \(value.type)")
+            }
+            return Float(number)
+        }
+        let type = metadata[key("type")]
+        // llama.cpp treats a factor of 0 as "no scaling".
+        let factor = try float("factor").flatMap { $0 == 0 ? nil : $0 }
+        let attention = try float("attn_factor") ?? 1
+        switch type {
+        case nil, .string("none")?, .string("linear")?:
+            guard attention == 1 else {
+                throw ModelIOError(
+                    path: path, item: key("attn_factor"),
+                    "an attention factor of \(attention) without YaRN scaling is not supported")
+            }
+            if type == .string("linear"), let factor { return .linear(factor: factor) }
+            return .none
+        case .string("yarn")?:
+            let factor = factor ?? 1
+            let effective = RopeScaling.yarnAttentionFactor(factor) * attention
+            // What llama.cpp runs for these graphs whatever the key says.
+            for (name, value) in [
+                ("yarn_beta_fast", Float(32)), ("yarn_beta_slow", 1), ("yarn_ext_factor", 1),
+                ("yarn_attn_factor", effective), ("yarn_log_multiplier", 0),
+            ] {
+                if let given = try float(name), abs(given - value) > 1e-6 * max(1, abs(value)) {
+                    throw ModelIOError(
+                        path: path, item: key(name),
+                        "is \(given), but llama.cpp's \(architecture) graph ignores this key and runs \(value); "
+                            + "Shears refuses the ambiguity (convert the model with the key removed)")
+                }
+            }
+            var original = metadata["\(architecture).context_length"]?.int ?? 2048
+            if let value = metadata[key("original_context_length")] {
+                guard let number = value.int, number > 0 else {
+                    throw ModelIOError(
+                        path: path, item: key("original_context_length"), "expected a positive integer")
+                }
+                original = number
+            }
+            let scaling = RopeScaling.yarn(
+                factor: factor, originalContextLength: original, betaFast: 32, betaSlow: 1, attentionFactor: effective)
+            try scaling.validate(frequencies: 0, path: path, item: key("type"))
+            return scaling
+        case let value?:
+            throw ModelIOError(
+                path: path, item: key("type"),
+                "RoPE scaling \(value.string.map { "'\($0)'" } ?? "of type \(value.type)") is not supported "
+                    + "(Shears runs none, linear and yarn here, and llama3 through rope_freqs.weight)")
+        }
     }
 }

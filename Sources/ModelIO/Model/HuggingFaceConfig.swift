@@ -6,7 +6,7 @@ import JSON
 /// Reading accepts `LlamaForCausalLM`, `MistralForCausalLM` (same layout, Mistral's sliding
 /// window applied), `Qwen2ForCausalLM` (q/k/v biases) and `Qwen3ForCausalLM` (q/k head norms),
 /// and refuses what the forward pass does not implement: other attention or MLP biases,
-/// activations other than SiLU, RoPE scaling other than `linear` and `llama3`. Both the
+/// activations other than SiLU, RoPE scaling other than `linear`, `llama3` and `yarn`. Both the
 /// transformers 4 spelling (`rope_theta`, `rope_scaling`, `torch_dtype`) and the transformers 5
 /// one (`rope_parameters`, `dtype`) are read; the 4.x spelling is written.
 public struct HuggingFaceConfig: Sendable, Equatable {
@@ -115,43 +115,79 @@ public struct HuggingFaceConfig: Sendable, Equatable {
         }
         var ropeTheta = try float("rope_theta") ?? 10000
         var ropeScaling = RopeScaling.none
+        let contextLength = try integer("max_position_embeddings") ?? 2048
         for key in ["rope_scaling", "rope_parameters"] {
             guard let rope = present(key) else { continue }
             guard rope.members != nil else { throw fail(key, "is \(rope.kindName), not an object") }
             let type = rope["rope_type"]?.string ?? rope["type"]?.string ?? "default"
             if let theta = try float("rope_theta", in: rope) { ropeTheta = theta }
-            func parameter(_ name: String) throws(ModelIOError) -> Float {
-                guard let value = rope[name], !value.isNull else {
-                    throw fail("\(key).\(name)", "is missing (RoPE type \"\(type)\" needs it)")
-                }
+            func optional(_ name: String) throws(ModelIOError) -> Float? {
+                guard let value = rope[name], !value.isNull else { return nil }
                 guard let number = value.double else {
                     throw fail("\(key).\(name)", "is \(value.kindName), not a number")
                 }
                 return Float(number)
             }
+            func parameter(_ name: String) throws(ModelIOError) -> Float {
+                guard let number = try optional(name) else {
+                    throw fail("\(key).\(name)", "is missing (RoPE type \"\(type)\" needs it)")
+                }
+                return number
+            }
+            func contextParameter(_ number: Float, _ name: String) throws(ModelIOError) -> Int {
+                guard number.rounded() == number, number >= 1, number <= 1_073_741_824 else {
+                    throw fail("\(name)", "\(number) is not a positive integer")
+                }
+                return Int(number)
+            }
             switch type {
             case "default": break
             case "linear": ropeScaling = .linear(factor: try parameter("factor"))
             case "llama3":
-                let original = try parameter("original_max_position_embeddings")
-                guard original.rounded() == original, original >= 1, original <= 1_073_741_824 else {
-                    throw fail(
-                        "\(key).original_max_position_embeddings", "\(original) is not a positive integer")
-                }
+                let original = try contextParameter(
+                    try parameter("original_max_position_embeddings"), "\(key).original_max_position_embeddings")
                 ropeScaling = .llama3(
                     factor: try parameter("factor"), lowFrequencyFactor: try parameter("low_freq_factor"),
-                    highFrequencyFactor: try parameter("high_freq_factor"), originalContextLength: Int(original))
+                    highFrequencyFactor: try parameter("high_freq_factor"), originalContextLength: original)
+            case "yarn":
+                // As transformers' _compute_yarn_parameters: the original context defaults to
+                // max_position_embeddings (a top-level key wins), the factor to their ratio.
+                let original =
+                    if let number = try float("original_max_position_embeddings") {
+                        try contextParameter(number, "original_max_position_embeddings")
+                    } else if let number = try optional("original_max_position_embeddings") {
+                        try contextParameter(number, "\(key).original_max_position_embeddings")
+                    } else { contextLength }
+                let factor = try optional("factor") ?? Float(contextLength) / Float(original)
+                if let truncate = rope["truncate"], !truncate.isNull, truncate.bool != true {
+                    throw fail(
+                        "\(key).truncate",
+                        "YaRN without truncated correction dimensions is not supported (llama.cpp has none)")
+                }
+                var attentionFactor = try optional("attention_factor")
+                if attentionFactor == nil, let mscale = try optional("mscale"), mscale != 0,
+                    let allDims = try optional("mscale_all_dim"), allDims != 0
+                {
+                    attentionFactor =
+                        RopeScaling.yarnAttentionFactor(factor, mscale: mscale)
+                        / RopeScaling.yarnAttentionFactor(factor, mscale: allDims)
+                }
+                // transformers reads `beta_fast or 32`: 0 means the default too.
+                let betaFast = try optional("beta_fast").flatMap { $0 == 0 ? nil : $0 } ?? 32
+                let betaSlow = try optional("beta_slow").flatMap { $0 == 0 ? nil : $0 } ?? 1
+                ropeScaling = .yarn(
+                    factor: factor, originalContextLength: original, betaFast: betaFast, betaSlow: betaSlow,
+                    attentionFactor: attentionFactor ?? RopeScaling.yarnAttentionFactor(factor))
             default:
                 throw fail(
                     "\(key).rope_type",
-                    "RoPE type \"\(type)\" is not supported (Shears runs default, linear and llama3); "
+                    "RoPE type \"\(type)\" is not supported (Shears runs default, linear, llama3 and yarn); "
                         + "convert the model with another tool or ask for this type")
             }
         }
 
         let hiddenSize = try required("hidden_size")
         let headCount = try required("num_attention_heads")
-        let contextLength = try integer("max_position_embeddings") ?? 2048
         // A window as long as the context never hides a position; Qwen2 names it but switches it off.
         var slidingWindow: Int?
         if let window = try integer("sliding_window"), try flag("use_sliding_window") ?? true, window < contextLength {
@@ -233,6 +269,12 @@ public struct HuggingFaceConfig: Sendable, Equatable {
         switch scaling {
         case .none, .frequencyFactors: .null
         case .linear(let factor): .object([("factor", .float(factor)), ("rope_type", .string("linear"))])
+        case .yarn(let factor, let original, let betaFast, let betaSlow, let attentionFactor):
+            .object([
+                ("attention_factor", .float(attentionFactor)), ("beta_fast", .float(betaFast)),
+                ("beta_slow", .float(betaSlow)), ("factor", .float(factor)),
+                ("original_max_position_embeddings", .integer(original)), ("rope_type", .string("yarn")),
+            ])
         case .llama3(let factor, let low, let high, let original):
             .object([
                 ("factor", .float(factor)), ("high_freq_factor", .float(high)), ("low_freq_factor", .float(low)),
