@@ -29,7 +29,10 @@ model="$1"
 source "$(dirname "$0")/lib/llamacpp.sh"
 llamacpp_setup llama-perplexity
 log="${LLAMACPP_LOG:-$work/kld.log}"
-status=0
+# llama.cpp logs from a background thread, which can lose the last lines at exit when the machine
+# is busy (seen with several runs at once: exit 0, output files complete, no final estimate). Such
+# a run is repeated, four times at most.
+lost_log_tail() { [ "$1" -eq 0 ] && [ -z "$2" ] && [ "$attempt" -lt 5 ] && say "log cut short; running again"; }
 if [ "$mode" = base ]; then
     text="$2" ctx="$3" chunks="$4" out="$5"
     [ -f "$text" ] || { say "no text file $text"; exit 2; }
@@ -37,9 +40,14 @@ if [ "$mode" = base ]; then
     [[ "$chunks" =~ ^[0-9]+$ ]] && [ "$chunks" -ge 1 ] || { say "CHUNKS must be a positive integer, got '$chunks'"; exit 2; }
     [ ! -e "$out" ] || { say "$out exists; refusing to overwrite it"; exit 2; }
     text="$(llamacpp_lf_text "$text")"
-    "$bin/llama-perplexity" -m "$model" -f "$text" -c "$ctx" --chunks "$chunks" -t 2 -tb 2 \
-        --kl-divergence-base "$out" </dev/null >"$log" 2>&1 || status=$?
-    ppl="$(sed -n 's/.*Final estimate: PPL = \([^ ]*\) +\/- .*/\1/p' "$log" | tail -n 1)"
+    for attempt in 1 2 3 4 5; do
+        status=0
+        "$bin/llama-perplexity" -m "$model" -f "$text" -c "$ctx" --chunks "$chunks" -t 2 -tb 2 \
+            --kl-divergence-base "$out" </dev/null >"$log" 2>&1 || status=$?
+        ppl="$(sed -n 's/.*Final estimate: PPL = \([^ ]*\) +\/- .*/\1/p' "$log" | tail -n 1)"
+        if ! lost_log_tail "$status" "$ppl"; then break; fi
+        rm -f "$out"
+    done
     if [ "$status" -ne 0 ] || [ -z "$ppl" ] || [ ! -s "$out" ]; then
         tail -n 25 "$log" >&2
         say "llama-perplexity did not write $out (exit $status)"
@@ -50,14 +58,18 @@ else
     base="$2"
     [ -f "$base" ] || { say "no base file $base"; exit 2; }
     ctx="$(od -An -t d4 -j 8 -N 4 "$base" | tr -d ' ')"
-    "$bin/llama-perplexity" -m "$model" -c "$ctx" -t 2 -tb 2 --kl-divergence-base "$base" --kl-divergence \
-        </dev/null >"$log" 2>&1 || status=$?
-    # e.g. "Mean    KLD:   0.123456 ±   0.001234", "Same top p: 85.123 ± 0.123 %",
-    # "Mean PPL(Q)                   :  23.1 ±  0.2", "Mean PPL(base)                :  20.1 ±  0.2"
-    kld="$(sed -n 's/^Mean    KLD: *\([^ ]*\) .*/\1/p' "$log" | tail -n 1)"
-    top="$(sed -n 's/^Same top p: *\([^ ]*\) .*/\1/p' "$log" | tail -n 1)"
-    ppl="$(sed -n 's/^Mean PPL(Q) *: *\([^ ]*\) .*/\1/p' "$log" | tail -n 1)"
-    pplbase="$(sed -n 's/^Mean PPL(base) *: *\([^ ]*\) .*/\1/p' "$log" | tail -n 1)"
+    for attempt in 1 2 3 4 5; do
+        status=0
+        "$bin/llama-perplexity" -m "$model" -c "$ctx" -t 2 -tb 2 --kl-divergence-base "$base" --kl-divergence \
+            </dev/null >"$log" 2>&1 || status=$?
+        # e.g. "Mean    KLD:   0.123456 ±   0.001234", "Same top p: 85.123 ± 0.123 %",
+        # "Mean PPL(Q)                   :  23.1 ±  0.2", "Mean PPL(base)                :  20.1 ±  0.2"
+        kld="$(sed -n 's/^Mean    KLD: *\([^ ]*\) .*/\1/p' "$log" | tail -n 1)"
+        top="$(sed -n 's/^Same top p: *\([^ ]*\) .*/\1/p' "$log" | tail -n 1)"
+        ppl="$(sed -n 's/^Mean PPL(Q) *: *\([^ ]*\) .*/\1/p' "$log" | tail -n 1)"
+        pplbase="$(sed -n 's/^Mean PPL(base) *: *\([^ ]*\) .*/\1/p' "$log" | tail -n 1)"
+        if ! lost_log_tail "$status" "$pplbase"; then break; fi
+    done
     if [ "$status" -ne 0 ] || [ -z "$kld" ] || [ -z "$top" ] || [ -z "$ppl" ] || [ -z "$pplbase" ]; then
         tail -n 25 "$log" >&2
         say "llama-perplexity printed no KL-divergence statistics for $model against $base (exit $status)"
