@@ -340,10 +340,4 @@ extension LlamaConfig {
     public init(huggingFaceConfig bytes: [UInt8], path: String) throws(ModelIOError) {
         self = try HuggingFaceConfig(json: bytes, path: path).llama
     }
-
-    /// This configuration as a Hugging Face `config.json` (LlamaForCausalLM).
-    public func huggingFaceConfig(torchDType: String? = nil, bosTokenID: Int? = nil, eosTokenIDs: [Int] = []) -> [UInt8]
-    {
-        HuggingFaceConfig(llama: self, torchDType: torchDType, bosTokenID: bosTokenID, eosTokenIDs: eosTokenIDs).json()
-    }
 }
