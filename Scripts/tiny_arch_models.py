@@ -7,6 +7,8 @@ ARCH is one of:
   llama3   LlamaForCausalLM with Llama 3.1-style RoPE scaling (rope_type llama3)
   linear   LlamaForCausalLM with linear RoPE scaling (factor 2)
   qwen2    Qwen2ForCausalLM (q/k/v biases, tied embedding)
+  yarn     Qwen2ForCausalLM with YaRN RoPE scaling (factor 4 over an original context of 64, as
+           Qwen2.5 extends its context)
   qwen3    Qwen3ForCausalLM (per-head RMSNorm on q and k, explicit head_dim)
   mistral  MistralForCausalLM with a sliding window of 8 positions
 
@@ -51,6 +53,10 @@ def make_config(arch, vocab_size, eos):
             **base, rope_scaling=dict(rope_type="linear", factor=2.0), tie_word_embeddings=False)
     if arch == "qwen2":
         return transformers.Qwen2Config(**base, tie_word_embeddings=True, use_sliding_window=False)
+    if arch == "yarn":
+        scaling = dict(rope_type="yarn", factor=4.0, original_max_position_embeddings=64)
+        return transformers.Qwen2Config(
+            **base, rope_scaling=scaling, tie_word_embeddings=True, use_sliding_window=False)
     if arch == "qwen3":
         return transformers.Qwen3Config(**base, head_dim=8, tie_word_embeddings=True, use_sliding_window=False)
     if arch == "mistral":

@@ -30,12 +30,12 @@ llamacpp_run() {
     local log="$1" pattern="$2" tool="$3"
     shift 3
     local attempt
-    for attempt in 1 2; do
+    for attempt in 1 2 3 4 5; do
         status=0
         "$bin/$tool" "$@" </dev/null >"$log" 2>&1 || status=$?
         if [ "$status" -ne 0 ] || grep -q -- "$pattern" "$log"; then
             return 0
         fi
-        [ "$attempt" = 1 ] && say "$tool exited without its final lines (pattern '$pattern'); running it again"
+        say "$tool exited without its final lines (no '$pattern' in its log); running it again"
     done
 }

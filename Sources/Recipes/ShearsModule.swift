@@ -106,7 +106,7 @@ final class ShearsModule {
                 },
             ],
             properties: [
-                "arch": { .string(GGUFArchitectureKeys.architecture(for: $0.model.config)) },
+                "arch": { .string(ArchitectureDescriptor.forGGUF($0.model.config).ggufArchitecture) },
                 "layers": { .integer($0.model.config.layerCount) },
                 "hidden": { .integer($0.model.config.hiddenSize) },
                 "heads": { Self.perLayer($0.model.config, \.headCount) },

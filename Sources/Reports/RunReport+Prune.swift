@@ -60,7 +60,7 @@ extension RunReport.ModelSummary {
     ///     the model's shapes (`llama` when uniform, `deci` otherwise).
     package init(model: Model, path: String?, architecture: String? = nil) {
         self.path = path
-        self.architecture = architecture ?? GGUFArchitectureKeys.architecture(for: model.config)
+        self.architecture = architecture ?? ArchitectureDescriptor.forGGUF(model.config).ggufArchitecture
         parameters = model.parameterCount
         hidden = model.config.hiddenSize
         layers = model.config.layers.map {

@@ -100,7 +100,7 @@ import Testing
             inspect.stdout.contains("biases        attn_output in 4 layers, ffn_down in 4 layers"), "\(inspect.stdout)")
     }
 
-    @Test("inspect shows Qwen2's q/k/v biases and Qwen3's head norms, and a qwen2 file without biases exits 2")
+    @Test("inspect shows the descriptor, q/k/v biases and head norms; missing biases and unknown architectures exit 2")
     func inspectQwen() throws {
         let directory = try TemporaryDirectory()
         var qwen2 = TinyModel.config, qwen3 = TinyModel.config
@@ -113,10 +113,27 @@ import Testing
         #expect(inspect2.status == 0, "\(inspect2.stderr)")
         #expect(inspect2.stdout.contains("qwen2: 2 layers"), "\(inspect2.stdout)")
         #expect(
+            inspect2.stdout.contains(
+                "descriptor    qwen2: q/k/v biases, optional sliding window, HF row order (GGUF qwen2, Qwen2ForCausalLM)"
+            ),
+            "\(inspect2.stdout)")
+        #expect(
             inspect2.stdout.contains("biases        attn_q in 2 layers, attn_k in 2 layers, attn_v in 2 layers"),
             "\(inspect2.stdout)")
         let inspect3 = try CommandRunner.run(["inspect", path3])
         #expect(inspect3.stdout.contains("qwen3: 2 layers"), "\(inspect3.stdout)")
+        let hf = directory.path("qwen3-hf")
+        try ModelWriter.write(try TinyModel.make(qwen3), to: hf, type: .f32)
+        let inspectHF = try CommandRunner.run(["inspect", hf, "--json"])
+        #expect(inspectHF.status == 0, "\(inspectHF.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(inspectHF.stdout.utf8)) as? [String: Any])
+        let descriptor = try #require(object["descriptor"] as? [String: Any])
+        #expect(descriptor["name"] as? String == "qwen3" && object["architecture"] as? String == "qwen3")
+        #expect(descriptor["hugging_face_architecture"] as? String == "Qwen3ForCausalLM")
+        #expect(
+            descriptor["summary"] as? String
+                == "qwen3: per-layer shapes, optional q/k/v biases, q/k head norms, optional sliding window, HF row order"
+        )
         #expect(
             inspect3.stdout.contains("head norms    q/k RMSNorm per head (Qwen3) in 2 layers"), "\(inspect3.stdout)")
 
@@ -135,5 +152,27 @@ import Testing
         try "the the the".write(toFile: text, atomically: true, encoding: .utf8)
         let eval = try CommandRunner.run(["eval", bad, "--text", text, "--seqlen", "2"])
         #expect(eval.status == 2 && eval.stderr.contains("blk.0.attn_q.bias"), "\(eval.stderr)")
+        #expect(eval.stderr.contains("the qwen2 descriptor"), "\(eval.stderr)")
+
+        // An architecture no descriptor knows: GGUF and config.json name it and list the descriptors.
+        metadata["general.architecture"] = .string("gemma3")
+        let gemma = directory.path("gemma3.gguf")
+        try GGUFWriter.write(
+            metadata: metadata, tensors: llama.tensors.map { GGUFWriter.Entry(tensor: $0, type: .f32) }, to: gemma)
+        let unknown = try CommandRunner.run(["inspect", gemma])
+        #expect(unknown.status == 2, "\(unknown.stderr)")
+        #expect(
+            unknown.stderr.contains("'gemma3' is not supported; Shears has descriptors for qwen3 (GGUF qwen3)"),
+            "\(unknown.stderr)")
+        let configPath = hf + "/config.json"
+        let json = try String(contentsOfFile: configPath, encoding: .utf8)
+        try json.replacingOccurrences(of: "Qwen3ForCausalLM", with: "Gemma3ForCausalLM")
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        let unknownHF = try CommandRunner.run(["inspect", hf])
+        #expect(unknownHF.status == 2, "\(unknownHF.stderr)")
+        #expect(
+            unknownHF.stderr.contains(
+                "[\"Gemma3ForCausalLM\"] is not supported; Shears has descriptors for qwen3 (Qwen3ForCausalLM)"),
+            "\(unknownHF.stderr)")
     }
 }

@@ -7,8 +7,10 @@ import Testing
 /// Tiny random models of each architecture Shears runs, made by transformers
 /// (`Scripts/tiny_arch_models.py` in the reference environment of `Scripts/install-refenv.sh`):
 /// Shears loads each from safetensors and through its own GGUF conversion, and its logits and
-/// greedy continuation must equal transformers'. Runs only when that environment exists.
-@Suite struct ArchitectureCrossCheckTests {
+/// greedy continuation must equal transformers'; with the llama.cpp tools built, llama-perplexity
+/// on that GGUF gives Shears' log-probabilities. Runs only when that environment exists.
+/// Serialized: llama-perplexity runs compete for the two cores otherwise.
+@Suite(.serialized) struct ArchitectureCrossCheckTests {
     /// What the script computed with transformers.
     struct Reference {
         /// The prompt.
@@ -65,7 +67,7 @@ import Testing
 
     @Test(
         "tiny transformers models load from safetensors and through Shears' GGUF with transformers' logits",
-        .enabled(if: available), arguments: ["llama3", "linear", "mistral", "qwen2", "qwen3"])
+        .enabled(if: available), arguments: ["llama3", "linear", "mistral", "qwen2", "qwen3", "yarn"])
     func matchesTransformers(arch: String) throws {
         let directory = try TemporaryDirectory()
         let (path, reference) = try Self.fixture(arch, in: directory)
@@ -84,5 +86,10 @@ import Testing
         }
         #expect(reread.config == expected)
         #expect(reread.config.slidingWindow == (arch == "mistral" ? 8 : nil))
+        // And llama.cpp runs the dense GGUF as Shears does.
+        if let tools = LlamaCppCrossCheckTests.tools {
+            try ArchitecturePruningTests.expectLlamaCppAgrees(
+                gguf, arch: arch, label: "dense", tools: tools, directory: directory)
+        }
     }
 }

@@ -23,12 +23,11 @@ import Testing
 
     @Test(
         "Wanda, SparseGPT and FLAP prune each tiny architecture; the result loads back, and in llama.cpp gives Shears' log-probabilities",
-        .enabled(if: ArchitectureCrossCheckTests.available), arguments: ["llama3", "qwen2", "qwen3", "mistral"])
+        .enabled(if: ArchitectureCrossCheckTests.available), arguments: ["llama3", "qwen2", "qwen3", "mistral", "yarn"])
     func prunes(arch: String) throws {
         let directory = try TemporaryDirectory()
         let (path, _) = try ArchitectureCrossCheckTests.fixture(arch, in: directory)
         let dense = try HuggingFaceModelReader.load(directory: path)
-        let text = ReferenceData.file("wikitext2-test.txt").path
         let calibration = ReferenceData.file("wikitext2-valid.txt").path
         for (name, arguments) in Self.methods {
             let out = directory.path("\(arch)-\(name).gguf")
@@ -66,19 +65,28 @@ import Testing
             // width (no deci-like form with q/k norms), so a structurally pruned Qwen3 runs in Shears only.
             guard let tools = LlamaCppCrossCheckTests.tools, !(arch == "qwen3" && pruned.config.uniformShape == nil)
             else { continue }
-            let base = directory.path("\(arch)-\(name).kld")
-            let llama = try ChildProcess.run(
-                URL(fileURLWithPath: "/bin/bash"),
-                [
-                    ReferenceData.packageRoot.appendingPathComponent("Scripts/llamacpp-kld.sh").path, "base", out, text,
-                    "\(Self.context(arch))", "4", base,
-                ],
-                environment: ["LLAMACPP_BIN": tools])
-            try #require(llama.status == 0, "\(arch) \(name) in llama.cpp: \(llama.stderr)")
-            let ours = try LlamaCppDivergenceTests.shears([out, "--base", base])
-            print("\(arch) \(name): KLD, same top, PPL, PPL(llama.cpp) = \(ours)")
-            // Same logits up to float rounding: a near tie may flip a top token now and then.
-            #expect(ours[0] < 1e-5 && ours[1] >= 0.95, "\(arch) \(name): Shears vs llama.cpp \(ours)")
+            try Self.expectLlamaCppAgrees(out, arch: arch, label: name, tools: tools, directory: directory)
         }
+    }
+
+    /// Checks that llama-perplexity's log-probabilities on the GGUF `path` of the tiny `arch`
+    /// model equal Shears' (`shears eval --base` on llama.cpp's base file, WikiText-2 test).
+    static func expectLlamaCppAgrees(
+        _ path: String, arch: String, label: String, tools: String, directory: TemporaryDirectory
+    ) throws {
+        let base = directory.path("\(arch)-\(label).kld")
+        let text = ReferenceData.file("wikitext2-test.txt").path
+        let llama = try ChildProcess.run(
+            URL(fileURLWithPath: "/bin/bash"),
+            [
+                ReferenceData.packageRoot.appendingPathComponent("Scripts/llamacpp-kld.sh").path, "base", path, text,
+                "\(context(arch))", "4", base,
+            ],
+            environment: ["LLAMACPP_BIN": tools])
+        try #require(llama.status == 0, "\(arch) \(label) in llama.cpp: \(llama.stderr)")
+        let ours = try LlamaCppDivergenceTests.shears([path, "--base", base])
+        print("\(arch) \(label): KLD, same top, PPL, PPL(llama.cpp) = \(ours)")
+        // Same logits up to float rounding: a near tie may flip a top token now and then.
+        #expect(ours[0] < 1e-5 && ours[1] >= 0.95, "\(arch) \(label): Shears vs llama.cpp \(ours)")
     }
 }

@@ -12,15 +12,20 @@ import Testing
     }
 
     /// The models every test runs: uniform GQA, and the five-layer one with every kind of layer,
-    /// each also with `attn_output`/`ffn_down` biases; and uniform GQA with Llama 3.1 RoPE scaling
-    /// and a sliding window of 9 positions.
+    /// each also with `attn_output`/`ffn_down` biases; uniform GQA with Llama 3.1 RoPE scaling
+    /// and a sliding window of 9 positions; and uniform GQA with YaRN.
     static func models() throws -> [(String, Model)] {
         var scaled = TinyModel.config
         scaled.ropeScaling = .llama3(
             factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalContextLength: 64)
         scaled.slidingWindow = 9
+        var yarn = TinyModel.config
+        yarn.ropeScaling = .yarn(
+            factor: 4, originalContextLength: 16, betaFast: 32, betaSlow: 1,
+            attentionFactor: RopeScaling.yarnAttentionFactor(4))
         return [
             ("scaled RoPE, sliding window", try TinyModel.make(scaled, seed: 6)),
+            ("YaRN RoPE", try TinyModel.make(yarn, seed: 7)),
             ("uniform", try TinyModel.make(seed: 3)), ("heterogeneous", try TinyModel.heterogeneous()),
             ("uniform with biases", try TinyModel.make(seed: 3, biases: true)),
             ("heterogeneous with biases", try TinyModel.heterogeneous(biases: true)),

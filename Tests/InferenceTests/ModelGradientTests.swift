@@ -9,7 +9,7 @@ import Testing
 /// gates against the directional derivatives of the weight gradients; bad input.
 @Suite struct ModelGradientTests {
     /// Untied uniform GQA, tied with Llama 3.1 RoPE scaling and a sliding window shorter than the
-    /// longer window, Qwen2's q/k/v biases, Qwen3's q/k norms with a head size that does not split
+    /// longer window, Qwen2's q/k/v biases (also with YaRN), Qwen3's q/k norms with a head size that does not split
     /// the hidden size, and the heterogeneous five-layer model (also with biases).
     static func models() throws -> [(String, Model)] {
         var tied = TinyModel.config
@@ -21,9 +21,14 @@ import Testing
         var qwen3 = TinyModel.config
         qwen3.queryKeyNorm = true
         qwen3.headDim = 4
+        var yarn = qwen2
+        yarn.ropeScaling = .yarn(
+            factor: 4, originalContextLength: 16, betaFast: 32, betaSlow: 1,
+            attentionFactor: RopeScaling.yarnAttentionFactor(4))
         return [
             ("uniform", try TinyModel.make(seed: 3)), ("tied, scaled, windowed", try TinyModel.make(tied, seed: 4)),
             ("q/k/v biases (Qwen2)", try TinyModel.make(qwen2, seed: 8)),
+            ("q/k/v biases, YaRN", try TinyModel.make(yarn, seed: 10)),
             ("q/k norms, head size 4 (Qwen3)", try TinyModel.make(qwen3, seed: 9)),
             ("heterogeneous", try TinyModel.heterogeneous()),
             ("heterogeneous with biases", try TinyModel.heterogeneous(biases: true)),

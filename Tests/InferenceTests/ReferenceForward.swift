@@ -22,15 +22,16 @@ enum ReferenceForward {
     /// RoPE in llama.cpp's adjacent-pair layout for `heads` heads of `headDim` at `position`, each
     /// frequency divided by its `divisors` entry when given (RoPE scaling).
     static func rope(
-        _ x: inout [Double], heads: Int, headDim: Int, base: Double, position: Int, divisors: [Float]? = nil
+        _ x: inout [Double], heads: Int, headDim: Int, base: Double, position: Int, divisors: [Float]? = nil,
+        scale: Double = 1
     ) {
         for h in 0..<heads {
             for i in 0..<(headDim / 2) {
                 let theta =
                     Double(position) * pow(base, -2 * Double(i) / Double(headDim)) / Double(divisors?[i] ?? 1)
                 let a = x[h * headDim + 2 * i], b = x[h * headDim + 2 * i + 1]
-                x[h * headDim + 2 * i] = a * cos(theta) - b * sin(theta)
-                x[h * headDim + 2 * i + 1] = a * sin(theta) + b * cos(theta)
+                x[h * headDim + 2 * i] = scale * (a * cos(theta) - b * sin(theta))
+                x[h * headDim + 2 * i + 1] = scale * (a * sin(theta) + b * cos(theta))
             }
         }
     }
@@ -113,11 +114,13 @@ enum ReferenceForward {
                 var q = project(.query, x, heads: shape.headCount)
                 var k = project(.key, x, heads: shape.kvHeadCount)
                 let divisors = c.ropeScaling.divisors(headDim: c.headDim, base: c.ropeTheta)
-                let base = Double(c.ropeTheta)
-                rope(&q, heads: shape.headCount, headDim: c.headDim, base: base, position: position, divisors: divisors)
+                let base = Double(c.ropeTheta), scale = Double(c.ropeScaling.attentionFactor)
                 rope(
-                    &k, heads: shape.kvHeadCount, headDim: c.headDim, base: base, position: position, divisors: divisors
-                )
+                    &q, heads: shape.headCount, headDim: c.headDim, base: base, position: position, divisors: divisors,
+                    scale: scale)
+                rope(
+                    &k, heads: shape.kvHeadCount, headDim: c.headDim, base: base, position: position,
+                    divisors: divisors, scale: scale)
                 queries.append(q)
                 keys.append(k)
                 values.append(project(.value, x, heads: shape.kvHeadCount))

@@ -66,7 +66,7 @@ import Testing
                 let heads = part == .query ? c.layers[layer].headCount : c.layers[layer].kvHeadCount
                 mine = HuggingFaceRotaryPermutation.toHuggingFace(mine, heads: heads)
             }
-            let name = try #require(HuggingFaceTensorNames.huggingFaceName(gguf: gradient.name))
+            let name = try #require(ArchitectureDescriptor.huggingFaceName(gguf: gradient.name))
             let theirs = try reference.tensor(name)
             try #require(theirs.shape == mine.shape, "\(name): shape \(theirs.shape) vs \(mine.shape)")
             let (cosine, error) = Self.compare(
@@ -109,7 +109,7 @@ import Testing
             let mine = HuggingFaceRotaryPermutation.convert(
                 Tensor(name: gradient.name, shape: gradient.shape, storage: gradient.gradient), config: model.config,
                 toGGUF: false)
-            let name = try #require(HuggingFaceTensorNames.huggingFaceName(gguf: gradient.name))
+            let name = try #require(ArchitectureDescriptor.huggingFaceName(gguf: gradient.name))
             let theirs = try reference.tensor(name)
             try #require(theirs.shape == mine.shape, "\(name): shape \(theirs.shape) vs \(mine.shape)")
             let (cosine, error) = Self.compare(

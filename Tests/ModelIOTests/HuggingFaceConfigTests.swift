@@ -1,3 +1,4 @@
+import Foundation
 import ModelIO
 import TestSupport
 import Testing
@@ -53,15 +54,48 @@ struct HuggingFaceConfigTests {
         arguments: [
             RopeScaling.linear(factor: 2),
             .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalContextLength: 8192),
+            .yarn(factor: 4, originalContextLength: 64, betaFast: 16, betaSlow: 2, attentionFactor: 1.25),
         ])
     func scalingRoundTrip(scaling: RopeScaling) throws {
         var llama = TinyModel.config
         llama.ropeScaling = scaling
         llama.slidingWindow = 64
-        let config = HuggingFaceConfig(llama: llama, architecture: "MistralForCausalLM")
+        let config = HuggingFaceConfig(llama: llama, descriptor: .mistral)
         let read = try HuggingFaceConfig(json: config.json(), path: "c")
         #expect(read == config)
         #expect(read.llama.ropeScaling == scaling && read.llama.slidingWindow == 64)
+    }
+
+    @Test("yarn as transformers reads it: default original context, beta_fast/beta_slow, attention factor, mscale")
+    func yarn() throws {
+        func read(_ rope: String) throws -> RopeScaling {
+            let json =
+                #"{"architectures":["Qwen2ForCausalLM"],"hidden_size":64,"intermediate_size":128,"#
+                + #""num_hidden_layers":2,"num_attention_heads":4,"vocab_size":300,"max_position_embeddings":131072,"#
+                + #""rope_scaling":"# + rope + "}"
+            return try HuggingFaceConfig(json: Array(json.utf8), path: "c").llama.ropeScaling
+        }
+        let qwen = try read(#"{"type":"yarn","factor":4.0,"original_max_position_embeddings":32768}"#)
+        #expect(
+            qwen
+                == .yarn(
+                    factor: 4, originalContextLength: 32768, betaFast: 32, betaSlow: 1,
+                    attentionFactor: Float(1 + 0.1 * log(4.0))))
+        // Without original_max_position_embeddings: max_position_embeddings; beta 0 means the default.
+        let bare = try read(#"{"rope_type":"yarn","factor":2.0,"beta_fast":0,"attention_factor":0.9}"#)
+        #expect(
+            bare == .yarn(factor: 2, originalContextLength: 131072, betaFast: 32, betaSlow: 1, attentionFactor: 0.9))
+        // DeepSeek's mscale pair: the ratio of the two scaled factors.
+        let deepseek = try read(
+            #"{"rope_type":"yarn","factor":40,"mscale":1.0,"mscale_all_dim":0.5,"original_max_position_embeddings":4096}"#
+        )
+        let logFactor: Double = log(40.0)
+        let expected = Float((0.1 * logFactor + 1) / (0.05 * logFactor + 1))
+        guard case .yarn(40, 4096, 32, 1, let attention) = deepseek else {
+            Issue.record("\(deepseek)")
+            return
+        }
+        #expect(abs(attention - expected) < 1e-6)
     }
 
     @Test("transformers 5 spelling (rope_parameters, dtype) and Mistral are accepted")
@@ -87,7 +121,15 @@ struct HuggingFaceConfigTests {
             #""rope_scaling":{"rope_type":"llama3","factor":8.0,"low_freq_factor":1,"high_freq_factor":4}"#,
             "rope_scaling.original_max_position_embeddings", "is missing"
         ),
-        (#""rope_scaling":{"type":"yarn","factor":4.0}"#, "rope_scaling.rope_type", "\"yarn\" is not supported"),
+        (
+            #""rope_scaling":{"type":"longrope","factor":4.0}"#, "rope_scaling.rope_type",
+            "\"longrope\" is not supported"
+        ),
+        (
+            #""rope_scaling":{"type":"yarn","factor":4.0,"truncate":false}"#, "rope_scaling.truncate",
+            "llama.cpp has none"
+        ),
+        (#""rope_scaling":{"type":"yarn","factor":4.0,"beta_fast":1,"beta_slow":2}"#, "rope_scaling", "must exceed"),
         (#""rope_parameters":{"rope_type":"dynamic","factor":2.0}"#, "rope_parameters.rope_type", "dynamic"),
         (#""rope_scaling":{"type":"linear","factor":"2"}"#, "rope_scaling.factor", "not a number"),
         (

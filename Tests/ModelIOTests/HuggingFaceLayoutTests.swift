@@ -7,27 +7,27 @@ struct HuggingFaceLayoutTests {
     @Test("every LLaMA tensor name maps to Hugging Face and back")
     func nameRoundTrip() {
         for (name, _) in LlamaTensorNames.expected(TinyModel.config) {
-            let hf = HuggingFaceTensorNames.huggingFaceName(gguf: name)
+            let hf = ArchitectureDescriptor.huggingFaceName(gguf: name)
             #expect(hf != nil, "\(name)")
-            #expect(hf.flatMap { HuggingFaceTensorNames.ggufName(huggingFace: $0) } == name)
+            #expect(hf.flatMap { ArchitectureDescriptor.ggufName(huggingFace: $0) } == name)
         }
         #expect(
-            HuggingFaceTensorNames.huggingFaceName(gguf: "blk.12.attn_q.weight")
+            ArchitectureDescriptor.huggingFaceName(gguf: "blk.12.attn_q.weight")
                 == "model.layers.12.self_attn.q_proj.weight")
         #expect(
-            HuggingFaceTensorNames.ggufName(huggingFace: "model.layers.3.post_attention_layernorm.weight")
+            ArchitectureDescriptor.ggufName(huggingFace: "model.layers.3.post_attention_layernorm.weight")
                 == "blk.3.ffn_norm.weight")
-        #expect(HuggingFaceTensorNames.ggufName(huggingFace: "model.embed_tokens.weight") == "token_embd.weight")
-        #expect(HuggingFaceTensorNames.ggufName(huggingFace: "lm_head.weight") == "output.weight")
-        #expect(HuggingFaceTensorNames.ggufName(huggingFace: "model.layers.03.mlp.up_proj.weight") == nil)
-        #expect(HuggingFaceTensorNames.ggufName(huggingFace: "model.layers.1.mlp.up_proj.bias") == nil)
-        #expect(HuggingFaceTensorNames.huggingFaceName(gguf: "blk.1.attn_norm.bias") == nil)
+        #expect(ArchitectureDescriptor.ggufName(huggingFace: "model.embed_tokens.weight") == "token_embd.weight")
+        #expect(ArchitectureDescriptor.ggufName(huggingFace: "lm_head.weight") == "output.weight")
+        #expect(ArchitectureDescriptor.ggufName(huggingFace: "model.layers.03.mlp.up_proj.weight") == nil)
+        #expect(ArchitectureDescriptor.ggufName(huggingFace: "model.layers.1.mlp.up_proj.bias") == nil)
+        #expect(ArchitectureDescriptor.huggingFaceName(gguf: "blk.1.attn_norm.bias") == nil)
         #expect(
-            HuggingFaceTensorNames.huggingFaceName(gguf: "blk.1.attn_q.bias") == "model.layers.1.self_attn.q_proj.bias")
+            ArchitectureDescriptor.huggingFaceName(gguf: "blk.1.attn_q.bias") == "model.layers.1.self_attn.q_proj.bias")
         #expect(
-            HuggingFaceTensorNames.ggufName(huggingFace: "model.layers.2.self_attn.k_norm.weight")
+            ArchitectureDescriptor.ggufName(huggingFace: "model.layers.2.self_attn.k_norm.weight")
                 == "blk.2.attn_k_norm.weight")
-        #expect(HuggingFaceTensorNames.ggufName(huggingFace: "model.layers.2.self_attn.v_norm.weight") == nil)
+        #expect(ArchitectureDescriptor.ggufName(huggingFace: "model.layers.2.self_attn.v_norm.weight") == nil)
     }
 
     /// A tensor whose element at (row, column) is `row * 1000 + column`.

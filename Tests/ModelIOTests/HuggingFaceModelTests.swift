@@ -77,7 +77,7 @@ struct HuggingFaceModelTests {
         for (part, heads) in [
             (LlamaTensorNames.Layer.query, config.layers[0].headCount), (.key, config.layers[0].kvHeadCount),
         ] {
-            let stored = try file.tensor(HuggingFaceTensorNames.huggingFaceName(gguf: part.name(layer: 1))!)
+            let stored = try file.tensor(ArchitectureDescriptor.huggingFaceName(gguf: part.name(layer: 1))!)
             let expected = HuggingFaceRotaryPermutation.toHuggingFace(model.tensor(part.name(layer: 1))!, heads: heads)
             #expect(stored.storage.array == expected.storage.array)
             #expect(stored.storage.array != model.tensor(part.name(layer: 1))!.storage.array)

@@ -66,7 +66,7 @@ struct HuggingFaceRealModelTests {
             try FileManager.default.copyItem(atPath: directory + "/" + name, toPath: control + "/" + name)
         }
         let unpermuted = try SafetensorsFile(path: directory + "/model.safetensors").tensors().map { tensor in
-            guard let ggufName = HuggingFaceTensorNames.ggufName(huggingFace: tensor.name),
+            guard let ggufName = ArchitectureDescriptor.ggufName(huggingFace: tensor.name),
                 ggufName.hasSuffix("attn_q.weight") || ggufName.hasSuffix("attn_k.weight")
             else { return tensor }
             let heads =

@@ -112,9 +112,12 @@ import Testing
         #expect(wrongShape?.message.contains("does not match the bias shape [\(hidden)]") == true)
         let unsupported = load(
             adding: Tensor(name: "blk.0.attn_q.bias", shape: [hidden], storage: .init(zeros: hidden)))
-        #expect(unsupported?.message.contains("the configuration has no q/k/v biases") == true)
+        #expect(
+            unsupported?.message.contains("the llama descriptor (llama: RoPE-pair row order) has no q/k/v biases")
+                == true)
         let norm = load(adding: Tensor(name: "blk.1.attn_k_norm.weight", shape: [8], storage: .init(zeros: 8)))
-        #expect(norm?.message.contains("the configuration has no q/k norms") == true)
+        #expect(
+            norm?.message.contains("the llama descriptor (llama: RoPE-pair row order) has no q/k head norms") == true)
         let foreign = load(adding: Tensor(name: "blk.0.ffn_up.bias", shape: [hidden], storage: .init(zeros: hidden)))
         #expect(foreign?.message.contains("may only carry q/k/v, attn_output and ffn_down biases") == true)
         let beyond = load(adding: Tensor(name: "blk.9.ffn_down.bias", shape: [hidden], storage: .init(zeros: hidden)))

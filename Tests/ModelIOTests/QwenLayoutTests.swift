@@ -65,7 +65,11 @@ import Testing
             .write(toFile: configPath, atomically: true, encoding: .utf8)
         let error = #expect(throws: ModelIOError.self) { try ModelLoader.load(path: hf) }
         #expect(error?.item == "model.layers.0.self_attn.q_proj.bias", "\(error?.description ?? "")")
-        #expect(error?.message.contains("tensor is missing") == true)
+        #expect(error?.path == hf + "/model.safetensors", "\(error?.description ?? "")")
+        #expect(
+            error?.message.contains(
+                "tensor is missing; the qwen2 descriptor (qwen2: q/k/v biases, optional sliding window, HF row order) "
+                    + "requires it: every attention has q/k/v biases") == true, "\(error?.description ?? "")")
 
         // The same through GGUF: a qwen2 file needs blk.N.attn_q.bias.
         let llama = try TinyModel.make(seed: 2)
@@ -81,6 +85,7 @@ import Testing
             metadata: metadata, tensors: llama.tensors.map { GGUFWriter.Entry(tensor: $0, type: .f32) }, to: gguf)
         let ggufError = #expect(throws: ModelIOError.self) { try ModelLoader.load(path: gguf) }
         #expect(ggufError?.item == "blk.0.attn_q.bias", "\(ggufError?.description ?? "")")
+        #expect(ggufError?.path == gguf && ggufError?.message.contains("the qwen2 descriptor") == true)
     }
 
     @Test("surgery slices q/k/v biases with their heads and leaves head norms and q/k/v biases out of the hidden axis")

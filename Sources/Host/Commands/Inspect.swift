@@ -37,10 +37,26 @@ struct ModelDescription: Encodable {
         let shape: [Int]
     }
 
+    /// The `ArchitectureDescriptor` the model matched.
+    struct DescriptorEntry: Encodable {
+        let name: String
+        let summary: String
+        let ggufArchitecture: String
+        let huggingFaceArchitecture: String?
+
+        init(_ descriptor: ArchitectureDescriptor) {
+            name = descriptor.name
+            summary = descriptor.description
+            ggufArchitecture = descriptor.ggufArchitecture
+            huggingFaceArchitecture = descriptor.huggingFaceArchitecture
+        }
+    }
+
     let path: String
     let format: String
     let fileBytes: Int
     let architecture: String
+    let descriptor: DescriptorEntry
     let name: String?
     let config: LlamaConfig
     let parameters: Int
@@ -74,7 +90,9 @@ struct ModelDescription: Encodable {
             eosId = vocabulary.eos
             metadata = Self.render(file.metadata)
             name = file.metadata["general.name"]?.string
-            architecture = file.metadata["general.architecture"]?.string ?? "llama"
+            let matched = try ArchitectureDescriptor.matching(gguf: file.metadata, path: path)
+            descriptor = DescriptorEntry(matched)
+            architecture = matched.ggufArchitecture
         case .safetensors:
             let model = try ModelLoader.load(path: path)
             format = "Hugging Face safetensors"
@@ -90,7 +108,9 @@ struct ModelDescription: Encodable {
             eosId = vocabulary.eosID
             metadata = Self.render(model.metadata)
             name = model.metadata["general.name"]?.string
-            architecture = "llama"
+            let matched = try HuggingFaceConfig(directory: path).descriptor
+            descriptor = DescriptorEntry(matched)
+            architecture = matched.name
         }
         parameters = tensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
     }
@@ -122,6 +142,8 @@ struct ModelDescription: Encodable {
                 row("  layer \(layer)", "\(attention), \(shape.hasFFN ? "FFN \(shape.ffnSize)" : "no FFN")")
             }
         }
+        let forms = ["GGUF \(descriptor.ggufArchitecture)"] + [descriptor.huggingFaceArchitecture].compactMap { $0 }
+        row("descriptor", "\(descriptor.summary) (\(forms.joined(separator: ", ")))")
         var rope = "base \(config.ropeTheta), context \(config.contextLength), RMSNorm eps \(config.rmsNormEpsilon)"
         if config.ropeScaling != .none {
             rope += ", scaling \(config.ropeScaling.summary)"

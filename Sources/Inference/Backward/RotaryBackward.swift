@@ -1,9 +1,9 @@
 import Kernels
 import ModelIO
 
-/// The backward of RoPE: the forward rotates each adjacent pair by the position's angle θ, an
-/// orthogonal map, so its gradient is the rotation by −θ — the forward's `shears_rope` kernel
-/// run with a table of negated sines.
+/// The backward of RoPE: the forward rotates each adjacent pair by the position's angle θ (and
+/// scales it by YaRN's attention factor m), so its gradient is the transpose, the rotation by −θ
+/// scaled by m — the forward's `shears_rope` kernel run with a table of negated sines.
 package struct RotaryBackward {
     /// The inverse table: the forward's cosines, negated sines.
     private let inverse: RotaryTable

@@ -1,11 +1,9 @@
 import Tokenization
 
-/// Builds a `Model` from a GGUF file of a LLaMA-family decoder (architecture `llama`, `deci` for
-/// layers of different shapes, `qwen2` with q/k/v biases, `qwen3` with q/k head norms).
+/// Builds a `Model` from a GGUF file of a LLaMA-family decoder, matched to an
+/// `ArchitectureDescriptor` by `general.architecture` (`llama`, `deci` for layers of different
+/// shapes, `qwen2` with q/k/v biases, `qwen3` with q/k head norms).
 public enum GGUFModelReader {
-    /// Architectures whose GGUF layout is the LLaMA decoder Shears runs.
-    public static let supportedArchitectures: Set<String> = ["llama", "deci", "qwen2", "qwen3"]
-
     /// Reads and dequantizes every tensor of `file` and builds the tokenizer from its metadata.
     ///
     /// - Throws: `ModelIOError` naming the file and the key or tensor at fault.
@@ -20,14 +18,18 @@ public enum GGUFModelReader {
             throw ModelIOError(path: file.path, item: "tokenizer", error.message)
         }
         var tensors = try file.loadAllTensors()
-        let architecture = file.metadata["general.architecture"]?.string ?? ""
-        // qwen2 requires q/k/v biases and qwen3 q/k norms (Model names a missing one); llama and
-        // deci may carry biases.
+        let descriptor = try ArchitectureDescriptor.matching(gguf: file.metadata, path: file.path)
+        // A required feature is on (Model names a missing tensor), an optional one when the file
+        // has its tensors, an absent one off (Model refuses its tensors).
         let parsed = tensors.compactMap { LlamaTensorNames.parse($0.name) }
-        config.attentionBiases =
-            architecture == "qwen2" || parsed.contains { $0.kind == .bias && !$0.part.takesOutputBias }
-        config.queryKeyNorm = architecture == "qwen3" || parsed.contains { $0.kind == .headNorm }
-        if GGUFArchitectureKeys.keepsHuggingFaceRows(architecture) {
+        func feature(_ presence: ArchitectureDescriptor.Presence, _ kind: ArchitectureDescriptor.Feature) -> Bool {
+            presence == .required
+                || presence == .optional
+                    && parsed.contains { ArchitectureDescriptor.LayerTensor.of($0.part, $0.kind)?.feature == kind }
+        }
+        config.attentionBiases = feature(descriptor.attentionBiases, .attentionBiases)
+        config.queryKeyNorm = feature(descriptor.queryKeyNorm, .queryKeyNorm)
+        if descriptor.ggufRowOrder == .huggingFace {
             tensors = tensors.map { HuggingFaceRotaryPermutation.convert($0, config: config, toGGUF: true) }
         }
         if let index = tensors.firstIndex(where: { $0.name == LlamaTensorNames.ropeFrequencies }) {
@@ -43,24 +45,18 @@ public enum GGUFModelReader {
         }
         return try Model(
             config: config, tensors: tensors, metadata: file.metadata, tokenizer: tokenizer,
-            sourcePath: file.path)
+            sourcePath: file.path, descriptor: descriptor)
     }
 
-    /// Reads the LLaMA hyper-parameters from GGUF metadata: architecture `llama` (head counts
-    /// and FFN width as one number or as per-layer arrays) or `deci` (per-layer arrays; a layer
-    /// with 0 heads has no attention, one with an FFN width of 0 no FFN).
+    /// Reads the LLaMA hyper-parameters from GGUF metadata of an architecture that
+    /// `ArchitectureDescriptor.matching(gguf:path:)` knows: head counts and FFN width as one
+    /// number or as per-layer arrays (a layer with 0 heads has no attention, one with an FFN
+    /// width of 0 no FFN). The q/k/v bias and head-norm flags are the tensors' (`load`).
     ///
-    /// - Throws: `ModelIOError` for another architecture, a missing or malformed key.
+    /// - Throws: `ModelIOError` for an unknown architecture (listing the descriptors), a missing
+    ///   or malformed key.
     public static func config(from metadata: GGUFMetadata, path: String) throws(ModelIOError) -> LlamaConfig {
-        guard let architecture = metadata["general.architecture"]?.string else {
-            throw ModelIOError(path: path, item: "general.architecture", "key is missing or not a string")
-        }
-        guard supportedArchitectures.contains(architecture) else {
-            throw ModelIOError(
-                path: path, item: "general.architecture",
-                "architecture '\(architecture)' is not supported; Shears runs LLaMA-family decoders "
-                    + "('llama', 'deci' for per-layer shapes, 'qwen2', 'qwen3')")
-        }
+        let architecture = try ArchitectureDescriptor.matching(gguf: metadata, path: path).ggufArchitecture
         func integer(_ key: String) throws(ModelIOError) -> Int {
             guard let value = metadata["\(architecture).\(key)"] else {
                 throw ModelIOError(path: path, item: "\(architecture).\(key)", "key is missing")
@@ -127,20 +123,7 @@ public enum GGUFModelReader {
                 path: path, item: "\(architecture).rope.dimension_count",
                 "partial rotary embeddings (\(ropeDims) of \(headDim) dimensions) are not supported")
         }
-        var ropeScaling = RopeScaling.none
-        switch metadata["\(architecture).rope.scaling.type"] {
-        case nil: break
-        case .string("none")?: break
-        case .string("linear")?:
-            let factor = try float("rope.scaling.factor", default: 0)
-            // llama.cpp treats a factor of 0 as "no scaling".
-            if factor != 0 { ropeScaling = .linear(factor: factor) }
-        case let value?:
-            throw ModelIOError(
-                path: path, item: "\(architecture).rope.scaling.type",
-                "RoPE scaling \(value.string.map { "'\($0)'" } ?? "of type \(value.type)") is not supported "
-                    + "(Shears runs none and linear here, and llama3 through rope_freqs.weight)")
-        }
+        let ropeScaling = try ropeScaling(metadata, architecture: architecture, path: path)
         for (layer, (queryHeads, kv)) in zip(heads, kvHeads).enumerated() where queryHeads > 0 && kv == 0 {
             throw ModelIOError(
                 path: path, item: "\(architecture).attention.head_count_kv[\(layer)]",
@@ -165,5 +148,72 @@ public enum GGUFModelReader {
         config.slidingWindow = try optionalInteger("attention.sliding_window")
         try config.validate(path: path)
         return config
+    }
+
+    /// The RoPE scaling of `architecture`'s `rope.scaling.*` keys as llama.cpp's LLaMA-family
+    /// graphs run them: `none`, `linear` (`factor`), `yarn` (`factor`, `original_context_length`,
+    /// default the training context; cosines and sines scaled by YaRN's `0.1·ln(factor) + 1` times
+    /// `attn_factor`, correction dimensions from 32 and 1 rotations). llama.cpp reads no
+    /// `yarn_*` keys for these graphs, so one that asks for something else is refused rather than
+    /// silently run differently; so is an `attn_factor` other than 1 without YaRN.
+    ///
+    /// - Throws: `ModelIOError` naming the key.
+    private static func ropeScaling(
+        _ metadata: GGUFMetadata, architecture: String, path: String
+    ) throws(ModelIOError) -> RopeScaling {
+        func key(_ name: String) -> String { "\(architecture).rope.scaling.\(name)" }
+        func float(_ name: String) throws(ModelIOError) -> Float? {
+            guard let value = metadata[key(name)] else { return nil }
+            guard let number = value.double else {
+                throw ModelIOError(path: path, item: key(name), "expected a number, found \(value.type)")
+            }
+            return Float(number)
+        }
+        let type = metadata[key("type")]
+        // llama.cpp treats a factor of 0 as "no scaling".
+        let factor = try float("factor").flatMap { $0 == 0 ? nil : $0 }
+        let attention = try float("attn_factor") ?? 1
+        switch type {
+        case nil, .string("none")?, .string("linear")?:
+            guard attention == 1 else {
+                throw ModelIOError(
+                    path: path, item: key("attn_factor"),
+                    "an attention factor of \(attention) without YaRN scaling is not supported")
+            }
+            if type == .string("linear"), let factor { return .linear(factor: factor) }
+            return .none
+        case .string("yarn")?:
+            let factor = factor ?? 1
+            let effective = RopeScaling.yarnAttentionFactor(factor) * attention
+            // What llama.cpp runs for these graphs whatever the key says.
+            for (name, value) in [
+                ("yarn_beta_fast", Float(32)), ("yarn_beta_slow", 1), ("yarn_ext_factor", 1),
+                ("yarn_attn_factor", effective), ("yarn_log_multiplier", 0),
+            ] {
+                if let given = try float(name), abs(given - value) > 1e-6 * max(1, abs(value)) {
+                    throw ModelIOError(
+                        path: path, item: key(name),
+                        "is \(given), but llama.cpp's \(architecture) graph ignores this key and runs \(value); "
+                            + "Shears refuses the ambiguity (convert the model with the key removed)")
+                }
+            }
+            var original = metadata["\(architecture).context_length"]?.int ?? 2048
+            if let value = metadata[key("original_context_length")] {
+                guard let number = value.int, number > 0 else {
+                    throw ModelIOError(
+                        path: path, item: key("original_context_length"), "expected a positive integer")
+                }
+                original = number
+            }
+            let scaling = RopeScaling.yarn(
+                factor: factor, originalContextLength: original, betaFast: 32, betaSlow: 1, attentionFactor: effective)
+            try scaling.validate(frequencies: 0, path: path, item: key("type"))
+            return scaling
+        case let value?:
+            throw ModelIOError(
+                path: path, item: key("type"),
+                "RoPE scaling \(value.string.map { "'\($0)'" } ?? "of type \(value.type)") is not supported "
+                    + "(Shears runs none, linear and yarn here, and llama3 through rope_freqs.weight)")
+        }
     }
 }

@@ -6,34 +6,17 @@ import JSON
 /// Reading accepts `LlamaForCausalLM`, `MistralForCausalLM` (same layout, Mistral's sliding
 /// window applied), `Qwen2ForCausalLM` (q/k/v biases) and `Qwen3ForCausalLM` (q/k head norms),
 /// and refuses what the forward pass does not implement: other attention or MLP biases,
-/// activations other than SiLU, RoPE scaling other than `linear` and `llama3`. Both the
+/// activations other than SiLU, RoPE scaling other than `linear`, `llama3` and `yarn`. Both the
 /// transformers 4 spelling (`rope_theta`, `rope_scaling`, `torch_dtype`) and the transformers 5
 /// one (`rope_parameters`, `dtype`) are read; the 4.x spelling is written.
 public struct HuggingFaceConfig: Sendable, Equatable {
-    /// The architecture names accepted in `architectures`.
-    public static let supportedArchitectures = [
-        "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
-    ]
-
-    /// The `model_type` of each supported architecture.
-    static let modelTypes = [
-        "LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral", "Qwen2ForCausalLM": "qwen2",
-        "Qwen3ForCausalLM": "qwen3",
-    ]
-
-    /// The architecture a model of `config` is written as: Qwen3 with q/k norms, Qwen2 with q/k/v
-    /// biases, Mistral with a sliding window, LLaMA otherwise.
-    public static func architecture(for config: LlamaConfig) -> String {
-        config.queryKeyNorm
-            ? "Qwen3ForCausalLM"
-            : config.attentionBiases
-                ? "Qwen2ForCausalLM" : config.slidingWindow != nil ? "MistralForCausalLM" : "LlamaForCausalLM"
-    }
-
     /// The hyper-parameters.
     public var llama: LlamaConfig
-    /// The first supported entry of `architectures`.
-    public var architecture: String
+    /// The architecture: the descriptor of the first supported entry of `architectures` (or of
+    /// `model_type`); always one with a Hugging Face form.
+    public var descriptor: ArchitectureDescriptor
+    /// `descriptor`'s `architectures` entry (`LlamaForCausalLM`, ...).
+    public var architecture: String { descriptor.huggingFaceArchitecture ?? "LlamaForCausalLM" }
     /// `torch_dtype` (`bfloat16`, `float32`, ...), if given.
     public var torchDType: String?
     /// `bos_token_id`, if given.
@@ -44,16 +27,27 @@ public struct HuggingFaceConfig: Sendable, Equatable {
     public var padTokenID: Int?
 
     /// Creates a configuration.
+    ///
+    /// - Precondition: `descriptor` has a Hugging Face form.
     public init(
-        llama: LlamaConfig, architecture: String = "LlamaForCausalLM", torchDType: String? = nil,
+        llama: LlamaConfig, descriptor: ArchitectureDescriptor = .llama, torchDType: String? = nil,
         bosTokenID: Int? = nil, eosTokenIDs: [Int] = [], padTokenID: Int? = nil
     ) {
+        precondition(descriptor.huggingFaceArchitecture != nil, "\(descriptor.name) has no config.json form")
         self.llama = llama
-        self.architecture = architecture
+        self.descriptor = descriptor
         self.torchDType = torchDType
         self.bosTokenID = bosTokenID
         self.eosTokenIDs = eosTokenIDs
         self.padTokenID = padTokenID
+    }
+
+    /// Reads and validates the `config.json` of the model directory `directory`.
+    ///
+    /// - Throws: `ModelIOError` naming the file and the key at fault.
+    package init(directory: String) throws(ModelIOError) {
+        let path = directory + "/" + HuggingFaceModelFiles.config
+        try self.init(json: HuggingFaceJSONFile.bytes(path), path: path)
     }
 
     /// Parses and validates the bytes of a `config.json` read from `path`.
@@ -86,29 +80,32 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             return bool
         }
 
-        if let architectures = present("architectures") {
-            let names = architectures.array?.compactMap(\.string) ?? []
-            guard let match = names.first(where: Self.supportedArchitectures.contains) else {
+        let architectures = present("architectures").map { $0.array?.compactMap(\.string) ?? [] }
+        let modelType = present("model_type")?.string
+        guard let match = ArchitectureDescriptor.matching(huggingFace: architectures, modelType: modelType) else {
+            let supported = ArchitectureDescriptor.supportedList(\.huggingFaceArchitecture)
+            if let architectures {
                 throw fail(
-                    "architectures", "\(names) is not supported (expected one of \(Self.supportedArchitectures))")
+                    "architectures",
+                    "\(architectures) is not supported; Shears has descriptors for \(supported) (deci has no config.json form)"
+                )
             }
-            architecture = match
-        } else {
-            let type = present("model_type")?.string
-            guard let match = Self.modelTypes.first(where: { $0.value == type })?.key else {
-                throw fail("architectures", "is missing and model_type is not llama, mistral, qwen2 or qwen3")
-            }
-            architecture = match
+            throw fail(
+                "architectures",
+                "is missing and model_type \(modelType.map { "'\($0)'" } ?? "is missing too"): no descriptor matches; "
+                    + "Shears has descriptors for "
+                    + ArchitectureDescriptor.all.compactMap { $0.modelType }.joined(separator: ", "))
         }
+        descriptor = match
         if let activation = present("hidden_act") {
             guard activation.string == "silu" else {
                 throw fail("hidden_act", "activation \(activation.summary) is not supported (only silu)")
             }
         }
-        let isQwen = architecture.hasPrefix("Qwen")
+        let isQwen = [ArchitectureDescriptor.qwen2, .qwen3].contains(descriptor)
         // Qwen2 always has q/k/v biases whatever the key says; elsewhere it would add an o_proj bias too.
         for key in ["attention_bias", "mlp_bias"] where try flag(key) == true {
-            if key == "attention_bias" && architecture == "Qwen2ForCausalLM" { continue }
+            if key == "attention_bias" && descriptor.attentionBiases == .required { continue }
             throw fail(key, "biases are not supported (Shears runs Qwen2's q/k/v biases only)")
         }
         if isQwen, try flag("use_sliding_window") == true {
@@ -118,43 +115,79 @@ public struct HuggingFaceConfig: Sendable, Equatable {
         }
         var ropeTheta = try float("rope_theta") ?? 10000
         var ropeScaling = RopeScaling.none
+        let contextLength = try integer("max_position_embeddings") ?? 2048
         for key in ["rope_scaling", "rope_parameters"] {
             guard let rope = present(key) else { continue }
             guard rope.members != nil else { throw fail(key, "is \(rope.kindName), not an object") }
             let type = rope["rope_type"]?.string ?? rope["type"]?.string ?? "default"
             if let theta = try float("rope_theta", in: rope) { ropeTheta = theta }
-            func parameter(_ name: String) throws(ModelIOError) -> Float {
-                guard let value = rope[name], !value.isNull else {
-                    throw fail("\(key).\(name)", "is missing (RoPE type \"\(type)\" needs it)")
-                }
+            func optional(_ name: String) throws(ModelIOError) -> Float? {
+                guard let value = rope[name], !value.isNull else { return nil }
                 guard let number = value.double else {
                     throw fail("\(key).\(name)", "is \(value.kindName), not a number")
                 }
                 return Float(number)
             }
+            func parameter(_ name: String) throws(ModelIOError) -> Float {
+                guard let number = try optional(name) else {
+                    throw fail("\(key).\(name)", "is missing (RoPE type \"\(type)\" needs it)")
+                }
+                return number
+            }
+            func contextParameter(_ number: Float, _ name: String) throws(ModelIOError) -> Int {
+                guard number.rounded() == number, number >= 1, number <= 1_073_741_824 else {
+                    throw fail("\(name)", "\(number) is not a positive integer")
+                }
+                return Int(number)
+            }
             switch type {
             case "default": break
             case "linear": ropeScaling = .linear(factor: try parameter("factor"))
             case "llama3":
-                let original = try parameter("original_max_position_embeddings")
-                guard original.rounded() == original, original >= 1, original <= 1_073_741_824 else {
-                    throw fail(
-                        "\(key).original_max_position_embeddings", "\(original) is not a positive integer")
-                }
+                let original = try contextParameter(
+                    try parameter("original_max_position_embeddings"), "\(key).original_max_position_embeddings")
                 ropeScaling = .llama3(
                     factor: try parameter("factor"), lowFrequencyFactor: try parameter("low_freq_factor"),
-                    highFrequencyFactor: try parameter("high_freq_factor"), originalContextLength: Int(original))
+                    highFrequencyFactor: try parameter("high_freq_factor"), originalContextLength: original)
+            case "yarn":
+                // As transformers' _compute_yarn_parameters: the original context defaults to
+                // max_position_embeddings (a top-level key wins), the factor to their ratio.
+                let original =
+                    if let number = try float("original_max_position_embeddings") {
+                        try contextParameter(number, "original_max_position_embeddings")
+                    } else if let number = try optional("original_max_position_embeddings") {
+                        try contextParameter(number, "\(key).original_max_position_embeddings")
+                    } else { contextLength }
+                let factor = try optional("factor") ?? Float(contextLength) / Float(original)
+                if let truncate = rope["truncate"], !truncate.isNull, truncate.bool != true {
+                    throw fail(
+                        "\(key).truncate",
+                        "YaRN without truncated correction dimensions is not supported (llama.cpp has none)")
+                }
+                var attentionFactor = try optional("attention_factor")
+                if attentionFactor == nil, let mscale = try optional("mscale"), mscale != 0,
+                    let allDims = try optional("mscale_all_dim"), allDims != 0
+                {
+                    attentionFactor =
+                        RopeScaling.yarnAttentionFactor(factor, mscale: mscale)
+                        / RopeScaling.yarnAttentionFactor(factor, mscale: allDims)
+                }
+                // transformers reads `beta_fast or 32`: 0 means the default too.
+                let betaFast = try optional("beta_fast").flatMap { $0 == 0 ? nil : $0 } ?? 32
+                let betaSlow = try optional("beta_slow").flatMap { $0 == 0 ? nil : $0 } ?? 1
+                ropeScaling = .yarn(
+                    factor: factor, originalContextLength: original, betaFast: betaFast, betaSlow: betaSlow,
+                    attentionFactor: attentionFactor ?? RopeScaling.yarnAttentionFactor(factor))
             default:
                 throw fail(
                     "\(key).rope_type",
-                    "RoPE type \"\(type)\" is not supported (Shears runs default, linear and llama3); "
+                    "RoPE type \"\(type)\" is not supported (Shears runs default, linear, llama3 and yarn); "
                         + "convert the model with another tool or ask for this type")
             }
         }
 
         let hiddenSize = try required("hidden_size")
         let headCount = try required("num_attention_heads")
-        let contextLength = try integer("max_position_embeddings") ?? 2048
         // A window as long as the context never hides a position; Qwen2 names it but switches it off.
         var slidingWindow: Int?
         if let window = try integer("sliding_window"), try flag("use_sliding_window") ?? true, window < contextLength {
@@ -168,8 +201,8 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             tiedEmbedding: try flag("tie_word_embeddings") ?? false, ropeScaling: ropeScaling
         )
         llama.slidingWindow = slidingWindow
-        llama.attentionBiases = architecture == "Qwen2ForCausalLM"
-        llama.queryKeyNorm = architecture == "Qwen3ForCausalLM"
+        llama.attentionBiases = descriptor.attentionBiases == .required
+        llama.queryKeyNorm = descriptor.queryKeyNorm == .required
         try llama.validate(path: path)
 
         if let dtype = present("torch_dtype") ?? present("dtype") {
@@ -236,6 +269,12 @@ public struct HuggingFaceConfig: Sendable, Equatable {
         switch scaling {
         case .none, .frequencyFactors: .null
         case .linear(let factor): .object([("factor", .float(factor)), ("rope_type", .string("linear"))])
+        case .yarn(let factor, let original, let betaFast, let betaSlow, let attentionFactor):
+            .object([
+                ("attention_factor", .float(attentionFactor)), ("beta_fast", .float(betaFast)),
+                ("beta_slow", .float(betaSlow)), ("factor", .float(factor)),
+                ("original_max_position_embeddings", .integer(original)), ("rope_type", .string("yarn")),
+            ])
         case .llama3(let factor, let low, let high, let original):
             .object([
                 ("factor", .float(factor)), ("high_freq_factor", .float(high)), ("low_freq_factor", .float(low)),
@@ -253,7 +292,7 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             eosTokenIDs.count == 1
             ? .integer(eosTokenIDs[0])
             : eosTokenIDs.isEmpty ? .null : .array(eosTokenIDs.map { .integer($0) })
-        let isQwen = architecture.hasPrefix("Qwen")
+        let isQwen = [ArchitectureDescriptor.qwen2, .qwen3].contains(descriptor)
         var members: [(key: String, value: JSONValue)] = [
             ("architectures", .array([.string(architecture)])),
             ("attention_dropout", .number("0.0")),
@@ -266,7 +305,7 @@ public struct HuggingFaceConfig: Sendable, Equatable {
             ("intermediate_size", .integer(shape.ffnSize)),
             ("max_position_embeddings", .integer(llama.contextLength)),
             ("mlp_bias", .bool(false)),
-            ("model_type", .string(Self.modelTypes[architecture] ?? "llama")),
+            ("model_type", .string(descriptor.modelType ?? "llama")),
             ("num_attention_heads", .integer(shape.headCount)),
             ("num_hidden_layers", .integer(llama.layerCount)),
             ("num_key_value_heads", .integer(shape.kvHeadCount)),
@@ -280,12 +319,12 @@ public struct HuggingFaceConfig: Sendable, Equatable {
         ]
         if let padTokenID { members.append(("pad_token_id", .integer(padTokenID))) }
         // Qwen2 has no attention_bias key (its q/k/v biases are implied).
-        if architecture != "Qwen2ForCausalLM" { members.append(("attention_bias", .bool(false))) }
+        if descriptor.attentionBiases != .required { members.append(("attention_bias", .bool(false))) }
         if isQwen {
             members.append(("use_sliding_window", .bool(false)))
             members.append(("max_window_layers", .integer(llama.layerCount)))
         }
-        if !isQwen && (architecture == "MistralForCausalLM" || llama.slidingWindow != nil) {
+        if !isQwen && (descriptor == .mistral || llama.slidingWindow != nil) {
             members.append(("sliding_window", id(llama.slidingWindow)))
         }
         if let torchDType { members.append(("torch_dtype", .string(torchDType))) }
@@ -300,11 +339,5 @@ extension LlamaConfig {
     /// - Throws: `ModelIOError` for an unsupported architecture or a missing/invalid field.
     public init(huggingFaceConfig bytes: [UInt8], path: String) throws(ModelIOError) {
         self = try HuggingFaceConfig(json: bytes, path: path).llama
-    }
-
-    /// This configuration as a Hugging Face `config.json` (LlamaForCausalLM).
-    public func huggingFaceConfig(torchDType: String? = nil, bosTokenID: Int? = nil, eosTokenIDs: [Int] = []) -> [UInt8]
-    {
-        HuggingFaceConfig(llama: self, torchDType: torchDType, bosTokenID: bosTokenID, eosTokenIDs: eosTokenIDs).json()
     }
 }

@@ -11,9 +11,8 @@ public enum HuggingFaceModelReader {
     ///
     /// - Throws: `ModelIOError` naming the file and tensor or key at fault.
     public static func load(directory: String) throws(ModelIOError) -> Model {
-        let configPath = directory + "/" + HuggingFaceModelFiles.config
-        let hfConfig = try HuggingFaceConfig(json: HuggingFaceJSONFile.bytes(configPath), path: configPath)
-        let tensors = try loadTensors(directory: directory, config: hfConfig.llama)
+        let hfConfig = try HuggingFaceConfig(directory: directory)
+        let tensors = try loadTensors(directory: directory, config: hfConfig.llama, descriptor: hfConfig.descriptor)
 
         var tokenizerPath = directory + "/" + HuggingFaceModelFiles.tokenizer
         let sentencePiecePath = directory + "/" + HuggingFaceModelFiles.sentencePieceModel
@@ -44,28 +43,35 @@ public enum HuggingFaceModelReader {
             config: hfConfig.llama, vocabulary: vocabulary, name: name,
             chatTemplate: settings.chatTemplate)
         return try Model(
-            config: hfConfig.llama, tensors: tensors, metadata: metadata, tokenizer: tokenizer, sourcePath: directory)
+            config: hfConfig.llama, tensors: tensors, metadata: metadata, tokenizer: tokenizer, sourcePath: directory,
+            descriptor: hfConfig.descriptor)
     }
 
-    /// Reads the weights in `directory` for `config` as GGUF-named tensors in llama.cpp's row
-    /// order, in `LlamaTensorNames.expected` order.
+    /// Reads the weights in `directory` for `config` of the architecture `descriptor` as
+    /// GGUF-named tensors in `Model`'s row order, in `LlamaTensorNames.expected` order.
     ///
     /// Skips `rotary_emb.inv_freq` buffers and, for a tied model, a stored `lm_head.weight`
     /// (transformers ignores it too).
-    /// - Throws: `ModelIOError` for a missing, unexpected or mis-shaped tensor (Hugging Face name).
-    public static func loadTensors(directory: String, config: LlamaConfig) throws(ModelIOError) -> [Tensor] {
+    /// - Throws: `ModelIOError` for a missing (naming the descriptor that requires it),
+    ///   unexpected or mis-shaped tensor (Hugging Face name).
+    public static func loadTensors(
+        directory: String, config: LlamaConfig, descriptor: ArchitectureDescriptor
+    ) throws(ModelIOError) -> [Tensor] {
         let checkpoint = try SafetensorsCheckpoint(directory: directory)
         let expected = LlamaTensorNames.expected(config)
         let shapes = Dictionary(uniqueKeysWithValues: expected.map { ($0.name, $0.shape) })
         var hfNameByGGUF: [String: String] = [:]
         for hfName in checkpoint.tensorNames {
-            if HuggingFaceTensorNames.isIgnoredBuffer(hfName) { continue }
-            if hfName == HuggingFaceTensorNames.output && config.tiedEmbedding { continue }
-            guard let ggufName = HuggingFaceTensorNames.ggufName(huggingFace: hfName), let shape = shapes[ggufName]
+            if ArchitectureDescriptor.isIgnoredBuffer(hfName) { continue }
+            if config.tiedEmbedding, ArchitectureDescriptor.ggufName(huggingFace: hfName) == LlamaTensorNames.output {
+                continue
+            }
+            guard let ggufName = ArchitectureDescriptor.ggufName(huggingFace: hfName), let shape = shapes[ggufName]
             else {
                 throw ModelIOError(
                     path: directory, item: hfName,
-                    "tensor is not part of this LLaMA architecture (\(config.layerCount) layers)")
+                    "tensor is not part of the \(descriptor.name) architecture (\(descriptor); \(config.layerCount) layers)"
+                )
             }
             let info = checkpoint.info(hfName)!
             guard info.shape == shape else {
@@ -78,9 +84,10 @@ public enum HuggingFaceModelReader {
         tensors.reserveCapacity(expected.count)
         for (ggufName, _) in expected {
             guard let hfName = hfNameByGGUF[ggufName] else {
+                let file = checkpoint.files.count == 1 ? checkpoint.files[0].path : directory
                 throw ModelIOError(
-                    path: directory, item: HuggingFaceTensorNames.huggingFaceName(gguf: ggufName) ?? ggufName,
-                    "tensor is missing")
+                    path: file, item: ArchitectureDescriptor.huggingFaceName(gguf: ggufName) ?? ggufName,
+                    "tensor is missing; \(descriptor.requirement(of: ggufName))")
             }
             var tensor = try checkpoint.tensor(hfName)
             tensor.name = ggufName

@@ -23,6 +23,12 @@ public enum HuggingFaceModelWriter {
             throw ModelIOError(path: directory, "already exists; refusing to write the model into it")
         }
         try HuggingFaceConfig.requireExpressible(model.config, path: directory)
+        guard let descriptor = ArchitectureDescriptor.forHuggingFace(model.config) else {
+            throw ModelIOError(
+                path: directory, item: "architectures",
+                "no architecture with a config.json form fits this model ("
+                    + ArchitectureDescriptor.supportedList(\.huggingFaceArchitecture) + "); write a .gguf file instead")
+        }
         if let bias = model.tensorNames.first(where: {
             LlamaTensorNames.parse($0).map { $0.kind == .bias && $0.part.takesOutputBias } ?? false
         }) {
@@ -33,7 +39,7 @@ public enum HuggingFaceModelWriter {
         }
         var hfTensors: [Tensor] = []
         for var tensor in model.tensors {
-            guard let hfName = HuggingFaceTensorNames.huggingFaceName(gguf: tensor.name) else {
+            guard let hfName = ArchitectureDescriptor.huggingFaceName(gguf: tensor.name) else {
                 throw ModelIOError(path: model.sourcePath, item: tensor.name, "tensor has no Hugging Face LLaMA name")
             }
             tensor = HuggingFaceRotaryPermutation.convert(tensor, config: model.config, toGGUF: false)
@@ -54,7 +60,7 @@ public enum HuggingFaceModelWriter {
                 "the tokenizer could not be rendered as tokenizer.json")
         }
         let config = HuggingFaceConfig(
-            llama: model.config, architecture: HuggingFaceConfig.architecture(for: model.config),
+            llama: model.config, descriptor: descriptor,
             torchDType: type.torchName,
             bosTokenID: vocabulary.bosID.map(Int.init), eosTokenIDs: vocabulary.eosID.map { [Int($0)] } ?? [],
             padTokenID: vocabulary.paddingID.map(Int.init)

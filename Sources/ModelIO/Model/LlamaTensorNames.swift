@@ -31,19 +31,18 @@ public enum LlamaTensorNames {
             kind == .headNorm ? "blk.\(layer).\(rawValue)_norm.weight" : "blk.\(layer).\(rawValue).\(kind.rawValue)"
         }
 
-        /// Whether the part may carry a bias added to its output: the two matrices that write
-        /// into the residual stream (`attn_output`, `ffn_down`, optional; structured pruning's
-        /// compensation (FLAP) lands there), and q/k/v (Qwen2's attention biases, present in
-        /// every layer when `LlamaConfig.attentionBiases` is set).
-        public var takesBias: Bool { takesOutputBias || self == .query || self == .key || self == .value }
+        /// Whether the part may carry a bias (`ArchitectureDescriptor.LayerTensor.all` has it):
+        /// q/k/v (Qwen2's attention biases) and the two matrices writing into the residual stream.
+        public var takesBias: Bool { ArchitectureDescriptor.LayerTensor.of(self, .bias) != nil }
 
         /// Whether the part may carry an optional `[hidden]` bias on the residual stream
-        /// (`attn_output`, `ffn_down`), which llama.cpp's `llama` and `deci` graphs apply.
-        public var takesOutputBias: Bool { self == .attentionOutput || self == .down }
+        /// (`attn_output`, `ffn_down`), which llama.cpp's graphs apply.
+        public var takesOutputBias: Bool {
+            ArchitectureDescriptor.LayerTensor.of(self, .bias)?.feature == .outputBiases
+        }
 
-        /// Whether the part may carry a per-head RMSNorm after its projection (Qwen3's q and k
-        /// norms, present in every layer when `LlamaConfig.queryKeyNorm` is set).
-        public var takesHeadNorm: Bool { self == .query || self == .key }
+        /// Whether the part may carry a per-head RMSNorm after its projection (Qwen3's q and k norms).
+        public var takesHeadNorm: Bool { ArchitectureDescriptor.LayerTensor.of(self, .headNorm) != nil }
 
         /// Whether this is one of the seven linear (prunable) matrices.
         public var isLinear: Bool { self != .attentionNorm && self != .ffnNorm }
@@ -56,28 +55,19 @@ public enum LlamaTensorNames {
             }
         }
 
-        /// Row-major shape of this part's `kind` tensor in layer `layer` of `config`: a bias has
-        /// one entry per output row, a head norm one per head dimension.
+        /// Row-major shape of this part's `kind` tensor in layer `layer` of `config`, from its
+        /// axes in `ArchitectureDescriptor.LayerTensor.all`.
+        ///
+        /// - Precondition: the part has a `kind` tensor (`takesBias`, `takesHeadNorm`).
         public func shape(_ config: LlamaConfig, layer: Int, kind: Kind) -> [Int] {
-            switch kind {
-            case .weight: shape(config, layer: layer)
-            case .bias: [shape(config, layer: layer)[0]]
-            case .headNorm: [config.headDim]
+            guard let tensor = ArchitectureDescriptor.LayerTensor.of(self, kind) else {
+                preconditionFailure("\(rawValue) has no \(kind) tensor")
             }
+            return tensor.shape(config, layer: layer)
         }
 
-        /// Row-major shape of this tensor in layer `layer` of `config`.
-        public func shape(_ config: LlamaConfig, layer: Int) -> [Int] {
-            let hidden = config.hiddenSize, ffn = config.layers[layer].ffnSize
-            switch self {
-            case .attentionNorm, .ffnNorm: return [hidden]
-            case .query: return [config.queryWidth(layer), hidden]
-            case .key, .value: return [config.kvWidth(layer), hidden]
-            case .attentionOutput: return [hidden, config.queryWidth(layer)]
-            case .gate, .up: return [ffn, hidden]
-            case .down: return [hidden, ffn]
-            }
-        }
+        /// Row-major shape of this weight in layer `layer` of `config`.
+        public func shape(_ config: LlamaConfig, layer: Int) -> [Int] { shape(config, layer: layer, kind: .weight) }
 
         /// Whether layer `shape` has this tensor (attention tensors need heads, FFN tensors a width).
         public func exists(in shape: LayerShape) -> Bool { isAttention ? shape.hasAttention : shape.hasFFN }
@@ -117,15 +107,23 @@ public enum LlamaTensorNames {
     /// weight, then the q/k/v biases (`attentionBiases`) and q/k head norms (`queryKeyNorm`), in
     /// the order llama.cpp's converters write them.
     public static func requiredKinds(of part: Layer, _ config: LlamaConfig) -> [Kind] {
-        var kinds: [Kind] = [.weight]
-        if config.attentionBiases, part.takesBias, !part.takesOutputBias { kinds.append(.bias) }
-        if config.queryKeyNorm, part.takesHeadNorm { kinds.append(.headNorm) }
-        return kinds
+        ArchitectureDescriptor.LayerTensor.all.filter { tensor in
+            guard tensor.part == part else { return false }
+            switch tensor.feature {
+            case nil: return true
+            case .attentionBiases?: return config.attentionBiases
+            case .queryKeyNorm?: return config.queryKeyNorm
+            case .outputBiases?: return false
+            }
+        }.map(\.kind)
     }
 
-    /// Every tensor name the model must have, with its shape, in a stable order.
+    /// Every tensor name the model must have, with its shape, in a stable order: the token
+    /// embedding, each layer's tensors, the final norm and (untied) the output projection.
     public static func expected(_ config: LlamaConfig) -> [(name: String, shape: [Int])] {
-        var result: [(String, [Int])] = [(tokenEmbedding, [config.vocabSize, config.hiddenSize])]
+        let global = ArchitectureDescriptor.GlobalTensor.all.filter { !$0.untiedOnly || !config.tiedEmbedding }
+            .map { (name: $0.gguf, shape: $0.axes.map { $0.size(config, layer: 0) }) }
+        var result = [global[0]]
         for (layer, shape) in config.layers.enumerated() {
             for part in Layer.allCases where part.exists(in: shape) {
                 for kind in requiredKinds(of: part, config) {
@@ -133,8 +131,6 @@ public enum LlamaTensorNames {
                 }
             }
         }
-        result.append((outputNorm, [config.hiddenSize]))
-        if !config.tiedEmbedding { result.append((output, [config.vocabSize, config.hiddenSize])) }
-        return result
+        return result + global.dropFirst()
     }
 }

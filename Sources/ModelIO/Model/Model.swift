@@ -25,12 +25,16 @@ public final class Model: @unchecked Sendable {
     var tensorsByName: [String: Tensor]
 
     /// Creates a model after checking that every tensor the architecture needs is present with
-    /// the right shape and that no tensor holds NaN or infinity.
+    /// the right shape and that no tensor holds NaN or infinity. `descriptor` is the architecture
+    /// the file declared, named in errors (by default the one `config` is written as).
     ///
-    /// - Throws: `ModelIOError` naming `sourcePath` and the tensor at fault.
+    /// - Throws: `ModelIOError` naming `sourcePath`, the tensor at fault and, for a missing or
+    ///   foreign one, the descriptor.
     public init(
-        config: LlamaConfig, tensors: [Tensor], metadata: GGUFMetadata, tokenizer: Tokenizer, sourcePath: String
+        config: LlamaConfig, tensors: [Tensor], metadata: GGUFMetadata, tokenizer: Tokenizer, sourcePath: String,
+        descriptor: ArchitectureDescriptor? = nil
     ) throws(ModelIOError) {
+        let descriptor = descriptor ?? .forGGUF(config)
         try config.validate(path: sourcePath)
         var byName: [String: Tensor] = [:]
         for tensor in tensors {
@@ -40,7 +44,8 @@ public final class Model: @unchecked Sendable {
         }
         for (name, shape) in LlamaTensorNames.expected(config) {
             guard let tensor = byName[name] else {
-                throw ModelIOError(path: sourcePath, item: name, "tensor is missing")
+                throw ModelIOError(
+                    path: sourcePath, item: name, "tensor is missing; \(descriptor.requirement(of: name))")
             }
             if tensor.shape != shape {
                 throw ModelIOError(
@@ -61,9 +66,8 @@ public final class Model: @unchecked Sendable {
                 } else if kind != .weight, layer < config.layerCount, part.exists(in: config.layers[layer]) {
                     throw ModelIOError(
                         path: sourcePath, item: tensor.name,
-                        kind == .bias
-                            ? "the configuration has no q/k/v biases (Qwen2's attention biases come in every layer)"
-                            : "the configuration has no q/k norms (Qwen3's come in every layer)")
+                        "the \(descriptor.name) descriptor (\(descriptor)) has no "
+                            + (kind == .bias ? "q/k/v biases" : "q/k head norms"))
                 } else {
                     let what =
                         layer >= config.layerCount

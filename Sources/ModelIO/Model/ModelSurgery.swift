@@ -39,7 +39,6 @@ extension Model {
     /// - Throws: `ModelIOError` naming the layer and what is wrong (index out of range, repeated,
     ///   heads removed unevenly over the KV groups, no layer left).
     public func remove(_ removal: StructuralRemoval) throws(ModelIOError) {
-        typealias Part = LlamaTensorNames.Layer
         func fail(_ item: String, _ message: String) -> ModelIOError {
             ModelIOError(path: sourcePath, item: item, message)
         }
@@ -118,10 +117,8 @@ extension Model {
                 removeFFN(layer)
                 return
             }
-            let kept = (0..<shape.ffnSize).filter { !removed.contains($0) }
-            for part in [Part.gate, .up] { slice(part, layer, rows: kept, columns: nil) }
-            slice(.down, layer, rows: nil, columns: kept)
-            config.layers[layer].ffnSize = kept.count
+            slice(.ffn, kept: (0..<shape.ffnSize).filter { !removed.contains($0) }, layer: layer)
+            config.layers[layer].ffnSize -= removed.count
 
         case .attention(let layer):
             try checkLayer(layer)
@@ -165,56 +162,43 @@ extension Model {
 
     /// Keeps the hidden channels not in `removed` in every tensor that has the hidden axis.
     private func removeHiddenChannels(_ removed: Set<Int>) {
-        let kept = (0..<config.hiddenSize).filter { !removed.contains($0) }
-        for name in tensorNames {
-            let tensor = tensorsByName[name]!
-            let rows: [Int]?, columns: [Int]?
-            if name == LlamaTensorNames.tokenEmbedding || name == LlamaTensorNames.output {
-                (rows, columns) = (nil, kept)
-            } else if name == LlamaTensorNames.outputNorm {
-                (rows, columns) = (kept, nil)
-            } else if let (_, part, kind) = LlamaTensorNames.parse(name) {
-                switch (part, kind) {
-                // q/k/v biases run along their projection's outputs, head norms along a head.
-                case (_, .headNorm), (.query, .bias), (.key, .bias), (.value, .bias): continue
-                case (.attentionNorm, _), (.ffnNorm, _), (_, .bias): (rows, columns) = (kept, nil)
-                case (.attentionOutput, _), (.down, _): (rows, columns) = (kept, nil)
-                default: (rows, columns) = (nil, kept)
-                }
-            } else {
-                continue
-            }
-            tensorsByName[name] = sliced(tensor, rows: rows, columns: columns)
-        }
-        config.hiddenSize = kept.count
+        slice(.hidden, kept: (0..<config.hiddenSize).filter { !removed.contains($0) }, layer: nil)
+        config.hiddenSize -= removed.count
     }
 
-    /// Keeps `keptQueryHeads` (rows of q, columns of o) and `keptGroups` (rows of k and v).
+    /// Keeps `keptQueryHeads` (rows of q and its bias, columns of o) and `keptGroups` (rows of k
+    /// and v and their biases); head norms act within a head and stay.
     private func sliceHeads(_ layer: Int, keptQueryHeads: [Int], keptGroups: [Int]) {
         let headDim = config.headDim
         func rows(_ heads: [Int]) -> [Int] { heads.flatMap { h in h * headDim..<(h + 1) * headDim } }
-        slice(.query, layer, rows: rows(keptQueryHeads), columns: nil)
-        slice(.query, layer, kind: .bias, rows: rows(keptQueryHeads), columns: nil)
-        slice(.attentionOutput, layer, rows: nil, columns: rows(keptQueryHeads))
+        slice(.queryRows, kept: rows(keptQueryHeads), layer: layer)
         if keptGroups.count != config.layers[layer].kvHeadCount {
-            for part in [LlamaTensorNames.Layer.key, .value] {
-                slice(part, layer, rows: rows(keptGroups), columns: nil)
-                slice(part, layer, kind: .bias, rows: rows(keptGroups), columns: nil)
-            }
+            slice(.kvRows, kept: rows(keptGroups), layer: layer)
         }
         config.layers[layer].headCount = keptQueryHeads.count
         config.layers[layer].kvHeadCount = keptGroups.count
     }
 
-    /// Replaces a part's `kind` tensor by the given rows and columns of it (nil: all), in the
-    /// given order; nothing when the layer has no such tensor (a bias the model lacks).
-    private func slice(
-        _ part: LlamaTensorNames.Layer, _ layer: Int, kind: LlamaTensorNames.Kind = .weight, rows keptRows: [Int]?,
-        columns keptColumns: [Int]?
-    ) {
-        let name = part.name(layer: layer, kind: kind)
-        guard let tensor = tensorsByName[name] else { return }
-        tensorsByName[name] = sliced(tensor, rows: keptRows, columns: keptColumns)
+    /// Keeps the indices `kept` (in order) of `axis` in every tensor that has it
+    /// (`ArchitectureDescriptor`'s tensor table): the tensors of layer `layer`, or all tensors
+    /// for a model-wide axis (`layer` nil).
+    private func slice(_ axis: ArchitectureDescriptor.Axis, kept: [Int], layer: Int?) {
+        for name in tensorNames {
+            let axes: [ArchitectureDescriptor.Axis]
+            if let global = ArchitectureDescriptor.GlobalTensor.all.first(where: { $0.gguf == name }) {
+                axes = global.axes
+            } else if let (tensorLayer, part, kind) = LlamaTensorNames.parse(name),
+                layer == nil || tensorLayer == layer, let tensor = ArchitectureDescriptor.LayerTensor.of(part, kind)
+            {
+                axes = tensor.axes
+            } else {
+                continue
+            }
+            guard axes.contains(axis) else { continue }
+            tensorsByName[name] = sliced(
+                tensorsByName[name]!, rows: axes[0] == axis ? kept : nil,
+                columns: axes.count > 1 && axes[1] == axis ? kept : nil)
+        }
     }
 
     /// The given rows and columns (nil: all) of `tensor`, in the given order; a vector is one

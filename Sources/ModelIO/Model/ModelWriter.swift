@@ -77,9 +77,10 @@ public enum ModelWriter {
     private static func writeGGUF(
         _ model: Model, to path: String, type: OutputType, annotations: [String: String]
     ) throws(ModelIOError) {
+        try GGUFArchitectureKeys.requireLlamaCppRuns(model.config, path: path)
         var (config, tensors) = llamaCppLayout(model)
         var metadata = GGUFArchitectureKeys.apply(config, to: model.metadata)
-        if GGUFArchitectureKeys.keepsHuggingFaceRows(GGUFArchitectureKeys.architecture(for: config)) {
+        if ArchitectureDescriptor.forGGUF(config).ggufRowOrder == .huggingFace {
             tensors = tensors.map { HuggingFaceRotaryPermutation.convert($0, config: config, toGGUF: false) }
         }
         metadata["general.file_type"] = .uint32(type.llamaFileType)
@@ -90,7 +91,7 @@ public enum ModelWriter {
             GGUFWriter.Entry(tensor: tensor, type: storedType(of: tensor, requested: type.ggmlType))
         }
         switch config.ropeScaling {
-        case .none, .linear: break // no tensor: linear scaling is a metadata key
+        case .none, .linear, .yarn: break // no tensor: these scalings are metadata keys
         case .llama3, .frequencyFactors:
             // First, where llama.cpp's converter puts it.
             let divisors = config.ropeScaling.divisors(headDim: config.headDim, base: config.ropeTheta) ?? []
