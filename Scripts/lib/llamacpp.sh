@@ -36,6 +36,7 @@ llamacpp_run() {
         if [ "$status" -ne 0 ] || grep -q -- "$pattern" "$log"; then
             return 0
         fi
-        say "$tool exited without its final lines (no '$pattern' in its log); running it again"
+        [ "$attempt" -lt 5 ] && say "$tool exited without its final lines (no '$pattern' in its log); running it again"
     done
+    return 0
 }
