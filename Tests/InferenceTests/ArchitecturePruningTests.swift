@@ -4,7 +4,8 @@ import ModelIO
 import TestSupport
 import Testing
 
-/// Wanda, SparseGPT and FLAP run through `shears prune` on the tiny transformers model of each
+/// Wanda, SparseGPT, FLAP and FFN channels by Wanda-sp run through `shears prune` on the tiny
+/// transformers model of each
 /// architecture (`Scripts/tiny_arch_models.py`): the pruned GGUF loads back in Shears with the
 /// pruned structure, and, when the llama.cpp tools are built, llama-perplexity's log-probabilities
 /// on it equal Shears' (`shears eval --base` on llama.cpp's base file). Runs only when the
@@ -19,10 +20,13 @@ import Testing
         ("wanda", ["--method", "wanda", "--sparsity", "0.5"]),
         ("sparsegpt", ["--method", "sparsegpt", "--sparsity", "0.5"]),
         ("flap", ["--method", "flap", "--params", "0.2"]),
+        // The same number of FFN channels from every layer: a uniform model, which llama.cpp's
+        // qwen3 graph runs too.
+        ("channels", ["--method", "channels", "--param", "ratio=0.25"]),
     ]
 
     @Test(
-        "Wanda, SparseGPT and FLAP prune each tiny architecture; the result loads back, and in llama.cpp gives Shears' log-probabilities",
+        "Wanda, SparseGPT, FLAP and uniform FFN channels prune each tiny architecture; the result loads back, and in llama.cpp gives Shears' log-probabilities",
         .enabled(if: ArchitectureCrossCheckTests.available), arguments: ["llama3", "qwen2", "qwen3", "mistral", "yarn"])
     func prunes(arch: String) throws {
         let directory = try TemporaryDirectory()
@@ -39,8 +43,8 @@ import Testing
             let pruned = try ModelLoader.load(path: out)
             #expect(pruned.config.attentionBiases == dense.config.attentionBiases, "\(arch) \(name)")
             #expect(pruned.config.queryKeyNorm == dense.config.queryKeyNorm, "\(arch) \(name)")
-            if name == "flap" {
-                #expect(pruned.parameterCount < dense.parameterCount, "\(arch) flap removed nothing")
+            if name == "flap" || name == "channels" {
+                #expect(pruned.parameterCount < dense.parameterCount, "\(arch) \(name) removed nothing")
             } else {
                 let q = pruned.tensor("blk.0.attn_q.weight")!.storage.array
                 let zeros = q.count { $0 == 0 }
@@ -62,7 +66,11 @@ import Testing
             #expect(logits.allSatisfy { $0.isFinite }, "\(arch) \(name): non-finite logits")
 
             // llama.cpp's qwen3 sizes every layer's matrices from the model-wide head counts and FFN
-            // width (no deci-like form with q/k norms), so a structurally pruned Qwen3 runs in Shears only.
+            // width (no deci-like form with q/k norms), so a Qwen3 pruned to different layer shapes
+            // runs in Shears only; one pruned to a uniform shape runs in both.
+            if name == "channels" {
+                #expect(pruned.config.uniformShape != nil, "\(arch) channels: layers differ")
+            }
             guard let tools = LlamaCppCrossCheckTests.tools, !(arch == "qwen3" && pruned.config.uniformShape == nil)
             else { continue }
             try Self.expectLlamaCppAgrees(out, arch: arch, label: name, tools: tools, directory: directory)
