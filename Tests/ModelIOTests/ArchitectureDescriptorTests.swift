@@ -94,15 +94,7 @@ import Testing
         let directory = GGUFTemporaryDirectory()
         let qwen = try TinyModel.make(Self.config(biases: true))
         let path = directory.path("llama-with-biases.gguf")
-        var metadata = GGUFArchitectureKeys.apply(qwen.config, to: qwen.metadata)
-        var renamed: [(String, GGUFValue)] = []
-        for (key, value) in metadata {
-            renamed.append((key.hasPrefix("qwen2.") ? "llama" + key.dropFirst(5) : key, value))
-        }
-        metadata = GGUFMetadata(renamed)
-        metadata["general.architecture"] = .string("llama")
-        try GGUFWriter.write(
-            metadata: metadata, tensors: qwen.tensors.map { GGUFWriter.Entry(tensor: $0, type: .f32) }, to: path)
+        try writeGGUF(qwen, claiming: "llama", to: path)
         let error = #expect(throws: ModelIOError.self) { try ModelLoader.load(path: path) }
         #expect(error?.path == path && error?.item == "blk.0.attn_q.bias", "\(error?.description ?? "")")
         #expect(

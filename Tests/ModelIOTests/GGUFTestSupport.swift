@@ -31,6 +31,22 @@ final class GGUFTemporaryDirectory {
     var fileNames: [String] { (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? [] }
 }
 
+/// Writes `model` as an F32 GGUF file at `path` that claims the architecture `architecture`: the
+/// keys of the architecture its config implies are renamed, the tensors are left as they are (a
+/// reader must then check the tensors against the claimed descriptor).
+func writeGGUF(_ model: Model, claiming architecture: String, to path: String) throws {
+    var metadata = GGUFArchitectureKeys.apply(model.config, to: model.metadata)
+    let prefix = metadata["general.architecture"]!.string! + "."
+    var renamed: [(String, GGUFValue)] = []
+    for (key, value) in metadata {
+        renamed.append((key.hasPrefix(prefix) ? architecture + "." + key.dropFirst(prefix.count) : key, value))
+    }
+    metadata = GGUFMetadata(renamed)
+    metadata["general.architecture"] = .string(architecture)
+    try GGUFWriter.write(
+        metadata: metadata, tensors: model.tensors.map { GGUFWriter.Entry(tensor: $0, type: .f32) }, to: path)
+}
+
 /// Little-endian byte assembly for hand-made (often deliberately broken) GGUF files.
 struct GGUFBytes {
     var bytes: [UInt8] = []

@@ -74,15 +74,7 @@ import Testing
         // The same through GGUF: a qwen2 file needs blk.N.attn_q.bias.
         let llama = try TinyModel.make(seed: 2)
         let gguf = directory.path("qwen2-without-biases.gguf")
-        var metadata = GGUFArchitectureKeys.apply(llama.config, to: llama.metadata)
-        var renamed: [(String, GGUFValue)] = []
-        for (key, value) in metadata {
-            renamed.append((key.hasPrefix("llama.") ? "qwen2" + key.dropFirst(5) : key, value))
-        }
-        metadata = GGUFMetadata(renamed)
-        metadata["general.architecture"] = .string("qwen2")
-        try GGUFWriter.write(
-            metadata: metadata, tensors: llama.tensors.map { GGUFWriter.Entry(tensor: $0, type: .f32) }, to: gguf)
+        try writeGGUF(llama, claiming: "qwen2", to: gguf)
         let ggufError = #expect(throws: ModelIOError.self) { try ModelLoader.load(path: gguf) }
         #expect(ggufError?.item == "blk.0.attn_q.bias", "\(ggufError?.description ?? "")")
         #expect(ggufError?.path == gguf && ggufError?.message.contains("the qwen2 descriptor") == true)
