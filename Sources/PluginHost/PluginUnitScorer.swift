@@ -32,8 +32,7 @@ public struct PluginUnitScorer: UnitScorer {
         let squares =
             descriptor.statistics.contains(.squaredNorms)
             ? try UnitRemoval.meanSquaredInputs(work, unit: unit, layers: layers) : [:]
-        let gateUnit: GateUnit = unit == .channels ? .channels : unit == .kvGroups ? .kvGroups : .heads
-        let gates = descriptor.readsGateGradients ? try work.gateGradients(units: [gateUnit], layers: layers) : []
+        let gates = descriptor.readsGateGradients ? try work.gateGradients(units: [unit.gateUnit], layers: layers) : []
         let windows = work.calibration.count, tokens = work.calibration.reduce(0) { $0 + $1.count }
         var result: [Int: [Double]] = [:]
         for layer in layers {

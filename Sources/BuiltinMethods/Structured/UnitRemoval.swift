@@ -33,6 +33,19 @@ public struct UnitRemoval: ModelStep {
         case queryHeads = "heads"
         case kvGroups = "kv_groups"
         case channels
+
+        /// The inputs of the matrix reading the units (`ffn_down` for channels, `attn_output`
+        /// otherwise).
+        package var readingSite: LinearInputSite { self == .channels ? .ffnHidden : .attentionContext }
+
+        /// The gate that scales one unit in a reverse pass.
+        package var gateUnit: GateUnit {
+            switch self {
+            case .queryHeads: .heads
+            case .kvGroups: .kvGroups
+            case .channels: .channels
+            }
+        }
     }
 
     /// How units are scored.
@@ -258,7 +271,7 @@ public struct UnitRemoval: ModelStep {
         _ work: ModelWork, unit: Unit, layers: [Int]
     ) throws(PruneError) -> [Int: [Double]] {
         let config = work.model.config
-        let site: LinearInputSite = unit == .channels ? .ffnHidden : .attentionContext
+        let site = unit.readingSite
         var sums: [Int: [Double]] = [:], counts: [Int: Int] = [:]
         let wanted = Set(layers)
         try work.denseStream { layer, _, seen, values in
@@ -282,7 +295,7 @@ public struct UnitRemoval: ModelStep {
     /// for heads and groups, `ffn_down` for channels), combined per unit by `perUnit`.
     private func channelScores(_ work: ModelWork, _ layers: [Int]) throws(PruneError) -> [Int: [Double]] {
         let model = work.model, config = model.config
-        let site: LinearInputSite = unit == .channels ? .ffnHidden : .attentionContext
+        let site = unit.readingSite
         guard let criterion else {
             let scores = try scorer!.scores(work, unit: unit, layers: layers)
             return Dictionary(
@@ -317,8 +330,7 @@ public struct UnitRemoval: ModelStep {
             }
             return result
         case .taylor:
-            let gateUnit: GateUnit = unit == .channels ? .channels : unit == .kvGroups ? .kvGroups : .heads
-            let perWindow = try work.gateGradients(units: [gateUnit], layers: layers)
+            let perWindow = try work.gateGradients(units: [unit.gateUnit], layers: layers)
             var result: [Int: [Double]] = [:]
             for layer in layers {
                 var values: [Double] = []
