@@ -31,13 +31,16 @@ public final class ModelWork {
     public internal(set) var report: ModelStepReport
 
     private let cancellation: Cancellation?
+    /// Bytes beyond the model that `gradients` may use (`PruneOptions.memoryLimit`).
+    private let memoryLimit: Int
     /// One forward pass over the windows, made at the first use and again after a block removal
     /// (a forward pass is sized for the model's shape when created).
     private var forward: ForwardPass?
 
-    init(model: Model, calibration: [[Int32]], step: String, cancellation: Cancellation?) {
+    init(model: Model, calibration: [[Int32]], step: String, memoryLimit: Int, cancellation: Cancellation?) {
         self.model = model
         self.calibration = calibration
+        self.memoryLimit = memoryLimit
         self.cancellation = cancellation
         report = ModelStepReport(step: step, blockScores: [:], removedBlocks: [])
     }
@@ -81,7 +84,8 @@ public final class ModelWork {
     /// order needing less memory, so a large model never holds a full gradient). Returns the
     /// mean NLL.
     ///
-    /// - Throws: `PruneError` without calibration windows, for bad windows, on cancellation, or
+    /// - Throws: `PruneError` without calibration windows, for bad windows, for an estimate over
+    ///   the prune's memory limit (before any work, with `memoryShortfall`), on cancellation, or
     ///   what `consume` throws.
     public func gradients(
         fisher: Bool, consume: (_ name: String, _ gradient: WeightGradient) throws(PruneError) -> Void
@@ -89,7 +93,7 @@ public final class ModelWork {
         guard !calibration.isEmpty else { throw PruneError("\(report.step) needs calibration windows") }
         return try PruneError.mapping(report.step) {
             try ModelGradients(model: model, cancellation: cancellation).weights(
-                windows: calibration, fisher: fisher
+                windows: calibration, fisher: fisher, memoryLimit: memoryLimit
             ) { tensor in
                 try consume(tensor.name, WeightGradient(gradient: tensor.gradient, fisher: tensor.squared))
             }

@@ -7,6 +7,9 @@ public struct PruneError: Error, CustomStringConvertible, Sendable, Equatable {
     public var message: String
     /// Set when the prune was cancelled (interrupted or out of time) rather than wrong.
     public var cancellation: Cancellation.Reason?
+    /// Set when a computation of the prune (its gradients) was refused before any work for
+    /// needing more memory than `PruneOptions.memoryLimit`; front ends add their own remedies.
+    public var memoryShortfall: MemoryShortfall?
 
     /// Creates an error with a one-line message.
     public init(_ message: String) { self.message = message }
@@ -32,7 +35,9 @@ public struct PruneError: Error, CustomStringConvertible, Sendable, Equatable {
             throw error
         } catch let error as InferenceError {
             if let reason = error.cancellation { throw PruneError(cancelled: reason) }
-            throw PruneError("\(context()): \(error.message)")
+            var mapped = PruneError("\(context()): \(error.message)")
+            mapped.memoryShortfall = error.memoryShortfall
+            throw mapped
         } catch {
             throw PruneError("\(context()): \(error)")
         }

@@ -22,6 +22,12 @@ public struct PruneOptions {
     /// `InputStatistics.squaredNorms`; only chains that need nothing more may use it (see
     /// `Pruner.init`), and the prune then runs no forward at all.
     public var imatrix: ImportanceMatrix?
+    /// Bytes beyond the model that the prune's gradient computations may use (the weight
+    /// gradients of LLM-Pruner's and Shortened LLaMA's Taylor criteria, of gradient-reading
+    /// matrix steps); a request whose estimate exceeds it is refused before any work, with the
+    /// error's `memoryShortfall` set. Nil: the machine's physical memory less the model
+    /// (`MemoryBudget.available`).
+    public var memoryLimit: Int?
 
     /// Default options: every linear matrix, no callbacks.
     public init() {}

@@ -54,6 +54,8 @@ public final class Pruner {
     private var gradients: [String: WeightGradient] = [:]
     /// The statistics from `options.imatrix`, used instead of calibration forwards.
     private let imatrix: ImatrixStatistics?
+    /// Bytes beyond the model (as it is now) that gradient computations may use.
+    private var memoryLimit: Int { options.memoryLimit ?? MemoryBudget.available(beside: model) }
 
     /// Checks the steps and resolves the targets.
     ///
@@ -142,7 +144,8 @@ public final class Pruner {
         for step in modelSteps {
             try checkCancellation()
             let work = ModelWork(
-                model: model, calibration: calibration, step: step.name, cancellation: options.cancellation)
+                model: model, calibration: calibration, step: step.name, memoryLimit: memoryLimit,
+                cancellation: options.cancellation)
             var clock = Stopwatch()
             try step.run(model: work)
             report.times.selection += clock.lap()
@@ -313,11 +316,13 @@ public final class Pruner {
         let readers = matrixChain.filter { $0.gradientRequirement != nil }.map(\.name).joined(separator: ", ")
         guard !calibration.isEmpty else { throw PruneError("\(readers) needs calibration windows for its gradients") }
         let wanted = Set(targets.enumerated().flatMap { layer, parts in parts.map { $0.name(layer: layer) } })
+        // The gradients (and Fisher estimates) of every target stay in memory until its layer is pruned.
+        let retained = wanted.reduce(0) { $0 + (model.tensor($1)?.count ?? 0) } * 4 * (requirement.fisher ? 2 : 1)
         var result: [String: WeightGradient] = [:]
         var clock = Stopwatch()
         try PruneError.mapping("gradients for \(readers)") {
             try ModelGradients(model: model, cancellation: options.cancellation).weights(
-                windows: calibration, fisher: requirement.fisher
+                windows: calibration, fisher: requirement.fisher, memoryLimit: memoryLimit, retained: retained
             ) { tensor in
                 guard wanted.contains(tensor.name) else { return }
                 result[tensor.name] = WeightGradient(gradient: tensor.gradient, fisher: tensor.squared)

@@ -50,7 +50,8 @@ package enum PruneSession {
     /// the same process), which hands it its measurements; provenance is recorded either way.
     /// With `journal`, every finished layer is recorded there, and the prune continues from the
     /// journal's checkpoint when it has one. With `imatrix`, the per-input statistics come from
-    /// it and no calibration forward runs (`PruneOptions.imatrix`).
+    /// it and no calibration forward runs (`PruneOptions.imatrix`). `memoryLimit` bounds the
+    /// gradient computations (`PruneOptions.memoryLimit`; nil: physical memory less the model).
     ///
     /// - Throws: `PruneError`, naming the recipes when none or more than one gives the sparsity of a
     ///   chain that prunes matrices, or carrying the reason when `cancellation` stops it.
@@ -58,7 +59,7 @@ package enum PruneSession {
         model: Model, recipes: [PruneRecipe], calibration: [[Int32]], calibrationSource: String,
         targets: [String]?, ignore: [String], onLayer: ((Int, LayerReport) -> Void)? = nil,
         benchmark: ((PruneBenchmarkReport) -> Void)? = nil, cancellation: Cancellation? = nil,
-        journal: (any PruneJournal)? = nil, imatrix: ImportanceMatrix? = nil
+        journal: (any PruneJournal)? = nil, imatrix: ImportanceMatrix? = nil, memoryLimit: Int? = nil
     ) throws(PruneError) -> PruneReport {
         let allocating = recipes.filter { recipe in recipe.steps.contains { $0.stage == .allocator } }
         let prunesMatrices = recipes.contains { recipe in recipe.steps.contains { $0.stage != .model } }
@@ -77,6 +78,7 @@ package enum PruneSession {
         options.cancellation = cancellation
         options.journal = journal
         options.imatrix = imatrix
+        options.memoryLimit = memoryLimit
         // The chain's one allocator goes first wherever its recipe stands, so that a later step may
         // carry the sparsity: { shears.wanda{}, shears.besa{ sparsity = 0.5 } }.
         let given = recipes.flatMap(\.steps)

@@ -68,7 +68,7 @@ extension ShearsModule {
             return order
         }
         let keep = try options.boolean("keep_activations", default: false)
-        let limit = try memoryLimit(options) ?? MemoryBudget.available(beside: model)
+        let limit = try Self.memoryLimit(options, argument: 2) ?? MemoryBudget.available(beside: model)
         var handles: [String: LuaValue] = [:]
         let loss: Double
         do {
@@ -114,19 +114,20 @@ extension ShearsModule {
         return [.array(perLayer), .number(result.loss)]
     }
 
-    /// The `max_memory` field: bytes as a number, or a size such as "8G".
-    private func memoryLimit(_ options: LuaTableArgument) throws -> Int? {
+    /// The `max_memory` field of the table at `argument`: bytes as a number, or a size such as
+    /// "8G" (nil when absent).
+    static func memoryLimit(_ options: LuaTableArgument, argument: Int) throws -> Int? {
         if options.typeName(of: "max_memory") == "number" {
             let bytes = try options.optionalNumber("max_memory")!
             guard bytes > 0, bytes < 0x1p62 else {
-                throw LuaArgumentError(argument: 2, "field 'max_memory' must be a positive size, got \(bytes)")
+                throw LuaArgumentError(argument: argument, "field 'max_memory' must be a positive size, got \(bytes)")
             }
             return Int(bytes)
         }
         guard let text = try options.optionalString("max_memory") else { return nil }
         guard let bytes = MemoryBudget.parse(text) else {
             throw LuaArgumentError(
-                argument: 2, "field 'max_memory' must be a size such as '8G' or '512M', got '\(text)'")
+                argument: argument, "field 'max_memory' must be a size such as '8G' or '512M', got '\(text)'")
         }
         return bytes
     }

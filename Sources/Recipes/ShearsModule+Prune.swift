@@ -43,7 +43,9 @@ extension ShearsModule {
         }
         let spec = try call.table(3)
         try spec.checkFields(
-            allowed: ["targets", "ignore", "on_layer", "report", "journal", "resume"], allowingSequence: true)
+            allowed: ["targets", "ignore", "on_layer", "report", "journal", "resume", "max_memory"],
+            allowingSequence: true)
+        let memoryLimit = try Self.memoryLimit(spec, argument: 3)
         let reportPath = try spec.optionalString("report")
         let journalPath = try spec.optionalString("journal")
         let resume = try spec.boolean("resume", default: false)
@@ -98,8 +100,13 @@ extension ShearsModule {
             report = try PruneSession.run(
                 model: model, recipes: recipes, calibration: calibration?.windows ?? [],
                 calibrationSource: calibration?.source ?? "none", targets: targets, ignore: ignore, onLayer: onLayer,
-                cancellation: cancellation, journal: journal, imatrix: calibration?.imatrix)
+                cancellation: cancellation, journal: journal, imatrix: calibration?.imatrix, memoryLimit: memoryLimit)
         } catch {
+            guard error.memoryShortfall == nil else {
+                throw LuaScriptError(
+                    "\(error) (the calibration's samples and seqlen set the windows, shears.prune's max_memory the "
+                        + "limit; or choose a criterion without gradients)")
+            }
             throw LuaScriptError("\(error)")
         }
         if let journal { box.journal = journal }

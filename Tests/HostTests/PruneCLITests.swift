@@ -341,6 +341,66 @@ struct PruneCLITests {
         }
     }
 
+    @Test(
+        "a gradient criterion whose estimate exceeds --max-memory (max_memory in a recipe) exits 2 before any work, naming the estimate and the remedies"
+    )
+    func gradientMemoryLimit() throws {
+        let workspace = try RecipeTests.Workspace()
+        func prune(
+            _ method: String, _ parameters: [String], _ out: String, limit: String, _ options: [String] = []
+        ) throws -> ProcessOutcome {
+            try CommandRunner.run(
+                ["prune", workspace.model, "--method", method] + options + parameters.flatMap { ["--param", $0] } + [
+                    "--calib", workspace.text, "--samples", "2", "--seqlen", "16", "--max-memory", limit, "--out",
+                    workspace.directory.path(out),
+                ])
+        }
+        // The model step (LLM-Pruner's Taylor importance, Shortened LLaMA's taylor+) and the matrix
+        // chain's gradients (taylor) all check the estimate.
+        let refusals = [
+            try prune("llm-pruner", ["ratio=0.25", "importance=param_first"], "l.gguf", limit: "1K"),
+            try prune("blocks", ["remove=1", "keep_ends=false", "criterion=taylor+"], "b.gguf", limit: "1K"),
+            try prune("taylor", ["order=2"], "t.gguf", limit: "64K", ["--sparsity", "0.5"]),
+        ]
+        for refused in refusals {
+            #expect(refused.status == 2, "\(refused)")
+            #expect(refused.stderr.contains("windows need about"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("over the limit of"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("--max-memory the limit"), "\(refused.stderr)")
+            #expect(!refused.stdout.contains("removed"), "\(refused.stdout)")
+        }
+        // taylor keeps the gradient and Fisher estimate of every target until its layer is pruned.
+        #expect(refusals[2].stderr.contains("gradients kept by the caller"), "\(refusals[2].stderr)")
+        for out in ["l.gguf", "b.gguf", "t.gguf"] {
+            #expect(!FileManager.default.fileExists(atPath: workspace.directory.path(out)), "\(out)")
+            #expect(
+                !FileManager.default.fileExists(atPath: workspace.directory.path(out + ".shears-journal")), "\(out)")
+        }
+        // A criterion without gradients needs no such memory; a limit that suffices runs.
+        let magnitude = try prune("llm-pruner", ["ratio=0.25", "importance=l2"], "m.gguf", limit: "1K")
+        #expect(magnitude.status == 0, "\(magnitude.stderr)")
+        let enough = try prune("llm-pruner", ["ratio=0.25", "importance=param_first"], "e.gguf", limit: "1G")
+        #expect(enough.status == 0, "\(enough.stderr)")
+        let badSize = try prune("llm-pruner", ["ratio=0.25"], "s.gguf", limit: "lots")
+        #expect(badSize.status == 2 && badSize.stderr.contains("--max-memory must be a size"), "\(badSize.stderr)")
+        let recipe = try workspace.run(
+            """
+            local m = shears.load(shears.args.model)
+            local c = shears.calibration{ text = shears.args.text, samples = 2, seqlen = 16 }
+            shears.prune(m, c, { shears.llm_pruner{ ratio = 0.25 }, max_memory = "1K" })
+            """)
+        #expect(recipe.status != 0, "\(recipe)")
+        #expect(recipe.stderr.contains("over the limit of 1.0 KiB"), "\(recipe.stderr)")
+        #expect(recipe.stderr.contains("max_memory the limit"), "\(recipe.stderr)")
+        let badField = try workspace.run(
+            """
+            local m = shears.load(shears.args.model)
+            shears.prune(m, nil, { shears.magnitude{ sparsity = 0.5 }, max_memory = "lots" })
+            """)
+        #expect(
+            badField.status != 0 && badField.stderr.contains("field 'max_memory' must be a size"), "\(badField.stderr)")
+    }
+
     @Test("--method llm-pruner equals shears.llm_pruner{}: narrower FFN in the chosen layer, a deci GGUF")
     func llmPrunerCommandEqualsRecipe() throws {
         let workspace = try RecipeTests.Workspace()

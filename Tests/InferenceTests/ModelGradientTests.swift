@@ -220,7 +220,13 @@ import Testing
         let limited = message {
             _ = try gradients.weights(windows: [[1, 2, 3]], memoryLimit: 1024) { _ in consumed += 1 }
         }
-        #expect(limited.contains("over the limit of 1 MiB") && consumed == 0, "\(limited)")
+        #expect(limited.contains("over the limit of 1.0 KiB") && consumed == 0, "\(limited)")
+        do {
+            _ = try gradients.weights(windows: [[1, 2, 3]], memoryLimit: 1024) { _ in }
+            Issue.record("a request over the limit ran")
+        } catch let error as InferenceError {
+            #expect(error.memoryShortfall.map { $0.limit == 1024 && $0.needed > 1024 } == true, "\(error)")
+        }
         #expect(
             message { _ = try gradients.gates(windows: [[1, 2]], units: [.heads], layers: [2]) }.contains("layer 2"))
         #expect(

@@ -106,6 +106,14 @@ struct Prune: ParsableCommand {
 
     @Option(
         help: """
+            Refuse a gradient-based criterion (LLM-Pruner's Taylor importances, Shortened LLaMA's \
+            taylor+, taylor) estimated to need more memory than this beyond the model, before any \
+            work (e.g. 8G, 512M; default: physical memory less the model).
+            """)
+    var maxMemory: String?
+
+    @Option(
+        help: """
             Element type of the output: f32, f16, bf16, q8_0, q5_0 or q4_0 (all keep zeros exact). \
             Default: the input's type where it keeps zeros, else the nearest no larger (Q4_1 → q4_0, \
             Q5_K or Q6_K → q5_0); f16 for a safetensors output of a quantized input.
@@ -137,6 +145,9 @@ struct Prune: ParsableCommand {
             )
         }
         if resume, noJournal { throw ValidationError("--resume continues a journal: drop --no-journal") }
+        if let maxMemory, MemoryBudget.parse(maxMemory) == nil {
+            throw ValidationError("--max-memory must be a size such as 8G, 512M or 1048576, got '\(maxMemory)'")
+        }
         if !owl, owlM != nil || owlLambda != nil {
             throw ValidationError("--owl-m and --owl-lambda set OWL's parameters: add --owl")
         }
@@ -236,10 +247,15 @@ extension Prune {
                 calibrationSource: calibrationSource, targets: target.isEmpty ? nil : target,
                 ignore: ignore,
                 benchmark: bench ? { print($0.summary) } : nil, cancellation: scope.cancellation, journal: journal,
-                imatrix: importance)
+                imatrix: importance, memoryLimit: maxMemory.flatMap(MemoryBudget.parse))
         } catch {
             if let note = journal?.stopped() { Terminal.printError("shears: note: \(note)") }
             if let failure = scope.failure { throw failure }
+            guard error.memoryShortfall == nil else {
+                throw CommandFailure.badInput(
+                    error.message + " (--samples and --seqlen set the windows, --max-memory the limit; "
+                        + "or choose a criterion without gradients: see shears methods)")
+            }
             throw CommandFailure.badInput(error.message)
         }
         try ModelWriter.write(model, to: out, type: outputType, annotations: ["version": ShearsVersion.number])

@@ -95,15 +95,16 @@ package final class ModelGradients {
     /// activation record from the forward instead of recomputing it in the backward (about a
     /// quarter faster, for ~8× the checkpoint memory), otherwise `keptLayers(…)` decides how many
     /// are kept, unless `keptLayers` names the number of last layers to keep; `memoryLimit`
-    /// (bytes, beyond the model) refuses a request whose estimate exceeds it. Returns the mean NLL.
+    /// (bytes, beyond the model) refuses a request whose estimate, plus the `retained` bytes of
+    /// handed-over gradients the caller keeps, exceeds it. Returns the mean NLL.
     ///
     /// - Throws: `InferenceError` for no windows, a window under 2 tokens, an id outside the
-    ///   vocabulary or an estimate over `memoryLimit` (all before any work), cancellation; and
-    ///   what `onLoss` or `consume` throw.
+    ///   vocabulary or an estimate over `memoryLimit` (all before any work; the last with its
+    ///   `memoryShortfall`), cancellation; and what `onLoss` or `consume` throw.
     @discardableResult
     package func weights(
         windows: [[Int32]], fisher: Bool = false, order: WeightGradientOrder? = nil, keepActivations: Bool = false,
-        keptLayers: Int? = nil, memoryLimit: Int? = nil, onLoss: ((Double) throws -> Void)? = nil,
+        keptLayers: Int? = nil, memoryLimit: Int? = nil, retained: Int = 0, onLoss: ((Double) throws -> Void)? = nil,
         consume: (TensorGradient) throws -> Void
     ) throws -> Double {
         let predictions = try validate(windows)
@@ -112,17 +113,21 @@ package final class ModelGradients {
             keptLayers.map { min(max($0, 0), model.config.layerCount) }
             ?? self.keptLayers(
                 windows: windows, fisher: fisher, order: order, keepActivations: keepActivations,
-                memoryLimit: memoryLimit)
+                memoryLimit: memoryLimit.map { $0 - retained })
         if let memoryLimit {
             let needed = memory(windows: windows, fisher: fisher, order: order, keptLayers: kept)
-            guard needed.total <= memoryLimit else {
-                throw InferenceError(
-                    "gradients: \(windows.count) windows need about \(Self.mebibytes(needed.total)) MiB beyond the "
-                        + "model (checkpoints \(Self.mebibytes(needed.checkpoints)), accumulators "
-                        + "\(Self.mebibytes(needed.accumulators)), workspace \(Self.mebibytes(needed.workspace))), over "
-                        + "the limit of \(Self.mebibytes(memoryLimit)) MiB; use fewer or shorter windows"
+            guard needed.total + retained <= memoryLimit else {
+                let size = MemoryBudget.describe
+                let kept = retained > 0 ? ", gradients kept by the caller \(size(retained))" : ""
+                var error = InferenceError(
+                    "gradients: \(windows.count) windows need about \(size(needed.total + retained)) beyond the model "
+                        + "(checkpoints \(size(needed.checkpoints)), accumulators \(size(needed.accumulators)), "
+                        + "workspace \(size(needed.workspace))\(kept)), over the limit of \(size(memoryLimit)); "
+                        + "use fewer or shorter windows"
                         + (fisher ? ", leave out the Fisher estimate" : "")
                         + (keepActivations ? ", recompute activations" : "") + " or raise the limit")
+                error.memoryShortfall = MemoryShortfall(needed: needed.total + retained, limit: memoryLimit)
+                throw error
             }
         }
         let run = WeightGradientRun(
@@ -353,7 +358,4 @@ package final class ModelGradients {
             (rows + row * hidden).update(from: weights.tokenEmbedding + Int(id) * hidden, count: hidden)
         }
     }
-
-    /// `bytes` in whole mebibytes, rounded up.
-    static func mebibytes(_ bytes: Int) -> Int { (bytes + (1 << 20) - 1) >> 20 }
 }

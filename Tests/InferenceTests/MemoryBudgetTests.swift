@@ -1,7 +1,7 @@
-import Recipes
+import Inference
 import Testing
 
-/// Memory sizes as users write them.
+/// Memory sizes as users write them and as errors print them.
 @Suite struct MemoryBudgetTests {
     @Test("binary units, optional B/iB, decimals and case; anything else is nil")
     func parse() {
@@ -15,5 +15,14 @@ import Testing
             #expect(MemoryBudget.parse(bad) == nil, "\(bad)")
         }
         #expect(MemoryBudget.physical > 1 << 30)
+    }
+
+    @Test("sizes print in the largest binary unit under 1024, one decimal under 10")
+    func describe() {
+        #expect(MemoryBudget.describe(512) == "512 B")
+        #expect(MemoryBudget.describe(1024) == "1.0 KiB")
+        #expect(MemoryBudget.describe(1536 << 10) == "1.5 MiB")
+        #expect(MemoryBudget.describe(37 << 30) == "37 GiB")
+        #expect(MemoryBudget.describe(3 << 40) == "3.0 TiB")
     }
 }

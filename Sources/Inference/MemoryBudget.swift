@@ -3,6 +3,7 @@ import ModelIO
 
 /// Memory sizes as users write them (`--max-memory 8G`, `max_memory = "512M"`) and the default
 /// budget of a computation: the machine's physical memory less the model it works on.
+/// `shears gradients`, `shears prune` and the recipes' `max_memory` fields share it.
 package enum MemoryBudget {
     /// Bytes from `4096`, `512K`, `64M`, `8G` or `1T` (binary units, optional `B`/`iB`, case
     /// ignored, decimals allowed: `1.5G`); nil for anything else or a size that is not positive.
@@ -20,6 +21,18 @@ package enum MemoryBudget {
         }
         guard let value = Double(digits), value.isFinite, value > 0, value * scale < 0x1p62 else { return nil }
         return Int(value * scale)
+    }
+
+    /// `bytes` for a reader: `512 B`, `4.0 KiB`, `1.4 MiB`, `37 GiB` (one decimal under 10).
+    package static func describe(_ bytes: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes), unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        if unit == 0 { return "\(bytes) B" }
+        return String(format: value < 10 ? "%.1f " : "%.0f ", value) + units[unit]
     }
 
     /// The machine's physical memory in bytes.
