@@ -103,7 +103,9 @@ struct SentencePieceEncoder: Sendable {
         let normalized = normalize(text)
         guard !normalized.isEmpty else { return }
         normalized.withUnsafeBufferPointer { bytes in
-            let segments = kind == .sentencePieceUnigram ? viterbi(bytes) : merge(bytes)
+            let segments =
+                kind != .sentencePieceUnigram
+                ? merge(bytes) : doublePrecision ? viterbi(bytes, as: Double.self) : viterbi(bytes, as: Float.self)
             var previousUnknown = false
             for (range, id) in segments {
                 let unknown = id < 0 || types[Int(id)] == .unknown
@@ -166,61 +168,55 @@ struct SentencePieceEncoder: Sendable {
     }
 
     /// Unigram: the segmentation with the highest total score (unknown characters scored
-    /// `minScore - 10`, user-defined pieces `length × maxScore - 0.1`). As `sentencepiece`'s
-    /// lattice Viterbi: a piece's path score is the first best, in Float, of the path scores of the
-    /// pieces ending where it starts (earliest start first) plus its own score. With
-    /// `doublePrecision`, sums in Double as Hugging Face `tokenizers`.
-    private func viterbi(_ bytes: UnsafeBufferPointer<UInt8>) -> [(Range<Int>, Int32)] {
-        let size = bytes.count
-        // The pieces ending at each position, earliest start first: (start, id, path score).
-        var ending = [[(start: Int, id: Int32, score: Double)]](repeating: [], count: size + 1)
-        ending[0] = [(-1, -1, 0)]
-        // The chosen predecessor (index into ending[start]) of each piece, parallel to `ending`.
-        var previous = [[Int]](repeating: [], count: size + 1)
-        previous[0] = [-1]
-        func add(start: Int, end: Int, id: Int32, pieceScore: Double) {
-            var best = 0, bestScore = 0.0
-            for (index, left) in ending[start].enumerated() {
-                let score = doublePrecision ? left.score + pieceScore : Double(Float(left.score) + Float(pieceScore))
-                if index == 0 || score > bestScore {
-                    best = index
-                    bestScore = score
-                }
-            }
-            ending[end].append((start, id, bestScore))
-            previous[end].append(best)
+    /// `minScore - 10`, user-defined pieces `length × maxScore - 0.1`), by `sentencepiece`'s
+    /// optimized Viterbi: one best path per end position, offered the pieces starting at each
+    /// character in turn (shorter first, the unknown character last) as the best path to their
+    /// start plus their own score, and taking one only when strictly better. In `Float`, as
+    /// `sentencepiece` 0.2.3, path scores beyond ±100,000 are brought back to 0 by subtracting
+    /// the score at the current start from every position reached so far, so that long texts keep
+    /// Float's precision (and its ties); in `Double`, as Hugging Face `tokenizers`, never.
+    private func viterbi<Score: BinaryFloatingPoint>(
+        _ bytes: UnsafeBufferPointer<UInt8>, as _: Score.Type
+    ) -> [(Range<Int>, Int32)] {
+        let size = bytes.count, rebases = Score.self == Float.self, bound: Score = 100_000
+        // The best path ending at each position: its last piece's start (-1: none yet) and id,
+        // and its score.
+        var best = [(start: Int, id: Int32, score: Score)](repeating: (-1, -1, 0), count: size + 1)
+        // The furthest position any piece has reached.
+        var frontier = 0
+        func offer(start: Int, end: Int, id: Int32, candidate: Score) {
+            frontier = max(frontier, end)
+            if best[end].start < 0 || candidate > best[end].score { best[end] = (start, id, candidate) }
         }
+        let unknown = Score(minScore - 10)
         var start = 0
         while start < size {
-            let length = min(Self.characterLength(bytes[start]), size - start)
-            if !ending[start].isEmpty {
-                var hasSingle = false
-                trie.forEachPrefix(of: bytes, from: start) { end, id in
-                    let pieceLength = end - start
-                    let score =
-                        types[Int(id)] == .userDefined
-                        ? Double(Float(Double(Float(pieceLength) * maxScore) - 0.1)) : Double(scores[Int(id)])
-                    add(start: start, end: end, id: id, pieceScore: score)
-                    if pieceLength == length { hasSingle = true }
-                }
-                if !hasSingle {
-                    add(start: start, end: start + length, id: -1, pieceScore: Double(minScore - 10))
+            if rebases, abs(best[start].score) > bound {
+                let offset = best[start].score
+                for position in start...frontier where position == start || best[position].start >= 0 {
+                    best[position].score -= offset
                 }
             }
+            let here = best[start].score
+            let length = min(Self.characterLength(bytes[start]), size - start)
+            var hasSingle = false
+            trie.forEachPrefix(of: bytes, from: start) { end, id in
+                let pieceLength = end - start
+                let score =
+                    types[Int(id)] == .userDefined
+                    ? Score(Float(Double(Float(pieceLength) * maxScore) - 0.1)) : Score(scores[Int(id)])
+                offer(start: start, end: end, id: id, candidate: here + score)
+                if pieceLength == length { hasSingle = true }
+            }
+            if !hasSingle { offer(start: start, end: start + length, id: -1, candidate: here + unknown) }
             start += length
-        }
-        // The end: the first best of the pieces ending there.
-        var index = 0
-        for (candidate, piece) in ending[size].enumerated() where piece.score > ending[size][index].score {
-            index = candidate
         }
         var segments: [(Range<Int>, Int32)] = []
         var end = size
         while end > 0 {
-            let piece = ending[end][index]
-            segments.append((piece.start..<end, piece.id))
-            index = previous[end][index]
-            end = piece.start
+            let node = best[end]
+            segments.append((node.start..<end, node.id))
+            end = node.start
         }
         return segments.reversed()
     }

@@ -18,18 +18,9 @@ struct SentencePieceReferenceTests {
             "first difference at \(index): \(a[index..<min(a.count, index + 8)]) vs \(b[index..<min(b.count, index + 8)])"
     }
 
-    /// Known gap: on WikiText-2 test (one 1.3 MB text, so path scores near -2e5 where a Float step
-    /// is 0.016) the Unigram Viterbi parts from `sentencepiece` at token 28,617 ("Yashima"), a
-    /// float-rounding tie decided differently; the hard cases and the first 28,616 tokens agree,
-    /// as does transformers on the whole text. Flagged, not hidden: the check still runs.
+    /// Checks `ids` against the reference's `expected` for the `kind` model on the `stem` text.
     static func expectSentencePieceIDs(_ ids: [Int32], _ expected: [Int32], kind: String, stem: String) {
-        if kind == "unigram" && stem == "wikitext2-test" {
-            withKnownIssue("Unigram float tie-breaking differs from sentencepiece on the long text") {
-                #expect(ids == expected, "\(kind) \(stem): \(firstDifference(ids, expected))")
-            }
-        } else {
-            #expect(ids == expected, "\(kind) \(stem): \(firstDifference(ids, expected))")
-        }
+        #expect(ids == expected, "\(kind) \(stem): \(firstDifference(ids, expected))")
     }
 
     @Test("tokenizer.model: ids equal sentencepiece's", arguments: SentencePieceFixtures.kinds)
