@@ -44,6 +44,24 @@ import Tokenization
         #expect(tokenizer.decode([ab, 0]) == "ab \u{2047} ")
     }
 
+    @Test("a long Unigram text keeps Float's precision: path scores are rebased past ±100,000")
+    func unigramRebasesLongPaths() throws {
+        // After 1,000 "x" at -1000 the path scores reach -10⁶, where a Float step is 0.0625: "ab"
+        // (-2.02) and "a" + "b" (-2) would both round to the same sum, and the tie would go to "ab",
+        // which starts first. Rebased to below 10⁵ in magnitude (a step of 0.0078), "a" + "b" wins as
+        // in exact arithmetic, as sentencepiece 0.2.3 and tokenizers (Double) decide.
+        var vocabulary = Self.vocabulary(
+            .sentencePieceUnigram, [("▁", -1), ("x", -1000), ("a", -1), ("b", -1), ("ab", -2.02)])
+        let text = String(repeating: "x", count: 1000) + "ab"
+        for double in [false, true] {
+            vocabulary.unigramDoublePrecision = double
+            let tokenizer = try Tokenizer(vocabulary: vocabulary)
+            let ids = tokenizer.encode(text)
+            #expect(ids.count == 1003, "double \(double): \(ids.count) ids")
+            #expect(Array(ids.suffix(2)) == [tokenizer.id(for: "a")!, tokenizer.id(for: "b")!], "double \(double)")
+        }
+    }
+
     @Test func bpeJoinsTheHighestScoringPieceFirst() throws {
         // "▁", "a", "b": "ab" scores higher than "▁a", so it is joined first and "▁ab" is not a piece.
         let first = try Tokenizer(
