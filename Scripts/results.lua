@@ -5,7 +5,8 @@
 --   shears run Scripts/results.lua model=MODEL data=DIR method=wanda level=0.5 [owl=true]
 --       [owl_m=5] [owl_lambda=0.08] [dsnot=true] [chunks=40]
 --
--- method: dense | magnitude | wanda | sparsegpt | ria | taylor | taylor2 (Taylor of order 2) | besa | obs
+-- method: dense | magnitude | wanda | sparsegpt | ria | taylor | taylor2 (Taylor of order 2) | besa |
+-- besa-exact (BESA with exact = true) | obs
 -- (the example OBS plugin, found through `shears run --plugin-dir`), each optionally suffixed "-refit" for a SparseGPT-style weight re-fit
 -- on the chosen mask (shears.reconstruct); level: a sparsity such as 0.6, or an
 -- N:M pattern such as 2:4. Calibration: the 64 windows of 512 ids of WikiText-2 validation at the
@@ -36,11 +37,12 @@ local function chain()
         magnitude = shears.magnitude, wanda = shears.wanda, sparsegpt = shears.sparsegpt, ria = shears.ria,
         taylor = shears.taylor, besa = shears.besa,
         taylor2 = function(options) options.order = 2; return shears.taylor(options) end,
+        ["besa-exact"] = function(options) options.exact = true; return shears.besa(options) end,
     }
     if base == "obs" then makers.obs = shears.plugin("libShearsOBSPlugin.so"):criterion("obs") end
     local make = makers[base]
     if not make then
-        error("unknown method '" .. method .. "' (magnitude, wanda, sparsegpt, ria, taylor, taylor2, besa, obs or dense)")
+        error("unknown method '" .. method .. "' (magnitude, wanda, sparsegpt, ria, taylor, taylor2, besa, besa-exact, obs or dense)")
     end
     local steps = {}
     if owl then

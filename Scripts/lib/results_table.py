@@ -85,7 +85,8 @@ def table(runs, machine):
     lines += ["", "BESA (per-row sparsities learned by blockwise reconstruction, `shears.besa`, reference row-wise",
               "defaults: one epoch, β 5, Prodigy lr 1, d_coef 5; rows in Wanda order) against Wanda and SparseGPT:", "",
               "| method | 50% | 60% | 70% |", "|---|---:|---:|---:|"]
-    for method, name in [("besa", "BESA"), ("wanda", "Wanda"), ("sparsegpt", "SparseGPT")]:
+    for method, name in [("besa", "BESA"), ("besa-exact", "BESA, `exact = true` (count corrected to the target)"),
+                         ("wanda", "Wanda"), ("sparsegpt", "SparseGPT")]:
         cells = []
         for level in ("0.5", "0.6", "0.7"):
             run = latest.get((method, level, "false", "false"))

@@ -58,52 +58,69 @@ public enum MethodRegistry {
         "damp", .number, default: .number(0.01), range: MethodParameterRange(0),
         help: "the damping added to the Hessian diagonal, as a fraction of its mean")
 
-    /// SCOP for LLMs: query heads and FFN channels mixed with knockoffs, the mixing gates trained.
+    /// SCOP for LLMs: query heads, KV groups and FFN channels set against knockoffs.
     public static let scop = MethodDescriptor(
         name: "scop",
         summary:
-            "removes query heads and FFN channels the model is content to replace by knockoffs: a gate β per unit mixes the real feature with its knockoff, trained on the LM loss with the weights frozen, uniform rate per layer (SCOP, Tang et al., adapted to LLMs)",
+            "removes the query heads, KV groups and FFN channels the model is content to replace by knockoffs (a control group with the real features' statistics): gates mixing each unit with its knockoff trained on the LM loss with the weights frozen, or a local closed-form program; uniform rate per layer (SCOP, Tang et al., adapted to LLMs)",
         parameters: [
             MethodParameter(
                 "ratio", .number, range: MethodParameterRange(0, 1),
-                help: "the fraction of each layer's FFN channels and of each KV group's query heads to remove"),
+                help:
+                    "the fraction of each layer's FFN channels and KV groups, and of each KV group's query heads, to remove"
+            ),
             params,
             MethodParameter(
                 "units", .names, default: .names(["heads", "channels"]), provenance: .unlessDefault,
-                help: "the units mixed and pruned: heads, channels or heads,channels"),
+                help: "the units mixed and pruned: heads or kv_groups, and channels (e.g. heads,channels)"),
             MethodParameter(
                 "knockoffs", .choice(SCOP.Knockoffs.allCases.map(\.rawValue)), default: .string("unpaired"),
                 help:
-                    "the control group: unpaired (features of the second half of the calibration windows), gaussian (redundancy-aware Gaussian knockoffs at each site) or zeros (the ablation without knockoffs)"
+                    "the control group: model (sequences sampled from the model itself), unpaired (the second half of the calibration windows), gaussian (redundancy-aware Gaussian knockoffs at each site) or zeros (the ablation without knockoffs)"
             ),
             MethodParameter(
                 "estimate", .choice(SCOP.Estimate.allCases.map(\.rawValue)), default: .string("gradient"),
-                help: "how β is estimated: gradient (Adam on the LM loss of the mixed stream)"),
+                help:
+                    "how importance is estimated: gradient (gates trained by Adam on the LM loss of the mixed stream) or local (the closed-form program on each reading matrix)"
+            ),
             MethodParameter(
                 "steps", .integer, default: .integer(300), range: MethodParameterRange(1),
-                help: "Adam steps on the gates"),
+                help: "Adam steps on the gates (gradient)"),
             MethodParameter(
                 "batch", .integer, default: .integer(8), range: MethodParameterRange(1),
-                help: "calibration windows per step"),
+                help: "calibration windows per step (gradient)"),
             MethodParameter(
                 "lr", .number, default: .number(0.01), range: MethodParameterRange(0, includesLower: false),
-                help: "Adam's learning rate on the gates"),
+                help: "Adam's learning rate on the gates (gradient)"),
             MethodParameter(
-                "scale", .boolean, default: .boolean(true),
-                help: "multiply the importance 2β − 1 by the unit's output scale (the reference's |γ_BN| factor)"),
+                "scale", .boolean, provenance: .unlessDefault,
+                help:
+                    "multiply the importance 2β − 1 by the unit's output scale (the reference's |γ_BN| factor; gradient only, default true)"
+            ),
+            MethodParameter(
+                "compensation", .choice(WidthCompensation.names), default: .string("none"), provenance: .unlessDefault,
+                help:
+                    "what replaces the removed units' contribution: none (as SCOP, which fine-tunes instead), bias (FLAP's mean bias) or ridge (least-squares refit of the reading matrix's kept columns)"
+            ),
+            MethodParameter(
+                "lambda", .number, default: .number(0.01), range: MethodParameterRange(0), provenance: .unlessDefault,
+                help:
+                    "the ridge penalty towards the original columns, relative to the mean diagonal of the kept inputs' Gram matrix"
+            ),
             MethodParameter(
                 "layers", .names, provenance: .unlessDefault, help: "the layers pruned, e.g. 4-27 (default: all)"),
             MethodParameter(
                 "seed", .integer, default: .integer(0), range: MethodParameterRange(0), provenance: .unlessDefault,
-                help: "the seed of the Gaussian knockoffs' noise"),
+                help: "the seed of the Gaussian knockoffs' noise and of the model-sampled knockoff windows"),
         ]
     ) { arguments throws(PruneError) in
-        let units = Set(
-            arguments.names("units")!.flatMap { $0.split(separator: ",") }.map {
-                $0.trimmingCharacters(in: .whitespaces)
-            })
-        if let unknown = units.first(where: { $0 != "heads" && $0 != "channels" }) {
-            throw PruneError("scop: units: '\(unknown)' is not heads or channels")
+        var units: Set<SCOP.Unit> = []
+        for name in arguments.names("units")!.flatMap({ $0.split(separator: ",") }) {
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard let unit = SCOP.Unit(rawValue: trimmed) else {
+                throw PruneError("scop: units: '\(trimmed)' is not heads, kv_groups or channels")
+            }
+            units.insert(unit)
         }
         let layers = try arguments.names("layers").map { names throws(PruneError) in
             try layerList(names, parameter: "layers")
@@ -112,13 +129,14 @@ public enum MethodRegistry {
         guard seed >= 0 else { throw PruneError("scop: seed must be at least 0, got \(seed)") }
         return [
             try SCOP(
-                budget: try StructuredBudget.from(arguments, step: "scop"), heads: units.contains("heads"),
-                channels: units.contains("channels"),
+                budget: try StructuredBudget.from(arguments, step: "scop"), units: units,
                 knockoffs: SCOP.Knockoffs(rawValue: arguments.string("knockoffs")!)!,
                 estimate: SCOP.Estimate(rawValue: arguments.string("estimate")!)!, steps: arguments.integer("steps")!,
                 batch: arguments.integer("batch")!, learningRate: arguments.number("lr")!,
-                scale: arguments.boolean("scale")!, layers: layers,
-                seed: UInt64(seed))
+                scale: arguments.boolean("scale"),
+                compensation: WidthCompensation(
+                    name: arguments.string("compensation")!, lambda: arguments.number("lambda")!, step: "scop"),
+                layers: layers, seed: UInt64(seed))
         ]
     }
 

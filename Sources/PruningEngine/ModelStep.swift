@@ -37,7 +37,9 @@ public final class ModelWork {
     /// (a forward pass is sized for the model's shape when created).
     private var forward: ForwardPass?
 
-    init(model: Model, calibration: [[Int32]], step: String, memoryLimit: Int, cancellation: Cancellation?) {
+    /// The work of step `step` on `model` with `calibration`, gradients limited to `memoryLimit`
+    /// bytes beyond the model (the engine makes one per model step; tests make their own).
+    package init(model: Model, calibration: [[Int32]], step: String, memoryLimit: Int, cancellation: Cancellation?) {
         self.model = model
         self.calibration = calibration
         self.memoryLimit = memoryLimit
@@ -135,6 +137,7 @@ public final class ModelWork {
 
     /// `∂L/∂β` of SCOP's unit mixes (one per layer, nil for a layer left alone) over `windows`
     /// (L their mean NLL on the mixed stream), with the loss; `prepare` runs before each window.
+    /// The reverse pass stops at the lowest mixed layer (only the mixed layers' gates are set).
     ///
     /// - Throws: `PruneError` for bad windows, on cancellation, or what `prepare` throws.
     package func mixGradients(

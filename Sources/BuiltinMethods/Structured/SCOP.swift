@@ -2,248 +2,288 @@ import Foundation
 import Inference
 import ModelIO
 import PruningEngine
-import SeededRandom
 
 /// Model step: SCOP for LLMs (Tang et al. 2020, "Scientific Control for Reliable Neural Network
-/// Pruning"; `methods-structured.md` §1): every query head (its attended context) and FFN channel
-/// (its `ffn_down` input) is mixed with a knockoff, `x̂ = β·x + (1 − β)·x̃` (`UnitMix`), the
-/// weights frozen; β starts at 0.5 and is trained on the real stream's next-token loss by Adam
-/// (the reference's betas 0.5, 0.9), clamped to [0, 1] after every step, its gradient from the
-/// model's reverse pass through the mix. A unit's importance is `I = β − (1 − β)`, times its output
-/// scale when `scale` (the magnitude factor replacing the CNN's |γ_BN|: `‖W_{:,j}‖·√E[x_j²]`
-/// for a channel, `√Σ_j ‖W_{:,j}‖²·E[x_j²]` over a head's `attn_output` columns). Selection is
-/// SCOP's uniform per-layer rate: `Int(ratio·n)` of each chosen layer's FFN channels and
-/// `Int(ratio·groupSize)` query heads of each KV group, the lowest by I.
+/// Pruning"; `methods-structured.md` §1). Every selection unit — a query head (its attended
+/// context), a KV group (its query heads' contexts) or an FFN channel (its `ffn_down` input) — is
+/// set against a knockoff, a feature with the same statistics that carries no information of its
+/// own (the control group); units the model is content to replace by their knockoffs go first.
 ///
-/// Knockoffs (paired with the real tokens by position; position 0 is never mixed):
-/// - `unpaired` (K2, the reference code's unpaired generated samples): the features of a window
-///   from the second half of the calibration windows, run through the unmixed model;
-/// - `gaussian` (K3): redundancy-aware Gaussian knockoffs of the real features at each site
-///   (`GaussianKnockoffs`), fitted to the dense stream past position 0;
-/// - `zeros`: the ablation without a control group (`x̂ = β·x`).
+/// Estimators:
+/// - `gradient` (the paper's): gates `x̂ = β·x + (1 − β)·x̃` trained on the real stream's
+///   next-token loss, weights frozen (`SCOPGradientEstimate`); importance `I = β − (1 − β)`,
+///   times the unit's output scale when `scale` (the magnitude factor replacing the CNN's
+///   |γ_BN|: `‖W_{:,j}‖·√E[x_j²]` for a channel, `√Σ_j ‖W_{:,j}‖²·E[x_j²]` over a head's or group's
+///   `attn_output` columns);
+/// - `local` (§1.5 A): the convex program `min uᵀAu`, `A = (WᵀW) ∘ E[δδᵀ]`, per layer
+///   (`SCOPLocalEstimate`).
+///
+/// Selection is SCOP's uniform per-layer rate (`Int(ratio·n)` of each layer's FFN channels or KV
+/// groups, `Int(ratio·groupSize)` query heads of each KV group; one ratio per layer, or the common
+/// ratio a parameter budget finds), then optional compensation of the reading matrix
+/// (`WidthCompensation`, from the dense stream before the removal).
 public struct SCOP: ModelStep {
-    /// Where the knockoff features come from.
+    /// Where the knockoff features come from (paired with the real tokens by position; position
+    /// 0 is never mixed).
     public enum Knockoffs: String, CaseIterable, Sendable {
-        /// K2: real windows from a disjoint part of the calibration text.
+        /// K1: sequences sampled from the unpruned model at temperature 1, through the unmixed
+        /// model (the closest analogue of the reference's generator).
+        case model
+        /// K2: the second half of the calibration windows, through the unmixed model (the
+        /// reference code's unpaired samples).
         case unpaired
-        /// K3: Gaussian model-X knockoffs at each selection site.
+        /// K3: redundancy-aware Gaussian knockoffs of the real features at each site
+        /// (`GaussianKnockoffs`), fitted to the dense stream past position 0.
         case gaussian
-        /// The ablation: knockoffs replaced by zeros.
+        /// The ablation without a control group: knockoffs replaced by zeros (`x̂ = β·x`).
         case zeros
     }
 
-    /// How β is estimated.
+    /// How the units' importance is estimated.
     public enum Estimate: String, CaseIterable, Sendable {
         /// Adam on the LM loss of the mixed real stream (the paper's training of β).
         case gradient
+        /// The closed-form local program on each reading matrix (§1.5 A).
+        case local
     }
 
-    /// How much to remove: SCOP's per-layer rate or a fraction of the model's parameters.
+    /// A kind of selection unit.
+    public enum Unit: String, CaseIterable, Sendable {
+        /// Query heads (one per head, selected per KV group).
+        case heads
+        /// KV groups: a KV head and the query heads reading it.
+        case kvGroups = "kv_groups"
+        /// FFN channels.
+        case channels
+
+        /// The site the unit's features are mixed at.
+        var site: LinearInputSite { self == .channels ? .ffnHidden : .attentionContext }
+        /// The matrix reading the site.
+        var reader: LlamaTensorNames.Layer { self == .channels ? .down : .attentionOutput }
+
+        /// The units of this kind a layer of `shape` has.
+        func count(in shape: LayerShape) -> Int {
+            switch self {
+            case .heads: shape.headCount
+            case .kvGroups: shape.kvHeadCount
+            case .channels: shape.ffnSize
+            }
+        }
+
+        /// The reader's columns per unit.
+        func width(_ shape: LayerShape, headDim: Int) -> Int {
+            switch self {
+            case .heads: headDim
+            case .kvGroups: shape.groupSize * headDim
+            case .channels: 1
+            }
+        }
+    }
+
+    /// How much to remove: SCOP's per-layer rate (one, or one per layer) or a fraction of the
+    /// model's parameters.
     public let budget: StructuredBudget
-    /// Whether query heads are selection units.
-    public let heads: Bool
-    /// Whether FFN channels are selection units.
-    public let channels: Bool
+    /// The kinds of unit mixed and pruned (heads and KV groups not together).
+    public let units: Set<Unit>
     /// The knockoff source.
     public let knockoffs: Knockoffs
     /// The estimator.
     public let estimate: Estimate
-    /// Adam steps.
+    /// Adam steps (gradient).
     public let steps: Int
-    /// Windows per step.
+    /// Windows per step (gradient).
     public let batch: Int
-    /// Adam's learning rate.
+    /// Adam's learning rate (gradient).
     public let learningRate: Double
-    /// Whether the importance is multiplied by the unit's output scale.
+    /// Whether the importance 2β − 1 is multiplied by the unit's output scale (gradient).
     public let scale: Bool
+    /// What replaces the removed units' contribution.
+    public let compensation: WidthCompensation
     /// The layers whose units are mixed and pruned (nil: all).
     public let layers: [Int]?
-    /// The seed of the Gaussian knockoffs' noise.
+    /// The seed of the Gaussian knockoffs' noise and of the model-sampled knockoff windows.
     public let seed: UInt64
 
     /// "scop".
     public var name: String { "scop" }
 
-    /// - Throws: `PruneError` for a budget outside [0, 1), no unit kind, fewer than one step or
-    ///   window per step, or a learning rate that is not positive.
+    /// `scale` nil means true for the gradient estimator.
+    ///
+    /// - Throws: `PruneError` for a budget outside [0, 1), no unit kind or heads with KV groups,
+    ///   fewer than one step or window per step, a learning rate that is not positive, or `scale`
+    ///   with the local estimator (its program already weighs each unit by its columns).
     public init(
-        budget: StructuredBudget, heads: Bool = true, channels: Bool = true, knockoffs: Knockoffs = .unpaired,
+        budget: StructuredBudget, units: Set<Unit> = [.heads, .channels], knockoffs: Knockoffs = .unpaired,
         estimate: Estimate = .gradient, steps: Int = 300, batch: Int = 8, learningRate: Double = 0.01,
-        scale: Bool = true, layers: [Int]? = nil, seed: UInt64 = 0
+        scale: Bool? = nil, compensation: WidthCompensation = .none, layers: [Int]? = nil, seed: UInt64 = 0
     ) throws(PruneError) {
         try budget.check(step: "scop")
-        guard heads || channels else { throw PruneError("scop: units must name heads, channels or both") }
+        guard !units.isEmpty else { throw PruneError("scop: units must name heads, kv_groups or channels") }
+        guard !(units.contains(.heads) && units.contains(.kvGroups)) else {
+            throw PruneError("scop: units: heads and kv_groups both select attention; choose one")
+        }
         guard steps >= 1 else { throw PruneError("scop: steps must be at least 1, got \(steps)") }
         guard batch >= 1 else { throw PruneError("scop: batch must be at least 1, got \(batch)") }
         guard learningRate > 0, learningRate.isFinite else {
             throw PruneError("scop: lr must be positive, got \(learningRate)")
         }
+        if estimate == .local, scale == true {
+            throw PruneError(
+                "scop: scale is the gradient estimator's magnitude factor; the local estimator's program already weighs every unit by its columns (leave scale out)"
+            )
+        }
         self.budget = budget
-        self.heads = heads
-        self.channels = channels
+        self.units = units
         self.knockoffs = knockoffs
         self.estimate = estimate
         self.steps = steps
         self.batch = batch
         self.learningRate = learningRate
-        self.scale = scale
+        self.scale = scale ?? (estimate == .gradient)
+        self.compensation = compensation
         self.layers = layers
         self.seed = seed
     }
 
-    /// Trains the gates, scores, checks every removal, then removes.
+    /// Estimates, checks every removal, removes, then compensates.
     public func run(model work: ModelWork) throws(PruneError) {
-        let model = work.model, config = model.config
+        let config = work.model.config
         let chosen = try config.checkedLayers(layers, step: name)
-        let calibration = work.calibration
-        // K2 takes its knockoff windows from the second half of the calibration.
-        let realCount = knockoffs == .unpaired ? calibration.count / 2 : calibration.count
-        guard realCount >= 1 else {
-            throw PruneError(
-                "scop: unpaired knockoffs need at least 2 calibration windows (half real, half knockoff), got \(calibration.count)"
-            )
-        }
-        let real = Array(calibration.prefix(realCount)), knockoffWindows = Array(calibration.dropFirst(realCount))
-        let statistics = try siteStatistics(work, realCount: realCount, gaussian: knockoffs == .gaussian)
-        var fitted: [Int: [LinearInputSite: GaussianKnockoffs]] = [:]
-        if knockoffs == .gaussian {
+        let ranking = try rank(work, layers: chosen)
+        let ratioOf = try budget.layerRatio(for: work, step: name) { ratio throws(PruneError) in
+            // The parameters removed depend on the counts alone.
+            var planned: [StructuralRemoval] = []
             for layer in chosen {
-                for (site, moments) in statistics.moments[layer] ?? [:] {
-                    let knockoff = try GaussianKnockoffs(moments: moments)
-                    if knockoff.ridge > 1e-6 {
-                        work.note(
-                            "layer \(layer) \(site): the covariance is singular; ridged with \(knockoff.ridge) of its mean variance"
-                        )
-                    }
-                    fitted[layer, default: [:]][site] = knockoff
+                for unit in units {
+                    let count = removedCount(unit, layer: layer, ratio: ratio, config)
+                    guard count > 0 else { continue }
+                    let groupSize = config.layers[layer].groupSize
+                    let any =
+                        unit == .heads
+                        ? (0..<config.layers[layer].kvHeadCount).flatMap { g in (0..<count).map { g * groupSize + $0 } }
+                        : Array(0..<count)
+                    planned.append(removal(unit, layer: layer, any, config).removal)
                 }
             }
+            return planned
         }
-        let capacity = calibration.map(\.count).max()!
-        var mixes: [UnitMix?] = Array(repeating: nil, count: config.layerCount)
+        var removals: [(removal: StructuralRemoval, note: String)] = [], kept: [Unit: [Int: [Int]]] = [:]
         for layer in chosen {
-            mixes[layer] = UnitMix(config: config, layer: layer, capacity: capacity, heads: heads, channels: channels)
+            for unit in units.sorted(by: { $0.rawValue < $1.rawValue }) {
+                let count = removedCount(unit, layer: layer, ratio: ratioOf(layer), config)
+                guard count > 0 else { continue }
+                let removed = ranking(layer, unit, count)
+                removals.append(removal(unit, layer: layer, removed, config))
+                let gone = Set(removed), shape = config.layers[layer]
+                kept[unit, default: [:]][layer] = (0..<unit.count(in: shape)).filter { !gone.contains($0) }
+            }
         }
-        let forward: DecoderLayerForward
-        do { forward = try DecoderLayerForward(model: model, capacity: capacity) } catch {
-            throw PruneError("scop: \(error.message)")
+        var compensators: [Unit: WidthCompensator] = [:]
+        for (unit, layers) in kept {
+            compensators[unit] = try WidthCompensator(
+                work, compensation, part: unit.reader, layers: layers.keys.sorted())
         }
-        var normal = NormalSource(seed: seed)
-        var adam = Adam(mixes: mixes, rate: learningRate)
-        var units: Set<GateUnit> = []
-        if heads { units.insert(.heads) }
-        if channels { units.insert(.channels) }
-        // The cost reference: one forward over every calibration window.
+        for (removal, note) in removals { try work.remove(removal, note: note) }
+        for (unit, layers) in kept {
+            for (layer, units) in layers.sorted(by: { $0.key < $1.key }) {
+                let width = unit.width(config.layers[layer], headDim: config.headDim)
+                try compensators[unit]!.apply(
+                    work, layer: layer, kept: units.flatMap { Array(($0 * width)..<(($0 + 1) * width)) }, step: name)
+            }
+        }
+    }
+
+    /// Runs the estimator on `layers` of `work`'s model and returns the ranking: for a layer, a
+    /// unit kind and a count, the units to remove (per KV group for query heads), ascending.
+    ///
+    /// - Throws: `PruneError` from the knockoff source, the statistics or the estimator.
+    package func rank(_ work: ModelWork, layers: [Int]) throws(PruneError) -> (Int, Unit, Int) -> [Int] {
+        let model = work.model, config = model.config
+        let source = try SCOPKnockoffSource(kind: knockoffs, work: work, layers: layers, seed: seed)
+        let statistics = try SiteStatistics(
+            work, windows: source.real.count, sites: Set(units.map(\.site)), moments: knockoffs == .gaussian)
+        if knockoffs == .gaussian { try source.fit(statistics.moments, work: work) }
         let clock = ContinuousClock()
         let forwardStart = clock.now
         _ = try work.meanNegativeLogLikelihood()
         let forwardTime = clock.now - forwardStart
         let estimateStart = clock.now
-        var losses: [Double] = []
-        for step in 0..<steps {
-            let indices = (0..<batch).map { (step * batch + $0) % real.count }
-            let windows = indices.map { real[$0] }
-            // Prepares window `index` of the batch: its knockoff source at every mixed site.
-            let prepare = { (index: Int) throws in
-                let rows = windows[index].count
-                switch knockoffs {
-                case .zeros:
-                    for mix in mixes.compactMap({ $0 }) { mix.knockoff = { _, _, out in out.update(repeating: 0) } }
-                case .gaussian:
-                    for layer in chosen {
-                        let sites = fitted[layer] ?? [:]
-                        mixes[layer]!.knockoff = { site, values, out in
-                            guard let knockoff = sites[site] else { return }
-                            knockoff.sample(values.baseAddress!, rows: rows, into: out.baseAddress!, normal: &normal)
-                        }
-                    }
-                case .unpaired:
-                    let other = knockoffWindows[(indices[index]) % knockoffWindows.count]
-                    guard other.count >= rows else {
-                        throw PruneError(
-                            "scop: knockoff window \(realCount + indices[index] % knockoffWindows.count) has \(other.count) tokens, fewer than the \(rows) of the real window it is paired with; use windows of one length"
-                        )
-                    }
-                    let features = try Self.features(of: Array(other.prefix(rows)), forward, model, layers: chosen)
-                    for layer in chosen {
-                        let stored = features[layer]!
-                        mixes[layer]!.knockoff = { site, _, out in
-                            guard let values = stored[site] else { return }
-                            _ = out.update(fromContentsOf: values.prefix(out.count))
-                        }
+        let ranking: (Int, Unit, Int) -> [Int]
+        switch estimate {
+        case .gradient:
+            let trained = try SCOPGradientEstimate(
+                source: source, work: work, layers: layers, units: units, steps: steps, batch: batch,
+                learningRate: learningRate)
+            var scores: [Int: [Unit: [Double]]] = [:]
+            for (layer, gates) in trained.betas {
+                for (unit, betas) in gates {
+                    let magnitudes = scale ? statistics.outputScale(model, layer: layer, unit: unit) : nil
+                    scores[layer, default: [:]][unit] = betas.enumerated().map { i, beta in
+                        (2 * beta - 1) * (magnitudes?[i] ?? 1)
                     }
                 }
             }
-            let gradients = try work.mixGradients(windows: windows, units: units, mixes: mixes, prepare: prepare)
-            losses.append(gradients.loss)
-            adam.step(mixes: mixes, gradients: gradients)
+            let all = trained.betas.values.flatMap { $0.values.flatMap { $0 } }
+            work.note(
+                "scop \(knockoffs.rawValue)/gradient: \(steps) steps of \(batch) windows, loss "
+                    + String(format: "%.4f → %.4f", trained.losses.first!, trained.losses.last!) + ", mean β "
+                    + String(format: "%.3f", all.reduce(0, +) / Double(max(all.count, 1)))
+                    + ", β ≤ 0.25: \(all.filter { $0 <= 0.25 }.count), β ≥ 0.75: \(all.filter { $0 >= 0.75 }.count) of \(all.count) units"
+            )
+            ranking = { layer, unit, count in
+                let values = scores[layer]![unit]!
+                guard unit == .heads else { return LLMPruner.lowest(values, count).sorted() }
+                let groupSize = config.layers[layer].groupSize
+                return stride(from: 0, to: values.count, by: groupSize).flatMap { first in
+                    LLMPruner.lowest(Array(values[first..<first + groupSize]), count).map { first + $0 }
+                }.sorted()
+            }
+        case .local:
+            let local = try SCOPLocalEstimate(source: source, model: model, layers: layers, units: units)
+            work.note(
+                "scop \(knockoffs.rawValue)/local: A = (WᵀW) ∘ E[δδᵀ] over \(source.real.count) real windows at \(layers.count) layers"
+            )
+            ranking = { layer, unit, count in
+                local.removed(layer: layer, unit: unit, count: count, groupSize: config.layers[layer].groupSize).units
+            }
         }
         let estimateTime = clock.now - estimateStart
         work.note(
             "scop \(estimate.rawValue) estimator: \(Self.seconds(estimateTime)) s, "
                 + String(format: "%.1f", estimateTime / forwardTime)
-                + "× one forward over the \(calibration.count) calibration windows (\(Self.seconds(forwardTime)) s)")
-        // Importance per unit.
-        var headScores: [Int: [Double]] = [:], channelScores: [Int: [Double]] = [:]
-        for layer in chosen {
-            let mix = mixes[layer]!
-            if let betas = mix.heads {
-                let magnitudes = scale ? statistics.headScale(model, layer) : nil
-                headScores[layer] = betas.enumerated().map { h, beta in
-                    Double(2 * beta - 1) * (magnitudes?[h] ?? 1)
-                }
-            }
-            if let betas = mix.channels {
-                let magnitudes = scale ? statistics.channelScale(model, layer) : nil
-                channelScores[layer] = betas.enumerated().map { j, beta in
-                    Double(2 * beta - 1) * (magnitudes?[j] ?? 1)
-                }
-            }
+                + "× one forward over the \(work.calibration.count) calibration windows (\(Self.seconds(forwardTime)) s)"
+        )
+        return ranking
+    }
+
+    /// How many units of `unit` `layer` loses at `ratio` (query heads: per KV group); never all
+    /// of them, since the ratio is below 1.
+    private func removedCount(_ unit: Unit, layer: Int, ratio: Double, _ config: LlamaConfig) -> Int {
+        let shape = config.layers[layer]
+        return Int(ratio * Double(unit == .heads ? shape.groupSize : unit.count(in: shape)))
+    }
+
+    /// The removal of the units `removed` of `layer` with its note.
+    private func removal(
+        _ unit: Unit, layer: Int, _ removed: [Int], _ config: LlamaConfig
+    ) -> (
+        removal: StructuralRemoval, note: String
+    ) {
+        let shape = config.layers[layer]
+        switch unit {
+        case .channels:
+            return (
+                .ffnChannels(layer: layer, removed), "layer \(layer): \(removed.count) of \(shape.ffnSize) FFN channels"
+            )
+        case .kvGroups:
+            return (
+                .kvGroups(layer: layer, removed), "layer \(layer): \(removed.count) of \(shape.kvHeadCount) KV groups"
+            )
+        case .heads:
+            return (
+                .queryHeads(layer: layer, removed), "layer \(layer): \(removed.count) of \(shape.headCount) query heads"
+            )
         }
-        let allBetas = mixes.compactMap { $0 }.flatMap { ($0.heads ?? []) + ($0.channels ?? []) }
-        work.note(
-            "scop \(knockoffs.rawValue)/\(estimate.rawValue): \(steps) steps of \(batch) windows, loss "
-                + String(format: "%.4f → %.4f", losses.first!, losses.last!) + ", mean β "
-                + String(format: "%.3f", allBetas.reduce(0) { $0 + Double($1) } / Double(max(allBetas.count, 1)))
-                + ", β ≤ 0.25: \(allBetas.filter { $0 <= 0.25 }.count) of \(allBetas.count) units")
-        func plan(_ ratio: Double) throws(PruneError) -> [(StructuralRemoval, String)] {
-            var removals: [(StructuralRemoval, String)] = []
-            for layer in chosen {
-                if let scores = channelScores[layer] {
-                    let count = Int(ratio * Double(scores.count))
-                    if count > 0 {
-                        guard count < scores.count else {
-                            throw PruneError(
-                                "scop: ratio \(ratio) removes every FFN channel of layer \(layer); lower it")
-                        }
-                        removals.append(
-                            (
-                                .ffnChannels(layer: layer, LLMPruner.lowest(scores, count)),
-                                "layer \(layer): \(count) of \(scores.count) FFN channels"
-                            ))
-                    }
-                }
-                if let scores = headScores[layer] {
-                    let groupSize = config.layers[layer].groupSize
-                    let perGroup = Int(ratio * Double(groupSize))
-                    guard perGroup > 0 else { continue }
-                    guard perGroup < groupSize else {
-                        throw PruneError(
-                            "scop: ratio \(ratio) removes every query head of layer \(layer)'s KV groups; lower it")
-                    }
-                    let removed = stride(from: 0, to: scores.count, by: groupSize).flatMap { first in
-                        LLMPruner.lowest(Array(scores[first..<first + groupSize]), perGroup).map { first + $0 }
-                    }
-                    removals.append(
-                        (
-                            .queryHeads(layer: layer, removed),
-                            "layer \(layer): \(removed.count) of \(scores.count) query heads"
-                        ))
-                }
-            }
-            return removals
-        }
-        try budget.apply(to: work, step: name, plan: plan)
     }
 
     /// `duration` in seconds, rounded to 0.1.
@@ -251,65 +291,10 @@ public struct SCOP: ModelStep {
         let value = Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
         return (value * 10).rounded() / 10
     }
-
-    /// The knockoff window's features at the mixed sites of `layers`, through the unmixed model:
-    /// `[layer][site]`, `rows × width` each.
-    static func features(
-        of window: [Int32], _ forward: DecoderLayerForward, _ model: Model, layers: [Int]
-    ) throws(PruneError) -> [Int: [LinearInputSite: [Float]]] {
-        let config = model.config, hidden = config.hiddenSize
-        let embedding = model.tensor(LlamaTensorNames.tokenEmbedding)!.storage.buffer
-        var state = [Float](repeating: 0, count: window.count * hidden)
-        for (row, id) in window.enumerated() {
-            for c in 0..<hidden { state[row * hidden + c] = embedding[Int(id) * hidden + c] }
-        }
-        let wanted = Set(layers)
-        var result: [Int: [LinearInputSite: [Float]]] = [:]
-        for layer in 0...(layers.max() ?? 0) {
-            var seen: [LinearInputSite: [Float]] = [:]
-            do {
-                try state.withUnsafeMutableBufferPointer { buffer throws(InferenceError) in
-                    try forward.run(
-                        layer: layer, input: buffer.baseAddress!, rows: window.count, output: buffer.baseAddress!,
-                        observe: { site, values in
-                            if wanted.contains(layer), site == .attentionContext || site == .ffnHidden {
-                                seen[site] = Array(values)
-                            }
-                        })
-                }
-            } catch { throw PruneError("scop: \(error.message)") }
-            if wanted.contains(layer) { result[layer] = seen }
-        }
-        return result
-    }
-
-    /// The dense stream's statistics at the mixed sites: E[x_j²] per channel (for the output
-    /// scale) and, for Gaussian knockoffs, the moments of every site, past position 0.
-    private func siteStatistics(_ work: ModelWork, realCount: Int, gaussian: Bool) throws(PruneError) -> SiteStatistics
-    {
-        var statistics = SiteStatistics()
-        try work.denseStream { layer, window, site, values in
-            guard window < realCount, site == .attentionContext || site == .ffnHidden else { return }
-            let width = values.count / work.calibration[window].count
-            let rows = values.count / width - 1
-            let past = UnsafeBufferPointer(rebasing: values[width...])
-            var squares = statistics.squares[layer, default: [:]][site] ?? Array(repeating: 0, count: width)
-            for r in 0..<rows {
-                for j in 0..<width { squares[j] += Double(past[r * width + j] * past[r * width + j]) }
-            }
-            statistics.squares[layer, default: [:]][site] = squares
-            statistics.rows[layer, default: [:]][site, default: 0] += rows
-            if gaussian {
-                var moments = statistics.moments[layer, default: [:]][site] ?? FeatureMoments(width: width)
-                moments.add(past, rows: rows)
-                statistics.moments[layer, default: [:]][site] = moments
-            }
-        }
-        return statistics
-    }
 }
 
-/// What `SCOP` gathers from the dense stream.
+/// What `SCOP` gathers from the dense stream of its real windows past position 0: Σ x_j² per
+/// site (the output scale) and, for Gaussian knockoffs, each site's moments.
 private struct SiteStatistics {
     /// Σ_t x_tj² per layer and site.
     var squares: [Int: [LinearInputSite: [Double]]] = [:]
@@ -318,66 +303,45 @@ private struct SiteStatistics {
     /// The moments (Gaussian knockoffs only).
     var moments: [Int: [LinearInputSite: FeatureMoments]] = [:]
 
-    /// `‖W_{:,j}‖²·E[x_j²]` per input column of the site's reader.
-    private func energies(_ model: Model, _ layer: Int, _ site: LinearInputSite) -> [Double] {
-        let part: LlamaTensorNames.Layer = site == .ffnHidden ? .down : .attentionOutput
-        let tensor = model.tensor(part.name(layer: layer))!
+    /// Streams the first `windows` calibration windows of `work` through the dense model.
+    ///
+    /// - Throws: `PruneError` from the dense stream.
+    init(_ work: ModelWork, windows: Int, sites: Set<LinearInputSite>, moments wantsMoments: Bool) throws(PruneError) {
+        var squares = self.squares, rows = self.rows, moments = self.moments
+        try work.denseStream { layer, window, site, values in
+            guard window < windows, sites.contains(site) else { return }
+            let width = values.count / work.calibration[window].count
+            let count = values.count / width - 1
+            let past = UnsafeBufferPointer(rebasing: values[width...])
+            var sum = squares[layer]?[site] ?? Array(repeating: 0, count: width)
+            for r in 0..<count {
+                for j in 0..<width { sum[j] += Double(past[r * width + j] * past[r * width + j]) }
+            }
+            squares[layer, default: [:]][site] = sum
+            rows[layer, default: [:]][site, default: 0] += count
+            if wantsMoments {
+                var moment = moments[layer]?[site] ?? FeatureMoments(width: width)
+                moment.add(past, rows: count)
+                moments[layer, default: [:]][site] = moment
+            }
+        }
+        self.squares = squares
+        self.rows = rows
+        self.moments = moments
+    }
+
+    /// Each unit's output scale: `√Σ_j ‖W_{:,j}‖²·E[x_j²]` over its reader's columns.
+    func outputScale(_ model: Model, layer: Int, unit: SCOP.Unit) -> [Double] {
+        let tensor = model.tensor(unit.reader.name(layer: layer))!
         let w = tensor.storage.buffer, columns = tensor.columns
-        let squares = self.squares[layer]![site]!, n = Double(max(rows[layer]![site]!, 1))
+        let squares = self.squares[layer]![unit.site]!, n = Double(max(rows[layer]![unit.site]!, 1))
         var norms = [Double](repeating: 0, count: columns)
         for r in 0..<tensor.rows {
             for c in 0..<columns { norms[c] += Double(w[r * columns + c] * w[r * columns + c]) }
         }
-        return (0..<columns).map { norms[$0] * squares[$0] / n }
-    }
-
-    /// A channel's output scale `‖W_{:,j}‖·√E[x_j²]`.
-    func channelScale(_ model: Model, _ layer: Int) -> [Double] {
-        energies(model, layer, .ffnHidden).map { $0.squareRoot() }
-    }
-
-    /// A head's output scale `√Σ_j ‖W_{:,j}‖²·E[x_j²]` over its columns.
-    func headScale(_ model: Model, _ layer: Int) -> [Double] {
-        let energy = energies(model, layer, .attentionContext), headDim = model.config.headDim
-        return stride(from: 0, to: energy.count, by: headDim).map {
-            energy[$0..<$0 + headDim].reduce(0, +).squareRoot()
-        }
-    }
-}
-
-/// Adam on every mix's β (the reference's betas 0.5 and 0.9), clamped to [0, 1] after each step.
-private struct Adam {
-    let rate: Double
-    let beta1 = 0.5, beta2 = 0.9, epsilon = 1e-8
-    var first: [[Double]], second: [[Double]]
-    var steps = 0
-
-    init(mixes: [UnitMix?], rate: Double) {
-        self.rate = rate
-        first = mixes.map { mix in Array(repeating: 0, count: (mix?.heads?.count ?? 0) + (mix?.channels?.count ?? 0)) }
-        second = first
-    }
-
-    /// One step from `gradients` (`∂L/∂β` per layer's heads then channels).
-    mutating func step(mixes: [UnitMix?], gradients: GateGradients) {
-        steps += 1
-        let correction1 = 1 - pow(beta1, Double(steps)), correction2 = 1 - pow(beta2, Double(steps))
-        for (layer, mix) in mixes.enumerated() {
-            guard let mix else { continue }
-            let heads = mix.heads?.count ?? 0
-            let g =
-                (mix.heads != nil ? gradients.layers[layer].heads : [])
-                + (mix.channels != nil ? gradients.layers[layer].channels : [])
-            var values = (mix.heads ?? []) + (mix.channels ?? [])
-            for i in values.indices {
-                first[layer][i] = beta1 * first[layer][i] + (1 - beta1) * g[i]
-                second[layer][i] = beta2 * second[layer][i] + (1 - beta2) * g[i] * g[i]
-                let update =
-                    rate * (first[layer][i] / correction1) / ((second[layer][i] / correction2).squareRoot() + epsilon)
-                values[i] = Float(min(1, max(0, Double(values[i]) - update)))
-            }
-            if mix.heads != nil { mix.heads = Array(values[..<heads]) }
-            if mix.channels != nil { mix.channels = Array(values[heads...]) }
+        let width = unit.width(model.config.layers[layer], headDim: model.config.headDim)
+        return stride(from: 0, to: columns, by: width).map { first in
+            (first..<first + width).reduce(0) { $0 + norms[$1] * squares[$1] / n }.squareRoot()
         }
     }
 }

@@ -243,9 +243,10 @@ package final class ModelGradients {
     ///
     /// With `mixes` (one per layer, nil for a layer left alone) the stream is SCOP's mixed one and
     /// the mixed units' entries are the gradients of their β (`UnitMix`); `prepare` runs before
-    /// each window's forward (with its index), to set the mixes' knockoff sources. `perToken`
-    /// sums each token's gate term as its absolute value, `Σ_t |x_t·∂L/∂x_t|` over the unit's
-    /// inputs (Michel et al.'s head importance; not with `mixes`).
+    /// each window's forward (with its index), to set the mixes' knockoff sources; without
+    /// `layers`, the gates below the lowest mixed layer are left at zero (the reverse pass stops
+    /// there). `perToken` sums each token's gate term as its absolute value, `Σ_t |x_t·∂L/∂x_t|`
+    /// over the unit's inputs (Michel et al.'s head importance; not with `mixes`).
     ///
     /// - Throws: `InferenceError` for bad windows, a layer out of range, or a unit a layer lacks
     ///   (heads or KV groups of a layer without attention, channels of one without an FFN); what
@@ -283,6 +284,10 @@ package final class ModelGradients {
         var result = config.layers.map { LayerGateGradients(shape: $0) }
         let gradient = TensorStorage(zeros: capacity * hidden)
         var total = 0.0
+        // The reverse pass stops at the lowest layer whose gates are asked for or mixed (with
+        // mixes and no layers: the lowest mixed one).
+        let mixed = (mixes ?? []).indices.filter { mixes![$0] != nil }
+        let lowest = layers.map { ($0 + mixed).min() ?? 0 } ?? (mixes == nil ? 0 : mixed.min() ?? 0)
         for (index, window) in windows.enumerated() {
             try cancellation?.check()
             try prepare?(index)
@@ -301,7 +306,7 @@ package final class ModelGradients {
                     stateGradient: gradient.buffer.baseAddress!, outputGradient: nil, accumulate: false,
                     normGradient: nil)
             }
-            for layer in (0..<config.layerCount).reversed() {
+            for layer in (lowest..<config.layerCount).reversed() {
                 let input = inputs[layer].buffer.baseAddress!, mix = mixes?[layer]
                 // The recomputation mixes in the knockoffs the forward drew, not new ones.
                 let fill = mix?.knockoff
