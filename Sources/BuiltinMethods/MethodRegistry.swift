@@ -65,9 +65,9 @@ public enum MethodRegistry {
             "removes the query heads, KV groups and FFN channels the model is content to replace by knockoffs (a control group with the real features' statistics): gates mixing each unit with its knockoff trained on the LM loss with the weights frozen, or a local closed-form program; uniform rate per layer (SCOP, Tang et al., adapted to LLMs)",
         parameters: [
             MethodParameter(
-                "ratio", .number, range: MethodParameterRange(0, 1),
+                "ratio", .layerNumbers, range: MethodParameterRange(0, 1),
                 help:
-                    "the fraction of each layer's FFN channels and KV groups, and of each KV group's query heads, to remove"
+                    "the fraction of each layer's FFN channels and KV groups, and of each KV group's query heads, to remove, or one per layer"
             ),
             params,
             MethodParameter(

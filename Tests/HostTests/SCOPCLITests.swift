@@ -45,7 +45,7 @@ import Testing
         #expect(file.metadata["shears.steps"]?.string?.hasPrefix("scop(") == true)
     }
 
-    @Test("KV groups and a recipe (shears.scop{} is the same step as --method scop); a parameter budget")
+    @Test("KV groups and a recipe (shears.scop{} is the same step as --method scop); a parameter budget and a ratio per layer")
     func groupsAndRecipe() throws {
         let workspace = try RecipeTests.Workspace()
         let groups = try Self.prune(
@@ -71,6 +71,10 @@ import Testing
         ])
         #expect(budget.status == 0, "\(budget.stderr)")
         #expect(budget.stdout.contains("params 0.2: ratio"), "\(budget.stdout)")
+        let perLayer = try Self.prune(workspace, ["ratio=0.5,0.25", "estimate=local"], "l.gguf")
+        #expect(perLayer.status == 0, "\(perLayer.stderr)")
+        let layers = try GGUFModelReader.load(try GGUFFile(path: workspace.directory.path("l.gguf"))).config.layers
+        #expect(layers.map(\.ffnSize) == [24, 36] && layers.map(\.headCount) == [2, 4], "\(layers)")
     }
 
     @Test("bad input exits 2, names the problem and writes nothing")

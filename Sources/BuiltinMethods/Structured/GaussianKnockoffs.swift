@@ -21,19 +21,21 @@ package struct GaussianKnockoffs: Sendable {
     package let gamma: Double
     /// The ridge added to Σ's diagonal before inverting it, as a fraction of Σ's mean diagonal.
     package let ridge: Double
-    /// `I − Σ⁻¹D`, `width × width` row-major: `x̃ = μ + (x − μ)·P + ε`.
+    /// `I − Σ⁻¹D`, `width × width` row-major: `x̃ = μ + (x − μ)·P + ε` (empty without sampling).
     private let projection: [Float]
-    /// F with `FFᵀ = 2D − DΣ⁻¹D`, `width × width` row-major: `ε = z·Fᵀ`, z standard normal.
+    /// F with `FFᵀ = 2D − DΣ⁻¹D`, `width × width` row-major: `ε = z·Fᵀ`, z standard normal (empty
+    /// without sampling).
     private let noiseFactor: [Float]
 
     /// Knockoffs for features of mean `mean` and covariance `covariance` (`width × width`,
     /// row-major, symmetric). Σ gets `ridge · mean(diag Σ)` on its diagonal; when that is not
     /// enough for a Cholesky factorisation the ridge grows tenfold until it is (read `ridge` to
-    /// say so).
+    /// say so). Without `sampling` only the scales are computed (the sampling factors cost an
+    /// eigendecomposition more), and `sample` must not be called.
     ///
     /// - Throws: `PruneError` for mismatched sizes, non-finite or non-positive variances, or a
     ///   covariance no ridge up to 1 makes positive definite.
-    package init(mean: [Double], covariance: [Double], ridge: Double = 1e-6) throws(PruneError) {
+    package init(mean: [Double], covariance: [Double], ridge: Double = 1e-6, sampling: Bool = true) throws(PruneError) {
         let d = mean.count
         guard d > 0, covariance.count == d * d else {
             throw PruneError(
@@ -69,6 +71,16 @@ package struct GaussianKnockoffs: Sendable {
         let smallest = Self.eigen(&normalised, d, vectors: false).min()!
         let gamma = min(1, 2 * smallest)
         let s = conditional.map { gamma * $0 }
+        self.width = d
+        self.mean = mean
+        self.scales = s
+        self.gamma = gamma
+        self.ridge = ridge
+        guard sampling else {
+            projection = []
+            noiseFactor = []
+            return
+        }
         // P = I − Σ⁻¹D and V = 2D − DΣ⁻¹D.
         var projection = [Float](repeating: 0, count: d * d)
         var noise = [Double](repeating: 0, count: d * d)
@@ -86,11 +98,6 @@ package struct GaussianKnockoffs: Sendable {
             let root = max(values[k], 0).squareRoot()
             for i in 0..<d { factor[i * d + k] = Float(noise[k * d + i] * root) }
         }
-        self.width = d
-        self.mean = mean
-        self.scales = s
-        self.gamma = gamma
-        self.ridge = ridge
         self.projection = projection
         self.noiseFactor = factor
     }
@@ -98,15 +105,18 @@ package struct GaussianKnockoffs: Sendable {
     /// Knockoffs fitted to the mean and covariance of the rows `moments` saw.
     ///
     /// - Throws: `PruneError` for fewer than two rows, or as `init(mean:covariance:ridge:)`.
-    package init(moments: FeatureMoments, ridge: Double = 1e-6) throws(PruneError) {
-        try self.init(mean: moments.mean, covariance: try moments.covariance(), ridge: ridge)
+    package init(moments: FeatureMoments, ridge: Double = 1e-6, sampling: Bool = true) throws(PruneError) {
+        try self.init(mean: moments.mean, covariance: try moments.covariance(), ridge: ridge, sampling: sampling)
     }
 
     /// Writes the knockoffs of `rows` rows of `x` (`rows × width`, row-major) into `output`,
     /// drawing the noise from `normal`.
+    ///
+    /// - Precondition: fitted with `sampling`.
     package func sample(
         _ x: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, normal: inout NormalSource
     ) {
+        precondition(!noiseFactor.isEmpty || width == 0, "GaussianKnockoffs: fitted without sampling")
         let d = width
         var centred = [Float](repeating: 0, count: rows * d), noise = [Float](repeating: 0, count: rows * d)
         for r in 0..<rows {

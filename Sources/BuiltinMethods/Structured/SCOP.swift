@@ -168,6 +168,7 @@ public struct SCOP: ModelStep {
             return planned
         }
         var removals: [(removal: StructuralRemoval, note: String)] = [], kept: [Unit: [Int: [Int]]] = [:]
+        let clock = ContinuousClock(), selectionStart = clock.now
         for layer in chosen {
             for unit in units.sorted(by: { $0.rawValue < $1.rawValue }) {
                 let count = removedCount(unit, layer: layer, ratio: ratioOf(layer), config)
@@ -178,6 +179,7 @@ public struct SCOP: ModelStep {
                 kept[unit, default: [:]][layer] = (0..<unit.count(in: shape)).filter { !gone.contains($0) }
             }
         }
+        work.note("scop selection: \(Self.seconds(clock.now - selectionStart)) s (the local program is solved here)")
         var compensators: [Unit: WidthCompensator] = [:]
         for (unit, layers) in kept {
             compensators[unit] = try WidthCompensator(
@@ -199,15 +201,17 @@ public struct SCOP: ModelStep {
     /// - Throws: `PruneError` from the knockoff source, the statistics or the estimator.
     package func rank(_ work: ModelWork, layers: [Int]) throws(PruneError) -> (Int, Unit, Int) -> [Int] {
         let model = work.model, config = model.config
-        let source = try SCOPKnockoffSource(kind: knockoffs, work: work, layers: layers, seed: seed)
-        let statistics = try SiteStatistics(
-            work, windows: source.real.count, sites: Set(units.map(\.site)), moments: knockoffs == .gaussian)
-        if knockoffs == .gaussian { try source.fit(statistics.moments, work: work) }
+        // The cost reference: one forward over every calibration window.
         let clock = ContinuousClock()
         let forwardStart = clock.now
         _ = try work.meanNegativeLogLikelihood()
         let forwardTime = clock.now - forwardStart
+        // The estimator's cost: knockoff source, statistics, fits and the estimate itself.
         let estimateStart = clock.now
+        let source = try SCOPKnockoffSource(kind: knockoffs, work: work, layers: layers, seed: seed)
+        let statistics = try SiteStatistics(
+            work, windows: source.real.count, sites: Set(units.map(\.site)), moments: knockoffs == .gaussian)
+        if knockoffs == .gaussian { try source.fit(statistics.moments, work: work, sampling: estimate == .gradient) }
         let ranking: (Int, Unit, Int) -> [Int]
         switch estimate {
         case .gradient:

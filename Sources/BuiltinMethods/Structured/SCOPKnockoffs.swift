@@ -73,14 +73,15 @@ final class SCOPKnockoffSource {
         }
     }
 
-    /// Fits the Gaussian knockoffs to `moments` (per layer and site), noting ridged sites on `work`.
+    /// Fits the Gaussian knockoffs to `moments` (per layer and site), noting ridged sites on `work`;
+    /// without `sampling` only their scales (the local estimator's `E[δδᵀ] = 2D`).
     ///
     /// - Throws: `PruneError` when a site's covariance cannot be fitted (a dead unit).
-    func fit(_ moments: [Int: [LinearInputSite: FeatureMoments]], work: ModelWork) throws(PruneError) {
+    func fit(_ moments: [Int: [LinearInputSite: FeatureMoments]], work: ModelWork, sampling: Bool) throws(PruneError) {
         var fitted: [Int: [LinearInputSite: GaussianKnockoffs]] = [:]
         for (layer, sites) in moments.sorted(by: { $0.key < $1.key }) {
             for (site, moment) in sites {
-                let knockoff = try GaussianKnockoffs(moments: moment)
+                let knockoff = try GaussianKnockoffs(moments: moment, sampling: sampling)
                 if knockoff.ridge > 1e-6 {
                     work.note(
                         "layer \(layer) \(site): the covariance is singular; ridged with \(knockoff.ridge) of its mean variance"
