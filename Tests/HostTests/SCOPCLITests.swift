@@ -45,7 +45,9 @@ import Testing
         #expect(file.metadata["shears.steps"]?.string?.hasPrefix("scop(") == true)
     }
 
-    @Test("KV groups and a recipe (shears.scop{} is the same step as --method scop); a parameter budget and a ratio per layer")
+    @Test(
+        "KV groups and a recipe (shears.scop{} is the same step as --method scop); a parameter budget and a ratio per layer"
+    )
     func groupsAndRecipe() throws {
         let workspace = try RecipeTests.Workspace()
         let groups = try Self.prune(
