@@ -116,7 +116,7 @@ package struct GaussianKnockoffs: Sendable {
     package func sample(
         _ x: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, normal: inout NormalSource
     ) {
-        precondition(!noiseFactor.isEmpty || width == 0, "GaussianKnockoffs: fitted without sampling")
+        precondition(!noiseFactor.isEmpty, "GaussianKnockoffs: fitted without sampling")
         let d = width
         var centred = [Float](repeating: 0, count: rows * d), noise = [Float](repeating: 0, count: rows * d)
         for r in 0..<rows {

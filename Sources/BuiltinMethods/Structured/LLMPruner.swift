@@ -332,4 +332,12 @@ public struct LLMPruner: ModelStep {
     static func lowest(_ scores: [Double], _ count: Int) -> [Int] {
         scores.indices.sorted { (scores[$0], $0) < (scores[$1], $1) }.prefix(count).sorted()
     }
+
+    /// The indices of the `count` lowest scores of each run of `groupSize` (a KV group's query
+    /// heads), ascending (ties by index).
+    static func lowest(_ scores: [Double], _ count: Int, perGroupOf groupSize: Int) -> [Int] {
+        stride(from: 0, to: scores.count, by: groupSize).flatMap { first in
+            lowest(Array(scores[first..<first + groupSize]), count).map { first + $0 }
+        }
+    }
 }

@@ -210,7 +210,8 @@ public struct SCOP: ModelStep {
         let estimateStart = clock.now
         let source = try SCOPKnockoffSource(kind: knockoffs, work: work, layers: layers, seed: seed)
         let statistics = try SiteStatistics(
-            work, windows: source.real.count, sites: Set(units.map(\.site)), moments: knockoffs == .gaussian)
+            work, windows: source.real.count, sites: Set(units.map(\.site)), squares: scale,
+            moments: knockoffs == .gaussian)
         if knockoffs == .gaussian { try source.fit(statistics.moments, work: work, sampling: estimate == .gradient) }
         let ranking: (Int, Unit, Int) -> [Int]
         switch estimate {
@@ -236,11 +237,9 @@ public struct SCOP: ModelStep {
             )
             ranking = { layer, unit, count in
                 let values = scores[layer]![unit]!
-                guard unit == .heads else { return LLMPruner.lowest(values, count).sorted() }
-                let groupSize = config.layers[layer].groupSize
-                return stride(from: 0, to: values.count, by: groupSize).flatMap { first in
-                    LLMPruner.lowest(Array(values[first..<first + groupSize]), count).map { first + $0 }
-                }.sorted()
+                return unit == .heads
+                    ? LLMPruner.lowest(values, count, perGroupOf: config.layers[layer].groupSize)
+                    : LLMPruner.lowest(values, count)
             }
         case .local:
             let local = try SCOPLocalEstimate(source: source, model: model, layers: layers, units: units)
@@ -307,22 +306,29 @@ private struct SiteStatistics {
     /// The moments (Gaussian knockoffs only).
     var moments: [Int: [LinearInputSite: FeatureMoments]] = [:]
 
-    /// Streams the first `windows` calibration windows of `work` through the dense model.
+    /// Streams the first `windows` calibration windows of `work` through the dense model, for
+    /// the squares (`squares`) and the moments (`moments`); not at all when neither is wanted.
     ///
     /// - Throws: `PruneError` from the dense stream.
-    init(_ work: ModelWork, windows: Int, sites: Set<LinearInputSite>, moments wantsMoments: Bool) throws(PruneError) {
+    init(
+        _ work: ModelWork, windows: Int, sites: Set<LinearInputSite>, squares wantsSquares: Bool,
+        moments wantsMoments: Bool
+    ) throws(PruneError) {
+        guard wantsSquares || wantsMoments else { return }
         var squares = self.squares, rows = self.rows, moments = self.moments
         try work.denseStream { layer, window, site, values in
             guard window < windows, sites.contains(site) else { return }
             let width = values.count / work.calibration[window].count
             let count = values.count / width - 1
             let past = UnsafeBufferPointer(rebasing: values[width...])
-            var sum = squares[layer]?[site] ?? Array(repeating: 0, count: width)
-            for r in 0..<count {
-                for j in 0..<width { sum[j] += Double(past[r * width + j] * past[r * width + j]) }
+            if wantsSquares {
+                var sum = squares[layer]?[site] ?? Array(repeating: 0, count: width)
+                for r in 0..<count {
+                    for j in 0..<width { sum[j] += Double(past[r * width + j] * past[r * width + j]) }
+                }
+                squares[layer, default: [:]][site] = sum
+                rows[layer, default: [:]][site, default: 0] += count
             }
-            squares[layer, default: [:]][site] = sum
-            rows[layer, default: [:]][site, default: 0] += count
             if wantsMoments {
                 var moment = moments[layer]?[site] ?? FeatureMoments(width: width)
                 moment.add(past, rows: count)

@@ -245,11 +245,7 @@ public struct UnitRemoval: ModelStep {
             removal = .kvGroups(layer: layer, removed)
             note = "\(count) of \(shape.kvHeadCount) KV groups"
         case .queryHeads:
-            let heads = perUnit(values, headDim)
-            removed = (0..<shape.kvHeadCount).flatMap { group in
-                let members = Array(heads[(group * shape.groupSize)..<((group + 1) * shape.groupSize)])
-                return LLMPruner.lowest(members, count).map { group * shape.groupSize + $0 }
-            }
+            removed = LLMPruner.lowest(perUnit(values, headDim), count, perGroupOf: shape.groupSize)
             removal = .queryHeads(layer: layer, removed)
             note = "\(removed.count) of \(shape.headCount) query heads (\(count) per KV group)"
         }

@@ -286,8 +286,8 @@ package final class ModelGradients {
         var total = 0.0
         // The reverse pass stops at the lowest layer whose gates are asked for or mixed (with
         // mixes and no layers: the lowest mixed one).
-        let mixed = (mixes ?? []).indices.filter { mixes![$0] != nil }
-        let lowest = layers.map { ($0 + mixed).min() ?? 0 } ?? (mixes == nil ? 0 : mixed.min() ?? 0)
+        let mixed = mixes?.indices.filter { mixes![$0] != nil } ?? []
+        let lowest = (layers.map { $0 + mixed } ?? mixed).min() ?? 0
         for (index, window) in windows.enumerated() {
             try cancellation?.check()
             try prepare?(index)
