@@ -81,14 +81,22 @@ public enum MethodRegistry {
             MethodParameter(
                 "estimate", .choice(SCOP.Estimate.allCases.map(\.rawValue)), default: .string("gradient"),
                 help:
-                    "how importance is estimated: gradient (gates trained by Adam on the LM loss of the mixed stream) or local (the closed-form program on each reading matrix)"
+                    "how importance is estimated: gradient (gates trained by Adam on the LM loss of the mixed stream), local (the closed-form program on each reading matrix) or regression (ridge fit of the loss increase over random knockoff swap sets)"
             ),
             MethodParameter(
                 "steps", .integer, default: .integer(300), range: MethodParameterRange(1),
                 help: "Adam steps on the gates (gradient)"),
             MethodParameter(
                 "batch", .integer, default: .integer(8), range: MethodParameterRange(1),
-                help: "calibration windows per step (gradient)"),
+                help: "calibration windows per step (gradient), or per swap set (regression)"),
+            MethodParameter(
+                "swaps", .integer, range: MethodParameterRange(1), provenance: .unlessDefault,
+                help: "swap sets (regression; default 4 per unit)"),
+            MethodParameter(
+                "swap_probability", .number, default: .number(0.1),
+                range: MethodParameterRange(0, includesLower: false, 1),
+                provenance: .unlessDefault,
+                help: "the probability that a swap set hands a unit to its knockoff (regression)"),
             MethodParameter(
                 "lr", .number, default: .number(0.01), range: MethodParameterRange(0, includesLower: false),
                 help: "Adam's learning rate on the gates (gradient)"),
@@ -133,7 +141,8 @@ public enum MethodRegistry {
                 knockoffs: SCOP.Knockoffs(rawValue: arguments.string("knockoffs")!)!,
                 estimate: SCOP.Estimate(rawValue: arguments.string("estimate")!)!, steps: arguments.integer("steps")!,
                 batch: arguments.integer("batch")!, learningRate: arguments.number("lr")!,
-                scale: arguments.boolean("scale"),
+                scale: arguments.boolean("scale"), swaps: arguments.integer("swaps"),
+                swapProbability: arguments.number("swap_probability")!,
                 compensation: WidthCompensation(
                     name: arguments.string("compensation")!, lambda: arguments.number("lambda")!, step: "scop"),
                 layers: layers, seed: UInt64(seed))

@@ -21,6 +21,11 @@ public final class ForwardPass {
     /// Decoder layers to leave out, as if their blocks were removed (each adds nothing to the
     /// residual stream): what depth-pruning criteria score. Empty by default.
     public var skippedLayers: Set<Int> = []
+    /// SCOP's selection layers, one per decoder layer (nil leaves a layer unmixed), applied to a
+    /// whole sequence from position 0 (`negativeLogLikelihoods`); empty for none.
+    package var mixes: [UnitMix?] = [] {
+        didSet { precondition(mixes.isEmpty || mixes.count == config.layerCount, "mixes: one per layer") }
+    }
     /// Threads that share the attention work (each running single-threaded BLAS); 1 lets
     /// OpenBLAS thread each product instead.
     public var attentionWorkers: Int { attention.workers }
@@ -189,10 +194,12 @@ public final class ForwardPass {
             (residual + row * hidden).update(from: weights.tokenEmbedding + Int(id) * hidden, count: hidden)
         }
         timer.charge(\.embedding)
+        precondition(mixes.isEmpty || position == 0, "mixes apply to whole sequences from position 0")
         for layer in 0..<config.layerCount where !skippedLayers.contains(layer) {
             DecoderLayer(weights, layer: layer).forward(
                 residual, rows: rows, cache: workspace.sequenceCache(layer: layer, firstPosition: position),
-                scratch: workspace.scratch, rotary: rotary, attention: attention, timer: &timer)
+                scratch: workspace.scratch, rotary: rotary, attention: attention,
+                mix: mixes.isEmpty ? nil : mixes[layer], timer: &timer)
         }
         shears_rmsnorm(
             residual, weights.outputNorm, workspace.scratch.normed.buffer.baseAddress!, rows, hidden,

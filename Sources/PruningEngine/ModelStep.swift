@@ -55,14 +55,8 @@ public final class ModelWork {
     ///   ids outside the vocabulary, or when the prune is cancelled.
     public func meanNegativeLogLikelihood(skipping: Set<Int> = []) throws(PruneError) -> Double {
         guard !calibration.isEmpty else { throw PruneError("\(report.step) needs calibration windows") }
+        let forward = try forwardPass(capacity: calibration.map(\.count).max()!)
         do {
-            let forward: ForwardPass
-            if let existing = self.forward {
-                forward = existing
-            } else {
-                forward = try ForwardPass(model: model, capacity: calibration.map(\.count).max()!)
-                self.forward = forward
-            }
             forward.skippedLayers = skipping
             var total = 0.0, count = 0
             for window in calibration {
@@ -78,6 +72,42 @@ public final class ModelWork {
         } catch {
             throw PruneError("\(report.step): \(error.message)")
         }
+    }
+
+    /// The forward pass kept for the loss, made (again) when there is none or it is too short for
+    /// `capacity` positions.
+    private func forwardPass(capacity: Int) throws(PruneError) -> ForwardPass {
+        if let forward, forward.capacity >= capacity { return forward }
+        let made = try PruneError.mapping(report.step) { try ForwardPass(model: model, capacity: capacity) }
+        forward = made
+        return made
+    }
+
+    /// The mean next-token NLL over every predicted token of `windows` on SCOP's mixed stream
+    /// (`mixes`: one per layer, nil for a layer left alone); `prepare` runs before each window's
+    /// forward, with its index, to set the mixes' knockoff sources. A forward only: no reverse pass.
+    ///
+    /// - Throws: `PruneError` for windows shorter than 2 tokens or ids outside the vocabulary, on
+    ///   cancellation, or what `prepare` throws.
+    package func mixedLoss(
+        windows: [[Int32]], mixes: [UnitMix?], prepare: (Int) throws(PruneError) -> Void
+    ) throws(PruneError) -> Double {
+        let forward = try forwardPass(capacity: windows.map(\.count).max() ?? 1)
+        forward.mixes = mixes
+        forward.skippedLayers = []
+        defer { forward.mixes = [] }
+        var total = 0.0, count = 0
+        for (index, window) in windows.enumerated() {
+            try prepare(index)
+            try PruneError.mapping(report.step) {
+                try cancellation?.check()
+                for value in try forward.negativeLogLikelihoods(window) {
+                    total += Double(value)
+                    count += 1
+                }
+            }
+        }
+        return total / Double(max(count, 1))
     }
 
     /// The gradient of the mean next-token NLL over the calibration windows with respect to every

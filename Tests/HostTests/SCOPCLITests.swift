@@ -29,6 +29,10 @@ import Testing
             ["estimate=local", "knockoffs=model", "compensation=ridge"],
             ["estimate=local", "knockoffs=gaussian"],
             ["estimate=local", "knockoffs=zeros"],
+            ["estimate=regression", "knockoffs=unpaired", "swaps=40", "batch=2"],
+            ["estimate=regression", "knockoffs=model", "swaps=40", "batch=2", "swap_probability=0.2"],
+            ["estimate=regression", "knockoffs=gaussian", "swaps=40", "batch=2", "compensation=ridge"],
+            ["estimate=regression", "knockoffs=zeros", "swaps=40", "batch=2"],
         ])
     func estimators(_ options: [String]) throws {
         let workspace = try RecipeTests.Workspace()
@@ -86,6 +90,9 @@ import Testing
             (["ratio=0.5", "units=heads,kv_groups"], 4, "heads and kv_groups both select attention"),
             (["ratio=0.5", "units=blocks"], 4, "'blocks' is not heads, kv_groups or channels"),
             (["ratio=0.5", "estimate=local", "scale=true"], 4, "leave scale out"),
+            (["ratio=0.5", "estimate=regression", "scale=true"], 4, "leave scale out"),
+            (["ratio=0.5", "estimate=regression", "swaps=0"], 4, "swaps"),
+            (["ratio=0.5", "estimate=regression", "swap_probability=1"], 4, "swap_probability"),
             (["ratio=0.5", "knockoffs=unpaired"], 1, "unpaired knockoffs need at least 2 calibration windows"),
             (["ratio=0.5", "estimate=annealing"], 4, "estimate"),
             (["ratio=0.5", "compensation=mean"], 4, "compensation"),

@@ -55,6 +55,24 @@ import Testing
         #expect(checked == 12)
     }
 
+    @Test("the forward pass with mixes gives the mixed loss the reverse pass reports")
+    func forwardMixedLoss() throws {
+        let model = try TinyModel.make(seed: 8)
+        let windows = [
+            ForwardPassTests.tokens(10, vocab: model.config.vocabSize, seed: 3),
+            ForwardPassTests.tokens(7, vocab: model.config.vocabSize, seed: 4),
+        ]
+        let mixes = Self.mixes(model, capacity: 10, seed: 2)
+        let reverse = try ModelGradients(model: model).gates(windows: windows, units: [.heads], mixes: mixes).loss
+        let forward = try ForwardPass(model: model, capacity: 10)
+        let plain = try windows.flatMap { try forward.negativeLogLikelihoods($0) }
+        forward.mixes = mixes
+        let mixed = try windows.flatMap { try forward.negativeLogLikelihoods($0) }
+        let mean = mixed.reduce(0.0) { $0 + Double($1) } / Double(mixed.count)
+        #expect(abs(mean - reverse) <= 1e-5 * abs(reverse), "forward \(mean), reverse pass \(reverse)")
+        #expect(abs(mean - plain.reduce(0.0) { $0 + Double($1) } / Double(plain.count)) > 1e-3)
+    }
+
     @Test("at β = 1 the mix leaves the loss as it is")
     func identityMix() throws {
         let model = try TinyModel.make(seed: 6)

@@ -16,7 +16,9 @@ import PruningEngine
 ///   |γ_BN|: `‖W_{:,j}‖·√E[x_j²]` for a channel, `√Σ_j ‖W_{:,j}‖²·E[x_j²]` over a head's or group's
 ///   `attn_output` columns);
 /// - `local` (§1.5 A): the convex program `min uᵀAu`, `A = (WᵀW) ∘ E[δδᵀ]`, per layer
-///   (`SCOPLocalEstimate`).
+///   (`SCOPLocalEstimate`);
+/// - `regression` (§1.5 C): random knockoff swap sets, each unit's expected loss increase when
+///   handed to its knockoff fitted by ridge regression (`SCOPRegressionEstimate`).
 ///
 /// Selection is SCOP's uniform per-layer rate (`Int(ratio·n)` of each layer's FFN channels or KV
 /// groups, `Int(ratio·groupSize)` query heads of each KV group; one ratio per layer, or the common
@@ -45,7 +47,15 @@ public struct SCOP: ModelStep {
         case gradient
         /// The closed-form local program on each reading matrix (§1.5 A).
         case local
+        /// Ridge regression of the loss increase over random knockoff swap sets (§1.5 C).
+        case regression
     }
+
+    /// The most swap sets the `regression` estimator runs by default (4 per unit) before it asks
+    /// for `swaps` to be given.
+    public static let defaultSwapLimit = 10_000
+    /// The ridge of the swap regression, relative to the mean diagonal of ZᵀZ.
+    static let swapRidge = 0.01
 
     /// A kind of selection unit.
     public enum Unit: String, CaseIterable, Sendable {
@@ -91,8 +101,12 @@ public struct SCOP: ModelStep {
     public let estimate: Estimate
     /// Adam steps (gradient).
     public let steps: Int
-    /// Windows per step (gradient).
+    /// Windows per step (gradient), or the windows every swap set is measured on (regression).
     public let batch: Int
+    /// Swap sets (regression; nil: 4 per unit).
+    public let swaps: Int?
+    /// The probability that a swap set hands a unit to its knockoff (regression).
+    public let swapProbability: Double
     /// Adam's learning rate (gradient).
     public let learningRate: Double
     /// Whether the importance 2β − 1 is multiplied by the unit's output scale (gradient).
@@ -110,12 +124,14 @@ public struct SCOP: ModelStep {
     /// `scale` nil means true for the gradient estimator.
     ///
     /// - Throws: `PruneError` for a budget outside [0, 1), no unit kind or heads with KV groups,
-    ///   fewer than one step or window per step, a learning rate that is not positive, or `scale`
-    ///   with the local estimator (its program already weighs each unit by its columns).
+    ///   fewer than one step or window per step, a learning rate that is not positive, `scale`
+    ///   with the local or regression estimator (their importance is already in the model's
+    ///   terms), fewer than 1 swap set or a swap probability outside (0, 1).
     public init(
         budget: StructuredBudget, units: Set<Unit> = [.heads, .channels], knockoffs: Knockoffs = .unpaired,
         estimate: Estimate = .gradient, steps: Int = 300, batch: Int = 8, learningRate: Double = 0.01,
-        scale: Bool? = nil, compensation: WidthCompensation = .none, layers: [Int]? = nil, seed: UInt64 = 0
+        scale: Bool? = nil, swaps: Int? = nil, swapProbability: Double = 0.1, compensation: WidthCompensation = .none,
+        layers: [Int]? = nil, seed: UInt64 = 0
     ) throws(PruneError) {
         try budget.check(step: "scop")
         guard !units.isEmpty else { throw PruneError("scop: units must name heads, kv_groups or channels") }
@@ -127,10 +143,14 @@ public struct SCOP: ModelStep {
         guard learningRate > 0, learningRate.isFinite else {
             throw PruneError("scop: lr must be positive, got \(learningRate)")
         }
-        if estimate == .local, scale == true {
+        if estimate != .gradient, scale == true {
             throw PruneError(
-                "scop: scale is the gradient estimator's magnitude factor; the local estimator's program already weighs every unit by its columns (leave scale out)"
+                "scop: scale is the gradient estimator's magnitude factor; the \(estimate.rawValue) estimator's importance is already in the model's terms (leave scale out)"
             )
+        }
+        if let swaps, swaps < 1 { throw PruneError("scop: swaps must be at least 1, got \(swaps)") }
+        guard swapProbability > 0, swapProbability < 1 else {
+            throw PruneError("scop: swap_probability must be in (0, 1), got \(swapProbability)")
         }
         self.budget = budget
         self.units = units
@@ -138,6 +158,8 @@ public struct SCOP: ModelStep {
         self.estimate = estimate
         self.steps = steps
         self.batch = batch
+        self.swaps = swaps
+        self.swapProbability = swapProbability
         self.learningRate = learningRate
         self.scale = scale ?? (estimate == .gradient)
         self.compensation = compensation
@@ -208,11 +230,13 @@ public struct SCOP: ModelStep {
         let forwardTime = clock.now - forwardStart
         // The estimator's cost: knockoff source, statistics, fits and the estimate itself.
         let estimateStart = clock.now
-        let source = try SCOPKnockoffSource(kind: knockoffs, work: work, layers: layers, seed: seed)
+        let source = try SCOPKnockoffSource(
+            kind: knockoffs, work: work, layers: layers, sites: Set(units.map(\.site)), seed: seed,
+            cacheLimit: estimate == .local ? 0 : SCOPKnockoffSource.reuseCache)
         let statistics = try SiteStatistics(
             work, windows: source.real.count, sites: Set(units.map(\.site)), squares: scale,
             moments: knockoffs == .gaussian)
-        if knockoffs == .gaussian { try source.fit(statistics.moments, work: work, sampling: estimate == .gradient) }
+        if knockoffs == .gaussian { try source.fit(statistics.moments, work: work, sampling: estimate != .local) }
         let ranking: (Int, Unit, Int) -> [Int]
         switch estimate {
         case .gradient:
@@ -237,6 +261,29 @@ public struct SCOP: ModelStep {
             )
             ranking = { layer, unit, count in
                 let values = scores[layer]![unit]!
+                return unit == .heads
+                    ? LLMPruner.lowest(values, count, perGroupOf: config.layers[layer].groupSize)
+                    : LLMPruner.lowest(values, count)
+            }
+        case .regression:
+            let unitCount = layers.reduce(0) { sum, layer in
+                sum + units.reduce(0) { $0 + $1.count(in: config.layers[layer]) }
+            }
+            let swapCount = swaps ?? 4 * unitCount
+            guard swaps != nil || swapCount <= Self.defaultSwapLimit else {
+                throw PruneError(
+                    "scop: the regression estimator would run \(swapCount) swap sets (4 per unit for \(unitCount) units), one forward over \(min(batch, source.real.count)) windows each; give swaps = N, fewer units (units = heads or kv_groups) or fewer layers"
+                )
+            }
+            let fit = try SCOPRegressionEstimate(
+                source: source, work: work, layers: layers, units: units, swaps: swapCount,
+                probability: swapProbability, batch: batch, ridge: Self.swapRidge, seed: seed)
+            work.note(
+                "scop \(knockoffs.rawValue)/regression: \(swapCount) swap sets over \(fit.unitCount) units (p = \(swapProbability)) on \(min(batch, source.real.count)) windows, loss "
+                    + String(format: "%.4f, mean increase %.4f, R² %.3f", fit.baseLoss, fit.meanIncrease, fit.explained)
+            )
+            ranking = { layer, unit, count in
+                let values = fit.importance[layer]![unit]!
                 return unit == .heads
                     ? LLMPruner.lowest(values, count, perGroupOf: config.layers[layer].groupSize)
                     : LLMPruner.lowest(values, count)

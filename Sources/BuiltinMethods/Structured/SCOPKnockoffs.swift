@@ -7,8 +7,11 @@ import SeededRandom
 /// come from (`SCOP.Knockoffs`). Knockoff windows (model-sampled or unpaired) run through the
 /// *unmixed* model, so their features at every depth are the network's pure response to knockoff
 /// data (the reference's knockoff half); real and knockoff tokens are paired by position and
-/// position 0 is never mixed.
+/// position 0 is never mixed. A knockoff window's features do not depend on the gates, so they are
+/// computed once per window and kept for later uses while they fit `cacheLimit`.
 final class SCOPKnockoffSource {
+    /// The default for estimators that revisit windows: 1 GiB of knockoff-window features.
+    static let reuseCache = 1 << 30
     /// The source.
     let kind: SCOP.Knockoffs
     /// The windows whose loss trains the gates (all calibration windows, or the first half for
@@ -21,20 +24,34 @@ final class SCOPKnockoffSource {
     private let model: Model
     private let forward: DecoderLayerForward
     private let layers: [Int]
+    /// The mixed sites (features at other sites are not kept).
+    private let sites: Set<LinearInputSite>
+    private let seed: UInt64
     private var normal: NormalSource
+    /// Knockoff-window features by real window index, and their size in bytes.
+    private var cache: [Int: [Int: [LinearInputSite: [Float]]]] = [:]
+    private var cachedBytes = 0
+    private let cacheLimit: Int
 
-    /// The real windows and the knockoff windows of `work`'s calibration for `kind`; Gaussian
-    /// knockoffs are fitted later (`fit`). Model-sampled windows are drawn from the unpruned
+    /// The real windows and the knockoff windows of `work`'s calibration for `kind`, with features
+    /// kept at `sites` of `layers` (up to `cacheLimit` bytes of knockoff-window features between
+    /// uses); Gaussian knockoffs are fitted later (`fit`). Model-sampled windows are drawn from the unpruned
     /// model at temperature 1, as long as the longest real window.
     ///
     /// - Throws: `PruneError` for fewer than 2 windows with unpaired knockoffs, knockoff windows
     ///   shorter than their real windows, sampled windows longer than the model's context, or a
     ///   failed generation.
-    init(kind: SCOP.Knockoffs, work: ModelWork, layers: [Int], seed: UInt64) throws(PruneError) {
+    init(
+        kind: SCOP.Knockoffs, work: ModelWork, layers: [Int], sites: Set<LinearInputSite>, seed: UInt64,
+        cacheLimit: Int
+    ) throws(PruneError) {
+        self.cacheLimit = cacheLimit
         let calibration = work.calibration, model = work.model
         self.kind = kind
         self.model = model
         self.layers = layers
+        self.sites = sites
+        self.seed = seed
         normal = NormalSource(seed: seed)
         switch kind {
         case .unpaired:
@@ -91,6 +108,13 @@ final class SCOPKnockoffSource {
             }
         }
         gaussians = fitted
+    }
+
+    /// Restarts the Gaussian knockoffs' noise at a point fixed by `index`, so that repeated
+    /// evaluations of the same window draw the same noise (common random numbers).
+    func restartNoise(window index: Int) {
+        var mixer = SplitMix64(seed: seed ^ (0x5C0F_0000_0000_0000 &+ UInt64(index)))
+        normal = NormalSource(seed: mixer.next())
     }
 
     /// Sets every mix's knockoff fill for real window `index`: the knockoff window's features,
@@ -154,19 +178,27 @@ final class SCOPKnockoffSource {
     ///
     /// - Throws: `PruneError` when the forward fails.
     func realFeatures(window index: Int) throws(PruneError) -> [Int: [LinearInputSite: [Float]]] {
-        try Self.features(of: real[index], forward, model, layers: layers)
+        try Self.features(of: real[index], forward, model, layers: layers, sites: sites)
     }
 
     /// The knockoff window paired with real window `index`, cut to its length, through the
-    /// unmixed model.
+    /// unmixed model (kept for the next use while the cache has room).
     private func knockoffFeatures(window index: Int) throws(PruneError) -> [Int: [LinearInputSite: [Float]]] {
-        try Self.features(of: Array(windows[index].prefix(real[index].count)), forward, model, layers: layers)
+        if let cached = cache[index] { return cached }
+        let features = try Self.features(
+            of: Array(windows[index].prefix(real[index].count)), forward, model, layers: layers, sites: sites)
+        let bytes = features.values.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.count * 4 } }
+        if cachedBytes + bytes <= cacheLimit {
+            cache[index] = features
+            cachedBytes += bytes
+        }
+        return features
     }
 
-    /// `window`'s features at the mixed sites (`attention_context`, `ffn_hidden`) of `layers`,
-    /// through the unmixed model: `[layer][site]`, `rows × width` each.
+    /// `window`'s features at `sites` of `layers`, through the unmixed model: `[layer][site]`,
+    /// `rows × width` each.
     private static func features(
-        of window: [Int32], _ forward: DecoderLayerForward, _ model: Model, layers: [Int]
+        of window: [Int32], _ forward: DecoderLayerForward, _ model: Model, layers: [Int], sites: Set<LinearInputSite>
     ) throws(PruneError) -> [Int: [LinearInputSite: [Float]]] {
         let config = model.config, hidden = config.hiddenSize
         let embedding = model.tensor(LlamaTensorNames.tokenEmbedding)!.storage.buffer
@@ -183,7 +215,7 @@ final class SCOPKnockoffSource {
                     try forward.run(
                         layer: layer, input: buffer.baseAddress!, rows: window.count, output: buffer.baseAddress!,
                         observe: { site, values in
-                            if wanted.contains(layer), site == .attentionContext || site == .ffnHidden {
+                            if wanted.contains(layer), sites.contains(site) {
                                 seen[site] = Array(values)
                             }
                         })
