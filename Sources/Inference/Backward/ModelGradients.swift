@@ -246,7 +246,9 @@ package final class ModelGradients {
     /// each window's forward (with its index), to set the mixes' knockoff sources; without
     /// `layers`, the gates below the lowest mixed layer are left at zero (the reverse pass stops
     /// there). `perToken` sums each token's gate term as its absolute value, `Σ_t |x_t·∂L/∂x_t|`
-    /// over the unit's inputs (Michel et al.'s head importance; not with `mixes`).
+    /// over the unit's inputs (Michel et al.'s head importance; not with `mixes`). The last layers
+    /// whose activation records for one window fit in the model's F32 size keep them from the
+    /// forward; the others are recomputed from their inputs.
     ///
     /// - Throws: `InferenceError` for bad windows, a layer out of range, or a unit a layer lacks
     ///   (heads or KV groups of a layer without attention, channels of one without an FFN); what
@@ -288,16 +290,28 @@ package final class ModelGradients {
         // mixes and no layers: the lowest mixed one).
         let mixed = mixes?.indices.filter { mixes![$0] != nil } ?? []
         let lowest = (layers.map { $0 + mixed } ?? mixed).min() ?? 0
+        // Selective checkpointing as in `weights`: the last layers whose whole records fit in the
+        // model's F32 size keep them from the forward; the others are recomputed from their inputs.
+        let recordBytes =
+            4 * capacity
+            * (4 * hidden + 2 * config.maxQueryWidth + 2 * config.maxKVWidth + 3 * config.maxFFNSize)
+        let keptCount = min(config.layerCount - lowest, model.parameterCount * 4 / max(recordBytes, 1))
+        let records = (0..<config.layerCount).map {
+            $0 >= config.layerCount - keptCount ? LayerActivationRecord() : nil
+        }
         for (index, window) in windows.enumerated() {
             try cancellation?.check()
             try prepare?(index)
             let state = Self.embed(window, weights)
-            var inputs: [TensorStorage] = []
+            // The inputs of the layers the backward recomputes.
+            var inputs: [TensorStorage?] = []
             for layer in 0..<config.layerCount {
-                inputs.append(TensorStorage(count: state.count) { _ = $0.update(fromContentsOf: state.buffer) })
+                inputs.append(
+                    layer < lowest || records[layer] != nil
+                        ? nil : TensorStorage(count: state.count) { _ = $0.update(fromContentsOf: state.buffer) })
                 try forward.run(
                     layer: layer, input: state.buffer.baseAddress!, rows: window.count,
-                    output: state.buffer.baseAddress!, observe: nil, record: nil, mix: mixes?[layer])
+                    output: state.buffer.baseAddress!, observe: nil, record: records[layer], mix: mixes?[layer])
             }
             total += window.withUnsafeBufferPointer { ids in
                 loss.run(
@@ -307,17 +321,20 @@ package final class ModelGradients {
                     normGradient: nil)
             }
             for layer in (lowest..<config.layerCount).reversed() {
-                let input = inputs[layer].buffer.baseAddress!, mix = mixes?[layer]
-                // The recomputation mixes in the knockoffs the forward drew, not new ones.
-                let fill = mix?.knockoff
-                mix?.knockoff = nil
-                defer { mix?.knockoff = fill }
-                try forward.run(
-                    layer: layer, input: input, rows: window.count, output: input, observe: nil, record: record,
-                    recordOnly: true, mix: mix)
+                let mix = mixes?[layer]
+                if records[layer] == nil {
+                    let input = inputs[layer]!.buffer.baseAddress!
+                    // The recomputation mixes in the knockoffs the forward drew, not new ones.
+                    let fill = mix?.knockoff
+                    mix?.knockoff = nil
+                    defer { mix?.knockoff = fill }
+                    try forward.run(
+                        layer: layer, input: input, rows: window.count, output: input, observe: nil, record: record,
+                        recordOnly: true, mix: mix)
+                }
                 withUnsafeMutablePointer(to: &result[layer]) { gates in
                     backward.run(
-                        weights.layers[layer], record: record, rows: window.count,
+                        weights.layers[layer], record: records[layer] ?? record, rows: window.count,
                         gradient: gradient.buffer.baseAddress!, weightGradients: nil, accumulate: false, gates: gates,
                         mix: mix, perToken: perToken)
                 }
