@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The real-speed table of structured pruning: prunes the default model with each width method
 # (FLAP, LLM-Pruner, Minitron FFN-only, channels by Wanda-sp, SCOP's local estimator with Gaussian
-# knockoffs, without and with bias compensation, query heads by Minitron's score) and
+# knockoffs, without and with bias compensation, SCOP's local estimator with unpaired knockoffs on
+# FFN channels with ridge compensation and Wanda-sp channels with the same compensation, query heads
+# by Minitron's score) and
 # with block removal to 10/20/25/30% of its parameters (`--params`), writes each as an f16 GGUF,
 # then measures perplexity (first 40 chunks of WikiText-2 test at 2048), parameters, file size,
 # llama.cpp's speed (llama-bench pp512 and tg128, 2 threads, every file including the dense one in
@@ -71,6 +73,8 @@ methods=(
     "blocks_ppl|--method blocks --params LEVEL --param criterion=ppl --samples 10 --seqlen 128 --seed 1234"
     "scop_local|--method scop --params LEVEL --param estimate=local --param knockoffs=gaussian"
     "scop_local_bias|--method scop --params LEVEL --param estimate=local --param knockoffs=gaussian --param compensation=bias"
+    "scop_local_ridge|--method scop --params LEVEL --param units=channels --param estimate=local --param knockoffs=unpaired --param compensation=ridge"
+    "channels_wanda_sp_ridge|--method channels --params LEVEL --param criterion=wanda_sp --param compensation=ridge ${rounding[*]}"
 )
 
 [ -f "$dir/dense.gguf" ] || "$shears" convert "$model" --type f16 --out "$dir/dense.gguf" >/dev/null

@@ -62,7 +62,7 @@ public enum MethodRegistry {
     public static let scop = MethodDescriptor(
         name: "scop",
         summary:
-            "removes the query heads, KV groups and FFN channels the model is content to replace by knockoffs (a control group with the real features' statistics): gates mixing each unit with its knockoff trained on the LM loss with the weights frozen, or a local closed-form program; uniform rate per layer (SCOP, Tang et al., adapted to LLMs)",
+            "removes the query heads, KV groups and FFN channels the model is content to replace by knockoffs (a control group with the real features' statistics): gates mixing each unit with its knockoff trained on the LM loss with the weights frozen, a local closed-form program, or a regression of the loss over random knockoff swaps; uniform rate per layer (SCOP, Tang et al., adapted to LLMs)",
         parameters: [
             MethodParameter(
                 "ratio", .layerNumbers, range: MethodParameterRange(0, 1),

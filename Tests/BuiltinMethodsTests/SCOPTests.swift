@@ -119,56 +119,46 @@ import Testing
         return (model, (0..<32).map { _ in window() })
     }
 
-    /// SCOP ranks first the units whose knockoff the loss prefers (β → 0), then those it does not
-    /// care about (β ≈ 0.5, importance ≈ 0 after the output scale), then the useful ones (β → 1).
-    /// On this model a few real channels are knockoff-preferred (layer 1's channel 7 with every
-    /// source, though zeroing it costs 0.02 nats), so the planted channels come within the
-    /// lowest 8 of 48 rather than first (measured: 5–7 with a knockoff source, 8 with zeros); a
-    /// ranking blind to them would put all three there with probability 0.3%. Without the
-    /// output scale (2β − 1 alone) they land among the lowest 32–46: irrelevant units' β wander
-    /// near 0.5 while many real units' β fall below it.
+    /// The trained tiny model ranked by `estimate`, with every knockoff source and the zero
+    /// ablation: the planted heads must come first in both layers, the planted channels within the
+    /// lowest `bound` of 48.
+    ///
+    /// - `gradient`: SCOP ranks first the units whose knockoff the loss prefers (β → 0), then
+    ///   those it does not care about (β ≈ 0.5, importance ≈ 0 after the output scale), then the
+    ///   useful ones (β → 1). On this model a few real channels are knockoff-preferred (layer 1's
+    ///   channel 7 with every source, though zeroing it costs 0.02 nats), so the planted channels
+    ///   come within the lowest 8 rather than first (measured: 5–7 with a knockoff source, 8 with
+    ///   zeros); a ranking blind to them would put all three there with probability 0.3%. Without
+    ///   the output scale (2β − 1 alone) they land among the lowest 32–46: irrelevant units' β
+    ///   wander near 0.5 while many real units' β fall below it.
+    /// - `regression` (3000 swap sets): swapping a planted unit changes nothing (α ≈ 0), swapping a
+    ///   useful one raises the loss. Channels are noise-limited: about 20 of each layer's 48 real
+    ///   channels barely matter either, and a unit's fitted α carries the interactions of the ~10
+    ///   units swapped with it (R² 0.92–0.99), so the planted channels land within the lowest 15
+    ///   with a knockoff source (the bound is 20; a blind ranking puts all three there with
+    ///   probability 3%), within 24 with zeros (not held to a bound); with the default 416 sets,
+    ///   within the lowest 6–26.
     @Test(
-        "gradient estimator on a trained model, every knockoff source and the zero ablation: planted heads ranked first, planted channels within the lowest 8 of 48"
-    )
-    func plantedGradient() throws {
+        "gradient and regression estimators on a trained model: planted heads ranked first, planted channels within the lowest 8 (gradient) or 20 (regression, knockoff sources) of 48",
+        arguments: [SCOP.Estimate.gradient, .regression])
+    func plantedTrained(_ estimate: SCOP.Estimate) throws {
         let (model, windows) = try Self.trainedTiny()
         let planted: Set<Int> = [5, 17, 33]
         for knockoffs in SCOP.Knockoffs.allCases {
             let work = ModelWork(model: model, calibration: windows, step: "scop", memoryLimit: .max, cancellation: nil)
-            let ranking = try SCOP(budget: .ratio(0.1), knockoffs: knockoffs).rank(work, layers: [0, 1])
-            for layer in 0..<2 {
-                #expect(ranking(layer, .heads, 1) == [1, 3], "\(knockoffs), layer \(layer): \(work.report.notes)")
-                #expect(
-                    Set(ranking(layer, .channels, 8)).isSuperset(of: planted),
-                    "\(knockoffs), layer \(layer): lowest 8 \(ranking(layer, .channels, 8)); \(work.report.notes)")
-            }
-        }
-    }
-
-    /// Knockoff-swap regression on the same trained model: swapping a planted unit changes nothing
-    /// (α ≈ 0), swapping a useful one raises the loss. The planted heads come first. Channels are
-    /// noise-limited: about 20 of each layer's 48 real channels barely matter either, and the
-    /// fitted α of a unit carries the interactions of the ~10 units swapped with it (R² 0.92–0.99),
-    /// so with 3000 swap sets the planted channels land within the lowest 15 (a blind ranking puts
-    /// all three there with probability 3%; the bound checked is 20); with the default 416 sets,
-    /// within the lowest 6–26. The zero ablation ranks its heads right and its channels worst
-    /// (within the lowest 24), so it is not held to the bound.
-    @Test(
-        "regression estimator on a trained model: planted heads ranked first with every knockoff source and the zero ablation, planted channels within the lowest 20 of 48 with every knockoff source"
-    )
-    func plantedRegression() throws {
-        let (model, windows) = try Self.trainedTiny()
-        let planted: Set<Int> = [5, 17, 33]
-        for knockoffs in SCOP.Knockoffs.allCases {
-            let work = ModelWork(model: model, calibration: windows, step: "scop", memoryLimit: .max, cancellation: nil)
-            let step = try SCOP(budget: .ratio(0.1), knockoffs: knockoffs, estimate: .regression, swaps: 3000)
+            let step =
+                estimate == .gradient
+                ? try SCOP(budget: .ratio(0.1), knockoffs: knockoffs)
+                : try SCOP(budget: .ratio(0.1), knockoffs: knockoffs, estimate: .regression, swaps: 3000)
+            let bound: Int? = estimate == .gradient ? 8 : knockoffs == .zeros ? nil : 20
             let ranking = try step.rank(work, layers: [0, 1])
             for layer in 0..<2 {
                 #expect(ranking(layer, .heads, 1) == [1, 3], "\(knockoffs), layer \(layer): \(work.report.notes)")
-                guard knockoffs != .zeros else { continue }
+                guard let bound else { continue }
                 #expect(
-                    Set(ranking(layer, .channels, 20)).isSuperset(of: planted),
-                    "\(knockoffs), layer \(layer): lowest 20 \(ranking(layer, .channels, 20)); \(work.report.notes)")
+                    Set(ranking(layer, .channels, bound)).isSuperset(of: planted),
+                    "\(knockoffs), layer \(layer): lowest \(bound) \(ranking(layer, .channels, bound)); \(work.report.notes)"
+                )
             }
         }
     }

@@ -20,13 +20,15 @@ import Testing
         }
     }
 
+    /// Random windows of `model`'s vocabulary, one per (length, seed).
+    static func windows(_ model: Model, _ windows: [(length: Int, seed: UInt64)]) -> [[Int32]] {
+        windows.map { ForwardPassTests.tokens($0.length, vocab: model.config.vocabSize, seed: $0.seed) }
+    }
+
     @Test("∂L/∂β matches central differences of the mixed loss")
     func betaGradients() throws {
         let model = try TinyModel.make(seed: 5)
-        let windows = [
-            ForwardPassTests.tokens(10, vocab: model.config.vocabSize, seed: 1),
-            ForwardPassTests.tokens(10, vocab: model.config.vocabSize, seed: 2),
-        ]
+        let windows = Self.windows(model, [(10, 1), (10, 2)])
         let mixes = Self.mixes(model, capacity: 10, seed: 9)
         let gradients = ModelGradients(model: model)
         let analytic = try gradients.gates(windows: windows, units: [.heads, .channels], mixes: mixes)
@@ -58,10 +60,7 @@ import Testing
     @Test("the forward pass with mixes gives the mixed loss the reverse pass reports")
     func forwardMixedLoss() throws {
         let model = try TinyModel.make(seed: 8)
-        let windows = [
-            ForwardPassTests.tokens(10, vocab: model.config.vocabSize, seed: 3),
-            ForwardPassTests.tokens(7, vocab: model.config.vocabSize, seed: 4),
-        ]
+        let windows = Self.windows(model, [(10, 3), (7, 4)])
         let mixes = Self.mixes(model, capacity: 10, seed: 2)
         let reverse = try ModelGradients(model: model).gates(windows: windows, units: [.heads], mixes: mixes).loss
         let forward = try ForwardPass(model: model, capacity: 10)
@@ -76,7 +75,7 @@ import Testing
     @Test("at β = 1 the mix leaves the loss as it is")
     func identityMix() throws {
         let model = try TinyModel.make(seed: 6)
-        let windows = [ForwardPassTests.tokens(12, vocab: model.config.vocabSize, seed: 4)]
+        let windows = Self.windows(model, [(12, 4)])
         let gradients = ModelGradients(model: model)
         let plain = try gradients.gates(windows: windows, units: [.heads, .channels])
         let mixes: [UnitMix?] = (0..<model.config.layerCount).map { layer in
