@@ -31,6 +31,8 @@ public final class ModelWork {
     public internal(set) var report: ModelStepReport
 
     private let cancellation: Cancellation?
+    /// Hears the step's progress (`PruneOptions.stepProgress`).
+    package var onProgress: ((ModelStepProgress) -> Void)?
     /// Bytes beyond the model that `gradients` may use (`PruneOptions.memoryLimit`).
     private let memoryLimit: Int
     /// One forward pass over the windows, made at the first use and again after a block removal
@@ -45,6 +47,11 @@ public final class ModelWork {
         self.memoryLimit = memoryLimit
         self.cancellation = cancellation
         report = ModelStepReport(step: step, blockScores: [:], removedBlocks: [])
+    }
+
+    /// Reports that `done` of the `total` items (each a `unit`) of the step's phase `phase` are done.
+    public func progress(_ phase: String, unit: String, done: Int, total: Int) {
+        onProgress?(ModelStepProgress(step: report.step, phase: phase, unit: unit, done: done, total: total))
     }
 
     /// The mean next-token negative log-likelihood over every predicted token of every window

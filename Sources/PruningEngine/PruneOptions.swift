@@ -12,6 +12,8 @@ public struct PruneOptions {
     public var onLayer: ((Int, LayerReport) -> Void)?
     /// Called when a layer starts.
     public var progress: ((PruneProgress) -> Void)?
+    /// Called as a model step's long phase advances (SCOP's gradient steps or swap sets).
+    public var stepProgress: ((ModelStepProgress) -> Void)?
     /// Checked between layers, matrices and calibration windows: the prune stops with a
     /// `PruneError` carrying the reason, leaving the model partly pruned.
     public var cancellation: Cancellation?

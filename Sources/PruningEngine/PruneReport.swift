@@ -108,6 +108,20 @@ public struct PruneReport: Sendable, Equatable {
     }
 }
 
+/// How far a model step's long phase has come, for progress display.
+public struct ModelStepProgress: Sendable, Equatable {
+    /// The step, e.g. "scop".
+    public var step: String
+    /// The phase, e.g. "gradient".
+    public var phase: String
+    /// What one item of the phase is, e.g. "step".
+    public var unit: String
+    /// Items done.
+    public var done: Int
+    /// Items in the phase.
+    public var total: Int
+}
+
 /// Where a running prune is, for progress display.
 public struct PruneProgress: Sendable, Equatable {
     /// The layer being processed.

@@ -146,6 +146,7 @@ public final class Pruner {
             let work = ModelWork(
                 model: model, calibration: calibration, step: step.name, memoryLimit: memoryLimit,
                 cancellation: options.cancellation)
+            work.onProgress = options.stepProgress
             var clock = Stopwatch()
             try step.run(model: work)
             report.times.selection += clock.lap()

@@ -74,6 +74,16 @@ package enum PruneSession {
         options.ignore = ignore.map(TensorNamePattern.init)
         let bar = ProgressBar("prune", total: model.config.layerCount, unit: "layer")
         options.progress = { progress in bar.update(done: progress.layersDone, work: Double(progress.layersDone)) }
+        var phase: (label: String, bar: ProgressBar)?
+        options.stepProgress = { progress in
+            let label = "\(progress.step) \(progress.phase)"
+            if phase?.label != label { phase = (label, ProgressBar(label, total: progress.total, unit: progress.unit)) }
+            phase!.bar.update(done: progress.done, work: Double(progress.done))
+            if progress.done >= progress.total {
+                phase!.bar.finish()
+                phase = nil
+            }
+        }
         options.onLayer = onLayer
         options.cancellation = cancellation
         options.journal = journal

@@ -163,6 +163,23 @@ import Testing
         }
     }
 
+    @Test("the gradient steps and swap sets are reported as the step's progress, one event per item")
+    func progress() throws {
+        var random = SplitMix64(seed: 3)
+        let windows = (0..<4).map { _ in (0..<12).map { _ in Int32(random.next() % 300) } }
+        var events: [ModelStepProgress] = []
+        var options = PruneOptions()
+        options.stepProgress = { events.append($0) }
+        let steps: [any PruneStep] = [
+            try SCOP(budget: .ratio(0.5), estimate: .gradient, steps: 3, batch: 1),
+            try SCOP(budget: .ratio(0.5), estimate: .regression, batch: 1, swaps: 5),
+        ]
+        _ = try Pruner(model: try TinyModel.make(seed: 2), steps: steps, options: options).run(calibration: windows)
+        #expect(events.filter { $0.phase == "gradient" }.map(\.done) == [1, 2, 3])
+        #expect(events.filter { $0.phase == "regression" }.map(\.done) == [1, 2, 3, 4, 5])
+        #expect(events.allSatisfy { $0.step == "scop" && $0.total == ($0.phase == "gradient" ? 3 : 5) })
+    }
+
     @Test(
         "regression without swaps refuses a run of more than 10,000 swap sets, saying how many and what to change",
         .enabled(if: ReferenceData.hasModel && ReferenceData.hasData))

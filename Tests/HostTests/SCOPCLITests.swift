@@ -83,6 +83,19 @@ import Testing
         #expect(layers.map(\.ffnSize) == [24, 36] && layers.map(\.headCount) == [2, 4], "\(layers)")
     }
 
+    @Test("a long estimator draws its own progress bar (steps, swap sets) when progress is shown")
+    func progressBar() throws {
+        let workspace = try RecipeTests.Workspace()
+        let outcome = try CommandRunner.run(
+            [
+                "prune", workspace.model, "--method", "scop", "--param", "ratio=0.5", "--param", "estimate=regression",
+                "--param", "swaps=6", "--param", "batch=1", "--calib", workspace.text, "--samples", "4", "--seqlen",
+                "16", "--out", workspace.directory.path("p.gguf"),
+            ], environment: ["SHEARS_PROGRESS": "1"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("scop regression [") && outcome.stderr.contains("6/6"), "\(outcome.stderr)")
+    }
+
     @Test("bad input exits 2, names the problem and writes nothing")
     func badInput() throws {
         let workspace = try RecipeTests.Workspace()

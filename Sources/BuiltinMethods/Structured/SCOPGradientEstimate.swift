@@ -67,6 +67,7 @@ struct SCOPGradientEstimate {
             for layer in layers {
                 Self.write(gates[layer] ?? [:], to: mixes[layer]!, groupSize: config.layers[layer].groupSize)
             }
+            work.progress("gradient", unit: "step", done: step + 1, total: steps)
         }
         betas = gates
         self.losses = losses

@@ -86,6 +86,7 @@ package struct SCOPRegressionEstimate {
             // Layers without a swapped unit run unmixed (no knockoff to draw).
             let active = mixes.indices.map { touched.contains($0) ? mixes[$0] : nil }
             increases[swap] = try loss(active) - base
+            work.progress("regression", unit: "set", done: swap + 1, total: swaps)
         }
         let alpha = try Self.ridgeFit(
             indicators, rows: swaps, columns: slots.count, targets: increases, ridge: ridge)
