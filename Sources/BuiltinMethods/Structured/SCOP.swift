@@ -223,6 +223,7 @@ public struct SCOP: ModelStep {
     /// - Throws: `PruneError` from the knockoff source, the statistics or the estimator.
     package func rank(_ work: ModelWork, layers: [Int]) throws(PruneError) -> (Int, Unit, Int) -> [Int] {
         let model = work.model, config = model.config
+        let swapCount = try swapSets(config, layers: layers)
         // The cost reference: one forward over every calibration window.
         let clock = ContinuousClock()
         let forwardStart = clock.now
@@ -259,22 +260,8 @@ public struct SCOP: ModelStep {
                     + String(format: "%.3f", all.reduce(0, +) / Double(max(all.count, 1)))
                     + ", β ≤ 0.25: \(all.filter { $0 <= 0.25 }.count), β ≥ 0.75: \(all.filter { $0 >= 0.75 }.count) of \(all.count) units"
             )
-            ranking = { layer, unit, count in
-                let values = scores[layer]![unit]!
-                return unit == .heads
-                    ? LLMPruner.lowest(values, count, perGroupOf: config.layers[layer].groupSize)
-                    : LLMPruner.lowest(values, count)
-            }
+            ranking = Self.lowest(scores, config)
         case .regression:
-            let unitCount = layers.reduce(0) { sum, layer in
-                sum + units.reduce(0) { $0 + $1.count(in: config.layers[layer]) }
-            }
-            let swapCount = swaps ?? 4 * unitCount
-            guard swaps != nil || swapCount <= Self.defaultSwapLimit else {
-                throw PruneError(
-                    "scop: the regression estimator would run \(swapCount) swap sets (4 per unit for \(unitCount) units), one forward over \(min(batch, source.real.count)) windows each; give swaps = N, fewer units (units = heads or kv_groups) or fewer layers"
-                )
-            }
             let fit = try SCOPRegressionEstimate(
                 source: source, work: work, layers: layers, units: units, swaps: swapCount,
                 probability: swapProbability, batch: batch, ridge: Self.swapRidge, seed: seed)
@@ -282,12 +269,7 @@ public struct SCOP: ModelStep {
                 "scop \(knockoffs.rawValue)/regression: \(swapCount) swap sets over \(fit.unitCount) units (p = \(swapProbability)) on \(min(batch, source.real.count)) windows, loss "
                     + String(format: "%.4f, mean increase %.4f, R² %.3f", fit.baseLoss, fit.meanIncrease, fit.explained)
             )
-            ranking = { layer, unit, count in
-                let values = fit.importance[layer]![unit]!
-                return unit == .heads
-                    ? LLMPruner.lowest(values, count, perGroupOf: config.layers[layer].groupSize)
-                    : LLMPruner.lowest(values, count)
-            }
+            ranking = Self.lowest(fit.importance, config)
         case .local:
             let local = try SCOPLocalEstimate(source: source, model: model, layers: layers, units: units)
             work.note(
@@ -304,6 +286,36 @@ public struct SCOP: ModelStep {
                 + "× one forward over the \(work.calibration.count) calibration windows (\(Self.seconds(forwardTime)) s)"
         )
         return ranking
+    }
+
+    /// The regression estimator's swap sets over `layers` (`swaps`, or 4 per unit); 0 for the
+    /// other estimators.
+    ///
+    /// - Throws: `PruneError` when the default would exceed `defaultSwapLimit` (checked before
+    ///   any work).
+    private func swapSets(_ config: LlamaConfig, layers: [Int]) throws(PruneError) -> Int {
+        guard estimate == .regression else { return 0 }
+        if let swaps { return swaps }
+        let unitCount = layers.reduce(0) { sum, layer in
+            sum + units.reduce(0) { $0 + $1.count(in: config.layers[layer]) }
+        }
+        guard 4 * unitCount <= Self.defaultSwapLimit else {
+            throw PruneError(
+                "scop: the regression estimator would run \(4 * unitCount) swap sets (4 per unit for \(unitCount) units), one forward over up to \(batch) windows each; give swaps = N, fewer units (units = heads or kv_groups) or fewer layers"
+            )
+        }
+        return 4 * unitCount
+    }
+
+    /// The ranking by `scores` (per layer and unit kind): the `count` lowest units (query heads:
+    /// per KV group), ascending by index.
+    private static func lowest(_ scores: [Int: [Unit: [Double]]], _ config: LlamaConfig) -> (Int, Unit, Int) -> [Int] {
+        { layer, unit, count in
+            let values = scores[layer]![unit]!
+            return unit == .heads
+                ? LLMPruner.lowest(values, count, perGroupOf: config.layers[layer].groupSize)
+                : LLMPruner.lowest(values, count)
+        }
     }
 
     /// How many units of `unit` `layer` loses at `ratio` (query heads: per KV group); never all
