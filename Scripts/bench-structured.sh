@@ -73,7 +73,7 @@ methods=(
     "blocks_ppl|--method blocks --params LEVEL --param criterion=ppl --samples 10 --seqlen 128 --seed 1234"
     "scop_local|--method scop --params LEVEL --param estimate=local --param knockoffs=gaussian"
     "scop_local_bias|--method scop --params LEVEL --param estimate=local --param knockoffs=gaussian --param compensation=bias"
-    "scop_local_ridge|--method scop --params LEVEL --param units=channels --param estimate=local --param knockoffs=unpaired --param compensation=ridge"
+    "scop_local_ridge|--method scop --params LEVEL --param units=channels --param estimate=local --param knockoffs=unpaired --param compensation=ridge ${rounding[*]}"
     "channels_wanda_sp_ridge|--method channels --params LEVEL --param criterion=wanda_sp --param compensation=ridge ${rounding[*]}"
 )
 

@@ -115,6 +115,7 @@ public enum MethodRegistry {
                 help:
                     "the ridge penalty towards the original columns, relative to the mean diagonal of the kept inputs' Gram matrix"
             ),
+            roundTo,
             MethodParameter(
                 "layers", .names, provenance: .unlessDefault, help: "the layers pruned, e.g. 4-27 (default: all)"),
             MethodParameter(
@@ -145,7 +146,7 @@ public enum MethodRegistry {
                 swapProbability: arguments.number("swap_probability")!,
                 compensation: WidthCompensation(
                     name: arguments.string("compensation")!, lambda: arguments.number("lambda")!, step: "scop"),
-                layers: layers, seed: UInt64(seed))
+                roundTo: arguments.integer("round_to")!, layers: layers, seed: UInt64(seed))
         ]
     }
 

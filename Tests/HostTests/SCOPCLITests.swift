@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test(
-        "KV groups and a recipe (shears.scop{} is the same step as --method scop); a parameter budget and a ratio per layer"
+        "KV groups and a recipe (shears.scop{} is the same step as --method scop); a parameter budget, a ratio per layer and rounded FFN widths"
     )
     func groupsAndRecipe() throws {
         let workspace = try RecipeTests.Workspace()
@@ -81,6 +81,11 @@ import Testing
         #expect(perLayer.status == 0, "\(perLayer.stderr)")
         let layers = try GGUFModelReader.load(try GGUFFile(path: workspace.directory.path("l.gguf"))).config.layers
         #expect(layers.map(\.ffnSize) == [24, 36] && layers.map(\.headCount) == [2, 4], "\(layers)")
+        // 30% of 48 channels is 14; the kept 34 round to 32.
+        let rounded = try Self.prune(workspace, ["ratio=0.3", "estimate=local", "round_to=16"], "r16.gguf")
+        #expect(rounded.status == 0, "\(rounded.stderr)")
+        let widths = try GGUFModelReader.load(try GGUFFile(path: workspace.directory.path("r16.gguf"))).config.layers
+        #expect(widths.map(\.ffnSize) == [32, 32], "\(widths)")
     }
 
     @Test("a long estimator draws its own progress bar (steps, swap sets) when progress is shown")

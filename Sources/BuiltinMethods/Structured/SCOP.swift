@@ -113,6 +113,10 @@ public struct SCOP: ModelStep {
     public let scale: Bool
     /// What replaces the removed units' contribution.
     public let compensation: WidthCompensation
+    /// Kept FFN widths are rounded to a multiple of this (1: no rounding).
+    public var roundTo: Int { rounding.multiple }
+    /// The rounding of kept FFN widths.
+    let rounding: WidthRounding
     /// The layers whose units are mixed and pruned (nil: all).
     public let layers: [Int]?
     /// The seed of the Gaussian knockoffs' noise and of the model-sampled knockoff windows.
@@ -126,12 +130,12 @@ public struct SCOP: ModelStep {
     /// - Throws: `PruneError` for a budget outside [0, 1), no unit kind or heads with KV groups,
     ///   fewer than one step or window per step, a learning rate that is not positive, `scale`
     ///   with the local or regression estimator (their importance is already in the model's
-    ///   terms), fewer than 1 swap set or a swap probability outside (0, 1).
+    ///   terms), fewer than 1 swap set, a swap probability outside (0, 1) or `roundTo` below 1.
     public init(
         budget: StructuredBudget, units: Set<Unit> = [.heads, .channels], knockoffs: Knockoffs = .unpaired,
         estimate: Estimate = .gradient, steps: Int = 300, batch: Int = 8, learningRate: Double = 0.01,
         scale: Bool? = nil, swaps: Int? = nil, swapProbability: Double = 0.1, compensation: WidthCompensation = .none,
-        layers: [Int]? = nil, seed: UInt64 = 0
+        roundTo: Int = 1, layers: [Int]? = nil, seed: UInt64 = 0
     ) throws(PruneError) {
         try budget.check(step: "scop")
         guard !units.isEmpty else { throw PruneError("scop: units must name heads, kv_groups or channels") }
@@ -163,6 +167,7 @@ public struct SCOP: ModelStep {
         self.learningRate = learningRate
         self.scale = scale ?? (estimate == .gradient)
         self.compensation = compensation
+        self.rounding = try WidthRounding(roundTo, step: "scop")
         self.layers = layers
         self.seed = seed
     }
@@ -322,7 +327,11 @@ public struct SCOP: ModelStep {
     /// of them, since the ratio is below 1.
     private func removedCount(_ unit: Unit, layer: Int, ratio: Double, _ config: LlamaConfig) -> Int {
         let shape = config.layers[layer]
-        return Int(ratio * Double(unit == .heads ? shape.groupSize : unit.count(in: shape)))
+        switch unit {
+        case .heads: return Int(ratio * Double(shape.groupSize))
+        case .kvGroups: return Int(ratio * Double(shape.kvHeadCount))
+        case .channels: return rounding.removed(Int(ratio * Double(shape.ffnSize)), of: shape.ffnSize)
+        }
     }
 
     /// The removal of the units `removed` of `layer` with its note.
