@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SCOP's estimators against one calibration forward (release build): each configuration prunes the
-# default model to 20% of its parameters with `--method scop`, and the step notes its estimator's
+# default model with `--method scop` (20% of its parameters removed, or a third of its KV groups
+# for the regression), and the step notes its estimator's
 # seconds and the seconds of one forward over the same calibration windows, measured in the same
 # process. Prints per configuration the estimator's seconds, its ratio to that forward, and for the
 # iterative estimators the cost of one step or swap set in forwards of the windows it reads (and
@@ -20,7 +21,7 @@ configurations=(
     "gradient unpaired, heads+channels, $steps steps of 8 x 256|16 256|8|--params 0.2 --param estimate=gradient --param steps=$steps --param batch=8"
     "local gaussian, heads+channels|64 128|0|--params 0.2 --param estimate=local --param knockoffs=gaussian"
     "local unpaired, channels|64 128|0|--params 0.2 --param units=channels --param estimate=local"
-    "regression unpaired, KV groups (360 swap sets of 2 x 128)|16 128|2|--param ratio=0.34 --param units=kv_groups --param estimate=regression --param batch=2"
+    "regression unpaired, KV groups (4 swap sets per group, 2 x 128 each)|16 128|2|--param ratio=0.34 --param units=kv_groups --param estimate=regression --param batch=2"
 )
 printf '| estimator | windows | estimator s | × one forward | forwards per step or swap set |\n|---|---|---:|---:|---:|\n'
 for entry in "${configurations[@]}"; do
@@ -34,8 +35,10 @@ import re, sys
 log, name, samples, seqlen, per, steps = sys.argv[1:]
 text = open(log).read()
 m = re.search(r"estimator: ([\d.]+) s, ([\d.]+)× one forward over the (\d+) calibration windows \(([\d.]+) s\)", text)
+if not m:
+    sys.exit(f"bench-scop: no estimator note in the log of {name}")
 estimate, ratio, windows, forward = float(m[1]), float(m[2]), int(m[3]), float(m[4])
-count = re.search(r"(\d+) steps of|(\d+) swap sets", text)
+count = re.search(r"/gradient: (\d+) steps of|/regression: (\d+) swap sets", text)
 iterations = int(count[1] or count[2]) if count else 0
 column = "—"
 if int(per) and iterations:

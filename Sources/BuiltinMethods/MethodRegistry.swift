@@ -91,7 +91,7 @@ public enum MethodRegistry {
                 help: "calibration windows per step (gradient), or per swap set (regression)"),
             MethodParameter(
                 "swaps", .integer, range: MethodParameterRange(1), provenance: .unlessDefault,
-                help: "swap sets (regression; default 4 per unit)"),
+                help: "swap sets (regression; default 4 per unit, refused above 10,000: give it then)"),
             MethodParameter(
                 "swap_probability", .number, default: .number(0.1),
                 range: MethodParameterRange(0, includesLower: false, 1),

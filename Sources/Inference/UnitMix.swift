@@ -54,8 +54,9 @@ package final class UnitMix {
         knockoffs.update(from: values, count: width)
         for r in 1..<max(rows, 1) {
             for j in 0..<width {
-                let i = r * width + j, k = knockoffs[i]
-                values[i] = k + beta[j / unit] * (values[i] - k)
+                // x + (1 − β)(x̃ − x): exactly x at β = 1.
+                let i = r * width + j, x = values[i]
+                values[i] = x + (1 - beta[j / unit]) * (knockoffs[i] - x)
             }
         }
     }

@@ -151,7 +151,7 @@ public final class ModelWork {
         for window in calibration {
             result.append(
                 try PruneError.mapping(report.step) {
-                    try gradients.gates(windows: [window], units: units, layers: layers)
+                    try gradients.gates(windows: [window], units: units, layers: layers, memoryLimit: memoryLimit)
                 })
         }
         return result
@@ -168,7 +168,8 @@ public final class ModelWork {
         guard !calibration.isEmpty else { throw PruneError("\(report.step) needs calibration windows") }
         let gradients = ModelGradients(model: model, cancellation: cancellation)
         return try PruneError.mapping(report.step) {
-            try gradients.gates(windows: calibration, units: units, layers: layers, perToken: true)
+            try gradients.gates(
+                windows: calibration, units: units, layers: layers, perToken: true, memoryLimit: memoryLimit)
         }
     }
 
@@ -182,7 +183,8 @@ public final class ModelWork {
     ) throws(PruneError) -> GateGradients {
         let gradients = ModelGradients(model: model, cancellation: cancellation)
         do {
-            return try gradients.gates(windows: windows, units: units, mixes: mixes, prepare: prepare)
+            return try gradients.gates(
+                windows: windows, units: units, mixes: mixes, prepare: prepare, memoryLimit: memoryLimit)
         } catch let error as InferenceError {
             if let reason = error.cancellation { throw PruneError(cancelled: reason) }
             throw PruneError("\(report.step): \(error.message)")

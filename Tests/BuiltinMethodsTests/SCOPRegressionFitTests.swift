@@ -59,8 +59,8 @@ import Testing
 
     @Test("without a ridge, collinear swap sets are refused with a clear message")
     func collinear() {
-        // Two identical columns: ZᵀZ is singular.
-        let z: [Double] = [1, 1, 0, 0, 0, 1, 1, 1, 0, 1, 1, 1]
+        // Two identical columns, each a single 1: ZᵀZ's second pivot is exactly 1 − 1 = 0.
+        let z: [Double] = [1, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1]
         #expect {
             _ = try SCOPRegressionEstimate.ridgeFit(z, rows: 4, columns: 3, targets: [1, 2, 3, 4], ridge: 0)
         } throws: { ($0 as? PruneError)?.message.contains("not positive definite") ?? false }

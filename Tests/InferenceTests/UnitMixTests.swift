@@ -57,6 +57,23 @@ import Testing
         #expect(checked == 12)
     }
 
+    @Test("records kept from the forward and records recomputed in the backward give the same gates")
+    func keptAndRecomputed() throws {
+        let model = try TinyModel.make(seed: 4)
+        let windows = Self.windows(model, [(9, 5), (12, 6)])
+        let gradients = ModelGradients(model: model)
+        for mixes in [Self.mixes(model, capacity: 12, seed: 3), nil] {
+            let runs = try [0, 1, model.config.layerCount].map { kept in
+                try gradients.gates(windows: windows, units: [.heads, .channels], mixes: mixes, keptLayers: kept)
+            }
+            for run in runs.dropFirst() {
+                #expect(run.loss == runs[0].loss)
+                #expect(run.layers.map(\.heads) == runs[0].layers.map(\.heads), "mixed: \(mixes != nil)")
+                #expect(run.layers.map(\.channels) == runs[0].layers.map(\.channels), "mixed: \(mixes != nil)")
+            }
+        }
+    }
+
     @Test("the forward pass with mixes gives the mixed loss the reverse pass reports")
     func forwardMixedLoss() throws {
         let model = try TinyModel.make(seed: 8)

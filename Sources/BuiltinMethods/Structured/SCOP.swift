@@ -20,8 +20,8 @@ import PruningEngine
 /// - `regression` (§1.5 C): random knockoff swap sets, each unit's expected loss increase when
 ///   handed to its knockoff fitted by ridge regression (`SCOPRegressionEstimate`).
 ///
-/// Selection is SCOP's uniform per-layer rate (`Int(ratio·n)` of each layer's FFN channels or KV
-/// groups, `Int(ratio·groupSize)` query heads of each KV group; one ratio per layer, or the common
+/// Selection is SCOP's uniform per-layer rate (`Int(ratio·n)` of each layer's FFN channels, the kept
+/// width rounded with `roundTo`, or KV groups, `Int(ratio·groupSize)` query heads of each KV group; one ratio per layer, or the common
 /// ratio a parameter budget finds), then optional compensation of the reading matrix
 /// (`WidthCompensation`, from the dense stream before the removal).
 public struct SCOP: ModelStep {
@@ -225,7 +225,8 @@ public struct SCOP: ModelStep {
     /// Runs the estimator on `layers` of `work`'s model and returns the ranking: for a layer, a
     /// unit kind and a count, the units to remove (per KV group for query heads), ascending.
     ///
-    /// - Throws: `PruneError` from the knockoff source, the statistics or the estimator.
+    /// - Throws: `PruneError` for a default swap count over `defaultSwapLimit` (before any work),
+    ///   or from the knockoff source, the statistics or the estimator.
     package func rank(_ work: ModelWork, layers: [Int]) throws(PruneError) -> (Int, Unit, Int) -> [Int] {
         let model = work.model, config = model.config
         let swapCount = try swapSets(config, layers: layers)

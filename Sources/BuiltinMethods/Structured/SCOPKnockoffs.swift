@@ -26,11 +26,13 @@ final class SCOPKnockoffSource {
     private let layers: [Int]
     /// The mixed sites (features at other sites are not kept).
     private let sites: Set<LinearInputSite>
+    /// The seed of the Gaussian knockoffs' noise and of the model-sampled windows.
     private let seed: UInt64
     private var normal: NormalSource
     /// Knockoff-window features by real window index, and their size in bytes.
     private var cache: [Int: [Int: [LinearInputSite: [Float]]]] = [:]
     private var cachedBytes = 0
+    /// The most bytes of knockoff-window features kept (0: none).
     private let cacheLimit: Int
 
     /// The real windows and the knockoff windows of `work`'s calibration for `kind`, with features
@@ -110,28 +112,32 @@ final class SCOPKnockoffSource {
         gaussians = fitted
     }
 
-    /// Restarts the Gaussian knockoffs' noise at a point fixed by `index`, so that repeated
-    /// evaluations of the same window draw the same noise (common random numbers).
-    func restartNoise(window index: Int) {
-        var mixer = SplitMix64(seed: seed ^ (0x5C0F_0000_0000_0000 &+ UInt64(index)))
-        normal = NormalSource(seed: mixer.next())
-    }
-
     /// Sets every mix's knockoff fill for real window `index`: the knockoff window's features,
-    /// Gaussian knockoffs of the real features, or zeros.
+    /// Gaussian knockoffs of the real features, or zeros. With `commonNoise` the Gaussian noise of
+    /// each site is drawn from a seed fixed by the window, the layer and the site, so every call
+    /// for the window draws the same noise whichever layers are mixed (common random numbers);
+    /// otherwise it continues one stream (fresh noise on every call).
     ///
     /// - Throws: `PruneError` when the knockoff window's forward fails.
-    func prepare(_ mixes: [UnitMix?], window index: Int) throws(PruneError) {
+    func prepare(_ mixes: [UnitMix?], window index: Int, commonNoise: Bool = false) throws(PruneError) {
         switch kind {
         case .zeros:
             for mix in mixes.compactMap({ $0 }) { mix.knockoff = { _, _, out in out.update(repeating: 0) } }
         case .gaussian:
             let rows = real[index].count
             for layer in layers {
-                let sites = gaussians[layer] ?? [:]
+                let sites = gaussians[layer] ?? [:], seed = self.seed
                 mixes[layer]?.knockoff = { [unowned self] site, values, out in
                     guard let knockoff = sites[site] else { return }
-                    knockoff.sample(values.baseAddress!, rows: rows, into: out.baseAddress!, normal: &self.normal)
+                    guard commonNoise else {
+                        knockoff.sample(values.baseAddress!, rows: rows, into: out.baseAddress!, normal: &self.normal)
+                        return
+                    }
+                    var mixer = SplitMix64(
+                        seed: seed ^ (UInt64(index) &* 0x9E37_79B9) ^ (UInt64(layer) &* 0x85EB_CA6B)
+                            ^ (site == .ffnHidden ? 0x5C0F : 0))
+                    var normal = NormalSource(seed: mixer.next())
+                    knockoff.sample(values.baseAddress!, rows: rows, into: out.baseAddress!, normal: &normal)
                 }
             }
         case .unpaired, .model:

@@ -34,7 +34,8 @@ package struct SCOPRegressionEstimate {
     /// `batch` real windows of `source`, and fits α with the ridge `ridge` (relative to the mean
     /// diagonal of ZᵀZ).
     ///
-    /// - Throws: `PruneError` from the forwards or the knockoff source, or on cancellation.
+    /// - Throws: `PruneError` from the forwards or the knockoff source, on cancellation, or when
+    ///   the fit's system is not positive definite.
     init(
         source: SCOPKnockoffSource, work: ModelWork, layers: [Int], units: Set<SCOP.Unit>, swaps: Int,
         probability: Double, batch: Int, ridge: Double, seed: UInt64
@@ -56,8 +57,7 @@ package struct SCOPRegressionEstimate {
         let windows = Array(source.real.prefix(batch))
         let loss = { (active: [UnitMix?]) throws(PruneError) -> Double in
             try work.mixedLoss(windows: windows, mixes: active) { index throws(PruneError) in
-                source.restartNoise(window: index)
-                try source.prepare(active, window: index)
+                try source.prepare(active, window: index, commonNoise: true)
             }
         }
         let base = try loss(Array(repeating: nil, count: config.layerCount))

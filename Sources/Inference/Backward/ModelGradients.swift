@@ -247,15 +247,17 @@ package final class ModelGradients {
     /// `layers`, the gates below the lowest mixed layer are left at zero (the reverse pass stops
     /// there). `perToken` sums each token's gate term as its absolute value, `Σ_t |x_t·∂L/∂x_t|`
     /// over the unit's inputs (Michel et al.'s head importance; not with `mixes`). The last layers
-    /// whose activation records for one window fit in the model's F32 size keep them from the
-    /// forward; the others are recomputed from their inputs.
+    /// whose activation records for one window fit in the model's F32 size and in `memoryLimit`
+    /// (bytes) keep them from the forward, unless `keptLayers` names how many of the last layers
+    /// do; the others are recomputed from their inputs (the same values).
     ///
     /// - Throws: `InferenceError` for bad windows, a layer out of range, or a unit a layer lacks
     ///   (heads or KV groups of a layer without attention, channels of one without an FFN); what
     ///   `prepare` throws.
     package func gates(
         windows: [[Int32]], units: Set<GateUnit>, layers: [Int]? = nil, mixes: [UnitMix?]? = nil,
-        prepare: ((Int) throws -> Void)? = nil, perToken: Bool = false
+        prepare: ((Int) throws -> Void)? = nil, perToken: Bool = false, keptLayers: Int? = nil,
+        memoryLimit: Int? = nil
     ) throws -> GateGradients {
         precondition(mixes.map { $0.count == model.config.layerCount } ?? true, "gates: one mix per layer")
         precondition(mixes == nil || !perToken, "gates: per-token absolute terms are for unmixed gates")
@@ -291,11 +293,13 @@ package final class ModelGradients {
         let mixed = mixes?.indices.filter { mixes![$0] != nil } ?? []
         let lowest = (layers.map { $0 + mixed } ?? mixed).min() ?? 0
         // Selective checkpointing as in `weights`: the last layers whose whole records fit in the
-        // model's F32 size keep them from the forward; the others are recomputed from their inputs.
+        // model's F32 size (and the memory limit) keep them from the forward; the others are
+        // recomputed from their inputs.
         let recordBytes =
             4 * capacity
             * (4 * hidden + 2 * config.maxQueryWidth + 2 * config.maxKVWidth + 3 * config.maxFFNSize)
-        let keptCount = min(config.layerCount - lowest, model.parameterCount * 4 / max(recordBytes, 1))
+        let budget = min(model.parameterCount * 4, memoryLimit ?? .max)
+        let keptCount = min(config.layerCount - lowest, max(keptLayers ?? budget / max(recordBytes, 1), 0))
         let records = (0..<config.layerCount).map {
             $0 >= config.layerCount - keptCount ? LayerActivationRecord() : nil
         }
