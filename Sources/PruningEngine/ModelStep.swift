@@ -63,22 +63,27 @@ public final class ModelWork {
     public func meanNegativeLogLikelihood(skipping: Set<Int> = []) throws(PruneError) -> Double {
         guard !calibration.isEmpty else { throw PruneError("\(report.step) needs calibration windows") }
         let forward = try forwardPass(capacity: calibration.map(\.count).max()!)
-        do {
-            forward.skippedLayers = skipping
-            var total = 0.0, count = 0
-            for window in calibration {
+        forward.skippedLayers = skipping
+        return try meanLoss(forward, windows: calibration)
+    }
+
+    /// The mean next-token NLL over every predicted token of `windows` through `forward` as it is
+    /// set up; `prepare` runs before each window's forward, with its index.
+    private func meanLoss(
+        _ forward: ForwardPass, windows: [[Int32]], prepare: (Int) throws(PruneError) -> Void = { _ in }
+    ) throws(PruneError) -> Double {
+        var total = 0.0, count = 0
+        for (index, window) in windows.enumerated() {
+            try prepare(index)
+            try PruneError.mapping(report.step) {
                 try cancellation?.check()
                 for value in try forward.negativeLogLikelihoods(window) {
                     total += Double(value)
                     count += 1
                 }
             }
-            return total / Double(count)
-        } catch let error where error.cancellation != nil {
-            throw PruneError(cancelled: error.cancellation!)
-        } catch {
-            throw PruneError("\(report.step): \(error.message)")
         }
+        return total / Double(max(count, 1))
     }
 
     /// The forward pass kept for the loss, made (again) when there is none or it is too short for
@@ -103,18 +108,7 @@ public final class ModelWork {
         forward.mixes = mixes
         forward.skippedLayers = []
         defer { forward.mixes = [] }
-        var total = 0.0, count = 0
-        for (index, window) in windows.enumerated() {
-            try prepare(index)
-            try PruneError.mapping(report.step) {
-                try cancellation?.check()
-                for value in try forward.negativeLogLikelihoods(window) {
-                    total += Double(value)
-                    count += 1
-                }
-            }
-        }
-        return total / Double(max(count, 1))
+        return try meanLoss(forward, windows: windows, prepare: prepare)
     }
 
     /// The gradient of the mean next-token NLL over the calibration windows with respect to every

@@ -237,11 +237,12 @@ public struct SCOP: ModelStep {
         let forwardTime = clock.now - forwardStart
         // The estimator's cost: knockoff source, statistics, fits and the estimate itself.
         let estimateStart = clock.now
+        let sites = Set(units.map(\.site))
         let source = try SCOPKnockoffSource(
-            kind: knockoffs, work: work, layers: layers, sites: Set(units.map(\.site)), seed: seed,
+            kind: knockoffs, work: work, layers: layers, sites: sites, seed: seed,
             cacheLimit: estimate == .local ? 0 : SCOPKnockoffSource.reuseCache)
         let statistics = try SiteStatistics(
-            work, windows: source.real.count, sites: Set(units.map(\.site)), squares: scale,
+            work, windows: source.real.count, sites: sites, squares: scale,
             moments: knockoffs == .gaussian)
         if knockoffs == .gaussian { try source.fit(statistics.moments, work: work, sampling: estimate != .local) }
         let ranking: (Int, Unit, Int) -> [Int]

@@ -210,8 +210,7 @@ package final class ModelGradients {
         let f = fisher ? 1 : 0
         let maxQuery = config.maxQueryWidth, maxKV = config.maxKVWidth, ffn = config.maxFFNSize
         // A block's input per token for each recomputed layer, its whole activation record for each kept one.
-        let kept = min(max(keptLayers, 0), config.layerCount),
-            recorded = 4 * hidden + 2 * maxQuery + 2 * maxKV + 3 * ffn
+        let kept = min(max(keptLayers, 0), config.layerCount), recorded = Self.recordFloatsPerToken(config)
         let perToken = (config.layerCount - kept) * hidden + kept * recorded
         let floats: (checkpoints: Int, accumulators: Int)
         switch order {
@@ -295,9 +294,7 @@ package final class ModelGradients {
         // Selective checkpointing as in `weights`: the last layers whose whole records fit in the
         // model's F32 size (and the memory limit) keep them from the forward; the others are
         // recomputed from their inputs.
-        let recordBytes =
-            4 * capacity
-            * (4 * hidden + 2 * config.maxQueryWidth + 2 * config.maxKVWidth + 3 * config.maxFFNSize)
+        let recordBytes = 4 * capacity * Self.recordFloatsPerToken(config)
         let budget = min(model.parameterCount * 4, memoryLimit ?? .max)
         let keptCount = min(config.layerCount - lowest, max(keptLayers ?? budget / max(recordBytes, 1), 0))
         let records = (0..<config.layerCount).map {
@@ -350,6 +347,11 @@ package final class ModelGradients {
             result[layer] = LayerGateGradients(shape: LayerShape(headCount: 0, kvHeadCount: 0, ffnSize: 0))
         }
         return GateGradients(loss: total / Double(predictions), layers: result)
+    }
+
+    /// The floats of one layer's whole activation record per token, at the model's widest layer.
+    private static func recordFloatsPerToken(_ config: LlamaConfig) -> Int {
+        4 * config.hiddenSize + 2 * config.maxQueryWidth + 2 * config.maxKVWidth + 3 * config.maxFFNSize
     }
 
     /// Checks the windows against the model; returns the number of predicted tokens.
