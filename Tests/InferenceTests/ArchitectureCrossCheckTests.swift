@@ -8,7 +8,8 @@ import Testing
 /// (`Scripts/tiny_arch_models.py` in the reference environment of `Scripts/install-refenv.sh`):
 /// Shears loads each from safetensors and through its own GGUF conversion, and its logits and
 /// greedy continuation must equal transformers'; with the llama.cpp tools built, llama-perplexity
-/// on that GGUF gives Shears' log-probabilities and llama-completion Shears' greedy continuation.
+/// on that GGUF gives Shears' log-probabilities and libllama (`llama-greedy`) Shears' greedy
+/// continuation.
 /// Runs only when that environment exists.
 /// Serialized: llama-perplexity runs compete for the two cores otherwise.
 @Suite(.serialized) struct ArchitectureCrossCheckTests {

@@ -8,8 +8,8 @@ import Testing
 /// transformers model of each
 /// architecture (`Scripts/tiny_arch_models.py`): the pruned GGUF loads back in Shears with the
 /// pruned structure, and, when the llama.cpp tools are built, llama-perplexity's log-probabilities
-/// on it equal Shears' (`shears eval --base` on llama.cpp's base file) and llama-completion's
-/// greedy continuation equals Shears'. Runs only when the reference environment exists.
+/// on it equal Shears' (`shears eval --base` on llama.cpp's base file) and libllama's greedy
+/// continuation (`llama-greedy`) equals Shears'. Runs only when the reference environment exists.
 @Suite(.serialized) struct ArchitecturePruningTests {
     /// Tokens per window of the llama.cpp comparison, and windows: no longer than Mistral's window
     /// of 8 (llama.cpp runs full attention), longer elsewhere.
@@ -99,7 +99,7 @@ import Testing
         try expectLlamaCppContinues(path, label: "\(arch) \(label)", length: context(arch), tools: tools)
     }
 
-    /// Checks that llama-completion continues a prompt greedily with the text Shears' `Generator`
+    /// Checks that llama.cpp (`llama-greedy`) continues a prompt greedily with the text Shears' `Generator`
     /// gives on the GGUF `path` (both stop at the end-of-sequence token), prompt and continuation
     /// within `length` tokens (Mistral's window: llama.cpp runs full attention).
     static func expectLlamaCppContinues(_ path: String, label: String, length: Int, tools: String) throws {
@@ -109,31 +109,18 @@ import Testing
         let tokens = min(12, length - ids.count)
         try #require(tokens > 0, "\(label): the prompt's \(ids.count) tokens leave none to generate")
         let continuation = try Generator(model: model).generate(prompt: ids, maxTokens: tokens)
-        // llama-completion prints each piece as a C string, so a NUL byte (a byte token of the tiny
-        // tokenizer) prints as nothing; invalid UTF-8 reads as U+FFFD on both sides.
-        let expected = (prompt + model.tokenizer.decode(continuation)).replacingOccurrences(of: "\u{0}", with: "")
-        // An F32 KV cache and no flash attention: llama.cpp's defaults (an F16 cache, flash attention
+        let expected = prompt + model.tokenizer.decode(continuation)
+        // llama-greedy (our own few lines on libllama, built by install-llamacpp.sh) decodes with an
+        // F32 KV cache and no flash attention: llama.cpp's defaults (an F16 cache, flash attention
         // in F16) move logits by ~1e-3, enough to flip a near tie (a pruned YaRN model here has a
         // step whose two best logits are 0.0015 apart). One thread: the same sums in the same order
-        // on every run. llama-completion prints through llama.cpp's log thread, which may not flush
-        // before the process exits: its output is whole when it ends with the empty line printed
-        // last; run it again otherwise.
-        var whole: String?, last = ""
-        for _ in 0..<5 where whole == nil {
-            let llama = try ChildProcess.run(
-                URL(fileURLWithPath: tools + "/llama-completion"),
-                [
-                    "-m", path, "-p", prompt, "-n", "\(tokens)", "--temp", "0", "--top-k", "1", "-no-cnv",
-                    "--no-warmup", "--simple-io", "-t", "1", "--seed", "1", "-ctk", "f32", "-ctv", "f32", "-fa", "off",
-                ])
-            try #require(llama.status == 0, "\(label): llama-completion failed: \(llama.stderr.suffix(2000))")
-            if llama.stdout.hasSuffix("\n\n") { whole = String(llama.stdout.dropLast(2)) }
-            last = llama.stdout
-        }
-        let text = try #require(
-            whole, "\(label): llama-completion's output was cut short five times, last \(last.debugDescription)")
+        // on every run. It prints every piece's exact bytes on the main thread (llama-completion's
+        // log thread can lose its output at exit), and nothing for an end-of-generation token.
+        let llama = try ChildProcess.run(
+            URL(fileURLWithPath: tools + "/llama-greedy"), [path, "\(tokens)", prompt])
+        try #require(llama.status == 0, "\(label): llama-greedy failed: \(llama.stderr.suffix(2000))")
         #expect(
-            text == expected,
-            "\(label): llama.cpp continues \(text.debugDescription), Shears \(expected.debugDescription)")
+            llama.stdout == expected,
+            "\(label): llama.cpp continues \(llama.stdout.debugDescription), Shears \(expected.debugDescription)")
     }
 }
