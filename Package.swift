@@ -113,7 +113,9 @@ let package = Package(
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime", "CLua"]),
         .testTarget(
             name: "RecipesTests",
-            dependencies: ["Recipes", "PruningEngine", "BuiltinMethods", "LuaRuntime", "ModelIO", "TestSupport"]
+            dependencies: [
+                "Recipes", "PruningEngine", "BuiltinMethods", "LuaRuntime", "ModelIO", "Inference", "TestSupport",
+            ]
         ),
         .testTarget(
             name: "BuiltinMethodsTests",

@@ -172,9 +172,7 @@ public final class BatchedGenerator {
         let rows = tokens.count
         let hidden = config.hiddenSize
         let residual = workspace.residual.buffer.baseAddress!, normed = workspace.scratch.normed.buffer.baseAddress!
-        for (row, id) in tokens.enumerated() {
-            (residual + row * hidden).update(from: weights.tokenEmbedding + Int(id) * hidden, count: hidden)
-        }
+        weights.embed(tokens, into: residual)
         var timer = PhaseTimer()
         for layer in 0..<config.layerCount {
             let cache = KVCacheView.perRow(

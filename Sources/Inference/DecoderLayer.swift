@@ -67,7 +67,7 @@ struct DecoderLayer {
     /// The layer `index` of `weights`.
     init(_ weights: ModelWeights, layer index: Int) {
         self.index = index
-        self.weights = weights.layers[index]
+        self.weights = weights.layer(index)
         config = weights.config
     }
 

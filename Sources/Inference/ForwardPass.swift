@@ -190,9 +190,7 @@ public final class ForwardPass {
         let hidden = config.hiddenSize
         let residual = workspace.residual.buffer.baseAddress!
         var timer = PhaseTimer()
-        for (row, id) in tokens.enumerated() {
-            (residual + row * hidden).update(from: weights.tokenEmbedding + Int(id) * hidden, count: hidden)
-        }
+        weights.embed(tokens, into: residual)
         timer.charge(\.embedding)
         precondition(mixes.isEmpty || position == 0, "mixes apply to whole sequences from position 0")
         for layer in 0..<config.layerCount where !skippedLayers.contains(layer) {

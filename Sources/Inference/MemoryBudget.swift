@@ -38,6 +38,16 @@ package enum MemoryBudget {
     /// The machine's physical memory in bytes.
     package static var physical: Int { sysconf(Int32(_SC_PHYS_PAGES)) * sysconf(Int32(_SC_PAGESIZE)) }
 
-    /// The default budget beside `model` (held as Float32): physical memory less the model.
-    package static func available(beside model: Model) -> Int { max(0, physical - model.parameterCount * 4) }
+    /// The default budget beside `model`: physical memory less the model as it is held (all of
+    /// it as Float32 when resident; two of its largest layers when streamed).
+    package static func available(beside model: Model) -> Int { max(0, physical - heldBytes(model)) }
+
+    /// Bytes of `model`'s weights in memory while it runs: 4 per parameter when resident, two
+    /// layers as Float32 (the cached one and the one being pruned) when streamed.
+    package static func heldBytes(_ model: Model) -> Int {
+        switch model.residency {
+        case .resident: model.parameterCount * MemoryLayout<Float>.stride
+        case .streamed: 2 * GGUFModelReader.largestLayerBytes(model.config)
+        }
+    }
 }

@@ -26,57 +26,101 @@ package struct LayerWeights {
     package let attention: Attention?
     /// Nil when the layer has no FFN.
     package let ffn: FFN?
-}
-
-/// The model's weights resolved to raw pointers for one forward call. Holds the storages so the
-/// pointers stay valid while it lives, even if the model's tensors are replaced meanwhile.
-package struct ModelWeights {
-    /// The configuration the weights were resolved for.
-    package let config: LlamaConfig
-    let tokenEmbedding: UnsafePointer<Float>
-    let outputNorm: UnsafePointer<Float>
-    let output: UnsafePointer<Float>
-    package let layers: [LayerWeights]
+    /// The storages the pointers point into, kept alive as long as these weights.
     private let storages: [TensorStorage]
 
-    /// Resolves `model`'s current tensors.
-    package init(_ model: Model) {
+    /// Resolves layer `index` of `model` now: a streamed model's layer is decoded (or taken from
+    /// its cache) and held until these weights go away.
+    package init(_ model: Model, layer index: Int) {
         var storages: [TensorStorage] = []
         func pointer(_ tensor: Tensor) -> UnsafePointer<Float> {
-            storages.append(tensor.storage)
-            return UnsafePointer(tensor.storage.buffer.baseAddress!)
+            let storage = tensor.storage
+            storages.append(storage)
+            return UnsafePointer(storage.buffer.baseAddress!)
         }
+        typealias Part = LlamaTensorNames.Layer
         // Model's initialiser and surgery guarantee every expected tensor is present with the right shape.
-        func named(_ name: String) -> UnsafePointer<Float> { pointer(model.tensor(name)!) }
-        config = model.config
-        tokenEmbedding = named(LlamaTensorNames.tokenEmbedding)
-        outputNorm = named(LlamaTensorNames.outputNorm)
-        output = pointer(model.outputProjection)
-        layers = model.config.layers.enumerated().map { layer, shape in
-            typealias Part = LlamaTensorNames.Layer
-            func part(_ part: Part) -> UnsafePointer<Float> { named(part.name(layer: layer)) }
-            func bias(_ part: Part) -> UnsafePointer<Float>? {
-                model.tensor(part.name(layer: layer, kind: .bias)).map(pointer)
-            }
-            func headNorm(_ part: Part) -> UnsafePointer<Float>? {
-                model.tensor(part.name(layer: layer, kind: .headNorm)).map(pointer)
-            }
-            let attention =
-                shape.hasAttention
-                ? LayerWeights.Attention(
-                    norm: part(.attentionNorm), query: part(.query), key: part(.key),
-                    value: part(.value), output: part(.attentionOutput), outputBias: bias(.attentionOutput),
-                    queryBias: bias(.query), keyBias: bias(.key), valueBias: bias(.value),
-                    queryNorm: headNorm(.query), keyNorm: headNorm(.key))
-                : nil
-            let ffn =
-                shape.hasFFN
-                ? LayerWeights.FFN(
-                    norm: part(.ffnNorm), gate: part(.gate), up: part(.up), down: part(.down),
-                    downBias: bias(.down))
-                : nil
-            return LayerWeights(shape: shape, attention: attention, ffn: ffn)
+        func part(_ part: Part) -> UnsafePointer<Float> { pointer(model.tensor(part.name(layer: index))!) }
+        func bias(_ part: Part) -> UnsafePointer<Float>? {
+            model.tensor(part.name(layer: index, kind: .bias)).map(pointer)
         }
+        func headNorm(_ part: Part) -> UnsafePointer<Float>? {
+            model.tensor(part.name(layer: index, kind: .headNorm)).map(pointer)
+        }
+        let shape = model.config.layers[index]
+        self.shape = shape
+        attention =
+            shape.hasAttention
+            ? Attention(
+                norm: part(.attentionNorm), query: part(.query), key: part(.key),
+                value: part(.value), output: part(.attentionOutput), outputBias: bias(.attentionOutput),
+                queryBias: bias(.query), keyBias: bias(.key), valueBias: bias(.value),
+                queryNorm: headNorm(.query), keyNorm: headNorm(.key))
+            : nil
+        ffn =
+            shape.hasFFN
+            ? FFN(norm: part(.ffnNorm), gate: part(.gate), up: part(.up), down: part(.down), downBias: bias(.down))
+            : nil
         self.storages = storages
+    }
+}
+
+/// The model's weights for one forward call: the head's tensors resolved to raw pointers when
+/// first used and held while this lives (so they stay valid even if the model's tensors are
+/// replaced meanwhile), and each layer resolved when the caller asks for it, so that a streamed
+/// model holds only the layers in use.
+package final class ModelWeights {
+    /// The configuration the weights were resolved for.
+    package let config: LlamaConfig
+    private let model: Model
+
+    /// The token embedding, `vocab × hidden`.
+    package private(set) lazy var tokenEmbedding: UnsafePointer<Float> = {
+        hasEmbeddingTable = true
+        return pointer(model.tensor(LlamaTensorNames.tokenEmbedding)!)
+    }()
+    /// The final norm's weight.
+    package private(set) lazy var outputNorm: UnsafePointer<Float> = pointer(
+        model.tensor(LlamaTensorNames.outputNorm)!)
+    /// The output projection, `vocab × hidden` (the embedding when tied).
+    package private(set) lazy var output: UnsafePointer<Float> =
+        config.tiedEmbedding ? tokenEmbedding : pointer(model.outputProjection)
+    private var storages: [TensorStorage] = []
+    /// Whether `tokenEmbedding` has been resolved (then `embed` copies from it).
+    private var hasEmbeddingTable = false
+
+    /// The weights of `model` as it is now.
+    package init(_ model: Model) {
+        self.model = model
+        config = model.config
+    }
+
+    /// Copies the embedding rows of `ids` into `destination` (`ids.count × hidden`). A streamed
+    /// model's rows are decoded one by one from the file, never the whole table, unless it is
+    /// already resolved (for the tied output projection).
+    package func embed(_ ids: some Collection<Int32>, into destination: UnsafeMutablePointer<Float>) {
+        let hidden = config.hiddenSize
+        let tensor = model.tensor(LlamaTensorNames.tokenEmbedding)!
+        if !hasEmbeddingTable, let source = tensor.source, source.decodesRows {
+            for (row, id) in ids.enumerated() {
+                source.decodeRow(
+                    Int(id), into: UnsafeMutableBufferPointer(start: destination + row * hidden, count: hidden))
+            }
+            source.releasePages()
+            return
+        }
+        let table = tokenEmbedding
+        for (row, id) in ids.enumerated() {
+            (destination + row * hidden).update(from: table + Int(id) * hidden, count: hidden)
+        }
+    }
+
+    /// Layer `index`'s weights, resolved now (see `LayerWeights.init(_:layer:)`).
+    package func layer(_ index: Int) -> LayerWeights { LayerWeights(model, layer: index) }
+
+    private func pointer(_ tensor: Tensor) -> UnsafePointer<Float> {
+        let storage = tensor.storage
+        storages.append(storage)
+        return UnsafePointer(storage.buffer.baseAddress!)
     }
 }

@@ -4,7 +4,9 @@ import ModelIO
 
 /// The calibration windows' hidden states between layers: `current` holds every window's input
 /// to the layer being pruned (replaced in place by the pruned layer's output), `dense` the dense
-/// layer's output for the error report. Two buffers of tokens × hidden Float32.
+/// layer's output for the error report. Two buffers of tokens × hidden Float32, in memory or, when
+/// they would not fit the prune's memory budget, in a mapped scratch file whose pages each window
+/// lets go once it has run (`spilled`).
 final class CalibrationActivations {
     /// Total tokens over all windows.
     let tokens: Int
@@ -20,10 +22,17 @@ final class CalibrationActivations {
     private var current: TensorStorage
     private var dense: TensorStorage
 
-    /// Embeds `windows` (the decoder's input).
+    /// Bytes of the two buffers for `tokens` tokens of width `hidden`.
+    static func bytes(tokens: Int, hidden: Int) -> Int { 2 * tokens * hidden * MemoryLayout<Float>.stride }
+
+    /// Embeds `windows` (the decoder's input), the buffers in a scratch file in `scratchDirectory`
+    /// when one is given.
     ///
-    /// - Throws: `PruneError` when there are no windows, one is empty, or an id is outside the vocabulary.
-    init(model: Model, windows ids: [[Int32]], cancellation: Cancellation?) throws(PruneError) {
+    /// - Throws: `PruneError` when there are no windows, one is empty, an id is outside the
+    ///   vocabulary, or the scratch file cannot be made.
+    init(
+        model: Model, windows ids: [[Int32]], cancellation: Cancellation?, scratchDirectory: String? = nil
+    ) throws(PruneError) {
         var clock = Stopwatch()
         guard !ids.isEmpty else { throw PruneError("calibration: no token windows given, but the steps need data") }
         let config = model.config
@@ -44,21 +53,40 @@ final class CalibrationActivations {
         self.windows = windows
         tokens = total
         longest = windows.map(\.rows).max()!
-        current = TensorStorage(zeros: total * hidden)
-        dense = TensorStorage(zeros: total * hidden)
-        let embedding = model.tensor(LlamaTensorNames.tokenEmbedding)!.storage.buffer.baseAddress!
-        let out = current.buffer.baseAddress!
-        for (window, (offset, _)) in zip(ids, windows) {
-            for (row, id) in window.enumerated() {
-                (out + (offset + row) * hidden).update(from: embedding + Int(id) * hidden, count: hidden)
+        if let scratchDirectory {
+            do {
+                current = try TensorStorage(zeros: total * config.hiddenSize, scratchDirectory: scratchDirectory)
+                dense = try TensorStorage(zeros: total * config.hiddenSize, scratchDirectory: scratchDirectory)
+            } catch {
+                throw PruneError("calibration activations: \(error)")
             }
+        } else {
+            current = TensorStorage(zeros: total * hidden)
+            dense = TensorStorage(zeros: total * hidden)
         }
+        // A streamed model's rows are decoded from the file, never the whole table.
+        let weights = ModelWeights(model)
+        let out = current.buffer.baseAddress!
+        for (window, (offset, _)) in zip(ids, windows) { weights.embed(window, into: out + offset * hidden) }
         captureSeconds = clock.lap()
+        current.releasePages(0..<current.count)
     }
+
+    /// Whether the buffers are a mapped scratch file.
+    var spilled: Bool { current.isScratchFile }
 
     /// Calls `body` with every window's current hidden states (tokens × hidden, window after window).
     func withCurrent<E: Error>(_ body: (UnsafeBufferPointer<Float>) throws(E) -> Void) throws(E) {
+        defer { current.releasePages(0..<current.count) }
         try body(UnsafeBufferPointer(current.buffer))
+    }
+
+    /// Lets the scratch file's pages of window `index` go from the resident set (they are kept in
+    /// the file); nothing for buffers in memory.
+    private func release(window index: Int) {
+        let range = (windows[index].offset * hidden)..<((windows[index].offset + windows[index].rows) * hidden)
+        current.releasePages(range)
+        dense.releasePages(range)
     }
 
     /// Replaces every window's hidden states by `values` (a journal's checkpoint).
@@ -178,11 +206,14 @@ final class CalibrationActivations {
         try forwardInPlace(forward, layer: layer)
         let pruned = current.buffer, reference = dense.buffer
         var difference = 0.0, norm = 0.0
-        for i in 0..<pruned.count {
-            let y = Double(reference[i])
-            let delta = y - Double(pruned[i])
-            difference += delta * delta
-            norm += y * y
+        for (index, window) in windows.enumerated() {
+            for i in (window.offset * hidden)..<((window.offset + window.rows) * hidden) {
+                let y = Double(reference[i])
+                let delta = y - Double(pruned[i])
+                difference += delta * delta
+                norm += y * y
+            }
+            release(window: index)
         }
         return norm > 0 ? difference / norm : 0
     }
@@ -193,6 +224,7 @@ final class CalibrationActivations {
         _ observe: ((LinearInputSite, UnsafeBufferPointer<Float>) -> Void)?
     ) throws(PruneError) {
         if let reason = cancellation?.reason { throw PruneError(cancelled: reason) }
+        defer { release(window: window) }
         do { try forward.run(layer: layer, input: input, rows: rows, output: output, observe: observe) } catch {
             throw PruneError("layer \(layer): \(error)")
         }
@@ -201,6 +233,7 @@ final class CalibrationActivations {
     private func checkOutput(
         _ output: UnsafePointer<Float>, _ rows: Int, _ layer: Int, _ window: Int
     ) throws(PruneError) {
+        defer { release(window: window) }
         guard shears_sum(output, rows * hidden).isFinite else {
             throw PruneError(
                 "layer \(layer): non-finite activation in the output of blk.\(layer) (calibration window \(window))")

@@ -100,7 +100,8 @@ public final class LayerWork {
         matrices = matrices.compactMap { work in
             guard let tensor = model.tensor(work.name) else { return nil }
             if tensor.rows == work.rows && tensor.columns == work.columns { return work }
-            let copy = TensorStorage(count: tensor.count) { _ = $0.update(fromContentsOf: tensor.storage.buffer) }
+            let storage = tensor.storage
+            let copy = TensorStorage(count: tensor.count) { _ = $0.update(fromContentsOf: storage.buffer) }
             let fresh = MatrixWork(
                 name: work.name, layer: layer, part: work.part, rows: tensor.rows,
                 columns: tensor.columns, weights: copy, statistics: nil, plan: plan)

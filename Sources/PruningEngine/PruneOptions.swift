@@ -24,11 +24,13 @@ public struct PruneOptions {
     /// `InputStatistics.squaredNorms`; only chains that need nothing more may use it (see
     /// `Pruner.init`), and the prune then runs no forward at all.
     public var imatrix: ImportanceMatrix?
-    /// Bytes beyond the model that the prune's gradient computations may use (the weight
-    /// gradients of LLM-Pruner's and Shortened LLaMA's Taylor criteria, of gradient-reading
-    /// matrix steps); a request whose estimate exceeds it is refused before any work, with the
-    /// error's `memoryShortfall` set. Nil: the machine's physical memory less the model
-    /// (`MemoryBudget.available`).
+    /// Bytes beyond the model (as held: `MemoryBudget.heldBytes`) that the prune may use. The
+    /// gradient computations (the weight gradients of LLM-Pruner's and Shortened LLaMA's Taylor
+    /// criteria, of gradient-reading matrix steps) whose estimate exceeds it are refused before
+    /// any work, with the error's `memoryShortfall` set; calibration activations that exceed it
+    /// are kept in a scratch file in the model's `scratchDirectory`; a limit below one window's
+    /// activations and workspace is refused. Nil: the machine's physical memory less the model
+    /// (`MemoryBudget.available`), activations in memory.
     public var memoryLimit: Int?
 
     /// Default options: every linear matrix, no callbacks.

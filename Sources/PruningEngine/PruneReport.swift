@@ -100,6 +100,9 @@ public struct PruneReport: Sendable, Equatable {
     public var calibrationWindows: Int, calibrationTokens: Int
     /// What the model steps (run before any layer) did, in order.
     public var modelSteps: [ModelStepReport] = []
+    /// Bytes of calibration activations kept in a scratch file because they exceeded the memory
+    /// limit (0: they were in memory).
+    public var spilledActivationBytes = 0
 
     /// Zeros over all pruned matrices divided by their weights.
     public var sparsity: Double {

@@ -388,7 +388,8 @@ public final class Pruner {
     ) -> MatrixWork {
         let name = part.name(layer: layer)
         let tensor = model.tensor(name)!
-        let copy = TensorStorage(count: tensor.count) { _ = $0.update(fromContentsOf: tensor.storage.buffer) }
+        let storage = tensor.storage
+        let copy = TensorStorage(count: tensor.count) { _ = $0.update(fromContentsOf: storage.buffer) }
         return MatrixWork(
             name: name, layer: layer, part: part, rows: tensor.rows, columns: tensor.columns,
             weights: copy, statistics: perMatrix[name] ?? statistics[LinearMatrix.site(part)],
@@ -432,7 +433,12 @@ public final class Pruner {
         _ calibration: [[Int32]], _ report: inout PruneReport
     ) throws(PruneError) -> (CalibrationActivations, DecoderLayerForward) {
         let activations = try CalibrationActivations(
-            model: model, windows: calibration, cancellation: options.cancellation)
+            model: model, windows: calibration, cancellation: options.cancellation,
+            scratchDirectory: try activationScratch(calibration))
+        if activations.spilled {
+            report.spilledActivationBytes = CalibrationActivations.bytes(
+                tokens: activations.tokens, hidden: model.config.hiddenSize)
+        }
         report.calibrationWindows = calibration.count
         report.calibrationTokens = activations.tokens
         report.times.forwards += activations.captureSeconds
@@ -441,11 +447,34 @@ public final class Pruner {
         }
     }
 
+    /// Where the calibration activations go: nil (memory) unless a memory limit was given that
+    /// they exceed, then the model's scratch directory. A limit below what one window needs even
+    /// then (its activations and a layer's workspace) is refused, with the size needed.
+    private func activationScratch(_ calibration: [[Int32]]) throws(PruneError) -> String? {
+        guard let limit = options.memoryLimit else { return nil }
+        let config = model.config
+        let tokens = calibration.reduce(0) { $0 + $1.count }
+        let longest = calibration.map(\.count).max() ?? 0
+        let needed = CalibrationActivations.bytes(tokens: tokens, hidden: config.hiddenSize)
+        // One window's activations and the layer's workspace: q/k/v, gate/up and a block of scores.
+        let window =
+            CalibrationActivations.bytes(tokens: longest, hidden: config.hiddenSize)
+            + longest * (3 * config.hiddenSize + 2 * config.maxFFNSize) * MemoryLayout<Float>.stride
+        guard limit >= window else {
+            throw PruneError(
+                "the memory limit \(MemoryBudget.describe(limit)) is below what one calibration window needs beside "
+                    + "the model: \(MemoryBudget.describe(window)) (its activations and a layer's workspace); "
+                    + "raise --max-memory or shorten --seqlen")
+        }
+        return needed + window > limit ? model.scratchDirectory : nil
+    }
+
     private func checkCancellation() throws(PruneError) {
         if let reason = options.cancellation?.reason { throw PruneError(cancelled: reason) }
     }
 
-    /// Records a finished layer in the report, the journal and the callback.
+    /// Records a finished layer in the report, the journal and the callback, and moves a streamed
+    /// model's pruned layer to its scratch file.
     private func finish(
         _ layerReport: LayerReport, _ report: inout PruneReport, activations: CalibrationActivations?
     ) throws(PruneError) {
@@ -461,6 +490,8 @@ public final class Pruner {
                 try journal.record(layer: layerReport.layer, report: layerReport, model: model, activations: nil)
             }
         }
+        // After the journal, which may already have taken the layer out of memory.
+        do { try model.spill(layer: layerReport.layer) } catch { throw PruneError(error.description) }
         options.onLayer?(layerReport.layer, layerReport)
     }
 

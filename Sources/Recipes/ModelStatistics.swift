@@ -10,7 +10,18 @@ package enum ModelStatistics {
 
     /// Number of elements that are exactly zero (the pruning engine's SIMD kernel).
     static func zeroCount(_ tensor: Tensor) -> Int {
-        Int(shears_prune_count_zeros(tensor.storage.buffer.baseAddress!, tensor.count))
+        let storage = tensor.storage
+        return withExtendedLifetime(storage) {
+            Int(shears_prune_count_zeros(storage.buffer.baseAddress!, tensor.count))
+        }
+    }
+
+    /// Number of elements that are zero once stored as `type` (the storage held while counted).
+    private static func storedZeroCount(_ tensor: Tensor, as type: GGMLType) -> Int {
+        let storage = tensor.storage
+        return withExtendedLifetime(storage) {
+            Quantization.zeroCount(afterStoring: UnsafeBufferPointer(storage.buffer), as: type)
+        }
     }
 
     /// Frobenius (L2) norm of all elements.
@@ -45,7 +56,7 @@ package enum ModelStatistics {
             zeros +=
                 stored.blockSize == 1
                 ? zeroCount(tensor)
-                : Quantization.zeroCount(afterStoring: UnsafeBufferPointer(tensor.storage.buffer), as: stored)
+                : storedZeroCount(tensor, as: stored)
             total += tensor.count
         }
         return Double(zeros) / Double(max(total, 1))

@@ -148,6 +148,7 @@ package final class PruneJournalDirectory: PruneJournal {
                     model.replace(
                         Tensor(name: name, shape: saved.shape, storage: saved.storage, sourceType: current.sourceType))
                 }
+                if model.residency == .streamed { try model.spill(layer: report.layer, savedIn: file) }
             } catch let error as PruneError {
                 throw error
             } catch {
@@ -180,6 +181,8 @@ package final class PruneJournalDirectory: PruneJournal {
             // Files of a layer that was being written when a run was killed are replaced.
             unlink(layerPath)
             try SafetensorsWriter.write(tensors, type: .f32, to: layerPath)
+            // A streamed model reads the layer back from here instead of spilling it again.
+            if model.residency == .streamed { try model.spill(layer: layer, savedIn: SafetensorsFile(path: layerPath)) }
             if let activations {
                 unlink(activationsPath)
                 let hidden = model.config.hiddenSize

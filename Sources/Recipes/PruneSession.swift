@@ -51,7 +51,8 @@ package enum PruneSession {
     /// With `journal`, every finished layer is recorded there, and the prune continues from the
     /// journal's checkpoint when it has one. With `imatrix`, the per-input statistics come from
     /// it and no calibration forward runs (`PruneOptions.imatrix`). `memoryLimit` bounds the
-    /// gradient computations (`PruneOptions.memoryLimit`; nil: physical memory less the model).
+    /// gradient computations and the activations in memory (`PruneOptions.memoryLimit`; nil:
+    /// physical memory less the model).
     ///
     /// - Throws: `PruneError`, naming the recipes when none or more than one gives the sparsity of a
     ///   chain that prunes matrices, or carrying the reason when `cancellation` stops it.

@@ -40,7 +40,16 @@ final class ShearsModule {
 
         runtime.register("load") { [self] call in
             let path = try call.string(1)
-            let box = ModelBox(try ModelLoader.load(path: path))
+            var residency = ModelResidency.resident
+            var scratch: String?
+            if let options = try call.optionalTable(2) {
+                try options.checkFields(allowed: ["stream", "scratch_dir"])
+                if try options.optionalBoolean("stream") == true { residency = .streamed }
+                scratch = try options.optionalString("scratch_dir")
+            }
+            let model = try ModelLoader.load(path: path, residency: residency)
+            if let scratch { model.scratchDirectory = scratch }
+            let box = ModelBox(model)
             lastModel = box
             return [.handle(box, as: RecipeHandles.model)]
         }
@@ -116,6 +125,7 @@ final class ShearsModule {
                 "vocab": { .integer($0.model.config.vocabSize) },
                 "context": { .integer($0.model.config.contextLength) },
                 "tied": { .boolean($0.model.config.tiedEmbedding) },
+                "streamed": { .boolean($0.model.residency == .streamed) },
                 "parameters": { .integer($0.model.parameterCount) },
                 "path": { .string($0.model.sourcePath) },
                 "name": { box in box.model.metadata["general.name"]?.string.map { .string($0) } ?? .nil },

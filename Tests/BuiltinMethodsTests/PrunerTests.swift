@@ -1,4 +1,5 @@
 import BuiltinMethods
+import Foundation
 import Inference
 import ModelIO
 import PruningEngine
@@ -11,6 +12,39 @@ import Testing
     static func windows(_ count: Int = 3, length: Int = 12, seed: UInt64 = 9) -> [[Int32]] {
         var rng = SplitMix64(seed: seed)
         return (0..<count).map { _ in (0..<length).map { _ in Int32(rng.next() % 300) } }
+    }
+
+    @Test("activations above the memory limit live in a scratch file; a limit below one window is refused")
+    func activationSpill() throws {
+        let calibration = Self.windows(4, length: 24)
+        let directory = try TemporaryDirectory()
+        func run(limit: Int?) throws -> (Model, PruneReport) {
+            let model = try TinyModel.make()
+            model.scratchDirectory = directory.path("")
+            var options = PruneOptions()
+            options.memoryLimit = limit
+            let report = try BLASThreads.singleThreaded {
+                try Pruner(model: model, steps: try PruneMethod.sparseGPT(sparsity: 0.5), options: options)
+                    .run(calibration: calibration)
+            }
+            return (model, report)
+        }
+        let (resident, inMemory) = try run(limit: nil)
+        // Activations: 4 × 24 tokens × hidden 32 × 2 buffers × 4 B = 24 KiB. One window needs 24 KiB
+        // too: 6 KiB of activations and 18 KiB of workspace (24 rows × (3 · 32 + 2 · 48) floats).
+        let (spilled, onDisk) = try run(limit: 40 << 10)
+        #expect(inMemory.spilledActivationBytes == 0)
+        #expect(onDisk.spilledActivationBytes == 2 * 96 * 32 * 4)
+        for tensor in resident.tensors {
+            #expect(spilled.tensor(tensor.name)!.storage.array == tensor.storage.array, "\(tensor.name)")
+        }
+        #expect(onDisk.layers.map(\.outputError) == inMemory.layers.map(\.outputError))
+        // The scratch files are unlinked as soon as they are made.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path("")).isEmpty)
+
+        let error = try #require(throws: PruneError.self) { try run(limit: 16 << 10) }
+        #expect(error.message.contains("below what one calibration window needs"), "\(error.message)")
+        #expect(error.message.contains(": 24 KiB") && error.message.contains("--max-memory"), "\(error.message)")
     }
 
     @Test("Wanda's layer-0 masks come from the dense layer-0 inputs, exact counts per row")

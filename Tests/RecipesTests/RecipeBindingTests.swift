@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import LuaRuntime
 import ModelIO
 import Recipes
@@ -72,6 +73,36 @@ struct RecipeBindingTests {
         }
         #expect(matrices == 14)
         #expect(try GGUFFile(path: out).metadata["shears.steps"] == .string("wanda(sparsity=0.5)"))
+    }
+
+    @Test("shears.load{ stream = true } prunes, evaluates and saves exactly as the resident model does")
+    func streamedLoad() throws {
+        let workspace = try Workspace()
+        var outputs: [[String: [Float]]] = []
+        // OpenBLAS single-threaded for both runs: other tests' forward passes change its thread
+        // count, which moves SparseGPT's results in the last bits.
+        try BLASThreads.singleThreaded {
+            for stream in [false, true] {
+                let out = workspace.directory.path("wanda-\(stream).gguf")
+                try workspace.run(
+                    """
+                    local m = shears.load(shears.args.model, { stream = \(stream), scratch_dir = shears.args.scratch })
+                    local c = shears.calibration{ text = shears.args.text, samples = 4, seqlen = 32 }
+                    shears.prune(m, c, { shears.sparsegpt{ sparsity = 0.5 } })
+                    print(tostring(m.streamed), string.format("%.17g", m:perplexity{ text = shears.args.text, seqlen = 64 }))
+                    m:save(shears.args.out, { type = "f32" })
+                    """, ["out=\(out)", "scratch=\(workspace.directory.path(""))"])
+                // The files differ only in the recipe's arguments (the output path) in their metadata.
+                let saved = try ModelLoader.load(path: out)
+                outputs.append(Dictionary(uniqueKeysWithValues: saved.tensors.map { ($0.name, $0.storage.array) }))
+            }
+        }
+        #expect(workspace.printed.count == 2 && workspace.printed[0].hasPrefix("false"))
+        #expect(workspace.printed[1].hasPrefix("true"))
+        #expect(workspace.printed[0].dropFirst(5) == workspace.printed[1].dropFirst(4), "\(workspace.printed)")
+        #expect(outputs[0] == outputs[1])
+        #expect(
+            try workspace.error("shears.load(shears.args.model, { streem = true })").contains("unknown field 'streem'"))
     }
 
     @Test(

@@ -106,9 +106,11 @@ struct Prune: ParsableCommand {
 
     @Option(
         help: """
-            Refuse a gradient-based criterion (LLM-Pruner's Taylor importances, Shortened LLaMA's \
-            taylor+, taylor) estimated to need more memory than this beyond the model, before any \
-            work (e.g. 8G, 512M; default: physical memory less the model).
+            Memory beyond the model (as held: all of it, or two layers when streamed) for the run \
+            (e.g. 8G, 512M): calibration activations above it go to a scratch file in --scratch-dir; \
+            a gradient-based criterion (LLM-Pruner's Taylor importances, Shortened LLaMA's taylor+, \
+            taylor) estimated to need more is refused before any work. Default: physical memory \
+            less the model, activations in memory.
             """)
     var maxMemory: String?
 
@@ -273,6 +275,11 @@ extension Prune {
         }
         if let path = self.report, let recorder {
             try recorder.report(prune: report, model: model, recipes: recipes, outputPath: out).write(to: path)
+        }
+        if report.spilledActivationBytes > 0 {
+            Terminal.printError(
+                "shears: note: the calibration activations (\(MemoryBudget.describe(report.spilledActivationBytes))) "
+                    + "exceeded --max-memory and were kept in a scratch file in \(model.scratchDirectory)")
         }
         for step in report.modelSteps {
             if !step.blockScores.isEmpty {

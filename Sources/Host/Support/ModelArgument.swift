@@ -3,14 +3,45 @@ import Foundation
 import ModelIO
 import Recipes
 
-/// The MODEL argument shared by the commands, and loading it with a timing note.
+/// The MODEL argument shared by the commands, how to hold its weights, and loading it.
 struct ModelArgument: ParsableArguments {
     @Argument(help: "A .gguf file or a Hugging Face model directory.", completion: .file())
     var model: String
 
-    /// Loads the model into memory (dequantizing to Float32).
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "Keep a GGUF model's matrices in the file and decode one layer at a time (memory flat in depth).",
+            discussion:
+                "Default: streamed when the model as Float32 would take more than half of the machine's memory."))
+    var stream: Bool?
+
+    @Option(
+        help: ArgumentHelp(
+            "Directory for the scratch file of a streamed prune's pruned layers (default: $TMPDIR or /tmp).",
+            valueName: "dir"), completion: .directory)
+    var scratchDir: String?
+
+    /// Loads the model, resident or streamed (`--stream`, or by default when its Float32 size
+    /// exceeds half of the physical memory; safetensors input is always resident).
     func load() throws(ModelIOError) -> Model {
-        try ModelLoader.load(path: model)
+        let residency = try residency()
+        let loaded = try ModelLoader.load(path: model, residency: residency)
+        if let scratchDir { loaded.scratchDirectory = scratchDir }
+        return loaded
+    }
+
+    /// The residency `load()` uses.
+    private func residency() throws(ModelIOError) -> ModelResidency {
+        if let stream { return stream ? .streamed : .resident }
+        guard try ModelFormat.detect(path: model) == .gguf else { return .resident }
+        let elements = try GGUFFile(path: model).tensors.reduce(0) { $0 + $1.elementCount }
+        let float32 = elements * MemoryLayout<Float>.stride
+        guard float32 > Int(ProcessInfo.processInfo.physicalMemory / 2) else { return .resident }
+        Terminal.printError(
+            "shears: note: \(model): \(Format.bytes(float32)) as Float32 is more than half of this machine's memory; streaming "
+                + "its layers (--no-stream to load it whole)")
+        return .streamed
     }
 }
 

@@ -92,7 +92,7 @@ package final class BlockGradients {
         let gradients = LayerGradients(config: config, layer: layer)
         gradient.withUnsafeMutableBufferPointer { buffer in
             backward.run(
-                weights.layers[layer], record: record, rows: rows, gradient: buffer.baseAddress!,
+                weights.layer(layer), record: record, rows: rows, gradient: buffer.baseAddress!,
                 weightGradients: gradients, accumulate: false, gates: nil)
         }
         withExtendedLifetime(weights) {}

@@ -335,7 +335,7 @@ package final class ModelGradients {
                 }
                 withUnsafeMutablePointer(to: &result[layer]) { gates in
                     backward.run(
-                        weights.layers[layer], record: records[layer] ?? record, rows: window.count,
+                        weights.layer(layer), record: records[layer] ?? record, rows: window.count,
                         gradient: gradient.buffer.baseAddress!, weightGradients: nil, accumulate: false, gates: gates,
                         mix: mix, perToken: perToken)
                 }
@@ -381,9 +381,6 @@ package final class ModelGradients {
 
     /// Writes the embedded rows of `window` (`count × hidden`) into `rows`.
     static func embed(_ window: [Int32], _ weights: ModelWeights, into rows: UnsafeMutablePointer<Float>) {
-        let hidden = weights.config.hiddenSize
-        for (row, id) in window.enumerated() {
-            (rows + row * hidden).update(from: weights.tokenEmbedding + Int(id) * hidden, count: hidden)
-        }
+        weights.embed(window, into: rows)
     }
 }

@@ -103,7 +103,7 @@ struct WeightGradientRun {
                 let target = layers[layer]
                 let single = fisher ? target.scratch(in: &singles, config: config) : nil
                 backward.run(
-                    weights.layers[layer], record: records[layer] ?? record, rows: rows,
+                    weights.layer(layer), record: records[layer] ?? record, rows: rows,
                     gradient: gradient.buffer.baseAddress!,
                     weightGradients: single ?? target.sums, accumulate: !fisher, gates: nil)
                 if let single { target.add(single, factor: factor) }
@@ -202,7 +202,7 @@ struct WeightGradientRun {
                         recordOnly: true)
                 }
                 backward.run(
-                    weights.layers[layer], record: keeps(layer) ? records[layer][index] : record, rows: window.count,
+                    weights.layer(layer), record: keeps(layer) ? records[layer][index] : record, rows: window.count,
                     gradient: gradients[index].buffer.baseAddress!, weightGradients: single ?? target.sums,
                     accumulate: !fisher, gates: nil)
                 if let single { target.add(single, factor: fisherFactor(window)) }

@@ -52,6 +52,30 @@ public final class GGUFFile: @unchecked Sendable {
         return UnsafeRawBufferPointer(rebasing: mapping.bytes[start..<(start + info.byteCount)])
     }
 
+    /// Drops the mapped pages of a tensor's data from the process's resident set (they stay in
+    /// the page cache): a streamed model calls it after decoding the tensor.
+    package func releasePages(of info: GGUFTensorInfo) {
+        releasePages(of: info, bytes: 0..<info.byteCount)
+    }
+
+    /// Drops the mapped pages of the byte range `bytes` of a tensor's data (whole pages inside it).
+    package func releasePages(of info: GGUFTensorInfo, bytes: Range<Int>) {
+        let start = dataOffset + info.offset
+        mapping.releasePages((start + bytes.lowerBound)..<(start + bytes.upperBound))
+    }
+
+    /// Checks that `info`, one of this file's tensors, has a type Shears can dequantize.
+    ///
+    /// - Throws: `ModelIOError` naming the tensor, its type and the supported ones.
+    package func checkDequantizable(_ info: GGUFTensorInfo) throws(ModelIOError) {
+        guard Dequantization.isSupported(info.type) else {
+            throw ModelIOError(
+                path: path, item: info.name,
+                "tensor type \(info.type.name) (ggml type \(info.type.rawValue)) cannot be dequantized; supported: \(Dequantization.supportedTypes.map(\.name).joined(separator: ", "))"
+            )
+        }
+    }
+
     /// Reads a tensor and converts it to Float32 with a row-major shape; `sourceType` records the
     /// stored type.
     ///
@@ -61,12 +85,7 @@ public final class GGUFFile: @unchecked Sendable {
         guard tensorInfo(named: info.name) == info else {
             throw ModelIOError(path: path, item: info.name, "tensor info does not describe a tensor of this file")
         }
-        guard Dequantization.isSupported(info.type) else {
-            throw ModelIOError(
-                path: path, item: info.name,
-                "tensor type \(info.type.name) (ggml type \(info.type.rawValue)) cannot be dequantized; supported: \(Dequantization.supportedTypes.map(\.name).joined(separator: ", "))"
-            )
-        }
+        try checkDequantizable(info)
         let source = rawData(of: info)
         let storage = TensorStorage(count: info.elementCount) { destination in
             Dequantization.dequantize(source, type: info.type, into: destination)

@@ -19,7 +19,8 @@ public enum GGUFWriter {
     }
 
     /// Writes `metadata` and `tensors` (in the given order) to `path` as GGUF version 3, through a
-    /// `GGUFStreamWriter`.
+    /// `GGUFStreamWriter`. `prepare` maps each tensor just before it is written (same name and
+    /// shape), so that tensors decoded on read are held one at a time.
     ///
     /// `alignment` defaults to the metadata's `general.alignment`, else 32. The written file's
     /// `general.alignment` always agrees with the alignment used: the key is set when it was
@@ -28,13 +29,20 @@ public enum GGUFWriter {
     /// - Throws: `ModelIOError` naming `path` and the key or tensor at fault (unsupported type,
     ///   bad shape or name, non-finite values for Q8_0, mistyped array element, bad alignment, I/O error).
     public static func write(
-        metadata: GGUFMetadata, tensors: [Entry], to path: String, alignment: Int? = nil
+        metadata: GGUFMetadata, tensors: [Entry], to path: String, alignment: Int? = nil,
+        prepare: (Tensor) -> Tensor = { $0 }
     ) throws(ModelIOError) {
         let writer = try GGUFStreamWriter(
             path: path, metadata: metadata,
             tensors: tensors.map { .init(name: $0.tensor.name, shape: $0.tensor.shape, type: $0.type) },
             alignment: alignment)
-        for entry in tensors { try writer.append(UnsafeBufferPointer(entry.tensor.storage.buffer)) }
+        for entry in tensors {
+            // A streamed tensor is decoded here, one at a time, and let go after.
+            let storage = prepare(entry.tensor).storage
+            try withExtendedLifetime(storage) { () throws(ModelIOError) in
+                try writer.append(UnsafeBufferPointer(storage.buffer))
+            }
+        }
         try writer.commit()
     }
 }

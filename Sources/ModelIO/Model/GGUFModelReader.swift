@@ -4,10 +4,13 @@ import Tokenization
 /// `ArchitectureDescriptor` by `general.architecture` (`llama`, `deci` for layers of different
 /// shapes, `qwen2` with q/k/v biases, `qwen3` with q/k head norms).
 public enum GGUFModelReader {
-    /// Reads and dequantizes every tensor of `file` and builds the tokenizer from its metadata.
+    /// Reads `file` and builds the tokenizer from its metadata. `.resident` dequantizes every
+    /// tensor now; `.streamed` leaves the matrices in the mapped file, decoded when read through a
+    /// cache of about one layer (vectors are read now). Either way every tensor is checked for
+    /// non-finite values before the model is returned (a streamed one a tensor at a time).
     ///
     /// - Throws: `ModelIOError` naming the file and the key or tensor at fault.
-    public static func load(_ file: GGUFFile) throws(ModelIOError) -> Model {
+    public static func load(_ file: GGUFFile, residency: ModelResidency = .resident) throws(ModelIOError) -> Model {
         var config = try config(from: file.metadata, path: file.path)
         config.tiedEmbedding = file.tensorInfo(named: LlamaTensorNames.output) == nil
         let vocabulary = try BPEVocabulary(gguf: file.metadata, path: file.path)
@@ -17,11 +20,10 @@ public enum GGUFModelReader {
         } catch {
             throw ModelIOError(path: file.path, item: "tokenizer", error.message)
         }
-        var tensors = try file.loadAllTensors()
         let descriptor = try ArchitectureDescriptor.matching(gguf: file.metadata, path: file.path)
         // A required feature is on (Model names a missing tensor), an optional one when the file
         // has its tensors, an absent one off (Model refuses its tensors).
-        let parsed = tensors.compactMap { LlamaTensorNames.parse($0.name) }
+        let parsed = file.tensors.compactMap { LlamaTensorNames.parse($0.name) }
         func feature(_ presence: ArchitectureDescriptor.Presence, _ kind: ArchitectureDescriptor.Feature) -> Bool {
             presence == .required
                 || presence == .optional
@@ -29,8 +31,22 @@ public enum GGUFModelReader {
         }
         config.attentionBiases = feature(descriptor.attentionBiases, .attentionBiases)
         config.queryKeyNorm = feature(descriptor.queryKeyNorm, .queryKeyNorm)
-        if descriptor.ggufRowOrder == .huggingFace {
-            tensors = tensors.map { HuggingFaceRotaryPermutation.convert($0, config: config, toGGUF: true) }
+        let reorder = descriptor.ggufRowOrder == .huggingFace
+        let cache = residency == .streamed ? TensorCache(budget: largestLayerBytes(config)) : nil
+        if cache != nil { AllocatorTuning.returnFreedLayersToSystem }
+        var tensors: [Tensor] = []
+        for info in file.tensors {
+            if let cache, info.dimensions.count >= 2 {
+                try file.checkDequantizable(info)
+                let source = TensorSource(
+                    .gguf(file, info), count: info.elementCount, cache: cache,
+                    transform: reorder ? rowOrderTransform(info, config: config) : nil)
+                tensors.append(Tensor(name: info.name, shape: info.shape, source: source, sourceType: info.type))
+            } else {
+                let tensor = try file.loadTensor(info)
+                tensors.append(
+                    reorder ? HuggingFaceRotaryPermutation.convert(tensor, config: config, toGGUF: true) : tensor)
+            }
         }
         if let index = tensors.firstIndex(where: { $0.name == LlamaTensorNames.ropeFrequencies }) {
             // llama.cpp's converter stores Llama 3.1's RoPE scaling as per-frequency divisors.
@@ -43,9 +59,33 @@ public enum GGUFModelReader {
             config.ropeScaling = .frequencyFactors(tensors.remove(at: index).storage.array)
             try config.ropeScaling.validate(frequencies: config.headDim / 2, path: file.path, item: item)
         }
-        return try Model(
+        let model = try Model(
             config: config, tensors: tensors, metadata: file.metadata, tokenizer: tokenizer,
             sourcePath: file.path, descriptor: descriptor)
+        model.cache = cache
+        return model
+    }
+
+    /// Puts a streamed tensor of a Hugging Face-ordered file into GGUF row order once decoded.
+    private static func rowOrderTransform(
+        _ info: GGUFTensorInfo, config: LlamaConfig
+    ) -> @Sendable (TensorStorage) -> TensorStorage {
+        let (name, shape) = (info.name, info.shape)
+        return { storage in
+            let tensor = Tensor(name: name, shape: shape, storage: storage)
+            return HuggingFaceRotaryPermutation.convert(tensor, config: config, toGGUF: true).storage
+        }
+    }
+
+    /// Bytes of the largest layer's tensors as Float32: a streamed model's cache budget, so that
+    /// the layer in use is decoded once for all its calls (a larger embedding or output is still
+    /// cached, alone, as the newest entry).
+    package static func largestLayerBytes(_ config: LlamaConfig) -> Int {
+        var perLayer: [Int: Int] = [:]
+        for (name, shape) in LlamaTensorNames.expected(config) {
+            if let layer = LlamaTensorNames.parse(name)?.layer { perLayer[layer, default: 0] += shape.reduce(1, *) }
+        }
+        return (perLayer.values.max() ?? 0) * MemoryLayout<Float>.stride
     }
 
     /// Reads the LLaMA hyper-parameters from GGUF metadata of an architecture that

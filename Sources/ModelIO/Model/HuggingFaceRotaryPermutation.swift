@@ -52,7 +52,9 @@ public enum HuggingFaceRotaryPermutation {
             heads > 0 && rows % (2 * heads) == 0,
             "\(tensor.name): \(rows) rows do not split into \(heads) heads of pairs")
         let headDim = rows / heads, half = headDim / 2
-        let source = UnsafeBufferPointer(tensor.storage.buffer)
+        let input = tensor.storage
+        defer { withExtendedLifetime(input) {} }
+        let source = UnsafeBufferPointer(input.buffer)
         let storage = TensorStorage(count: tensor.count) { destination in
             for head in 0..<heads {
                 for i in 0..<half {

@@ -42,13 +42,22 @@ public enum ModelFormat: String, Sendable, CustomStringConvertible {
 
 /// Loads a model from a GGUF file or a Hugging Face safetensors directory.
 public enum ModelLoader {
-    /// Reads the model at `path`, whatever its format, into memory as Float32.
+    /// Reads the model at `path`, whatever its format: into memory as Float32 (`.resident`), or
+    /// with its matrices left in the file and decoded a layer at a time (`.streamed`, GGUF only).
     ///
-    /// - Throws: `ModelIOError` naming the file and the tensor or key at fault.
-    public static func load(path: String) throws(ModelIOError) -> Model {
+    /// - Throws: `ModelIOError` naming the file and the tensor or key at fault, or a streamed
+    ///   read of a safetensors directory.
+    public static func load(path: String, residency: ModelResidency = .resident) throws(ModelIOError) -> Model {
         switch try ModelFormat.detect(path: path) {
-        case .gguf: try GGUFModelReader.load(GGUFFile(path: path))
-        case .safetensors: try HuggingFaceModelReader.load(directory: path)
+        case .gguf: return try GGUFModelReader.load(GGUFFile(path: path), residency: residency)
+        case .safetensors:
+            guard residency == .resident else {
+                throw ModelIOError(
+                    path: path,
+                    "streaming reads GGUF files only; convert the model first (shears convert \(path) model.gguf) "
+                        + "or load it resident")
+            }
+            return try HuggingFaceModelReader.load(directory: path)
         }
     }
 }

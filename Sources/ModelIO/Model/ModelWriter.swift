@@ -78,11 +78,9 @@ public enum ModelWriter {
         _ model: Model, to path: String, type: OutputType, annotations: [String: String]
     ) throws(ModelIOError) {
         try GGUFArchitectureKeys.requireLlamaCppRuns(model.config, path: path)
-        var (config, tensors) = llamaCppLayout(model)
+        let (config, tensors) = llamaCppLayout(model)
         var metadata = GGUFArchitectureKeys.apply(config, to: model.metadata)
-        if ArchitectureDescriptor.forGGUF(config).ggufRowOrder == .huggingFace {
-            tensors = tensors.map { HuggingFaceRotaryPermutation.convert($0, config: config, toGGUF: false) }
-        }
+        let reorder = ArchitectureDescriptor.forGGUF(config).ggufRowOrder == .huggingFace
         metadata["general.file_type"] = .uint32(type.llamaFileType)
         for (key, value) in annotations.sorted(by: { $0.key < $1.key }) {
             metadata["shears.\(key)"] = .string(value)
@@ -99,7 +97,10 @@ public enum ModelWriter {
                 name: LlamaTensorNames.ropeFrequencies, shape: [divisors.count], storage: TensorStorage(divisors))
             entries.insert(GGUFWriter.Entry(tensor: factors, type: .f32), at: 0)
         }
-        try GGUFWriter.write(metadata: metadata, tensors: entries, to: path)
+        // Each tensor is read (a streamed one decoded), reordered and written in turn.
+        try GGUFWriter.write(metadata: metadata, tensors: entries, to: path) { tensor in
+            reorder ? HuggingFaceRotaryPermutation.convert(tensor, config: config, toGGUF: false) : tensor
+        }
     }
 
     /// The configuration and tensors to write for llama.cpp, whose `deci` graph cannot run two

@@ -51,6 +51,15 @@ public final class SafetensorsFile: Sendable {
         return Tensor(name: name, shape: info.shape, storage: storage, sourceType: dtype.ggmlType)
     }
 
+    /// Decodes tensor `info` (one of this file's, of a floating-point dtype) into `destination`
+    /// and drops its mapped pages from the resident set: for a streamed model's tensor kept here.
+    package func decode(_ info: SafetensorsTensorInfo, into destination: UnsafeMutableBufferPointer<Float>) {
+        precondition(self.info(info.name) == info && destination.count == info.elementCount, "not this file's tensor")
+        let start = dataOffset + info.dataRange.lowerBound
+        SafetensorsConversion.decode(info.dtype!, from: mapping.bytes.baseAddress! + start, into: destination)
+        mapping.releasePages(start..<(dataOffset + info.dataRange.upperBound))
+    }
+
     /// Reads every tensor, in data-offset order.
     public func tensors() throws(ModelIOError) -> [Tensor] {
         var result: [Tensor] = []

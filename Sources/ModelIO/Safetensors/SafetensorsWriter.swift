@@ -82,7 +82,9 @@ public enum SafetensorsWriter {
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunkElements * type.byteCount, alignment: 64)
         defer { scratch.deallocate() }
         for tensor in order {
-            let elements = UnsafeBufferPointer(tensor.storage.buffer)
+            let storage = tensor.storage
+            defer { withExtendedLifetime(storage) {} }
+            let elements = UnsafeBufferPointer(storage.buffer)
             if type == .f32 {
                 try file.write(UnsafeRawBufferPointer(elements))
                 continue

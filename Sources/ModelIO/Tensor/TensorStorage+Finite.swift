@@ -3,7 +3,10 @@ extension TensorStorage {
     ///
     /// Scans 16 elements at a time (`x * 0` is NaN exactly when `x` is not finite), then finds the
     /// exact index within the first block that has one. About one memory pass.
-    public func firstNonFiniteIndex() -> Int? {
+    public func firstNonFiniteIndex() -> Int? { Self.firstNonFiniteIndex(in: UnsafeBufferPointer(buffer)) }
+
+    /// The index of the first NaN or infinity in `buffer`, or nil (see `firstNonFiniteIndex()`).
+    package static func firstNonFiniteIndex(in buffer: UnsafeBufferPointer<Float>) -> Int? {
         guard let base = buffer.baseAddress else { return nil }
         let raw = UnsafeRawPointer(base)
         let count = buffer.count
