@@ -51,19 +51,13 @@ package final class TensorSpillFile: @unchecked Sendable {
         let total = elements.count * MemoryLayout<Float>.stride
         guard let base = elements.baseAddress else { return offset }
         let bytes = UnsafeRawPointer(base)
-        var done = 0
-        while done < total {
-            let written = pwrite(descriptor, bytes + done, min(total - done, 1 << 30), off_t(offset + done))
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else {
-                let reason = written == 0 ? "no bytes written" : lastErrorText()
-                _ = ftruncate(descriptor, off_t(offset))
-                throw ModelIOError(
-                    path: directory,
-                    "cannot write \(total) bytes of a pruned tensor to the scratch file (\(end) bytes already "
-                        + "there): \(reason); free space there or choose another directory with --scratch-dir")
-            }
-            done += written
+        let failure = transfer(total, at: offset) { done, count, at in pwrite(descriptor, bytes + done, count, at) }
+        if let failure {
+            _ = ftruncate(descriptor, off_t(offset))
+            throw ModelIOError(
+                path: directory,
+                "cannot write \(total) bytes of a pruned tensor to the scratch file (\(end) bytes already "
+                    + "there): \(failure); free space there or choose another directory with --scratch-dir")
         }
         end += total
         return offset
@@ -75,16 +69,25 @@ package final class TensorSpillFile: @unchecked Sendable {
         precondition(offset >= 0 && offset + total <= end, "spill read outside the written bytes")
         guard let base = destination.baseAddress else { return }
         let bytes = UnsafeMutableRawPointer(base)
+        let failure = transfer(total, at: offset) { done, count, at in pread(descriptor, bytes + done, count, at) }
+        // Bytes this process wrote to its own unlinked file: failing to read them back is a
+        // failing disk, which no caller can repair.
+        if let failure {
+            fatalError("the scratch file in \(directory) cannot be read back: \(failure)")
+        }
+    }
+
+    /// Moves `total` bytes at file offset `offset` by `step(bytesDone, count, fileOffset)` (a
+    /// `pread` or `pwrite` of at most 1 GiB), retrying short transfers and interrupted calls.
+    /// Returns nil when all moved, else what went wrong.
+    private func transfer(_ total: Int, at offset: Int, _ step: (Int, Int, off_t) -> Int) -> String? {
         var done = 0
         while done < total {
-            let read = pread(descriptor, bytes + done, min(total - done, 1 << 30), off_t(offset + done))
-            if read < 0 && errno == EINTR { continue }
-            // Bytes this process wrote to its own unlinked file: failing to read them back is a
-            // failing disk, which no caller can repair.
-            guard read > 0 else {
-                fatalError("the scratch file in \(directory) cannot be read back: \(lastErrorText())")
-            }
-            done += read
+            let moved = step(done, min(total - done, 1 << 30), off_t(offset + done))
+            if moved < 0 && errno == EINTR { continue }
+            guard moved > 0 else { return moved == 0 ? "no bytes moved" : lastErrorText() }
+            done += moved
         }
+        return nil
     }
 }
