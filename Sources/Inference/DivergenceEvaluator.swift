@@ -37,7 +37,7 @@ public struct DivergenceEvaluator {
         }
         let total = try Self.windowCount(tokens: tokens.count, seqlen: seqlen, maxChunks: maxChunks)
         let vocab = model.config.vocabSize
-        let baseForward = try ForwardPass(model: base, capacity: seqlen)
+        let baseForward = try ForwardPass(model: base, capacity: seqlen, keepsCache: false)
         let recordLength = LogProbRecord.length(vocab: vocab)
         let records = UnsafeMutableBufferPointer<UInt16>.allocate(
             capacity: LlamaCppLogitsFile.scoredPositions(context: seqlen) * recordLength)
@@ -106,7 +106,7 @@ extension DivergenceEvaluator {
         let recordLength = LogProbRecord.length(vocab: vocab)
         let first = seqlen / 2
         let scored = LlamaCppLogitsFile.scoredPositions(context: seqlen)
-        let forward = try ForwardPass(model: model, capacity: seqlen)
+        let forward = try ForwardPass(model: model, capacity: seqlen, keepsCache: false)
         let workers = max(1, forward.attentionWorkers)
         var sums = DivergenceSums()
         var kldValues = [Float](repeating: 0, count: chunks * scored)

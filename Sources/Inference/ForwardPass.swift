@@ -39,13 +39,20 @@ public final class ForwardPass {
     private let rotary: RotaryTable
     private let attention: CausalAttention
 
+    /// Whether each layer keeps its keys and values between calls (false: one buffer shared by
+    /// all layers, so only whole sequences from position 0 run, as evaluations do).
+    public let keepsCache: Bool
+
     /// Prepares buffers for sequences of up to `capacity` positions; `attentionWorkers` defaults
     /// to OpenBLAS's thread count; `attentionBlock` is the number of query positions per score
-    /// block (a tuning knob: the block's scores should stay in cache).
+    /// block (a tuning knob: the block's scores should stay in cache). Without `keepsCache` the
+    /// layers share one key/value buffer, so memory does not grow with depth, and a call that
+    /// appends to an earlier one is refused.
     ///
     /// - Throws: `InferenceError` if `capacity` or `attentionBlock` is not positive.
     public init(
-        model: Model, capacity: Int, attentionWorkers: Int? = nil, attentionBlock: Int = defaultAttentionBlock
+        model: Model, capacity: Int, attentionWorkers: Int? = nil, attentionBlock: Int = defaultAttentionBlock,
+        keepsCache: Bool = true
     ) throws(InferenceError) {
         guard capacity >= 1 else { throw InferenceError("forward pass capacity \(capacity) must be at least 1") }
         guard attentionBlock >= 1 else { throw InferenceError("attention block \(attentionBlock) must be at least 1") }
@@ -53,8 +60,10 @@ public final class ForwardPass {
         self.model = model
         self.config = config
         self.capacity = capacity
+        self.keepsCache = keepsCache
         workspace = ForwardWorkspace(
-            config: config, rows: capacity, logitRows: min(Self.headBlock, capacity), cacheRows: capacity)
+            config: config, rows: capacity, logitRows: min(Self.headBlock, capacity), cacheRows: capacity,
+            sharedCache: !keepsCache)
         rotary = RotaryTable(
             positions: capacity, headDim: config.headDim, base: config.ropeTheta, scaling: config.ropeScaling)
         attention = CausalAttention(
@@ -181,6 +190,10 @@ public final class ForwardPass {
         }
         let rows = tokens.count
         guard rows >= 1 else { throw InferenceError("no tokens to run") }
+        guard keepsCache || position == 0 else {
+            throw InferenceError(
+                "this forward pass keeps no key/value cache (keepsCache: false): it runs whole sequences only")
+        }
         guard position + rows <= capacity else {
             throw InferenceError("\(rows) more tokens after \(position) exceed the forward pass capacity \(capacity)")
         }

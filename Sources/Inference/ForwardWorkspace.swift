@@ -15,12 +15,23 @@ struct ForwardWorkspace {
     /// Values per layer, `cacheRows × kvWidth(layer)` each.
     let values: [TensorStorage]
 
-    init(config: LlamaConfig, rows: Int, logitRows: Int, cacheRows: Int, stagingRows: Int = 0) {
+    /// Buffers for `rows` rows; with `sharedCache`, every layer's keys and values share one
+    /// buffer of the widest layer's size, which is right only for whole sequences run from
+    /// position 0 (each layer is done with its cache before the next writes it).
+    init(
+        config: LlamaConfig, rows: Int, logitRows: Int, cacheRows: Int, stagingRows: Int = 0,
+        sharedCache: Bool = false
+    ) {
         residual = TensorStorage(zeros: rows * config.hiddenSize)
         scratch = LayerScratch(config: config, rows: rows, stagingRows: stagingRows)
         logits = TensorStorage(zeros: logitRows * config.vocabSize)
-        keys = (0..<config.layerCount).map { TensorStorage(zeros: cacheRows * config.kvWidth($0)) }
-        values = (0..<config.layerCount).map { TensorStorage(zeros: cacheRows * config.kvWidth($0)) }
+        if sharedCache {
+            keys = Array(repeating: TensorStorage(zeros: cacheRows * config.maxKVWidth), count: config.layerCount)
+            values = Array(repeating: TensorStorage(zeros: cacheRows * config.maxKVWidth), count: config.layerCount)
+        } else {
+            keys = (0..<config.layerCount).map { TensorStorage(zeros: cacheRows * config.kvWidth($0)) }
+            values = (0..<config.layerCount).map { TensorStorage(zeros: cacheRows * config.kvWidth($0)) }
+        }
     }
 
     /// The cache view of layer `layer` for one sequence whose new rows start at `firstPosition`.

@@ -56,7 +56,8 @@ public struct PerplexityEvaluator {
         }
         let total = min(tokens.count / seqlen, maxChunks ?? Int.max)
         let start = DispatchTime.now().uptimeNanoseconds
-        let forward = try ForwardPass(model: model, capacity: seqlen)
+        // Whole chunks from position 0: one key/value buffer for all layers.
+        let forward = try ForwardPass(model: model, capacity: seqlen, keepsCache: false)
         var means: [Double] = []
         for chunk in 0..<total {
             try cancellation?.check()

@@ -74,6 +74,27 @@ import Testing
         Self.expectClose(actual, expected, tolerance: 1e-5, name)
     }
 
+    @Test(
+        "one key/value buffer for all layers scores whole sequences exactly; appending is refused",
+        arguments: 0..<shapes.count)
+    func sharedCache(_ index: Int) throws {
+        let (name, config) = Self.shapes[index]
+        let model = try TinyModel.make(config, seed: UInt64(index + 31))
+        let kept = try ForwardPass(model: model, capacity: 40, attentionWorkers: 1)
+        let shared = try ForwardPass(model: model, capacity: 40, attentionWorkers: 1, keepsCache: false)
+        #expect(kept.keepsCache && !shared.keepsCache)
+        for seed in 0..<2 {
+            let tokens = Self.tokens(40 - 9 * seed, vocab: config.vocabSize, seed: UInt64(index + 300 + seed))
+            #expect(try shared.negativeLogLikelihoods(tokens) == kept.negativeLogLikelihoods(tokens), "\(name)")
+        }
+        shared.reset()
+        _ = try shared.logits(appending: Self.tokens(5, vocab: config.vocabSize, seed: 1))
+        let error = try #require(throws: InferenceError.self) {
+            try shared.lastLogits(appending: Self.tokens(1, vocab: config.vocabSize, seed: 2))
+        }
+        #expect(error.message.contains("keeps no key/value cache"))
+    }
+
     @Test("cached continuations and one-token steps reproduce the prefill logits", arguments: 0..<shapes.count)
     func cachedStepsMatchPrefill(_ index: Int) throws {
         let (name, config) = Self.shapes[index]
