@@ -23,17 +23,7 @@ package final class TensorSpillFile: @unchecked Sendable {
     /// - Throws: `ModelIOError` naming the directory when the file cannot be created.
     package init(directory: String) throws(ModelIOError) {
         self.directory = directory
-        var template = Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast())
-        template += Array("shears-spill-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard made >= 0 else {
-            throw ModelIOError(
-                path: directory,
-                "cannot create a scratch file for pruned layers: \(lastErrorText()); choose another directory "
-                    + "with --scratch-dir (or the recipe's scratch_dir)")
-        }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        _ = fcntl(made, F_SETFD, FD_CLOEXEC)
+        let made = try ScratchFile.createUnlinked(in: directory, prefix: "shears-spill-", for: "pruned layers")
         descriptor = made
     }
 

@@ -36,13 +36,8 @@ public final class TensorStorage: @unchecked Sendable {
     package init(zeros count: Int, scratchDirectory directory: String) throws(ModelIOError) {
         precondition(count >= 0, "negative element count")
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        var template = Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast())
-        template += Array("shears-activations-XXXXXX".utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard descriptor >= 0 else {
-            throw ModelIOError(path: directory, "cannot create a scratch file for activations: \(lastErrorText())")
-        }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        let descriptor = try ScratchFile.createUnlinked(
+            in: directory, prefix: "shears-activations-", for: "activations")
         defer { close(descriptor) }
         let reserved = posix_fallocate(descriptor, 0, off_t(bytes))
         guard reserved == 0 else {
