@@ -1,5 +1,18 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
+
+/// MPI (`mpirun -np N shears prune …`) is built in when Open MPI's development files are installed
+/// (Debian's `libopenmpi-dev`, found by its pkg-config file); `SHEARS_MPI=0` leaves it out and
+/// `SHEARS_MPI=1` builds it in regardless (the build then fails without Open MPI).
+let withMPI: Bool = {
+    if let request = Context.environment["SHEARS_MPI"] { return request != "0" }
+    let directories = [
+        "/usr/lib/x86_64-linux-gnu/pkgconfig", "/usr/lib/aarch64-linux-gnu/pkgconfig", "/usr/lib64/pkgconfig",
+        "/usr/lib/pkgconfig", "/usr/local/lib/pkgconfig", "/usr/share/pkgconfig",
+    ]
+    return directories.contains { FileManager.default.fileExists(atPath: $0 + "/ompi-c.pc") }
+}()
 
 let package = Package(
     name: "shears",
@@ -126,6 +139,21 @@ let package = Package(
         ),
     ]
 )
+
+// MARK: - MPI (optional)
+
+if withMPI {
+    package.targets += [
+        /// Open MPI's C interface (Debian's libopenmpi-dev).
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        /// The few MPI collectives a distributed prune needs, with plain C types (MPI's handles are
+        /// macros Swift cannot import).
+        .target(name: "CMPIShims", dependencies: ["CMPI"]),
+        /// The MPI ranks as the engine's `ProcessGroup`.
+        .target(name: "MessagePassing", dependencies: ["CMPIShims", "PruningEngine"]),
+    ]
+    package.targets.first { $0.name == "Host" }!.dependencies.append("MessagePassing")
+}
 
 // MARK: - Plugin examples and fixtures
 

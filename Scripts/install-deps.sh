@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Shears needs to build and test on Debian 12: Lua 5.4, OpenBLAS, pkg-config
-# (apt), and with --test Chromium (the HTML report test), the PyPI packages the cross-check
+# (apt), and with --test Open MPI (the build then includes `mpirun -np N shears prune`, which the
+# MPI tests run), Chromium (the HTML report test), the PyPI packages the cross-check
 # tests use and the PyTorch reference environment (Scripts/install-refenv.sh: torch, transformers,
 # sentencepiece; ~3 GB) that the gradient, architecture and tokenizer cross-checks run in.
 # Skips what is already installed.
@@ -9,7 +10,8 @@ set -euo pipefail
 apt_packages=(liblua5.4-dev libopenblas-dev pkgconf)
 # The HTML report test opens the page in headless Chromium.
 # The reference environment is a venv.
-if [ "${1:-}" = "--test" ]; then apt_packages+=(chromium python3-venv); fi
+# The MPI tests launch two ranks with Open MPI's mpirun.
+if [ "${1:-}" = "--test" ]; then apt_packages+=(chromium python3-venv libopenmpi-dev openmpi-bin); fi
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -38,27 +38,34 @@ struct Shears: ParsableCommand {
             Foundation.exit(2)
         }
         do {
+            try ParallelRun.join(for: type(of: command)._commandName)
             var runnable = command
             try runnable.run()
+            ParallelRun.finish()
         } catch let failure as CommandFailure {
-            Terminal.printError("shears: \(failure.message)")
-            Foundation.exit(failure.status)
+            fail("\(failure.message)", status: failure.status)
         } catch let error as ModelIOError {
-            Terminal.printError("shears: \(error)")
-            Foundation.exit(2)
+            fail("\(error)", status: 2)
         } catch let error as TokenizerError {
-            Terminal.printError("shears: \(error)")
-            Foundation.exit(2)
+            fail("\(error)", status: 2)
         } catch {
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }
-            Terminal.printError("shears: \(fullMessage(for: error))")
-            Foundation.exit(code == .validationFailure ? 2 : 1)
+            fail(fullMessage(for: error), status: code == .validationFailure ? 2 : 1)
         }
+    }
+
+    /// Prints `message` as this process's error and exits with `status` (every rank of an MPI job).
+    private static func fail(_ message: String, status: Int32) -> Never {
+        Terminal.printError("\(ParallelRun.errorPrefix): \(message)")
+        ParallelRun.exit(status: status)
     }
 }
 
 extension ShearsVersion {
-    /// `0.1.0 (Lua 5.4.x, OpenBLAS <core>, ...)`, printed by `--version`.
-    static var description: String { "\(number) (\(String(cString: shears_lua_version())), \(BLASRuntime.summary))" }
+    /// `0.1.0 (Lua 5.4.x, OpenBLAS <core>, ..., MPI)`, printed by `--version` (MPI when built in).
+    static var description: String {
+        let mpi = ParallelRun.available ? ", MPI" : ""
+        return "\(number) (\(String(cString: shears_lua_version())), \(BLASRuntime.summary)\(mpi))"
+    }
 }

@@ -19,6 +19,9 @@ final class CalibrationActivations {
     private let cancellation: Cancellation?
     private let hidden: Int
     private let windows: [(offset: Int, rows: Int)]
+    /// The number of the first window among all calibration windows (a distributed prune's shard
+    /// starts past 0), for messages.
+    private let firstWindow: Int
     private var current: TensorStorage
     private var dense: TensorStorage
 
@@ -26,12 +29,13 @@ final class CalibrationActivations {
     static func bytes(tokens: Int, hidden: Int) -> Int { 2 * tokens * hidden * MemoryLayout<Float>.stride }
 
     /// Embeds `windows` (the decoder's input), the buffers in a scratch file in `scratchDirectory`
-    /// when one is given.
+    /// when one is given; `firstWindow` numbers them in messages.
     ///
     /// - Throws: `PruneError` when there are no windows, one is empty, an id is outside the
     ///   vocabulary, or the scratch file cannot be made.
     init(
-        model: Model, windows ids: [[Int32]], cancellation: Cancellation?, scratchDirectory: String? = nil
+        model: Model, windows ids: [[Int32]], firstWindow: Int = 0, cancellation: Cancellation?,
+        scratchDirectory: String? = nil
     ) throws(PruneError) {
         var clock = Stopwatch()
         guard !ids.isEmpty else { throw PruneError("calibration: no token windows given, but the steps need data") }
@@ -39,10 +43,11 @@ final class CalibrationActivations {
         var windows: [(offset: Int, rows: Int)] = []
         var total = 0
         for (index, window) in ids.enumerated() {
-            guard !window.isEmpty else { throw PruneError("calibration: window \(index) is empty") }
+            guard !window.isEmpty else { throw PruneError("calibration: window \(firstWindow + index) is empty") }
             if let bad = window.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
                 throw PruneError(
-                    "calibration: window \(index) has id \(bad) outside the vocabulary 0..<\(config.vocabSize)")
+                    "calibration: window \(firstWindow + index) has id \(bad) outside the vocabulary 0..<\(config.vocabSize)"
+                )
             }
             windows.append((total, window.count))
             total += window.count
@@ -51,6 +56,7 @@ final class CalibrationActivations {
         self.cancellation = cancellation
         hidden = config.hiddenSize
         self.windows = windows
+        self.firstWindow = firstWindow
         tokens = total
         longest = windows.map(\.rows).max()!
         if let scratchDirectory {
@@ -151,7 +157,7 @@ final class CalibrationActivations {
                 let readers = LinearMatrix.parts.filter { LinearMatrix.site($0) == site }.map { $0.name(layer: layer) }
                 throw PruneError(
                     "layer \(layer): non-finite activation in the input of \(readers.joined(separator: ", ")) "
-                        + "(calibration window \(index))")
+                        + "(calibration window \(firstWindow + index))")
             }
             try checkOutput(dense.buffer.baseAddress! + window.offset * hidden, window.rows, layer, index)
         }
@@ -201,8 +207,8 @@ final class CalibrationActivations {
     /// pre-pass of a surveying allocator propagates dense activations).
     func adoptDense() { swap(&current, &dense) }
 
-    /// Runs the pruned layer in place and returns `Σ‖dense − pruned‖² / Σ‖dense‖²`.
-    func forwardPruned(_ forward: DecoderLayerForward, layer: Int) throws(PruneError) -> Double {
+    /// Runs the pruned layer in place and returns how far its outputs are from the dense ones.
+    func forwardPruned(_ forward: DecoderLayerForward, layer: Int) throws(PruneError) -> OutputError {
         try forwardInPlace(forward, layer: layer)
         let pruned = current.buffer, reference = dense.buffer
         var difference = 0.0, norm = 0.0
@@ -215,7 +221,7 @@ final class CalibrationActivations {
             }
             release(window: index)
         }
-        return norm > 0 ? difference / norm : 0
+        return OutputError([difference, norm])
     }
 
     private func run(
@@ -236,7 +242,26 @@ final class CalibrationActivations {
         defer { release(window: window) }
         guard shears_sum(output, rows * hidden).isFinite else {
             throw PruneError(
-                "layer \(layer): non-finite activation in the output of blk.\(layer) (calibration window \(window))")
+                "layer \(layer): non-finite activation in the output of blk.\(layer) (calibration window \(firstWindow + window))"
+            )
         }
     }
+}
+
+/// A pruned layer's output error over the calibration windows: `Σ‖dense − pruned‖²` and
+/// `Σ‖dense‖²`, kept apart so that a distributed prune can sum them over its ranks.
+struct OutputError {
+    /// `Σ‖dense − pruned‖²`.
+    var difference: Double
+    /// `Σ‖dense‖²`.
+    var norm: Double
+
+    /// The two sums, in this order.
+    init(_ sums: [Double]) {
+        difference = sums[0]
+        norm = sums[1]
+    }
+
+    /// `difference / norm` (0 when the dense output is zero).
+    var ratio: Double { norm > 0 ? difference / norm : 0 }
 }

@@ -27,11 +27,21 @@ public final class InputStatistics: @unchecked Sendable {
 
     private var sequenceSums: [Float]
     private var sequenceSquares: [Float]
+    /// Whether sequences are kept as records for `combine(across:)` instead of folded in.
+    private let distributed: Bool
+    /// Per sequence not yet folded in (distributed only): its row count, then its per-column sums
+    /// of squares and sums (each present when gathered).
+    private var pending: [Float] = []
 
     /// Empty accumulators of `requirement` for inputs of width `columns`.
-    public init(columns: Int, requirement: StatisticsRequirement) {
+    ///
+    /// `distributed`: this process holds one shard of the calibration windows (see
+    /// `ProcessGroup`); its sequences are kept until `combine(across:)` folds every rank's into
+    /// the running averages in window order, and the Gram matrix gathers unscaled sums.
+    public init(columns: Int, requirement: StatisticsRequirement, distributed: Bool = false) {
         self.columns = columns
         self.requirement = requirement
+        self.distributed = distributed
         let needsSquares = !requirement.isDisjoint(with: [.squaredNorms, .moments])
         squaredNorms = requirement.contains(.squaredNorms) ? [Float](repeating: 0, count: columns) : []
         sums = requirement.contains(.moments) ? [Float](repeating: 0, count: columns) : []
@@ -54,15 +64,12 @@ public final class InputStatistics: @unchecked Sendable {
         gram = nil
         sequenceSums = []
         sequenceSquares = []
+        distributed = false
     }
 
     /// Adds one sequence: `rows × columns` values, row-major.
     public func accumulate(_ values: UnsafeBufferPointer<Float>) {
         let rows = values.count / columns
-        let previous = sequences
-        sequences += 1
-        tokens += rows
-        let keep = Float(previous) / Float(sequences)
         let x = values.baseAddress!
         if !sequenceSquares.isEmpty {
             for j in 0..<columns { sequenceSquares[j] = 0 }
@@ -77,23 +84,74 @@ public final class InputStatistics: @unchecked Sendable {
                 }
             }
         }
+        if distributed {
+            pending.append(Float(rows))
+            pending += sequenceSquares
+            pending += sequenceSums
+            if let gram {
+                cblas_ssyrk(
+                    CblasRowMajor, CblasUpper, CblasTrans, Int32(columns), Int32(rows), 1, x, Int32(columns), 1,
+                    gram.buffer.baseAddress!, Int32(columns))
+            }
+            return
+        }
+        let keep = sequenceSquares.withUnsafeBufferPointer { squares in
+            sequenceSums.withUnsafeBufferPointer { sums in fold(rows: rows, squares: squares, sums: sums) }
+        }
+        if let gram {
+            cblas_ssyrk(
+                CblasRowMajor, CblasUpper, CblasTrans, Int32(columns), Int32(rows), 2 / Float(sequences), x,
+                Int32(columns), keep, gram.buffer.baseAddress!, Int32(columns))
+        }
+    }
+
+    /// Folds every rank's sequences into the running averages, in window order (the ranks'
+    /// shards concatenated), with the same arithmetic as one process taking them in turn, so the
+    /// per-column statistics are bit-identical to a single-process run; sums the ranks' Gram
+    /// matrices in rank order and scales the total by 2/n_seq (equal to a single process's up to
+    /// the order of the floating-point additions). Collective: every rank calls it.
+    public func combine(across group: any ProcessGroup) {
+        precondition(distributed, "combine(across:) needs statistics made with distributed: true")
+        let records = group.gather(pending)
+        pending = []
+        let width = 1 + sequenceSquares.count + sequenceSums.count
+        records.withUnsafeBufferPointer { all in
+            for start in stride(from: 0, to: all.count, by: width) {
+                let squares = UnsafeBufferPointer(rebasing: all[(start + 1)..<(start + 1 + sequenceSquares.count)])
+                let sums = UnsafeBufferPointer(rebasing: all[(start + 1 + sequenceSquares.count)..<(start + width)])
+                _ = fold(rows: Int(all[start]), squares: squares, sums: sums)
+            }
+        }
+        if let gram, sequences > 0 {
+            group.sum(gram.buffer)
+            cblas_sscal(Int32(gram.count), 2 / Float(sequences), gram.buffer.baseAddress!, 1)
+        }
+    }
+
+    /// Folds one sequence of `rows` tokens with per-column sums of squares `squares` and sums
+    /// `sums` into the running averages; returns the weight the earlier sequences keep.
+    private func fold(
+        rows: Int, squares: UnsafeBufferPointer<Float>, sums sequenceSums: UnsafeBufferPointer<Float>
+    )
+        -> Float
+    {
+        let previous = sequences
+        sequences += 1
+        tokens += rows
+        let keep = Float(previous) / Float(sequences)
         let n = Float(sequences)
         if !squaredNorms.isEmpty {
-            for j in 0..<columns { squaredNorms[j] = squaredNorms[j] * keep + sequenceSquares[j] / n }
+            for j in 0..<columns { squaredNorms[j] = squaredNorms[j] * keep + squares[j] / n }
         }
         if !sums.isEmpty {
             let weight = Float(rows) / Float(tokens)
             for j in 0..<columns {
                 let mean = sequenceSums[j] / Float(rows)
-                let variance = max(0, sequenceSquares[j] / Float(rows) - mean * mean)
+                let variance = max(0, squares[j] / Float(rows) - mean * mean)
                 sums[j] = sums[j] * keep + sequenceSums[j] / n
                 variances[j] += (variance - variances[j]) * weight
             }
         }
-        if let gram {
-            cblas_ssyrk(
-                CblasRowMajor, CblasUpper, CblasTrans, Int32(columns), Int32(rows), 2 / n, x,
-                Int32(columns), keep, gram.buffer.baseAddress!, Int32(columns))
-        }
+        return keep
     }
 }

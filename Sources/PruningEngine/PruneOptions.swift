@@ -32,6 +32,12 @@ public struct PruneOptions {
     /// activations and workspace is refused. Nil: the machine's physical memory less the model
     /// (`MemoryBudget.available`), activations in memory.
     public var memoryLimit: Int?
+    /// The ranks of a data-parallel prune (nil: this process alone). Each rank passes `run` the
+    /// same windows and runs its shard of them; the statistics are combined across ranks (see
+    /// `ProcessGroup`). Chains that need every window in one place (model steps, gradients, layer
+    /// steps that run calibration forwards such as BESA) and journals are refused with more than
+    /// one rank.
+    public var processGroup: (any ProcessGroup)?
 
     /// Default options: every linear matrix, no callbacks.
     public init() {}

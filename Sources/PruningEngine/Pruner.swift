@@ -84,7 +84,53 @@ public final class Pruner {
             try ImatrixStatistics.check(
                 imatrix.imatrix, modelSteps: modelSteps, matrixChain: matrixChain, surveyor: surveyor)
         }
+        if let group = options.processGroup, group.size > 1 { try Self.checkDistributable(steps, options, group) }
         if !matrixChain.isEmpty { try resolveTargets() }
+    }
+
+    /// Refuses what a data-parallel prune cannot split over its ranks' windows.
+    private static func checkDistributable(
+        _ steps: [any PruneStep], _ options: PruneOptions, _ group: any ProcessGroup
+    ) throws(PruneError) {
+        let ranks = "across \(group.size) MPI ranks"
+        if let step = steps.first(where: { $0 is any ModelStep }) {
+            throw PruneError(
+                "\(step.name) cannot run \(ranks): it scores or removes structures over all calibration windows "
+                    + "at once; run it in one process (without mpirun)")
+        }
+        if let step = steps.first(where: { $0.gradientRequirement != nil }) {
+            throw PruneError(
+                "\(step.name) cannot run \(ranks): its loss gradients are not distributed; run it in one process")
+        }
+        if let step = steps.first(where: { ($0 as? any LayerStep)?.usesCalibration == true }) {
+            throw PruneError(
+                "\(step.name) cannot run \(ranks): it optimises on every calibration window in turn; "
+                    + "run it in one process")
+        }
+        if options.journal != nil {
+            throw PruneError("a prune journal cannot be kept \(ranks); run without one (--no-journal)")
+        }
+    }
+
+    /// The ranks when there is more than one.
+    private var group: (any ProcessGroup)? { options.processGroup.flatMap { $0.size > 1 ? $0 : nil } }
+
+    /// Empty statistics of `requirement` for the input of `part` in `layer` (kept for combining
+    /// across ranks in a distributed prune).
+    private func makeStatistics(
+        _ part: LlamaTensorNames.Layer, layer: Int, requirement: StatisticsRequirement
+    ) -> InputStatistics {
+        InputStatistics(
+            columns: model.tensor(part.name(layer: layer))!.columns, requirement: requirement,
+            distributed: group != nil)
+    }
+
+    /// Combines the statistics of every rank (a distributed prune; nothing otherwise).
+    private func combine(_ statistics: [LinearInputSite: InputStatistics]) {
+        guard let group else { return }
+        for site in statistics.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+            statistics[site]!.combine(across: group)
+        }
     }
 
     /// The checks of a chain that prunes matrices; returns its allocator's survey, if any.
@@ -208,27 +254,26 @@ public final class Pruner {
                 continue
             }
             var statistics: [LinearInputSite: InputStatistics] = [:]
-            for part in parts {
-                let site = LinearMatrix.site(part)
-                if statistics[site] == nil {
-                    statistics[site] = InputStatistics(
-                        columns: model.tensor(part.name(layer: layer))!.columns,
-                        requirement: requirement)
-                }
+            for part in parts where statistics[LinearMatrix.site(part)] == nil {
+                statistics[LinearMatrix.site(part)] = makeStatistics(part, layer: layer, requirement: requirement)
             }
             var clock = Stopwatch()
             let statisticsSeconds = try activations.forwardDense(forward, layer: layer, statistics: statistics)
             times.forwards += clock.lap() - statisticsSeconds
             times.statistics += statisticsSeconds
+            combine(statistics)
+            times.statistics += clock.lap()
             let matrices = try pruneMatrices(
                 layer, statistics: statistics, times: &times, activations: activations,
                 forward: forward)
             statistics = [:]
             _ = clock.lap()
-            let error = try activations.forwardPruned(forward, layer: layer)
+            var error = try activations.forwardPruned(forward, layer: layer)
+            if let group { error = OutputError(group.sum([error.difference, error.norm])) }
             times.forwards += clock.lap()
             try finish(
-                LayerReport(layer: layer, matrices: matrices, plan: plans[layer], outputError: error, times: times),
+                LayerReport(
+                    layer: layer, matrices: matrices, plan: plans[layer], outputError: error.ratio, times: times),
                 &report, activations: activations)
         }
     }
@@ -253,13 +298,15 @@ public final class Pruner {
             }
             var statistics: [LinearInputSite: InputStatistics] = [:]
             for part in parts where statistics[LinearMatrix.site(part)] == nil {
-                statistics[LinearMatrix.site(part)] = InputStatistics(
-                    columns: model.tensor(part.name(layer: layer))!.columns, requirement: surveyor.surveyRequirement)
+                statistics[LinearMatrix.site(part)] = makeStatistics(
+                    part, layer: layer, requirement: surveyor.surveyRequirement)
             }
             let statisticsSeconds = try activations.forwardDense(forward, layer: layer, statistics: statistics)
             activations.adoptDense()
             report.times.forwards += clock.lap() - statisticsSeconds
             report.times.statistics += statisticsSeconds
+            combine(statistics)
+            report.times.statistics += clock.lap()
             let matrices = parts.map { part in
                 let tensor = model.tensor(part.name(layer: layer))!
                 return SurveyedMatrix(
@@ -427,20 +474,31 @@ public final class Pruner {
             notes: work.notes)
     }
 
-    /// Embeds the calibration windows and makes the layer forward that runs them, recording the
-    /// windows, tokens and embedding time in `report`.
+    /// Embeds the calibration windows (this rank's shard of them in a distributed prune) and makes
+    /// the layer forward that runs them, recording the windows, tokens and embedding time in
+    /// `report`.
     private func prepareCalibration(
         _ calibration: [[Int32]], _ report: inout PruneReport
     ) throws(PruneError) -> (CalibrationActivations, DecoderLayerForward) {
+        var shard = calibration.indices
+        if let group {
+            guard calibration.count >= group.size else {
+                throw PruneError(
+                    "\(group.size) MPI ranks need at least \(group.size) calibration windows, got \(calibration.count); "
+                        + "give more --samples or fewer ranks")
+            }
+            shard = group.shard(of: calibration.count)
+        }
+        let windows = Array(calibration[shard])
         let activations = try CalibrationActivations(
-            model: model, windows: calibration, cancellation: options.cancellation,
-            scratchDirectory: try activationScratch(calibration))
+            model: model, windows: windows, firstWindow: shard.lowerBound, cancellation: options.cancellation,
+            scratchDirectory: try activationScratch(windows))
         if activations.spilled {
             report.spilledActivationBytes = CalibrationActivations.bytes(
                 tokens: activations.tokens, hidden: model.config.hiddenSize)
         }
         report.calibrationWindows = calibration.count
-        report.calibrationTokens = activations.tokens
+        report.calibrationTokens = calibration.reduce(0) { $0 + $1.count }
         report.times.forwards += activations.captureSeconds
         do { return (activations, try DecoderLayerForward(model: model, capacity: activations.longest)) } catch {
             throw PruneError("calibration: \(error)")

@@ -52,7 +52,8 @@ package enum PruneSession {
     /// journal's checkpoint when it has one. With `imatrix`, the per-input statistics come from
     /// it and no calibration forward runs (`PruneOptions.imatrix`). `memoryLimit` bounds the
     /// gradient computations and the activations in memory (`PruneOptions.memoryLimit`; nil:
-    /// physical memory less the model).
+    /// physical memory less the model). `processGroup`: the ranks of a data-parallel prune, each
+    /// passing the same `calibration` (`PruneOptions.processGroup`).
     ///
     /// - Throws: `PruneError`, naming the recipes when none or more than one gives the sparsity of a
     ///   chain that prunes matrices, or carrying the reason when `cancellation` stops it.
@@ -60,7 +61,8 @@ package enum PruneSession {
         model: Model, recipes: [PruneRecipe], calibration: [[Int32]], calibrationSource: String,
         targets: [String]?, ignore: [String], onLayer: ((Int, LayerReport) -> Void)? = nil,
         benchmark: ((PruneBenchmarkReport) -> Void)? = nil, cancellation: Cancellation? = nil,
-        journal: (any PruneJournal)? = nil, imatrix: ImportanceMatrix? = nil, memoryLimit: Int? = nil
+        journal: (any PruneJournal)? = nil, imatrix: ImportanceMatrix? = nil, memoryLimit: Int? = nil,
+        processGroup: (any ProcessGroup)? = nil
     ) throws(PruneError) -> PruneReport {
         let allocating = recipes.filter { recipe in recipe.steps.contains { $0.stage == .allocator } }
         let prunesMatrices = recipes.contains { recipe in recipe.steps.contains { $0.stage != .model } }
@@ -90,6 +92,7 @@ package enum PruneSession {
         options.journal = journal
         options.imatrix = imatrix
         options.memoryLimit = memoryLimit
+        options.processGroup = processGroup
         // The chain's one allocator goes first wherever its recipe stands, so that a later step may
         // carry the sparsity: { shears.wanda{}, shears.besa{ sparsity = 0.5 } }.
         let given = recipes.flatMap(\.steps)

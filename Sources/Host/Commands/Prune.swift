@@ -210,7 +210,15 @@ extension Prune {
                     "\(path): the directory \(directory) does not exist or is not writable")
             }
         }
-        if !noJournal {
+        // A prune across MPI ranks keeps no journal: every rank holds its own shard of the activations.
+        let group = ParallelRun.group
+        if resume, let group {
+            throw CommandFailure.badInput(
+                "--resume continues a journal, which a prune across \(group.size) MPI ranks does not keep; "
+                    + "run without mpirun to resume")
+        }
+        let journaling = !noJournal && group == nil
+        if journaling {
             // Checked before any work: the journal may hold hours of it.
             try PruneJournalDirectory.checkBeforeStart(
                 directory: PruneJournalDirectory.directory(forOutput: out), resume: resume)
@@ -225,6 +233,7 @@ extension Prune {
             return matrix
         }
         let calibration = try self.calibration.makeSet(for: model, cancellation: scope)
+        try ParallelRun.checkSameInputs(modelPath: source.model, windows: calibration?.windows ?? [])
         let calibrationSource = imatrix.map { "imatrix \($0)" } ?? calibration?.source ?? "none"
         let parametersBefore = model.parameterCount
         let recorder = self.report.map { _ in
@@ -238,7 +247,7 @@ extension Prune {
             ignore: ignore)
         if let imatrix { identity.calibration = ImatrixSaving.journalCalibration(imatrix: imatrix) }
         let journal =
-            noJournal
+            !journaling
             ? nil
             : try PruneJournalDirectory(
                 directory: PruneJournalDirectory.directory(forOutput: out), identity: identity, resume: resume)
@@ -249,7 +258,7 @@ extension Prune {
                 calibrationSource: calibrationSource, targets: target.isEmpty ? nil : target,
                 ignore: ignore,
                 benchmark: bench ? { print($0.summary) } : nil, cancellation: scope.cancellation, journal: journal,
-                imatrix: importance, memoryLimit: maxMemory.flatMap(MemoryBudget.parse))
+                imatrix: importance, memoryLimit: maxMemory.flatMap(MemoryBudget.parse), processGroup: group)
         } catch {
             if let note = journal?.stopped() { Terminal.printError("shears: note: \(note)") }
             if let failure = scope.failure { throw failure }
@@ -260,6 +269,8 @@ extension Prune {
             }
             throw CommandFailure.badInput(error.message)
         }
+        // Every rank holds the same pruned model; rank 0 writes it and reports.
+        guard ParallelRun.leads else { return }
         try ModelWriter.write(model, to: out, type: outputType, annotations: ["version": ShearsVersion.number])
         if let caveat = ModelWriter.llamaCppCaveat(model, path: out) { Terminal.printError("shears: note: \(caveat)") }
         if outputType.ggmlType.blockSize > 1 {
@@ -296,8 +307,9 @@ extension Prune {
         print(
             String(
                 format:
-                    "%@: linear sparsity %.4f in %.1f s (forwards %.1f s, statistics %.1f s, %@selection %.1f s, reconstruction %.1f s) -> %@",
+                    "%@: linear sparsity %.4f in %.1f s%@ (forwards %.1f s, statistics %.1f s, %@selection %.1f s, reconstruction %.1f s) -> %@",
                 recipes.map(\.description).joined(separator: " + "), report.sparsity, report.seconds,
+                group.map { " on \($0.size) MPI ranks" } ?? "",
                 report.times.forwards, report.times.statistics,
                 report.times.gradients > 0 ? String(format: "gradients %.1f s, ", report.times.gradients) : "",
                 report.times.selection, report.times.reconstruction, out))
