@@ -20,7 +20,9 @@ struct Prune: ParsableCommand {
             sets any other parameter of the method (see shears methods); the parameters, defaults \
             and checks are those of the recipe functions (shears.wanda{...}). The output records \
             the method, calibration and sparsity in shears.* metadata. For other chains, per-layer \
-            control and evaluation, write a recipe (shears run).
+            control and evaluation, write a recipe (shears run). Under mpirun -np N (Open MPI, when \
+            built in: shears --version lists MPI) every rank runs its share of the calibration \
+            windows and their statistics are combined; rank 0 writes the output (docs/scaling.md).
             """)
 
     @OptionGroup var source: ModelArgument
