@@ -47,9 +47,7 @@ final class ShearsModule {
                 if try options.optionalBoolean("stream") == true { residency = .streamed }
                 scratch = try options.optionalString("scratch_dir")
             }
-            let model = try ModelLoader.load(path: path, residency: residency)
-            if let scratch { model.scratchDirectory = scratch }
-            let box = ModelBox(model)
+            let box = ModelBox(try ModelLoader.load(path: path, residency: residency, scratchDirectory: scratch))
             lastModel = box
             return [.handle(box, as: RecipeHandles.model)]
         }

@@ -25,10 +25,7 @@ struct ModelArgument: ParsableArguments {
     /// Loads the model, resident or streamed (`--stream`, or by default when its Float32 size
     /// exceeds half of the physical memory; safetensors input is always resident).
     func load() throws(ModelIOError) -> Model {
-        let residency = try residency()
-        let loaded = try ModelLoader.load(path: model, residency: residency)
-        if let scratchDir { loaded.scratchDirectory = scratchDir }
-        return loaded
+        try ModelLoader.load(path: model, residency: try residency(), scratchDirectory: scratchDir)
     }
 
     /// The residency `load()` uses.

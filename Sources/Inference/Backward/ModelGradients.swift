@@ -375,12 +375,7 @@ package final class ModelGradients {
     /// The embedded rows of `window`, `count × hidden`.
     static func embed(_ window: [Int32], _ weights: ModelWeights) -> TensorStorage {
         let storage = TensorStorage(zeros: window.count * weights.config.hiddenSize)
-        embed(window, weights, into: storage.buffer.baseAddress!)
+        weights.embed(window, into: storage.buffer.baseAddress!)
         return storage
-    }
-
-    /// Writes the embedded rows of `window` (`count × hidden`) into `rows`.
-    static func embed(_ window: [Int32], _ weights: ModelWeights, into rows: UnsafeMutablePointer<Float>) {
-        weights.embed(window, into: rows)
     }
 }

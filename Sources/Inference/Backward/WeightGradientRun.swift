@@ -70,7 +70,7 @@ struct WeightGradientRun {
         for window in windows {
             try cancellation?.check()
             let rows = window.count, factor = fisherFactor(window)
-            ModelGradients.embed(window, weights, into: state.buffer.baseAddress!)
+            weights.embed(window, into: state.buffer.baseAddress!)
             for layer in 0..<config.layerCount {
                 if !keeps(layer) {
                     inputs[layer].buffer.baseAddress!.update(from: state.buffer.baseAddress!, count: rows * hidden)

@@ -36,13 +36,7 @@ final class MappedFile: @unchecked Sendable {
     /// they stay in the kernel's page cache, and a later read maps them back. Only whole pages
     /// inside the range are dropped, so neighbouring data is never touched.
     func releasePages(_ range: Range<Int>) {
-        guard let base = bytes.baseAddress, !range.isEmpty else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (range.lowerBound + page - 1) / page * page
-        let end = range.upperBound / page * page
-        guard start < end else { return }
-        // Advice only: a failure leaves the pages resident, which is never wrong.
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+        if let base = bytes.baseAddress { ResidentPages.release(range, of: base) }
     }
 
     deinit {

@@ -100,8 +100,7 @@ public final class Model: @unchecked Sendable {
             }
             // A streamed tensor is decoded a block of rows at a time, neither held nor cached.
             let found =
-                tensor.source.map { $0.firstNonFinite(columns: tensor.columns) }
-                ?? tensor.storage.firstNonFiniteIndex().map { ($0, tensor.storage.buffer[$0]) }
+                tensor.source.map { $0.firstNonFinite(columns: tensor.columns) } ?? tensor.storage.firstNonFinite()
             if let (index, value) = found {
                 throw ModelIOError(
                     path: sourcePath, item: tensor.name, "element \(index) is \(value); the weights must be finite")

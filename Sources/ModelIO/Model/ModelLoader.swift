@@ -43,13 +43,17 @@ public enum ModelFormat: String, Sendable, CustomStringConvertible {
 /// Loads a model from a GGUF file or a Hugging Face safetensors directory.
 public enum ModelLoader {
     /// Reads the model at `path`, whatever its format: into memory as Float32 (`.resident`), or
-    /// with its matrices left in the file and decoded a layer at a time (`.streamed`, GGUF only).
+    /// with its matrices left in the file and decoded a layer at a time (`.streamed`, GGUF only);
+    /// `scratchDirectory` sets the model's `scratchDirectory` when given.
     ///
     /// - Throws: `ModelIOError` naming the file and the tensor or key at fault, or a streamed
     ///   read of a safetensors directory.
-    public static func load(path: String, residency: ModelResidency = .resident) throws(ModelIOError) -> Model {
+    public static func load(
+        path: String, residency: ModelResidency = .resident, scratchDirectory: String? = nil
+    ) throws(ModelIOError) -> Model {
+        let model: Model
         switch try ModelFormat.detect(path: path) {
-        case .gguf: return try GGUFModelReader.load(GGUFFile(path: path), residency: residency)
+        case .gguf: model = try GGUFModelReader.load(GGUFFile(path: path), residency: residency)
         case .safetensors:
             guard residency == .resident else {
                 throw ModelIOError(
@@ -57,7 +61,9 @@ public enum ModelLoader {
                     "streaming reads GGUF files only; convert the model first (shears convert \(path) model.gguf) "
                         + "or load it resident")
             }
-            return try HuggingFaceModelReader.load(directory: path)
+            model = try HuggingFaceModelReader.load(directory: path)
         }
+        if let scratchDirectory { model.scratchDirectory = scratchDirectory }
+        return model
     }
 }

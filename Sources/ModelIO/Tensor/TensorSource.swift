@@ -57,11 +57,7 @@ package final class TensorSource: @unchecked Sendable {
         precondition(columns > 0 && count % columns == 0 && (0..<(count / columns)).contains(row), "row out of range")
         switch backing {
         case .gguf(let file, let info):
-            let rowBytes = columns / info.type.blockSize * info.type.bytesPerBlock
-            let bytes = file.rawData(of: info)
-            Dequantization.dequantize(
-                UnsafeRawBufferPointer(rebasing: bytes[(row * rowBytes)..<((row + 1) * rowBytes)]), type: info.type,
-                into: destination)
+            Self.dequantize(rows: row..<(row + 1), of: file, info, into: destination)
         case .spill(let file, let offset):
             file.read(offset: offset + row * columns * MemoryLayout<Float>.stride, into: destination)
         case .safetensors:
@@ -72,22 +68,16 @@ package final class TensorSource: @unchecked Sendable {
     /// The first non-finite element in file order (index and value), or nil: decoded a block of
     /// rows at a time into a small buffer, so that checking a tensor neither holds nor caches it.
     package func firstNonFinite(columns: Int) -> (index: Int, value: Float)? {
-        guard case .gguf(let file, let info) = backing else {
-            let storage = load()
-            return storage.firstNonFiniteIndex().map { ($0, storage.buffer[$0]) }
-        }
-        let rows = count / columns, rowBytes = columns / info.type.blockSize * info.type.bytesPerBlock
+        guard case .gguf(let file, let info) = backing else { return load().firstNonFinite() }
+        let rows = count / columns
         let rowsPerBlock = max(1, (1 << 20) / columns)
         let block = TensorStorage(zeros: min(rows, rowsPerBlock) * columns)
-        let bytes = file.rawData(of: info)
         defer { file.releasePages(of: info) }
         var first = 0
         while first < rows {
             let last = min(rows, first + rowsPerBlock)
             let piece = UnsafeMutableBufferPointer(rebasing: block.buffer[0..<((last - first) * columns)])
-            Dequantization.dequantize(
-                UnsafeRawBufferPointer(rebasing: bytes[(first * rowBytes)..<(last * rowBytes)]), type: info.type,
-                into: piece)
+            Self.dequantize(rows: first..<last, of: file, info, into: piece)
             if let index = TensorStorage.firstNonFiniteIndex(in: UnsafeBufferPointer(piece)) {
                 return (first * columns + index, piece[index])
             }
@@ -110,14 +100,13 @@ package final class TensorSource: @unchecked Sendable {
             // decoded (they stay in the page cache): a 2 GB output projection never holds its
             // encoded bytes and its Float32 copy in memory together.
             let columns = info.dimensions[0], rows = count / columns
-            let rowBytes = columns / info.type.blockSize * info.type.bytesPerBlock
+            let rowBytes = Self.rowBytes(info)
             let rowsPerBlock = max(1, (64 << 20) / max(rowBytes, 1))
-            let bytes = file.rawData(of: info)
             var first = 0
             while first < rows {
                 let last = min(rows, first + rowsPerBlock)
-                Dequantization.dequantize(
-                    UnsafeRawBufferPointer(rebasing: bytes[(first * rowBytes)..<(last * rowBytes)]), type: info.type,
+                Self.dequantize(
+                    rows: first..<last, of: file, info,
                     into: UnsafeMutableBufferPointer(rebasing: storage.buffer[(first * columns)..<(last * columns)]))
                 file.releasePages(of: info, bytes: (first * rowBytes)..<(last * rowBytes))
                 first = last
@@ -129,5 +118,21 @@ package final class TensorSource: @unchecked Sendable {
             file.decode(info, into: storage.buffer)
         }
         return transform.map { $0(storage) } ?? storage
+    }
+
+    /// Bytes of one row of a GGUF matrix in its stored type.
+    private static func rowBytes(_ info: GGUFTensorInfo) -> Int {
+        info.dimensions[0] / info.type.blockSize * info.type.bytesPerBlock
+    }
+
+    /// Dequantizes rows `rows` of a GGUF matrix into `destination` (`rows.count` rows).
+    private static func dequantize(
+        rows: Range<Int>, of file: GGUFFile, _ info: GGUFTensorInfo, into destination: UnsafeMutableBufferPointer<Float>
+    ) {
+        let rowBytes = rowBytes(info)
+        Dequantization.dequantize(
+            UnsafeRawBufferPointer(
+                rebasing: file.rawData(of: info)[(rows.lowerBound * rowBytes)..<(rows.upperBound * rowBytes)]),
+            type: info.type, into: destination)
     }
 }

@@ -5,6 +5,9 @@ extension TensorStorage {
     /// exact index within the first block that has one. About one memory pass.
     public func firstNonFiniteIndex() -> Int? { Self.firstNonFiniteIndex(in: UnsafeBufferPointer(buffer)) }
 
+    /// The first NaN or infinity with its index, or nil when every element is finite.
+    package func firstNonFinite() -> (index: Int, value: Float)? { firstNonFiniteIndex().map { ($0, buffer[$0]) } }
+
     /// The index of the first NaN or infinity in `buffer`, or nil (see `firstNonFiniteIndex()`).
     package static func firstNonFiniteIndex(in buffer: UnsafeBufferPointer<Float>) -> Int? {
         guard let base = buffer.baseAddress else { return nil }

@@ -59,12 +59,9 @@ public final class TensorStorage: @unchecked Sendable {
     /// is a mapped scratch file (their values stay in the file and come back on the next read);
     /// does nothing for heap memory.
     package func releasePages(_ range: Range<Int>) {
-        guard mappedByteCount > 0, !range.isEmpty, let base = buffer.baseAddress else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (range.lowerBound * MemoryLayout<Float>.stride + page - 1) / page * page
-        let end = range.upperBound * MemoryLayout<Float>.stride / page * page
-        guard start < end else { return }
-        _ = madvise(UnsafeMutableRawPointer(base) + start, end - start, MADV_DONTNEED)
+        guard mappedByteCount > 0, let base = buffer.baseAddress else { return }
+        let stride = MemoryLayout<Float>.stride
+        ResidentPages.release((range.lowerBound * stride)..<(range.upperBound * stride), of: base)
     }
 
     /// Whether the buffer is a mapped scratch file.
