@@ -39,17 +39,7 @@ package final class PruneJournalDirectory: PruneJournal {
         package init(
             modelPath: String, recipes: [PruneRecipe], windows: [[Int32]], targets: [String], ignore: [String]
         ) {
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: modelPath, isDirectory: &isDirectory)
-            if isDirectory.boolValue {
-                let names = ((try? FileManager.default.contentsOfDirectory(atPath: modelPath)) ?? []).sorted()
-                model = SHA256.hex(
-                    of: names.flatMap { name in
-                        Array("\(name):\(SHA256.hex(ofFile: modelPath + "/" + name) ?? "-");".utf8)
-                    })
-            } else {
-                model = SHA256.hex(ofFile: modelPath) ?? ""
-            }
+            model = SHA256.hex(ofModel: modelPath)
             steps = recipes.map(\.description).joined(separator: " + ")
             calibration = windows.isEmpty ? "" : RunReport.CalibrationSummary(source: "", windows: windows).sha256
             self.targets = targets

@@ -84,6 +84,6 @@ extension RunReport.CalibrationSummary {
         for window in windows {
             window.map(\.littleEndian).withUnsafeBytes { sha.update($0) }
         }
-        sha256 = sha.finalize().map { String(format: "%02x", $0) }.joined()
+        sha256 = sha.finalizeHex()
     }
 }

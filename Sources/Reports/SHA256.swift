@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Darwin)
     import Darwin
 #else
@@ -67,11 +69,14 @@ package struct SHA256 {
         return hash.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * $0)) } }
     }
 
+    /// Finishes the hash and returns the digest as 64 lower-case hex digits.
+    package mutating func finalizeHex() -> String { Self.hexText(finalize()) }
+
     /// The digest of `bytes` as 64 lower-case hex digits.
     package static func hex(of bytes: some Sequence<UInt8>) -> String {
         var sha = SHA256()
         sha.update(bytes)
-        return hexText(sha.finalize())
+        return sha.finalizeHex()
     }
 
     /// The digest of the file at `path` as 64 lower-case hex digits, read in 4 MiB pieces; nil if
@@ -89,7 +94,18 @@ package struct SHA256 {
             if count == 0 { break }
             sha.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
-        return hexText(sha.finalize())
+        return sha.finalizeHex()
+    }
+
+    /// The digest of the model at `path` as 64 hex digits: `fileDigest` of the file, or for a
+    /// Hugging Face directory the digest of `name:digest;` for each of its files in name order
+    /// ("-" for a file `fileDigest` cannot read); "" when a single file cannot be read.
+    package static func hex(ofModel path: String, fileDigest: (String) -> String? = hex(ofFile:)) -> String {
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        guard isDirectory.boolValue else { return fileDigest(path) ?? "" }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+        return hex(of: names.flatMap { name in Array("\(name):\(fileDigest(path + "/" + name) ?? "-");".utf8) })
     }
 
     private static func hexText(_ digest: [UInt8]) -> String {

@@ -93,19 +93,21 @@ enum ParallelRun {
     /// - Throws: `CommandFailure` (bad input) naming the ranks and what differs.
     static func checkSameInputs(modelPath: String, windows: [[Int32]]) throws(CommandFailure) {
         guard let group else { return }
-        let parts: [(String, [UInt8])] = [
-            ("shears executable", digest(ofFile: "/proc/self/exe", whole: true)),
-            ("command line", digest(Array(CommandLine.arguments.joined(separator: "\u{0}").utf8))),
-            ("model", modelDigest(modelPath)),
-            ("calibration windows", digest(windows.flatMap { window in [Int32(window.count)] + window })),
-        ]
-        let mine = parts.flatMap(\.1)
-        let all = group.gather(bytes: mine)
+        // Each digest is 64 hex digits, so that every rank contributes the same number of bytes.
+        let unreadable = String(repeating: "-", count: 64)
+        let parts: [(what: String, digest: String)] = [
+            ("shears executable", SHA256.hex(ofFile: "/proc/self/exe") ?? unreadable),
+            ("command line", SHA256.hex(of: CommandLine.arguments.joined(separator: "\u{0}").utf8)),
+            ("model", SHA256.hex(ofModel: modelPath, fileDigest: sampledDigest(ofFile:))),
+            ("calibration windows", RunReport.CalibrationSummary(source: "", windows: windows).sha256),
+        ].map { ($0.0, $0.1.isEmpty ? unreadable : $0.1) }
+        let all = group.gather(bytes: Array(parts.map(\.digest).joined().utf8))
+        let mine = all[0]
         var differences: [String] = []
-        for (rank, theirs) in all.enumerated() where theirs != all[0] {
+        for (rank, theirs) in all.enumerated() where theirs != mine {
             let what = parts.indices.filter { index in
-                theirs[(index * 32)..<((index + 1) * 32)] != all[0][(index * 32)..<((index + 1) * 32)]
-            }.map { parts[$0].0 }
+                theirs[(index * 64)..<((index + 1) * 64)] != mine[(index * 64)..<((index + 1) * 64)]
+            }.map { parts[$0].what }
             differences.append("rank \(rank)'s \(what.joined(separator: ", "))")
         }
         guard differences.isEmpty else {
@@ -115,43 +117,12 @@ enum ParallelRun {
         }
     }
 
-    private static func digest(_ bytes: some Sequence<UInt8>) -> [UInt8] {
-        var sha = SHA256()
-        sha.update(bytes)
-        return sha.finalize()
-    }
-
-    private static func digest(_ ids: [Int32]) -> [UInt8] {
-        var sha = SHA256()
-        ids.withUnsafeBytes { sha.update($0) }
-        return sha.finalize()
-    }
-
-    /// A GGUF file's fingerprint, or a model directory's: every file's name and fingerprint.
-    private static func modelDigest(_ path: String) -> [UInt8] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            return digest(ofFile: path, whole: false)
-        }
-        var sha = SHA256()
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
-        for name in names {
-            sha.update(Array(name.utf8))
-            sha.update(digest(ofFile: path + "/" + name, whole: false))
-        }
-        return sha.finalize()
-    }
-
-    /// SHA-256 of a file (`whole`), or of its size, first 16 MiB and 64 blocks of 64 KiB spread
-    /// evenly over the rest; of nothing when it cannot be read.
-    private static func digest(ofFile path: String, whole: Bool) -> [UInt8] {
-        var sha = SHA256()
-        guard let handle = FileHandle(forReadingAtPath: path) else { return sha.finalize() }
+    /// SHA-256 of a file's size, first 16 MiB and 64 blocks of 64 KiB spread evenly over the rest
+    /// (reading all of a 140 GB model would take minutes); nil when it cannot be read.
+    private static func sampledDigest(ofFile path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
-        if whole {
-            while let data = try? handle.read(upToCount: 1 << 20), !data.isEmpty { sha.update(data) }
-            return sha.finalize()
-        }
+        var sha = SHA256()
         let size = (try? handle.seekToEnd()) ?? 0
         withUnsafeBytes(of: size) { sha.update($0) }
         let head: UInt64 = 16 << 20, block: UInt64 = 64 << 10
@@ -163,6 +134,6 @@ enum ParallelRun {
                 if let data = try? handle.read(upToCount: Int(block)) { sha.update(data) }
             }
         }
-        return sha.finalize()
+        return sha.finalizeHex()
     }
 }
