@@ -8,11 +8,11 @@
 # then measures perplexity (first 40 chunks of WikiText-2 test at 2048), parameters, file size,
 # llama.cpp's speed (llama-bench pp512 and tg128, 2 threads, every file including the dense one in
 # ONE invocation) and `shears bench` (prefill tokens/s at 512, median of the runs). Prints a
-# Markdown table, also written to out/bench-structured/table.md.
+# Markdown table, also written to table.md in the output directory (--dir).
 #
 # Usage: Scripts/bench-structured.sh [--levels "0.1 0.2 0.25 0.3"] [--only REGEX] [--round-to N]
 #                                     [--samples N] [--seqlen N] [--short] [--reps N] [--chunks N]
-#                                     [--no-speed] [--no-eval] [MODEL]
+#                                     [--no-speed] [--no-eval] [--dir DIR] [MODEL]
 #   --levels    fractions of the parameters to remove (default 0.1 0.2 0.25 0.3)
 #   --only      run only the configurations whose name (METHOD-LEVEL) matches
 #   --round-to  kept FFN widths rounded to a multiple of N by the width methods (default 64; 1: off)
@@ -24,7 +24,9 @@
 #   --no-speed  skip llama-bench and shears bench (the table keeps the figures of an earlier run)
 #   --no-eval   skip the perplexities not measured yet (the phases can run apart: prune and evaluate
 #               while the machine is busy, measure speed with --no-eval when it is quiet)
-# Pruned files stay in out/bench-structured/ (a re-run reuses them and their perplexities; delete
+#   --dir       where the pruned files, logs and measurements go (default out/bench-structured; a
+#               separate directory keeps runs with another protocol, e.g. --chunks, apart)
+# Pruned files stay in the directory (a re-run reuses them and their perplexities; delete
 # one to redo it), with each prune's log. Needs ../shared/data beside the checkout and the llama.cpp tools (see
 # Scripts/lib/llamacpp.sh). The machine's load average is printed with the table: the speed
 # ratios are within one llama-bench run, but other processes on the machine lower every figure.
@@ -32,6 +34,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 levels="0.1 0.2 0.25 0.3" only="" round_to=64 samples=64 seqlen=128 short=0 reps=3 chunks=40 speed=1 evaluate=1
+dir=out/bench-structured
 model_arg=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -45,7 +48,8 @@ while [ $# -gt 0 ]; do
         --chunks) chunks="$2"; shift 2 ;;
         --no-speed) speed=0; shift ;;
         --no-eval) evaluate=0; shift ;;
-        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+        --dir) dir="$2"; shift 2 ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         -*) echo "bench-structured: unknown option $1 (see --help)" >&2; exit 2 ;;
         *) model_arg="$1"; shift ;;
     esac
@@ -57,7 +61,6 @@ source Scripts/lib/llamacpp.sh
 bench_setup bench-structured "$model_arg"
 llamacpp_setup llama-bench
 trap 'rm -rf "$out" "$work"' EXIT  # both set-ups' temporary directories
-dir=out/bench-structured
 mkdir -p "$dir"
 calib=(--calib-ids "$data/wikitext2-valid.smollm2-ids.i32")
 windows=(--samples "$samples" --seqlen "$seqlen" --seed 0)
