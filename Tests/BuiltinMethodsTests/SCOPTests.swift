@@ -180,6 +180,30 @@ import Testing
         #expect(events.allSatisfy { $0.step == "scop" && $0.total == ($0.phase == "gradient" ? 3 : 5) })
     }
 
+    @Test("the gradient estimator warns when its gates outnumber the predicted tokens it reads, and only then")
+    func memorisationWarning() throws {
+        var random = SplitMix64(seed: 5)
+        // Unpaired knockoffs: 2 real windows of 12 tokens, 22 predicted tokens in all.
+        let windows = (0..<4).map { _ in (0..<12).map { _ in Int32(random.next() % 300) } }
+        func notes(_ units: Set<SCOP.Unit>) throws -> [String] {
+            let work = ModelWork(
+                model: try TinyModel.make(seed: 2), calibration: windows, step: "scop", memoryLimit: .max,
+                cancellation: nil)
+            _ = try SCOP(budget: .ratio(0.5), units: units, estimate: .gradient, steps: 2, batch: 1).rank(
+                work, layers: [0, 1])
+            return work.report.notes
+        }
+        // 2 layers × (4 heads + 48 channels) = 104 gates on 22 tokens; 22 tokens per 2 windows
+        // make 11 a window, so 104 gates need 10 windows.
+        let warned = try notes([.heads, .channels]).filter { $0.hasPrefix("scop gradient: ") }
+        #expect(
+            warned == [
+                "scop gradient: 104 gates fitted on 22 predicted tokens of 2 distinct real windows: with fewer tokens than gates β can memorise the windows instead of measuring the units; give at least 10 real windows of this length (--samples; unpaired knockoffs take half of them) and steps × batch that read them all"
+            ])
+        // 8 head gates on 22 tokens: no warning.
+        #expect(try notes([.heads]).allSatisfy { !$0.hasPrefix("scop gradient: ") })
+    }
+
     @Test(
         "regression without swaps refuses a run of more than 10,000 swap sets, saying how many and what to change",
         .enabled(if: ReferenceData.hasModel && ReferenceData.hasData))

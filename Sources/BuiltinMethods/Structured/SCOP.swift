@@ -248,6 +248,11 @@ public struct SCOP: ModelStep {
         let ranking: (Int, Unit, Int) -> [Int]
         switch estimate {
         case .gradient:
+            if let warning = Self.memorisationNote(
+                gates: unitCount(config, layers: layers), windows: source.real.prefix(steps * batch))
+            {
+                work.note(warning)
+            }
             let trained = try SCOPGradientEstimate(
                 source: source, work: work, layers: layers, units: units, steps: steps, batch: batch,
                 learningRate: learningRate)
@@ -303,15 +308,30 @@ public struct SCOP: ModelStep {
     private func swapSets(_ config: LlamaConfig, layers: [Int]) throws(PruneError) -> Int {
         guard estimate == .regression else { return 0 }
         if let swaps { return swaps }
-        let unitCount = layers.reduce(0) { sum, layer in
-            sum + units.reduce(0) { $0 + $1.count(in: config.layers[layer]) }
-        }
+        let unitCount = unitCount(config, layers: layers)
         guard 4 * unitCount <= Self.defaultSwapLimit else {
             throw PruneError(
                 "scop: the regression estimator would run \(4 * unitCount) swap sets (4 per unit for \(unitCount) units), one forward over up to \(batch) windows each; give swaps = N, fewer units (units = heads or kv_groups) or fewer layers"
             )
         }
         return 4 * unitCount
+    }
+
+    /// The units (gates) of `units` in `layers`.
+    private func unitCount(_ config: LlamaConfig, layers: [Int]) -> Int {
+        layers.reduce(0) { sum, layer in sum + units.reduce(0) { $0 + $1.count(in: config.layers[layer]) } }
+    }
+
+    /// The gradient estimator's warning when its gates outnumber the predicted tokens of the
+    /// distinct real windows its steps read (`windows`, each window's first token not predicted):
+    /// free gates then fit those windows rather than measure the units (docs/methods.md); nil
+    /// otherwise.
+    static func memorisationNote(gates: Int, windows: ArraySlice<[Int32]>) -> String? {
+        let tokens = windows.reduce(0) { $0 + $1.count - 1 }
+        guard gates > tokens, !windows.isEmpty else { return nil }
+        let perWindow = max(tokens / windows.count, 1), needed = (gates + perWindow - 1) / perWindow
+        return
+            "scop gradient: \(gates) gates fitted on \(tokens) predicted tokens of \(windows.count) distinct real windows: with fewer tokens than gates β can memorise the windows instead of measuring the units; give at least \(needed) real windows of this length (--samples; unpaired knockoffs take half of them) and steps × batch that read them all"
     }
 
     /// The ranking by `scores` (per layer and unit kind): the `count` lowest units (query heads:
