@@ -326,7 +326,7 @@ public struct SCOP: ModelStep {
     /// distinct real windows its steps read (`windows`, each window's first token not predicted):
     /// free gates then fit those windows rather than measure the units (docs/methods.md); nil
     /// otherwise.
-    static func memorisationNote(gates: Int, windows: ArraySlice<[Int32]>) -> String? {
+    private static func memorisationNote(gates: Int, windows: ArraySlice<[Int32]>) -> String? {
         let tokens = windows.reduce(0) { $0 + $1.count - 1 }
         guard gates > tokens, !windows.isEmpty else { return nil }
         let perWindow = max(tokens / windows.count, 1), needed = (gates + perWindow - 1) / perWindow

@@ -102,11 +102,11 @@ enum ParallelRun {
             ("calibration windows", RunReport.CalibrationSummary(source: "", windows: windows).sha256),
         ].map { ($0.0, $0.1.isEmpty ? unreadable : $0.1) }
         let all = group.gather(bytes: Array(parts.map(\.digest).joined().utf8))
-        let mine = all[0]
+        let rankZero = all[0]
         var differences: [String] = []
-        for (rank, theirs) in all.enumerated() where theirs != mine {
+        for (rank, theirs) in all.enumerated() where theirs != rankZero {
             let what = parts.indices.filter { index in
-                theirs[(index * 64)..<((index + 1) * 64)] != mine[(index * 64)..<((index + 1) * 64)]
+                theirs[(index * 64)..<((index + 1) * 64)] != rankZero[(index * 64)..<((index + 1) * 64)]
             }.map { parts[$0].what }
             differences.append("rank \(rank)'s \(what.joined(separator: ", "))")
         }
